@@ -1,0 +1,29 @@
+#pragma once
+
+// How the `cartable` executable is put together: each subcommand registers its options on the CLI11 app
+// and returns the function that runs it once the command line has parsed. Subcommands are thin: they turn
+// options into library calls and statuses into messages and exit codes.
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+#include "core/status.h"
+
+namespace cartable::cli {
+
+// Exit codes shared by every subcommand.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;       // the work itself failed (a run that could not finish)
+inline constexpr int kExitBadInput = 2;     // bad command line, config or input file
+inline constexpr int kExitInterrupted = 130;
+
+using Runner = std::function<int()>;
+
+Runner AddSimulateCommand(CLI::App& app);
+Runner AddNodeCommand(CLI::App& app);
+
+// Prints "cartable: error: <message>" to stderr and maps the status to an exit code.
+int ReportFailure(const Status& status);
+
+}  // namespace cartable::cli

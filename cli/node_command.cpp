@@ -1,0 +1,79 @@
+// `cartable node`: the node agent an establishment runs beside its pupil data.
+
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <memory>
+
+#include "cli/command.h"
+#include "core/logging.h"
+#include "core/subprocess.h"
+#include "node/csv_source.h"
+#include "node/node_agent.h"
+#include "protocol/zmq_transport.h"
+
+namespace cartable::cli {
+namespace {
+
+struct NodeOptions {
+  std::string coordinator;
+  std::string data;
+  std::string name;
+  double test_fraction = 0.2;
+  uint64_t split_seed = 0;
+  int idle_timeout_s = 120;
+  std::string log_level = "info";
+};
+
+std::string HostName() {
+  char buffer[256] = {};
+  if (::gethostname(buffer, sizeof(buffer) - 1) != 0) return "node";
+  return buffer;
+}
+
+int Run(NodeOptions& o) {
+  if (o.name.empty()) o.name = HostName();
+  if (Status s = SetupLogging(o.log_level, o.name); !s.ok()) return ReportFailure(s);
+  auto log = node::LoadData(o.data);
+  if (!log.ok()) return ReportFailure(log.status().WithContext("loading --data"));
+  models::PupilSplit split = models::SplitByPupil(*log, o.test_fraction, o.split_seed);
+  spdlog::info("loaded {} answers of {} pupils ({} for training, {} held out)", log->size(),
+               log->num_pupils(), split.train.size(), split.test.size());
+  node::NodeSession session(o.name, std::move(split));
+  auto transport = protocol::ZmqClientTransport::Connect(o.coordinator);
+  if (!transport.ok()) return ReportFailure(transport.status());
+  InstallShutdownHandler();
+  node::NodeAgentOptions options;
+  options.idle_timeout = std::chrono::seconds(o.idle_timeout_s);
+  options.should_stop = [] { return ShutdownRequested(); };
+  Status outcome = node::RunNodeAgent(session, **transport, options);
+  if (!outcome.ok()) return ReportFailure(outcome);
+  return kExitOk;
+}
+
+}  // namespace
+
+Runner AddNodeCommand(CLI::App& app) {
+  auto o = std::make_shared<NodeOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "node",
+      "Run a node agent: load this establishment's answers, join a coordinator, train locally and send\n"
+      "only model updates and summed evaluation statistics. Pupil rows never leave this process.");
+  cmd->add_option("--coordinator", o->coordinator, "Coordinator endpoint, e.g. tcp://10.0.0.5:7450")
+      ->required();
+  cmd->add_option("--data", o->data, "Answers as FORMAT:PATH; formats: csv (pupil_id,timestamp,"
+                                     "skill_id,item_id,correct)")
+      ->required();
+  cmd->add_option("--name", o->name, "Name of this establishment in the federation (default: host name)");
+  cmd->add_option("--test-fraction", o->test_fraction, "Share of pupils held out for evaluation")
+      ->default_val(0.2)->check(CLI::Range(0.01, 0.99));
+  cmd->add_option("--split-seed", o->split_seed, "Seed of the train/held-out split by pupil")->default_val(0);
+  cmd->add_option("--idle-timeout", o->idle_timeout_s, "Seconds of coordinator silence before giving up")
+      ->default_val(120)->check(CLI::Range(1, 86400));
+  cmd->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")->default_val("info");
+  return [o] { return Run(*o); };
+}
+
+}  // namespace cartable::cli

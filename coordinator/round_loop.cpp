@@ -1,0 +1,202 @@
+#include "coordinator/round_loop.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace cartable::coordinator {
+
+StatusOr<std::unique_ptr<RoundLoop>> RoundLoop::Create(const RunConfig& config, const Clock& clock) {
+  if (config.rounds < 1) return InvalidArgumentError("a run needs at least 1 round");
+  if (config.min_nodes < 1) return InvalidArgumentError("min_nodes must be at least 1");
+  if (config.expected_nodes != 0 && config.expected_nodes < config.min_nodes) {
+    return InvalidArgumentError("expected_nodes (" + std::to_string(config.expected_nodes) +
+                                ") is below min_nodes (" + std::to_string(config.min_nodes) + ")");
+  }
+  if (config.train.local_epochs < 1 || config.train.batch_size < 1 || !(config.train.learning_rate > 0)) {
+    return InvalidArgumentError("local training needs epochs ≥ 1, batch size ≥ 1 and a positive rate");
+  }
+  CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<aggregation::Strategy> strategy,
+                            aggregation::CreateStrategy(config.strategy));
+  CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<models::Model> model, models::CreateModel(config.model));
+  return std::unique_ptr<RoundLoop>(
+      new RoundLoop(config, clock, std::move(strategy), model->GetParameters()));
+}
+
+RoundLoop::RoundLoop(const RunConfig& config, const Clock& clock,
+                     std::unique_ptr<aggregation::Strategy> strategy, std::vector<float> initial)
+    : config_(config), clock_(clock), strategy_(std::move(strategy)), global_(std::move(initial)) {
+  deadline_ = clock_.Now() + config_.join_timeout;
+}
+
+std::string RoundLoop::NameOf(const protocol::PeerId& peer) const {
+  auto it = nodes_.find(peer);
+  return it == nodes_.end() ? "an unknown peer" : it->second;
+}
+
+protocol::WireModelSpec RoundLoop::WireModel() const {
+  return {config_.model.name, config_.model.num_skills};
+}
+
+std::vector<Outgoing> RoundLoop::OnMessage(const protocol::PeerId& peer,
+                                           const protocol::Envelope& envelope) {
+  if (phase_ == Phase::kDone) return {};
+  if (const auto* hello = std::get_if<protocol::Hello>(&envelope.body)) return OnHello(peer, *hello);
+  if (!nodes_.count(peer)) {
+    spdlog::warn("ignoring a {} from a peer that never said hello",
+                 protocol::MessageTypeName(protocol::TypeOf(envelope.body)));
+    return {};
+  }
+  if (envelope.run_id != config_.run_id || envelope.round != round_ || !pending_.count(peer)) {
+    spdlog::debug("ignoring a stale {} from {} (run {:016x}, round {})",
+                  protocol::MessageTypeName(protocol::TypeOf(envelope.body)), NameOf(peer),
+                  envelope.run_id, envelope.round);
+    return {};
+  }
+  if (const auto* error = std::get_if<protocol::ErrorReply>(&envelope.body)) {
+    Drop(peer, "failed: " + error->message);
+  } else if (const auto* result = std::get_if<protocol::TrainResult>(&envelope.body);
+             result && phase_ == Phase::kTraining) {
+    Status added = updates_->Add(result->delta, result->weight);
+    if (added.ok()) {
+      loss_sum_ += result->train_loss * result->weight;
+      pending_.erase(peer);
+    } else {
+      Drop(peer, "sent an unusable update: " + added.message());
+    }
+  } else if (const auto* result = std::get_if<protocol::EvaluateResult>(&envelope.body);
+             result && phase_ == Phase::kEvaluating) {
+    models::SummableMetrics m{result->positive_histogram, result->negative_histogram,
+                              result->log_loss_sum, result->correct, result->count};
+    Status added = evaluation_.Add(m);
+    if (added.ok()) {
+      pending_.erase(peer);
+    } else {
+      Drop(peer, "sent unusable evaluation statistics: " + added.message());
+    }
+  } else {
+    spdlog::warn("ignoring an unexpected {} from {}",
+                 protocol::MessageTypeName(protocol::TypeOf(envelope.body)), NameOf(peer));
+    return {};
+  }
+  if (!pending_.empty()) return {};
+  return phase_ == Phase::kTraining ? FinishTraining() : FinishEvaluation();
+}
+
+std::vector<Outgoing> RoundLoop::OnHello(const protocol::PeerId& peer, const protocol::Hello& hello) {
+  auto [it, inserted] = nodes_.emplace(peer, hello.node_name);
+  if (!inserted) return {};  // a repeated hello is harmless
+  spdlog::debug("node '{}' joined ({} connected)", hello.node_name, nodes_.size());
+  if (phase_ == Phase::kJoining && config_.expected_nodes != 0 &&
+      nodes_.size() >= config_.expected_nodes) {
+    return StartRound();
+  }
+  return {};  // nodes joining mid-run take part from the next round
+}
+
+std::vector<Outgoing> RoundLoop::OnTick() {
+  if (phase_ == Phase::kDone || clock_.Now() < deadline_) return {};
+  if (phase_ == Phase::kJoining) {
+    if (nodes_.size() < config_.min_nodes) {
+      return Fail(DeadlineExceededError(
+          "only " + std::to_string(nodes_.size()) + " node(s) joined within " +
+          std::to_string(static_cast<int>(ToSeconds(config_.join_timeout))) + " s; the run needs " +
+          std::to_string(config_.min_nodes)));
+    }
+    spdlog::info("join deadline reached with {} node(s); starting", nodes_.size());
+    return StartRound();
+  }
+  const std::set<protocol::PeerId> late = pending_;
+  for (const protocol::PeerId& peer : late) {
+    Drop(peer, "missed the " + std::to_string(static_cast<int>(ToSeconds(config_.round_timeout))) +
+                   " s deadline");
+  }
+  return phase_ == Phase::kTraining ? FinishTraining() : FinishEvaluation();
+}
+
+void RoundLoop::Drop(const protocol::PeerId& peer, const std::string& why) {
+  spdlog::warn("round {}: dropping node '{}': {}", round_, NameOf(peer), why);
+  current_.dropped.push_back(NameOf(peer));
+  pending_.erase(peer);
+  cohort_.erase(peer);
+}
+
+std::vector<Outgoing> RoundLoop::Broadcast(const protocol::Body& body) {
+  std::vector<Outgoing> out;
+  for (const protocol::PeerId& peer : cohort_) {
+    out.push_back({peer, protocol::Envelope{config_.run_id, round_, body}});
+  }
+  pending_ = cohort_;
+  deadline_ = clock_.Now() + config_.round_timeout;
+  return out;
+}
+
+std::vector<Outgoing> RoundLoop::StartRound() {
+  round_ += 1;
+  phase_ = Phase::kTraining;
+  round_started_ = clock_.Now();
+  current_ = RoundRecord{};
+  current_.round = round_;
+  cohort_.clear();
+  for (const auto& [peer, name] : nodes_) cohort_.insert(peer);
+  updates_.emplace(global_.size());
+  loss_sum_ = 0;
+  return Broadcast(protocol::TrainRequest{WireModel(), config_.train, global_});
+}
+
+std::vector<Outgoing> RoundLoop::FinishTraining() {
+  const aggregation::UpdateSum& sum = updates_->sum();
+  if (static_cast<size_t>(sum.contributors) < config_.min_nodes) {
+    return Fail(FailedPreconditionError("round " + std::to_string(round_) + ": only " +
+                                        std::to_string(sum.contributors) + " update(s) arrived; the run needs " +
+                                        std::to_string(config_.min_nodes)));
+  }
+  auto next = strategy_->NextModel(global_, sum);
+  if (!next.ok()) return Fail(next.status().WithContext("round " + std::to_string(round_)));
+  global_ = std::move(next).value();
+  current_.nodes = static_cast<size_t>(sum.contributors);
+  current_.train_loss = loss_sum_ / sum.total_weight;
+  phase_ = Phase::kEvaluating;
+  evaluation_ = models::SummableMetrics::Empty();
+  return Broadcast(protocol::EvaluateRequest{WireModel(), global_});
+}
+
+std::vector<Outgoing> RoundLoop::FinishEvaluation() {
+  if (auto auc = evaluation_.Auc(); auc.ok()) current_.auc = *auc;
+  if (auto accuracy = evaluation_.Accuracy(); accuracy.ok()) current_.accuracy = *accuracy;
+  if (auto log_loss = evaluation_.LogLoss(); log_loss.ok()) current_.log_loss = *log_loss;
+  current_.evaluated = evaluation_.count;
+  current_.seconds = ToSeconds(clock_.Now() - round_started_);
+  records_.push_back(current_);
+  if (listener_) listener_(current_);
+  if (round_ >= config_.rounds) {
+    phase_ = Phase::kDone;
+    outcome_ = Status::Ok();
+    return ShutdownAll("run complete after " + std::to_string(round_) + " rounds");
+  }
+  return StartRound();
+}
+
+std::vector<Outgoing> RoundLoop::Fail(Status why) {
+  spdlog::error("run failed: {}", why.message());
+  phase_ = Phase::kDone;
+  outcome_ = why;
+  return ShutdownAll("run failed: " + why.message());
+}
+
+std::vector<Outgoing> RoundLoop::Stop(const std::string& reason) {
+  if (phase_ == Phase::kDone) return {};
+  phase_ = Phase::kDone;
+  outcome_ = CancelledError(reason);
+  return ShutdownAll(reason);
+}
+
+std::vector<Outgoing> RoundLoop::ShutdownAll(const std::string& reason) {
+  std::vector<Outgoing> out;
+  for (const auto& [peer, name] : nodes_) {
+    out.push_back({peer, protocol::Envelope{config_.run_id, round_, protocol::Shutdown{reason}}});
+  }
+  return out;
+}
+
+}  // namespace cartable::coordinator

@@ -1,0 +1,104 @@
+#pragma once
+
+// RoundLoop: the coordinator's run as a sans-I/O state machine — the one place where rounds happen. It is
+// fed node messages and clock ticks and returns the messages to send; the ZeroMQ service, in-process
+// simulations and tests drive this same code. Per round: send the global model to the cohort, sum the
+// weighted updates that come back before the deadline, let the Strategy pick the next model, have the
+// cohort evaluate it, and record federation metrics computed from summed statistics only.
+// Nodes that miss a deadline are dropped from the round and named in the log and the round record.
+// Not thread safe; the Clock must outlive the loop.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "aggregation/strategies/strategy.h"
+#include "aggregation/update_sum.h"
+#include "coordinator/run_config.h"
+#include "core/clock.h"
+#include "core/status.h"
+#include "models/metrics.h"
+#include "protocol/messages.h"
+#include "protocol/transport.h"
+
+namespace cartable::coordinator {
+
+struct RoundRecord {
+  uint32_t round = 0;
+  size_t nodes = 0;        // nodes whose update entered the sum
+  double train_loss = 0;   // example-weighted mean of the nodes' local training losses
+  std::optional<double> auc, accuracy, log_loss;  // of the new global model on held-out pupils
+  uint64_t evaluated = 0;  // held-out answers behind those metrics
+  double seconds = 0;
+  std::vector<std::string> dropped;  // nodes that missed a deadline or failed this round
+};
+
+struct Outgoing {
+  protocol::PeerId peer;
+  protocol::Envelope envelope;
+};
+
+class RoundLoop {
+ public:
+  static StatusOr<std::unique_ptr<RoundLoop>> Create(const RunConfig& config, const Clock& clock);
+
+  std::vector<Outgoing> OnMessage(const protocol::PeerId& peer, const protocol::Envelope& envelope);
+  // Checks deadlines; call at least every poll interval.
+  std::vector<Outgoing> OnTick();
+  // Ends the run now (e.g. the operator pressed Ctrl-C): Shutdown to every node, outcome kCancelled.
+  std::vector<Outgoing> Stop(const std::string& reason);
+
+  bool done() const { return phase_ == Phase::kDone; }
+  // OK once every round completed; the reason the run failed otherwise.
+  const Status& outcome() const { return outcome_; }
+  const std::vector<RoundRecord>& records() const { return records_; }
+  const std::vector<float>& global_model() const { return global_; }
+  const RunConfig& config() const { return config_; }
+
+  // Called once per completed round (progress lines, metrics files).
+  void set_round_listener(std::function<void(const RoundRecord&)> listener) {
+    listener_ = std::move(listener);
+  }
+
+ private:
+  enum class Phase { kJoining, kTraining, kEvaluating, kDone };
+
+  RoundLoop(const RunConfig& config, const Clock& clock, std::unique_ptr<aggregation::Strategy> strategy,
+            std::vector<float> initial);
+  std::vector<Outgoing> OnHello(const protocol::PeerId& peer, const protocol::Hello& hello);
+  std::vector<Outgoing> StartRound();
+  std::vector<Outgoing> FinishTraining();
+  std::vector<Outgoing> FinishEvaluation();
+  std::vector<Outgoing> Fail(Status why);
+  std::vector<Outgoing> ShutdownAll(const std::string& reason);
+  void Drop(const protocol::PeerId& peer, const std::string& why);
+  std::vector<Outgoing> Broadcast(const protocol::Body& body);
+  std::string NameOf(const protocol::PeerId& peer) const;
+  protocol::WireModelSpec WireModel() const;
+
+  RunConfig config_;
+  const Clock& clock_;
+  std::unique_ptr<aggregation::Strategy> strategy_;
+  std::vector<float> global_;
+  std::function<void(const RoundRecord&)> listener_;
+
+  Phase phase_ = Phase::kJoining;
+  Status outcome_;
+  std::map<protocol::PeerId, std::string> nodes_;  // joined peers → announced names
+  std::set<protocol::PeerId> cohort_;              // this round's participants still in the round
+  std::set<protocol::PeerId> pending_;             // participants yet to answer the current stage
+  TimePoint deadline_{};
+  TimePoint round_started_{};
+  uint32_t round_ = 0;
+  std::optional<aggregation::UpdateAccumulator> updates_;
+  double loss_sum_ = 0;
+  models::SummableMetrics evaluation_;
+  RoundRecord current_;
+  std::vector<RoundRecord> records_;
+};
+
+}  // namespace cartable::coordinator

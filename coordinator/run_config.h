@@ -1,0 +1,30 @@
+#pragma once
+
+// RunConfig: what a federated training run is — the model, how nodes train, how many rounds, who must
+// take part, and how long each wait may last. Validated once by RoundLoop::Create.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "core/clock.h"
+#include "models/model.h"
+#include "protocol/messages.h"
+
+namespace cartable::coordinator {
+
+struct RunConfig {
+  uint64_t run_id = 1;  // names the run in every frame; stale runs' messages are refused
+  uint32_t rounds = 10;
+  // The first round starts as soon as this many nodes have joined (0: wait for the join deadline).
+  size_t expected_nodes = 0;
+  // Fewer nodes than this — joined, or answering within a round — fails the run.
+  size_t min_nodes = 2;
+  models::ModelSpec model;
+  protocol::WireTrainConfig train;  // local epochs, batch size, rate, seed
+  std::string strategy = "fedavg";
+  Duration join_timeout = std::chrono::seconds(60);
+  Duration round_timeout = std::chrono::seconds(120);  // per stage (training, evaluation)
+};
+
+}  // namespace cartable::coordinator

@@ -1,0 +1,75 @@
+#include "core/files.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace cartable {
+namespace {
+
+Status ErrnoError(std::string_view what, const std::filesystem::path& path) {
+  return Status(errno == ENOENT ? StatusCode::kNotFound : StatusCode::kUnavailable,
+                std::string(what) + " " + path.string() + ": " + std::strerror(errno));
+}
+
+Status WriteAll(int fd, std::string_view data, const std::filesystem::path& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError("cannot write", path);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<std::string> ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return ErrnoError("cannot open", path);
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  if (in.bad()) return ErrnoError("cannot read", path);
+  return contents.str();
+}
+
+Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents,
+                           unsigned mode) {
+  const std::filesystem::path tmp = path.string() + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return ErrnoError("cannot create", tmp);
+  Status written = WriteAll(fd, contents, tmp);
+  if (written.ok() && ::fsync(fd) != 0) written = ErrnoError("cannot sync", tmp);
+  if (::close(fd) != 0 && written.ok()) written = ErrnoError("cannot close", tmp);
+  if (written.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    written = ErrnoError("cannot rename into", path);
+  }
+  if (!written.ok()) {
+    ::unlink(tmp.c_str());
+    return written;
+  }
+  std::filesystem::path dir = path.parent_path().empty() ? "." : path.parent_path();
+  int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
+  return Status::Ok();
+}
+
+Status EnsureDirectory(const std::filesystem::path& dir) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) {
+    return UnavailableError("cannot create directory " + dir.string() + ": " + error.message());
+  }
+  return Status::Ok();
+}
+
+}  // namespace cartable

@@ -1,0 +1,138 @@
+#include "models/metrics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <string>
+
+namespace cartable::models {
+namespace {
+
+Status CheckSizes(std::span<const float> scores, std::span<const uint8_t> labels) {
+  if (scores.size() != labels.size()) {
+    return InvalidArgumentError(std::to_string(scores.size()) + " scores but " +
+                                std::to_string(labels.size()) + " labels");
+  }
+  if (scores.empty()) return InvalidArgumentError("no example to evaluate");
+  return Status::Ok();
+}
+
+double Clamp(double p) { return std::clamp(p, 1e-7, 1.0 - 1e-7); }
+
+}  // namespace
+
+StatusOr<double> Auc(std::span<const float> scores, std::span<const uint8_t> labels) {
+  CARTABLE_RETURN_IF_ERROR(CheckSizes(scores, labels));
+  std::vector<size_t> order(scores.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] < scores[b]; });
+  // Rank-sum of positives with average ranks for ties.
+  double positive_rank_sum = 0;
+  uint64_t positives = 0;
+  size_t i = 0;
+  while (i < order.size()) {
+    size_t j = i;
+    while (j < order.size() && scores[order[j]] == scores[order[i]]) ++j;
+    const double average_rank = (static_cast<double>(i + 1) + static_cast<double>(j)) / 2.0;
+    for (size_t k = i; k < j; ++k) {
+      if (labels[order[k]]) {
+        positive_rank_sum += average_rank;
+        ++positives;
+      }
+    }
+    i = j;
+  }
+  const uint64_t negatives = order.size() - positives;
+  if (positives == 0 || negatives == 0) {
+    return FailedPreconditionError("AUC is undefined when all labels are equal");
+  }
+  const double p = static_cast<double>(positives);
+  return (positive_rank_sum - p * (p + 1) / 2.0) / (p * static_cast<double>(negatives));
+}
+
+StatusOr<double> LogLoss(std::span<const float> scores, std::span<const uint8_t> labels) {
+  CARTABLE_RETURN_IF_ERROR(CheckSizes(scores, labels));
+  double sum = 0;
+  for (size_t i = 0; i < scores.size(); ++i) {
+    const double p = Clamp(scores[i]);
+    sum -= labels[i] ? std::log(p) : std::log(1 - p);
+  }
+  return sum / static_cast<double>(scores.size());
+}
+
+StatusOr<double> Accuracy(std::span<const float> scores, std::span<const uint8_t> labels) {
+  CARTABLE_RETURN_IF_ERROR(CheckSizes(scores, labels));
+  size_t correct = 0;
+  for (size_t i = 0; i < scores.size(); ++i) correct += (scores[i] >= 0.5f) == (labels[i] != 0);
+  return static_cast<double>(correct) / static_cast<double>(scores.size());
+}
+
+SummableMetrics SummableMetrics::Empty(int bins) {
+  SummableMetrics m;
+  m.positive_histogram.assign(static_cast<size_t>(bins), 0);
+  m.negative_histogram.assign(static_cast<size_t>(bins), 0);
+  return m;
+}
+
+StatusOr<SummableMetrics> SummableMetrics::Of(std::span<const float> scores,
+                                              std::span<const uint8_t> labels, int bins) {
+  CARTABLE_RETURN_IF_ERROR(CheckSizes(scores, labels));
+  if (bins < 2) return InvalidArgumentError("a score histogram needs at least 2 bins");
+  SummableMetrics m = Empty(bins);
+  for (size_t i = 0; i < scores.size(); ++i) {
+    const double p = std::isfinite(scores[i]) ? std::clamp<double>(scores[i], 0.0, 1.0) : 0.5;
+    const size_t bin = std::min<size_t>(static_cast<size_t>(p * bins), static_cast<size_t>(bins - 1));
+    (labels[i] ? m.positive_histogram : m.negative_histogram)[bin] += 1;
+    const double q = Clamp(p);
+    m.log_loss_sum -= labels[i] ? std::log(q) : std::log(1 - q);
+    m.correct += (p >= 0.5) == (labels[i] != 0);
+    m.count += 1;
+  }
+  return m;
+}
+
+Status SummableMetrics::Add(const SummableMetrics& other) {
+  if (other.positive_histogram.size() != positive_histogram.size() ||
+      other.negative_histogram.size() != negative_histogram.size()) {
+    return InvalidArgumentError("cannot add metrics with " +
+                                std::to_string(other.positive_histogram.size()) + " bins to " +
+                                std::to_string(positive_histogram.size()) + " bins");
+  }
+  for (size_t b = 0; b < positive_histogram.size(); ++b) {
+    positive_histogram[b] += other.positive_histogram[b];
+    negative_histogram[b] += other.negative_histogram[b];
+  }
+  log_loss_sum += other.log_loss_sum;
+  correct += other.correct;
+  count += other.count;
+  return Status::Ok();
+}
+
+StatusOr<double> SummableMetrics::Auc() const {
+  double pairs_ranked_right = 0;
+  double negatives_below = 0;
+  double positives = 0;
+  for (size_t b = 0; b < positive_histogram.size(); ++b) {
+    const double pos = static_cast<double>(positive_histogram[b]);
+    const double neg = static_cast<double>(negative_histogram[b]);
+    pairs_ranked_right += pos * (negatives_below + 0.5 * neg);
+    negatives_below += neg;
+    positives += pos;
+  }
+  if (positives == 0 || negatives_below == 0) {
+    return FailedPreconditionError("AUC is undefined when all labels are equal");
+  }
+  return pairs_ranked_right / (positives * negatives_below);
+}
+
+StatusOr<double> SummableMetrics::Accuracy() const {
+  if (count == 0) return FailedPreconditionError("no example was evaluated");
+  return static_cast<double>(correct) / static_cast<double>(count);
+}
+
+StatusOr<double> SummableMetrics::LogLoss() const {
+  if (count == 0) return FailedPreconditionError("no example was evaluated");
+  return log_loss_sum / static_cast<double>(count);
+}
+
+}  // namespace cartable::models

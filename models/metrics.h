@@ -1,0 +1,44 @@
+#pragma once
+
+// Evaluation metrics for binary predictions (will the pupil answer right? is the pupil at risk?). Each
+// metric exists twice: exact, from scores and labels; and from SummableMetrics, statistics that add up
+// across establishments (per-label score histograms, sums and counts), so a federation's AUC can be
+// computed from a (securely) summed total without any single school's predictions. Pure functions.
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "core/status.h"
+
+namespace cartable::models {
+
+// Exact ROC AUC (Mann-Whitney U); tied scores count one half. Fails when one class is absent.
+StatusOr<double> Auc(std::span<const float> scores, std::span<const uint8_t> labels);
+// Mean binary cross-entropy; scores are clamped to [1e-7, 1 − 1e-7].
+StatusOr<double> LogLoss(std::span<const float> scores, std::span<const uint8_t> labels);
+// Share of predictions on the right side of 0.5.
+StatusOr<double> Accuracy(std::span<const float> scores, std::span<const uint8_t> labels);
+
+inline constexpr int kDefaultHistogramBins = 1000;
+
+// Summable evaluation statistics. Two SummableMetrics with the same bin count add element by element.
+struct SummableMetrics {
+  std::vector<uint64_t> positive_histogram;  // scores of label-1 examples, bins of width 1/bins on [0, 1]
+  std::vector<uint64_t> negative_histogram;
+  double log_loss_sum = 0;
+  uint64_t correct = 0;
+  uint64_t count = 0;
+
+  static SummableMetrics Empty(int bins = kDefaultHistogramBins);
+  static StatusOr<SummableMetrics> Of(std::span<const float> scores, std::span<const uint8_t> labels,
+                                      int bins = kDefaultHistogramBins);
+  Status Add(const SummableMetrics& other);
+
+  // AUC with scores resolved to their bin (ties within a bin count one half).
+  StatusOr<double> Auc() const;
+  StatusOr<double> Accuracy() const;
+  StatusOr<double> LogLoss() const;
+};
+
+}  // namespace cartable::models

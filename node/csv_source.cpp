@@ -1,0 +1,148 @@
+#include "node/csv_source.h"
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+namespace cartable::node {
+namespace {
+
+constexpr uint32_t kMaxSkills = 1 << 20;
+
+std::vector<std::string_view> SplitFields(std::string_view line) {
+  std::vector<std::string_view> fields;
+  size_t start = 0;
+  while (true) {
+    size_t comma = line.find(',', start);
+    std::string_view f = line.substr(start, comma == std::string_view::npos ? comma : comma - start);
+    while (!f.empty() && (f.front() == ' ' || f.front() == '\t')) f.remove_prefix(1);
+    while (!f.empty() && (f.back() == ' ' || f.back() == '\t' || f.back() == '\r')) f.remove_suffix(1);
+    fields.push_back(f);
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return fields;
+}
+
+struct Columns {
+  int pupil = -1, timestamp = -1, skill = -1, item = -1, correct = -1;
+  size_t count = 0;
+};
+
+StatusOr<Columns> ParseHeader(std::string_view line) {
+  Columns c;
+  auto fields = SplitFields(line);
+  c.count = fields.size();
+  for (size_t i = 0; i < fields.size(); ++i) {
+    int* slot = fields[i] == "pupil_id"    ? &c.pupil
+                : fields[i] == "timestamp" ? &c.timestamp
+                : fields[i] == "skill_id"  ? &c.skill
+                : fields[i] == "item_id"   ? &c.item
+                : fields[i] == "correct"   ? &c.correct
+                                           : nullptr;
+    if (slot == nullptr) {
+      return InvalidArgumentError("unknown column '" + std::string(fields[i]) +
+                                  "' (expected pupil_id, timestamp, skill_id, item_id, correct)");
+    }
+    if (*slot >= 0) return InvalidArgumentError("column '" + std::string(fields[i]) + "' appears twice");
+    *slot = static_cast<int>(i);
+  }
+  if (c.pupil < 0 || c.skill < 0 || c.correct < 0) {
+    return InvalidArgumentError("the header must name at least pupil_id, skill_id and correct");
+  }
+  return c;
+}
+
+struct Row {
+  uint32_t skill;
+  uint8_t correct;
+  double timestamp;
+  size_t order;
+};
+
+}  // namespace
+
+StatusOr<models::InteractionLog> LoadLongCsv(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) return NotFoundError("cannot open " + path.string());
+  std::string line;
+  if (!std::getline(in, line)) return InvalidArgumentError(path.string() + ": empty file, no header");
+  auto columns = ParseHeader(line);
+  if (!columns.ok()) return columns.status().WithContext(path.string() + ":1");
+
+  std::vector<std::string> keys;
+  std::unordered_map<std::string, uint32_t> index_of;
+  std::vector<std::vector<Row>> rows;
+  uint32_t max_skill = 0;
+  size_t line_number = 1;
+  size_t order = 0;
+  while (std::getline(in, line)) {
+    ++line_number;
+    if (line.empty() || line == "\r") continue;
+    const std::string where = path.string() + ":" + std::to_string(line_number);
+    auto fields = SplitFields(line);
+    if (fields.size() != columns->count) {
+      return InvalidArgumentError(where + ": " + std::to_string(fields.size()) + " fields, the header has " +
+                                  std::to_string(columns->count));
+    }
+    std::string_view pupil = fields[columns->pupil];
+    if (pupil.empty()) return InvalidArgumentError(where + ": field 'pupil_id' is empty");
+    Row row{0, 0, 0, order++};
+    std::string_view skill = fields[columns->skill];
+    auto [end, error] = std::from_chars(skill.data(), skill.data() + skill.size(), row.skill);
+    if (error != std::errc() || end != skill.data() + skill.size() || row.skill >= kMaxSkills) {
+      return InvalidArgumentError(where + ": field 'skill_id': '" + std::string(skill) +
+                                  "' is not an integer in [0, 1048576)");
+    }
+    std::string_view correct = fields[columns->correct];
+    if (correct != "0" && correct != "1") {
+      return InvalidArgumentError(where + ": field 'correct': '" + std::string(correct) +
+                                  "' is neither 0 nor 1");
+    }
+    row.correct = correct == "1";
+    if (columns->timestamp >= 0) {
+      std::string_view t = fields[columns->timestamp];
+      auto [tend, terror] = std::from_chars(t.data(), t.data() + t.size(), row.timestamp);
+      if (terror != std::errc() || tend != t.data() + t.size()) {
+        return InvalidArgumentError(where + ": field 'timestamp': '" + std::string(t) +
+                                    "' is not a number");
+      }
+    }
+    auto [it, inserted] = index_of.try_emplace(std::string(pupil), static_cast<uint32_t>(keys.size()));
+    if (inserted) {
+      keys.emplace_back(pupil);
+      rows.emplace_back();
+    }
+    rows[it->second].push_back(row);
+    max_skill = std::max(max_skill, row.skill);
+  }
+  if (in.bad()) return UnavailableError("cannot read " + path.string());
+  if (keys.empty()) return InvalidArgumentError(path.string() + ": no answer after the header");
+
+  models::InteractionLog log;
+  log.pupil_keys = std::move(keys);
+  log.num_skills = max_skill + 1;
+  for (uint32_t p = 0; p < rows.size(); ++p) {
+    std::stable_sort(rows[p].begin(), rows[p].end(),
+                     [](const Row& a, const Row& b) { return a.timestamp < b.timestamp; });
+    for (const Row& r : rows[p]) log.interactions.push_back({p, r.skill, r.correct});
+  }
+  return log;
+}
+
+StatusOr<models::InteractionLog> LoadData(const std::string& spec) {
+  const size_t colon = spec.find(':');
+  if (colon == std::string::npos) {
+    return InvalidArgumentError("data '" + spec + "' must be FORMAT:PATH, e.g. csv:answers.csv");
+  }
+  const std::string format = spec.substr(0, colon);
+  const std::string path = spec.substr(colon + 1);
+  if (format == "csv") return LoadLongCsv(path);
+  return InvalidArgumentError("unknown data format '" + format + "' in '" + spec + "' (known: csv)");
+}
+
+}  // namespace cartable::node

@@ -1,0 +1,23 @@
+#pragma once
+
+// Reads answer logs in the long CSV format — a header line, then one answer per line:
+//   pupil_id,timestamp,skill_id,item_id,correct
+// `timestamp` and `item_id` are optional columns (the header says which are present, in any order).
+// skill_id is a non-negative integer, correct is 0 or 1, timestamp an integer or decimal number.
+// Answers are grouped by pupil (in order of first appearance) and sorted by timestamp within a pupil
+// (file order when there is no timestamp). Every error names the file, the line and the field.
+
+#include <filesystem>
+#include <string>
+
+#include "core/status.h"
+#include "models/dataset.h"
+
+namespace cartable::node {
+
+StatusOr<models::InteractionLog> LoadLongCsv(const std::filesystem::path& path);
+
+// "FORMAT:PATH" → the log. Known formats: csv.
+StatusOr<models::InteractionLog> LoadData(const std::string& spec);
+
+}  // namespace cartable::node

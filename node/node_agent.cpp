@@ -1,0 +1,48 @@
+#include "node/node_agent.h"
+
+#include <spdlog/spdlog.h>
+
+#include "protocol/codec.h"
+
+namespace cartable::node {
+
+Status RunNodeAgent(NodeSession& session, protocol::ClientTransport& transport,
+                    const NodeAgentOptions& options, const Clock& clock) {
+  const std::string hello = protocol::Encode(session.Hello());
+  CARTABLE_RETURN_IF_ERROR(transport.Send(hello).WithContext("saying hello to the coordinator"));
+  TimePoint last_heard = clock.Now();
+  TimePoint last_hello = last_heard;
+  bool heard_anything = false;
+  while (!session.finished()) {
+    if (options.should_stop()) return CancelledError("node agent stopped before the run ended");
+    CARTABLE_ASSIGN_OR_RETURN(std::optional<std::string> frame, transport.Receive(options.poll_interval));
+    const TimePoint now = clock.Now();
+    if (!frame) {
+      if (now - last_heard >= options.idle_timeout) {
+        return DeadlineExceededError("no message from the coordinator for " +
+                                     std::to_string(static_cast<int>(ToSeconds(options.idle_timeout))) +
+                                     " s; giving up");
+      }
+      if (!heard_anything && now - last_hello >= options.hello_interval) {
+        spdlog::info("no answer from the coordinator yet; saying hello again");
+        CARTABLE_RETURN_IF_ERROR(transport.Send(hello));
+        last_hello = now;
+      }
+      continue;
+    }
+    auto envelope = protocol::Decode(*frame);
+    if (!envelope.ok()) {
+      spdlog::warn("dropping a frame from the coordinator: {}", envelope.status().ToString());
+      continue;
+    }
+    last_heard = now;
+    heard_anything = true;
+    for (const protocol::Envelope& reply : session.OnMessage(*envelope)) {
+      CARTABLE_RETURN_IF_ERROR(transport.Send(protocol::Encode(reply)).WithContext("replying"));
+    }
+  }
+  spdlog::info("the coordinator ended the run: {}", session.finish_reason());
+  return Status::Ok();
+}
+
+}  // namespace cartable::node

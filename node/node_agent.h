@@ -1,0 +1,31 @@
+#pragma once
+
+// RunNodeAgent: drives a NodeSession over a ClientTransport until the coordinator ends the run, the
+// coordinator stays silent past a deadline, or the process is asked to stop (SIGINT/SIGTERM). This is the
+// only I/O in the node's round handling. Frames that fail to decode are logged and dropped.
+
+#include <functional>
+
+#include "core/clock.h"
+#include "core/status.h"
+#include "node/node_session.h"
+#include "protocol/transport.h"
+
+namespace cartable::node {
+
+struct NodeAgentOptions {
+  // Give up when nothing has come from the coordinator for this long.
+  Duration idle_timeout = std::chrono::seconds(120);
+  // Say Hello again this often while nothing has come back (a coordinator that started late or restarted).
+  Duration hello_interval = std::chrono::seconds(3);
+  // Granularity of waits; also how fast a stop request is noticed.
+  Duration poll_interval = std::chrono::milliseconds(100);
+  // Returns true when the agent should stop (e.g. a signal arrived).
+  std::function<bool()> should_stop = [] { return false; };
+};
+
+// OK when the coordinator sent Shutdown; kDeadlineExceeded on silence; kCancelled when stopped.
+Status RunNodeAgent(NodeSession& session, protocol::ClientTransport& transport,
+                    const NodeAgentOptions& options = {}, const Clock& clock = SystemClock::Get());
+
+}  // namespace cartable::node

@@ -1,0 +1,117 @@
+#include "node/node_session.h"
+
+#include <spdlog/spdlog.h>
+
+#include "models/metrics.h"
+
+namespace cartable::node {
+namespace {
+
+protocol::Envelope Reply(uint64_t run_id, uint32_t round, protocol::Body body) {
+  return protocol::Envelope{run_id, round, std::move(body)};
+}
+
+}  // namespace
+
+uint64_t LocalTrainingSeed(uint64_t run_seed, uint32_t round, const std::string& node_name) {
+  uint64_t h = 0xcbf29ce484222325ULL ^ run_seed;
+  for (unsigned char c : node_name) h = (h ^ c) * 0x100000001b3ULL;
+  h ^= static_cast<uint64_t>(round) * 0x9e3779b97f4a7c15ULL;
+  return h;
+}
+
+NodeSession::NodeSession(std::string name, models::PupilSplit data)
+    : name_(std::move(name)), data_(std::move(data)) {}
+
+protocol::Envelope NodeSession::Hello() const {
+  return Reply(0, 0, protocol::Hello{name_});
+}
+
+std::vector<protocol::Envelope> NodeSession::OnMessage(const protocol::Envelope& in) {
+  if (finished_) return {};
+  if (const auto* shutdown = std::get_if<protocol::Shutdown>(&in.body)) {
+    finished_ = true;
+    finish_reason_ = shutdown->reason;
+    return {};
+  }
+  if (run_id_ && *run_id_ != in.run_id) {
+    spdlog::warn("ignoring a message for run {:016x}: this node serves run {:016x}", in.run_id, *run_id_);
+    return {};
+  }
+  StatusOr<protocol::Body> reply = InternalError("no reply");
+  if (const auto* request = std::get_if<protocol::TrainRequest>(&in.body)) {
+    if (last_train_round_ && in.round <= *last_train_round_) return {};  // stale or duplicate
+    run_id_ = in.run_id;
+    last_train_round_ = in.round;
+    reply = Train(*request, in.round);
+  } else if (const auto* request = std::get_if<protocol::EvaluateRequest>(&in.body)) {
+    if (last_evaluate_round_ && in.round <= *last_evaluate_round_) return {};
+    run_id_ = in.run_id;
+    last_evaluate_round_ = in.round;
+    reply = Evaluate(*request);
+  } else if (const auto* error = std::get_if<protocol::ErrorReply>(&in.body)) {
+    spdlog::warn("the coordinator reports an error: {}", error->message);
+    return {};
+  } else {
+    spdlog::warn("ignoring an unexpected {} from the coordinator",
+                 protocol::MessageTypeName(protocol::TypeOf(in.body)));
+    return {};
+  }
+  if (!reply.ok()) {
+    spdlog::error("round {}: {}", in.round, reply.status().ToString());
+    return {Reply(in.run_id, in.round,
+                  protocol::ErrorReply{static_cast<uint32_t>(reply.status().code()),
+                                       reply.status().message()})};
+  }
+  return {Reply(in.run_id, in.round, std::move(reply).value())};
+}
+
+Status NodeSession::EnsureModel(const protocol::WireModelSpec& spec) {
+  if (model_ && model_->spec().name == spec.name && model_->spec().num_skills == spec.num_skills) {
+    return Status::Ok();
+  }
+  if (data_.train.num_skills > spec.num_skills || data_.test.num_skills > spec.num_skills) {
+    return InvalidArgumentError("this node's data use skill ids up to " +
+                                std::to_string(std::max(data_.train.num_skills, data_.test.num_skills) - 1) +
+                                " but the run's model knows " + std::to_string(spec.num_skills) + " skills");
+  }
+  models::ModelSpec model_spec;
+  model_spec.name = spec.name;
+  model_spec.num_skills = spec.num_skills;
+  CARTABLE_ASSIGN_OR_RETURN(model_, models::CreateModel(model_spec));
+  return Status::Ok();
+}
+
+StatusOr<protocol::Body> NodeSession::Train(const protocol::TrainRequest& request, uint32_t round) {
+  CARTABLE_RETURN_IF_ERROR(EnsureModel(request.model));
+  CARTABLE_RETURN_IF_ERROR(model_->SetParameters(request.global_parameters));
+  if (data_.train.size() == 0) return FailedPreconditionError("this node has no training pupil");
+  models::TrainOptions options;
+  options.epochs = static_cast<int>(request.config.local_epochs);
+  options.batch_size = static_cast<int>(request.config.batch_size);
+  options.learning_rate = request.config.learning_rate;
+  options.seed = LocalTrainingSeed(request.config.seed, round, name_);
+  CARTABLE_ASSIGN_OR_RETURN(models::TrainReport report, model_->Train(data_.train, options));
+  std::vector<float> local = model_->GetParameters();
+  protocol::TrainResult result;
+  result.delta.resize(local.size());
+  for (size_t i = 0; i < local.size(); ++i) result.delta[i] = local[i] - request.global_parameters[i];
+  result.weight = static_cast<double>(report.examples);
+  result.train_loss = report.mean_loss;
+  spdlog::info("round {}: trained on {} answers, loss {:.4f}", round, report.examples, report.mean_loss);
+  return protocol::Body(std::move(result));
+}
+
+StatusOr<protocol::Body> NodeSession::Evaluate(const protocol::EvaluateRequest& request) {
+  CARTABLE_RETURN_IF_ERROR(EnsureModel(request.model));
+  CARTABLE_RETURN_IF_ERROR(model_->SetParameters(request.parameters));
+  if (data_.test.size() == 0) return FailedPreconditionError("this node has no held-out pupil");
+  CARTABLE_ASSIGN_OR_RETURN(std::vector<float> scores, model_->Predict(data_.test));
+  const std::vector<uint8_t> labels = models::Labels(data_.test);
+  CARTABLE_ASSIGN_OR_RETURN(models::SummableMetrics m, models::SummableMetrics::Of(scores, labels));
+  return protocol::Body(protocol::EvaluateResult{std::move(m.positive_histogram),
+                                                 std::move(m.negative_histogram), m.log_loss_sum,
+                                                 m.correct, m.count});
+}
+
+}  // namespace cartable::node

@@ -1,0 +1,55 @@
+#pragma once
+
+// NodeSession: the node agent's round handling as a sans-I/O state machine. It is fed the coordinator's
+// messages and returns the replies to send; it never touches a socket or a clock, so the ZeroMQ agent, an
+// in-process simulation and the tests all run this same code. It owns the node's data split and its local
+// model. Training happens inside OnMessage (compute, not I/O). Not thread safe.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/dataset.h"
+#include "models/model.h"
+#include "protocol/messages.h"
+
+namespace cartable::node {
+
+// The seed of a node's local training in one round: distinct per node and round, reproducible from the
+// run's seed, so a run can be replayed and a test can recompute any node's update.
+uint64_t LocalTrainingSeed(uint64_t run_seed, uint32_t round, const std::string& node_name);
+
+class NodeSession {
+ public:
+  // `data` is this establishment's split by pupil: train for local updates, test for evaluation.
+  NodeSession(std::string name, models::PupilSplit data);
+
+  // The first message on a connection.
+  protocol::Envelope Hello() const;
+
+  // Handles one message from the coordinator. A message for another run, or for a round already
+  // answered, gets no reply. Failures become an ErrorReply naming what went wrong.
+  std::vector<protocol::Envelope> OnMessage(const protocol::Envelope& in);
+
+  bool finished() const { return finished_; }
+  const std::string& finish_reason() const { return finish_reason_; }
+  const std::string& name() const { return name_; }
+  const models::PupilSplit& data() const { return data_; }
+
+ private:
+  StatusOr<protocol::Body> Train(const protocol::TrainRequest& request, uint32_t round);
+  StatusOr<protocol::Body> Evaluate(const protocol::EvaluateRequest& request);
+  Status EnsureModel(const protocol::WireModelSpec& spec);
+
+  std::string name_;
+  models::PupilSplit data_;
+  std::unique_ptr<models::Model> model_;
+  std::optional<uint64_t> run_id_;
+  std::optional<uint32_t> last_train_round_;
+  std::optional<uint32_t> last_evaluate_round_;
+  bool finished_ = false;
+  std::string finish_reason_;
+};
+
+}  // namespace cartable::node

@@ -1,0 +1,214 @@
+#include "protocol/codec.h"
+
+#include <cereal/archives/portable_binary.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <istream>
+#include <sstream>
+#include <streambuf>
+#include <type_traits>
+
+namespace cartable::protocol {
+namespace {
+
+constexpr char kMagic[4] = {'C', 'R', 'T', 'B'};
+// Vectors grow by at most this many elements per read, so a forged count cannot allocate more than the
+// bytes that are really there (plus one chunk).
+constexpr size_t kChunkElements = 1 << 16;
+
+template <typename T>
+struct IsVector : std::false_type {};
+template <typename T>
+struct IsVector<std::vector<T>> : std::true_type {};
+
+// An istream over bytes we do not own, without copying them.
+class ViewBuffer : public std::streambuf {
+ public:
+  explicit ViewBuffer(std::string_view bytes) {
+    char* begin = const_cast<char*>(bytes.data());
+    setg(begin, begin, begin + bytes.size());
+  }
+};
+
+struct Writer {
+  cereal::PortableBinaryOutputArchive& ar;
+  template <typename T>
+  void operator()(const T& value) {
+    if constexpr (std::is_arithmetic_v<T>) {
+      ar(value);
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      ar(static_cast<uint64_t>(value.size()));
+      ar(cereal::binary_data(value.data(), value.size()));
+    } else if constexpr (IsVector<T>::value) {
+      ar(static_cast<uint64_t>(value.size()));
+      ar(cereal::binary_data(value.data(), value.size() * sizeof(typename T::value_type)));
+    } else {
+      VisitFields(const_cast<T&>(value), *this);
+    }
+  }
+};
+
+struct Reader {
+  cereal::PortableBinaryInputArchive& ar;
+  template <typename T>
+  void operator()(T& value) {
+    if constexpr (std::is_arithmetic_v<T>) {
+      ar(value);
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      uint64_t size = 0;
+      ar(size);
+      if (size > kMaxTextBytes) throw std::length_error("text field longer than 4096 bytes");
+      value.resize(size);
+      ar(cereal::binary_data(value.data(), size));
+    } else if constexpr (IsVector<T>::value) {
+      uint64_t size = 0;
+      ar(size);
+      value.clear();
+      while (value.size() < size) {
+        size_t chunk = static_cast<size_t>(std::min<uint64_t>(kChunkElements, size - value.size()));
+        size_t old = value.size();
+        value.resize(old + chunk);
+        ar(cereal::binary_data(value.data() + old, chunk * sizeof(typename T::value_type)));
+      }
+    } else {
+      VisitFields(value, *this);
+    }
+  }
+};
+
+}  // namespace
+
+// The field lists: one place per message says what it carries and in which order.
+template <typename F> void VisitFields(WireModelSpec& m, F& f) { f(m.name); f(m.num_skills); }
+template <typename F> void VisitFields(WireTrainConfig& m, F& f) {
+  f(m.local_epochs); f(m.batch_size); f(m.learning_rate); f(m.seed);
+}
+template <typename F> void VisitFields(Hello& m, F& f) { f(m.node_name); }
+template <typename F> void VisitFields(TrainRequest& m, F& f) {
+  f(m.model); f(m.config); f(m.global_parameters);
+}
+template <typename F> void VisitFields(TrainResult& m, F& f) { f(m.delta); f(m.weight); f(m.train_loss); }
+template <typename F> void VisitFields(EvaluateRequest& m, F& f) { f(m.model); f(m.parameters); }
+template <typename F> void VisitFields(EvaluateResult& m, F& f) {
+  f(m.positive_histogram); f(m.negative_histogram); f(m.log_loss_sum); f(m.correct); f(m.count);
+}
+template <typename F> void VisitFields(Shutdown& m, F& f) { f(m.reason); }
+template <typename F> void VisitFields(ErrorReply& m, F& f) { f(m.code); f(m.message); }
+
+namespace {
+
+void PutLe(std::string& out, uint64_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+}
+
+uint64_t GetLe(std::string_view in, size_t offset, int bytes) {
+  uint64_t value = 0;
+  for (int i = 0; i < bytes; ++i) {
+    value |= static_cast<uint64_t>(static_cast<uint8_t>(in[offset + i])) << (8 * i);
+  }
+  return value;
+}
+
+Body EmptyBodyOf(MessageType type) {
+  switch (type) {
+    case MessageType::kHello: return Hello{};
+    case MessageType::kTrainRequest: return TrainRequest{};
+    case MessageType::kTrainResult: return TrainResult{};
+    case MessageType::kEvaluateRequest: return EvaluateRequest{};
+    case MessageType::kEvaluateResult: return EvaluateResult{};
+    case MessageType::kShutdown: return Shutdown{};
+    case MessageType::kError: return ErrorReply{};
+  }
+  return ErrorReply{};
+}
+
+bool IsKnownType(uint8_t type) { return type >= 1 && type <= 7; }
+
+}  // namespace
+
+std::string Encode(const Envelope& envelope) {
+  std::ostringstream payload_stream;
+  {
+    cereal::PortableBinaryOutputArchive archive(payload_stream);
+    Writer writer{archive};
+    std::visit([&](const auto& body) { writer(body); }, envelope.body);
+  }
+  const std::string payload = payload_stream.str();
+  const MessageType type = TypeOf(envelope.body);
+  std::string frame(kMagic, sizeof(kMagic));
+  frame.reserve(kHeaderBytes + payload.size());
+  frame.push_back(static_cast<char>(kProtocolVersion));
+  frame.push_back(static_cast<char>(type));
+  frame.push_back(static_cast<char>(StageOf(type)));
+  frame.push_back(0);  // flags, reserved
+  PutLe(frame, envelope.run_id, 8);
+  PutLe(frame, envelope.round, 4);
+  PutLe(frame, payload.size(), 4);
+  frame += payload;
+  return frame;
+}
+
+StatusOr<FrameHeader> DecodeHeader(std::string_view frame, size_t max_payload_bytes) {
+  if (frame.size() < kHeaderBytes) {
+    return DataLossError("frame of " + std::to_string(frame.size()) + " bytes is shorter than the " +
+                         std::to_string(kHeaderBytes) + "-byte header");
+  }
+  if (std::memcmp(frame.data(), kMagic, sizeof(kMagic)) != 0) {
+    return DataLossError("frame does not start with the magic 'CRTB'");
+  }
+  FrameHeader header;
+  header.version = static_cast<uint8_t>(frame[4]);
+  if (header.version != kProtocolVersion) {
+    return FailedPreconditionError("unsupported protocol version " + std::to_string(header.version) +
+                                   " (this build speaks " + std::to_string(kProtocolVersion) + ")");
+  }
+  const uint8_t type = static_cast<uint8_t>(frame[5]);
+  if (!IsKnownType(type)) return InvalidArgumentError("unknown message type " + std::to_string(type));
+  header.type = static_cast<MessageType>(type);
+  header.stage = static_cast<Stage>(static_cast<uint8_t>(frame[6]));
+  if (header.stage != StageOf(header.type)) {
+    return InvalidArgumentError(std::string(MessageTypeName(header.type)) + " carries stage " +
+                                std::to_string(static_cast<int>(header.stage)) + ", expected " +
+                                std::to_string(static_cast<int>(StageOf(header.type))));
+  }
+  if (frame[7] != 0) return InvalidArgumentError("reserved flags are not zero");
+  header.run_id = GetLe(frame, 8, 8);
+  header.round = static_cast<uint32_t>(GetLe(frame, 16, 4));
+  header.payload_bytes = static_cast<uint32_t>(GetLe(frame, 20, 4));
+  if (header.payload_bytes > max_payload_bytes) {
+    return OutOfRangeError("payload of " + std::to_string(header.payload_bytes) +
+                           " bytes exceeds the limit of " + std::to_string(max_payload_bytes));
+  }
+  if (frame.size() - kHeaderBytes != header.payload_bytes) {
+    return DataLossError("header announces " + std::to_string(header.payload_bytes) +
+                         " payload bytes but the frame holds " +
+                         std::to_string(frame.size() - kHeaderBytes));
+  }
+  return header;
+}
+
+StatusOr<Envelope> Decode(std::string_view frame, size_t max_payload_bytes) {
+  CARTABLE_ASSIGN_OR_RETURN(FrameHeader header, DecodeHeader(frame, max_payload_bytes));
+  Envelope envelope;
+  envelope.run_id = header.run_id;
+  envelope.round = header.round;
+  envelope.body = EmptyBodyOf(header.type);
+  ViewBuffer buffer(frame.substr(kHeaderBytes));
+  std::istream in(&buffer);
+  try {
+    cereal::PortableBinaryInputArchive archive(in);
+    Reader reader{archive};
+    std::visit([&](auto& body) { reader(body); }, envelope.body);
+  } catch (const std::exception& e) {
+    return DataLossError(std::string("malformed ") + std::string(MessageTypeName(header.type)) +
+                         " payload: " + e.what());
+  }
+  if (in.peek() != std::char_traits<char>::eof()) {
+    return DataLossError(std::string(MessageTypeName(header.type)) +
+                         " payload has trailing bytes after its last field");
+  }
+  return envelope;
+}
+
+}  // namespace cartable::protocol

@@ -1,0 +1,44 @@
+#pragma once
+
+// Transport: moves opaque frames between a coordinator and its nodes. It knows nothing of rounds or
+// messages (codec.h and the state machines do), so ZeroMQ, an in-process queue and a fault-injecting
+// wrapper can all drive the same coordinator and node logic. A transport is used by one thread at a time.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/clock.h"
+#include "core/status.h"
+
+namespace cartable::protocol {
+
+// Identifies a connected node at the coordinator (the ZeroMQ routing id, for instance). Opaque.
+using PeerId = std::string;
+
+struct Delivery {
+  PeerId peer;
+  std::string frame;
+};
+
+// The coordinator's side: many peers, one socket.
+class ServerTransport {
+ public:
+  virtual ~ServerTransport() = default;
+  // Fails with kUnavailable when the peer is not (or no longer) connected.
+  virtual Status Send(const PeerId& peer, std::string_view frame) = 0;
+  // Waits at most `timeout`; nullopt when nothing arrived in time (or a signal interrupted the wait).
+  virtual StatusOr<std::optional<Delivery>> Receive(Duration timeout) = 0;
+  // Where nodes connect, with any wildcard port resolved ("tcp://127.0.0.1:41234").
+  virtual std::string endpoint() const = 0;
+};
+
+// A node's side: one coordinator.
+class ClientTransport {
+ public:
+  virtual ~ClientTransport() = default;
+  virtual Status Send(std::string_view frame) = 0;
+  virtual StatusOr<std::optional<std::string>> Receive(Duration timeout) = 0;
+};
+
+}  // namespace cartable::protocol

@@ -1,0 +1,56 @@
+#pragma once
+
+// ZeroMQ transports: a ROUTER socket bound by the coordinator, a DEALER socket per node. Frames larger than
+// `max_frame_bytes` are dropped by ZeroMQ itself (ZMQ_MAXMSGSIZE) before they reach any decoder. Each
+// object owns its context and socket; zmq errors never escape, they become Status.
+
+#include <memory>
+#include <string>
+
+#include "protocol/codec.h"
+#include "protocol/transport.h"
+
+namespace cartable::protocol {
+
+struct ZmqOptions {
+  // Largest frame accepted from a peer; larger ones are dropped by ZeroMQ.
+  size_t max_frame_bytes = kDefaultMaxPayloadBytes + kHeaderBytes;
+  // How long closing a socket may wait to flush queued frames.
+  int linger_ms = 1000;
+};
+
+class ZmqServerTransport final : public ServerTransport {
+ public:
+  // `endpoint` like "tcp://127.0.0.1:*" (ephemeral port) or "tcp://0.0.0.0:7450".
+  static StatusOr<std::unique_ptr<ZmqServerTransport>> Bind(const std::string& endpoint,
+                                                            const ZmqOptions& options = {});
+  ~ZmqServerTransport() override;
+
+  Status Send(const PeerId& peer, std::string_view frame) override;
+  StatusOr<std::optional<Delivery>> Receive(Duration timeout) override;
+  std::string endpoint() const override { return endpoint_; }
+
+ private:
+  struct Sockets;
+  explicit ZmqServerTransport(std::unique_ptr<Sockets> sockets, std::string endpoint);
+  std::unique_ptr<Sockets> sockets_;
+  std::string endpoint_;
+};
+
+class ZmqClientTransport final : public ClientTransport {
+ public:
+  // Connecting never blocks; ZeroMQ reconnects in the background until the coordinator is there.
+  static StatusOr<std::unique_ptr<ZmqClientTransport>> Connect(const std::string& endpoint,
+                                                               const ZmqOptions& options = {});
+  ~ZmqClientTransport() override;
+
+  Status Send(std::string_view frame) override;
+  StatusOr<std::optional<std::string>> Receive(Duration timeout) override;
+
+ private:
+  struct Sockets;
+  explicit ZmqClientTransport(std::unique_ptr<Sockets> sockets);
+  std::unique_ptr<Sockets> sockets_;
+};
+
+}  // namespace cartable::protocol

@@ -1,0 +1,32 @@
+#include "simulations/baselines.h"
+
+#include "models/metrics.h"
+
+namespace cartable::simulations {
+
+StatusOr<Scores> Evaluate(const models::Model& model, const models::InteractionLog& test) {
+  CARTABLE_ASSIGN_OR_RETURN(std::vector<float> p, model.Predict(test));
+  const std::vector<uint8_t> y = models::Labels(test);
+  Scores s;
+  CARTABLE_ASSIGN_OR_RETURN(s.auc, models::Auc(p, y));
+  CARTABLE_ASSIGN_OR_RETURN(s.accuracy, models::Accuracy(p, y));
+  CARTABLE_ASSIGN_OR_RETURN(s.log_loss, models::LogLoss(p, y));
+  s.answers = y.size();
+  return s;
+}
+
+StatusOr<Scores> EvaluateParameters(const models::ModelSpec& spec, const std::vector<float>& parameters,
+                                    const models::InteractionLog& test) {
+  CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<models::Model> model, models::CreateModel(spec));
+  CARTABLE_RETURN_IF_ERROR(model->SetParameters(parameters));
+  return Evaluate(*model, test);
+}
+
+StatusOr<Scores> TrainAndEvaluate(const models::ModelSpec& spec, const models::TrainOptions& options,
+                                  const models::InteractionLog& train, const models::InteractionLog& test) {
+  CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<models::Model> model, models::CreateModel(spec));
+  CARTABLE_RETURN_IF_ERROR(model->Train(train, options).status());
+  return Evaluate(*model, test);
+}
+
+}  // namespace cartable::simulations

@@ -1,0 +1,50 @@
+#include "simulations/report.h"
+
+#include "core/files.h"
+
+namespace cartable::simulations {
+namespace {
+
+nlohmann::json Optional(const std::optional<double>& value) {
+  return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
+nlohmann::json ToJson(const Scores& s) {
+  return {{"auc", s.auc}, {"accuracy", s.accuracy}, {"log_loss", s.log_loss}, {"answers", s.answers}};
+}
+
+nlohmann::json ToJson(const coordinator::RoundRecord& r) {
+  return {{"round", r.round},
+          {"nodes", r.nodes},
+          {"train_loss", r.train_loss},
+          {"auc", Optional(r.auc)},
+          {"accuracy", Optional(r.accuracy)},
+          {"log_loss", Optional(r.log_loss)},
+          {"evaluated_answers", r.evaluated},
+          {"seconds", r.seconds},
+          {"dropped", r.dropped}};
+}
+
+nlohmann::json ToJson(const ScenarioConfig& c) {
+  return {{"schools", c.cohort.schools},
+          {"skills", c.cohort.skills},
+          {"pupils_per_school", {c.cohort.min_pupils, c.cohort.max_pupils}},
+          {"answers_per_pupil", {c.cohort.min_answers, c.cohort.max_answers}},
+          {"seed", c.cohort.seed},
+          {"rounds", c.rounds},
+          {"local_epochs", c.local_epochs},
+          {"batch_size", c.batch_size},
+          {"learning_rate", c.learning_rate},
+          {"test_fraction", c.test_fraction},
+          {"model", "pfa"},
+          {"strategy", "fedavg"},
+          {"transport", "zeromq tcp loopback, one process per school"}};
+}
+
+Status WriteReport(const nlohmann::json& report, const std::filesystem::path& path) {
+  return WriteFileAtomically(path, report.dump(2) + "\n");
+}
+
+}  // namespace cartable::simulations

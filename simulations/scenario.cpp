@@ -1,0 +1,192 @@
+#include "simulations/scenario.h"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "coordinator/coordinator_service.h"
+#include "core/files.h"
+#include "core/subprocess.h"
+#include "models/metrics.h"
+#include "node/csv_source.h"
+#include "protocol/zmq_transport.h"
+#include "simulations/report.h"
+
+namespace cartable::simulations {
+namespace {
+
+struct SchoolData {
+  std::string name;
+  std::filesystem::path csv;
+  models::PupilSplit split;
+};
+
+// The generator's true probabilities on the held-out answers: the best any model could do.
+StatusOr<Scores> OracleScores(const std::vector<SyntheticSchool>& cohort,
+                              const std::vector<SchoolData>& schools) {
+  std::unordered_map<std::string, const SyntheticPupil*> by_id;
+  for (const SyntheticSchool& s : cohort) {
+    for (const SyntheticPupil& p : s.pupils) by_id[p.id] = &p;
+  }
+  std::vector<float> p;
+  std::vector<uint8_t> y;
+  for (const SchoolData& school : schools) {
+    for (const std::string& key : school.split.test.pupil_keys) {
+      for (const SyntheticAnswer& a : by_id.at(key)->answers) {
+        p.push_back(a.probability);
+        y.push_back(a.correct);
+      }
+    }
+  }
+  Scores s;
+  CARTABLE_ASSIGN_OR_RETURN(s.auc, models::Auc(p, y));
+  CARTABLE_ASSIGN_OR_RETURN(s.accuracy, models::Accuracy(p, y));
+  CARTABLE_ASSIGN_OR_RETURN(s.log_loss, models::LogLoss(p, y));
+  s.answers = y.size();
+  return s;
+}
+
+StatusOr<std::vector<SchoolData>> PrepareSchools(const ScenarioConfig& config,
+                                                 const std::vector<SyntheticSchool>& cohort) {
+  const auto data_dir = config.out_dir / "data";
+  CARTABLE_RETURN_IF_ERROR(EnsureDirectory(data_dir));
+  std::vector<SchoolData> schools;
+  for (const SyntheticSchool& s : cohort) {
+    SchoolData school{s.name, data_dir / (s.name + ".csv"), {}};
+    CARTABLE_RETURN_IF_ERROR(WriteLongCsv(s, school.csv));
+    // Read back through the node's own adapter, so baselines see exactly what the nodes see.
+    CARTABLE_ASSIGN_OR_RETURN(models::InteractionLog log, node::LoadLongCsv(school.csv));
+    log.num_skills = static_cast<uint32_t>(config.cohort.skills);
+    school.split = models::SplitByPupil(log, config.test_fraction, config.cohort.seed);
+    if (school.split.train.size() == 0 || school.split.test.size() == 0) {
+      return FailedPreconditionError(s.name + " has no pupil on one side of the split; raise "
+                                     "min_pupils or change test_fraction");
+    }
+    schools.push_back(std::move(school));
+  }
+  return schools;
+}
+
+std::vector<std::string> NodeCommand(const ScenarioConfig& config, const SchoolData& school,
+                                     const std::string& endpoint) {
+  return {config.executable.string(), "node",
+          "--coordinator", endpoint,
+          "--data", "csv:" + school.csv.string(),
+          "--name", school.name,
+          "--test-fraction", std::to_string(config.test_fraction),
+          "--split-seed", std::to_string(config.cohort.seed),
+          "--log-level", config.log_level};
+}
+
+// Runs the federation; returns the final global model.
+StatusOr<std::vector<float>> RunFederation(
+    const ScenarioConfig& config, const std::vector<SchoolData>& schools,
+    const std::function<void(const coordinator::RoundRecord&)>& on_round,
+    std::vector<coordinator::RoundRecord>& records) {
+  coordinator::RunConfig run;
+  run.run_id = 0x636172746162ULL ^ config.cohort.seed;
+  run.rounds = config.rounds;
+  run.expected_nodes = schools.size();
+  run.min_nodes = std::min<size_t>(schools.size(), std::max<size_t>(2, (schools.size() + 1) / 2));
+  run.model.num_skills = static_cast<uint32_t>(config.cohort.skills);
+  run.train = {config.local_epochs, config.batch_size, config.learning_rate, config.cohort.seed};
+  run.join_timeout = config.join_timeout;
+  run.round_timeout = config.round_timeout;
+  CARTABLE_ASSIGN_OR_RETURN(auto loop, coordinator::RoundLoop::Create(run, SystemClock::Get()));
+  loop->set_round_listener(on_round);
+  CARTABLE_ASSIGN_OR_RETURN(auto transport, protocol::ZmqServerTransport::Bind("tcp://127.0.0.1:*"));
+
+  const auto log_dir = config.out_dir / "logs";
+  CARTABLE_RETURN_IF_ERROR(EnsureDirectory(log_dir));
+  std::vector<std::unique_ptr<ChildProcess>> nodes;  // reaped on every return path
+  for (const SchoolData& school : schools) {
+    const auto log_file = log_dir / (school.name + ".log");
+    std::filesystem::remove(log_file);
+    CARTABLE_ASSIGN_OR_RETURN(auto child, ChildProcess::Spawn(
+                                              NodeCommand(config, school, transport->endpoint()), log_file));
+    nodes.push_back(std::move(child));
+  }
+  spdlog::info("started {} node processes; their logs are in {}", nodes.size(), log_dir.string());
+
+  coordinator::ServeOptions serve;
+  serve.should_stop = [] { return ShutdownRequested(); };
+  Status outcome = coordinator::ServeRun(*loop, *transport, serve);
+  records = loop->records();
+  for (auto& node : nodes) {
+    if (!node->WaitFor(std::chrono::seconds(10))) node->Terminate();
+  }
+  if (!outcome.ok()) return outcome.WithContext("federated run");
+  return loop->global_model();
+}
+
+}  // namespace
+
+Status Validate(const ScenarioConfig& c) {
+  CARTABLE_RETURN_IF_ERROR(Validate(c.cohort));
+  if (c.rounds < 1 || c.rounds > 100000) return InvalidArgumentError("rounds must be in [1, 100000]");
+  if (c.local_epochs < 1) return InvalidArgumentError("local epochs must be at least 1");
+  if (c.batch_size < 1) return InvalidArgumentError("batch size must be at least 1");
+  if (!(c.learning_rate > 0)) return InvalidArgumentError("learning rate must be positive");
+  if (!(c.test_fraction > 0 && c.test_fraction < 1)) {
+    return InvalidArgumentError("test fraction must be strictly between 0 and 1");
+  }
+  if (c.executable.empty()) return InvalidArgumentError("the path of the cartable executable is unknown");
+  return Status::Ok();
+}
+
+StatusOr<nlohmann::json> RunMultiProcessScenario(
+    const ScenarioConfig& config, const std::function<void(const coordinator::RoundRecord&)>& on_round) {
+  CARTABLE_RETURN_IF_ERROR(Validate(config));
+  CARTABLE_RETURN_IF_ERROR(EnsureDirectory(config.out_dir));
+  const std::vector<SyntheticSchool> cohort = GenerateCohort(config.cohort);
+  CARTABLE_ASSIGN_OR_RETURN(std::vector<SchoolData> schools, PrepareSchools(config, cohort));
+
+  std::vector<coordinator::RoundRecord> records;
+  CARTABLE_ASSIGN_OR_RETURN(std::vector<float> global,
+                            RunFederation(config, schools, on_round, records));
+
+  spdlog::info("computing baselines on the same held-out pupils");
+  std::vector<const models::InteractionLog*> trains, tests;
+  for (const SchoolData& s : schools) {
+    trains.push_back(&s.split.train);
+    tests.push_back(&s.split.test);
+  }
+  const models::InteractionLog pooled_train = models::Concatenate(trains);
+  const models::InteractionLog pooled_test = models::Concatenate(tests);
+  models::ModelSpec spec;
+  spec.num_skills = static_cast<uint32_t>(config.cohort.skills);
+  models::TrainOptions options;
+  options.epochs = static_cast<int>(config.rounds * config.local_epochs);  // same passes over the data
+  options.batch_size = static_cast<int>(config.batch_size);
+  options.learning_rate = config.learning_rate;
+  options.seed = config.cohort.seed;
+
+  CARTABLE_ASSIGN_OR_RETURN(Scores federated, EvaluateParameters(spec, global, pooled_test));
+  CARTABLE_ASSIGN_OR_RETURN(Scores centralized, TrainAndEvaluate(spec, options, pooled_train, pooled_test));
+  CARTABLE_ASSIGN_OR_RETURN(Scores oracle, OracleScores(cohort, schools));
+  nlohmann::json per_school = nlohmann::json::array();
+  double local_auc_sum = 0;
+  for (const SchoolData& s : schools) {
+    auto local = TrainAndEvaluate(spec, options, s.split.train, s.split.test);
+    if (!local.ok()) return local.status().WithContext("local-only baseline of " + s.name);
+    local_auc_sum += local->auc;
+    nlohmann::json entry = ToJson(*local);
+    entry["school"] = s.name;
+    entry["train_answers"] = s.split.train.size();
+    per_school.push_back(entry);
+  }
+
+  nlohmann::json report;
+  report["federated"] = ToJson(federated);
+  report["centralized"] = ToJson(centralized);
+  report["local_only"] = {{"auc", local_auc_sum / static_cast<double>(schools.size())},
+                          {"per_school", per_school}};
+  report["oracle"] = ToJson(oracle);
+  report["rounds"] = nlohmann::json::array();
+  for (const auto& r : records) report["rounds"].push_back(ToJson(r));
+  report["config"] = ToJson(config);
+  CARTABLE_RETURN_IF_ERROR(WriteReport(report, config.out_dir / "report.json"));
+  return report;
+}
+
+}  // namespace cartable::simulations
