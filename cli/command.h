@@ -22,6 +22,7 @@ using Runner = std::function<int()>;
 
 Runner AddSimulateCommand(CLI::App& app);
 Runner AddNodeCommand(CLI::App& app);
+Runner AddCoordinatorCommand(CLI::App& app);
 
 // Prints "cartable: error: <message>" to stderr and maps the status to an exit code.
 int ReportFailure(const Status& status);

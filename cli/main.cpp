@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
   runners[app.get_subcommand("simulate")] = simulate;
   Runner node = AddNodeCommand(app);
   runners[app.get_subcommand("node")] = node;
+  Runner coordinator = AddCoordinatorCommand(app);
+  runners[app.get_subcommand("coordinator")] = coordinator;
   app.footer("Run `cartable COMMAND --help` for a command's options. Docs: docs/ in the source tree.");
   try {
     app.parse(argc, argv);

@@ -1,0 +1,105 @@
+// `cartable coordinator`: run one federated training run for node agents that connect to it.
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "coordinator/coordinator_service.h"
+#include "core/files.h"
+#include "core/logging.h"
+#include "core/subprocess.h"
+#include "protocol/zmq_transport.h"
+
+namespace cartable::cli {
+namespace {
+
+struct CoordinatorOptions {
+  coordinator::RunConfig run;
+  std::string bind = "tcp://127.0.0.1:7450";
+  int join_timeout_s = 300;
+  int round_timeout_s = 120;
+  std::string out;
+  std::string log_level = "info";
+};
+
+nlohmann::json RecordJson(const coordinator::RoundRecord& r) {
+  auto optional = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
+  return {{"round", r.round}, {"nodes", r.nodes}, {"train_loss", r.train_loss}, {"auc", optional(r.auc)},
+          {"accuracy", optional(r.accuracy)}, {"log_loss", optional(r.log_loss)},
+          {"evaluated_answers", r.evaluated}, {"seconds", r.seconds}, {"dropped", r.dropped}};
+}
+
+int Run(CoordinatorOptions& o) {
+  if (Status s = SetupLogging(o.log_level, "coordinator"); !s.ok()) return ReportFailure(s);
+  o.run.join_timeout = std::chrono::seconds(o.join_timeout_s);
+  o.run.round_timeout = std::chrono::seconds(o.round_timeout_s);
+  auto loop = coordinator::RoundLoop::Create(o.run, SystemClock::Get());
+  if (!loop.ok()) return ReportFailure(loop.status());
+  auto transport = protocol::ZmqServerTransport::Bind(o.bind);
+  if (!transport.ok()) return ReportFailure(Status(StatusCode::kInvalidArgument, transport.status().message()));
+  std::printf("coordinator listening on %s; waiting for %zu node(s)\n", (*transport)->endpoint().c_str(),
+              o.run.expected_nodes ? o.run.expected_nodes : o.run.min_nodes);
+  std::fflush(stdout);
+  (*loop)->set_round_listener([&](const coordinator::RoundRecord& r) {
+    std::printf("round %3u/%u  nodes %2zu  train loss %.4f  held-out AUC %s  %.2f s\n", r.round,
+                o.run.rounds, r.nodes, r.train_loss,
+                r.auc ? std::to_string(*r.auc).substr(0, 6).c_str() : "  n/a ", r.seconds);
+    std::fflush(stdout);
+  });
+  InstallShutdownHandler();
+  coordinator::ServeOptions serve;
+  serve.should_stop = [] { return ShutdownRequested(); };
+  Status outcome = coordinator::ServeRun(**loop, **transport, serve);
+  if (!o.out.empty() && outcome.ok()) {
+    nlohmann::json result = {{"rounds", nlohmann::json::array()},
+                             {"global_model", (*loop)->global_model()},
+                             {"model", {{"name", o.run.model.name}, {"num_skills", o.run.model.num_skills}}}};
+    for (const auto& r : (*loop)->records()) result["rounds"].push_back(RecordJson(r));
+    if (Status s = WriteFileAtomically(o.out, result.dump(2) + "\n"); !s.ok()) return ReportFailure(s);
+    std::printf("run written to %s\n", o.out.c_str());
+  }
+  if (!outcome.ok()) return ReportFailure(outcome);
+  return kExitOk;
+}
+
+}  // namespace
+
+Runner AddCoordinatorCommand(CLI::App& app) {
+  auto o = std::make_shared<CoordinatorOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "coordinator",
+      "Run one federated training run: wait for node agents, then run the rounds with them and print\n"
+      "one line per round. The coordinator never sees pupil data, only model updates and summed metrics.");
+  auto& run = o->run;
+  cmd->add_option("--bind", o->bind, "Endpoint to listen on")->default_val("tcp://127.0.0.1:7450");
+  cmd->add_option("--nodes", run.expected_nodes, "Start as soon as this many nodes have joined")
+      ->default_val(2)->check(CLI::Range(1, 100000));
+  cmd->add_option("--min-nodes", run.min_nodes, "Fail the run below this many nodes")
+      ->default_val(2)->check(CLI::Range(1, 100000));
+  cmd->add_option("--rounds", run.rounds, "Federated rounds")->default_val(10)->check(CLI::Range(1, 100000));
+  cmd->add_option("--model", run.model.name, "Model to train (known: pfa)")->default_val("pfa");
+  cmd->add_option("--skills", run.model.num_skills, "Size of the skill space (skill ids 0..N-1)")
+      ->required()->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--local-epochs", run.train.local_epochs, "Passes over its data a node makes per round")
+      ->default_val(1)->check(CLI::Range(1, 1000));
+  cmd->add_option("--batch-size", run.train.batch_size, "Minibatch size of local training")
+      ->default_val(64)->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--learning-rate", run.train.learning_rate, "Adam step size of local training")
+      ->default_val(0.05)->check(CLI::PositiveNumber);
+  cmd->add_option("--seed", run.train.seed, "Seed of the nodes' local training")->default_val(1);
+  cmd->add_option("--run-id", run.run_id, "Identifier of this run in every message")->default_val(1);
+  cmd->add_option("--join-timeout", o->join_timeout_s, "Seconds to wait for nodes before the first round")
+      ->default_val(300)->check(CLI::Range(1, 86400));
+  cmd->add_option("--round-timeout", o->round_timeout_s, "Seconds a round stage waits for nodes")
+      ->default_val(120)->check(CLI::Range(1, 86400));
+  cmd->add_option("--out", o->out, "Write the rounds and the final global model to this JSON file");
+  cmd->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")->default_val("info");
+  cmd->footer("Example: cartable coordinator --skills 20 --nodes 3 --rounds 5\n"
+              "then, at each establishment: cartable node --coordinator tcp://HOST:7450 --data csv:answers.csv");
+  return [o] { return Run(*o); };
+}
+
+}  // namespace cartable::cli

@@ -1,0 +1,83 @@
+// `cartable simulate` as a user runs it: the default scenario meets its quality targets, and an interrupt
+// stops every node process and leaves no report behind.
+
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "core/subprocess.h"
+#include "process_helpers.h"
+
+namespace cartable {
+namespace {
+
+TEST(SimulateCommandTest, DefaultScenarioFederatedMatchesPooledAndBeatsSchoolsAlone) {
+  testing::ScratchDir dir("cartable-simulate");
+  const auto out = dir.path() / "out";
+  auto run = ChildProcess::Spawn({CARTABLE_BINARY, "simulate", "--out", out.string()},
+                                 dir.path() / "simulate.log")
+                 .value();
+  auto code = run->WaitFor(std::chrono::seconds(400));
+  ASSERT_TRUE(code.has_value()) << "simulate did not finish";
+  const std::string output = testing::Slurp(dir.path() / "simulate.log");
+  ASSERT_EQ(*code, 0) << output;
+  EXPECT_NE(output.find("round  10/10  nodes  8"), std::string::npos) << output;
+
+  const auto report = nlohmann::json::parse(testing::Slurp(out / "report.json"));
+  const double federated = report["federated"]["auc"];
+  const double centralized = report["centralized"]["auc"];
+  const double local_only = report["local_only"]["auc"];
+  EXPECT_LT(std::abs(federated - centralized), 0.02) << report.dump(2);
+  EXPECT_GT(federated, local_only) << report.dump(2);
+  EXPECT_LE(federated, double(report["oracle"]["auc"]));
+  ASSERT_EQ(report["rounds"].size(), 10u);
+  for (const auto& round : report["rounds"]) EXPECT_EQ(round["nodes"], 8);
+  EXPECT_EQ(report["config"]["schools"], 8);
+  EXPECT_EQ(report["local_only"]["per_school"].size(), 8u);
+  for (int s = 1; s <= 8; ++s) {
+    EXPECT_TRUE(std::filesystem::exists(out / "logs" / ("school-0" + std::to_string(s) + ".log")));
+  }
+}
+
+TEST(SimulateCommandTest, InterruptStopsEveryNodeAndWritesNoReport) {
+  testing::ScratchDir dir("cartable-interrupt");
+  const auto out = dir.path() / "out";
+  const auto log = dir.path() / "simulate.log";
+  auto run = ChildProcess::Spawn(
+                 {CARTABLE_BINARY, "simulate", "--schools", "4", "--rounds", "100000", "--out", out.string()},
+                 log)
+                 .value();
+  ASSERT_TRUE(testing::WaitForText(log, "round   2/", std::chrono::seconds(120))) << testing::Slurp(log);
+  const std::vector<pid_t> nodes = testing::ChildrenOf(run->pid());
+  EXPECT_EQ(nodes.size(), 4u);
+  run->Signal(SIGINT);
+  auto code = run->WaitFor(std::chrono::seconds(60));
+  ASSERT_TRUE(code.has_value()) << "simulate did not stop after SIGINT";
+  EXPECT_EQ(*code, 130) << testing::Slurp(log);
+  EXPECT_FALSE(std::filesystem::exists(out / "report.json"));
+  for (pid_t pid : nodes) EXPECT_FALSE(testing::ProcessExists(pid)) << "node " << pid << " outlived simulate";
+  EXPECT_NE(testing::Slurp(log).find("interrupted"), std::string::npos);
+}
+
+TEST(SimulateCommandTest, BadOptionsExitWithCodeTwoAndAMessage) {
+  testing::ScratchDir dir("cartable-badopts");
+  for (std::vector<std::string> args : {std::vector<std::string>{"simulate", "--schools", "zero"},
+                                        std::vector<std::string>{"simulate", "--rounds", "0"},
+                                        std::vector<std::string>{"no-such-command"},
+                                        std::vector<std::string>{"node"}}) {
+    args.insert(args.begin(), CARTABLE_BINARY);
+    const auto log = dir.path() / "cli.log";
+    std::filesystem::remove(log);
+    auto child = ChildProcess::Spawn(args, log).value();
+    auto code = child->WaitFor(std::chrono::seconds(30));
+    ASSERT_TRUE(code.has_value());
+    EXPECT_EQ(*code, 2) << args[1];
+    EXPECT_FALSE(testing::Slurp(log).empty()) << "no message for " << args[1];
+  }
+}
+
+}  // namespace
+}  // namespace cartable

@@ -1,0 +1,193 @@
+#include "coordinator/round_loop.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+namespace cartable::coordinator {
+namespace {
+
+using protocol::Envelope;
+
+RunConfig SmallRun() {
+  RunConfig config;
+  config.run_id = 42;
+  config.rounds = 2;
+  config.expected_nodes = 3;
+  config.min_nodes = 2;
+  config.model.num_skills = 2;  // 3·2 + 3 = 9 parameters
+  config.join_timeout = std::chrono::seconds(10);
+  config.round_timeout = std::chrono::seconds(5);
+  return config;
+}
+
+template <typename T>
+std::vector<const T*> BodiesOf(const std::vector<Outgoing>& out) {
+  std::vector<const T*> bodies;
+  for (const Outgoing& o : out) {
+    if (const T* body = std::get_if<T>(&o.envelope.body)) bodies.push_back(body);
+  }
+  return bodies;
+}
+
+Envelope Update(uint32_t round, float value, double weight) {
+  protocol::TrainResult result;
+  result.delta.assign(9, value);
+  result.weight = weight;
+  result.train_loss = value;
+  return Envelope{42, round, result};
+}
+
+Envelope Evaluation(uint32_t round) {
+  models::SummableMetrics m = models::SummableMetrics::Of(std::vector<float>{0.2f, 0.9f},
+                                                          std::vector<uint8_t>{0, 1})
+                                  .value();
+  return Envelope{42, round, protocol::EvaluateResult{m.positive_histogram, m.negative_histogram,
+                                                      m.log_loss_sum, m.correct, m.count}};
+}
+
+class RoundLoopTest : public ::testing::Test {
+ protected:
+  void Create(const RunConfig& config) { loop_ = RoundLoop::Create(config, clock_).value(); }
+  std::vector<Outgoing> Join(const std::string& peer) {
+    return loop_->OnMessage(peer, Envelope{0, 0, protocol::Hello{"school-" + peer}});
+  }
+  ManualClock clock_;
+  std::unique_ptr<RoundLoop> loop_;
+};
+
+TEST_F(RoundLoopTest, StartsWhenExpectedNodesJoinAndAveragesByWeight) {
+  Create(SmallRun());
+  EXPECT_TRUE(Join("a").empty());
+  EXPECT_TRUE(Join("b").empty());
+  std::vector<Outgoing> start = Join("c");
+  ASSERT_EQ(BodiesOf<protocol::TrainRequest>(start).size(), 3u);
+  EXPECT_EQ(start[0].envelope.round, 1u);
+  EXPECT_EQ(start[0].envelope.run_id, 42u);
+
+  EXPECT_TRUE(loop_->OnMessage("a", Update(1, 1.0f, 1)).empty());
+  EXPECT_TRUE(loop_->OnMessage("b", Update(1, 2.0f, 2)).empty());
+  std::vector<Outgoing> evaluate = loop_->OnMessage("c", Update(1, 4.0f, 1));
+  auto requests = BodiesOf<protocol::EvaluateRequest>(evaluate);
+  ASSERT_EQ(requests.size(), 3u);
+  // (1·1 + 2·2 + 1·4) / 4 = 2.25, added to a zero-initialised model.
+  for (float v : requests[0]->parameters) EXPECT_FLOAT_EQ(v, 2.25f);
+  for (float v : loop_->global_model()) EXPECT_FLOAT_EQ(v, 2.25f);
+}
+
+TEST_F(RoundLoopTest, CompletesAllRoundsRecordsMetricsAndShutsNodesDown) {
+  Create(SmallRun());
+  for (const char* p : {"a", "b", "c"}) Join(p);
+  std::vector<Outgoing> last;
+  for (uint32_t round = 1; round <= 2; ++round) {
+    for (const char* p : {"a", "b", "c"}) loop_->OnMessage(p, Update(round, 0.5f, 10));
+    for (const char* p : {"a", "b", "c"}) last = loop_->OnMessage(p, Evaluation(round));
+  }
+  EXPECT_TRUE(loop_->done());
+  EXPECT_TRUE(loop_->outcome().ok());
+  EXPECT_EQ(BodiesOf<protocol::Shutdown>(last).size(), 3u);
+  ASSERT_EQ(loop_->records().size(), 2u);
+  const RoundRecord& r = loop_->records()[1];
+  EXPECT_EQ(r.nodes, 3u);
+  EXPECT_DOUBLE_EQ(r.train_loss, 0.5);
+  ASSERT_TRUE(r.auc.has_value());
+  EXPECT_DOUBLE_EQ(*r.auc, 1.0);
+  EXPECT_EQ(r.evaluated, 6u);
+  for (float v : loop_->global_model()) EXPECT_FLOAT_EQ(v, 1.0f);
+}
+
+TEST_F(RoundLoopTest, DropsNodesThatMissTheDeadlineAndCarriesOn) {
+  Create(SmallRun());
+  for (const char* p : {"a", "b", "c"}) Join(p);
+  loop_->OnMessage("a", Update(1, 1.0f, 1));
+  loop_->OnMessage("b", Update(1, 3.0f, 1));
+  EXPECT_TRUE(loop_->OnTick().empty());  // not yet late
+  clock_.Advance(std::chrono::seconds(6));
+  std::vector<Outgoing> evaluate = loop_->OnTick();
+  EXPECT_EQ(BodiesOf<protocol::EvaluateRequest>(evaluate).size(), 2u);  // c is out of this round
+  for (float v : loop_->global_model()) EXPECT_FLOAT_EQ(v, 2.0f);
+  // A late update from c for round 1 is stale now and changes nothing.
+  EXPECT_TRUE(loop_->OnMessage("c", Update(1, 100.0f, 1)).empty());
+  for (float v : loop_->global_model()) EXPECT_FLOAT_EQ(v, 2.0f);
+  loop_->OnMessage("a", Evaluation(1));
+  std::vector<Outgoing> next = loop_->OnMessage("b", Evaluation(1));
+  EXPECT_EQ(BodiesOf<protocol::TrainRequest>(next).size(), 3u);  // c is back for round 2
+  ASSERT_EQ(loop_->records().size(), 1u);
+  EXPECT_EQ(loop_->records()[0].dropped, std::vector<std::string>{"school-c"});
+}
+
+TEST_F(RoundLoopTest, FailsWhenTooFewUpdatesArrive) {
+  Create(SmallRun());
+  for (const char* p : {"a", "b", "c"}) Join(p);
+  loop_->OnMessage("a", Update(1, 1.0f, 1));
+  clock_.Advance(std::chrono::seconds(6));
+  std::vector<Outgoing> out = loop_->OnTick();
+  EXPECT_TRUE(loop_->done());
+  EXPECT_EQ(loop_->outcome().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(loop_->outcome().message().find("only 1 update"), std::string::npos);
+  EXPECT_EQ(BodiesOf<protocol::Shutdown>(out).size(), 3u);
+}
+
+TEST_F(RoundLoopTest, JoinDeadlineWithTooFewNodesFailsTheRun) {
+  Create(SmallRun());
+  Join("a");
+  clock_.Advance(std::chrono::seconds(11));
+  loop_->OnTick();
+  EXPECT_TRUE(loop_->done());
+  EXPECT_EQ(loop_->outcome().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_NE(loop_->outcome().message().find("only 1 node(s) joined"), std::string::npos);
+}
+
+TEST_F(RoundLoopTest, JoinDeadlineWithEnoughNodesStarts) {
+  Create(SmallRun());
+  Join("a");
+  Join("b");
+  clock_.Advance(std::chrono::seconds(11));
+  EXPECT_EQ(BodiesOf<protocol::TrainRequest>(loop_->OnTick()).size(), 2u);
+}
+
+TEST_F(RoundLoopTest, IgnoresStrangersWrongRunsAndBadUpdates) {
+  Create(SmallRun());
+  for (const char* p : {"a", "b", "c"}) Join(p);
+  EXPECT_TRUE(loop_->OnMessage("stranger", Update(1, 9.0f, 1)).empty());
+  Envelope other_run = Update(1, 9.0f, 1);
+  other_run.run_id = 7;
+  EXPECT_TRUE(loop_->OnMessage("a", other_run).empty());
+  protocol::TrainResult short_update;
+  short_update.delta = {1.0f};
+  short_update.weight = 1;
+  loop_->OnMessage("a", Envelope{42, 1, short_update});  // wrong dimension: a is dropped
+  loop_->OnMessage("b", Update(1, 1.0f, 1));
+  std::vector<Outgoing> out = loop_->OnMessage("c", Update(1, 3.0f, 1));
+  EXPECT_EQ(BodiesOf<protocol::EvaluateRequest>(out).size(), 2u);
+  for (float v : loop_->global_model()) EXPECT_FLOAT_EQ(v, 2.0f);
+}
+
+TEST_F(RoundLoopTest, StopShutsEveryoneDownAsCancelled) {
+  Create(SmallRun());
+  for (const char* p : {"a", "b"}) Join(p);
+  std::vector<Outgoing> out = loop_->Stop("operator pressed Ctrl-C");
+  EXPECT_EQ(BodiesOf<protocol::Shutdown>(out).size(), 2u);
+  EXPECT_EQ(loop_->outcome().code(), StatusCode::kCancelled);
+  EXPECT_TRUE(loop_->Stop("again").empty());
+}
+
+TEST(RoundLoopConfigTest, RefusesInvalidConfigs) {
+  ManualClock clock;
+  RunConfig config = SmallRun();
+  config.rounds = 0;
+  EXPECT_FALSE(RoundLoop::Create(config, clock).ok());
+  config = SmallRun();
+  config.expected_nodes = 1;
+  EXPECT_FALSE(RoundLoop::Create(config, clock).ok());
+  config = SmallRun();
+  config.strategy = "fedmagic";
+  EXPECT_NE(RoundLoop::Create(config, clock).status().message().find("unknown strategy"),
+            std::string::npos);
+  config = SmallRun();
+  config.model.num_skills = 0;
+  EXPECT_FALSE(RoundLoop::Create(config, clock).ok());
+}
+
+}  // namespace
+}  // namespace cartable::coordinator
