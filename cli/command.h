@@ -23,8 +23,10 @@ using Runner = std::function<int()>;
 Runner AddSimulateCommand(CLI::App& app);
 Runner AddNodeCommand(CLI::App& app);
 Runner AddCoordinatorCommand(CLI::App& app);
+Runner AddKeygenCommand(CLI::App& app);
 
-// Prints "cartable: error: <message>" to stderr and maps the status to an exit code.
+// Prints "cartable: error: <message>" (or "stopped" when cancelled) to stderr and maps the status to an
+// exit code.
 int ReportFailure(const Status& status);
 
 }  // namespace cartable::cli

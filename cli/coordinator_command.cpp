@@ -11,6 +11,8 @@
 #include "core/files.h"
 #include "core/logging.h"
 #include "core/subprocess.h"
+
+#include <spdlog/spdlog.h>
 #include "protocol/zmq_transport.h"
 
 namespace cartable::cli {
@@ -23,7 +25,25 @@ struct CoordinatorOptions {
   int round_timeout_s = 120;
   std::string out;
   std::string log_level = "info";
+  std::string key_file;
+  std::string allow_dir;
+  bool insecure = false;
 };
+
+StatusOr<std::unique_ptr<protocol::ZmqServerTransport>> Bind(const CoordinatorOptions& o) {
+  if (o.insecure) {
+    spdlog::warn("--insecure: no encryption and no authentication; for tests on loopback only");
+    return protocol::ZmqServerTransport::Bind(o.bind);
+  }
+  if (o.key_file.empty() || o.allow_dir.empty()) {
+    return InvalidArgumentError(
+        "a coordinator needs --key (its secret key file, from cartable keygen) and --allow (a directory "
+        "of the nodes' .pub files); --insecure runs without them, for tests on loopback only");
+  }
+  CARTABLE_ASSIGN_OR_RETURN(protocol::CurveKeyPair keys, protocol::LoadCurveKeyPair(o.key_file));
+  InstallReloadHandler();
+  return protocol::ZmqServerTransport::BindCurve(o.bind, keys, o.allow_dir);
+}
 
 nlohmann::json RecordJson(const coordinator::RoundRecord& r) {
   auto optional = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
@@ -38,8 +58,11 @@ int Run(CoordinatorOptions& o) {
   o.run.round_timeout = std::chrono::seconds(o.round_timeout_s);
   auto loop = coordinator::RoundLoop::Create(o.run, SystemClock::Get());
   if (!loop.ok()) return ReportFailure(loop.status());
-  auto transport = protocol::ZmqServerTransport::Bind(o.bind);
-  if (!transport.ok()) return ReportFailure(Status(StatusCode::kInvalidArgument, transport.status().message()));
+  auto transport = Bind(o);
+  if (!transport.ok()) {
+    const Status& s = transport.status();
+    return ReportFailure(s.code() == StatusCode::kUnavailable ? InvalidArgumentError(s.message()) : s);
+  }
   std::printf("coordinator listening on %s; waiting for %zu node(s)\n", (*transport)->endpoint().c_str(),
               o.run.expected_nodes ? o.run.expected_nodes : o.run.min_nodes);
   std::fflush(stdout);
@@ -95,6 +118,10 @@ Runner AddCoordinatorCommand(CLI::App& app) {
       ->default_val(300)->check(CLI::Range(1, 86400));
   cmd->add_option("--round-timeout", o->round_timeout_s, "Seconds a round stage waits for nodes")
       ->default_val(120)->check(CLI::Range(1, 86400));
+  cmd->add_option("--key", o->key_file, "The coordinator's secret key file (NAME.key from cartable keygen)");
+  cmd->add_option("--allow", o->allow_dir,
+                  "Directory of the nodes' .pub files: only these may connect (re-read on SIGHUP)");
+  cmd->add_flag("--insecure", o->insecure, "No CURVE encryption or authentication (loopback tests only)");
   cmd->add_option("--out", o->out, "Write the rounds and the final global model to this JSON file");
   cmd->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")->default_val("info");
   cmd->footer("Example: cartable coordinator --skills 20 --nodes 3 --rounds 5\n"

@@ -7,7 +7,8 @@
 namespace cartable::cli {
 
 int ReportFailure(const Status& status) {
-  std::cerr << "cartable: error: " << status.message() << "\n";
+  const char* what = status.code() == StatusCode::kCancelled ? "stopped" : "error";
+  std::cerr << "cartable: " << what << ": " << status.message() << "\n";
   switch (status.code()) {
     case StatusCode::kInvalidArgument:
     case StatusCode::kNotFound:
@@ -37,6 +38,8 @@ int main(int argc, char** argv) {
   runners[app.get_subcommand("node")] = node;
   Runner coordinator = AddCoordinatorCommand(app);
   runners[app.get_subcommand("coordinator")] = coordinator;
+  Runner keygen = AddKeygenCommand(app);
+  runners[app.get_subcommand("keygen")] = keygen;
   app.footer("Run `cartable COMMAND --help` for a command's options. Docs: docs/ in the source tree.");
   try {
     app.parse(argc, argv);

@@ -25,7 +25,26 @@ struct NodeOptions {
   uint64_t split_seed = 0;
   int idle_timeout_s = 120;
   std::string log_level = "info";
+  std::string key_file;
+  std::string coordinator_key_file;
+  bool insecure = false;
 };
+
+StatusOr<std::unique_ptr<protocol::ZmqClientTransport>> Connect(const NodeOptions& o) {
+  if (o.insecure) {
+    spdlog::warn("--insecure: no encryption and no authentication; for tests on loopback only");
+    return protocol::ZmqClientTransport::Connect(o.coordinator);
+  }
+  if (o.key_file.empty() || o.coordinator_key_file.empty()) {
+    return InvalidArgumentError(
+        "a node needs --key (its secret key file, from cartable keygen) and --coordinator-key (the "
+        "coordinator's .pub file); --insecure runs without them, for tests on loopback only");
+  }
+  CARTABLE_ASSIGN_OR_RETURN(protocol::CurveKeyPair keys, protocol::LoadCurveKeyPair(o.key_file));
+  CARTABLE_ASSIGN_OR_RETURN(std::string coordinator_key,
+                            protocol::LoadCurvePublicKey(o.coordinator_key_file));
+  return protocol::ZmqClientTransport::ConnectCurve(o.coordinator, keys, coordinator_key);
+}
 
 std::string HostName() {
   char buffer[256] = {};
@@ -42,7 +61,7 @@ int Run(NodeOptions& o) {
   spdlog::info("loaded {} answers of {} pupils ({} for training, {} held out)", log->size(),
                log->num_pupils(), split.train.size(), split.test.size());
   node::NodeSession session(o.name, std::move(split));
-  auto transport = protocol::ZmqClientTransport::Connect(o.coordinator);
+  auto transport = Connect(o);
   if (!transport.ok()) return ReportFailure(transport.status());
   InstallShutdownHandler();
   node::NodeAgentOptions options;
@@ -72,7 +91,13 @@ Runner AddNodeCommand(CLI::App& app) {
   cmd->add_option("--split-seed", o->split_seed, "Seed of the train/held-out split by pupil")->default_val(0);
   cmd->add_option("--idle-timeout", o->idle_timeout_s, "Seconds of coordinator silence before giving up")
       ->default_val(120)->check(CLI::Range(1, 86400));
+  cmd->add_option("--key", o->key_file, "This node's secret key file (NAME.key from cartable keygen)");
+  cmd->add_option("--coordinator-key", o->coordinator_key_file,
+                  "The coordinator's public key file (.pub): the only server this node will talk to");
+  cmd->add_flag("--insecure", o->insecure, "No CURVE encryption or authentication (loopback tests only)");
   cmd->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")->default_val("info");
+  cmd->footer("Example: cartable node --coordinator tcp://coordinator.academie.fr:7450 --data csv:answers.csv \\\n"
+              "           --name lycee-a --key keys/lycee-a.key --coordinator-key keys/coordinator.pub");
   return [o] { return Run(*o); };
 }
 

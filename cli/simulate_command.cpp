@@ -99,6 +99,9 @@ Runner AddSimulateCommand(CLI::App& app) {
   cmd->add_option("--round-timeout", o->round_timeout_s, "Seconds a round stage waits for nodes")
       ->default_val(120)->check(CLI::Range(1, 86400));
   cmd->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")->default_val("info");
+  cmd->add_flag("--insecure", [o](int64_t) { o->scenario.curve = false; },
+                "Run without CURVE (to measure its cost); by default every connection is encrypted and\n"
+                "authenticated with fresh keys written to OUT/keys/");
   cmd->add_flag("--json", o->json, "Print the whole report as JSON on stdout instead of progress lines");
   cmd->footer(
       "Example: cartable simulate --schools 8 --rounds 10 --out /tmp/run1\n"

@@ -15,6 +15,9 @@ namespace cartable {
 namespace {
 
 std::atomic<int> g_shutdown_signals{0};
+std::atomic<uint64_t> g_reload_generation{0};
+
+void OnReloadSignal(int) { g_reload_generation.fetch_add(1); }
 
 void OnShutdownSignal(int) {
   if (g_shutdown_signals.fetch_add(1) >= 1) _exit(130);
@@ -117,5 +120,15 @@ void InstallShutdownHandler() {
 }
 
 bool ShutdownRequested() { return g_shutdown_signals.load() > 0; }
+
+void InstallReloadHandler() {
+  struct sigaction action {};
+  action.sa_handler = OnReloadSignal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  ::sigaction(SIGHUP, &action, nullptr);
+}
+
+uint64_t ReloadGeneration() { return g_reload_generation.load(); }
 
 }  // namespace cartable

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -55,5 +56,10 @@ StatusOr<std::filesystem::path> CurrentExecutable();
 // sockets, stop children, and leave no half-written file. A second signal exits at once.
 void InstallShutdownHandler();
 bool ShutdownRequested();
+
+// SIGHUP asks long-running services to reload their files (the coordinator's key allow-list). Readers
+// compare the generation with the last one they acted on.
+void InstallReloadHandler();
+uint64_t ReloadGeneration();
 
 }  // namespace cartable

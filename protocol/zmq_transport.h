@@ -3,11 +3,17 @@
 // ZeroMQ transports: a ROUTER socket bound by the coordinator, a DEALER socket per node. Frames larger than
 // `max_frame_bytes` are dropped by ZeroMQ itself (ZMQ_MAXMSGSIZE) before they reach any decoder. Each
 // object owns its context and socket; zmq errors never escape, they become Status.
+//
+// Security: BindCurve/ConnectCurve encrypt and authenticate every connection with CurveZMQ. The server
+// admits only clients whose public key is in its allow-list directory (reloaded on SIGHUP); the client
+// pins the server's public key and reports a failed handshake as an error instead of waiting forever.
+// Bind/Connect without CURVE are for loopback simulations and tests only.
 
 #include <memory>
 #include <string>
 
 #include "protocol/codec.h"
+#include "protocol/curve_keys.h"
 #include "protocol/transport.h"
 
 namespace cartable::protocol {
@@ -24,6 +30,9 @@ class ZmqServerTransport final : public ServerTransport {
   // `endpoint` like "tcp://127.0.0.1:*" (ephemeral port) or "tcp://0.0.0.0:7450".
   static StatusOr<std::unique_ptr<ZmqServerTransport>> Bind(const std::string& endpoint,
                                                             const ZmqOptions& options = {});
+  static StatusOr<std::unique_ptr<ZmqServerTransport>> BindCurve(
+      const std::string& endpoint, const CurveKeyPair& server_keys,
+      const std::filesystem::path& allow_list_dir, const ZmqOptions& options = {});
   ~ZmqServerTransport() override;
 
   Status Send(const PeerId& peer, std::string_view frame) override;
@@ -42,6 +51,9 @@ class ZmqClientTransport final : public ClientTransport {
   // Connecting never blocks; ZeroMQ reconnects in the background until the coordinator is there.
   static StatusOr<std::unique_ptr<ZmqClientTransport>> Connect(const std::string& endpoint,
                                                                const ZmqOptions& options = {});
+  static StatusOr<std::unique_ptr<ZmqClientTransport>> ConnectCurve(
+      const std::string& endpoint, const CurveKeyPair& client_keys, const std::string& server_public_key,
+      const ZmqOptions& options = {});
   ~ZmqClientTransport() override;
 
   Status Send(std::string_view frame) override;

@@ -40,7 +40,8 @@ nlohmann::json ToJson(const ScenarioConfig& c) {
           {"test_fraction", c.test_fraction},
           {"model", "pfa"},
           {"strategy", "fedavg"},
-          {"transport", "zeromq tcp loopback, one process per school"}};
+          {"transport", c.curve ? "zeromq tcp loopback, CURVE, one process per school"
+                                : "zeromq tcp loopback, no security, one process per school"}};
 }
 
 Status WriteReport(const nlohmann::json& report, const std::filesystem::path& path) {

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
+
 #include "coordinator/coordinator_service.h"
 #include "core/files.h"
 #include "core/subprocess.h"
@@ -67,15 +69,48 @@ StatusOr<std::vector<SchoolData>> PrepareSchools(const ScenarioConfig& config,
   return schools;
 }
 
+// Fresh keys for one simulation: the coordinator's pair, one pair per school, and the allow-list
+// directory holding the schools' public keys.
+struct ScenarioKeys {
+  std::filesystem::path dir;
+  std::optional<protocol::CurveKeyPair> coordinator;
+  std::filesystem::path allow_dir() const { return dir / "allowed"; }
+  std::filesystem::path node_key(const std::string& name) const { return dir / "nodes" / (name + ".key"); }
+};
+
+StatusOr<ScenarioKeys> MakeKeys(const ScenarioConfig& config, const std::vector<SchoolData>& schools) {
+  ScenarioKeys keys{config.out_dir / "keys", std::nullopt};
+  std::error_code ignored;
+  std::filesystem::remove_all(keys.dir, ignored);  // keys of an earlier simulation in the same place
+  CARTABLE_ASSIGN_OR_RETURN(protocol::CurveKeyPair coordinator, protocol::GenerateCurveKeyPair());
+  CARTABLE_RETURN_IF_ERROR(protocol::WriteCurveKeyPair(keys.dir, "coordinator", coordinator));
+  for (const SchoolData& school : schools) {
+    CARTABLE_ASSIGN_OR_RETURN(protocol::CurveKeyPair pair, protocol::GenerateCurveKeyPair());
+    CARTABLE_RETURN_IF_ERROR(protocol::WriteCurveKeyPair(keys.dir / "nodes", school.name, pair));
+    CARTABLE_RETURN_IF_ERROR(EnsureDirectory(keys.allow_dir()));
+    std::filesystem::copy_file(keys.dir / "nodes" / (school.name + ".pub"),
+                               keys.allow_dir() / (school.name + ".pub"));
+  }
+  keys.coordinator = std::move(coordinator);
+  return keys;
+}
+
 std::vector<std::string> NodeCommand(const ScenarioConfig& config, const SchoolData& school,
-                                     const std::string& endpoint) {
-  return {config.executable.string(), "node",
-          "--coordinator", endpoint,
-          "--data", "csv:" + school.csv.string(),
-          "--name", school.name,
-          "--test-fraction", std::to_string(config.test_fraction),
-          "--split-seed", std::to_string(config.cohort.seed),
-          "--log-level", config.log_level};
+                                     const std::string& endpoint, const ScenarioKeys* keys) {
+  std::vector<std::string> command = {config.executable.string(), "node",
+                                      "--coordinator", endpoint,
+                                      "--data", "csv:" + school.csv.string(),
+                                      "--name", school.name,
+                                      "--test-fraction", std::to_string(config.test_fraction),
+                                      "--split-seed", std::to_string(config.cohort.seed),
+                                      "--log-level", config.log_level};
+  if (keys) {
+    command.insert(command.end(), {"--key", keys->node_key(school.name).string(), "--coordinator-key",
+                                   (keys->dir / "coordinator.pub").string()});
+  } else {
+    command.push_back("--insecure");
+  }
+  return command;
 }
 
 // Runs the federation; returns the final global model.
@@ -94,7 +129,15 @@ StatusOr<std::vector<float>> RunFederation(
   run.round_timeout = config.round_timeout;
   CARTABLE_ASSIGN_OR_RETURN(auto loop, coordinator::RoundLoop::Create(run, SystemClock::Get()));
   loop->set_round_listener(on_round);
-  CARTABLE_ASSIGN_OR_RETURN(auto transport, protocol::ZmqServerTransport::Bind("tcp://127.0.0.1:*"));
+  std::optional<ScenarioKeys> keys;
+  std::unique_ptr<protocol::ZmqServerTransport> transport;
+  if (config.curve) {
+    CARTABLE_ASSIGN_OR_RETURN(keys, MakeKeys(config, schools));
+    CARTABLE_ASSIGN_OR_RETURN(transport, protocol::ZmqServerTransport::BindCurve(
+                                             "tcp://127.0.0.1:*", *keys->coordinator, keys->allow_dir()));
+  } else {
+    CARTABLE_ASSIGN_OR_RETURN(transport, protocol::ZmqServerTransport::Bind("tcp://127.0.0.1:*"));
+  }
 
   const auto log_dir = config.out_dir / "logs";
   CARTABLE_RETURN_IF_ERROR(EnsureDirectory(log_dir));
@@ -103,7 +146,8 @@ StatusOr<std::vector<float>> RunFederation(
     const auto log_file = log_dir / (school.name + ".log");
     std::filesystem::remove(log_file);
     CARTABLE_ASSIGN_OR_RETURN(auto child, ChildProcess::Spawn(
-                                              NodeCommand(config, school, transport->endpoint()), log_file));
+                                              NodeCommand(config, school, transport->endpoint(), keys ? &*keys : nullptr),
+                                              log_file));
     nodes.push_back(std::move(child));
   }
   spdlog::info("started {} node processes; their logs are in {}", nodes.size(), log_dir.string());

@@ -31,6 +31,9 @@ struct ScenarioConfig {
   Duration round_timeout = std::chrono::seconds(120);
   Duration join_timeout = std::chrono::seconds(60);
   std::string log_level = "info";  // of the node processes (their logs go to out_dir/logs/)
+  // CURVE on every connection, with fresh keys in out_dir/keys/ (as a deployment would have); false only
+  // to measure what security costs.
+  bool curve = true;
 };
 
 Status Validate(const ScenarioConfig& config);

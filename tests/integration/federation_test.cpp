@@ -90,7 +90,7 @@ TEST(FederationTest, ThreeNodeProcessesAggregateToTheWeightedMean) {
   std::vector<std::unique_ptr<ChildProcess>> nodes;
   for (const School& school : schools) {
     nodes.push_back(ChildProcess::Spawn({CARTABLE_BINARY, "node", "--coordinator", transport->endpoint(),
-                                         "--data", "csv:" + school.csv.string(), "--name", school.name,
+                                         "--data", "csv:" + school.csv.string(), "--name", school.name, "--insecure",
                                          "--test-fraction", std::to_string(kTestFraction),
                                          "--split-seed", std::to_string(kSeed)},
                                         dir.path() / (school.name + ".log"))

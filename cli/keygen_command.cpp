@@ -1,0 +1,42 @@
+// `cartable keygen`: a CURVE key pair for a coordinator or a node.
+
+#include <cstdio>
+#include <memory>
+
+#include "cli/command.h"
+#include "protocol/curve_keys.h"
+
+namespace cartable::cli {
+namespace {
+
+struct KeygenOptions {
+  std::string out_dir;
+  std::string name;
+};
+
+int Run(const KeygenOptions& o) {
+  auto pair = protocol::GenerateCurveKeyPair();
+  if (!pair.ok()) return ReportFailure(pair.status());
+  if (Status s = protocol::WriteCurveKeyPair(o.out_dir, o.name, *pair); !s.ok()) return ReportFailure(s);
+  std::printf("wrote %s/%s.key (secret, mode 0600: keep it on this machine)\n", o.out_dir.c_str(),
+              o.name.c_str());
+  std::printf("wrote %s/%s.pub (public: %s)\n", o.out_dir.c_str(), o.name.c_str(), pair->public_key.c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+Runner AddKeygenCommand(CLI::App& app) {
+  auto o = std::make_shared<KeygenOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "keygen", "Create a CURVE key pair: NAME.key (secret, mode 0600) and NAME.pub (public) in DIR.");
+  cmd->add_option("--out", o->out_dir, "Directory for the key files (created if missing)")->required();
+  cmd->add_option("--name", o->name, "Name of the key pair, e.g. the establishment's name")->required();
+  cmd->footer(
+      "The coordinator admits the nodes whose .pub files are in its --allow directory; each node pins\n"
+      "the coordinator's .pub with --coordinator-key. Existing keys are never overwritten.\n"
+      "Example: cartable keygen --out keys --name lycee-victor-hugo");
+  return [o] { return Run(*o); };
+}
+
+}  // namespace cartable::cli

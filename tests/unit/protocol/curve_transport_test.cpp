@@ -1,0 +1,156 @@
+// CurveZMQ on real TCP sockets: allowed keys talk, unknown keys are refused and never heard, a wrong pinned
+// server key fails with a clear error, and SIGHUP reloads the allow-list without a restart.
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "core/subprocess.h"
+#include "protocol/curve_keys.h"
+#include "protocol/zmq_transport.h"
+
+namespace cartable::protocol {
+namespace {
+
+using std::chrono::milliseconds;
+
+class CurveTransportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("cartable-curve-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_ / "allowed");
+    server_ = GenerateCurveKeyPair().value();
+    node_ = GenerateCurveKeyPair().value();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  void Allow(const std::string& name, const CurveKeyPair& pair) {
+    ASSERT_TRUE(WriteCurveKeyPair(dir_ / "keys", name, pair).ok());
+    std::filesystem::copy_file(dir_ / "keys" / (name + ".pub"), dir_ / "allowed" / (name + ".pub"));
+  }
+
+  // Waits for a frame at the server, up to `patience`.
+  std::optional<Delivery> ServerReceives(ZmqServerTransport& server, milliseconds patience) {
+    auto got = server.Receive(patience);
+    EXPECT_TRUE(got.ok()) << got.status();
+    return got.ok() ? *got : std::nullopt;
+  }
+
+  // Lets the client poll until it reports an error or `patience` passes.
+  Status ClientError(ZmqClientTransport& client, milliseconds patience) {
+    const auto end = std::chrono::steady_clock::now() + patience;
+    while (std::chrono::steady_clock::now() < end) {
+      auto got = client.Receive(milliseconds(50));
+      if (!got.ok()) return got.status();
+    }
+    return Status::Ok();
+  }
+
+  std::filesystem::path dir_;
+  std::optional<CurveKeyPair> server_;
+  std::optional<CurveKeyPair> node_;
+};
+
+TEST_F(CurveTransportTest, AllowedNodeTalksBothWays) {
+  Allow("node", *node_);
+  auto server = ZmqServerTransport::BindCurve("tcp://127.0.0.1:*", *server_, dir_ / "allowed").value();
+  auto client = ZmqClientTransport::ConnectCurve(server->endpoint(), *node_, server_->public_key).value();
+  ASSERT_TRUE(client->Send("hello").ok());
+  auto delivery = ServerReceives(*server, milliseconds(5000));
+  ASSERT_TRUE(delivery.has_value());
+  EXPECT_EQ(delivery->frame, "hello");
+  ASSERT_TRUE(server->Send(delivery->peer, "welcome").ok());
+  auto reply = client->Receive(milliseconds(5000));
+  ASSERT_TRUE(reply.ok());
+  ASSERT_TRUE(reply->has_value());
+  EXPECT_EQ(**reply, "welcome");
+}
+
+TEST_F(CurveTransportTest, UnknownKeyIsRefusedAndNeverHeard) {
+  Allow("someone-else", GenerateCurveKeyPair().value());
+  auto server = ZmqServerTransport::BindCurve("tcp://127.0.0.1:*", *server_, dir_ / "allowed").value();
+  auto client = ZmqClientTransport::ConnectCurve(server->endpoint(), *node_, server_->public_key).value();
+  ASSERT_TRUE(client->Send("let me in").ok());
+  Status refused = ClientError(*client, milliseconds(5000));
+  EXPECT_EQ(refused.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(refused.message().find("refused this node's key"), std::string::npos) << refused;
+  EXPECT_FALSE(ServerReceives(*server, milliseconds(300)).has_value());
+}
+
+TEST_F(CurveTransportTest, WrongPinnedServerKeyFailsClearly) {
+  Allow("node", *node_);
+  auto server = ZmqServerTransport::BindCurve("tcp://127.0.0.1:*", *server_, dir_ / "allowed").value();
+  const std::string impostor_key = GenerateCurveKeyPair().value().public_key;
+  auto client = ZmqClientTransport::ConnectCurve(server->endpoint(), *node_, impostor_key).value();
+  ASSERT_TRUE(client->Send("hello").ok());
+  Status failed = ClientError(*client, milliseconds(5000));
+  EXPECT_EQ(failed.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(failed.message().find("pinned coordinator public key"), std::string::npos) << failed;
+  EXPECT_FALSE(ServerReceives(*server, milliseconds(300)).has_value());
+}
+
+TEST_F(CurveTransportTest, PlainClientCannotReachACurveServer) {
+  Allow("node", *node_);
+  auto server = ZmqServerTransport::BindCurve("tcp://127.0.0.1:*", *server_, dir_ / "allowed").value();
+  auto client = ZmqClientTransport::Connect(server->endpoint()).value();
+  ASSERT_TRUE(client->Send("plaintext").ok());
+  EXPECT_FALSE(ServerReceives(*server, milliseconds(1000)).has_value());
+}
+
+TEST_F(CurveTransportTest, SighupReloadsTheAllowList) {
+  InstallReloadHandler();
+  auto server = ZmqServerTransport::BindCurve("tcp://127.0.0.1:*", *server_, dir_ / "allowed").value();
+  {
+    auto refused = ZmqClientTransport::ConnectCurve(server->endpoint(), *node_, server_->public_key).value();
+    ASSERT_TRUE(refused->Send("first try").ok());
+    EXPECT_EQ(ClientError(*refused, milliseconds(5000)).code(), StatusCode::kPermissionDenied);
+  }
+  Allow("node", *node_);
+  ASSERT_EQ(::raise(SIGHUP), 0);
+  // The handler notices the signal within its 100 ms poll; retry until the new key is admitted.
+  std::optional<Delivery> delivery;
+  for (int attempt = 0; attempt < 20 && !delivery; ++attempt) {
+    auto client = ZmqClientTransport::ConnectCurve(server->endpoint(), *node_, server_->public_key).value();
+    ASSERT_TRUE(client->Send("second try").ok());
+    delivery = ServerReceives(*server, milliseconds(500));
+  }
+  ASSERT_TRUE(delivery.has_value());
+  EXPECT_EQ(delivery->frame, "second try");
+}
+
+TEST_F(CurveTransportTest, KeyFilesRoundTripWithPrivateModeAndNoOverwrite) {
+  ASSERT_TRUE(WriteCurveKeyPair(dir_ / "keys", "school", *node_).ok());
+  struct stat info {};
+  ASSERT_EQ(::stat((dir_ / "keys" / "school.key").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+  auto loaded = LoadCurveKeyPair(dir_ / "keys" / "school.key");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->public_key, node_->public_key);
+  EXPECT_EQ(LoadCurvePublicKey(dir_ / "keys" / "school.pub").value(), node_->public_key);
+  EXPECT_EQ(WriteCurveKeyPair(dir_ / "keys", "school", *server_).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(LoadCurvePublicKey(dir_ / "keys" / "school.pub").value(), node_->public_key);
+  ::chmod((dir_ / "keys" / "school.key").c_str(), 0644);
+  EXPECT_EQ(LoadCurveKeyPair(dir_ / "keys" / "school.key").status().code(), StatusCode::kPermissionDenied);
+}
+
+TEST_F(CurveTransportTest, MalformedKeysAreRefusedWithTheFileName) {
+  const auto bad = dir_ / "allowed" / "broken.pub";
+  std::ofstream(bad) << "# a comment\nnot-a-key\n";
+  auto list = LoadCurveAllowList(dir_ / "allowed");
+  ASSERT_FALSE(list.ok());
+  EXPECT_NE(list.status().message().find("broken.pub"), std::string::npos);
+  EXPECT_FALSE(IsZ85Key("short"));
+  EXPECT_TRUE(IsZ85Key(node_->public_key));
+  EXPECT_FALSE(ZmqClientTransport::ConnectCurve("tcp://127.0.0.1:1", *node_, "nope").ok());
+}
+
+}  // namespace
+}  // namespace cartable::protocol
