@@ -29,9 +29,13 @@ RoundLoop::RoundLoop(const RunConfig& config, const Clock& clock,
   deadline_ = clock_.Now() + config_.join_timeout;
 }
 
+protocol::Envelope RoundLoop::MakeEnvelope(protocol::Body body) const {
+  return protocol::Envelope{config_.run_id, round_, std::move(body)};
+}
+
 std::string RoundLoop::NameOf(const protocol::PeerId& peer) const {
   auto it = nodes_.find(peer);
-  return it == nodes_.end() ? "an unknown peer" : it->second;
+  return it == nodes_.end() ? "an unknown peer" : it->second.name;
 }
 
 protocol::WireModelSpec RoundLoop::WireModel() const {
@@ -42,10 +46,17 @@ std::vector<Outgoing> RoundLoop::OnMessage(const protocol::PeerId& peer,
                                            const protocol::Envelope& envelope) {
   if (phase_ == Phase::kDone) return {};
   if (const auto* hello = std::get_if<protocol::Hello>(&envelope.body)) return OnHello(peer, *hello);
-  if (!nodes_.count(peer)) {
-    spdlog::warn("ignoring a {} from a peer that never said hello",
-                 protocol::MessageTypeName(protocol::TypeOf(envelope.body)));
-    return {};
+  auto node = nodes_.find(peer);
+  if (node == nodes_.end()) {
+    // A coordinator that restarted, or forgot a silent node, asks it to join again.
+    spdlog::debug("a {} from a peer that has not joined; asking it to say hello",
+                  protocol::MessageTypeName(protocol::TypeOf(envelope.body)));
+    return {{peer, MakeEnvelope(protocol::ErrorReply{protocol::kErrorNotJoined,
+                                                 "this coordinator does not know you: say hello"})}};
+  }
+  node->second.last_heard = clock_.Now();
+  if (std::holds_alternative<protocol::Heartbeat>(envelope.body)) {
+    return {{peer, MakeEnvelope(protocol::Heartbeat{})}};
   }
   if (envelope.run_id != config_.run_id || envelope.round != round_ || !pending_.count(peer)) {
     spdlog::debug("ignoring a stale {} from {} (run {:016x}, round {})",
@@ -84,8 +95,20 @@ std::vector<Outgoing> RoundLoop::OnMessage(const protocol::PeerId& peer,
 }
 
 std::vector<Outgoing> RoundLoop::OnHello(const protocol::PeerId& peer, const protocol::Hello& hello) {
-  auto [it, inserted] = nodes_.emplace(peer, hello.node_name);
-  if (!inserted) return {};  // a repeated hello is harmless
+  if (auto known = nodes_.find(peer); known != nodes_.end()) {
+    known->second.last_heard = clock_.Now();
+    return {};  // a repeated hello is harmless
+  }
+  // The same establishment on a new connection: it restarted. Its old connection is dead.
+  for (auto it = nodes_.begin(); it != nodes_.end(); ++it) {
+    if (it->second.name != hello.node_name) continue;
+    spdlog::info("node '{}' reconnected; it takes part from the next round", hello.node_name);
+    if (pending_.count(it->first)) Drop(it->first, "reconnected mid-stage");
+    cohort_.erase(it->first);
+    nodes_.erase(it);
+    break;
+  }
+  nodes_.emplace(peer, Node{hello.node_name, clock_.Now()});
   spdlog::debug("node '{}' joined ({} connected)", hello.node_name, nodes_.size());
   if (phase_ == Phase::kJoining && config_.expected_nodes != 0 &&
       nodes_.size() >= config_.expected_nodes) {
@@ -94,8 +117,24 @@ std::vector<Outgoing> RoundLoop::OnHello(const protocol::PeerId& peer, const pro
   return {};  // nodes joining mid-run take part from the next round
 }
 
+void RoundLoop::ForgetSilentNodes() {
+  const TimePoint now = clock_.Now();
+  for (auto it = nodes_.begin(); it != nodes_.end();) {
+    if (!pending_.count(it->first) && now - it->second.last_heard > config_.node_timeout) {
+      spdlog::warn("forgetting node '{}': silent for {} s", it->second.name,
+                   static_cast<int>(ToSeconds(now - it->second.last_heard)));
+      cohort_.erase(it->first);
+      it = nodes_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 std::vector<Outgoing> RoundLoop::OnTick() {
-  if (phase_ == Phase::kDone || clock_.Now() < deadline_) return {};
+  if (phase_ == Phase::kDone) return {};
+  ForgetSilentNodes();
+  if (clock_.Now() < deadline_) return {};
   if (phase_ == Phase::kJoining) {
     if (nodes_.size() < config_.min_nodes) {
       return Fail(DeadlineExceededError(
@@ -138,7 +177,7 @@ std::vector<Outgoing> RoundLoop::StartRound() {
   current_ = RoundRecord{};
   current_.round = round_;
   cohort_.clear();
-  for (const auto& [peer, name] : nodes_) cohort_.insert(peer);
+  for (const auto& [peer, node] : nodes_) cohort_.insert(peer);
   updates_.emplace(global_.size());
   loss_sum_ = 0;
   return Broadcast(protocol::TrainRequest{WireModel(), config_.train, global_});
@@ -193,7 +232,7 @@ std::vector<Outgoing> RoundLoop::Stop(const std::string& reason) {
 
 std::vector<Outgoing> RoundLoop::ShutdownAll(const std::string& reason) {
   std::vector<Outgoing> out;
-  for (const auto& [peer, name] : nodes_) {
+  for (const auto& [peer, node] : nodes_) {
     out.push_back({peer, protocol::Envelope{config_.run_id, round_, protocol::Shutdown{reason}}});
   }
   return out;

@@ -6,6 +6,8 @@
 // weighted updates that come back before the deadline, let the Strategy pick the next model, have the
 // cohort evaluate it, and record federation metrics computed from summed statistics only.
 // Nodes that miss a deadline are dropped from the round and named in the log and the round record.
+// Membership is live: a node that joins (or restarts and rejoins under the same name) mid-run takes part
+// from the next round; a node silent past node_timeout is forgotten; a stranger is told to say Hello.
 // Not thread safe; the Clock must outlive the loop.
 
 #include <functional>
@@ -70,6 +72,7 @@ class RoundLoop {
   RoundLoop(const RunConfig& config, const Clock& clock, std::unique_ptr<aggregation::Strategy> strategy,
             std::vector<float> initial);
   std::vector<Outgoing> OnHello(const protocol::PeerId& peer, const protocol::Hello& hello);
+  void ForgetSilentNodes();
   std::vector<Outgoing> StartRound();
   std::vector<Outgoing> FinishTraining();
   std::vector<Outgoing> FinishEvaluation();
@@ -78,6 +81,7 @@ class RoundLoop {
   void Drop(const protocol::PeerId& peer, const std::string& why);
   std::vector<Outgoing> Broadcast(const protocol::Body& body);
   std::string NameOf(const protocol::PeerId& peer) const;
+  protocol::Envelope MakeEnvelope(protocol::Body body) const;
   protocol::WireModelSpec WireModel() const;
 
   RunConfig config_;
@@ -88,7 +92,11 @@ class RoundLoop {
 
   Phase phase_ = Phase::kJoining;
   Status outcome_;
-  std::map<protocol::PeerId, std::string> nodes_;  // joined peers → announced names
+  struct Node {
+    std::string name;
+    TimePoint last_heard;
+  };
+  std::map<protocol::PeerId, Node> nodes_;  // joined peers
   std::set<protocol::PeerId> cohort_;              // this round's participants still in the round
   std::set<protocol::PeerId> pending_;             // participants yet to answer the current stage
   TimePoint deadline_{};

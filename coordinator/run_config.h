@@ -25,6 +25,9 @@ struct RunConfig {
   std::string strategy = "fedavg";
   Duration join_timeout = std::chrono::seconds(60);
   Duration round_timeout = std::chrono::seconds(120);  // per stage (training, evaluation)
+  // A node not busy in a round stage and silent this long (no heartbeat) is forgotten until it says Hello
+  // again. Nodes send heartbeats every few seconds, so this only catches nodes that are gone.
+  Duration node_timeout = std::chrono::seconds(30);
 };
 
 }  // namespace cartable::coordinator

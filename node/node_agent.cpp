@@ -12,6 +12,7 @@ Status RunNodeAgent(NodeSession& session, protocol::ClientTransport& transport,
   CARTABLE_RETURN_IF_ERROR(transport.Send(hello).WithContext("saying hello to the coordinator"));
   TimePoint last_heard = clock.Now();
   TimePoint last_hello = last_heard;
+  TimePoint last_sent = last_heard;
   bool heard_anything = false;
   while (!session.finished()) {
     if (options.should_stop()) return CancelledError("node agent stopped before the run ended");
@@ -26,7 +27,10 @@ Status RunNodeAgent(NodeSession& session, protocol::ClientTransport& transport,
       if (!heard_anything && now - last_hello >= options.hello_interval) {
         spdlog::info("no answer from the coordinator yet; saying hello again");
         CARTABLE_RETURN_IF_ERROR(transport.Send(hello));
-        last_hello = now;
+        last_hello = last_sent = now;
+      } else if (heard_anything && now - last_sent >= options.heartbeat_interval) {
+        CARTABLE_RETURN_IF_ERROR(transport.Send(protocol::Encode({0, 0, protocol::Heartbeat{}})));
+        last_sent = now;
       }
       continue;
     }
@@ -39,6 +43,7 @@ Status RunNodeAgent(NodeSession& session, protocol::ClientTransport& transport,
     heard_anything = true;
     for (const protocol::Envelope& reply : session.OnMessage(*envelope)) {
       CARTABLE_RETURN_IF_ERROR(transport.Send(protocol::Encode(reply)).WithContext("replying"));
+      last_sent = clock.Now();
     }
   }
   spdlog::info("the coordinator ended the run: {}", session.finish_reason());

@@ -16,8 +16,11 @@ namespace cartable::node {
 struct NodeAgentOptions {
   // Give up when nothing has come from the coordinator for this long.
   Duration idle_timeout = std::chrono::seconds(120);
-  // Say Hello again this often while nothing has come back (a coordinator that started late or restarted).
+  // Say Hello again this often while nothing has come back (a coordinator that started late).
   Duration hello_interval = std::chrono::seconds(3);
+  // Send a Heartbeat after this long without sending anything, so the coordinator knows the node is
+  // alive between rounds and a restarted coordinator learns of it (it answers "say hello").
+  Duration heartbeat_interval = std::chrono::seconds(5);
   // Granularity of waits; also how fast a stop request is noticed.
   Duration poll_interval = std::chrono::milliseconds(100);
   // Returns true when the agent should stop (e.g. a signal arrived).

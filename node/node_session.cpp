@@ -23,7 +23,8 @@ uint64_t LocalTrainingSeed(uint64_t run_seed, uint32_t round, const std::string&
 NodeSession::NodeSession(std::string name, models::PupilSplit data)
     : name_(std::move(name)), data_(std::move(data)) {}
 
-protocol::Envelope NodeSession::Hello() const {
+protocol::Envelope NodeSession::Hello() {
+  rejoining_ = true;
   return Reply(0, 0, protocol::Hello{name_});
 }
 
@@ -34,19 +35,32 @@ std::vector<protocol::Envelope> NodeSession::OnMessage(const protocol::Envelope&
     finish_reason_ = shutdown->reason;
     return {};
   }
+  if (std::holds_alternative<protocol::Heartbeat>(in.body)) return {};  // the coordinator's answer
+  if (const auto* error = std::get_if<protocol::ErrorReply>(&in.body);
+      error && error->code == protocol::kErrorNotJoined) {
+    spdlog::info("the coordinator does not know this node (it restarted?); saying hello again");
+    return {Hello()};
+  }
   if (run_id_ && *run_id_ != in.run_id) {
-    spdlog::warn("ignoring a message for run {:016x}: this node serves run {:016x}", in.run_id, *run_id_);
-    return {};
+    if (!rejoining_) {
+      spdlog::warn("ignoring a message for run {:016x}: this node serves run {:016x}", in.run_id, *run_id_);
+      return {};
+    }
+    spdlog::info("joining run {:016x} (was {:016x})", in.run_id, *run_id_);
+    last_train_round_.reset();
+    last_evaluate_round_.reset();
   }
   StatusOr<protocol::Body> reply = InternalError("no reply");
   if (const auto* request = std::get_if<protocol::TrainRequest>(&in.body)) {
     if (last_train_round_ && in.round <= *last_train_round_) return {};  // stale or duplicate
     run_id_ = in.run_id;
+    rejoining_ = false;
     last_train_round_ = in.round;
     reply = Train(*request, in.round);
   } else if (const auto* request = std::get_if<protocol::EvaluateRequest>(&in.body)) {
     if (last_evaluate_round_ && in.round <= *last_evaluate_round_) return {};
     run_id_ = in.run_id;
+    rejoining_ = false;
     last_evaluate_round_ = in.round;
     reply = Evaluate(*request);
   } else if (const auto* error = std::get_if<protocol::ErrorReply>(&in.body)) {

@@ -25,11 +25,13 @@ class NodeSession {
   // `data` is this establishment's split by pupil: train for local updates, test for evaluation.
   NodeSession(std::string name, models::PupilSplit data);
 
-  // The first message on a connection.
-  protocol::Envelope Hello() const;
+  // The first message on a connection, and again whenever the coordinator has lost track of this node
+  // (it restarted). After a Hello the node may adopt a new run: a restarted coordinator starts one.
+  protocol::Envelope Hello();
 
-  // Handles one message from the coordinator. A message for another run, or for a round already
-  // answered, gets no reply. Failures become an ErrorReply naming what went wrong.
+  // Handles one message from the coordinator. A message for another run (unless the node has just said
+  // Hello), or for a round already answered, gets no reply. Failures become an ErrorReply naming what went
+  // wrong. A coordinator that does not know this node gets a Hello.
   std::vector<protocol::Envelope> OnMessage(const protocol::Envelope& in);
 
   bool finished() const { return finished_; }
@@ -48,6 +50,7 @@ class NodeSession {
   std::optional<uint64_t> run_id_;
   std::optional<uint32_t> last_train_round_;
   std::optional<uint32_t> last_evaluate_round_;
+  bool rejoining_ = true;  // said Hello and heard nothing of a run since
   bool finished_ = false;
   std::string finish_reason_;
 };

@@ -95,6 +95,7 @@ template <typename F> void VisitFields(EvaluateResult& m, F& f) {
 }
 template <typename F> void VisitFields(Shutdown& m, F& f) { f(m.reason); }
 template <typename F> void VisitFields(ErrorReply& m, F& f) { f(m.code); f(m.message); }
+template <typename F> void VisitFields(Heartbeat&, F&) {}
 
 namespace {
 
@@ -119,11 +120,12 @@ Body EmptyBodyOf(MessageType type) {
     case MessageType::kEvaluateResult: return EvaluateResult{};
     case MessageType::kShutdown: return Shutdown{};
     case MessageType::kError: return ErrorReply{};
+    case MessageType::kHeartbeat: return Heartbeat{};
   }
   return ErrorReply{};
 }
 
-bool IsKnownType(uint8_t type) { return type >= 1 && type <= 7; }
+bool IsKnownType(uint8_t type) { return type >= 1 && type <= 8; }
 
 }  // namespace
 

@@ -11,6 +11,7 @@ MessageType TypeOf(const Body& body) {
     MessageType operator()(const EvaluateResult&) { return MessageType::kEvaluateResult; }
     MessageType operator()(const Shutdown&) { return MessageType::kShutdown; }
     MessageType operator()(const ErrorReply&) { return MessageType::kError; }
+    MessageType operator()(const Heartbeat&) { return MessageType::kHeartbeat; }
   };
   return std::visit(Visitor{}, body);
 }
@@ -23,7 +24,8 @@ Stage StageOf(MessageType type) {
     case MessageType::kEvaluateRequest:
     case MessageType::kEvaluateResult: return Stage::kEvaluate;
     case MessageType::kShutdown:
-    case MessageType::kError: return Stage::kControl;
+    case MessageType::kError:
+    case MessageType::kHeartbeat: return Stage::kControl;
   }
   return Stage::kControl;
 }
@@ -37,6 +39,7 @@ std::string_view MessageTypeName(MessageType type) {
     case MessageType::kEvaluateResult: return "EvaluateResult";
     case MessageType::kShutdown: return "Shutdown";
     case MessageType::kError: return "Error";
+    case MessageType::kHeartbeat: return "Heartbeat";
   }
   return "Unknown";
 }

@@ -70,12 +70,19 @@ struct Shutdown {
 
 // either way: the peer could not act on a message. `message` is for the other side's log.
 struct ErrorReply {
-  uint32_t code = 0;
+  uint32_t code = 0;  // a StatusCode, or kErrorNotJoined
   std::string message;
 };
 
+// ErrorReply code from a coordinator that does not know the sender (it restarted, or forgot a silent node):
+// the node should say Hello again.
+inline constexpr uint32_t kErrorNotJoined = 1000;
+
+// either way: "still here". A node sends one when it has been quiet for a while; the coordinator answers.
+struct Heartbeat {};
+
 using Body = std::variant<Hello, TrainRequest, TrainResult, EvaluateRequest, EvaluateResult, Shutdown,
-                          ErrorReply>;
+                          ErrorReply, Heartbeat>;
 
 enum class MessageType : uint8_t {
   kHello = 1,
@@ -85,6 +92,7 @@ enum class MessageType : uint8_t {
   kEvaluateResult = 5,
   kShutdown = 6,
   kError = 7,
+  kHeartbeat = 8,
 };
 
 // Where in a round a message belongs; carried in the frame header so stale stages can be refused.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <set>
 
 namespace cartable::coordinator {
 namespace {
@@ -149,7 +150,9 @@ TEST_F(RoundLoopTest, JoinDeadlineWithEnoughNodesStarts) {
 TEST_F(RoundLoopTest, IgnoresStrangersWrongRunsAndBadUpdates) {
   Create(SmallRun());
   for (const char* p : {"a", "b", "c"}) Join(p);
-  EXPECT_TRUE(loop_->OnMessage("stranger", Update(1, 9.0f, 1)).empty());
+  auto to_stranger = loop_->OnMessage("stranger", Update(1, 9.0f, 1));
+  ASSERT_EQ(to_stranger.size(), 1u);  // only "say hello"; its update is not counted
+  EXPECT_EQ(BodiesOf<protocol::ErrorReply>(to_stranger).size(), 1u);
   Envelope other_run = Update(1, 9.0f, 1);
   other_run.run_id = 7;
   EXPECT_TRUE(loop_->OnMessage("a", other_run).empty());
@@ -170,6 +173,54 @@ TEST_F(RoundLoopTest, StopShutsEveryoneDownAsCancelled) {
   EXPECT_EQ(BodiesOf<protocol::Shutdown>(out).size(), 2u);
   EXPECT_EQ(loop_->outcome().code(), StatusCode::kCancelled);
   EXPECT_TRUE(loop_->Stop("again").empty());
+}
+
+TEST_F(RoundLoopTest, StrangersAreAskedToSayHelloAndHeartbeatsAreAnswered) {
+  Create(SmallRun());
+  auto reply = loop_->OnMessage("stranger", Envelope{0, 0, protocol::Heartbeat{}});
+  ASSERT_EQ(BodiesOf<protocol::ErrorReply>(reply).size(), 1u);
+  EXPECT_EQ(BodiesOf<protocol::ErrorReply>(reply)[0]->code, protocol::kErrorNotJoined);
+  Join("a");
+  auto ack = loop_->OnMessage("a", Envelope{0, 0, protocol::Heartbeat{}});
+  EXPECT_EQ(BodiesOf<protocol::Heartbeat>(ack).size(), 1u);
+}
+
+TEST_F(RoundLoopTest, SilentNodesAreForgottenAndLiveOnesKept) {
+  RunConfig config = SmallRun();
+  config.expected_nodes = 0;  // start at the join deadline
+  config.join_timeout = std::chrono::seconds(100);
+  config.node_timeout = std::chrono::seconds(30);
+  Create(config);
+  Join("a");
+  Join("b");
+  Join("c");
+  clock_.Advance(std::chrono::seconds(20));
+  loop_->OnMessage("a", Envelope{0, 0, protocol::Heartbeat{}});
+  loop_->OnMessage("b", Envelope{0, 0, protocol::Heartbeat{}});
+  clock_.Advance(std::chrono::seconds(15));  // c silent for 35 s
+  EXPECT_TRUE(loop_->OnTick().empty());
+  auto after_forget = loop_->OnMessage("c", Envelope{0, 0, protocol::Heartbeat{}});
+  EXPECT_EQ(BodiesOf<protocol::ErrorReply>(after_forget).size(), 1u);
+  clock_.Advance(std::chrono::seconds(70));
+  loop_->OnMessage("a", Envelope{0, 0, protocol::Heartbeat{}});
+  loop_->OnMessage("b", Envelope{0, 0, protocol::Heartbeat{}});
+  EXPECT_EQ(BodiesOf<protocol::TrainRequest>(loop_->OnTick()).size(), 2u);
+}
+
+TEST_F(RoundLoopTest, ANodeThatReconnectsReplacesItsDeadConnection) {
+  Create(SmallRun());
+  for (const char* p : {"a", "b", "c"}) Join(p);
+  // "c" restarts: same name, new connection, mid-stage.
+  loop_->OnMessage("c-new", Envelope{0, 0, protocol::Hello{"school-c"}});
+  loop_->OnMessage("a", Update(1, 1.0f, 1));
+  std::vector<Outgoing> evaluate = loop_->OnMessage("b", Update(1, 3.0f, 1));
+  EXPECT_EQ(BodiesOf<protocol::EvaluateRequest>(evaluate).size(), 2u);  // no wait for the dead one
+  loop_->OnMessage("a", Evaluation(1));
+  std::vector<Outgoing> next = loop_->OnMessage("b", Evaluation(1));
+  std::set<std::string> peers;
+  for (const Outgoing& o : next) peers.insert(o.peer);
+  EXPECT_EQ(peers, (std::set<std::string>{"a", "b", "c-new"}));
+  EXPECT_EQ(loop_->records()[0].dropped, std::vector<std::string>{"school-c"});
 }
 
 TEST(RoundLoopConfigTest, RefusesInvalidConfigs) {
