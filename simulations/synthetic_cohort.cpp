@@ -80,6 +80,17 @@ std::vector<SyntheticSchool> GenerateCohort(const CohortConfig& c) {
   return schools;
 }
 
+models::InteractionLog ToInteractionLog(const SyntheticSchool& school, int skills) {
+  models::InteractionLog log;
+  log.num_skills = static_cast<uint32_t>(skills);
+  for (const SyntheticPupil& pupil : school.pupils) {
+    const uint32_t index = static_cast<uint32_t>(log.pupil_keys.size());
+    log.pupil_keys.push_back(pupil.id);
+    for (const SyntheticAnswer& a : pupil.answers) log.interactions.push_back({index, a.skill, a.correct});
+  }
+  return log;
+}
+
 Status WriteLongCsv(const SyntheticSchool& school, const std::filesystem::path& path) {
   std::ostringstream out;
   out << "pupil_id,timestamp,skill_id,item_id,correct\n";

@@ -52,6 +52,9 @@ struct SyntheticSchool {
 Status Validate(const CohortConfig& config);
 std::vector<SyntheticSchool> GenerateCohort(const CohortConfig& config);
 
+// A school's answers as a model consumes them (pupil keys are the synthetic ids), for in-process runs.
+models::InteractionLog ToInteractionLog(const SyntheticSchool& school, int skills);
+
 // Writes a school's answers in the long CSV format read by `cartable node --data csv:PATH`.
 Status WriteLongCsv(const SyntheticSchool& school, const std::filesystem::path& path);
 
