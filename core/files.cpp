@@ -1,6 +1,7 @@
 #include "core/files.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -31,20 +32,39 @@ Status WriteAll(int fd, std::string_view data, const std::filesystem::path& path
 }  // namespace
 
 StatusOr<std::string> ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return ErrnoError("cannot open", path);
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (in.bad()) return ErrnoError("cannot read", path);
-  return contents.str();
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("cannot open", path);
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    ::close(fd);
+    return InvalidArgumentError(path.string() + " is not a regular file");
+  }
+  std::string contents;
+  char buffer[1 << 16];
+  while (true) {
+    ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Status error = ErrnoError("cannot read", path);
+      ::close(fd);
+      return error;
+    }
+    if (n == 0) break;
+    contents.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return contents;
 }
 
 Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents,
                            unsigned mode) {
   const std::filesystem::path tmp = path.string() + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  // A stale temporary file (a crash, a recycled pid) or a planted link must not lend us its mode.
+  ::unlink(tmp.c_str());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return ErrnoError("cannot create", tmp);
   Status written = WriteAll(fd, contents, tmp);
+  if (written.ok() && ::fchmod(fd, mode) != 0) written = ErrnoError("cannot set the mode of", tmp);
   if (written.ok() && ::fsync(fd) != 0) written = ErrnoError("cannot sync", tmp);
   if (::close(fd) != 0 && written.ok()) written = ErrnoError("cannot close", tmp);
   if (written.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {

@@ -38,8 +38,11 @@ struct Writer {
     if constexpr (std::is_arithmetic_v<T>) {
       ar(value);
     } else if constexpr (std::is_same_v<T, std::string>) {
-      ar(static_cast<uint64_t>(value.size()));
-      ar(cereal::binary_data(value.data(), value.size()));
+      // Text longer than a receiver accepts is cut (at a UTF-8 boundary) rather than sent unreadable.
+      size_t size = std::min(value.size(), kMaxTextBytes);
+      while (size < value.size() && size > 0 && (static_cast<uint8_t>(value[size]) & 0xC0) == 0x80) --size;
+      ar(static_cast<uint64_t>(size));
+      ar(cereal::binary_data(value.data(), size));
     } else if constexpr (IsVector<T>::value) {
       ar(static_cast<uint64_t>(value.size()));
       ar(cereal::binary_data(value.data(), value.size() * sizeof(typename T::value_type)));
