@@ -20,7 +20,8 @@ namespace cartable {
 
 class ChildProcess {
  public:
-  // Starts argv[0] (a path) with its arguments. The child's stdout and stderr go to `log_file` when given
+  // Starts argv[0] (a path) with its arguments. PR_SET_PDEATHSIG follows the spawning *thread*: spawn from
+  // a thread that lives as long as the child should. The child's stdout and stderr go to `log_file` when given
   // (created or appended), else they are inherited.
   static StatusOr<std::unique_ptr<ChildProcess>> Spawn(
       const std::vector<std::string>& argv, const std::optional<std::filesystem::path>& log_file);
