@@ -34,7 +34,12 @@ Status ServeRun(RoundLoop& loop, protocol::ServerTransport& transport, const Ser
       if (envelope.ok()) {
         SendAll(transport, loop.OnMessage((*delivery)->peer, *envelope));
       } else {
-        spdlog::warn("dropping a frame: {}", envelope.status().ToString());
+        // The peer passed authentication, so it deserves to know why it is not understood.
+        spdlog::warn("refusing a frame: {}", envelope.status().ToString());
+        protocol::Envelope error{loop.config().run_id, 0,
+                                 protocol::ErrorReply{static_cast<uint32_t>(envelope.status().code()),
+                                                      "frame refused: " + envelope.status().message()}};
+        transport.Send((*delivery)->peer, protocol::Encode(error)).IgnoreError();
       }
     }
     SendAll(transport, loop.OnTick());

@@ -58,6 +58,11 @@ std::vector<Outgoing> RoundLoop::OnMessage(const protocol::PeerId& peer,
   if (std::holds_alternative<protocol::Heartbeat>(envelope.body)) {
     return {{peer, MakeEnvelope(protocol::Heartbeat{})}};
   }
+  if (const auto* error = std::get_if<protocol::ErrorReply>(&envelope.body);
+      error && (envelope.run_id != config_.run_id || envelope.round != round_)) {
+    spdlog::warn("node '{}' reports: {}", NameOf(peer), error->message);
+    return {};
+  }
   if (envelope.run_id != config_.run_id || envelope.round != round_ || !pending_.count(peer)) {
     spdlog::debug("ignoring a stale {} from {} (run {:016x}, round {})",
                   protocol::MessageTypeName(protocol::TypeOf(envelope.body)), NameOf(peer),

@@ -36,7 +36,11 @@ Status RunNodeAgent(NodeSession& session, protocol::ClientTransport& transport,
     }
     auto envelope = protocol::Decode(*frame);
     if (!envelope.ok()) {
-      spdlog::warn("dropping a frame from the coordinator: {}", envelope.status().ToString());
+      spdlog::warn("refusing a frame from the coordinator: {}", envelope.status().ToString());
+      protocol::Envelope error{0, 0,
+                               protocol::ErrorReply{static_cast<uint32_t>(envelope.status().code()),
+                                                    "frame refused: " + envelope.status().message()}};
+      transport.Send(protocol::Encode(error)).IgnoreError();
       continue;
     }
     last_heard = now;

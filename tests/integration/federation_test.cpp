@@ -147,3 +147,29 @@ TEST(FederationTest, NodeWithUnreadableDataExitsWithBadInput) {
 
 }  // namespace
 }  // namespace cartable
+
+namespace cartable {
+namespace {
+
+TEST(FederationTest, AGarbledFrameIsAnsweredWithAnErrorNamingTheProblem) {
+  auto loop = coordinator::RoundLoop::Create(OneRound(1), SystemClock::Get()).value();
+  auto transport = protocol::ZmqServerTransport::Bind("tcp://127.0.0.1:*").value();
+  auto client = protocol::ZmqClientTransport::Connect(transport->endpoint()).value();
+  std::string frame = protocol::Encode({0, 0, protocol::Hello{"school"}});
+  frame[4] = 9;  // a protocol version from the future
+  ASSERT_TRUE(client->Send(frame).ok());
+  coordinator::ServeOptions options;
+  int polls = 0;
+  options.should_stop = [&] { return ++polls > 30; };  // about 3 s
+  coordinator::ServeRun(*loop, *transport, options).IgnoreError();
+  std::optional<std::string> reply;
+  for (int i = 0; i < 20 && !reply; ++i) reply = client->Receive(std::chrono::milliseconds(100)).value();
+  ASSERT_TRUE(reply.has_value());
+  auto envelope = protocol::Decode(*reply).value();
+  const auto* error = std::get_if<protocol::ErrorReply>(&envelope.body);
+  ASSERT_NE(error, nullptr);
+  EXPECT_NE(error->message.find("unsupported protocol version 9"), std::string::npos) << error->message;
+}
+
+}  // namespace
+}  // namespace cartable

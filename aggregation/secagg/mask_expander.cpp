@@ -1,0 +1,95 @@
+#include "aggregation/secagg/mask_expander.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <bit>
+#include <memory>
+#include <string>
+
+#include "aggregation/secagg/internal/openssl_status.h"
+
+namespace cartable::aggregation::secagg {
+namespace {
+
+struct CipherContextDeleter {
+  void operator()(EVP_CIPHER_CTX* context) const { EVP_CIPHER_CTX_free(context); }
+};
+
+// Bytes handed to OpenSSL per call; a multiple of the AES block, so chunking never splits a word.
+constexpr size_t kChunkBytes = 64 * 1024;
+
+Status CheckRequest(std::span<const uint8_t> seed, size_t count) {
+  if (seed.size() != kMaskSeedSize) {
+    return InvalidArgumentError("a mask seed is 32 bytes, got " + std::to_string(seed.size()));
+  }
+  if (count > kMaxMaskWords) {
+    return InvalidArgumentError("mask of " + std::to_string(count) + " words is over the 2^32 cap");
+  }
+  return Status::Ok();
+}
+
+// Overwrites `buffer` (zero-filled by the caller) with the keystream, in place, chunk by chunk:
+// encrypting zeros in CTR mode yields the keystream itself.
+Status FillWithKeystream(std::span<const uint8_t> seed, std::span<uint8_t> buffer) {
+  std::unique_ptr<EVP_CIPHER_CTX, CipherContextDeleter> context(EVP_CIPHER_CTX_new());
+  static constexpr uint8_t kZeroIv[16] = {};
+  if (context == nullptr ||
+      EVP_EncryptInit_ex2(context.get(), EVP_aes_256_ctr(), seed.data(), kZeroIv, nullptr) != 1) {
+    return internal::OpenSslError(StatusCode::kInternal, "setting up AES-256-CTR");
+  }
+  for (size_t offset = 0; offset < buffer.size(); offset += kChunkBytes) {
+    const int chunk = static_cast<int>(std::min(kChunkBytes, buffer.size() - offset));
+    int written = 0;
+    uint8_t* data = buffer.data() + offset;
+    if (EVP_EncryptUpdate(context.get(), data, &written, data, chunk) != 1 || written != chunk) {
+      return internal::OpenSslError(StatusCode::kInternal, "AES-256-CTR keystream failed");
+    }
+  }
+  return Status::Ok();
+}
+
+// The keystream is defined as little-endian words; only a big-endian host has anything to do.
+template <typename Word>
+void FromLittleEndian(std::vector<Word>& words) {
+  if constexpr (std::endian::native == std::endian::big) {
+    for (Word& word : words) {
+      if constexpr (sizeof(Word) == 4) word = __builtin_bswap32(word);
+      if constexpr (sizeof(Word) == 8) word = __builtin_bswap64(word);
+    }
+  }
+}
+
+template <typename Word>
+std::span<uint8_t> AsBytes(std::vector<Word>& words) {
+  return {reinterpret_cast<uint8_t*>(words.data()), words.size() * sizeof(Word)};
+}
+
+}  // namespace
+
+StatusOr<std::vector<uint32_t>> ExpandMask(std::span<const uint8_t> seed, size_t count) {
+  CARTABLE_RETURN_IF_ERROR(CheckRequest(seed, count));
+  std::vector<uint32_t> words(count);
+  CARTABLE_RETURN_IF_ERROR(FillWithKeystream(seed, AsBytes(words)));
+  FromLittleEndian(words);
+  return words;
+}
+
+StatusOr<std::vector<uint64_t>> ExpandMask64(std::span<const uint8_t> seed, size_t count,
+                                             int bits) {
+  if (bits < 1 || bits > 64) {
+    return InvalidArgumentError("mask word width must be in [1, 64] bits, got " +
+                                std::to_string(bits));
+  }
+  CARTABLE_RETURN_IF_ERROR(CheckRequest(seed, count));
+  std::vector<uint64_t> words(count);
+  CARTABLE_RETURN_IF_ERROR(FillWithKeystream(seed, AsBytes(words)));
+  FromLittleEndian(words);
+  if (bits < 64) {
+    const uint64_t keep = (uint64_t{1} << bits) - 1;
+    for (uint64_t& word : words) word &= keep;
+  }
+  return words;
+}
+
+}  // namespace cartable::aggregation::secagg

@@ -1,0 +1,39 @@
+#pragma once
+
+// The pseudorandom generator that stretches a 32-byte seed into a mask as long as a model update.
+// SecAgg+ masks each quantised update with one self mask (from a seed the node shares with Shamir)
+// and one mask per neighbour (from a seed agreed by X25519); the coordinator re-expands the seeds
+// it recovers to remove exactly those masks, so both sides must produce the same words from the
+// same seed, on any platform.
+//
+// Construction: the AES-256-CTR keystream under key = seed, IV = 16 zero bytes, read as
+// little-endian words. A zero IV is safe because every seed keys exactly one expansion: seeds are
+// fresh per round and per purpose (derived with distinct HKDF info strings), so no keystream is
+// ever reused. The corollary is the rule callers must keep: never expand one seed twice for two
+// different purposes (ExpandMask and ExpandMask64 on the same seed return overlapping keystream).
+//
+// Output is streamed from OpenSSL in fixed chunks straight into the result; nothing else is
+// allocated. Pure functions, thread safe.
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "core/status.h"
+
+namespace cartable::aggregation::secagg {
+
+inline constexpr size_t kMaskSeedSize = 32;
+// 2^32 words: far above any model, and keeps the byte count well inside size_t on every platform.
+inline constexpr size_t kMaxMaskWords = size_t{1} << 32;
+
+// `count` uniformly random 32-bit words. Refuses a seed that is not 32 bytes or a count over 2^32.
+StatusOr<std::vector<uint32_t>> ExpandMask(std::span<const uint8_t> seed, size_t count);
+
+// `count` words uniform in [0, 2^bits), bits ∈ [1, 64]: each 64-bit keystream word keeps its low
+// `bits` bits. Masking keeps uniformity because 2^bits divides 2^64, which is why the secure sum
+// works modulo a power of two and not a prime.
+StatusOr<std::vector<uint64_t>> ExpandMask64(std::span<const uint8_t> seed, size_t count, int bits);
+
+}  // namespace cartable::aggregation::secagg

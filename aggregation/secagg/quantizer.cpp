@@ -1,0 +1,112 @@
+#include "aggregation/secagg/quantizer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "aggregation/secagg/mask_expander.h"
+
+namespace cartable::aggregation::secagg {
+namespace {
+
+Status CheckSameLength(size_t accumulator, size_t operand) {
+  if (accumulator != operand) {
+    return InvalidArgumentError("modular vectors differ in length: " + std::to_string(accumulator) +
+                                " and " + std::to_string(operand));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<Quantizer> Quantizer::Create(double clip, int max_contributors, int modulus_bits) {
+  if (!std::isfinite(clip) || clip <= 0) {
+    return InvalidArgumentError("quantizer clip bound must be positive and finite, got " +
+                                std::to_string(clip));
+  }
+  if (max_contributors < 1) {
+    return InvalidArgumentError("quantizer needs at least 1 contributor, got " +
+                                std::to_string(max_contributors));
+  }
+  if (modulus_bits < 8 || modulus_bits > 62) {
+    return InvalidArgumentError("quantizer modulus must be 2^b with b in [8, 62], got b=" +
+                                std::to_string(modulus_bits));
+  }
+  const uint64_t modulus_mask = (uint64_t{1} << modulus_bits) - 1;
+  const uint64_t levels = modulus_mask / static_cast<uint64_t>(max_contributors);
+  if (levels < 2) {
+    return InvalidArgumentError("modulus of 2^" + std::to_string(modulus_bits) +
+                                " cannot hold the sum of " + std::to_string(max_contributors) +
+                                " contributions; use more bits or fewer contributors");
+  }
+  return Quantizer(clip, max_contributors, modulus_bits, levels);
+}
+
+StatusOr<std::vector<uint64_t>> Quantizer::Quantize(
+    std::span<const float> values, std::span<const uint8_t> randomness_seed) const {
+  CARTABLE_ASSIGN_OR_RETURN(std::vector<uint32_t> coins,
+                            ExpandMask(randomness_seed, values.size()));
+  const double levels = static_cast<double>(levels_);
+  const double scale = levels / (2 * clip_);
+  constexpr double kCoinRange = 4294967296.0;  // 2^32
+  std::vector<uint64_t> quantized(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    const double x = values[i];
+    if (!std::isfinite(x)) {
+      return InvalidArgumentError("value " + std::to_string(i) + " is NaN or infinite");
+    }
+    const double t = std::min((std::clamp(x, -clip_, clip_) + clip_) * scale, levels);
+    const double floor_t = std::floor(t);
+    // P(coin < frac·2^32) = ceil(frac·2^32)/2^32: frac up to the coin's resolution. The comparison
+    // is exact: both sides are integers or dyadic fractions a double holds exactly.
+    const bool round_up = static_cast<double>(coins[i]) < (t - floor_t) * kCoinRange;
+    // min() absorbs a t rounded a hair above L in double, so q never leaves [0, L].
+    quantized[i] = std::min(static_cast<uint64_t>(floor_t) + (round_up ? 1 : 0), levels_);
+  }
+  return quantized;
+}
+
+StatusOr<std::vector<double>> Quantizer::DequantizeSum(std::span<const uint64_t> sum_mod_2b,
+                                                       int contributors) const {
+  if (contributors < 1 || contributors > max_contributors_) {
+    return InvalidArgumentError("dequantising a sum of " + std::to_string(contributors) +
+                                " contributions; this quantizer allows 1 to " +
+                                std::to_string(max_contributors_));
+  }
+  const uint64_t largest = static_cast<uint64_t>(contributors) * levels_;
+  const double step = 2 * clip_ / static_cast<double>(levels_);
+  const double offset = contributors * clip_;
+  std::vector<double> sum(sum_mod_2b.size());
+  for (size_t i = 0; i < sum_mod_2b.size(); ++i) {
+    if (sum_mod_2b[i] > largest) {
+      return DataLossError("coordinate " + std::to_string(i) + " sums to " +
+                           std::to_string(sum_mod_2b[i]) + ", above the " +
+                           std::to_string(largest) + " that " + std::to_string(contributors) +
+                           " contributions can reach: masks did not cancel, or a contributor "
+                           "quantised with other parameters");
+    }
+    sum[i] = static_cast<double>(sum_mod_2b[i]) * step - offset;
+  }
+  return sum;
+}
+
+Status Quantizer::AddModulo(std::span<uint64_t> accumulator,
+                            std::span<const uint64_t> operand) const {
+  CARTABLE_RETURN_IF_ERROR(CheckSameLength(accumulator.size(), operand.size()));
+  // Unsigned arithmetic wraps modulo 2^64, and 2^b divides 2^64, so masking afterwards is exact.
+  for (size_t i = 0; i < accumulator.size(); ++i) {
+    accumulator[i] = (accumulator[i] + operand[i]) & modulus_mask_;
+  }
+  return Status::Ok();
+}
+
+Status Quantizer::SubtractModulo(std::span<uint64_t> accumulator,
+                                 std::span<const uint64_t> operand) const {
+  CARTABLE_RETURN_IF_ERROR(CheckSameLength(accumulator.size(), operand.size()));
+  for (size_t i = 0; i < accumulator.size(); ++i) {
+    accumulator[i] = (accumulator[i] - operand[i]) & modulus_mask_;
+  }
+  return Status::Ok();
+}
+
+}  // namespace cartable::aggregation::secagg
