@@ -199,6 +199,12 @@ StatusOr<Envelope> Decode(std::string_view frame, size_t max_payload_bytes) {
   envelope.run_id = header.run_id;
   envelope.round = header.round;
   envelope.body = EmptyBodyOf(header.type);
+  // cereal's portable format opens with the writer's byte order; cartable always writes little-endian
+  // (1), and accepting another value would let two byte strings mean one message.
+  if (frame.size() == kHeaderBytes || frame[kHeaderBytes] != 1) {
+    return DataLossError(std::string(MessageTypeName(header.type)) +
+                         " payload does not start with the little-endian marker 1");
+  }
   ViewBuffer buffer(frame.substr(kHeaderBytes));
   std::istream in(&buffer);
   try {

@@ -31,3 +31,15 @@ TEST(CodecRegressionTest, EncodedLongErrorMessageIsDecodable) {
 }
 
 }  // namespace
+
+// Found by frame_decode_fuzzer: a payload whose byte-order marker was not 1 decoded as if it were, so two
+// different byte strings meant the same message.
+TEST(CodecRegressionTest, PayloadByteOrderMarkerMustBeLittleEndian) {
+  std::string frame = cartable::protocol::Encode({0, 0, cartable::protocol::Heartbeat{}});
+  ASSERT_EQ(frame.size(), cartable::protocol::kHeaderBytes + 1);
+  EXPECT_TRUE(cartable::protocol::Decode(frame).ok());
+  frame[cartable::protocol::kHeaderBytes] = 'A';
+  auto decoded = cartable::protocol::Decode(frame);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_NE(decoded.status().message().find("little-endian marker"), std::string::npos);
+}
