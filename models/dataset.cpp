@@ -56,13 +56,16 @@ PupilSplit SplitByPupil(const InteractionLog& log, double test_fraction, uint64_
   PupilSplit split;
   split.train.num_skills = log.num_skills;
   split.test.num_skills = log.num_skills;
-  const uint64_t threshold = static_cast<uint64_t>(test_fraction * 18446744073709551615.0);
+  // 2^64 as a double is out of uint64_t's range: the extremes are handled apart, never converted.
+  const double fraction = std::clamp(test_fraction, 0.0, 1.0);
+  const bool all_to_test = fraction >= 1.0;
+  const uint64_t threshold = all_to_test ? 0 : static_cast<uint64_t>(fraction * 18446744073709551615.0);
   size_t begin = 0;
   while (begin < log.interactions.size()) {
     const uint32_t pupil = log.interactions[begin].pupil;
     size_t end = begin;
     while (end < log.interactions.size() && log.interactions[end].pupil == pupil) ++end;
-    const bool to_test = Mix(seed ^ HashKey(log.pupil_keys[pupil])) < threshold;
+    const bool to_test = all_to_test || Mix(seed ^ HashKey(log.pupil_keys[pupil])) < threshold;
     AppendPupil(log, pupil, begin, end, to_test ? split.test : split.train);
     begin = end;
   }

@@ -36,7 +36,7 @@ struct PupilSplit {
   InteractionLog test;
 };
 
-// Puts each pupil wholly in train or test. The choice depends only on (seed, pupil key), so the same pupil
+// Puts each pupil wholly in train or test; `test_fraction` is clamped to [0, 1]. The choice depends only on (seed, pupil key), so the same pupil
 // lands on the same side wherever the split is computed (a node, or a simulation's baseline).
 PupilSplit SplitByPupil(const InteractionLog& log, double test_fraction, uint64_t seed);
 

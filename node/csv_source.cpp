@@ -51,8 +51,11 @@ StatusOr<Columns> ParseHeader(std::string_view line) {
     if (*slot >= 0) return InvalidArgumentError("column '" + std::string(fields[i]) + "' appears twice");
     *slot = static_cast<int>(i);
   }
-  if (c.pupil < 0 || c.skill < 0 || c.correct < 0) {
-    return InvalidArgumentError("the header must name at least pupil_id, skill_id and correct");
+  for (auto [column, name] : {std::pair{c.pupil, "pupil_id"}, {c.skill, "skill_id"}, {c.correct, "correct"}}) {
+    if (column < 0) {
+      return InvalidArgumentError(std::string("the header lacks the required column '") + name +
+                                  "' (required: pupil_id, skill_id, correct)");
+    }
   }
   return c;
 }
@@ -70,7 +73,7 @@ StatusOr<models::InteractionLog> LoadLongCsv(const std::filesystem::path& path) 
   std::ifstream in(path);
   if (!in) return NotFoundError("cannot open " + path.string());
   std::string line;
-  if (!std::getline(in, line)) return InvalidArgumentError(path.string() + ": empty file, no header");
+  if (!std::getline(in, line)) return InvalidArgumentError(path.string() + ":1: empty file, no header line");
   auto columns = ParseHeader(line);
   if (!columns.ok()) return columns.status().WithContext(path.string() + ":1");
 

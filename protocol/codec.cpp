@@ -13,9 +13,6 @@ namespace cartable::protocol {
 namespace {
 
 constexpr char kMagic[4] = {'C', 'R', 'T', 'B'};
-// Vectors grow by at most this many elements per read, so a forged count cannot allocate more than the
-// bytes that are really there (plus one chunk).
-constexpr size_t kChunkElements = 1 << 16;
 
 template <typename T>
 struct IsVector : std::false_type {};
@@ -29,6 +26,51 @@ class ViewBuffer : public std::streambuf {
     char* begin = const_cast<char*>(bytes.data());
     setg(begin, begin, begin + bytes.size());
   }
+  size_t remaining() const { return static_cast<size_t>(egptr() - gptr()); }
+};
+
+// An ostream that appends to a string reserved to the frame's final size: the payload is written once,
+// in place, after the header.
+class AppendBuffer : public std::streambuf {
+ public:
+  explicit AppendBuffer(std::string& out) : out_(out) {}
+
+ protected:
+  std::streamsize xsputn(const char* data, std::streamsize n) override {
+    out_.append(data, static_cast<size_t>(n));
+    return n;
+  }
+  int_type overflow(int_type c) override {
+    if (c != traits_type::eof()) out_.push_back(static_cast<char>(c));
+    return c;
+  }
+
+ private:
+  std::string& out_;
+};
+
+size_t TextBytes(const std::string& value) {
+  // Text longer than a receiver accepts is cut (at a UTF-8 boundary) rather than sent unreadable.
+  size_t size = std::min(value.size(), kMaxTextBytes);
+  while (size < value.size() && size > 0 && (static_cast<uint8_t>(value[size]) & 0xC0) == 0x80) --size;
+  return size;
+}
+
+// Counts the payload bytes Writer will produce, so the frame is allocated once.
+struct Sizer {
+  size_t bytes = 1;  // cereal's byte-order marker
+  template <typename T>
+  void operator()(const T& value) {
+    if constexpr (std::is_arithmetic_v<T>) {
+      bytes += sizeof(T);
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      bytes += sizeof(uint64_t) + TextBytes(value);
+    } else if constexpr (IsVector<T>::value) {
+      bytes += sizeof(uint64_t) + value.size() * sizeof(typename T::value_type);
+    } else {
+      VisitFields(const_cast<T&>(value), *this);
+    }
+  }
 };
 
 struct Writer {
@@ -38,9 +80,7 @@ struct Writer {
     if constexpr (std::is_arithmetic_v<T>) {
       ar(value);
     } else if constexpr (std::is_same_v<T, std::string>) {
-      // Text longer than a receiver accepts is cut (at a UTF-8 boundary) rather than sent unreadable.
-      size_t size = std::min(value.size(), kMaxTextBytes);
-      while (size < value.size() && size > 0 && (static_cast<uint8_t>(value[size]) & 0xC0) == 0x80) --size;
+      const size_t size = TextBytes(value);
       ar(static_cast<uint64_t>(size));
       ar(cereal::binary_data(value.data(), size));
     } else if constexpr (IsVector<T>::value) {
@@ -54,6 +94,7 @@ struct Writer {
 
 struct Reader {
   cereal::PortableBinaryInputArchive& ar;
+  const ViewBuffer& buffer;
   template <typename T>
   void operator()(T& value) {
     if constexpr (std::is_arithmetic_v<T>) {
@@ -62,18 +103,18 @@ struct Reader {
       uint64_t size = 0;
       ar(size);
       if (size > kMaxTextBytes) throw std::length_error("text field longer than 4096 bytes");
+      if (size > buffer.remaining()) throw std::length_error("text field longer than the payload");
       value.resize(size);
       ar(cereal::binary_data(value.data(), size));
     } else if constexpr (IsVector<T>::value) {
       uint64_t size = 0;
       ar(size);
-      value.clear();
-      while (value.size() < size) {
-        size_t chunk = static_cast<size_t>(std::min<uint64_t>(kChunkElements, size - value.size()));
-        size_t old = value.size();
-        value.resize(old + chunk);
-        ar(cereal::binary_data(value.data() + old, chunk * sizeof(typename T::value_type)));
+      // A count is believed only if the bytes are there: a forged one cannot make us allocate.
+      if (size > buffer.remaining() / sizeof(typename T::value_type)) {
+        throw std::length_error("vector of " + std::to_string(size) + " elements is longer than the payload");
       }
+      value.resize(size);
+      ar(cereal::binary_data(value.data(), size * sizeof(typename T::value_type)));
     } else {
       VisitFields(value, *this);
     }
@@ -133,24 +174,27 @@ bool IsKnownType(uint8_t type) { return type >= 1 && type <= 8; }
 }  // namespace
 
 std::string Encode(const Envelope& envelope) {
-  std::ostringstream payload_stream;
-  {
-    cereal::PortableBinaryOutputArchive archive(payload_stream);
-    Writer writer{archive};
-    std::visit([&](const auto& body) { writer(body); }, envelope.body);
-  }
-  const std::string payload = payload_stream.str();
+  Sizer sizer;
+  std::visit([&](const auto& body) { sizer(body); }, envelope.body);
   const MessageType type = TypeOf(envelope.body);
-  std::string frame(kMagic, sizeof(kMagic));
-  frame.reserve(kHeaderBytes + payload.size());
+  std::string frame;
+  frame.reserve(kHeaderBytes + sizer.bytes);
+  frame.append(kMagic, sizeof(kMagic));
   frame.push_back(static_cast<char>(kProtocolVersion));
   frame.push_back(static_cast<char>(type));
   frame.push_back(static_cast<char>(StageOf(type)));
   frame.push_back(0);  // flags, reserved
   PutLe(frame, envelope.run_id, 8);
   PutLe(frame, envelope.round, 4);
-  PutLe(frame, payload.size(), 4);
-  frame += payload;
+  PutLe(frame, sizer.bytes, 4);
+  AppendBuffer buffer(frame);
+  std::ostream out(&buffer);
+  {
+    cereal::PortableBinaryOutputArchive archive(out);
+    Writer writer{archive};
+    std::visit([&](const auto& body) { writer(body); }, envelope.body);
+  }
+  CARTABLE_CHECK(frame.size() == kHeaderBytes + sizer.bytes) << "payload size mismatch";
   return frame;
 }
 
@@ -209,7 +253,7 @@ StatusOr<Envelope> Decode(std::string_view frame, size_t max_payload_bytes) {
   std::istream in(&buffer);
   try {
     cereal::PortableBinaryInputArchive archive(in);
-    Reader reader{archive};
+    Reader reader{archive, buffer};
     std::visit([&](auto& body) { reader(body); }, envelope.body);
   } catch (const std::exception& e) {
     return DataLossError(std::string("malformed ") + std::string(MessageTypeName(header.type)) +

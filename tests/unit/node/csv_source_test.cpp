@@ -1,0 +1,204 @@
+#include "node/csv_source.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+using ::cartable::StatusCode;
+using ::cartable::models::Interaction;
+using ::cartable::models::InteractionLog;
+using ::cartable::node::LoadData;
+using ::cartable::node::LoadLongCsv;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Answer {
+  uint32_t pupil, skill, correct;
+  bool operator==(const Answer&) const = default;
+};
+
+std::vector<Answer> Answers(const InteractionLog& log) {
+  std::vector<Answer> out;
+  for (const Interaction& x : log.interactions) out.push_back({x.pupil, x.skill, x.correct});
+  return out;
+}
+
+class CsvSourceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::path(::testing::TempDir()) /
+           ("cartable-csv-" + std::to_string(::getpid()) + "-" + info->name());
+    fs::remove_all(dir_);
+    ASSERT_TRUE(fs::create_directories(dir_));
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  fs::path Write(const std::string& name, const std::string& contents) {
+    const fs::path path = dir_ / name;
+    std::ofstream out(path, std::ios::binary);
+    out << contents;
+    return path;
+  }
+
+  // Loads `contents` and expects an InvalidArgument naming the file, the line and each of `parts`.
+  void ExpectError(const std::string& contents, const std::string& line,
+                   const std::vector<std::string>& parts) {
+    const fs::path path = Write("bad-answers.csv", contents);
+    auto log = LoadLongCsv(path);
+    ASSERT_FALSE(log.ok());
+    EXPECT_EQ(log.status().code(), StatusCode::kInvalidArgument);
+    const std::string message = log.status().message();
+    EXPECT_THAT(message, HasSubstr("bad-answers.csv:" + line)) << message;
+    for (const std::string& part : parts) EXPECT_THAT(message, HasSubstr(part));
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(CsvSourceTest, LoadsColumnsInAnyOrderAndSortsByTimestampWithinPupil) {
+  const fs::path path = Write("answers.csv",
+                              "correct,skill_id,timestamp,pupil_id,item_id\n"
+                              "1,3,20,bob,i1\n"
+                              "0,1,5,alice,i2\n"
+                              "0,2,10,bob,i3\n"
+                              "1,0,2.5,alice,i4\n"
+                              "1,1,15,bob,i5\n");
+  auto log = LoadLongCsv(path);
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ(log->pupil_keys, (std::vector<std::string>{"bob", "alice"}));  // order of first appearance
+  EXPECT_EQ(log->num_skills, 4u);
+  EXPECT_EQ(Answers(*log), (std::vector<Answer>{{0, 2, 0}, {0, 1, 1}, {0, 3, 1},  // bob: t 10, 15, 20
+                                                {1, 0, 1}, {1, 1, 0}}));          // alice: t 2.5, 5
+}
+
+TEST_F(CsvSourceTest, KeepsFileOrderWithoutTimestamp) {
+  const fs::path path = Write("answers.csv",
+                              "pupil_id,skill_id,correct\n"
+                              "p2,4,1\n"
+                              "p1,0,0\n"
+                              "p2,1,0\n"
+                              "\n"
+                              "p1,2,1\n"
+                              "p3,0,1\n");
+  auto log = LoadLongCsv(path);
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ(log->pupil_keys, (std::vector<std::string>{"p2", "p1", "p3"}));
+  EXPECT_EQ(log->num_skills, 5u);
+  EXPECT_EQ(Answers(*log), (std::vector<Answer>{{0, 4, 1}, {0, 1, 0}, {1, 0, 0}, {1, 2, 1}, {2, 0, 1}}));
+}
+
+TEST_F(CsvSourceTest, EqualTimestampsKeepFileOrder) {
+  const fs::path path = Write("answers.csv",
+                              "pupil_id,timestamp,skill_id,correct\n"
+                              "a,7,3,1\n"
+                              "a,7,1,0\n"
+                              "a,1,2,1\n"
+                              "a,7,0,0\n");
+  auto log = LoadLongCsv(path);
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ(Answers(*log), (std::vector<Answer>{{0, 2, 1}, {0, 3, 1}, {0, 1, 0}, {0, 0, 0}}));
+}
+
+TEST_F(CsvSourceTest, AcceptsCrlfLineEndings) {
+  const fs::path path = Write("answers.csv",
+                              "pupil_id,timestamp,skill_id,item_id,correct\r\n"
+                              "x,2,1,q1,1\r\n"
+                              "x,1,0,q2,0\r\n"
+                              "y,3,2,q3,1\r\n");
+  auto log = LoadLongCsv(path);
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ(log->pupil_keys, (std::vector<std::string>{"x", "y"}));
+  EXPECT_EQ(log->num_skills, 3u);
+  EXPECT_EQ(Answers(*log), (std::vector<Answer>{{0, 0, 0}, {0, 1, 1}, {1, 2, 1}}));
+}
+
+TEST_F(CsvSourceTest, ANonIntegerSkillNamesFileLineAndField) {
+  ExpectError("pupil_id,skill_id,correct\na,1,1\nb,x7,0\n", "3", {"skill_id", "x7"});
+  ExpectError("pupil_id,skill_id,correct\na,1.5,1\n", "2", {"skill_id"});
+  ExpectError("pupil_id,skill_id,correct\na,-1,1\n", "2", {"skill_id"});
+}
+
+TEST_F(CsvSourceTest, ACorrectOfTwoNamesFileLineAndField) {
+  ExpectError("pupil_id,skill_id,correct\na,1,1\na,2,0\nb,0,2\n", "4", {"correct", "'2'"});
+}
+
+TEST_F(CsvSourceTest, LineNumbersCountBlankLines) {
+  ExpectError("pupil_id,skill_id,correct\na,1,1\n\nb,0,yes\n", "4", {"correct"});
+}
+
+TEST_F(CsvSourceTest, AWrongFieldCountNamesFileAndLine) {
+  ExpectError("pupil_id,skill_id,correct\na,1,1\na,2\n", "3", {"2 fields", "3"});
+  ExpectError("pupil_id,skill_id,correct\na,1,1,9\n", "2", {"4 fields"});
+}
+
+TEST_F(CsvSourceTest, ABadTimestampNamesTheField) {
+  ExpectError("pupil_id,timestamp,skill_id,correct\na,1,1,1\na,noon,2,0\n", "3", {"timestamp", "noon"});
+}
+
+TEST_F(CsvSourceTest, AnUnknownColumnNamesFileLineAndColumn) {
+  ExpectError("pupil_id,skill_id,correct,mood\na,1,1,happy\n", "1", {"mood"});
+}
+
+TEST_F(CsvSourceTest, AMissingRequiredColumnIsAnError) {
+  ExpectError("pupil_id,skill_id,timestamp\na,1,3\n", "1", {"correct"});
+  ExpectError("skill_id,correct\n1,1\n", "1", {"pupil_id"});
+}
+
+TEST_F(CsvSourceTest, AnEmptyFileIsAnError) {
+  const fs::path path = Write("empty.csv", "");
+  auto log = LoadLongCsv(path);
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(log.status().message(), AllOf(HasSubstr("empty.csv"), HasSubstr("empty")));
+}
+
+TEST_F(CsvSourceTest, AHeaderWithoutAnswersIsAnError) {
+  const fs::path path = Write("header-only.csv", "pupil_id,skill_id,correct\n");
+  auto log = LoadLongCsv(path);
+  ASSERT_FALSE(log.ok());
+  EXPECT_THAT(log.status().message(), HasSubstr("header-only.csv"));
+}
+
+TEST_F(CsvSourceTest, AMissingFileIsNotFound) {
+  auto log = LoadLongCsv(dir_ / "absent.csv");
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(log.status().message(), HasSubstr("absent.csv"));
+}
+
+TEST_F(CsvSourceTest, LoadDataDispatchesOnTheFormat) {
+  const fs::path path = Write("answers.csv", "pupil_id,skill_id,correct\na,1,1\nb,0,0\n");
+  auto log = LoadData("csv:" + path.string());
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ(log->pupil_keys, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(Answers(*log), (std::vector<Answer>{{0, 1, 1}, {1, 0, 0}}));
+
+  auto unknown = LoadData("nope:x");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(unknown.status().message(), HasSubstr("nope"));
+
+  auto no_format = LoadData("noformat");
+  ASSERT_FALSE(no_format.ok());
+  EXPECT_EQ(no_format.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(no_format.status().message(), HasSubstr("noformat"));
+
+  auto missing = LoadData("csv:" + (dir_ / "absent.csv").string());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+}
+
+}  // namespace

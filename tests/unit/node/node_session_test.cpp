@@ -1,0 +1,209 @@
+#include "node/node_session.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <numeric>
+#include <random>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "models/metrics.h"
+#include "models/model.h"
+
+namespace models = ::cartable::models;
+namespace protocol = ::cartable::protocol;
+using ::cartable::node::LocalTrainingSeed;
+using ::cartable::node::NodeSession;
+using ::testing::HasSubstr;
+
+namespace {
+
+constexpr uint32_t kSkills = 4;
+constexpr uint64_t kRun = 0x1234;
+
+models::InteractionLog RandomLog(int pupils, int answers, const std::string& prefix, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<uint32_t> skill(0, kSkills - 1);
+  std::bernoulli_distribution right(0.6);
+  models::InteractionLog log;
+  log.num_skills = kSkills;
+  for (int p = 0; p < pupils; ++p) {
+    log.pupil_keys.push_back(prefix + std::to_string(p));
+    for (int i = 0; i < answers; ++i) {
+      log.interactions.push_back({static_cast<uint32_t>(p), skill(rng), static_cast<uint8_t>(right(rng))});
+    }
+  }
+  return log;
+}
+
+models::PupilSplit SmallSplit() {
+  return {RandomLog(12, 9, "train-", 1), RandomLog(5, 7, "test-", 2)};
+}
+
+std::vector<float> FreshParameters(uint32_t skills = kSkills) {
+  models::ModelSpec spec;
+  spec.num_skills = skills;
+  auto model = models::CreateModel(spec);
+  EXPECT_TRUE(model.ok());
+  return model.ok() ? (*model)->GetParameters() : std::vector<float>{};
+}
+
+protocol::WireTrainConfig Config() {
+  protocol::WireTrainConfig config;
+  config.local_epochs = 2;
+  config.batch_size = 8;
+  config.learning_rate = 0.05f;
+  config.seed = 99;
+  return config;
+}
+
+protocol::Envelope TrainMessage(uint64_t run, uint32_t round, uint32_t skills = kSkills) {
+  return {run, round, protocol::TrainRequest{{"pfa", skills}, Config(), FreshParameters(skills)}};
+}
+
+protocol::Envelope EvaluateMessage(uint64_t run, uint32_t round, std::vector<float> parameters) {
+  return {run, round, protocol::EvaluateRequest{{"pfa", kSkills}, std::move(parameters)}};
+}
+
+TEST(LocalTrainingSeedTest, DependsOnRunSeedRoundAndName) {
+  const uint64_t base = LocalTrainingSeed(1, 2, "school-a");
+  EXPECT_EQ(base, LocalTrainingSeed(1, 2, "school-a"));
+  EXPECT_NE(base, LocalTrainingSeed(2, 2, "school-a"));
+  EXPECT_NE(base, LocalTrainingSeed(1, 3, "school-a"));
+  EXPECT_NE(base, LocalTrainingSeed(1, 2, "school-b"));
+}
+
+TEST(NodeSessionTest, HelloCarriesTheName) {
+  NodeSession session("lycee-victor-hugo", SmallSplit());
+  EXPECT_EQ(session.name(), "lycee-victor-hugo");
+  const protocol::Envelope hello = session.Hello();
+  const auto* body = std::get_if<protocol::Hello>(&hello.body);
+  ASSERT_NE(body, nullptr);
+  EXPECT_EQ(body->node_name, "lycee-victor-hugo");
+  EXPECT_FALSE(session.finished());
+}
+
+TEST(NodeSessionTest, TrainResultIsTheDeltaOfAReproducibleLocalTraining) {
+  NodeSession session("school-a", SmallSplit());
+  session.Hello();
+  const uint32_t round = 3;
+  const protocol::Envelope request = TrainMessage(kRun, round);
+  const auto& train_request = std::get<protocol::TrainRequest>(request.body);
+  const std::vector<protocol::Envelope> replies = session.OnMessage(request);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].run_id, kRun);
+  EXPECT_EQ(replies[0].round, round);
+  const auto* result = std::get_if<protocol::TrainResult>(&replies[0].body);
+  ASSERT_NE(result, nullptr) << "reply type " << replies[0].body.index();
+
+  // Recompute the node's update with a separate model.
+  models::ModelSpec spec;
+  spec.name = "pfa";
+  spec.num_skills = kSkills;
+  auto model = models::CreateModel(spec);
+  ASSERT_TRUE(model.ok());
+  ASSERT_TRUE((*model)->SetParameters(train_request.global_parameters).ok());
+  models::TrainOptions options;
+  options.epochs = static_cast<int>(train_request.config.local_epochs);
+  options.batch_size = static_cast<int>(train_request.config.batch_size);
+  options.learning_rate = train_request.config.learning_rate;
+  options.seed = LocalTrainingSeed(train_request.config.seed, round, "school-a");
+  auto report = (*model)->Train(session.data().train, options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  const std::vector<float> local = (*model)->GetParameters();
+
+  ASSERT_EQ(result->delta.size(), local.size());
+  bool any_nonzero = false;
+  for (size_t i = 0; i < local.size(); ++i) {
+    EXPECT_EQ(result->delta[i], local[i] - train_request.global_parameters[i]) << "parameter " << i;
+    any_nonzero |= result->delta[i] != 0;
+  }
+  EXPECT_TRUE(any_nonzero);
+  EXPECT_EQ(result->weight, static_cast<double>(session.data().train.size()));
+  EXPECT_EQ(result->weight, 12.0 * 9.0);
+  EXPECT_EQ(result->train_loss, report->mean_loss);
+}
+
+TEST(NodeSessionTest, ARepeatedOrOlderRoundGetsNoReply) {
+  NodeSession session("school-a", SmallSplit());
+  session.Hello();
+  ASSERT_EQ(session.OnMessage(TrainMessage(kRun, 2)).size(), 1u);
+  EXPECT_TRUE(session.OnMessage(TrainMessage(kRun, 2)).empty());
+  EXPECT_TRUE(session.OnMessage(TrainMessage(kRun, 1)).empty());
+  EXPECT_EQ(session.OnMessage(TrainMessage(kRun, 3)).size(), 1u);
+}
+
+TEST(NodeSessionTest, AnotherRunGetsNoReplyUntilTheNextHello) {
+  NodeSession session("school-a", SmallSplit());
+  session.Hello();
+  ASSERT_EQ(session.OnMessage(TrainMessage(kRun, 1)).size(), 1u);
+  EXPECT_TRUE(session.OnMessage(TrainMessage(kRun + 1, 2)).empty());
+  EXPECT_TRUE(session.OnMessage(EvaluateMessage(kRun + 1, 2, FreshParameters())).empty());
+  session.Hello();  // e.g. the coordinator restarted and starts a new run, from round 1 again
+  const auto replies = session.OnMessage(TrainMessage(kRun + 1, 1));
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].run_id, kRun + 1);
+  EXPECT_TRUE(std::holds_alternative<protocol::TrainResult>(replies[0].body));
+}
+
+TEST(NodeSessionTest, EvaluateResultCountsTheHeldOutAnswers) {
+  NodeSession session("school-b", SmallSplit());
+  session.Hello();
+  std::vector<float> parameters = FreshParameters();
+  for (size_t i = 0; i < parameters.size(); ++i) parameters[i] = 0.1f * static_cast<float>(i % 5) - 0.2f;
+  const auto replies = session.OnMessage(EvaluateMessage(kRun, 1, parameters));
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].round, 1u);
+  const auto* result = std::get_if<protocol::EvaluateResult>(&replies[0].body);
+  ASSERT_NE(result, nullptr);
+  const models::InteractionLog& test = session.data().test;
+  EXPECT_EQ(result->count, test.size());
+  EXPECT_EQ(result->count, 5u * 7u);
+  const uint64_t positives =
+      std::accumulate(result->positive_histogram.begin(), result->positive_histogram.end(), uint64_t{0});
+  const uint64_t negatives =
+      std::accumulate(result->negative_histogram.begin(), result->negative_histogram.end(), uint64_t{0});
+  EXPECT_EQ(positives + negatives, result->count);
+  const std::vector<uint8_t> labels = models::Labels(test);
+  EXPECT_EQ(positives, static_cast<uint64_t>(std::accumulate(labels.begin(), labels.end(), 0)));
+  EXPECT_LE(result->correct, result->count);
+  EXPECT_GT(result->log_loss_sum, 0.0);
+  // A repeated evaluation of the same round gets no reply.
+  EXPECT_TRUE(session.OnMessage(EvaluateMessage(kRun, 1, parameters)).empty());
+}
+
+TEST(NodeSessionTest, AModelWithFewerSkillsThanTheDataIsAnError) {
+  NodeSession session("school-c", SmallSplit());
+  session.Hello();
+  const auto replies = session.OnMessage(TrainMessage(kRun, 1, kSkills - 2));
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].run_id, kRun);
+  const auto* error = std::get_if<protocol::ErrorReply>(&replies[0].body);
+  ASSERT_NE(error, nullptr);
+  EXPECT_EQ(error->code, static_cast<uint32_t>(cartable::StatusCode::kInvalidArgument));
+  EXPECT_THAT(error->message, HasSubstr("skills"));
+}
+
+TEST(NodeSessionTest, ShutdownFinishesTheSession) {
+  NodeSession session("school-d", SmallSplit());
+  session.Hello();
+  EXPECT_TRUE(session.OnMessage({kRun, 1, protocol::Shutdown{"run complete"}}).empty());
+  EXPECT_TRUE(session.finished());
+  EXPECT_EQ(session.finish_reason(), "run complete");
+  EXPECT_TRUE(session.OnMessage(TrainMessage(kRun, 2)).empty());
+}
+
+TEST(NodeSessionTest, NotJoinedErrorTriggersAHello) {
+  NodeSession session("school-e", SmallSplit());
+  const auto replies =
+      session.OnMessage({kRun, 0, protocol::ErrorReply{protocol::kErrorNotJoined, "who are you?"}});
+  ASSERT_EQ(replies.size(), 1u);
+  const auto* hello = std::get_if<protocol::Hello>(&replies[0].body);
+  ASSERT_NE(hello, nullptr);
+  EXPECT_EQ(hello->node_name, "school-e");
+  EXPECT_TRUE(session.OnMessage({kRun, 0, protocol::Heartbeat{}}).empty());
+}
+
+}  // namespace
