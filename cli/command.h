@@ -24,6 +24,7 @@ Runner AddSimulateCommand(CLI::App& app);
 Runner AddNodeCommand(CLI::App& app);
 Runner AddCoordinatorCommand(CLI::App& app);
 Runner AddKeygenCommand(CLI::App& app);
+Runner AddBenchCommand(CLI::App& app);
 
 // Prints "cartable: error: <message>" (or "stopped" when cancelled) to stderr and maps the status to an
 // exit code.

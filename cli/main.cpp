@@ -40,6 +40,8 @@ int main(int argc, char** argv) {
   runners[app.get_subcommand("coordinator")] = coordinator;
   Runner keygen = AddKeygenCommand(app);
   runners[app.get_subcommand("keygen")] = keygen;
+  Runner bench = AddBenchCommand(app);
+  runners[app.get_subcommand("bench")] = bench;
   app.footer("Run `cartable COMMAND --help` for a command's options. Docs: docs/ in the source tree.");
   try {
     app.parse(argc, argv);

@@ -8,8 +8,14 @@ namespace cartable::coordinator {
 namespace {
 
 void SendAll(protocol::ServerTransport& transport, const std::vector<Outgoing>& outgoing) {
+  const protocol::Envelope* encoded = nullptr;  // a broadcast is encoded once
+  std::shared_ptr<const std::string> frame;
   for (const Outgoing& o : outgoing) {
-    Status sent = transport.Send(o.peer, protocol::Encode(o.envelope));
+    if (o.envelope.get() != encoded) {
+      frame = std::make_shared<const std::string>(protocol::Encode(*o.envelope));
+      encoded = o.envelope.get();
+    }
+    Status sent = transport.SendShared(o.peer, frame);
     // A node that is gone misses this message; the round's deadline deals with it.
     if (!sent.ok()) spdlog::warn("could not send to a node: {}", sent.message());
   }

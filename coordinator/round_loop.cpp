@@ -51,12 +51,12 @@ std::vector<Outgoing> RoundLoop::OnMessage(const protocol::PeerId& peer,
     // A coordinator that restarted, or forgot a silent node, asks it to join again.
     spdlog::debug("a {} from a peer that has not joined; asking it to say hello",
                   protocol::MessageTypeName(protocol::TypeOf(envelope.body)));
-    return {{peer, MakeEnvelope(protocol::ErrorReply{protocol::kErrorNotJoined,
-                                                 "this coordinator does not know you: say hello"})}};
+    return {{peer, std::make_shared<const protocol::Envelope>(MakeEnvelope(protocol::ErrorReply{
+                       protocol::kErrorNotJoined, "this coordinator does not know you: say hello"}))}};
   }
   node->second.last_heard = clock_.Now();
   if (std::holds_alternative<protocol::Heartbeat>(envelope.body)) {
-    return {{peer, MakeEnvelope(protocol::Heartbeat{})}};
+    return {{peer, std::make_shared<const protocol::Envelope>(MakeEnvelope(protocol::Heartbeat{}))}};
   }
   if (const auto* error = std::get_if<protocol::ErrorReply>(&envelope.body);
       error && (envelope.run_id != config_.run_id || envelope.round != round_)) {
@@ -165,11 +165,10 @@ void RoundLoop::Drop(const protocol::PeerId& peer, const std::string& why) {
   cohort_.erase(peer);
 }
 
-std::vector<Outgoing> RoundLoop::Broadcast(const protocol::Body& body) {
+std::vector<Outgoing> RoundLoop::Broadcast(protocol::Body body) {
   std::vector<Outgoing> out;
-  for (const protocol::PeerId& peer : cohort_) {
-    out.push_back({peer, protocol::Envelope{config_.run_id, round_, body}});
-  }
+  auto shared = std::make_shared<const protocol::Envelope>(MakeEnvelope(std::move(body)));
+  for (const protocol::PeerId& peer : cohort_) out.push_back({peer, shared});
   pending_ = cohort_;
   deadline_ = clock_.Now() + config_.round_timeout;
   return out;
@@ -237,9 +236,8 @@ std::vector<Outgoing> RoundLoop::Stop(const std::string& reason) {
 
 std::vector<Outgoing> RoundLoop::ShutdownAll(const std::string& reason) {
   std::vector<Outgoing> out;
-  for (const auto& [peer, node] : nodes_) {
-    out.push_back({peer, protocol::Envelope{config_.run_id, round_, protocol::Shutdown{reason}}});
-  }
+  auto shared = std::make_shared<const protocol::Envelope>(MakeEnvelope(protocol::Shutdown{reason}));
+  for (const auto& [peer, node] : nodes_) out.push_back({peer, shared});
   return out;
 }
 

@@ -39,9 +39,11 @@ struct RoundRecord {
   std::vector<std::string> dropped;  // nodes that missed a deadline or failed this round
 };
 
+// A message for one peer. A broadcast shares one immutable envelope among its peers (the round's global
+// model is not copied per node), so the service can encode it once.
 struct Outgoing {
   protocol::PeerId peer;
-  protocol::Envelope envelope;
+  std::shared_ptr<const protocol::Envelope> envelope;
 };
 
 class RoundLoop {
@@ -79,7 +81,7 @@ class RoundLoop {
   std::vector<Outgoing> Fail(Status why);
   std::vector<Outgoing> ShutdownAll(const std::string& reason);
   void Drop(const protocol::PeerId& peer, const std::string& why);
-  std::vector<Outgoing> Broadcast(const protocol::Body& body);
+  std::vector<Outgoing> Broadcast(protocol::Body body);
   std::string NameOf(const protocol::PeerId& peer) const;
   protocol::Envelope MakeEnvelope(protocol::Body body) const;
   protocol::WireModelSpec WireModel() const;

@@ -46,7 +46,7 @@ Status RunNodeAgent(NodeSession& session, protocol::ClientTransport& transport,
     last_heard = now;
     heard_anything = true;
     for (const protocol::Envelope& reply : session.OnMessage(*envelope)) {
-      CARTABLE_RETURN_IF_ERROR(transport.Send(protocol::Encode(reply)).WithContext("replying"));
+      CARTABLE_RETURN_IF_ERROR(transport.SendOwned(protocol::Encode(reply)).WithContext("replying"));
       last_sent = clock.Now();
     }
   }

@@ -3,6 +3,7 @@
 #include <cereal/archives/portable_binary.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <istream>
 #include <sstream>
@@ -27,6 +28,12 @@ class ViewBuffer : public std::streambuf {
     setg(begin, begin, begin + bytes.size());
   }
   size_t remaining() const { return static_cast<size_t>(egptr() - gptr()); }
+  // The next n bytes, consumed in place (the caller checked remaining()).
+  const char* Take(size_t n) {
+    const char* at = gptr();
+    setg(eback(), gptr() + n, egptr());
+    return at;
+  }
 };
 
 // An ostream that appends to a string reserved to the frame's final size: the payload is written once,
@@ -94,7 +101,7 @@ struct Writer {
 
 struct Reader {
   cereal::PortableBinaryInputArchive& ar;
-  const ViewBuffer& buffer;
+  ViewBuffer& buffer;
   template <typename T>
   void operator()(T& value) {
     if constexpr (std::is_arithmetic_v<T>) {
@@ -113,8 +120,16 @@ struct Reader {
       if (size > buffer.remaining() / sizeof(typename T::value_type)) {
         throw std::length_error("vector of " + std::to_string(size) + " elements is longer than the payload");
       }
-      value.resize(size);
-      ar(cereal::binary_data(value.data(), size * sizeof(typename T::value_type)));
+      if constexpr (std::endian::native == std::endian::little) {
+        // The payload is little-endian like this machine: copy straight from the frame, once.
+        using Element = typename T::value_type;
+        const char* bytes = buffer.Take(size * sizeof(Element));
+        value.resize(size);
+        std::memcpy(value.data(), bytes, size * sizeof(Element));
+      } else {
+        value.resize(size);
+        ar(cereal::binary_data(value.data(), size * sizeof(typename T::value_type)));
+      }
     } else {
       VisitFields(value, *this);
     }

@@ -4,6 +4,7 @@
 // messages (codec.h and the state machines do), so ZeroMQ, an in-process queue and a fault-injecting
 // wrapper can all drive the same coordinator and node logic. A transport is used by one thread at a time.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +28,10 @@ class ServerTransport {
   virtual ~ServerTransport() = default;
   // Fails with kUnavailable when the peer is not (or no longer) connected.
   virtual Status Send(const PeerId& peer, std::string_view frame) = 0;
+  // The same, for a frame shared by several sends (a broadcast): transports that can avoid copying it do.
+  virtual Status SendShared(const PeerId& peer, std::shared_ptr<const std::string> frame) {
+    return Send(peer, *frame);
+  }
   // Waits at most `timeout`; nullopt when nothing arrived in time (or a signal interrupted the wait).
   virtual StatusOr<std::optional<Delivery>> Receive(Duration timeout) = 0;
   // Where nodes connect, with any wildcard port resolved ("tcp://127.0.0.1:41234").
@@ -38,6 +43,8 @@ class ClientTransport {
  public:
   virtual ~ClientTransport() = default;
   virtual Status Send(std::string_view frame) = 0;
+  // The same, handing the frame over: transports that can avoid copying it do.
+  virtual Status SendOwned(std::string frame) { return Send(frame); }
   virtual StatusOr<std::optional<std::string>> Receive(Duration timeout) = 0;
 };
 

@@ -24,6 +24,15 @@ long TimeoutMs(Duration timeout) {
   return ms < 0 ? 0 : static_cast<long>(ms);
 }
 
+// A ZeroMQ message that borrows the bytes of a frame kept alive by `owner` until ZeroMQ has sent it
+// (zero copy; ZeroMQ releases the owner from its I/O thread, shared_ptr counts are atomic).
+template <typename Owner>
+zmq::message_t BorrowingMessage(const std::string& bytes, Owner owner) {
+  auto* keep = new Owner(std::move(owner));
+  return zmq::message_t(const_cast<char*>(bytes.data()), bytes.size(),
+                        [](void*, void* hint) { delete static_cast<Owner*>(hint); }, keep);
+}
+
 // Polls one socket; false on timeout or when a signal interrupted the wait.
 StatusOr<bool> WaitReadable(zmq::socket_t& socket, Duration timeout) {
   zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
@@ -100,6 +109,19 @@ Status ZmqServerTransport::Send(const PeerId& peer, std::string_view frame) {
   try {
     sockets_->router.send(zmq::buffer(peer), zmq::send_flags::sndmore);
     sockets_->router.send(zmq::buffer(frame.data(), frame.size()), zmq::send_flags::none);
+    return Status::Ok();
+  } catch (const zmq::error_t& e) {
+    if (e.num() == EHOSTUNREACH) return UnavailableError("peer is no longer connected");
+    return ZmqError("send failed", e);
+  }
+}
+
+Status ZmqServerTransport::SendShared(const PeerId& peer, std::shared_ptr<const std::string> frame) {
+  try {
+    const std::string& bytes = *frame;
+    zmq::message_t message = BorrowingMessage(bytes, std::move(frame));
+    sockets_->router.send(zmq::buffer(peer), zmq::send_flags::sndmore);
+    sockets_->router.send(message, zmq::send_flags::none);
     return Status::Ok();
   } catch (const zmq::error_t& e) {
     if (e.num() == EHOSTUNREACH) return UnavailableError("peer is no longer connected");
@@ -184,6 +206,18 @@ ZmqClientTransport::~ZmqClientTransport() = default;
 Status ZmqClientTransport::Send(std::string_view frame) {
   try {
     sockets_->dealer.send(zmq::buffer(frame.data(), frame.size()), zmq::send_flags::none);
+    return Status::Ok();
+  } catch (const zmq::error_t& e) {
+    return ZmqError("send failed", e);
+  }
+}
+
+Status ZmqClientTransport::SendOwned(std::string frame) {
+  try {
+    auto owned = std::make_unique<const std::string>(std::move(frame));
+    const std::string& bytes = *owned;
+    zmq::message_t message = BorrowingMessage(bytes, std::shared_ptr<const std::string>(std::move(owned)));
+    sockets_->dealer.send(message, zmq::send_flags::none);
     return Status::Ok();
   } catch (const zmq::error_t& e) {
     return ZmqError("send failed", e);

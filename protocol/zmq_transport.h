@@ -36,6 +36,7 @@ class ZmqServerTransport final : public ServerTransport {
   ~ZmqServerTransport() override;
 
   Status Send(const PeerId& peer, std::string_view frame) override;
+  Status SendShared(const PeerId& peer, std::shared_ptr<const std::string> frame) override;
   StatusOr<std::optional<Delivery>> Receive(Duration timeout) override;
   std::string endpoint() const override { return endpoint_; }
 
@@ -57,6 +58,7 @@ class ZmqClientTransport final : public ClientTransport {
   ~ZmqClientTransport() override;
 
   Status Send(std::string_view frame) override;
+  Status SendOwned(std::string frame) override;
   StatusOr<std::optional<std::string>> Receive(Duration timeout) override;
 
  private:

@@ -26,7 +26,7 @@ template <typename T>
 std::vector<const T*> BodiesOf(const std::vector<Outgoing>& out) {
   std::vector<const T*> bodies;
   for (const Outgoing& o : out) {
-    if (const T* body = std::get_if<T>(&o.envelope.body)) bodies.push_back(body);
+    if (const T* body = std::get_if<T>(&o.envelope->body)) bodies.push_back(body);
   }
   return bodies;
 }
@@ -63,8 +63,8 @@ TEST_F(RoundLoopTest, StartsWhenExpectedNodesJoinAndAveragesByWeight) {
   EXPECT_TRUE(Join("b").empty());
   std::vector<Outgoing> start = Join("c");
   ASSERT_EQ(BodiesOf<protocol::TrainRequest>(start).size(), 3u);
-  EXPECT_EQ(start[0].envelope.round, 1u);
-  EXPECT_EQ(start[0].envelope.run_id, 42u);
+  EXPECT_EQ(start[0].envelope->round, 1u);
+  EXPECT_EQ(start[0].envelope->run_id, 42u);
 
   EXPECT_TRUE(loop_->OnMessage("a", Update(1, 1.0f, 1)).empty());
   EXPECT_TRUE(loop_->OnMessage("b", Update(1, 2.0f, 2)).empty());
