@@ -16,7 +16,7 @@ Status RunNodeAgent(NodeSession& session, protocol::ClientTransport& transport,
   bool heard_anything = false;
   while (!session.finished()) {
     if (options.should_stop()) return CancelledError("node agent stopped before the run ended");
-    CARTABLE_ASSIGN_OR_RETURN(std::optional<std::string> frame, transport.Receive(options.poll_interval));
+    CARTABLE_ASSIGN_OR_RETURN(std::optional<protocol::Frame> frame, transport.Receive(options.poll_interval));
     const TimePoint now = clock.Now();
     if (!frame) {
       if (now - last_heard >= options.idle_timeout) {

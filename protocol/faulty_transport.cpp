@@ -99,7 +99,7 @@ FaultyClientTransport::FaultyClientTransport(std::unique_ptr<ClientTransport> in
 
 Status FaultyClientTransport::Send(std::string_view frame) { return faults_.Submit("", frame, send_); }
 
-StatusOr<std::optional<std::string>> FaultyClientTransport::Receive(Duration timeout) {
+StatusOr<std::optional<Frame>> FaultyClientTransport::Receive(Duration timeout) {
   const TimePoint end = clock_.Now() + timeout;
   while (true) {
     CARTABLE_RETURN_IF_ERROR(faults_.ReleaseDue(send_));

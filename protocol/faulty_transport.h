@@ -79,7 +79,7 @@ class FaultyClientTransport final : public ClientTransport {
   FaultyClientTransport(std::unique_ptr<ClientTransport> inner, const FaultPlan& plan,
                         const Clock& clock = SystemClock::Get());
   Status Send(std::string_view frame) override;
-  StatusOr<std::optional<std::string>> Receive(Duration timeout) override;
+  StatusOr<std::optional<Frame>> Receive(Duration timeout) override;
   const FaultCounts& counts() const { return faults_.counts(); }
 
  private:

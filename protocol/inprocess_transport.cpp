@@ -51,20 +51,20 @@ class InProcessClient final : public ClientTransport {
   Status Send(std::string_view frame) override {
     std::lock_guard<std::mutex> lock(network_.mutex_);
     if (network_.serving_) {
-      network_.server_inbox_.push_back({id_, std::string(frame)});
+      network_.server_inbox_.push_back({id_, Frame(std::string(frame))});
       network_.changed_.notify_all();
     }
     return Status::Ok();
   }
 
-  StatusOr<std::optional<std::string>> Receive(Duration timeout) override {
+  StatusOr<std::optional<Frame>> Receive(Duration timeout) override {
     std::unique_lock<std::mutex> lock(network_.mutex_);
     InProcessNetwork::Inbox& inbox = network_.clients_[id_];
     network_.changed_.wait_for(lock, timeout, [&] { return !inbox.frames.empty(); });
-    if (inbox.frames.empty()) return std::optional<std::string>();
-    std::string frame = std::move(inbox.frames.front());
+    if (inbox.frames.empty()) return std::optional<Frame>();
+    Frame frame(std::move(inbox.frames.front()));
     inbox.frames.pop_front();
-    return std::optional<std::string>(std::move(frame));
+    return std::optional<Frame>(std::move(frame));
   }
 
  private:

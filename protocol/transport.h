@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 
@@ -17,9 +18,32 @@ namespace cartable::protocol {
 // Identifies a connected node at the coordinator (the ZeroMQ routing id, for instance). Opaque.
 using PeerId = std::string;
 
+// The bytes of one received frame, kept alive by whatever holds them (a ZeroMQ message, a string), so a
+// 100 MB model is not copied on its way from the socket to the decoder. Cheap to copy; immutable.
+class Frame {
+ public:
+  Frame() = default;
+  explicit Frame(std::string bytes) {
+    auto owned = std::make_shared<const std::string>(std::move(bytes));
+    view_ = *owned;
+    owner_ = std::move(owned);
+  }
+  Frame(std::shared_ptr<const void> owner, std::string_view bytes)
+      : owner_(std::move(owner)), view_(bytes) {}
+
+  std::string_view bytes() const { return view_; }
+  operator std::string_view() const { return view_; }  // NOLINT: a frame is its bytes
+  size_t size() const { return view_.size(); }
+  bool operator==(std::string_view other) const { return view_ == other; }
+
+ private:
+  std::shared_ptr<const void> owner_;
+  std::string_view view_;
+};
+
 struct Delivery {
   PeerId peer;
-  std::string frame;
+  Frame frame;
 };
 
 // The coordinator's side: many peers, one socket.
@@ -45,7 +69,7 @@ class ClientTransport {
   virtual Status Send(std::string_view frame) = 0;
   // The same, handing the frame over: transports that can avoid copying it do.
   virtual Status SendOwned(std::string frame) { return Send(frame); }
-  virtual StatusOr<std::optional<std::string>> Receive(Duration timeout) = 0;
+  virtual StatusOr<std::optional<Frame>> Receive(Duration timeout) = 0;
 };
 
 }  // namespace cartable::protocol

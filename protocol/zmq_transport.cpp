@@ -149,7 +149,9 @@ StatusOr<std::optional<Delivery>> ZmqServerTransport::Receive(Duration timeout) 
       } while (extra.more());
       return std::optional<Delivery>();
     }
-    delivery.frame = payload.to_string();
+    auto owned = std::make_shared<zmq::message_t>(std::move(payload));
+    const std::string_view view(static_cast<const char*>(owned->data()), owned->size());
+    delivery.frame = Frame(std::move(owned), view);
     return std::optional<Delivery>(std::move(delivery));
   } catch (const zmq::error_t& e) {
     if (e.num() == EINTR) return std::optional<Delivery>();
@@ -248,27 +250,29 @@ Status HandshakeFailure(zmq::socket_t& monitor) {
 
 }  // namespace
 
-StatusOr<std::optional<std::string>> ZmqClientTransport::Receive(Duration timeout) {
+StatusOr<std::optional<Frame>> ZmqClientTransport::Receive(Duration timeout) {
   try {
     std::vector<zmq::pollitem_t> items{{sockets_->dealer.handle(), 0, ZMQ_POLLIN, 0}};
     if (sockets_->monitor) items.push_back({sockets_->monitor->handle(), 0, ZMQ_POLLIN, 0});
     if (zmq::poll(items, std::chrono::milliseconds(TimeoutMs(timeout))) <= 0) {
-      return std::optional<std::string>();
+      return std::optional<Frame>();
     }
     if (items.size() > 1 && (items[1].revents & ZMQ_POLLIN)) {
       CARTABLE_RETURN_IF_ERROR(HandshakeFailure(*sockets_->monitor));
     }
-    if (!(items[0].revents & ZMQ_POLLIN)) return std::optional<std::string>();
+    if (!(items[0].revents & ZMQ_POLLIN)) return std::optional<Frame>();
     zmq::message_t payload;
     if (!sockets_->dealer.recv(payload, zmq::recv_flags::dontwait)) {
-      return std::optional<std::string>();
+      return std::optional<Frame>();
     }
     bool multipart = payload.more();
     while (payload.more()) (void)sockets_->dealer.recv(payload, zmq::recv_flags::none);
-    if (multipart) return std::optional<std::string>();  // not a cartable frame
-    return std::optional<std::string>(payload.to_string());
+    if (multipart) return std::optional<Frame>();  // not a cartable frame
+    auto owned = std::make_shared<zmq::message_t>(std::move(payload));
+    const std::string_view view(static_cast<const char*>(owned->data()), owned->size());
+    return std::optional<Frame>(Frame(std::move(owned), view));
   } catch (const zmq::error_t& e) {
-    if (e.num() == EINTR) return std::optional<std::string>();
+    if (e.num() == EINTR) return std::optional<Frame>();
     return ZmqError("receive failed", e);
   }
 }

@@ -59,7 +59,7 @@ class ZmqClientTransport final : public ClientTransport {
 
   Status Send(std::string_view frame) override;
   Status SendOwned(std::string frame) override;
-  StatusOr<std::optional<std::string>> Receive(Duration timeout) override;
+  StatusOr<std::optional<Frame>> Receive(Duration timeout) override;
 
  private:
   struct Sockets;

@@ -95,7 +95,7 @@ TEST(ZmqTransportTest, PeersAreToldApart) {
   for (int i = 0; i < 2; ++i) {
     auto delivery = server->Receive(kPatience);
     ASSERT_TRUE(delivery.ok() && delivery->has_value());
-    peer_of[(*delivery)->frame] = (*delivery)->peer;
+    peer_of[std::string((*delivery)->frame.bytes())] = (*delivery)->peer;
   }
   ASSERT_EQ(peer_of.size(), 2u);
   EXPECT_NE(peer_of["from a"], peer_of["from b"]);
