@@ -38,7 +38,7 @@ Status ServeRun(RoundLoop& loop, protocol::ServerTransport& transport, const Ser
     if (*delivery) {
       auto envelope = protocol::Decode((*delivery)->frame, options.max_payload_bytes);
       if (envelope.ok()) {
-        SendAll(transport, loop.OnMessage((*delivery)->peer, *envelope));
+        SendAll(transport, loop.OnMessage((*delivery)->peer, *envelope, (*delivery)->identity));
       } else {
         // The peer passed authentication, so it deserves to know why it is not understood.
         spdlog::warn("refusing a frame: {}", envelope.status().ToString());

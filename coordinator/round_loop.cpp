@@ -43,9 +43,11 @@ protocol::WireModelSpec RoundLoop::WireModel() const {
 }
 
 std::vector<Outgoing> RoundLoop::OnMessage(const protocol::PeerId& peer,
-                                           const protocol::Envelope& envelope) {
+                                           const protocol::Envelope& envelope, const std::string& identity) {
   if (phase_ == Phase::kDone) return {};
-  if (const auto* hello = std::get_if<protocol::Hello>(&envelope.body)) return OnHello(peer, *hello);
+  if (const auto* hello = std::get_if<protocol::Hello>(&envelope.body)) {
+    return OnHello(peer, *hello, identity);
+  }
   auto node = nodes_.find(peer);
   if (node == nodes_.end()) {
     // A coordinator that restarted, or forgot a silent node, asks it to join again.
@@ -99,7 +101,15 @@ std::vector<Outgoing> RoundLoop::OnMessage(const protocol::PeerId& peer,
   return phase_ == Phase::kTraining ? FinishTraining() : FinishEvaluation();
 }
 
-std::vector<Outgoing> RoundLoop::OnHello(const protocol::PeerId& peer, const protocol::Hello& hello) {
+std::vector<Outgoing> RoundLoop::OnHello(const protocol::PeerId& peer, const protocol::Hello& hello,
+                                         const std::string& identity) {
+  if (!identity.empty() && identity != hello.node_name) {
+    spdlog::warn("refusing a node authenticated as '{}' that calls itself '{}'", identity, hello.node_name);
+    return {{peer, std::make_shared<const protocol::Envelope>(MakeEnvelope(protocol::ErrorReply{
+                       static_cast<uint32_t>(StatusCode::kPermissionDenied),
+                       "your key is allowed as '" + identity + "', not as '" + hello.node_name +
+                           "': use --name " + identity}))}};
+  }
   if (auto known = nodes_.find(peer); known != nodes_.end()) {
     known->second.last_heard = clock_.Now();
     return {};  // a repeated hello is harmless

@@ -50,7 +50,10 @@ class RoundLoop {
  public:
   static StatusOr<std::unique_ptr<RoundLoop>> Create(const RunConfig& config, const Clock& clock);
 
-  std::vector<Outgoing> OnMessage(const protocol::PeerId& peer, const protocol::Envelope& envelope);
+  // `identity` is the name the transport authenticated the sender as (empty without authentication): a
+  // node must call itself by it, so no node can take another establishment's place.
+  std::vector<Outgoing> OnMessage(const protocol::PeerId& peer, const protocol::Envelope& envelope,
+                                  const std::string& identity = "");
   // Checks deadlines; call at least every poll interval.
   std::vector<Outgoing> OnTick();
   // Ends the run now (e.g. the operator pressed Ctrl-C): Shutdown to every node, outcome kCancelled.
@@ -73,7 +76,8 @@ class RoundLoop {
 
   RoundLoop(const RunConfig& config, const Clock& clock, std::unique_ptr<aggregation::Strategy> strategy,
             std::vector<float> initial);
-  std::vector<Outgoing> OnHello(const protocol::PeerId& peer, const protocol::Hello& hello);
+  std::vector<Outgoing> OnHello(const protocol::PeerId& peer, const protocol::Hello& hello,
+                                const std::string& identity);
   void ForgetSilentNodes();
   std::vector<Outgoing> StartRound();
   std::vector<Outgoing> FinishTraining();

@@ -50,6 +50,7 @@ Status RunNodeAgent(NodeSession& session, protocol::ClientTransport& transport,
       last_sent = clock.Now();
     }
   }
+  if (!session.finish_status().ok()) return session.finish_status();
   spdlog::info("the coordinator ended the run: {}", session.finish_reason());
   return Status::Ok();
 }

@@ -65,6 +65,11 @@ std::vector<protocol::Envelope> NodeSession::OnMessage(const protocol::Envelope&
     reply = Evaluate(*request);
   } else if (const auto* error = std::get_if<protocol::ErrorReply>(&in.body)) {
     spdlog::warn("the coordinator reports an error: {}", error->message);
+    if (error->code == static_cast<uint32_t>(StatusCode::kPermissionDenied)) {
+      finished_ = true;  // refused for good: retrying cannot help
+      finish_reason_ = "refused by the coordinator: " + error->message;
+      finish_status_ = PermissionDeniedError(finish_reason_);
+    }
     return {};
   } else {
     spdlog::warn("ignoring an unexpected {} from the coordinator",

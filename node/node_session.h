@@ -36,6 +36,8 @@ class NodeSession {
 
   bool finished() const { return finished_; }
   const std::string& finish_reason() const { return finish_reason_; }
+  // OK when the coordinator ended the run; kPermissionDenied when it refused this node for good.
+  const Status& finish_status() const { return finish_status_; }
   const std::string& name() const { return name_; }
   const models::PupilSplit& data() const { return data_; }
 
@@ -53,6 +55,7 @@ class NodeSession {
   bool rejoining_ = true;  // said Hello and heard nothing of a run since
   bool finished_ = false;
   std::string finish_reason_;
+  Status finish_status_;
 };
 
 }  // namespace cartable::node

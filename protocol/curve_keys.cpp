@@ -114,17 +114,21 @@ StatusOr<CurveKeyPair> LoadCurveKeyPair(const std::filesystem::path& secret_key_
   return CurveKeyPair{public_key, CurveSecretKey(std::move(secret))};
 }
 
-StatusOr<std::set<std::string>> LoadCurveAllowList(const std::filesystem::path& dir) {
+StatusOr<std::map<std::string, std::string>> LoadCurveAllowList(const std::filesystem::path& dir) {
   std::error_code error;
   std::filesystem::directory_iterator it(dir, error);
   if (error) return NotFoundError("cannot read allow-list directory " + dir.string() + ": " + error.message());
-  std::set<std::string> keys;
+  std::map<std::string, std::string> names;
   for (const auto& entry : it) {
     if (entry.path().extension() != ".pub") continue;
     CARTABLE_ASSIGN_OR_RETURN(std::string key, LoadCurvePublicKey(entry.path()));
-    keys.insert(key);
+    auto [existing, inserted] = names.emplace(key, entry.path().stem().string());
+    if (!inserted) {
+      return InvalidArgumentError(entry.path().string() + " holds the same key as " + existing->second +
+                                  ".pub: one key, one name");
+    }
   }
-  return keys;
+  return names;
 }
 
 }  // namespace cartable::protocol

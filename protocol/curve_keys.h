@@ -8,7 +8,7 @@
 // their holder is destroyed and are never logged.
 
 #include <filesystem>
-#include <set>
+#include <map>
 #include <string>
 
 #include "core/status.h"
@@ -49,9 +49,10 @@ StatusOr<std::string> LoadCurvePublicKey(const std::filesystem::path& path);
 // readable by group or others.
 StatusOr<CurveKeyPair> LoadCurveKeyPair(const std::filesystem::path& secret_key_file);
 
-// Every *.pub file of `dir`. A malformed file is an error naming it (better than silently locking a
-// school out).
-StatusOr<std::set<std::string>> LoadCurveAllowList(const std::filesystem::path& dir);
+// Every *.pub file of `dir`, as public key (Z85) → name (the file's stem: lycee-a.pub admits "lycee-a").
+// The name is the identity the coordinator knows a node by. A malformed file, or one key under two names,
+// is an error naming the file (better than silently locking a school out).
+StatusOr<std::map<std::string, std::string>> LoadCurveAllowList(const std::filesystem::path& dir);
 
 // True for a syntactically valid 40-character Z85 key.
 bool IsZ85Key(const std::string& key);

@@ -44,6 +44,8 @@ class Frame {
 struct Delivery {
   PeerId peer;
   Frame frame;
+  // Who the transport authenticated the sender as (its allow-list name); empty without authentication.
+  std::string identity;
 };
 
 // The coordinator's side: many peers, one socket.

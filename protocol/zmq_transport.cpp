@@ -149,6 +149,10 @@ StatusOr<std::optional<Delivery>> ZmqServerTransport::Receive(Duration timeout) 
       } while (extra.more());
       return std::optional<Delivery>();
     }
+    if (sockets_->zap) {
+      const char* user_id = zmq_msg_gets(payload.handle(), "User-Id");
+      if (user_id != nullptr) delivery.identity = user_id;
+    }
     auto owned = std::make_shared<zmq::message_t>(std::move(payload));
     const std::string_view view(static_cast<const char*>(owned->data()), owned->size());
     delivery.frame = Frame(std::move(owned), view);

@@ -25,7 +25,7 @@ std::string Z85Of(const zmq::message_t& key) {
 
 StatusOr<std::unique_ptr<ZapHandler>> ZapHandler::Start(zmq::context_t& context,
                                                         std::filesystem::path allow_list_dir) {
-  CARTABLE_ASSIGN_OR_RETURN(std::set<std::string> keys, LoadCurveAllowList(allow_list_dir));
+  CARTABLE_ASSIGN_OR_RETURN(auto keys, LoadCurveAllowList(allow_list_dir));
   if (keys.empty()) {
     spdlog::warn("the allow-list {} holds no *.pub key: every node will be refused", allow_list_dir.string());
   }
@@ -36,7 +36,8 @@ StatusOr<std::unique_ptr<ZapHandler>> ZapHandler::Start(zmq::context_t& context,
   }
 }
 
-ZapHandler::ZapHandler(zmq::context_t& context, std::filesystem::path dir, std::set<std::string> keys)
+ZapHandler::ZapHandler(zmq::context_t& context, std::filesystem::path dir,
+                       std::map<std::string, std::string> keys)
     : socket_(context, zmq::socket_type::rep),
       dir_(std::move(dir)),
       keys_(std::move(keys)),
@@ -56,9 +57,10 @@ size_t ZapHandler::allowed_keys() const {
   return keys_.size();
 }
 
-bool ZapHandler::IsAllowed(const std::string& z85) const {
+std::string ZapHandler::NameOf(const std::string& z85) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return keys_.count(z85) > 0;
+  auto it = keys_.find(z85);
+  return it == keys_.end() ? std::string() : it->second;
 }
 
 void ZapHandler::ReloadIfAsked() {
@@ -90,7 +92,8 @@ void ZapHandler::Serve() {
       const bool well_formed = request.size() >= 6 && request[0].to_string() == "1.0";
       const std::string mechanism = well_formed ? request[5].to_string() : "";
       const std::string key = (mechanism == "CURVE" && request.size() >= 7) ? Z85Of(request[6]) : "";
-      const bool allowed = !key.empty() && IsAllowed(key);
+      const std::string name = key.empty() ? std::string() : NameOf(key);
+      const bool allowed = !name.empty();
       if (!allowed) {
         spdlog::warn("refused a connection from {} ({}): {}",
                      well_formed ? request[3].to_string() : "?",
@@ -102,7 +105,7 @@ void ZapHandler::Serve() {
       socket_.send(zmq::buffer(request_id), zmq::send_flags::sndmore);
       socket_.send(zmq::buffer(std::string(allowed ? "200" : "400")), zmq::send_flags::sndmore);
       socket_.send(zmq::buffer(std::string(allowed ? "OK" : "key not allowed")), zmq::send_flags::sndmore);
-      socket_.send(zmq::buffer(allowed ? key : std::string()), zmq::send_flags::sndmore);  // user id
+      socket_.send(zmq::buffer(name), zmq::send_flags::sndmore);  // user id
       socket_.send(zmq::str_buffer(""), zmq::send_flags::none);                          // metadata
     } catch (const zmq::error_t& e) {
       if (e.num() == ETERM) return;

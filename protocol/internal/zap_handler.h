@@ -2,7 +2,8 @@
 
 // ZapHandler: ZeroMQ's authentication hook (ZAP, RFC 27) for CURVE. It answers the context's
 // authentication requests from its own thread: a client whose long-term public key is in the allow-list
-// (a directory of *.pub files) is let in; any other is refused and never sees a message. The list is
+// (a directory of *.pub files) is let in, with the file's stem as its user id (ZeroMQ attaches it to
+// every message as "User-Id"); any other is refused and never sees a message. The list is
 // re-read when the process receives SIGHUP (core::ReloadGeneration), so a school can be added or revoked
 // without restarting the coordinator. A failed reload keeps the previous list and logs why.
 
@@ -10,7 +11,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
-#include <set>
+#include <map>
 #include <string>
 #include <thread>
 #include <zmq.hpp>
@@ -29,15 +30,16 @@ class ZapHandler {
   size_t allowed_keys() const;
 
  private:
-  ZapHandler(zmq::context_t& context, std::filesystem::path dir, std::set<std::string> keys);
+  ZapHandler(zmq::context_t& context, std::filesystem::path dir, std::map<std::string, std::string> keys);
   void Serve();
   void ReloadIfAsked();
-  bool IsAllowed(const std::string& z85) const;
+  // The name admitted under this key, or "" when it is not allowed.
+  std::string NameOf(const std::string& z85) const;
 
   zmq::socket_t socket_;
   std::filesystem::path dir_;
   mutable std::mutex mutex_;
-  std::set<std::string> keys_;  // Z85, guarded by mutex_
+  std::map<std::string, std::string> keys_;  // Z85 → name, guarded by mutex_
   uint64_t seen_generation_;
   std::atomic<bool> stop_{false};
   std::thread thread_;

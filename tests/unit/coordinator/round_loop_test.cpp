@@ -223,6 +223,18 @@ TEST_F(RoundLoopTest, ANodeThatReconnectsReplacesItsDeadConnection) {
   EXPECT_EQ(loop_->records()[0].dropped, std::vector<std::string>{"school-c"});
 }
 
+TEST_F(RoundLoopTest, AnAuthenticatedNodeMustUseItsAllowListName) {
+  Create(SmallRun());
+  auto refused = loop_->OnMessage("x", Envelope{0, 0, protocol::Hello{"lycee-b"}}, "lycee-a");
+  ASSERT_EQ(BodiesOf<protocol::ErrorReply>(refused).size(), 1u);
+  EXPECT_EQ(BodiesOf<protocol::ErrorReply>(refused)[0]->code,
+            static_cast<uint32_t>(StatusCode::kPermissionDenied));
+  // Not registered: its heartbeat is answered with "say hello".
+  auto after = loop_->OnMessage("x", Envelope{0, 0, protocol::Heartbeat{}}, "lycee-a");
+  EXPECT_EQ(BodiesOf<protocol::ErrorReply>(after)[0]->code, protocol::kErrorNotJoined);
+  EXPECT_TRUE(loop_->OnMessage("x", Envelope{0, 0, protocol::Hello{"lycee-a"}}, "lycee-a").empty());
+}
+
 TEST(RoundLoopConfigTest, RefusesInvalidConfigs) {
   ManualClock clock;
   RunConfig config = SmallRun();

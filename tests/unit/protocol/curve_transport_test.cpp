@@ -67,6 +67,7 @@ TEST_F(CurveTransportTest, AllowedNodeTalksBothWays) {
   auto delivery = ServerReceives(*server, milliseconds(5000));
   ASSERT_TRUE(delivery.has_value());
   EXPECT_EQ(delivery->frame, "hello");
+  EXPECT_EQ(delivery->identity, "node");  // the allow-list file's name, vouched for by the handshake
   ASSERT_TRUE(server->Send(delivery->peer, "welcome").ok());
   auto reply = client->Receive(milliseconds(5000));
   ASSERT_TRUE(reply.ok());
@@ -139,6 +140,14 @@ TEST_F(CurveTransportTest, KeyFilesRoundTripWithPrivateModeAndNoOverwrite) {
   EXPECT_EQ(LoadCurvePublicKey(dir_ / "keys" / "school.pub").value(), node_->public_key);
   ::chmod((dir_ / "keys" / "school.key").c_str(), 0644);
   EXPECT_EQ(LoadCurveKeyPair(dir_ / "keys" / "school.key").status().code(), StatusCode::kPermissionDenied);
+}
+
+TEST_F(CurveTransportTest, OneKeyUnderTwoNamesIsRefused) {
+  Allow("lycee-a", *node_);
+  std::filesystem::copy_file(dir_ / "allowed" / "lycee-a.pub", dir_ / "allowed" / "lycee-b.pub");
+  auto list = LoadCurveAllowList(dir_ / "allowed");
+  ASSERT_FALSE(list.ok());
+  EXPECT_NE(list.status().message().find("one key, one name"), std::string::npos);
 }
 
 TEST_F(CurveTransportTest, MalformedKeysAreRefusedWithTheFileName) {
