@@ -19,6 +19,8 @@ Status RunNodeAgent(NodeSession& session, protocol::ClientTransport& transport,
     CARTABLE_ASSIGN_OR_RETURN(std::optional<protocol::Frame> frame, transport.Receive(options.poll_interval));
     const TimePoint now = clock.Now();
     if (!frame) {
+      // Part of a large frame arriving counts as hearing from the coordinator.
+      if (auto activity = transport.last_activity(); activity && *activity > last_heard) last_heard = *activity;
       if (now - last_heard >= options.idle_timeout) {
         return DeadlineExceededError("no message from the coordinator for " +
                                      std::to_string(static_cast<int>(ToSeconds(options.idle_timeout))) +

@@ -72,6 +72,8 @@ class ClientTransport {
   // The same, handing the frame over: transports that can avoid copying it do.
   virtual Status SendOwned(std::string frame) { return Send(frame); }
   virtual StatusOr<std::optional<Frame>> Receive(Duration timeout) = 0;
+  // When anything last arrived, even part of a frame: a node waiting for a large model is not idle.
+  virtual std::optional<TimePoint> last_activity() const { return std::nullopt; }
 };
 
 }  // namespace cartable::protocol

@@ -1,10 +1,13 @@
 #include "protocol/zmq_transport.h"
 
 #include <chrono>
+#include <algorithm>
 #include <cstring>
+#include <map>
 #include <vector>
 #include <zmq.hpp>
 
+#include "protocol/internal/frame_io.h"
 #include "protocol/internal/zap_handler.h"
 
 namespace cartable::protocol {
@@ -16,21 +19,14 @@ Status ZmqError(std::string_view what, const zmq::error_t& e) {
 
 void ApplyOptions(zmq::socket_t& socket, const ZmqOptions& options) {
   socket.set(zmq::sockopt::linger, options.linger_ms);
-  socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options.max_frame_bytes));
+  // No single message part is larger than a chunk (or than a whole frame, when that is smaller).
+  const size_t part = std::max(std::min(options.chunk_bytes, options.max_frame_bytes), internal::kChunkHeaderBytes);
+  socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(part));
 }
 
 long TimeoutMs(Duration timeout) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
   return ms < 0 ? 0 : static_cast<long>(ms);
-}
-
-// A ZeroMQ message that borrows the bytes of a frame kept alive by `owner` until ZeroMQ has sent it
-// (zero copy; ZeroMQ releases the owner from its I/O thread, shared_ptr counts are atomic).
-template <typename Owner>
-zmq::message_t BorrowingMessage(const std::string& bytes, Owner owner) {
-  auto* keep = new Owner(std::move(owner));
-  return zmq::message_t(const_cast<char*>(bytes.data()), bytes.size(),
-                        [](void*, void* hint) { delete static_cast<Owner*>(hint); }, keep);
 }
 
 // Polls one socket; false on timeout or when a signal interrupted the wait.
@@ -49,15 +45,24 @@ StatusOr<bool> WaitReadable(zmq::socket_t& socket, Duration timeout) {
 
 // Members are destroyed in reverse order: the ZAP thread and the sockets close before the context ends.
 struct ZmqServerTransport::Sockets {
+  explicit Sockets(const ZmqOptions& o) : options(o) {}
+  ZmqOptions options;
   zmq::context_t context{1};
   std::unique_ptr<internal::ZapHandler> zap;
   zmq::socket_t router{context, zmq::socket_type::router};
+  std::map<PeerId, internal::Reassembler> reassemblers;  // one per peer with a transfer in progress
+  uint64_t next_transfer = 1;
 };
 
 struct ZmqClientTransport::Sockets {
+  explicit Sockets(const ZmqOptions& o) : options(o), reassembler(o.max_frame_bytes, o.chunk_bytes) {}
+  ZmqOptions options;
   zmq::context_t context{1};
   zmq::socket_t dealer{context, zmq::socket_type::dealer};
   std::optional<zmq::socket_t> monitor;  // handshake events, when CURVE is on
+  internal::Reassembler reassembler;
+  uint64_t next_transfer = 1;
+  std::optional<TimePoint> last_activity;
 };
 
 namespace {
@@ -79,7 +84,7 @@ StatusOr<std::string> BindRouter(zmq::socket_t& router, const std::string& endpo
 
 StatusOr<std::unique_ptr<ZmqServerTransport>> ZmqServerTransport::Bind(const std::string& endpoint,
                                                                        const ZmqOptions& options) {
-  auto sockets = std::make_unique<Sockets>();
+  auto sockets = std::make_unique<Sockets>(options);
   CARTABLE_ASSIGN_OR_RETURN(std::string bound, BindRouter(sockets->router, endpoint, options));
   return std::unique_ptr<ZmqServerTransport>(new ZmqServerTransport(std::move(sockets), bound));
 }
@@ -87,7 +92,7 @@ StatusOr<std::unique_ptr<ZmqServerTransport>> ZmqServerTransport::Bind(const std
 StatusOr<std::unique_ptr<ZmqServerTransport>> ZmqServerTransport::BindCurve(
     const std::string& endpoint, const CurveKeyPair& server_keys, const std::filesystem::path& allow_list_dir,
     const ZmqOptions& options) {
-  auto sockets = std::make_unique<Sockets>();
+  auto sockets = std::make_unique<Sockets>(options);
   CARTABLE_ASSIGN_OR_RETURN(sockets->zap, internal::ZapHandler::Start(sockets->context, allow_list_dir));
   try {
     sockets->router.set(zmq::sockopt::curve_server, 1);
@@ -106,22 +111,13 @@ ZmqServerTransport::ZmqServerTransport(std::unique_ptr<Sockets> sockets, std::st
 ZmqServerTransport::~ZmqServerTransport() = default;
 
 Status ZmqServerTransport::Send(const PeerId& peer, std::string_view frame) {
-  try {
-    sockets_->router.send(zmq::buffer(peer), zmq::send_flags::sndmore);
-    sockets_->router.send(zmq::buffer(frame.data(), frame.size()), zmq::send_flags::none);
-    return Status::Ok();
-  } catch (const zmq::error_t& e) {
-    if (e.num() == EHOSTUNREACH) return UnavailableError("peer is no longer connected");
-    return ZmqError("send failed", e);
-  }
+  return SendShared(peer, std::make_shared<const std::string>(frame));
 }
 
 Status ZmqServerTransport::SendShared(const PeerId& peer, std::shared_ptr<const std::string> frame) {
   try {
-    const std::string& bytes = *frame;
-    zmq::message_t message = BorrowingMessage(bytes, std::move(frame));
-    sockets_->router.send(zmq::buffer(peer), zmq::send_flags::sndmore);
-    sockets_->router.send(message, zmq::send_flags::none);
+    internal::SendFrame(sockets_->router, &peer, std::move(frame), sockets_->options.chunk_bytes,
+                        sockets_->next_transfer++);
     return Status::Ok();
   } catch (const zmq::error_t& e) {
     if (e.num() == EHOSTUNREACH) return UnavailableError("peer is no longer connected");
@@ -130,33 +126,30 @@ Status ZmqServerTransport::SendShared(const PeerId& peer, std::shared_ptr<const 
 }
 
 StatusOr<std::optional<Delivery>> ZmqServerTransport::Receive(Duration timeout) {
-  CARTABLE_ASSIGN_OR_RETURN(bool readable, WaitReadable(sockets_->router, timeout));
-  if (!readable) return std::optional<Delivery>();
+  const TimePoint end = SystemClock::Get().Now() + timeout;
   try {
-    zmq::message_t identity;
-    zmq::message_t payload;
-    if (!sockets_->router.recv(identity, zmq::recv_flags::dontwait)) {
-      return std::optional<Delivery>();
+    while (true) {
+      CARTABLE_ASSIGN_OR_RETURN(bool readable,
+                                WaitReadable(sockets_->router, end - SystemClock::Get().Now()));
+      if (!readable) return std::optional<Delivery>();
+      zmq::message_t identity;
+      zmq::message_t first;
+      if (!sockets_->router.recv(identity, zmq::recv_flags::dontwait)) continue;
+      if (!identity.more()) continue;  // a ROUTER message always has a routing id and a body
+      (void)sockets_->router.recv(first, zmq::recv_flags::none);
+      std::string identity_name;
+      if (sockets_->zap) {
+        const char* user_id = zmq_msg_gets(first.handle(), "User-Id");
+        if (user_id != nullptr) identity_name = user_id;
+      }
+      PeerId peer = identity.to_string();
+      auto [it, inserted] = sockets_->reassemblers.try_emplace(
+          peer, sockets_->options.max_frame_bytes, sockets_->options.chunk_bytes);
+      std::optional<Frame> frame = internal::ReadFrame(sockets_->router, std::move(first), it->second, peer);
+      if (!it->second.in_progress()) sockets_->reassemblers.erase(it);
+      if (frame) return std::optional<Delivery>(Delivery{std::move(peer), std::move(*frame), identity_name});
+      if (SystemClock::Get().Now() >= end) return std::optional<Delivery>();
     }
-    Delivery delivery{identity.to_string(), {}};
-    // A DEALER frame is [identity][payload]; anything else is not ours, drain and drop it.
-    if (!identity.more()) return std::optional<Delivery>();
-    (void)sockets_->router.recv(payload, zmq::recv_flags::none);
-    if (payload.more()) {
-      zmq::message_t extra;
-      do {
-        (void)sockets_->router.recv(extra, zmq::recv_flags::none);
-      } while (extra.more());
-      return std::optional<Delivery>();
-    }
-    if (sockets_->zap) {
-      const char* user_id = zmq_msg_gets(payload.handle(), "User-Id");
-      if (user_id != nullptr) delivery.identity = user_id;
-    }
-    auto owned = std::make_shared<zmq::message_t>(std::move(payload));
-    const std::string_view view(static_cast<const char*>(owned->data()), owned->size());
-    delivery.frame = Frame(std::move(owned), view);
-    return std::optional<Delivery>(std::move(delivery));
   } catch (const zmq::error_t& e) {
     if (e.num() == EINTR) return std::optional<Delivery>();
     return ZmqError("receive failed", e);
@@ -165,7 +158,7 @@ StatusOr<std::optional<Delivery>> ZmqServerTransport::Receive(Duration timeout) 
 
 StatusOr<std::unique_ptr<ZmqClientTransport>> ZmqClientTransport::Connect(const std::string& endpoint,
                                                                           const ZmqOptions& options) {
-  auto sockets = std::make_unique<Sockets>();
+  auto sockets = std::make_unique<Sockets>(options);
   try {
     ApplyOptions(sockets->dealer, options);
     sockets->dealer.connect(endpoint);
@@ -181,7 +174,7 @@ StatusOr<std::unique_ptr<ZmqClientTransport>> ZmqClientTransport::ConnectCurve(
   if (!IsZ85Key(server_public_key)) {
     return InvalidArgumentError("the coordinator's public key is not a 40-character Z85 key");
   }
-  auto sockets = std::make_unique<Sockets>();
+  auto sockets = std::make_unique<Sockets>(options);
   try {
     ApplyOptions(sockets->dealer, options);
     sockets->dealer.set(zmq::sockopt::curve_serverkey, server_public_key);
@@ -209,26 +202,19 @@ ZmqClientTransport::ZmqClientTransport(std::unique_ptr<Sockets> sockets)
 
 ZmqClientTransport::~ZmqClientTransport() = default;
 
-Status ZmqClientTransport::Send(std::string_view frame) {
+Status ZmqClientTransport::Send(std::string_view frame) { return SendOwned(std::string(frame)); }
+
+Status ZmqClientTransport::SendOwned(std::string frame) {
   try {
-    sockets_->dealer.send(zmq::buffer(frame.data(), frame.size()), zmq::send_flags::none);
+    internal::SendFrame(sockets_->dealer, nullptr, std::make_shared<const std::string>(std::move(frame)),
+                        sockets_->options.chunk_bytes, sockets_->next_transfer++);
     return Status::Ok();
   } catch (const zmq::error_t& e) {
     return ZmqError("send failed", e);
   }
 }
 
-Status ZmqClientTransport::SendOwned(std::string frame) {
-  try {
-    auto owned = std::make_unique<const std::string>(std::move(frame));
-    const std::string& bytes = *owned;
-    zmq::message_t message = BorrowingMessage(bytes, std::shared_ptr<const std::string>(std::move(owned)));
-    sockets_->dealer.send(message, zmq::send_flags::none);
-    return Status::Ok();
-  } catch (const zmq::error_t& e) {
-    return ZmqError("send failed", e);
-  }
-}
+std::optional<TimePoint> ZmqClientTransport::last_activity() const { return sockets_->last_activity; }
 
 namespace {
 
@@ -255,26 +241,27 @@ Status HandshakeFailure(zmq::socket_t& monitor) {
 }  // namespace
 
 StatusOr<std::optional<Frame>> ZmqClientTransport::Receive(Duration timeout) {
+  const TimePoint end = SystemClock::Get().Now() + timeout;
   try {
-    std::vector<zmq::pollitem_t> items{{sockets_->dealer.handle(), 0, ZMQ_POLLIN, 0}};
-    if (sockets_->monitor) items.push_back({sockets_->monitor->handle(), 0, ZMQ_POLLIN, 0});
-    if (zmq::poll(items, std::chrono::milliseconds(TimeoutMs(timeout))) <= 0) {
-      return std::optional<Frame>();
+    while (true) {
+      std::vector<zmq::pollitem_t> items{{sockets_->dealer.handle(), 0, ZMQ_POLLIN, 0}};
+      if (sockets_->monitor) items.push_back({sockets_->monitor->handle(), 0, ZMQ_POLLIN, 0});
+      const long wait = TimeoutMs(end - SystemClock::Get().Now());
+      if (zmq::poll(items, std::chrono::milliseconds(wait)) <= 0) return std::optional<Frame>();
+      if (items.size() > 1 && (items[1].revents & ZMQ_POLLIN)) {
+        CARTABLE_RETURN_IF_ERROR(HandshakeFailure(*sockets_->monitor));
+      }
+      if (items[0].revents & ZMQ_POLLIN) {
+        zmq::message_t first;
+        if (sockets_->dealer.recv(first, zmq::recv_flags::dontwait)) {
+          sockets_->last_activity = SystemClock::Get().Now();
+          auto frame = internal::ReadFrame(sockets_->dealer, std::move(first), sockets_->reassembler,
+                                           "the coordinator");
+          if (frame) return std::optional<Frame>(std::move(*frame));
+        }
+      }
+      if (SystemClock::Get().Now() >= end) return std::optional<Frame>();
     }
-    if (items.size() > 1 && (items[1].revents & ZMQ_POLLIN)) {
-      CARTABLE_RETURN_IF_ERROR(HandshakeFailure(*sockets_->monitor));
-    }
-    if (!(items[0].revents & ZMQ_POLLIN)) return std::optional<Frame>();
-    zmq::message_t payload;
-    if (!sockets_->dealer.recv(payload, zmq::recv_flags::dontwait)) {
-      return std::optional<Frame>();
-    }
-    bool multipart = payload.more();
-    while (payload.more()) (void)sockets_->dealer.recv(payload, zmq::recv_flags::none);
-    if (multipart) return std::optional<Frame>();  // not a cartable frame
-    auto owned = std::make_shared<zmq::message_t>(std::move(payload));
-    const std::string_view view(static_cast<const char*>(owned->data()), owned->size());
-    return std::optional<Frame>(Frame(std::move(owned), view));
   } catch (const zmq::error_t& e) {
     if (e.num() == EINTR) return std::optional<Frame>();
     return ZmqError("receive failed", e);

@@ -19,8 +19,11 @@
 namespace cartable::protocol {
 
 struct ZmqOptions {
-  // Largest frame accepted from a peer; larger ones are dropped by ZeroMQ.
+  // Largest frame accepted from a peer, whole or reassembled from chunks; larger ones are dropped.
   size_t max_frame_bytes = kDefaultMaxPayloadBytes + kHeaderBytes;
+  // Frames larger than this travel in chunks of this size; no ZeroMQ message part exceeds it
+  // (ZMQ_MAXMSGSIZE is set from it), and a receiver shows progress and stays alive between chunks.
+  size_t chunk_bytes = size_t{8} << 20;
   // How long closing a socket may wait to flush queued frames.
   int linger_ms = 1000;
 };
@@ -60,6 +63,7 @@ class ZmqClientTransport final : public ClientTransport {
   Status Send(std::string_view frame) override;
   Status SendOwned(std::string frame) override;
   StatusOr<std::optional<Frame>> Receive(Duration timeout) override;
+  std::optional<TimePoint> last_activity() const override;
 
  private:
   struct Sockets;

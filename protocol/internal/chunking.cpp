@@ -1,0 +1,83 @@
+#include "protocol/internal/chunking.h"
+
+#include <cstring>
+
+namespace cartable::protocol::internal {
+namespace {
+
+constexpr char kChunkMagic[4] = {'C', 'R', 'T', 'C'};
+
+void Put(std::string& out, uint64_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+}
+
+uint64_t Get(std::string_view in, size_t offset, int bytes) {
+  uint64_t value = 0;
+  for (int i = 0; i < bytes; ++i) {
+    value |= static_cast<uint64_t>(static_cast<uint8_t>(in[offset + i])) << (8 * i);
+  }
+  return value;
+}
+
+}  // namespace
+
+std::string EncodeChunkHeader(const ChunkHeader& h) {
+  std::string out(kChunkMagic, sizeof(kChunkMagic));
+  Put(out, h.transfer, 8);
+  Put(out, h.index, 4);
+  Put(out, h.count, 4);
+  Put(out, h.total, 8);
+  return out;
+}
+
+StatusOr<ChunkHeader> DecodeChunkHeader(std::string_view bytes) {
+  if (bytes.size() != kChunkHeaderBytes || std::memcmp(bytes.data(), kChunkMagic, 4) != 0) {
+    return DataLossError("not a chunk header");
+  }
+  ChunkHeader h;
+  h.transfer = Get(bytes, 4, 8);
+  h.index = static_cast<uint32_t>(Get(bytes, 12, 4));
+  h.count = static_cast<uint32_t>(Get(bytes, 16, 4));
+  h.total = Get(bytes, 20, 8);
+  return h;
+}
+
+StatusOr<std::optional<std::string>> Reassembler::Add(const ChunkHeader& h, std::string_view data) {
+  const bool starts = h.index == 0;
+  if (!starts && (!buffer_ || h.transfer != header_.transfer || h.index != header_.index + 1 ||
+                  h.count != header_.count || h.total != header_.total)) {
+    buffer_.reset();
+    return DataLossError("chunk " + std::to_string(h.index) + " of transfer " + std::to_string(h.transfer) +
+                         " does not follow the chunks received; transfer abandoned");
+  }
+  if (starts) {
+    if (h.total > max_frame_bytes_) {
+      buffer_.reset();
+      return OutOfRangeError("a frame of " + std::to_string(h.total) + " bytes exceeds the limit of " +
+                             std::to_string(max_frame_bytes_));
+    }
+    if (h.count == 0 || (h.total + chunk_bytes_ - 1) / chunk_bytes_ != h.count) {
+      buffer_.reset();
+      return DataLossError("chunk count " + std::to_string(h.count) + " does not match " +
+                           std::to_string(h.total) + " bytes in chunks of " + std::to_string(chunk_bytes_));
+    }
+    header_ = h;
+    buffer_.emplace();
+    buffer_->reserve(h.total);  // bounded by max_frame_bytes, and the sender is authenticated
+  }
+  const bool last = h.index + 1 == h.count;
+  const uint64_t expected = last ? h.total - static_cast<uint64_t>(h.index) * chunk_bytes_ : chunk_bytes_;
+  if (data.size() != expected) {
+    buffer_.reset();
+    return DataLossError("chunk " + std::to_string(h.index) + " holds " + std::to_string(data.size()) +
+                         " bytes, expected " + std::to_string(expected));
+  }
+  buffer_->append(data);
+  header_.index = h.index;
+  if (!last) return std::optional<std::string>();
+  std::optional<std::string> frame = std::move(buffer_);
+  buffer_.reset();
+  return frame;
+}
+
+}  // namespace cartable::protocol::internal
