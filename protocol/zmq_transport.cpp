@@ -20,8 +20,9 @@ Status ZmqError(std::string_view what, const zmq::error_t& e) {
 void ApplyOptions(zmq::socket_t& socket, const ZmqOptions& options) {
   socket.set(zmq::sockopt::linger, options.linger_ms);
   // No single message part is larger than a chunk (or than a whole frame, when that is smaller).
+  // The margin covers CURVE's per-message box, which ZeroMQ counts against the limit.
   const size_t part = std::max(std::min(options.chunk_bytes, options.max_frame_bytes), internal::kChunkHeaderBytes);
-  socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(part));
+  socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(part + 1024));
 }
 
 long TimeoutMs(Duration timeout) {

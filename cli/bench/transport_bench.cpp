@@ -16,6 +16,16 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Joins the node threads on every way out, so an error is reported instead of terminating the process.
+struct Joiner {
+  std::vector<std::thread>& threads;
+  ~Joiner() {
+    for (auto& t : threads) {
+      if (t.joinable()) t.join();
+    }
+  }
+};
+
 struct Keys {
   protocol::CurveKeyPair server;
   std::vector<protocol::CurveKeyPair> nodes;
@@ -33,6 +43,7 @@ StatusOr<double> CartableRound(const TransportBenchConfig& c, const Keys* keys) 
     CARTABLE_ASSIGN_OR_RETURN(server, protocol::ZmqServerTransport::Bind("tcp://127.0.0.1:*"));
   }
   std::vector<std::thread> threads;
+  Joiner joiner{threads};
   for (int n = 0; n < c.nodes; ++n) {
     threads.emplace_back([&, n] {
       auto client = keys ? protocol::ZmqClientTransport::ConnectCurve(server->endpoint(), keys->nodes[n],
@@ -68,9 +79,7 @@ StatusOr<double> CartableRound(const TransportBenchConfig& c, const Keys* keys) 
       CARTABLE_ASSIGN_OR_RETURN(auto update, protocol::Decode(got->frame));
     }
   }
-  const double seconds = std::chrono::duration<double>(Clock::now() - start).count() / c.rounds;
-  for (auto& t : threads) t.join();
-  return seconds;
+  return std::chrono::duration<double>(Clock::now() - start).count() / c.rounds;
 }
 
 // --- bare ZeroMQ: the same pattern, raw bytes, no codec --------------------------------------------
@@ -92,6 +101,7 @@ StatusOr<double> BareRound(const TransportBenchConfig& c, const Keys* keys) {
   router.bind("tcp://127.0.0.1:*");
   const std::string endpoint = router.get(zmq::sockopt::last_endpoint);
   std::vector<std::thread> threads;
+  Joiner joiner{threads};
   for (int n = 0; n < c.nodes; ++n) {
     threads.emplace_back([&, n] {
       zmq::context_t own(1);
@@ -128,9 +138,7 @@ StatusOr<double> BareRound(const TransportBenchConfig& c, const Keys* keys) {
       (void)router.recv(update);
     }
   }
-  const double seconds = std::chrono::duration<double>(Clock::now() - start).count() / c.rounds;
-  for (auto& t : threads) t.join();
-  return seconds;
+  return std::chrono::duration<double>(Clock::now() - start).count() / c.rounds;
 }
 
 StatusOr<Keys> MakeKeys(int nodes) {

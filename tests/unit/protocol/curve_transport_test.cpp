@@ -142,6 +142,29 @@ TEST_F(CurveTransportTest, KeyFilesRoundTripWithPrivateModeAndNoOverwrite) {
   EXPECT_EQ(LoadCurveKeyPair(dir_ / "keys" / "school.key").status().code(), StatusCode::kPermissionDenied);
 }
 
+// Regression: ZMQ_MAXMSGSIZE was set to the chunk size exactly, and CURVE's per-message box pushed every
+// full chunk over it, so large frames never arrived under CURVE.
+TEST_F(CurveTransportTest, LargeFramesCrossInFullChunks) {
+  Allow("node", *node_);
+  ZmqOptions options;
+  options.chunk_bytes = 1 << 20;
+  auto server =
+      ZmqServerTransport::BindCurve("tcp://127.0.0.1:*", *server_, dir_ / "allowed", options).value();
+  auto client =
+      ZmqClientTransport::ConnectCurve(server->endpoint(), *node_, server_->public_key, options).value();
+  const std::string big(5 << 20, 'z');  // exactly 5 full chunks
+  ASSERT_TRUE(client->Send(big).ok());
+  std::optional<Delivery> got;
+  for (int i = 0; i < 50 && !got; ++i) got = ServerReceives(*server, milliseconds(100));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->frame, big);
+  ASSERT_TRUE(server->Send(got->peer, big).ok());
+  std::optional<Frame> back;
+  for (int i = 0; i < 50 && !back; ++i) back = client->Receive(milliseconds(100)).value();
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->size(), big.size());
+}
+
 TEST_F(CurveTransportTest, OneKeyUnderTwoNamesIsRefused) {
   Allow("lycee-a", *node_);
   std::filesystem::copy_file(dir_ / "allowed" / "lycee-a.pub", dir_ / "allowed" / "lycee-b.pub");
