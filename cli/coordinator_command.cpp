@@ -28,12 +28,19 @@ struct CoordinatorOptions {
   std::string key_file;
   std::string allow_dir;
   bool insecure = false;
+  int max_message_mb = 256;
 };
+
+protocol::ZmqOptions TransportOptions(const CoordinatorOptions& o) {
+  protocol::ZmqOptions options;
+  options.max_frame_bytes = static_cast<size_t>(o.max_message_mb) << 20;
+  return options;
+}
 
 StatusOr<std::unique_ptr<protocol::ZmqServerTransport>> Bind(const CoordinatorOptions& o) {
   if (o.insecure) {
     spdlog::warn("--insecure: no encryption and no authentication; for tests on loopback only");
-    return protocol::ZmqServerTransport::Bind(o.bind);
+    return protocol::ZmqServerTransport::Bind(o.bind, TransportOptions(o));
   }
   if (o.key_file.empty() || o.allow_dir.empty()) {
     return InvalidArgumentError(
@@ -42,7 +49,7 @@ StatusOr<std::unique_ptr<protocol::ZmqServerTransport>> Bind(const CoordinatorOp
   }
   CARTABLE_ASSIGN_OR_RETURN(protocol::CurveKeyPair keys, protocol::LoadCurveKeyPair(o.key_file));
   InstallReloadHandler();
-  return protocol::ZmqServerTransport::BindCurve(o.bind, keys, o.allow_dir);
+  return protocol::ZmqServerTransport::BindCurve(o.bind, keys, o.allow_dir, TransportOptions(o));
 }
 
 nlohmann::json RecordJson(const coordinator::RoundRecord& r) {
@@ -75,6 +82,7 @@ int Run(CoordinatorOptions& o) {
   InstallShutdownHandler();
   coordinator::ServeOptions serve;
   serve.should_stop = [] { return ShutdownRequested(); };
+  serve.max_payload_bytes = static_cast<size_t>(o.max_message_mb) << 20;
   Status outcome = coordinator::ServeRun(**loop, **transport, serve);
   if (!o.out.empty() && outcome.ok()) {
     nlohmann::json result = {{"rounds", nlohmann::json::array()},
@@ -122,6 +130,8 @@ Runner AddCoordinatorCommand(CLI::App& app) {
   cmd->add_option("--allow", o->allow_dir,
                   "Directory of the nodes' .pub files: only these may connect (re-read on SIGHUP)");
   cmd->add_flag("--insecure", o->insecure, "No CURVE encryption or authentication (loopback tests only)");
+  cmd->add_option("--max-message-mb", o->max_message_mb, "Largest message accepted from a node")
+      ->default_val(256)->check(CLI::Range(1, 4095));
   cmd->add_option("--out", o->out, "Write the rounds and the final global model to this JSON file");
   cmd->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")->default_val("info");
   cmd->footer("Example: cartable coordinator --skills 20 --nodes 3 --rounds 5\n"

@@ -28,12 +28,19 @@ struct NodeOptions {
   std::string key_file;
   std::string coordinator_key_file;
   bool insecure = false;
+  int max_message_mb = 256;
 };
+
+protocol::ZmqOptions TransportOptions(const NodeOptions& o) {
+  protocol::ZmqOptions options;
+  options.max_frame_bytes = static_cast<size_t>(o.max_message_mb) << 20;
+  return options;
+}
 
 StatusOr<std::unique_ptr<protocol::ZmqClientTransport>> Connect(const NodeOptions& o) {
   if (o.insecure) {
     spdlog::warn("--insecure: no encryption and no authentication; for tests on loopback only");
-    return protocol::ZmqClientTransport::Connect(o.coordinator);
+    return protocol::ZmqClientTransport::Connect(o.coordinator, TransportOptions(o));
   }
   if (o.key_file.empty() || o.coordinator_key_file.empty()) {
     return InvalidArgumentError(
@@ -43,7 +50,8 @@ StatusOr<std::unique_ptr<protocol::ZmqClientTransport>> Connect(const NodeOption
   CARTABLE_ASSIGN_OR_RETURN(protocol::CurveKeyPair keys, protocol::LoadCurveKeyPair(o.key_file));
   CARTABLE_ASSIGN_OR_RETURN(std::string coordinator_key,
                             protocol::LoadCurvePublicKey(o.coordinator_key_file));
-  return protocol::ZmqClientTransport::ConnectCurve(o.coordinator, keys, coordinator_key);
+  return protocol::ZmqClientTransport::ConnectCurve(o.coordinator, keys, coordinator_key,
+                                                    TransportOptions(o));
 }
 
 std::string HostName() {
@@ -67,6 +75,7 @@ int Run(NodeOptions& o) {
   node::NodeAgentOptions options;
   options.idle_timeout = std::chrono::seconds(o.idle_timeout_s);
   options.should_stop = [] { return ShutdownRequested(); };
+  options.max_payload_bytes = static_cast<size_t>(o.max_message_mb) << 20;
   Status outcome = node::RunNodeAgent(session, **transport, options);
   if (!outcome.ok()) return ReportFailure(outcome);
   return kExitOk;
@@ -95,6 +104,8 @@ Runner AddNodeCommand(CLI::App& app) {
   cmd->add_option("--coordinator-key", o->coordinator_key_file,
                   "The coordinator's public key file (.pub): the only server this node will talk to");
   cmd->add_flag("--insecure", o->insecure, "No CURVE encryption or authentication (loopback tests only)");
+  cmd->add_option("--max-message-mb", o->max_message_mb, "Largest message accepted from the coordinator")
+      ->default_val(256)->check(CLI::Range(1, 4095));
   cmd->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")->default_val("info");
   cmd->footer("Example: cartable node --coordinator tcp://coordinator.academie.fr:7450 --data csv:answers.csv \\\n"
               "           --name lycee-a --key keys/lycee-a.key --coordinator-key keys/coordinator.pub");

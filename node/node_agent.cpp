@@ -36,7 +36,7 @@ Status RunNodeAgent(NodeSession& session, protocol::ClientTransport& transport,
       }
       continue;
     }
-    auto envelope = protocol::Decode(*frame);
+    auto envelope = protocol::Decode(*frame, options.max_payload_bytes);
     if (!envelope.ok()) {
       spdlog::warn("refusing a frame from the coordinator: {}", envelope.status().ToString());
       protocol::Envelope error{0, 0,

@@ -9,6 +9,7 @@
 #include "core/clock.h"
 #include "core/status.h"
 #include "node/node_session.h"
+#include "protocol/codec.h"
 #include "protocol/transport.h"
 
 namespace cartable::node {
@@ -21,6 +22,8 @@ struct NodeAgentOptions {
   // Send a Heartbeat after this long without sending anything, so the coordinator knows the node is
   // alive between rounds and a restarted coordinator learns of it (it answers "say hello").
   Duration heartbeat_interval = std::chrono::seconds(5);
+  // Largest payload accepted from the coordinator.
+  size_t max_payload_bytes = protocol::kDefaultMaxPayloadBytes;
   // Granularity of waits; also how fast a stop request is noticed.
   Duration poll_interval = std::chrono::milliseconds(100);
   // Returns true when the agent should stop (e.g. a signal arrived).

@@ -56,7 +56,7 @@ struct ZmqServerTransport::Sockets {
 };
 
 struct ZmqClientTransport::Sockets {
-  explicit Sockets(const ZmqOptions& o) : options(o), reassembler(o.max_frame_bytes, o.chunk_bytes) {}
+  explicit Sockets(const ZmqOptions& o) : options(o), reassembler(o.max_frame_bytes) {}
   ZmqOptions options;
   zmq::context_t context{1};
   zmq::socket_t dealer{context, zmq::socket_type::dealer};
@@ -144,8 +144,7 @@ StatusOr<std::optional<Delivery>> ZmqServerTransport::Receive(Duration timeout) 
         if (user_id != nullptr) identity_name = user_id;
       }
       PeerId peer = identity.to_string();
-      auto [it, inserted] = sockets_->reassemblers.try_emplace(
-          peer, sockets_->options.max_frame_bytes, sockets_->options.chunk_bytes);
+      auto [it, inserted] = sockets_->reassemblers.try_emplace(peer, sockets_->options.max_frame_bytes);
       std::optional<Frame> frame = internal::ReadFrame(sockets_->router, std::move(first), it->second, peer);
       if (!it->second.in_progress()) sockets_->reassemblers.erase(it);
       if (frame) return std::optional<Delivery>(Delivery{std::move(peer), std::move(*frame), identity_name});
@@ -162,6 +161,8 @@ StatusOr<std::unique_ptr<ZmqClientTransport>> ZmqClientTransport::Connect(const 
   auto sockets = std::make_unique<Sockets>(options);
   try {
     ApplyOptions(sockets->dealer, options);
+    sockets->dealer.set(zmq::sockopt::reconnect_ivl, 100);
+    sockets->dealer.set(zmq::sockopt::reconnect_ivl_max, options.reconnect_max_ms);
     sockets->dealer.connect(endpoint);
   } catch (const zmq::error_t& e) {
     return ZmqError("cannot connect to " + endpoint, e);
@@ -178,6 +179,8 @@ StatusOr<std::unique_ptr<ZmqClientTransport>> ZmqClientTransport::ConnectCurve(
   auto sockets = std::make_unique<Sockets>(options);
   try {
     ApplyOptions(sockets->dealer, options);
+    sockets->dealer.set(zmq::sockopt::reconnect_ivl, 100);
+    sockets->dealer.set(zmq::sockopt::reconnect_ivl_max, options.reconnect_max_ms);
     sockets->dealer.set(zmq::sockopt::curve_serverkey, server_public_key);
     sockets->dealer.set(zmq::sockopt::curve_publickey, client_keys.public_key);
     sockets->dealer.set(zmq::sockopt::curve_secretkey, client_keys.secret_key.z85());

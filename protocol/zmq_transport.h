@@ -26,6 +26,9 @@ struct ZmqOptions {
   size_t chunk_bytes = size_t{8} << 20;
   // How long closing a socket may wait to flush queued frames.
   int linger_ms = 1000;
+  // A node reconnects after 100 ms, doubling the wait (plus ZeroMQ's random jitter of up to 100 ms) on
+  // each failure up to this ceiling, so a coordinator restart is not met by a storm of reconnections.
+  int reconnect_max_ms = 10000;
 };
 
 class ZmqServerTransport final : public ServerTransport {

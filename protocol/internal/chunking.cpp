@@ -56,7 +56,8 @@ StatusOr<std::optional<std::string>> Reassembler::Add(const ChunkHeader& h, std:
       return OutOfRangeError("a frame of " + std::to_string(h.total) + " bytes exceeds the limit of " +
                              std::to_string(max_frame_bytes_));
     }
-    if (h.count == 0 || (h.total + chunk_bytes_ - 1) / chunk_bytes_ != h.count) {
+    chunk_bytes_ = h.count == 1 ? static_cast<size_t>(h.total) : data.size();
+    if (h.count == 0 || chunk_bytes_ == 0 || (h.total + chunk_bytes_ - 1) / chunk_bytes_ != h.count) {
       buffer_.reset();
       return DataLossError("chunk count " + std::to_string(h.count) + " does not match " +
                            std::to_string(h.total) + " bytes in chunks of " + std::to_string(chunk_bytes_));

@@ -30,8 +30,8 @@ StatusOr<ChunkHeader> DecodeChunkHeader(std::string_view bytes);
 
 class Reassembler {
  public:
-  Reassembler(size_t max_frame_bytes, size_t chunk_bytes)
-      : max_frame_bytes_(max_frame_bytes), chunk_bytes_(chunk_bytes) {}
+  // The chunk size is the sender's: the first chunk of a transfer sets it (ZMQ_MAXMSGSIZE bounds it).
+  explicit Reassembler(size_t max_frame_bytes) : max_frame_bytes_(max_frame_bytes) {}
 
   // Adds one chunk; returns the frame once its last chunk is in. An inconsistent chunk abandons the
   // transfer in progress and returns why.
@@ -43,7 +43,7 @@ class Reassembler {
 
  private:
   size_t max_frame_bytes_;
-  size_t chunk_bytes_;
+  size_t chunk_bytes_ = 0;  // of the transfer in progress
   ChunkHeader header_;
   std::optional<std::string> buffer_;
 };
