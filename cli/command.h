@@ -25,6 +25,7 @@ Runner AddNodeCommand(CLI::App& app);
 Runner AddCoordinatorCommand(CLI::App& app);
 Runner AddKeygenCommand(CLI::App& app);
 Runner AddBenchCommand(CLI::App& app);
+Runner AddDataCommand(CLI::App& app);
 
 // Prints "cartable: error: <message>" (or "stopped" when cancelled) to stderr and maps the status to an
 // exit code.

@@ -42,6 +42,8 @@ int main(int argc, char** argv) {
   runners[app.get_subcommand("keygen")] = keygen;
   Runner bench = AddBenchCommand(app);
   runners[app.get_subcommand("bench")] = bench;
+  Runner data = AddDataCommand(app);
+  runners[app.get_subcommand("data")] = data;
   app.footer("Run `cartable COMMAND --help` for a command's options. Docs: docs/ in the source tree.");
   try {
     app.parse(argc, argv);

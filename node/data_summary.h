@@ -1,0 +1,26 @@
+#pragma once
+
+// What an establishment's answer log holds, for `cartable data check`: counts, label balance, and the
+// things worth a look before training (pupils with too few answers to be held out usefully, skill ids
+// that never occur). Reads the log only; writes nothing.
+
+#include <string>
+#include <vector>
+
+#include "models/dataset.h"
+
+namespace cartable::node {
+
+struct DataSummary {
+  size_t pupils = 0;
+  size_t answers = 0;
+  size_t skills_seen = 0;         // distinct skill ids present
+  uint32_t skill_space = 0;       // max skill id + 1
+  double correct_rate = 0;        // share of answers that are right (label balance)
+  size_t min_answers_per_pupil = 0, median_answers_per_pupil = 0, max_answers_per_pupil = 0;
+  std::vector<std::string> problems;  // one line each, for a person to read
+};
+
+DataSummary Summarize(const models::InteractionLog& log);
+
+}  // namespace cartable::node
