@@ -7,6 +7,7 @@
 // A Model is not thread safe; give each thread its own.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -28,6 +29,8 @@ struct TrainOptions {
   int batch_size = 256;
   double learning_rate = 0.05;  // Adam step size
   uint64_t seed = 0;            // order of the examples in each epoch
+  // Called after each epoch with its number (from 1) and mean loss: progress for long trainings.
+  std::function<void(int epoch, double mean_loss)> on_epoch;
 };
 
 struct TrainReport {

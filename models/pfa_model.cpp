@@ -92,6 +92,7 @@ class PfaModel final : public Model {
           loss_sum += loss.item<double>() * static_cast<double>(idx.size(0));
         }
         report.mean_loss = loss_sum / static_cast<double>(n);
+        if (options.on_epoch) options.on_epoch(epoch + 1, report.mean_loss);
       }
       return report;
     } catch (const c10::Error& e) {
