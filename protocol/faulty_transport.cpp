@@ -67,8 +67,22 @@ Status FaultInjector::ReleaseDue(const SendFn& send) {
 }  // namespace internal
 
 namespace {
+
 // Receives in short slices so that delayed frames leave on time while the caller waits.
-constexpr Duration kSlice = std::chrono::milliseconds(10);
+template <typename Inner>
+auto ReceiveReleasingDue(Inner& inner, internal::FaultInjector& faults,
+                         const internal::FaultInjector::SendFn& send, const Clock& clock, Duration timeout)
+    -> decltype(inner.Receive(timeout)) {
+  constexpr Duration kSlice = std::chrono::milliseconds(10);
+  const TimePoint end = clock.Now() + timeout;
+  while (true) {
+    CARTABLE_RETURN_IF_ERROR(faults.ReleaseDue(send));
+    const Duration left = end - clock.Now();
+    CARTABLE_ASSIGN_OR_RETURN(auto got, inner.Receive(std::clamp(left, Duration(0), kSlice)));
+    if (got || clock.Now() >= end) return got;
+  }
+}
+
 }  // namespace
 
 FaultyServerTransport::FaultyServerTransport(std::unique_ptr<ServerTransport> inner, const FaultPlan& plan,
@@ -82,13 +96,7 @@ Status FaultyServerTransport::Send(const PeerId& peer, std::string_view frame) {
 }
 
 StatusOr<std::optional<Delivery>> FaultyServerTransport::Receive(Duration timeout) {
-  const TimePoint end = clock_.Now() + timeout;
-  while (true) {
-    CARTABLE_RETURN_IF_ERROR(faults_.ReleaseDue(send_));
-    const Duration left = end - clock_.Now();
-    CARTABLE_ASSIGN_OR_RETURN(auto got, inner_->Receive(std::clamp(left, Duration(0), kSlice)));
-    if (got || clock_.Now() >= end) return got;
-  }
+  return ReceiveReleasingDue(*inner_, faults_, send_, clock_, timeout);
 }
 
 FaultyClientTransport::FaultyClientTransport(std::unique_ptr<ClientTransport> inner, const FaultPlan& plan,
@@ -100,13 +108,7 @@ FaultyClientTransport::FaultyClientTransport(std::unique_ptr<ClientTransport> in
 Status FaultyClientTransport::Send(std::string_view frame) { return faults_.Submit("", frame, send_); }
 
 StatusOr<std::optional<Frame>> FaultyClientTransport::Receive(Duration timeout) {
-  const TimePoint end = clock_.Now() + timeout;
-  while (true) {
-    CARTABLE_RETURN_IF_ERROR(faults_.ReleaseDue(send_));
-    const Duration left = end - clock_.Now();
-    CARTABLE_ASSIGN_OR_RETURN(auto got, inner_->Receive(std::clamp(left, Duration(0), kSlice)));
-    if (got || clock_.Now() >= end) return got;
-  }
+  return ReceiveReleasingDue(*inner_, faults_, send_, clock_, timeout);
 }
 
 }  // namespace cartable::protocol

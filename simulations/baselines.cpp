@@ -4,15 +4,18 @@
 
 namespace cartable::simulations {
 
-StatusOr<Scores> Evaluate(const models::Model& model, const models::InteractionLog& test) {
-  CARTABLE_ASSIGN_OR_RETURN(std::vector<float> p, model.Predict(test));
-  const std::vector<uint8_t> y = models::Labels(test);
+StatusOr<Scores> ScoresOf(std::span<const float> p, std::span<const uint8_t> y) {
   Scores s;
   CARTABLE_ASSIGN_OR_RETURN(s.auc, models::Auc(p, y));
   CARTABLE_ASSIGN_OR_RETURN(s.accuracy, models::Accuracy(p, y));
   CARTABLE_ASSIGN_OR_RETURN(s.log_loss, models::LogLoss(p, y));
   s.answers = y.size();
   return s;
+}
+
+StatusOr<Scores> Evaluate(const models::Model& model, const models::InteractionLog& test) {
+  CARTABLE_ASSIGN_OR_RETURN(std::vector<float> p, model.Predict(test));
+  return ScoresOf(p, models::Labels(test));
 }
 
 StatusOr<Scores> EvaluateParameters(const models::ModelSpec& spec, const std::vector<float>& parameters,

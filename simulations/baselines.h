@@ -4,6 +4,7 @@
 // central warehouse would get — the ceiling federation aims for) and each school training alone (the floor
 // it must beat). Both evaluate on the held-out pupils of the same split the nodes use.
 
+#include <span>
 #include <vector>
 
 #include "core/status.h"
@@ -18,6 +19,9 @@ struct Scores {
   double log_loss = 0;
   uint64_t answers = 0;
 };
+
+// Scores probabilities against labels.
+StatusOr<Scores> ScoresOf(std::span<const float> probabilities, std::span<const uint8_t> labels);
 
 // Scores `model` as it stands on `test`.
 StatusOr<Scores> Evaluate(const models::Model& model, const models::InteractionLog& test);

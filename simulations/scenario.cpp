@@ -40,12 +40,7 @@ StatusOr<Scores> OracleScores(const std::vector<SyntheticSchool>& cohort,
       }
     }
   }
-  Scores s;
-  CARTABLE_ASSIGN_OR_RETURN(s.auc, models::Auc(p, y));
-  CARTABLE_ASSIGN_OR_RETURN(s.accuracy, models::Accuracy(p, y));
-  CARTABLE_ASSIGN_OR_RETURN(s.log_loss, models::LogLoss(p, y));
-  s.answers = y.size();
-  return s;
+  return ScoresOf(p, y);
 }
 
 StatusOr<std::vector<SchoolData>> PrepareSchools(const ScenarioConfig& config,
