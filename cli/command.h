@@ -26,6 +26,7 @@ Runner AddCoordinatorCommand(CLI::App& app);
 Runner AddKeygenCommand(CLI::App& app);
 Runner AddBenchCommand(CLI::App& app);
 Runner AddDataCommand(CLI::App& app);
+Runner AddTrainCommand(CLI::App& app);
 
 // Prints "cartable: error: <message>" (or "stopped" when cancelled) to stderr and maps the status to an
 // exit code.

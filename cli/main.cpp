@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
   runners[app.get_subcommand("bench")] = bench;
   Runner data = AddDataCommand(app);
   runners[app.get_subcommand("data")] = data;
+  Runner train = AddTrainCommand(app);
+  runners[app.get_subcommand("train")] = train;
   app.footer("Run `cartable COMMAND --help` for a command's options. Docs: docs/ in the source tree.");
   try {
     app.parse(argc, argv);

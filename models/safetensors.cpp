@@ -4,13 +4,12 @@
 #include <bit>
 #include <cstring>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string_view>
 #include <tuple>
 #include <utility>
-
-#include <nlohmann/json.hpp>
 
 #include "core/check.h"
 #include "core/files.h"
@@ -19,8 +18,9 @@ namespace cartable::models {
 namespace {
 
 using Json = nlohmann::json;
-// The writer keeps insertion order so that the header lists "__metadata__" first and the tensors in the
-// order of their data, as the reference writer does; the output is then byte-for-byte reproducible.
+// The writer keeps insertion order so that the header lists "__metadata__" first and the tensors in
+// the order of their data, as the reference writer does; the output is then byte-for-byte
+// reproducible.
 using OrderedJson = nlohmann::ordered_json;
 
 constexpr size_t kSizePrefixBytes = 8;
@@ -37,8 +37,8 @@ std::string ShapeText(const std::vector<Int>& shape) {
   return text + "]";
 }
 
-// The byte size of an F32 tensor of this shape, or nullopt when it does not fit in 64 bits. Dims are
-// non-negative here; a 0 dim makes any other dim harmless, as the format allows.
+// The byte size of an F32 tensor of this shape, or nullopt when it does not fit in 64 bits. Dims
+// are non-negative here; a 0 dim makes any other dim harmless, as the format allows.
 std::optional<uint64_t> F32ByteSize(const std::vector<int64_t>& shape) {
   uint64_t bytes = kF32Bytes;
   for (int64_t dim : shape) {
@@ -67,7 +67,8 @@ Status CheckWritable(const NamedTensor& tensor, std::set<std::string_view>& seen
   CARTABLE_RETURN_IF_ERROR(CheckUtf8(tensor.name, what + "'s name"));
   for (int64_t dim : tensor.shape) {
     if (dim < 0) {
-      return InvalidArgumentError(what + " has a negative dimension in shape " + ShapeText(tensor.shape));
+      return InvalidArgumentError(what + " has a negative dimension in shape " +
+                                  ShapeText(tensor.shape));
     }
   }
   const std::optional<uint64_t> bytes = F32ByteSize(tensor.shape);
@@ -107,8 +108,9 @@ StatusOr<std::string> EncodeSafetensors(const std::vector<NamedTensor>& tensors,
     offset = end;
   }
   std::string header_text = header.dump();
-  // Trailing spaces are JSON whitespace: they align the buffer without changing the header's meaning.
-  header_text.append((kBufferAlignment - header_text.size() % kBufferAlignment) % kBufferAlignment, ' ');
+  // Trailing spaces are JSON whitespace: they align the buffer without changing the header.
+  header_text.append((kBufferAlignment - header_text.size() % kBufferAlignment) % kBufferAlignment,
+                     ' ');
   if (header_text.size() > kMaxSafetensorsHeaderBytes) {
     return OutOfRangeError("header of " + std::to_string(header_text.size()) +
                            " bytes exceeds the readers' cap of " +
@@ -140,22 +142,25 @@ StatusOr<std::vector<int64_t>> ParseShape(const Json& shape, const std::string& 
     if (dim.is_number_unsigned()) {
       const uint64_t value = dim.get<uint64_t>();
       if (value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-        return DataLossError(what + ": 'shape' has dimension " + std::to_string(value) + ", too large");
+        return DataLossError(what + ": 'shape' has dimension " + std::to_string(value) +
+                             ", too large");
       }
       dims.push_back(static_cast<int64_t>(value));
     } else if (dim.is_number_integer() && dim.get<int64_t>() >= 0) {
-      dims.push_back(dim.get<int64_t>());  // "-0"
+      dims.push_back(dim.get<int64_t>());  // "-0" parses as a signed zero
     } else if (dim.is_number_integer()) {
       return DataLossError(what + ": 'shape' has negative dimension " +
                            std::to_string(dim.get<int64_t>()));
     } else {
-      return DataLossError(what + ": 'shape' has a dimension that is not an integer: " + dim.dump());
+      return DataLossError(what +
+                           ": 'shape' has a dimension that is not an integer: " + dim.dump());
     }
   }
   return dims;
 }
 
-StatusOr<TensorEntry> ParseTensorEntry(const std::string& name, const Json& value, uint64_t buffer_bytes) {
+StatusOr<TensorEntry> ParseTensorEntry(const std::string& name, const Json& value,
+                                       uint64_t buffer_bytes) {
   const std::string what = "tensor " + Quoted(name);
   if (!value.is_object()) return DataLossError(what + ": header entry is not a JSON object");
   const auto dtype = value.find("dtype");
@@ -171,7 +176,9 @@ StatusOr<TensorEntry> ParseTensorEntry(const std::string& name, const Json& valu
   TensorEntry entry{name, {}, 0, 0};
   CARTABLE_ASSIGN_OR_RETURN(entry.shape, ParseShape(*shape, what));
   const std::optional<uint64_t> bytes = F32ByteSize(entry.shape);
-  if (!bytes) return DataLossError(what + ": shape " + ShapeText(entry.shape) + " overflows 64 bits");
+  if (!bytes) {
+    return DataLossError(what + ": shape " + ShapeText(entry.shape) + " overflows 64 bits");
+  }
 
   const auto offsets = value.find("data_offsets");
   if (offsets == value.end() || !offsets->is_array() || offsets->size() != 2 ||
@@ -180,8 +187,11 @@ StatusOr<TensorEntry> ParseTensorEntry(const std::string& name, const Json& valu
   }
   entry.begin = (*offsets)[0].get<uint64_t>();
   entry.end = (*offsets)[1].get<uint64_t>();
-  const std::string range = "[" + std::to_string(entry.begin) + ", " + std::to_string(entry.end) + ")";
-  if (entry.begin > entry.end) return DataLossError(what + ": 'data_offsets' " + range + " end before they begin");
+  const std::string range =
+      "[" + std::to_string(entry.begin) + ", " + std::to_string(entry.end) + ")";
+  if (entry.begin > entry.end) {
+    return DataLossError(what + ": 'data_offsets' " + range + " end before they begin");
+  }
   if (entry.end > buffer_bytes) {
     return DataLossError(what + ": 'data_offsets' " + range + " do not fit in the buffer of " +
                          std::to_string(buffer_bytes) + " bytes");
@@ -197,13 +207,16 @@ StatusOr<TensorEntry> ParseTensorEntry(const std::string& name, const Json& valu
 Status ParseMetadata(const Json& value, std::map<std::string, std::string>& metadata) {
   if (!value.is_object()) return DataLossError("'__metadata__' is not a JSON object");
   for (const auto& [key, text] : value.items()) {
-    if (!text.is_string()) return DataLossError("'__metadata__' entry " + Quoted(key) + " is not a string");
+    if (!text.is_string()) {
+      return DataLossError("'__metadata__' entry " + Quoted(key) + " is not a string");
+    }
     metadata[key] = text.get<std::string>();
   }
   return Status::Ok();
 }
 
-// The format requires the tensors to tile the buffer: a gap could smuggle bytes, an overlap alias weights.
+// The format requires the tensors to tile the buffer: a gap could hide bytes that no reader checks,
+// and an overlap would make two tensors alias the same weights.
 Status CheckCoverage(std::vector<TensorEntry>& entries, uint64_t buffer_bytes) {
   std::sort(entries.begin(), entries.end(), [](const TensorEntry& a, const TensorEntry& b) {
     return std::tie(a.begin, a.end, a.name) < std::tie(b.begin, b.end, b.name);
@@ -212,18 +225,20 @@ Status CheckCoverage(std::vector<TensorEntry>& entries, uint64_t buffer_bytes) {
   const TensorEntry* previous = nullptr;
   for (const TensorEntry& entry : entries) {
     if (entry.begin < covered) {
-      return DataLossError("tensor " + Quoted(entry.name) + " overlaps tensor " + Quoted(previous->name));
+      return DataLossError("tensor " + Quoted(entry.name) + " overlaps tensor " +
+                           Quoted(previous->name));
     }
     if (entry.begin > covered) {
-      return DataLossError("buffer bytes [" + std::to_string(covered) + ", " + std::to_string(entry.begin) +
-                           ") before tensor " + Quoted(entry.name) + " belong to no tensor");
+      return DataLossError("buffer bytes [" + std::to_string(covered) + ", " +
+                           std::to_string(entry.begin) + ") before tensor " + Quoted(entry.name) +
+                           " belong to no tensor");
     }
     covered = entry.end;
     previous = &entry;
   }
   if (covered != buffer_bytes) {
-    return DataLossError("buffer has " + std::to_string(buffer_bytes) + " bytes but the tensors cover " +
-                         std::to_string(covered));
+    return DataLossError("buffer has " + std::to_string(buffer_bytes) +
+                         " bytes but the tensors cover " + std::to_string(covered));
   }
   return Status::Ok();
 }
@@ -235,7 +250,9 @@ std::vector<float> DecodeF32(std::string_view bytes) {
   } else {
     for (size_t i = 0; i < values.size(); ++i) {
       uint32_t word = 0;
-      for (int b = 0; b < 4; ++b) word |= uint32_t{static_cast<uint8_t>(bytes[4 * i + b])} << (8 * b);
+      for (int b = 0; b < 4; ++b) {
+        word |= uint32_t{static_cast<uint8_t>(bytes[4 * i + b])} << (8 * b);
+      }
       values[i] = std::bit_cast<float>(word);
     }
   }
@@ -256,8 +273,9 @@ StatusOr<SafetensorsFile> ParseSafetensors(std::string_view bytes) {
                            std::to_string(kMaxSafetensorsHeaderBytes) + " bytes");
   }
   if (header_bytes > bytes.size() - kSizePrefixBytes) {
-    return DataLossError("header size " + std::to_string(header_bytes) + " runs past the end of the file (" +
-                         std::to_string(bytes.size()) + " bytes)");
+    return DataLossError("header size " + std::to_string(header_bytes) +
+                         " runs past the end of the file (" + std::to_string(bytes.size()) +
+                         " bytes)");
   }
   const std::string_view buffer = bytes.substr(kSizePrefixBytes + header_bytes);
 
@@ -300,8 +318,8 @@ Status WriteSafetensors(const std::filesystem::path& path, const std::vector<Nam
 }
 
 StatusOr<SafetensorsFile> ReadSafetensors(const std::filesystem::path& path) {
-  // Reading the whole file bounds every later allocation by bytes that really exist on disk; the header
-  // size is then checked against them before anything is parsed.
+  // Reading the whole file bounds every later allocation by bytes that really exist on disk; the
+  // header size is then checked against them before anything is parsed.
   CARTABLE_ASSIGN_OR_RETURN(const std::string bytes, ReadFile(path));
   StatusOr<SafetensorsFile> file = ParseSafetensors(bytes);
   if (!file.ok()) return file.status().WithContext(path.string());
@@ -320,12 +338,14 @@ StatusOr<std::vector<float>> FlattenInLayout(const SafetensorsFile& file,
   for (const ParameterBlock& block : layout) {
     const auto found = by_name.find(block.name);
     if (found == by_name.end()) {
-      return InvalidArgumentError("tensor " + Quoted(block.name) + " of the model's layout is missing");
+      return InvalidArgumentError("tensor " + Quoted(block.name) +
+                                  " of the model's layout is missing");
     }
     const NamedTensor& tensor = *found->second;
     if (tensor.shape != block.shape) {
-      return InvalidArgumentError("tensor " + Quoted(block.name) + " has shape " + ShapeText(tensor.shape) +
-                                  " but the model expects " + ShapeText(block.shape));
+      return InvalidArgumentError("tensor " + Quoted(block.name) + " has shape " +
+                                  ShapeText(tensor.shape) + " but the model expects " +
+                                  ShapeText(block.shape));
     }
     const std::optional<uint64_t> bytes = F32ByteSize(block.shape);
     if (!bytes || *bytes / kF32Bytes != tensor.values.size()) {
