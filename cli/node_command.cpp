@@ -12,6 +12,7 @@
 #include "core/subprocess.h"
 #include "node/csv_source.h"
 #include "node/node_agent.h"
+#include "node/pseudonymizer.h"
 #include "protocol/zmq_transport.h"
 
 namespace cartable::cli {
@@ -29,6 +30,7 @@ struct NodeOptions {
   std::string coordinator_key_file;
   bool insecure = false;
   int max_message_mb = 256;
+  std::string pseudonym_key;
 };
 
 protocol::ZmqOptions TransportOptions(const NodeOptions& o) {
@@ -63,7 +65,11 @@ std::string HostName() {
 int Run(NodeOptions& o) {
   if (o.name.empty()) o.name = HostName();
   if (Status s = SetupLogging(o.log_level, o.name); !s.ok()) return ReportFailure(s);
-  auto log = node::LoadData(o.data);
+  const std::filesystem::path key_file =
+      o.pseudonym_key.empty() ? node::DefaultPseudonymKeyFile() : std::filesystem::path(o.pseudonym_key);
+  auto pseudonymizer = node::Pseudonymizer::LoadOrCreate(key_file);
+  if (!pseudonymizer.ok()) return ReportFailure(pseudonymizer.status().WithContext("--pseudonym-key"));
+  auto log = node::LoadData(o.data, &*pseudonymizer);
   if (!log.ok()) return ReportFailure(log.status().WithContext("loading --data"));
   models::PupilSplit split = models::SplitByPupil(*log, o.test_fraction, o.split_seed);
   spdlog::info("loaded {} answers of {} pupils ({} for training, {} held out)", log->size(),
@@ -104,6 +110,10 @@ Runner AddNodeCommand(CLI::App& app) {
   cmd->add_option("--coordinator-key", o->coordinator_key_file,
                   "The coordinator's public key file (.pub): the only server this node will talk to");
   cmd->add_flag("--insecure", o->insecure, "No CURVE encryption or authentication (loopback tests only)");
+  cmd->add_option("--pseudonym-key", o->pseudonym_key,
+                  "This node's pseudonymisation key (created on first use, mode 0600; default\n"
+                  "~/.local/state/cartable/pseudonym.key). Pupil ids become HMAC-SHA-256 pseudonyms as\n"
+                  "they are read; keep the key to keep pseudonyms stable across runs.");
   cmd->add_option("--max-message-mb", o->max_message_mb, "Largest message accepted from the coordinator")
       ->default_val(256)->check(CLI::Range(1, 4095));
   cmd->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")->default_val("info");

@@ -69,7 +69,8 @@ struct Row {
 
 }  // namespace
 
-StatusOr<models::InteractionLog> LoadLongCsv(const std::filesystem::path& path) {
+StatusOr<models::InteractionLog> LoadLongCsv(const std::filesystem::path& path,
+                                             const Pseudonymizer* pseudonymizer) {
   std::ifstream in(path);
   if (!in) return NotFoundError("cannot open " + path.string());
   std::string line;
@@ -115,9 +116,10 @@ StatusOr<models::InteractionLog> LoadLongCsv(const std::filesystem::path& path) 
                                     "' is not a number");
       }
     }
-    auto [it, inserted] = index_of.try_emplace(std::string(pupil), static_cast<uint32_t>(keys.size()));
+    std::string key = pseudonymizer ? pseudonymizer->Pseudonym(pupil) : std::string(pupil);
+    auto [it, inserted] = index_of.try_emplace(key, static_cast<uint32_t>(keys.size()));
     if (inserted) {
-      keys.emplace_back(pupil);
+      keys.push_back(std::move(key));
       rows.emplace_back();
     }
     rows[it->second].push_back(row);
@@ -137,14 +139,14 @@ StatusOr<models::InteractionLog> LoadLongCsv(const std::filesystem::path& path) 
   return log;
 }
 
-StatusOr<models::InteractionLog> LoadData(const std::string& spec) {
+StatusOr<models::InteractionLog> LoadData(const std::string& spec, const Pseudonymizer* pseudonymizer) {
   const size_t colon = spec.find(':');
   if (colon == std::string::npos) {
     return InvalidArgumentError("data '" + spec + "' must be FORMAT:PATH, e.g. csv:answers.csv");
   }
   const std::string format = spec.substr(0, colon);
   const std::string path = spec.substr(colon + 1);
-  if (format == "csv") return LoadLongCsv(path);
+  if (format == "csv") return LoadLongCsv(path, pseudonymizer);
   return InvalidArgumentError("unknown data format '" + format + "' in '" + spec + "' (known: csv)");
 }
 

@@ -12,12 +12,16 @@
 
 #include "core/status.h"
 #include "models/dataset.h"
+#include "node/pseudonymizer.h"
 
 namespace cartable::node {
 
-StatusOr<models::InteractionLog> LoadLongCsv(const std::filesystem::path& path);
+// With a pseudonymizer, pupil ids become pseudonyms as they are read: the log never holds a raw id.
+StatusOr<models::InteractionLog> LoadLongCsv(const std::filesystem::path& path,
+                                             const Pseudonymizer* pseudonymizer = nullptr);
 
 // "FORMAT:PATH" → the log. Known formats: csv.
-StatusOr<models::InteractionLog> LoadData(const std::string& spec);
+StatusOr<models::InteractionLog> LoadData(const std::string& spec,
+                                          const Pseudonymizer* pseudonymizer = nullptr);
 
 }  // namespace cartable::node

@@ -6,6 +6,7 @@
 
 #include <optional>
 
+#include "aggregation/secagg/hkdf.h"
 #include "coordinator/coordinator_service.h"
 #include "core/files.h"
 #include "core/subprocess.h"
@@ -20,15 +21,17 @@ namespace {
 struct SchoolData {
   std::string name;
   std::filesystem::path csv;
+  std::filesystem::path pseudonym_key;  // the school's own; the simulation holds every school's
+  std::optional<node::Pseudonymizer> pseudonymizer;
   models::PupilSplit split;
 };
 
 // The generator's true probabilities on the held-out answers: the best any model could do.
 StatusOr<Scores> OracleScores(const std::vector<SyntheticSchool>& cohort,
                               const std::vector<SchoolData>& schools) {
-  std::unordered_map<std::string, const SyntheticPupil*> by_id;
-  for (const SyntheticSchool& s : cohort) {
-    for (const SyntheticPupil& p : s.pupils) by_id[p.id] = &p;
+  std::unordered_map<std::string, const SyntheticPupil*> by_id;  // by each school's pseudonym
+  for (size_t s = 0; s < cohort.size(); ++s) {
+    for (const SyntheticPupil& p : cohort[s].pupils) by_id[schools[s].pseudonymizer->Pseudonym(p.id)] = &p;
   }
   std::vector<float> p;
   std::vector<uint8_t> y;
@@ -43,16 +46,35 @@ StatusOr<Scores> OracleScores(const std::vector<SyntheticSchool>& cohort,
   return ScoresOf(p, y);
 }
 
+// A simulated school's pseudonymisation key, derived from the scenario's seed so that a simulation
+// (whose split by pupil depends on the pseudonyms) is reproducible. Real nodes draw theirs at random.
+Status WriteSimulatedPseudonymKey(uint64_t seed, const std::string& school, const std::filesystem::path& path) {
+  std::vector<uint8_t> material(8);
+  for (int i = 0; i < 8; ++i) material[i] = static_cast<uint8_t>(seed >> (8 * i));
+  const std::string info = "cartable simulation pseudonym key " + school;
+  CARTABLE_ASSIGN_OR_RETURN(
+      aggregation::secagg::SecretBytes key,
+      aggregation::secagg::HkdfSha256(material, {}, {reinterpret_cast<const uint8_t*>(info.data()), info.size()},
+                                      32));
+  return WriteFileAtomically(
+      path, {reinterpret_cast<const char*>(key.span().data()), key.span().size()}, 0600);
+}
+
 StatusOr<std::vector<SchoolData>> PrepareSchools(const ScenarioConfig& config,
                                                  const std::vector<SyntheticSchool>& cohort) {
   const auto data_dir = config.out_dir / "data";
   CARTABLE_RETURN_IF_ERROR(EnsureDirectory(data_dir));
   std::vector<SchoolData> schools;
+  const auto key_dir = config.out_dir / "pseudonym-keys";
+  CARTABLE_RETURN_IF_ERROR(EnsureDirectory(key_dir));
   for (const SyntheticSchool& s : cohort) {
-    SchoolData school{s.name, data_dir / (s.name + ".csv"), {}};
+    SchoolData school{s.name, data_dir / (s.name + ".csv"), key_dir / (s.name + ".key"), {}, {}};
     CARTABLE_RETURN_IF_ERROR(WriteLongCsv(s, school.csv));
-    // Read back through the node's own adapter, so baselines see exactly what the nodes see.
-    CARTABLE_ASSIGN_OR_RETURN(models::InteractionLog log, node::LoadLongCsv(school.csv));
+    CARTABLE_RETURN_IF_ERROR(WriteSimulatedPseudonymKey(config.cohort.seed, s.name, school.pseudonym_key));
+    CARTABLE_ASSIGN_OR_RETURN(school.pseudonymizer, node::Pseudonymizer::LoadOrCreate(school.pseudonym_key));
+    // Read back through the node's own adapter and key, so baselines see exactly what the nodes see.
+    CARTABLE_ASSIGN_OR_RETURN(models::InteractionLog log,
+                              node::LoadLongCsv(school.csv, &*school.pseudonymizer));
     log.num_skills = static_cast<uint32_t>(config.cohort.skills);
     school.split = models::SplitByPupil(log, config.test_fraction, config.cohort.seed);
     if (school.split.train.size() == 0 || school.split.test.size() == 0) {
@@ -98,6 +120,7 @@ std::vector<std::string> NodeCommand(const ScenarioConfig& config, const SchoolD
                                       "--name", school.name,
                                       "--test-fraction", std::to_string(config.test_fraction),
                                       "--split-seed", std::to_string(config.cohort.seed),
+                                      "--pseudonym-key", school.pseudonym_key.string(),
                                       "--log-level", config.log_level};
   if (keys) {
     command.insert(command.end(), {"--key", keys->node_key(school.name).string(), "--coordinator-key",

@@ -57,11 +57,13 @@ coordinator::RunConfig OneRound(size_t nodes) {
 // What FedAvg must produce, computed here without any networking: each school's local training from the
 // same starting point with the same seed, then the example-weighted mean of the updates.
 std::vector<float> ExpectedModel(const coordinator::RunConfig& run, const std::vector<School>& schools,
-                                 const std::vector<float>& initial) {
+                                 const std::vector<float>& initial, const std::filesystem::path& key_dir) {
   std::vector<double> weighted(initial.size(), 0.0);
   double total = 0;
   for (const School& school : schools) {
-    auto log = node::LoadLongCsv(school.csv).value();
+    // The node pseudonymised its pupils with its own key, and split them by pseudonym: do the same.
+    auto pseudonymizer = node::Pseudonymizer::LoadOrCreate(key_dir / (school.name + ".key")).value();
+    auto log = node::LoadLongCsv(school.csv, &pseudonymizer).value();
     auto split = models::SplitByPupil(log, kTestFraction, kSeed);
     auto model = models::CreateModel(run.model).value();
     EXPECT_TRUE(model->SetParameters(initial).ok());
@@ -91,6 +93,7 @@ TEST(FederationTest, ThreeNodeProcessesAggregateToTheWeightedMean) {
   for (const School& school : schools) {
     nodes.push_back(ChildProcess::Spawn({CARTABLE_BINARY, "node", "--coordinator", transport->endpoint(),
                                          "--data", "csv:" + school.csv.string(), "--name", school.name, "--insecure",
+                                         "--pseudonym-key", (dir.path() / (school.name + ".key")).string(),
                                          "--test-fraction", std::to_string(kTestFraction),
                                          "--split-seed", std::to_string(kSeed)},
                                         dir.path() / (school.name + ".log"))
@@ -108,7 +111,7 @@ TEST(FederationTest, ThreeNodeProcessesAggregateToTheWeightedMean) {
   ASSERT_EQ(loop->records().size(), 1u);
   EXPECT_EQ(loop->records()[0].nodes, 3u);
   ASSERT_TRUE(loop->records()[0].auc.has_value());
-  const std::vector<float> expected = ExpectedModel(run, schools, initial);
+  const std::vector<float> expected = ExpectedModel(run, schools, initial, dir.path());
   const std::vector<float>& actual = loop->global_model();
   ASSERT_EQ(actual.size(), expected.size());
   double largest_change = 0;
@@ -134,7 +137,8 @@ TEST(FederationTest, NodeWithUnreadableDataExitsWithBadInput) {
   const auto csv = dir.path() / "bad.csv";
   std::ofstream(csv) << "pupil_id,skill_id,correct\np1,3,yes\n";
   auto node = ChildProcess::Spawn({CARTABLE_BINARY, "node", "--coordinator", "tcp://127.0.0.1:1",
-                                   "--data", "csv:" + csv.string()},
+                                   "--data", "csv:" + csv.string(), "--pseudonym-key",
+                                   (dir.path() / "pseudonym.key").string()},
                                   dir.path() / "node.log")
                   .value();
   auto code = node->WaitFor(std::chrono::seconds(30));

@@ -31,7 +31,8 @@ std::vector<std::filesystem::path> WriteSchools(const std::filesystem::path& dir
 std::unique_ptr<ChildProcess> StartNode(const std::filesystem::path& dir, const std::string& endpoint,
                                         const std::filesystem::path& csv, const std::string& name) {
   return ChildProcess::Spawn({CARTABLE_BINARY, "node", "--insecure", "--coordinator", endpoint, "--data",
-                              "csv:" + csv.string(), "--name", name, "--idle-timeout", "60"},
+                              "csv:" + csv.string(), "--name", name, "--idle-timeout", "60",
+                              "--pseudonym-key", (dir / (name + ".key")).string()},
                              dir / (name + ".log"))
       .value();
 }

@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "core/subprocess.h"
@@ -39,6 +41,42 @@ TEST(SimulateCommandTest, DefaultScenarioFederatedMatchesPooledAndBeatsSchoolsAl
   EXPECT_EQ(report["local_only"]["per_school"].size(), 8u);
   for (int s = 1; s <= 8; ++s) {
     EXPECT_TRUE(std::filesystem::exists(out / "logs" / ("school-0" + std::to_string(s) + ".log")));
+  }
+}
+
+// Pupil ids are pseudonymised as the nodes read them: no raw id may appear in anything a run writes
+// (the schools' input files excepted: they are the schools' own data).
+TEST(SimulateCommandTest, NoRawPupilIdInAnyOutput) {
+  testing::ScratchDir dir("cartable-no-raw-ids");
+  const auto out = dir.path() / "out";
+  auto run = ChildProcess::Spawn({CARTABLE_BINARY, "simulate", "--schools", "3", "--rounds", "2",
+                                  "--log-level", "debug", "--out", out.string()},
+                                 dir.path() / "simulate.log")
+                 .value();
+  auto code = run->WaitFor(std::chrono::seconds(300));
+  ASSERT_TRUE(code.has_value());
+  ASSERT_EQ(*code, 0) << testing::Slurp(dir.path() / "simulate.log");
+  // Every raw id, read back from the inputs.
+  std::vector<std::string> raw_ids;
+  for (const auto& entry : std::filesystem::directory_iterator(out / "data")) {
+    std::istringstream lines(testing::Slurp(entry.path()));
+    std::string line;
+    std::getline(lines, line);  // header
+    while (std::getline(lines, line)) raw_ids.push_back(line.substr(0, line.find(',')));
+  }
+  ASSERT_GT(raw_ids.size(), 100u);
+  std::sort(raw_ids.begin(), raw_ids.end());
+  raw_ids.erase(std::unique(raw_ids.begin(), raw_ids.end()), raw_ids.end());
+  std::vector<std::filesystem::path> outputs = {dir.path() / "simulate.log"};
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(out)) {
+    if (entry.is_regular_file() && entry.path().parent_path() != out / "data") outputs.push_back(entry.path());
+  }
+  ASSERT_GT(outputs.size(), 5u);
+  for (const auto& path : outputs) {
+    const std::string contents = testing::Slurp(path);
+    for (const std::string& id : raw_ids) {
+      ASSERT_EQ(contents.find(id), std::string::npos) << "raw pupil id " << id << " in " << path;
+    }
   }
 }
 

@@ -1,0 +1,33 @@
+#pragma once
+
+// Pseudonymizer: turns pupil ids into pseudonyms at ingestion, as HMAC-SHA-256 under a key that never
+// leaves the node. A pupil keeps one pseudonym at one school across runs (continuity for local
+// personalisation); without the key nobody can link a pseudonym to an id, and two schools' pseudonyms
+// of the same id are unrelated. The key is created on first use (32 random bytes, mode 0600); a key
+// file readable by others is refused. Immutable once loaded, so thread safe.
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "aggregation/secagg/secret_bytes.h"
+#include "core/status.h"
+
+namespace cartable::node {
+
+class Pseudonymizer {
+ public:
+  static StatusOr<Pseudonymizer> LoadOrCreate(const std::filesystem::path& key_file);
+
+  // "p" followed by 32 hex digits (128 bits of the HMAC).
+  std::string Pseudonym(std::string_view pupil_id) const;
+
+ private:
+  explicit Pseudonymizer(aggregation::secagg::SecretBytes key) : key_(std::move(key)) {}
+  aggregation::secagg::SecretBytes key_;
+};
+
+// Where a node keeps its key unless told otherwise: $HOME/.local/state/cartable/pseudonym.key.
+std::filesystem::path DefaultPseudonymKeyFile();
+
+}  // namespace cartable::node

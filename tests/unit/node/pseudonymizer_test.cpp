@@ -1,0 +1,79 @@
+#include "node/pseudonymizer.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "node/csv_source.h"
+
+namespace cartable::node {
+namespace {
+
+class PseudonymizerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("cartable-pseudonym-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+};
+
+TEST_F(PseudonymizerTest, CreatesAPrivateKeyOnFirstUseAndKeepsPseudonymsStable) {
+  const auto key = dir_ / "state" / "pseudonym.key";
+  auto first = Pseudonymizer::LoadOrCreate(key);
+  ASSERT_TRUE(first.ok()) << first.status();
+  struct stat info {};
+  ASSERT_EQ(::stat(key.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+  EXPECT_EQ(info.st_size, 32);
+  const std::string p = first->Pseudonym("eleve-0042");
+  EXPECT_EQ(p.size(), 33u);
+  EXPECT_EQ(p[0], 'p');
+  EXPECT_EQ(p.find("0042"), std::string::npos);
+  auto again = Pseudonymizer::LoadOrCreate(key);  // a later run of the same node
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->Pseudonym("eleve-0042"), p);
+  EXPECT_NE(again->Pseudonym("eleve-0043"), p);
+}
+
+TEST_F(PseudonymizerTest, AnotherSchoolsKeyGivesUnrelatedPseudonyms) {
+  auto a = Pseudonymizer::LoadOrCreate(dir_ / "a.key").value();
+  auto b = Pseudonymizer::LoadOrCreate(dir_ / "b.key").value();
+  EXPECT_NE(a.Pseudonym("eleve-0042"), b.Pseudonym("eleve-0042"));
+}
+
+TEST_F(PseudonymizerTest, RefusesAKeyOthersCanReadOrOfTheWrongSize) {
+  const auto key = dir_ / "pseudonym.key";
+  ASSERT_TRUE(Pseudonymizer::LoadOrCreate(key).ok());
+  ::chmod(key.c_str(), 0644);
+  auto open = Pseudonymizer::LoadOrCreate(key);
+  EXPECT_EQ(open.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(open.status().message().find("chmod 600"), std::string::npos);
+  const auto short_key = dir_ / "short.key";
+  std::ofstream(short_key) << "too short";
+  ::chmod(short_key.c_str(), 0600);
+  EXPECT_EQ(Pseudonymizer::LoadOrCreate(short_key).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(PseudonymizerTest, TheCsvReaderNeverHoldsARawId) {
+  std::filesystem::create_directories(dir_);
+  const auto csv = dir_ / "answers.csv";
+  std::ofstream(csv) << "pupil_id,skill_id,correct\neleve-1,0,1\neleve-2,0,0\neleve-1,1,1\n";
+  auto pseudonymizer = Pseudonymizer::LoadOrCreate(dir_ / "k.key").value();
+  auto log = LoadLongCsv(csv, &pseudonymizer);
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->num_pupils(), 2u);
+  EXPECT_EQ(log->pupil_keys[0], pseudonymizer.Pseudonym("eleve-1"));
+  EXPECT_EQ(log->pupil_keys[1], pseudonymizer.Pseudonym("eleve-2"));
+  EXPECT_EQ(log->size(), 3u);
+}
+
+}  // namespace
+}  // namespace cartable::node
