@@ -27,6 +27,7 @@ Runner AddKeygenCommand(CLI::App& app);
 Runner AddBenchCommand(CLI::App& app);
 Runner AddDataCommand(CLI::App& app);
 Runner AddTrainCommand(CLI::App& app);
+Runner AddModelCommand(CLI::App& app);
 
 // Prints "cartable: error: <message>" (or "stopped" when cancelled) to stderr and maps the status to an
 // exit code.

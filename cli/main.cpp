@@ -13,7 +13,8 @@ int ReportFailure(const Status& status) {
     case StatusCode::kInvalidArgument:
     case StatusCode::kNotFound:
     case StatusCode::kAlreadyExists:
-    case StatusCode::kOutOfRange: return kExitBadInput;
+    case StatusCode::kOutOfRange:
+    case StatusCode::kDataLoss: return kExitBadInput;  // a corrupt input file
     case StatusCode::kCancelled: return kExitInterrupted;
     default: return kExitFailed;
   }
@@ -46,6 +47,8 @@ int main(int argc, char** argv) {
   runners[app.get_subcommand("data")] = data;
   Runner train = AddTrainCommand(app);
   runners[app.get_subcommand("train")] = train;
+  Runner model = AddModelCommand(app);
+  runners[app.get_subcommand("model")] = model;
   app.footer("Run `cartable COMMAND --help` for a command's options. Docs: docs/ in the source tree.");
   try {
     app.parse(argc, argv);

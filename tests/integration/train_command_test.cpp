@@ -48,10 +48,36 @@ TEST(TrainCommandTest, TrainsWritesAReadableModelAndReportsTestMetrics) {
   ASSERT_TRUE(flat.ok()) << flat.status();
   EXPECT_TRUE(model->SetParameters(*flat).ok());
 
+  // model inspect describes the same file, card included.
+  const auto described = dir.path() / "inspect.json";
+  auto inspect = ChildProcess::Spawn({"/bin/sh", "-c",
+                                      std::string(CARTABLE_BINARY) + " model inspect --json " +
+                                          model_path.string() + " > " + described.string()},
+                                     std::nullopt)
+                     .value();
+  ASSERT_EQ(inspect->WaitFor(std::chrono::seconds(60)).value_or(-1), 0);
+  const auto description = nlohmann::json::parse(testing::Slurp(described));
+  EXPECT_EQ(description["parameters"], 3 * 10 + 3);
+  EXPECT_EQ(description["tensors"][0]["name"], "pfa.beta");
+  EXPECT_EQ(description["card"]["model"]["name"], "pfa");
+
   const auto card = nlohmann::json::parse(testing::Slurp(model_path.string() + ".card.json"));
   EXPECT_EQ(card["model"]["name"], "pfa");
   EXPECT_EQ(card["metrics"]["test"]["auc"], result["test"]["auc"]);
   EXPECT_EQ(card["data"]["train_pupils"].get<int>() + card["data"]["test_pupils"].get<int>(), 150);
+}
+
+TEST(TrainCommandTest, InspectingACorruptModelFileIsABadInput) {
+  testing::ScratchDir dir("cartable-inspect-bad");
+  std::ofstream(dir.path() / "broken.safetensors") << std::string("\x10\0\0\0\0\0\0\0{\"a\":", 13);
+  const auto log = dir.path() / "inspect.log";
+  auto run = ChildProcess::Spawn(
+                 {CARTABLE_BINARY, "model", "inspect", (dir.path() / "broken.safetensors").string()}, log)
+                 .value();
+  auto code = run->WaitFor(std::chrono::seconds(60));
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 2);
+  EXPECT_NE(testing::Slurp(log).find("broken.safetensors"), std::string::npos) << testing::Slurp(log);
 }
 
 TEST(TrainCommandTest, UnreadableDataIsABadInputNamingTheLine) {
