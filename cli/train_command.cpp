@@ -34,7 +34,8 @@ struct TrainCommandOptions {
 };
 
 nlohmann::json ScoresJson(const simulations::Scores& s) {
-  return {{"auc", s.auc}, {"accuracy", s.accuracy}, {"log_loss", s.log_loss}, {"answers", s.answers}};
+  return {{"auc", s.auc}, {"accuracy", s.accuracy}, {"log_loss", s.log_loss}, {"rmse", s.rmse},
+          {"answers", s.answers}};
 }
 
 std::string Today() {

@@ -85,7 +85,8 @@ std::vector<Outgoing> RoundLoop::OnMessage(const protocol::PeerId& peer,
   } else if (const auto* result = std::get_if<protocol::EvaluateResult>(&envelope.body);
              result && phase_ == Phase::kEvaluating) {
     models::SummableMetrics m{result->positive_histogram, result->negative_histogram,
-                              result->log_loss_sum, result->correct, result->count};
+                              result->log_loss_sum, result->correct, result->count,
+                              result->squared_error_sum};
     Status added = evaluation_.Add(m);
     if (added.ok()) {
       pending_.erase(peer);
@@ -218,6 +219,7 @@ std::vector<Outgoing> RoundLoop::FinishEvaluation() {
   if (auto auc = evaluation_.Auc(); auc.ok()) current_.auc = *auc;
   if (auto accuracy = evaluation_.Accuracy(); accuracy.ok()) current_.accuracy = *accuracy;
   if (auto log_loss = evaluation_.LogLoss(); log_loss.ok()) current_.log_loss = *log_loss;
+  if (auto rmse = evaluation_.Rmse(); rmse.ok()) current_.rmse = *rmse;
   current_.evaluated = evaluation_.count;
   current_.seconds = ToSeconds(clock_.Now() - round_started_);
   records_.push_back(current_);

@@ -33,7 +33,7 @@ struct RoundRecord {
   uint32_t round = 0;
   size_t nodes = 0;        // nodes whose update entered the sum
   double train_loss = 0;   // example-weighted mean of the nodes' local training losses
-  std::optional<double> auc, accuracy, log_loss;  // of the new global model on held-out pupils
+  std::optional<double> auc, accuracy, log_loss, rmse;  // of the new global model on held-out pupils
   uint64_t evaluated = 0;  // held-out answers behind those metrics
   double seconds = 0;
   std::vector<std::string> dropped;  // nodes that missed a deadline or failed this round

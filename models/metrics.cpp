@@ -67,6 +67,16 @@ StatusOr<double> Accuracy(std::span<const float> scores, std::span<const uint8_t
   return static_cast<double>(correct) / static_cast<double>(scores.size());
 }
 
+StatusOr<double> Rmse(std::span<const float> scores, std::span<const uint8_t> labels) {
+  CARTABLE_RETURN_IF_ERROR(CheckSizes(scores, labels));
+  double sum = 0;
+  for (size_t i = 0; i < scores.size(); ++i) {
+    const double error = static_cast<double>(scores[i]) - labels[i];
+    sum += error * error;
+  }
+  return std::sqrt(sum / static_cast<double>(scores.size()));
+}
+
 SummableMetrics SummableMetrics::Empty(int bins) {
   SummableMetrics m;
   m.positive_histogram.assign(static_cast<size_t>(bins), 0);
@@ -87,6 +97,7 @@ StatusOr<SummableMetrics> SummableMetrics::Of(std::span<const float> scores,
     m.log_loss_sum -= labels[i] ? std::log(q) : std::log(1 - q);
     m.correct += (p >= 0.5) == (labels[i] != 0);
     m.count += 1;
+    m.squared_error_sum += (p - labels[i]) * (p - labels[i]);
   }
   return m;
 }
@@ -105,6 +116,7 @@ Status SummableMetrics::Add(const SummableMetrics& other) {
   log_loss_sum += other.log_loss_sum;
   correct += other.correct;
   count += other.count;
+  squared_error_sum += other.squared_error_sum;
   return Status::Ok();
 }
 
@@ -128,6 +140,11 @@ StatusOr<double> SummableMetrics::Auc() const {
 StatusOr<double> SummableMetrics::Accuracy() const {
   if (count == 0) return FailedPreconditionError("no example was evaluated");
   return static_cast<double>(correct) / static_cast<double>(count);
+}
+
+StatusOr<double> SummableMetrics::Rmse() const {
+  if (count == 0) return FailedPreconditionError("no example was evaluated");
+  return std::sqrt(squared_error_sum / static_cast<double>(count));
 }
 
 StatusOr<double> SummableMetrics::LogLoss() const {

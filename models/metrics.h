@@ -19,6 +19,8 @@ StatusOr<double> Auc(std::span<const float> scores, std::span<const uint8_t> lab
 StatusOr<double> LogLoss(std::span<const float> scores, std::span<const uint8_t> labels);
 // Share of predictions on the right side of 0.5.
 StatusOr<double> Accuracy(std::span<const float> scores, std::span<const uint8_t> labels);
+// Root mean squared error between probabilities and 0/1 labels (the Brier score's square root).
+StatusOr<double> Rmse(std::span<const float> scores, std::span<const uint8_t> labels);
 
 inline constexpr int kDefaultHistogramBins = 1000;
 
@@ -29,6 +31,7 @@ struct SummableMetrics {
   double log_loss_sum = 0;
   uint64_t correct = 0;
   uint64_t count = 0;
+  double squared_error_sum = 0;  // Σ (score − label)²
 
   static SummableMetrics Empty(int bins = kDefaultHistogramBins);
   static StatusOr<SummableMetrics> Of(std::span<const float> scores, std::span<const uint8_t> labels,
@@ -39,6 +42,7 @@ struct SummableMetrics {
   StatusOr<double> Auc() const;
   StatusOr<double> Accuracy() const;
   StatusOr<double> LogLoss() const;
+  StatusOr<double> Rmse() const;
 };
 
 }  // namespace cartable::models

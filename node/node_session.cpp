@@ -130,7 +130,7 @@ StatusOr<protocol::Body> NodeSession::Evaluate(const protocol::EvaluateRequest& 
   CARTABLE_ASSIGN_OR_RETURN(models::SummableMetrics m, models::SummableMetrics::Of(scores, labels));
   return protocol::Body(protocol::EvaluateResult{std::move(m.positive_histogram),
                                                  std::move(m.negative_histogram), m.log_loss_sum,
-                                                 m.correct, m.count});
+                                                 m.correct, m.count, m.squared_error_sum});
 }
 
 }  // namespace cartable::node

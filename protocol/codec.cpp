@@ -151,6 +151,7 @@ template <typename F> void VisitFields(TrainResult& m, F& f) { f(m.delta); f(m.w
 template <typename F> void VisitFields(EvaluateRequest& m, F& f) { f(m.model); f(m.parameters); }
 template <typename F> void VisitFields(EvaluateResult& m, F& f) {
   f(m.positive_histogram); f(m.negative_histogram); f(m.log_loss_sum); f(m.correct); f(m.count);
+  f(m.squared_error_sum);
 }
 template <typename F> void VisitFields(Shutdown& m, F& f) { f(m.reason); }
 template <typename F> void VisitFields(ErrorReply& m, F& f) { f(m.code); f(m.message); }

@@ -61,6 +61,7 @@ struct EvaluateResult {
   double log_loss_sum = 0;
   uint64_t correct = 0;
   uint64_t count = 0;
+  double squared_error_sum = 0;
 };
 
 // coordinator → node: the run is over (or was stopped); `reason` says which.

@@ -9,6 +9,7 @@ StatusOr<Scores> ScoresOf(std::span<const float> p, std::span<const uint8_t> y) 
   CARTABLE_ASSIGN_OR_RETURN(s.auc, models::Auc(p, y));
   CARTABLE_ASSIGN_OR_RETURN(s.accuracy, models::Accuracy(p, y));
   CARTABLE_ASSIGN_OR_RETURN(s.log_loss, models::LogLoss(p, y));
+  CARTABLE_ASSIGN_OR_RETURN(s.rmse, models::Rmse(p, y));
   s.answers = y.size();
   return s;
 }

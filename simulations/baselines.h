@@ -17,6 +17,7 @@ struct Scores {
   double auc = 0;
   double accuracy = 0;
   double log_loss = 0;
+  double rmse = 0;
   uint64_t answers = 0;
 };
 

@@ -12,7 +12,8 @@ nlohmann::json Optional(const std::optional<double>& value) {
 }  // namespace
 
 nlohmann::json ToJson(const Scores& s) {
-  return {{"auc", s.auc}, {"accuracy", s.accuracy}, {"log_loss", s.log_loss}, {"answers", s.answers}};
+  return {{"auc", s.auc},           {"accuracy", s.accuracy}, {"log_loss", s.log_loss},
+          {"rmse", s.rmse},         {"answers", s.answers}};
 }
 
 nlohmann::json ToJson(const coordinator::RoundRecord& r) {
@@ -22,6 +23,7 @@ nlohmann::json ToJson(const coordinator::RoundRecord& r) {
           {"auc", Optional(r.auc)},
           {"accuracy", Optional(r.accuracy)},
           {"log_loss", Optional(r.log_loss)},
+          {"rmse", Optional(r.rmse)},
           {"evaluated_answers", r.evaluated},
           {"seconds", r.seconds},
           {"dropped", r.dropped}};

@@ -213,3 +213,17 @@ TEST(SummableMetricsTest, InvalidInputsAndEmptyStatisticsAreErrors) {
 }
 
 }  // namespace
+
+TEST(RmseTest, HandComputedAndSummable) {
+  const std::vector<float> p = {0.9f, 0.2f, 0.6f, 0.4f};
+  const std::vector<uint8_t> y = {1, 0, 0, 1};
+  // errors 0.1, 0.2, 0.6, 0.6 → mean square (0.01 + 0.04 + 0.36 + 0.36) / 4 = 0.1925
+  auto exact = cartable::models::Rmse(p, y);
+  ASSERT_TRUE(exact.ok());
+  EXPECT_NEAR(*exact, std::sqrt(0.1925), 1e-6);
+  auto half1 = cartable::models::SummableMetrics::Of(std::span(p).first(2), std::span(y).first(2)).value();
+  auto half2 = cartable::models::SummableMetrics::Of(std::span(p).last(2), std::span(y).last(2)).value();
+  ASSERT_TRUE(half1.Add(half2).ok());
+  EXPECT_NEAR(half1.Rmse().value(), *exact, 1e-6);
+  EXPECT_FALSE(cartable::models::Rmse({}, {}).ok());
+}

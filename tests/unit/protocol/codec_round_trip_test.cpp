@@ -57,6 +57,7 @@ void ExpectSame(const EvaluateResult& a, const EvaluateResult& b) {
   EXPECT_EQ(a.log_loss_sum, b.log_loss_sum);
   EXPECT_EQ(a.correct, b.correct);
   EXPECT_EQ(a.count, b.count);
+  EXPECT_EQ(a.squared_error_sum, b.squared_error_sum);
 }
 void ExpectSame(const Shutdown& a, const Shutdown& b) { EXPECT_EQ(a.reason, b.reason); }
 void ExpectSame(const ErrorReply& a, const ErrorReply& b) {
@@ -137,6 +138,7 @@ TEST(CodecRoundTripTest, EvaluateResult) {
   result.log_loss_sum = 1234.5678;
   result.correct = 987654;
   result.count = 1000000;
+  result.squared_error_sum = 210.25;
   ExpectRoundTrip(5, 8, result);
 }
 
