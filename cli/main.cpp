@@ -1,5 +1,6 @@
 #include <iostream>
 #include <map>
+#include <utility>
 
 #include "cli/command.h"
 #include "core/version.h"
@@ -26,29 +27,22 @@ int main(int argc, char** argv) {
   using namespace cartable::cli;
   CLI::App app(
       "cartable — federated learning for schools.\n"
-      "Each establishment runs a node agent beside its own pupil data; only aggregated model updates\n"
-      "leave it. Start with `cartable simulate` to watch a whole federation of synthetic schools train\n"
-      "together, each school in its own process.",
+      "Each establishment runs a node agent beside its own pupil data; only model updates and summed\n"
+      "statistics leave it. Start with `cartable simulate` to watch a federation of synthetic schools\n"
+      "train together, each school in its own process.",
       "cartable");
   app.set_version_flag("--version", std::string("cartable ") + cartable::kVersion);
   app.require_subcommand(1);
+  // In the order --help lists them: first what most people run.
+  const std::pair<const char*, Runner (*)(CLI::App&)> commands[] = {
+      {"simulate", AddSimulateCommand}, {"coordinator", AddCoordinatorCommand}, {"node", AddNodeCommand},
+      {"keygen", AddKeygenCommand},     {"train", AddTrainCommand},             {"model", AddModelCommand},
+      {"data", AddDataCommand},         {"bench", AddBenchCommand}};
   std::map<CLI::App*, Runner> runners;
-  Runner simulate = AddSimulateCommand(app);
-  runners[app.get_subcommand("simulate")] = simulate;
-  Runner node = AddNodeCommand(app);
-  runners[app.get_subcommand("node")] = node;
-  Runner coordinator = AddCoordinatorCommand(app);
-  runners[app.get_subcommand("coordinator")] = coordinator;
-  Runner keygen = AddKeygenCommand(app);
-  runners[app.get_subcommand("keygen")] = keygen;
-  Runner bench = AddBenchCommand(app);
-  runners[app.get_subcommand("bench")] = bench;
-  Runner data = AddDataCommand(app);
-  runners[app.get_subcommand("data")] = data;
-  Runner train = AddTrainCommand(app);
-  runners[app.get_subcommand("train")] = train;
-  Runner model = AddModelCommand(app);
-  runners[app.get_subcommand("model")] = model;
+  for (const auto& [name, add] : commands) {
+    Runner runner = add(app);
+    runners[app.get_subcommand(name)] = std::move(runner);
+  }
   app.footer("Run `cartable COMMAND --help` for a command's options. Docs: docs/ in the source tree.");
   try {
     app.parse(argc, argv);
