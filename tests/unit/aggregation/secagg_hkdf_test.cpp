@@ -6,17 +6,12 @@
 #include <vector>
 
 #include "aggregation/secagg/hkdf.h"
+#include "hex.h"
 
 namespace cartable::aggregation::secagg {
 namespace {
 
-std::vector<uint8_t> FromHex(std::string_view hex) {
-  std::vector<uint8_t> bytes;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    bytes.push_back(static_cast<uint8_t>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-  }
-  return bytes;
-}
+using testing::FromHex;
 
 // first, first + 1, ..., `count` bytes: how RFC 5869 A.2 writes its inputs.
 std::vector<uint8_t> Ascending(uint8_t first, size_t count) {

@@ -1,4 +1,5 @@
 #include "aggregation/secagg/hmac.h"
+#include "hex.h"
 
 #include <gtest/gtest.h>
 
@@ -7,15 +8,7 @@
 namespace cartable::aggregation::secagg {
 namespace {
 
-std::string Hex(const HmacSha256Tag& tag) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : tag) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 0xf]);
-  }
-  return out;
-}
+std::string Hex(const HmacSha256Tag& tag) { return testing::ToHex(tag); }
 
 std::span<const uint8_t> Bytes(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};

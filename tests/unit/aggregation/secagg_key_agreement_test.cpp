@@ -6,17 +6,12 @@
 #include <vector>
 
 #include "aggregation/secagg/key_agreement.h"
+#include "hex.h"
 
 namespace cartable::aggregation::secagg {
 namespace {
 
-std::vector<uint8_t> FromHex(std::string_view hex) {
-  std::vector<uint8_t> bytes;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    bytes.push_back(static_cast<uint8_t>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-  }
-  return bytes;
-}
+using testing::FromHex;
 
 X25519PublicKey PublicFromHex(std::string_view hex) {
   const std::vector<uint8_t> bytes = FromHex(hex);

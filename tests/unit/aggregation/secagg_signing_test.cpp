@@ -7,17 +7,12 @@
 #include <vector>
 
 #include "aggregation/secagg/signing.h"
+#include "hex.h"
 
 namespace cartable::aggregation::secagg {
 namespace {
 
-std::vector<uint8_t> FromHex(std::string_view hex) {
-  std::vector<uint8_t> bytes;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    bytes.push_back(static_cast<uint8_t>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-  }
-  return bytes;
-}
+using testing::FromHex;
 
 template <size_t N>
 std::array<uint8_t, N> ArrayFromHex(std::string_view hex) {
