@@ -39,7 +39,10 @@ std::string RoundLoop::NameOf(const protocol::PeerId& peer) const {
 }
 
 protocol::WireModelSpec RoundLoop::WireModel() const {
-  return {config_.model.name, config_.model.num_skills};
+  protocol::WireModelSpec wire{config_.model.name, config_.model.num_skills, config_.model.num_items,
+                               config_.model.num_features, {}};
+  for (const auto& [key, value] : config_.model.options) wire.options.push_back({key, value});
+  return wire;
 }
 
 std::vector<Outgoing> RoundLoop::OnMessage(const protocol::PeerId& peer,

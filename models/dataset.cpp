@@ -1,7 +1,10 @@
 #include "models/dataset.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
+
+#include "core/check.h"
 
 namespace cartable::models {
 namespace {
@@ -19,15 +22,48 @@ uint64_t HashKey(const std::string& key) {  // FNV-1a
   return h;
 }
 
-void AppendPupil(const InteractionLog& from, uint32_t pupil, size_t begin, size_t end,
-                 InteractionLog& to) {
-  const uint32_t index = static_cast<uint32_t>(to.pupil_keys.size());
-  to.pupil_keys.push_back(from.pupil_keys[pupil]);
-  for (size_t i = begin; i < end; ++i) {
-    Interaction copy = from.interactions[i];
-    copy.pupil = index;
-    to.interactions.push_back(copy);
+// Copies the log's shape (spaces, record columns) without its rows.
+InteractionLog EmptyLike(const InteractionLog& log) {
+  InteractionLog out;
+  out.num_skills = log.num_skills;
+  out.num_items = log.num_items;
+  out.records.feature_names = log.records.feature_names;
+  return out;
+}
+
+void AppendRecord(const PupilRecords& from, size_t row, uint32_t pupil, PupilRecords& to) {
+  const size_t width = from.num_features();
+  to.features.insert(to.features.end(), from.features.begin() + static_cast<ptrdiff_t>(row * width),
+                     from.features.begin() + static_cast<ptrdiff_t>((row + 1) * width));
+  to.pupil.push_back(pupil);
+  to.outcome.push_back(from.outcome[row]);
+}
+
+Status CheckRecords(const InteractionLog& log) {
+  const PupilRecords& r = log.records;
+  if (r.pupil.size() != r.outcome.size() || r.features.size() != r.size() * r.num_features()) {
+    return InvalidArgumentError("pupil records: " + std::to_string(r.size()) + " outcomes, " +
+                                std::to_string(r.pupil.size()) + " pupils and " +
+                                std::to_string(r.features.size()) + " values for " +
+                                std::to_string(r.num_features()) + " columns do not fit together");
   }
+  if (r.size() > 0 && r.num_features() == 0) return InvalidArgumentError("pupil records without columns");
+  std::vector<bool> seen(log.num_pupils(), false);
+  for (size_t row = 0; row < r.size(); ++row) {
+    const std::string where = "record " + std::to_string(row) + ": ";
+    if (r.pupil[row] >= log.num_pupils()) return InvalidArgumentError(where + "pupil index out of range");
+    if (r.outcome[row] > 1) return InvalidArgumentError(where + "outcome is neither 0 nor 1");
+    for (size_t c = 0; c < r.num_features(); ++c) {
+      if (!std::isfinite(r.features[row * r.num_features() + c])) {
+        return InvalidArgumentError(where + "feature " + r.feature_names[c] + " is not a finite number");
+      }
+    }
+    if (row == 0 || r.pupil[row - 1] != r.pupil[row]) {
+      if (seen[r.pupil[row]]) return InvalidArgumentError(where + "pupil's records are not contiguous");
+      seen[r.pupil[row]] = true;
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -42,6 +78,10 @@ Status Validate(const InteractionLog& log) {
       return InvalidArgumentError(where + "skill " + std::to_string(x.skill) + " is not below " +
                                   std::to_string(log.num_skills));
     }
+    if (x.item != 0 && x.item >= log.num_items) {
+      return InvalidArgumentError(where + "item " + std::to_string(x.item) + " is not below " +
+                                  std::to_string(log.num_items));
+    }
     if (x.correct > 1) return InvalidArgumentError(where + "answer is neither 0 nor 1");
     const bool continues = i > 0 && log.interactions[i - 1].pupil == x.pupil;
     if (!continues) {
@@ -49,25 +89,39 @@ Status Validate(const InteractionLog& log) {
       seen[x.pupil] = true;
     }
   }
-  return Status::Ok();
+  return CheckRecords(log);
 }
 
 PupilSplit SplitByPupil(const InteractionLog& log, double test_fraction, uint64_t seed) {
-  PupilSplit split;
-  split.train.num_skills = log.num_skills;
-  split.test.num_skills = log.num_skills;
+  PupilSplit split{EmptyLike(log), EmptyLike(log)};
   // 2^64 as a double is out of uint64_t's range: the extremes are handled apart, never converted.
   const double fraction = std::clamp(test_fraction, 0.0, 1.0);
   const bool all_to_test = fraction >= 1.0;
   const uint64_t threshold = all_to_test ? 0 : static_cast<uint64_t>(fraction * 18446744073709551615.0);
-  size_t begin = 0;
-  while (begin < log.interactions.size()) {
-    const uint32_t pupil = log.interactions[begin].pupil;
-    size_t end = begin;
-    while (end < log.interactions.size() && log.interactions[end].pupil == pupil) ++end;
-    const bool to_test = all_to_test || Mix(seed ^ HashKey(log.pupil_keys[pupil])) < threshold;
-    AppendPupil(log, pupil, begin, end, to_test ? split.test : split.train);
-    begin = end;
+  // Each pupil's side and its index there, in the order of the pupil keys.
+  constexpr uint32_t kUnset = UINT32_MAX;
+  std::vector<bool> to_test(log.num_pupils());
+  std::vector<uint32_t> new_index(log.num_pupils(), kUnset);
+  for (size_t p = 0; p < log.num_pupils(); ++p) {
+    to_test[p] = all_to_test || Mix(seed ^ HashKey(log.pupil_keys[p])) < threshold;
+  }
+  auto index_of = [&](uint32_t pupil) {
+    if (new_index[pupil] == kUnset) {
+      InteractionLog& side = to_test[pupil] ? split.test : split.train;
+      new_index[pupil] = static_cast<uint32_t>(side.pupil_keys.size());
+      side.pupil_keys.push_back(log.pupil_keys[pupil]);
+    }
+    return new_index[pupil];
+  };
+  for (Interaction x : log.interactions) {
+    const uint32_t pupil = x.pupil;
+    x.pupil = index_of(pupil);
+    (to_test[pupil] ? split.test : split.train).interactions.push_back(x);
+  }
+  for (size_t row = 0; row < log.records.size(); ++row) {
+    const uint32_t pupil = log.records.pupil[row];
+    const uint32_t index = index_of(pupil);
+    AppendRecord(log.records, row, index, (to_test[pupil] ? split.test : split.train).records);
   }
   return split;
 }
@@ -76,11 +130,19 @@ InteractionLog Concatenate(const std::vector<const InteractionLog*>& logs) {
   InteractionLog out;
   for (const InteractionLog* log : logs) {
     out.num_skills = std::max(out.num_skills, log->num_skills);
+    out.num_items = std::max(out.num_items, log->num_items);
+    if (out.records.feature_names.empty()) out.records.feature_names = log->records.feature_names;
+    CARTABLE_CHECK(log->records.feature_names.empty() ||
+                   log->records.feature_names == out.records.feature_names)
+        << "concatenating pupil records with different columns";
     const uint32_t offset = static_cast<uint32_t>(out.pupil_keys.size());
     out.pupil_keys.insert(out.pupil_keys.end(), log->pupil_keys.begin(), log->pupil_keys.end());
     for (Interaction x : log->interactions) {
       x.pupil += offset;
       out.interactions.push_back(x);
+    }
+    for (size_t row = 0; row < log->records.size(); ++row) {
+      AppendRecord(log->records, row, log->records.pupil[row] + offset, out.records);
     }
   }
   return out;

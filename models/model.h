@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -19,10 +20,20 @@
 namespace cartable::models {
 
 struct ModelSpec {
-  std::string name = "pfa";  // known: "pfa"
+  std::string name = "pfa";  // see KnownModels()
   uint32_t num_skills = 0;   // size of the skill space shared by the federation
+  uint32_t num_items = 0;    // size of the item space; 0 when the data carry no item ids
+  uint32_t num_features = 0;  // columns of PupilRecords, for models that read them
+  // Hyperparameters by name, as text ("hidden_size" → "64", "cell" → "gru"); each model parses and checks
+  // its own, and refuses names it does not know. They travel to the nodes with the model's name.
+  std::map<std::string, std::string> options;
   int torch_threads = 1;     // intra-op threads for this model's training and prediction
 };
+
+// What a model reads and predicts: the answers of an InteractionLog (knowledge tracing: one probability of
+// a right answer per interaction) or its PupilRecords (early warning: one probability of the outcome per
+// record).
+enum class ModelInput { kAnswers, kPupilRecords };
 
 struct TrainOptions {
   int epochs = 1;
@@ -48,22 +59,32 @@ class Model {
   virtual ~Model() = default;
 
   virtual const ModelSpec& spec() const = 0;
+  virtual ModelInput input() const { return ModelInput::kAnswers; }
   virtual std::vector<ParameterBlock> parameter_layout() const = 0;
   virtual size_t num_parameters() const = 0;
   virtual std::vector<float> GetParameters() const = 0;
   // Fails on a vector of the wrong length or with non-finite values; the model is then unchanged.
   virtual Status SetParameters(std::span<const float> parameters) = 0;
 
-  // Fails on an empty log or skills outside the model's skill space.
+  // Fails on an empty log (no interactions, or no records for a records model), or skills, items or
+  // features outside the model's spaces.
   virtual StatusOr<TrainReport> Train(const InteractionLog& log, const TrainOptions& options) = 0;
-  // One probability of a correct answer per interaction, in the log's order.
+  // One probability per interaction (kAnswers) or per record (kPupilRecords), in the log's order.
   virtual StatusOr<std::vector<float>> Predict(const InteractionLog& log) const = 0;
 };
 
-// Builds a freshly initialised model. An unknown name or an empty skill space is an error.
+// Builds a freshly initialised model. An unknown name, an empty skill space (answer models) or feature space
+// (records models), or an option the model does not know or cannot parse is an error naming it.
 StatusOr<std::unique_ptr<Model>> CreateModel(const ModelSpec& spec);
 
-// The labels (0/1 answers) of a log, in its order, for the metrics.
-std::vector<uint8_t> Labels(const InteractionLog& log);
+// The model names CreateModel knows, with a one-line description each, for --help and error messages.
+std::vector<std::pair<std::string, std::string>> KnownModels();
+
+// What the model of this name reads; kInvalidArgument for an unknown name.
+StatusOr<ModelInput> InputOf(const std::string& model_name);
+
+// The labels a model of this input kind is scored against, in the log's order: the 0/1 answers, or the
+// records' outcomes.
+std::vector<uint8_t> Labels(const InteractionLog& log, ModelInput input = ModelInput::kAnswers);
 
 }  // namespace cartable::models

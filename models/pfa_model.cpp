@@ -9,6 +9,7 @@
 #include <random>
 
 #include "models/internal/pfa_model.h"
+#include "models/model_options.h"
 #include "models/pfa_features.h"
 
 namespace cartable::models::internal {
@@ -155,6 +156,9 @@ class PfaModel final : public Model {
 
 }  // namespace
 
-std::unique_ptr<Model> NewPfaModel(const ModelSpec& spec) { return std::make_unique<PfaModel>(spec); }
+StatusOr<std::unique_ptr<Model>> NewPfaModel(const ModelSpec& spec) {
+  CARTABLE_RETURN_IF_ERROR(ModelOptions(spec).Finish());  // pfa has no hyperparameters
+  return std::unique_ptr<Model>(std::make_unique<PfaModel>(spec));
+}
 
 }  // namespace cartable::models::internal

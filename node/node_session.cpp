@@ -86,17 +86,36 @@ std::vector<protocol::Envelope> NodeSession::OnMessage(const protocol::Envelope&
 }
 
 Status NodeSession::EnsureModel(const protocol::WireModelSpec& spec) {
-  if (model_ && model_->spec().name == spec.name && model_->spec().num_skills == spec.num_skills) {
-    return Status::Ok();
-  }
-  if (data_.train.num_skills > spec.num_skills || data_.test.num_skills > spec.num_skills) {
-    return InvalidArgumentError("this node's data use skill ids up to " +
-                                std::to_string(std::max(data_.train.num_skills, data_.test.num_skills) - 1) +
-                                " but the run's model knows " + std::to_string(spec.num_skills) + " skills");
-  }
   models::ModelSpec model_spec;
   model_spec.name = spec.name;
   model_spec.num_skills = spec.num_skills;
+  model_spec.num_items = spec.num_items;
+  model_spec.num_features = spec.num_features;
+  for (const protocol::ModelOption& option : spec.options) model_spec.options[option.key] = option.value;
+  if (model_) {
+    const models::ModelSpec& current = model_->spec();
+    if (current.name == model_spec.name && current.num_skills == model_spec.num_skills &&
+        current.num_items == model_spec.num_items && current.num_features == model_spec.num_features &&
+        current.options == model_spec.options) {
+      return Status::Ok();
+    }
+  }
+  const uint32_t skills = std::max(data_.train.num_skills, data_.test.num_skills);
+  if (skills > spec.num_skills) {
+    return InvalidArgumentError("this node's data use skill ids up to " + std::to_string(skills - 1) +
+                                " but the run's model knows " + std::to_string(spec.num_skills) + " skills");
+  }
+  const uint32_t items = std::max(data_.train.num_items, data_.test.num_items);
+  if (spec.num_items != 0 && items > spec.num_items) {
+    return InvalidArgumentError("this node's data use item ids up to " + std::to_string(items - 1) +
+                                " but the run's model knows " + std::to_string(spec.num_items) + " items");
+  }
+  CARTABLE_ASSIGN_OR_RETURN(const models::ModelInput input, models::InputOf(spec.name));
+  const size_t columns = data_.train.records.num_features();
+  if (input == models::ModelInput::kPupilRecords && columns != spec.num_features) {
+    return InvalidArgumentError("this node's pupil records have " + std::to_string(columns) +
+                                " columns but the run's model expects " + std::to_string(spec.num_features));
+  }
   CARTABLE_ASSIGN_OR_RETURN(model_, models::CreateModel(model_spec));
   return Status::Ok();
 }
@@ -104,7 +123,7 @@ Status NodeSession::EnsureModel(const protocol::WireModelSpec& spec) {
 StatusOr<protocol::Body> NodeSession::Train(const protocol::TrainRequest& request, uint32_t round) {
   CARTABLE_RETURN_IF_ERROR(EnsureModel(request.model));
   CARTABLE_RETURN_IF_ERROR(model_->SetParameters(request.global_parameters));
-  if (data_.train.size() == 0) return FailedPreconditionError("this node has no training pupil");
+  if (TrainingSize() == 0) return FailedPreconditionError("this node has no training pupil");
   models::TrainOptions options;
   options.epochs = static_cast<int>(request.config.local_epochs);
   options.batch_size = static_cast<int>(request.config.batch_size);
@@ -117,16 +136,16 @@ StatusOr<protocol::Body> NodeSession::Train(const protocol::TrainRequest& reques
   for (size_t i = 0; i < local.size(); ++i) result.delta[i] = local[i] - request.global_parameters[i];
   result.weight = static_cast<double>(report.examples);
   result.train_loss = report.mean_loss;
-  spdlog::info("round {}: trained on {} answers, loss {:.4f}", round, report.examples, report.mean_loss);
+  spdlog::info("round {}: trained on {} examples, loss {:.4f}", round, report.examples, report.mean_loss);
   return protocol::Body(std::move(result));
 }
 
 StatusOr<protocol::Body> NodeSession::Evaluate(const protocol::EvaluateRequest& request) {
   CARTABLE_RETURN_IF_ERROR(EnsureModel(request.model));
   CARTABLE_RETURN_IF_ERROR(model_->SetParameters(request.parameters));
-  if (data_.test.size() == 0) return FailedPreconditionError("this node has no held-out pupil");
+  const std::vector<uint8_t> labels = models::Labels(data_.test, model_->input());
+  if (labels.empty()) return FailedPreconditionError("this node has no held-out pupil");
   CARTABLE_ASSIGN_OR_RETURN(std::vector<float> scores, model_->Predict(data_.test));
-  const std::vector<uint8_t> labels = models::Labels(data_.test);
   CARTABLE_ASSIGN_OR_RETURN(models::SummableMetrics m, models::SummableMetrics::Of(scores, labels));
   return protocol::Body(protocol::EvaluateResult{std::move(m.positive_histogram),
                                                  std::move(m.negative_histogram), m.log_loss_sum,

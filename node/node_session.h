@@ -45,6 +45,11 @@ class NodeSession {
   StatusOr<protocol::Body> Train(const protocol::TrainRequest& request, uint32_t round);
   StatusOr<protocol::Body> Evaluate(const protocol::EvaluateRequest& request);
   Status EnsureModel(const protocol::WireModelSpec& spec);
+  // Examples the current model would train on: answers or pupil records.
+  size_t TrainingSize() const {
+    return model_ && model_->input() == models::ModelInput::kPupilRecords ? data_.train.records.size()
+                                                                          : data_.train.size();
+  }
 
   std::string name_;
   models::PupilSplit data_;

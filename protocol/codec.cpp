@@ -3,6 +3,7 @@
 #include <cereal/archives/portable_binary.hpp>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstring>
 #include <istream>
@@ -19,6 +20,20 @@ template <typename T>
 struct IsVector : std::false_type {};
 template <typename T>
 struct IsVector<std::vector<T>> : std::true_type {};
+// Fixed-size byte strings (keys, signatures, hashes) travel as their bytes, with no length.
+template <typename T>
+struct IsByteArray : std::false_type {};
+template <size_t N>
+struct IsByteArray<std::array<uint8_t, N>> : std::true_type {};
+// Vectors of numbers are one block of bytes; vectors of anything else are a count and then each element.
+template <typename T>
+constexpr bool IsBlockVector() {
+  if constexpr (IsVector<T>::value) {
+    return std::is_arithmetic_v<typename T::value_type>;
+  } else {
+    return false;
+  }
+}
 
 // An istream over bytes we do not own, without copying them.
 class ViewBuffer : public std::streambuf {
@@ -72,13 +87,27 @@ struct Sizer {
       bytes += sizeof(T);
     } else if constexpr (std::is_same_v<T, std::string>) {
       bytes += sizeof(uint64_t) + TextBytes(value);
-    } else if constexpr (IsVector<T>::value) {
+    } else if constexpr (IsByteArray<T>::value) {
+      bytes += value.size();
+    } else if constexpr (IsBlockVector<T>()) {
       bytes += sizeof(uint64_t) + value.size() * sizeof(typename T::value_type);
+    } else if constexpr (IsVector<T>::value) {
+      bytes += sizeof(uint64_t);
+      for (const auto& element : value) (*this)(element);
     } else {
       VisitFields(const_cast<T&>(value), *this);
     }
   }
 };
+
+// The fewest payload bytes one T can take: what a forged element count is checked against.
+template <typename T>
+size_t MinWireBytes() {
+  Sizer sizer;
+  sizer.bytes = 0;
+  sizer(T{});
+  return std::max<size_t>(sizer.bytes, 1);
+}
 
 struct Writer {
   cereal::PortableBinaryOutputArchive& ar;
@@ -90,9 +119,14 @@ struct Writer {
       const size_t size = TextBytes(value);
       ar(static_cast<uint64_t>(size));
       ar(cereal::binary_data(value.data(), size));
-    } else if constexpr (IsVector<T>::value) {
+    } else if constexpr (IsByteArray<T>::value) {
+      ar(cereal::binary_data(value.data(), value.size()));
+    } else if constexpr (IsBlockVector<T>()) {
       ar(static_cast<uint64_t>(value.size()));
       ar(cereal::binary_data(value.data(), value.size() * sizeof(typename T::value_type)));
+    } else if constexpr (IsVector<T>::value) {
+      ar(static_cast<uint64_t>(value.size()));
+      for (const auto& element : value) (*this)(element);
     } else {
       VisitFields(const_cast<T&>(value), *this);
     }
@@ -113,6 +147,18 @@ struct Reader {
       if (size > buffer.remaining()) throw std::length_error("text field longer than the payload");
       value.resize(size);
       ar(cereal::binary_data(value.data(), size));
+    } else if constexpr (IsByteArray<T>::value) {
+      if (value.size() > buffer.remaining()) throw std::length_error("fixed-size field longer than the payload");
+      ar(cereal::binary_data(value.data(), value.size()));
+    } else if constexpr (IsVector<T>::value && !IsBlockVector<T>()) {
+      uint64_t size = 0;
+      ar(size);
+      // Each element takes at least MinWireBytes: a forged count cannot make us allocate past the payload.
+      if (size > buffer.remaining() / MinWireBytes<typename T::value_type>()) {
+        throw std::length_error("list of " + std::to_string(size) + " elements is longer than the payload");
+      }
+      value.resize(size);
+      for (auto& element : value) (*this)(element);
     } else if constexpr (IsVector<T>::value) {
       uint64_t size = 0;
       ar(size);
@@ -139,7 +185,10 @@ struct Reader {
 }  // namespace
 
 // The field lists: one place per message says what it carries and in which order.
-template <typename F> void VisitFields(WireModelSpec& m, F& f) { f(m.name); f(m.num_skills); }
+template <typename F> void VisitFields(ModelOption& m, F& f) { f(m.key); f(m.value); }
+template <typename F> void VisitFields(WireModelSpec& m, F& f) {
+  f(m.name); f(m.num_skills); f(m.num_items); f(m.num_features); f(m.options);
+}
 template <typename F> void VisitFields(WireTrainConfig& m, F& f) {
   f(m.local_epochs); f(m.batch_size); f(m.learning_rate); f(m.seed);
 }

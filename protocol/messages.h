@@ -14,10 +14,19 @@ namespace cartable::protocol {
 
 inline constexpr uint8_t kProtocolVersion = 1;
 
+// One hyperparameter of a model, as text (the model parses and checks it).
+struct ModelOption {
+  std::string key;
+  std::string value;
+};
+
 // What a model is, as the coordinator announces it (models::ModelSpec on either side).
 struct WireModelSpec {
   std::string name;
   uint32_t num_skills = 0;
+  uint32_t num_items = 0;     // 0: the data carry no item ids
+  uint32_t num_features = 0;  // per-pupil record features, for early-warning models
+  std::vector<ModelOption> options;
 };
 
 // How a node trains locally in one round.

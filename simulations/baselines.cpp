@@ -16,7 +16,7 @@ StatusOr<Scores> ScoresOf(std::span<const float> p, std::span<const uint8_t> y) 
 
 StatusOr<Scores> Evaluate(const models::Model& model, const models::InteractionLog& test) {
   CARTABLE_ASSIGN_OR_RETURN(std::vector<float> p, model.Predict(test));
-  return ScoresOf(p, models::Labels(test));
+  return ScoresOf(p, models::Labels(test, model.input()));
 }
 
 StatusOr<Scores> EvaluateParameters(const models::ModelSpec& spec, const std::vector<float>& parameters,

@@ -9,6 +9,6 @@
 
 namespace cartable::models::internal {
 
-std::unique_ptr<Model> NewPfaModel(const ModelSpec& spec);
+StatusOr<std::unique_ptr<Model>> NewPfaModel(const ModelSpec& spec);
 
 }  // namespace cartable::models::internal
