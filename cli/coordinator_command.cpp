@@ -7,10 +7,12 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/secagg_flags.h"
 #include "coordinator/coordinator_service.h"
 #include "core/files.h"
 #include "core/logging.h"
 #include "core/subprocess.h"
+#include "models/model.h"
 
 #include <spdlog/spdlog.h>
 #include "protocol/zmq_transport.h"
@@ -29,7 +31,29 @@ struct CoordinatorOptions {
   std::string allow_dir;
   bool insecure = false;
   int max_message_mb = 256;
+  std::vector<std::string> model_options;  // KEY=VALUE, from --option
+  SecAggFlags secagg;
 };
+
+// --option KEY=VALUE flags into the model spec, and the space its input kind needs.
+Status CompleteModelSpec(CoordinatorOptions& o) {
+  for (const std::string& flag : o.model_options) {
+    const size_t equals = flag.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      return InvalidArgumentError("--option '" + flag + "': expected KEY=VALUE, e.g. hidden_size=64");
+    }
+    o.run.model.options[flag.substr(0, equals)] = flag.substr(equals + 1);
+  }
+  CARTABLE_ASSIGN_OR_RETURN(models::ModelInput input, models::InputOf(o.run.model.name));
+  if (input == models::ModelInput::kAnswers && o.run.model.num_skills == 0) {
+    return InvalidArgumentError("model '" + o.run.model.name + "' needs --skills");
+  }
+  if (input == models::ModelInput::kPupilRecords && o.run.model.num_features == 0) {
+    return InvalidArgumentError("model '" + o.run.model.name + "' needs --features (the columns of " +
+                                "the nodes' pupil records)");
+  }
+  return Status::Ok();
+}
 
 protocol::ZmqOptions TransportOptions(const CoordinatorOptions& o) {
   protocol::ZmqOptions options;
@@ -61,6 +85,11 @@ nlohmann::json RecordJson(const coordinator::RoundRecord& r) {
 
 int Run(CoordinatorOptions& o) {
   if (Status s = SetupLogging(o.log_level, "coordinator"); !s.ok()) return ReportFailure(s);
+  if (Status s = CompleteModelSpec(o); !s.ok()) return ReportFailure(s);
+  if (Status s = ApplySecAggFlags(o.secagg, o.run.secagg); !s.ok()) return ReportFailure(s);
+  if (!o.run.secagg.enabled) {
+    spdlog::warn("--secagg off: nodes send their updates in the clear; for comparison runs only");
+  }
   o.run.join_timeout = std::chrono::seconds(o.join_timeout_s);
   o.run.round_timeout = std::chrono::seconds(o.round_timeout_s);
   auto loop = coordinator::RoundLoop::Create(o.run, SystemClock::Get());
@@ -87,7 +116,10 @@ int Run(CoordinatorOptions& o) {
   if (!o.out.empty() && outcome.ok()) {
     nlohmann::json result = {{"rounds", nlohmann::json::array()},
                              {"global_model", (*loop)->global_model()},
-                             {"model", {{"name", o.run.model.name}, {"num_skills", o.run.model.num_skills}}}};
+                             {"model", {{"name", o.run.model.name}, {"num_skills", o.run.model.num_skills},
+                                        {"num_items", o.run.model.num_items},
+                                        {"num_features", o.run.model.num_features},
+                                        {"options", o.run.model.options}}}};
     for (const auto& r : (*loop)->records()) result["rounds"].push_back(RecordJson(r));
     if (Status s = WriteFileAtomically(o.out, result.dump(2) + "\n"); !s.ok()) return ReportFailure(s);
     std::printf("run written to %s\n", o.out.c_str());
@@ -111,9 +143,19 @@ Runner AddCoordinatorCommand(CLI::App& app) {
   cmd->add_option("--min-nodes", run.min_nodes, "Fail the run below this many nodes")
       ->default_val(2)->check(CLI::Range(1, 100000));
   cmd->add_option("--rounds", run.rounds, "Federated rounds")->default_val(10)->check(CLI::Range(1, 100000));
-  cmd->add_option("--model", run.model.name, "Model to train (known: pfa)")->default_val("pfa");
-  cmd->add_option("--skills", run.model.num_skills, "Size of the skill space (skill ids 0..N-1)")
-      ->required()->check(CLI::Range(1, 1 << 20));
+  std::string known;
+  for (const auto& [name, description] : models::KnownModels()) known += (known.empty() ? "" : ", ") + name;
+  cmd->add_option("--model", run.model.name, "Model to train (known: " + known + ")")->default_val("pfa");
+  cmd->add_option("--skills", run.model.num_skills,
+                  "Size of the skill space (skill ids 0..N-1); needed by answer models")
+      ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--items", run.model.num_items, "Size of the item space (item ids 0..N-1); 0: none")
+      ->check(CLI::Range(0, 1 << 24));
+  cmd->add_option("--features", run.model.num_features,
+                  "Columns of the nodes' pupil records; needed by records models (e.g. 22 for oulad)")
+      ->check(CLI::Range(1, 1 << 16));
+  cmd->add_option("--option", o->model_options,
+                  "Model hyperparameter KEY=VALUE, repeatable; sent to every node with the model");
   cmd->add_option("--local-epochs", run.train.local_epochs, "Passes over its data a node makes per round")
       ->default_val(1)->check(CLI::Range(1, 1000));
   cmd->add_option("--batch-size", run.train.batch_size, "Minibatch size of local training")
@@ -133,6 +175,7 @@ Runner AddCoordinatorCommand(CLI::App& app) {
   cmd->add_option("--max-message-mb", o->max_message_mb, "Largest message accepted from a node")
       ->default_val(256)->check(CLI::Range(1, 4095));
   cmd->add_option("--out", o->out, "Write the rounds and the final global model to this JSON file");
+  AddSecAggFlags(cmd, o->secagg);
   cmd->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")->default_val("info");
   cmd->footer("Example: cartable coordinator --skills 20 --nodes 3 --rounds 5\n"
               "then, at each establishment: cartable node --coordinator tcp://HOST:7450 --data csv:answers.csv");

@@ -23,11 +23,17 @@ int RunCheck(const std::string& spec, bool json) {
                                 {"answers", s.answers},
                                 {"skills_seen", s.skills_seen},
                                 {"skill_space", s.skill_space},
+                                {"items_seen", s.items_seen},
+                                {"item_space", s.item_space},
                                 {"correct_rate", s.correct_rate},
                                 {"answers_per_pupil",
                                  {{"min", s.min_answers_per_pupil},
                                   {"median", s.median_answers_per_pupil},
                                   {"max", s.max_answers_per_pupil}}},
+                                {"records",
+                                 {{"count", s.records},
+                                  {"columns", s.record_columns},
+                                  {"outcome_rate", s.outcome_rate}}},
                                 {"problems", s.problems}}
                      .dump(2)
               << std::endl;
@@ -35,10 +41,21 @@ int RunCheck(const std::string& spec, bool json) {
   }
   std::printf("%s\n", spec.c_str());
   std::printf("  pupils            %zu\n", s.pupils);
-  std::printf("  answers           %zu (per pupil: min %zu, median %zu, max %zu)\n", s.answers,
-              s.min_answers_per_pupil, s.median_answers_per_pupil, s.max_answers_per_pupil);
-  std::printf("  skills            %zu seen, ids 0..%u\n", s.skills_seen, s.skill_space - 1);
-  std::printf("  right answers     %.1f %%\n", 100 * s.correct_rate);
+  if (s.answers > 0 || s.records == 0) {  // a records-only log (e.g. oulad) has no answer lines
+    std::printf("  answers           %zu (per pupil: min %zu, median %zu, max %zu)\n", s.answers,
+                s.min_answers_per_pupil, s.median_answers_per_pupil, s.max_answers_per_pupil);
+    std::printf("  skills            %zu seen, ids 0..%u\n", s.skills_seen, s.skill_space - 1);
+    if (s.item_space > 0) {
+      std::printf("  items             %zu seen, ids 0..%u\n", s.items_seen, s.item_space - 1);
+    }
+    std::printf("  right answers     %.1f %%\n", 100 * s.correct_rate);
+  }
+  if (s.records > 0) {
+    std::string columns;
+    for (const std::string& c : s.record_columns) columns += (columns.empty() ? "" : ", ") + c;
+    std::printf("  records           %zu (outcome 1: %.1f %%)\n", s.records, 100 * s.outcome_rate);
+    std::printf("  record columns    %zu: %s\n", s.record_columns.size(), columns.c_str());
+  }
   if (s.problems.empty()) {
     std::printf("  problems          none found\n");
   } else {
@@ -57,7 +74,7 @@ Runner AddDataCommand(CLI::App& app) {
   CLI::App* check = cmd->add_subcommand(
       "check", "Load FORMAT:PATH as a node would, print what it holds and what looks wrong; write nothing.\n"
                "A file that cannot be read is reported with its line and field, and exit code 2.");
-  check->add_option("data", *spec, "FORMAT:PATH, e.g. csv:answers.csv")->required();
+  check->add_option("data", *spec, "FORMAT:PATH, e.g. csv:answers.csv or oulad:data/oulad")->required();
   check->add_flag("--json", *json, "Print the summary as JSON");
   return [spec, json] { return RunCheck(*spec, *json); };
 }

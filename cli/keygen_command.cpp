@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "node/identity.h"
 #include "protocol/curve_keys.h"
 
 namespace cartable::cli {
@@ -17,10 +18,17 @@ struct KeygenOptions {
 int Run(const KeygenOptions& o) {
   auto pair = protocol::GenerateCurveKeyPair();
   if (!pair.ok()) return ReportFailure(pair.status());
+  auto identity = node::SigningKeyFromCurveSecret(pair->secret_key);
+  if (!identity.ok()) return ReportFailure(identity.status());
   if (Status s = protocol::WriteCurveKeyPair(o.out_dir, o.name, *pair); !s.ok()) return ReportFailure(s);
+  if (Status s = node::WriteSigningPublicKey(o.out_dir, o.name, identity->PublicKey()); !s.ok()) {
+    return ReportFailure(s);
+  }
   std::printf("wrote %s/%s.key (secret, mode 0600: keep it on this machine)\n", o.out_dir.c_str(),
               o.name.c_str());
   std::printf("wrote %s/%s.pub (public: %s)\n", o.out_dir.c_str(), o.name.c_str(), pair->public_key.c_str());
+  std::printf("wrote %s/%s.sign.pub (public identity key for secure aggregation: give it to the roster)\n",
+              o.out_dir.c_str(), o.name.c_str());
   return kExitOk;
 }
 
@@ -29,12 +37,16 @@ int Run(const KeygenOptions& o) {
 Runner AddKeygenCommand(CLI::App& app) {
   auto o = std::make_shared<KeygenOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "keygen", "Create a CURVE key pair: NAME.key (secret, mode 0600) and NAME.pub (public) in DIR.");
+      "keygen",
+      "Create a node's or coordinator's keys in DIR: NAME.key (secret CURVE key, mode 0600), NAME.pub\n"
+      "(public CURVE key) and NAME.sign.pub (public identity key that signs secure-aggregation messages,\n"
+      "derived from the secret key).");
   cmd->add_option("--out", o->out_dir, "Directory for the key files (created if missing)")->required();
   cmd->add_option("--name", o->name, "Name of the key pair, e.g. the establishment's name")->required();
   cmd->footer(
       "The coordinator admits the nodes whose .pub files are in its --allow directory; each node pins\n"
-      "the coordinator's .pub with --coordinator-key. Existing keys are never overwritten.\n"
+      "the coordinator's .pub with --coordinator-key; nodes check cohorts against a --roster directory of\n"
+      "the .sign.pub files. Existing keys are never overwritten.\n"
       "Example: cartable keygen --out keys --name lycee-victor-hugo");
   return [o] { return Run(*o); };
 }

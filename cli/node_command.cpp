@@ -11,6 +11,7 @@
 #include "core/logging.h"
 #include "core/subprocess.h"
 #include "node/csv_source.h"
+#include "node/identity.h"
 #include "node/node_agent.h"
 #include "node/pseudonymizer.h"
 #include "protocol/zmq_transport.h"
@@ -31,7 +32,29 @@ struct NodeOptions {
   bool insecure = false;
   int max_message_mb = 256;
   std::string pseudonym_key;
+  size_t min_cohort = 3;
+  std::string roster_dir;
+  bool allow_plain_updates = false;
 };
+
+// The node's identity key (from its CURVE secret key, or fresh under --insecure), floor and roster.
+StatusOr<node::NodeSecurity> Security(const NodeOptions& o) {
+  node::NodeSecurity security;
+  security.policy.min_cohort = o.min_cohort;
+  security.allow_plain_updates = o.allow_plain_updates;
+  if (!o.key_file.empty()) {
+    CARTABLE_ASSIGN_OR_RETURN(protocol::CurveKeyPair keys, protocol::LoadCurveKeyPair(o.key_file));
+    CARTABLE_ASSIGN_OR_RETURN(aggregation::secagg::SigningKey key, node::SigningKeyFromCurveSecret(keys.secret_key));
+    security.identity = std::make_shared<const aggregation::secagg::SigningKey>(std::move(key));
+  }
+  if (!o.roster_dir.empty()) {
+    CARTABLE_ASSIGN_OR_RETURN(security.policy.roster, node::LoadRoster(o.roster_dir));
+    spdlog::info("roster: {} enrolled node(s) from {}", security.policy.roster.size(), o.roster_dir);
+  } else {
+    spdlog::warn("no --roster: this node trusts the coordinator to name the cohort's members truthfully");
+  }
+  return security;
+}
 
 protocol::ZmqOptions TransportOptions(const NodeOptions& o) {
   protocol::ZmqOptions options;
@@ -72,9 +95,11 @@ int Run(NodeOptions& o) {
   auto log = node::LoadData(o.data, &*pseudonymizer);
   if (!log.ok()) return ReportFailure(log.status().WithContext("loading --data"));
   models::PupilSplit split = models::SplitByPupil(*log, o.test_fraction, o.split_seed);
-  spdlog::info("loaded {} answers of {} pupils ({} for training, {} held out)", log->size(),
-               log->num_pupils(), split.train.size(), split.test.size());
-  node::NodeSession session(o.name, std::move(split));
+  spdlog::info("loaded {} answers and {} pupil records of {} pupils; {} pupils held out for evaluation",
+               log->size(), log->records.size(), log->num_pupils(), split.test.num_pupils());
+  auto security = Security(o);
+  if (!security.ok()) return ReportFailure(security.status());
+  node::NodeSession session(o.name, std::move(split), std::move(security).value());
   auto transport = Connect(o);
   if (!transport.ok()) return ReportFailure(transport.status());
   InstallShutdownHandler();
@@ -97,8 +122,9 @@ Runner AddNodeCommand(CLI::App& app) {
       "only model updates and summed evaluation statistics. Pupil rows never leave this process.");
   cmd->add_option("--coordinator", o->coordinator, "Coordinator endpoint, e.g. tcp://10.0.0.5:7450")
       ->required();
-  cmd->add_option("--data", o->data, "Answers as FORMAT:PATH; formats: csv (pupil_id,timestamp,"
-                                     "skill_id,item_id,correct)")
+  cmd->add_option("--data", o->data,
+                  "This establishment's data as FORMAT:PATH: csv (pupil_id,timestamp,skill_id,item_id,correct),\n"
+                  "kt3, pykt, xapi (JSON lines) or oulad:DIR (see docs/data-formats.md)")
       ->required();
   cmd->add_option("--name", o->name, "Name of this establishment in the federation (default: host name)");
   cmd->add_option("--test-fraction", o->test_fraction, "Share of pupils held out for evaluation")
@@ -114,6 +140,17 @@ Runner AddNodeCommand(CLI::App& app) {
                   "This node's pseudonymisation key (created on first use, mode 0600; default\n"
                   "~/.local/state/cartable/pseudonym.key). Pupil ids become HMAC-SHA-256 pseudonyms as\n"
                   "they are read; keep the key to keep pseudonyms stable across runs.");
+  cmd->add_option("--min-cohort", o->min_cohort,
+                  "Refuse rounds whose secure sum would mix fewer nodes than this (this node included)")
+      ->default_val(3)->check(CLI::Range(2, 65535))->group("Secure aggregation");
+  cmd->add_option("--roster", o->roster_dir,
+                  "Directory of the enrolled nodes' NAME.sign.pub files (from cartable keygen): cohorts are\n"
+                  "checked against it, so a coordinator cannot invent members or swap their keys")
+      ->group("Secure aggregation");
+  cmd->add_flag("--allow-plain-updates", o->allow_plain_updates,
+                "Also answer rounds that ask for the update in the clear (coordinator --secagg off);\n"
+                "for comparison runs only")
+      ->group("Secure aggregation");
   cmd->add_option("--max-message-mb", o->max_message_mb, "Largest message accepted from the coordinator")
       ->default_val(256)->check(CLI::Range(1, 4095));
   cmd->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")->default_val("info");

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/secagg_flags.h"
 #include "core/logging.h"
 #include "core/subprocess.h"
 #include "simulations/scenario.h"
@@ -20,6 +21,7 @@ struct SimulateOptions {
   std::string out_dir = "cartable-out";
   std::string log_level = "info";
   bool json = false;
+  SecAggFlags secagg;
 };
 
 void PrintRound(const coordinator::RoundRecord& r, uint32_t rounds) {
@@ -51,6 +53,7 @@ int Run(SimulateOptions& o) {
   o.scenario.out_dir = o.out_dir;
   o.scenario.log_level = o.log_level;
   o.scenario.round_timeout = std::chrono::seconds(o.round_timeout_s);
+  if (Status s = ApplySecAggFlags(o.secagg, o.scenario.secagg); !s.ok()) return ReportFailure(s);
   if (Status s = simulations::Validate(o.scenario); !s.ok()) return ReportFailure(s);
   InstallShutdownHandler();
   const uint32_t rounds = o.scenario.rounds;
@@ -103,6 +106,7 @@ Runner AddSimulateCommand(CLI::App& app) {
                 "Run without CURVE (to measure its cost); by default every connection is encrypted and\n"
                 "authenticated with fresh keys written to OUT/keys/");
   cmd->add_flag("--json", o->json, "Print the whole report as JSON on stdout instead of progress lines");
+  AddSecAggFlags(cmd, o->secagg);
   cmd->footer(
       "Example: cartable simulate --schools 8 --rounds 10 --out /tmp/run1\n"
       "Output: one line per round (nodes that answered, their mean training loss, the new global model's\n"

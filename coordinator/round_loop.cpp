@@ -16,6 +16,20 @@ StatusOr<std::unique_ptr<RoundLoop>> RoundLoop::Create(const RunConfig& config, 
   if (config.train.local_epochs < 1 || config.train.batch_size < 1 || !(config.train.learning_rate > 0)) {
     return InvalidArgumentError("local training needs epochs ≥ 1, batch size ≥ 1 and a positive rate");
   }
+  const SecAggConfig& sa = config.secagg;
+  if (sa.enabled) {
+    if (sa.neighbours != -1 && sa.neighbours != 0 && (sa.neighbours < 2 || sa.neighbours % 2 != 0)) {
+      return InvalidArgumentError("secure aggregation neighbours must be 'full', or an even number ≥ 2; got " +
+                                  std::to_string(sa.neighbours));
+    }
+    if (sa.modulus_bits < 8 || sa.modulus_bits > 62) {
+      return InvalidArgumentError("secure aggregation modulus bits must be in [8, 62]");
+    }
+    if (sa.max_attempts < 1) return InvalidArgumentError("secure aggregation needs at least 1 attempt per round");
+    if (!(sa.clip > 0) || !(sa.weight_cap >= 1)) {
+      return InvalidArgumentError("secure aggregation needs a positive clip and a weight cap of at least 1");
+    }
+  }
   CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<aggregation::Strategy> strategy,
                             aggregation::CreateStrategy(config.strategy));
   CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<models::Model> model, models::CreateModel(config.model));
@@ -62,6 +76,11 @@ std::vector<Outgoing> RoundLoop::OnMessage(const protocol::PeerId& peer,
   node->second.last_heard = clock_.Now();
   if (std::holds_alternative<protocol::Heartbeat>(envelope.body)) {
     return {{peer, std::make_shared<const protocol::Envelope>(MakeEnvelope(protocol::Heartbeat{}))}};
+  }
+  if (phase_ == Phase::kTraining && secure_) {
+    std::vector<Outgoing> out;
+    secure_->OnMessage(peer, envelope, out);
+    return AfterSecureStep(std::move(out));
   }
   if (const auto* error = std::get_if<protocol::ErrorReply>(&envelope.body);
       error && (envelope.run_id != config_.run_id || envelope.round != round_)) {
@@ -127,7 +146,7 @@ std::vector<Outgoing> RoundLoop::OnHello(const protocol::PeerId& peer, const pro
     nodes_.erase(it);
     break;
   }
-  nodes_.emplace(peer, Node{hello.node_name, clock_.Now()});
+  nodes_.emplace(peer, Node{hello.node_name, clock_.Now(), hello.signing_key});
   spdlog::debug("node '{}' joined ({} connected)", hello.node_name, nodes_.size());
   if (phase_ == Phase::kJoining && config_.expected_nodes != 0 &&
       nodes_.size() >= config_.expected_nodes) {
@@ -164,6 +183,11 @@ std::vector<Outgoing> RoundLoop::OnTick() {
     spdlog::info("join deadline reached with {} node(s); starting", nodes_.size());
     return StartRound();
   }
+  if (phase_ == Phase::kTraining && secure_) {
+    std::vector<Outgoing> out;
+    secure_->OnDeadline(out);
+    return AfterSecureStep(std::move(out));
+  }
   const std::set<protocol::PeerId> late = pending_;
   for (const protocol::PeerId& peer : late) {
     Drop(peer, "missed the " + std::to_string(static_cast<int>(ToSeconds(config_.round_timeout))) +
@@ -189,20 +213,76 @@ std::vector<Outgoing> RoundLoop::Broadcast(protocol::Body body) {
 }
 
 std::vector<Outgoing> RoundLoop::StartRound() {
-  round_ += 1;
+  round_ += 1;  // every attempt gets a fresh number, so nothing of a failed attempt is taken for this one
   phase_ = Phase::kTraining;
   round_started_ = clock_.Now();
   current_ = RoundRecord{};
-  current_.round = round_;
+  current_.round = static_cast<uint32_t>(records_.size()) + 1;
   cohort_.clear();
   for (const auto& [peer, node] : nodes_) cohort_.insert(peer);
   updates_.emplace(global_.size());
   loss_sum_ = 0;
-  return Broadcast(protocol::TrainRequest{WireModel(), config_.train, global_});
+  secure_.reset();
+  if (!config_.secagg.enabled) return Broadcast(protocol::TrainRequest{WireModel(), config_.train, global_});
+  std::vector<SecureCohortMember> members;
+  for (const protocol::PeerId& peer : cohort_) {
+    const Node& node = nodes_.at(peer);
+    members.push_back({peer, node.name, node.signing_key});
+  }
+  std::vector<Outgoing> out;
+  auto secure = SecureRound::Start(config_, round_, std::move(members), global_, out);
+  if (!secure.ok()) return Fail(secure.status().WithContext("round " + std::to_string(round_)));
+  secure_ = std::move(secure).value();
+  secure_drops_seen_ = 0;
+  pending_ = cohort_;  // busy nodes are never forgotten as silent
+  deadline_ = clock_.Now() + config_.round_timeout;
+  return out;
 }
 
-std::vector<Outgoing> RoundLoop::FinishTraining() {
-  const aggregation::UpdateSum& sum = updates_->sum();
+std::vector<Outgoing> RoundLoop::AfterSecureStep(std::vector<Outgoing> out) {
+  const auto& dropped = secure_->dropped();
+  for (; secure_drops_seen_ < dropped.size(); ++secure_drops_seen_) {
+    const auto& [name, why] = dropped[secure_drops_seen_];
+    spdlog::warn("round {}: dropping node '{}': {}", round_, name, why);
+    current_.dropped.push_back(name);
+    for (auto it = cohort_.begin(); it != cohort_.end(); ++it) {
+      if (NameOf(*it) == name) {
+        cohort_.erase(it);  // not asked to evaluate either
+        break;
+      }
+    }
+  }
+  if (secure_->TakeStageChanged()) deadline_ = clock_.Now() + config_.round_timeout;
+  if (!secure_->finished()) return out;
+  const StatusOr<aggregation::UpdateSum>& outcome = secure_->outcome();
+  if (!outcome.ok()) {
+    const Status why = outcome.status().WithContext("round " + std::to_string(current_.round) +
+                                                    ": secure aggregation");
+    secure_.reset();
+    // Too few nodes left for this attempt: the plan allows a few more before the run fails.
+    if (why.code() == StatusCode::kFailedPrecondition && ++failed_attempts_ < config_.secagg.max_attempts) {
+      spdlog::warn("{}; trying again ({} of {} attempts)", why.message(), failed_attempts_ + 1,
+                   config_.secagg.max_attempts);
+      std::vector<std::string> dropped = std::move(current_.dropped);  // the record tells of every attempt
+      std::vector<Outgoing> retry = StartRound();
+      current_.dropped = std::move(dropped);
+      out.insert(out.end(), retry.begin(), retry.end());
+      return out;
+    }
+    return Fail(why);
+  }
+  failed_attempts_ = 0;
+  const double loss_sum = secure_->loss_sum();
+  const aggregation::UpdateSum sum = *outcome;
+  secure_.reset();
+  std::vector<Outgoing> next = FinishTraining(sum, loss_sum);
+  out.insert(out.end(), next.begin(), next.end());
+  return out;
+}
+
+std::vector<Outgoing> RoundLoop::FinishTraining() { return FinishTraining(updates_->sum(), loss_sum_); }
+
+std::vector<Outgoing> RoundLoop::FinishTraining(const aggregation::UpdateSum& sum, double loss_sum) {
   if (static_cast<size_t>(sum.contributors) < config_.min_nodes) {
     return Fail(FailedPreconditionError("round " + std::to_string(round_) + ": only " +
                                         std::to_string(sum.contributors) + " update(s) arrived; the run needs " +
@@ -212,7 +292,7 @@ std::vector<Outgoing> RoundLoop::FinishTraining() {
   if (!next.ok()) return Fail(next.status().WithContext("round " + std::to_string(round_)));
   global_ = std::move(next).value();
   current_.nodes = static_cast<size_t>(sum.contributors);
-  current_.train_loss = loss_sum_ / sum.total_weight;
+  current_.train_loss = loss_sum / sum.total_weight;
   phase_ = Phase::kEvaluating;
   evaluation_ = models::SummableMetrics::Empty();
   return Broadcast(protocol::EvaluateRequest{WireModel(), global_});
@@ -227,10 +307,10 @@ std::vector<Outgoing> RoundLoop::FinishEvaluation() {
   current_.seconds = ToSeconds(clock_.Now() - round_started_);
   records_.push_back(current_);
   if (listener_) listener_(current_);
-  if (round_ >= config_.rounds) {
+  if (records_.size() >= config_.rounds) {
     phase_ = Phase::kDone;
     outcome_ = Status::Ok();
-    return ShutdownAll("run complete after " + std::to_string(round_) + " rounds");
+    return ShutdownAll("run complete after " + std::to_string(records_.size()) + " rounds");
   }
   return StartRound();
 }

@@ -20,7 +20,9 @@
 
 #include "aggregation/strategies/strategy.h"
 #include "aggregation/update_sum.h"
+#include "coordinator/outgoing.h"
 #include "coordinator/run_config.h"
+#include "coordinator/secure_round.h"
 #include "core/clock.h"
 #include "core/status.h"
 #include "models/metrics.h"
@@ -37,13 +39,6 @@ struct RoundRecord {
   uint64_t evaluated = 0;  // held-out answers behind those metrics
   double seconds = 0;
   std::vector<std::string> dropped;  // nodes that missed a deadline or failed this round
-};
-
-// A message for one peer. A broadcast shares one immutable envelope among its peers (the round's global
-// model is not copied per node), so the service can encode it once.
-struct Outgoing {
-  protocol::PeerId peer;
-  std::shared_ptr<const protocol::Envelope> envelope;
 };
 
 class RoundLoop {
@@ -81,6 +76,8 @@ class RoundLoop {
   void ForgetSilentNodes();
   std::vector<Outgoing> StartRound();
   std::vector<Outgoing> FinishTraining();
+  std::vector<Outgoing> FinishTraining(const aggregation::UpdateSum& sum, double loss_sum);
+  std::vector<Outgoing> AfterSecureStep(std::vector<Outgoing> out);
   std::vector<Outgoing> FinishEvaluation();
   std::vector<Outgoing> Fail(Status why);
   std::vector<Outgoing> ShutdownAll(const std::string& reason);
@@ -101,6 +98,7 @@ class RoundLoop {
   struct Node {
     std::string name;
     TimePoint last_heard;
+    protocol::PublicKeyBytes signing_key{};
   };
   std::map<protocol::PeerId, Node> nodes_;  // joined peers
   std::set<protocol::PeerId> cohort_;              // this round's participants still in the round
@@ -109,6 +107,9 @@ class RoundLoop {
   TimePoint round_started_{};
   uint32_t round_ = 0;
   std::optional<aggregation::UpdateAccumulator> updates_;
+  std::unique_ptr<SecureRound> secure_;  // this round's SecAgg+ workflow, when enabled
+  size_t secure_drops_seen_ = 0;
+  int failed_attempts_ = 0;  // of the current round's secure aggregation
   double loss_sum_ = 0;
   models::SummableMetrics evaluation_;
   RoundRecord current_;

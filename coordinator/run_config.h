@@ -13,6 +13,19 @@
 
 namespace cartable::coordinator {
 
+// How updates are securely aggregated (SecAgg+, aggregation/secagg). Off only for comparison runs.
+struct SecAggConfig {
+  bool enabled = true;
+  // Neighbours per node: −1 for aggregation::secagg::RecommendedNeighbours(cohort size), 0 for every
+  // other node (classic SecAgg), or an even k ≥ 2. A k the cohort cannot hold becomes 0.
+  int neighbours = -1;
+  int modulus_bits = 32;    // updates are summed modulo 2^bits, 8..62
+  double clip = 4.0;        // each weighted value is clipped to [−clip, clip] before quantisation
+  double weight_cap = 10000;  // a node's weight is min(examples, cap) / cap, so it fits the clip range
+  // Attempts at one round when too few nodes remain to unmask the sum; then the run fails.
+  int max_attempts = 3;
+};
+
 struct RunConfig {
   uint64_t run_id = 1;  // names the run in every frame; stale runs' messages are refused
   uint32_t rounds = 10;
@@ -23,6 +36,7 @@ struct RunConfig {
   models::ModelSpec model;
   protocol::WireTrainConfig train;  // local epochs, batch size, rate, seed
   std::string strategy = "fedavg";
+  SecAggConfig secagg;
   Duration join_timeout = std::chrono::seconds(60);
   Duration round_timeout = std::chrono::seconds(120);  // per stage (training, evaluation)
   // A node not busy in a round stage and silent this long (no heartbeat) is forgotten until it says Hello

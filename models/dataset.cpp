@@ -92,22 +92,35 @@ Status Validate(const InteractionLog& log) {
   return CheckRecords(log);
 }
 
-PupilSplit SplitByPupil(const InteractionLog& log, double test_fraction, uint64_t seed) {
-  PupilSplit split{EmptyLike(log), EmptyLike(log)};
-  // 2^64 as a double is out of uint64_t's range: the extremes are handled apart, never converted.
-  const double fraction = std::clamp(test_fraction, 0.0, 1.0);
-  const bool all_to_test = fraction >= 1.0;
-  const uint64_t threshold = all_to_test ? 0 : static_cast<uint64_t>(fraction * 18446744073709551615.0);
-  // Each pupil's side and its index there, in the order of the pupil keys.
+PupilSplit SplitByPupil(const InteractionLog& log, double test_fraction, uint64_t seed,
+                        double validation_fraction) {
+  PupilSplit split{EmptyLike(log), EmptyLike(log), EmptyLike(log)};
+  // Each pupil draws one uniform number u in [0, 1) from (seed, key): test when u < test fraction, then
+  // validation when u < test + validation fraction, else train. The comparisons are done on the 64-bit
+  // hash; 2^64 as a double is out of uint64_t's range, so full shares are handled apart, never converted.
+  const double test = std::clamp(test_fraction, 0.0, 1.0);
+  const double validation = std::clamp(validation_fraction, 0.0, 1.0 - test);
+  auto threshold = [](double fraction) {
+    const double scaled = fraction * 18446744073709551616.0;
+    return scaled >= 18446744073709551616.0 ? UINT64_MAX : static_cast<uint64_t>(scaled);
+  };
+  const uint64_t test_below = threshold(test), validation_below = threshold(test + validation);
+  enum Side : uint8_t { kTrain, kTest, kValidation };
   constexpr uint32_t kUnset = UINT32_MAX;
-  std::vector<bool> to_test(log.num_pupils());
+  std::vector<Side> side_of(log.num_pupils());
   std::vector<uint32_t> new_index(log.num_pupils(), kUnset);
   for (size_t p = 0; p < log.num_pupils(); ++p) {
-    to_test[p] = all_to_test || Mix(seed ^ HashKey(log.pupil_keys[p])) < threshold;
+    const uint64_t u = Mix(seed ^ HashKey(log.pupil_keys[p]));
+    side_of[p] = (test >= 1.0 || u < test_below)          ? kTest
+                 : (test + validation >= 1.0 || u < validation_below) ? kValidation
+                                                                      : kTrain;
   }
+  auto log_of = [&](uint32_t pupil) -> InteractionLog& {
+    return side_of[pupil] == kTest ? split.test : side_of[pupil] == kValidation ? split.validation : split.train;
+  };
   auto index_of = [&](uint32_t pupil) {
     if (new_index[pupil] == kUnset) {
-      InteractionLog& side = to_test[pupil] ? split.test : split.train;
+      InteractionLog& side = log_of(pupil);
       new_index[pupil] = static_cast<uint32_t>(side.pupil_keys.size());
       side.pupil_keys.push_back(log.pupil_keys[pupil]);
     }
@@ -116,12 +129,12 @@ PupilSplit SplitByPupil(const InteractionLog& log, double test_fraction, uint64_
   for (Interaction x : log.interactions) {
     const uint32_t pupil = x.pupil;
     x.pupil = index_of(pupil);
-    (to_test[pupil] ? split.test : split.train).interactions.push_back(x);
+    log_of(pupil).interactions.push_back(x);
   }
   for (size_t row = 0; row < log.records.size(); ++row) {
     const uint32_t pupil = log.records.pupil[row];
     const uint32_t index = index_of(pupil);
-    AppendRecord(log.records, row, index, (to_test[pupil] ? split.test : split.train).records);
+    AppendRecord(log.records, row, index, log_of(pupil).records);
   }
   return split;
 }

@@ -54,11 +54,16 @@ Status Validate(const InteractionLog& log);
 struct PupilSplit {
   InteractionLog train;
   InteractionLog test;
+  InteractionLog validation;  // empty unless a validation fraction was asked for
 };
 
 // Puts each pupil (answers and records) wholly in train or test; `test_fraction` is clamped to [0, 1]. The choice depends only on (seed, pupil key), so the same pupil
 // lands on the same side wherever the split is computed (a node, or a simulation's baseline).
-PupilSplit SplitByPupil(const InteractionLog& log, double test_fraction, uint64_t seed);
+// With `validation_fraction` > 0, a further share of pupils goes to validation (for choosing epochs and
+// hyperparameters without touching the test pupils); the test side is the same pupils whatever the
+// validation fraction. Fractions are clamped so that test + validation ≤ 1.
+PupilSplit SplitByPupil(const InteractionLog& log, double test_fraction, uint64_t seed,
+                        double validation_fraction = 0);
 
 // Concatenates logs that share a skill space and record columns (pupils are renumbered; keys are kept). Logs
 // with different non-empty record columns are a programmer error (checked).

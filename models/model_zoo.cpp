@@ -1,6 +1,11 @@
 #include <functional>
 
+#include "models/internal/dkt_model.h"
+#include "models/internal/irt_model.h"
+#include "models/internal/logistic_model.h"
+#include "models/internal/mlp_model.h"
 #include "models/internal/pfa_model.h"
+#include "models/internal/sakt_model.h"
 #include "models/model.h"
 
 namespace cartable::models {
@@ -19,6 +24,23 @@ const std::vector<ZooEntry>& Zoo() {
       {"pfa", ModelInput::kAnswers,
        "performance factors analysis: logistic on per-skill success and failure counts",
        internal::NewPfaModel},
+      {"irt1pl", ModelInput::kAnswers,
+       "item response theory, 1PL: item (or skill) difficulty, ability from the pupil's earlier answers",
+       internal::NewIrt1plModel},
+      {"irt2pl", ModelInput::kAnswers,
+       "item response theory, 2PL: irt1pl plus a discrimination per item (or skill)",
+       internal::NewIrt2plModel},
+      {"dkt", ModelInput::kAnswers,
+       "deep knowledge tracing: LSTM/GRU over the answers (cell, hidden_size, layers, dropout, max_length)",
+       internal::NewDktModel},
+      {"sakt", ModelInput::kAnswers,
+       "self-attentive knowledge tracing (embedding_size, heads, max_length, dropout)",
+       internal::NewSaktModel},
+      {"logistic", ModelInput::kPupilRecords,
+       "early warning: logistic regression on pupil records (option l2)", internal::NewLogisticModel},
+      {"mlp", ModelInput::kPupilRecords,
+       "early warning: ReLU network on pupil records (hidden_size, layers, dropout, l2)",
+       internal::NewMlpModel},
   };
   return zoo;
 }

@@ -8,6 +8,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "node/kt3_source.h"
+#include "node/oulad_source.h"
+#include "node/pykt_source.h"
+#include "node/text_source.h"
+#include "node/xapi_source.h"
+
 namespace cartable::node {
 namespace {
 
@@ -65,6 +71,7 @@ struct Row {
   uint8_t correct;
   double timestamp;
   size_t order;
+  uint32_t item;
 };
 
 }  // namespace
@@ -73,18 +80,22 @@ StatusOr<models::InteractionLog> LoadLongCsv(const std::filesystem::path& path,
                                              const Pseudonymizer* pseudonymizer) {
   std::ifstream in(path);
   if (!in) return NotFoundError("cannot open " + path.string());
-  std::string line;
-  if (!std::getline(in, line)) return InvalidArgumentError(path.string() + ":1: empty file, no header line");
-  auto columns = ParseHeader(line);
+  internal::LineReader lines(in, path.string());  // caps line lengths
+  std::optional<std::string_view> header = lines.Next();
+  CARTABLE_RETURN_IF_ERROR(lines.status());
+  if (!header) return InvalidArgumentError(path.string() + ":1: empty file, no header line");
+  auto columns = ParseHeader(*header);
   if (!columns.ok()) return columns.status().WithContext(path.string() + ":1");
 
   std::vector<std::string> keys;
   std::unordered_map<std::string, uint32_t> index_of;
   std::vector<std::vector<Row>> rows;
   uint32_t max_skill = 0;
+  internal::DenseIds items(internal::kMaxItems);  // item_id strings, numbered by first appearance
   size_t line_number = 1;
   size_t order = 0;
-  while (std::getline(in, line)) {
+  while (std::optional<std::string_view> next = lines.Next()) {
+    const std::string_view line = *next;
     ++line_number;
     if (line.empty() || line == "\r") continue;
     const std::string where = path.string() + ":" + std::to_string(line_number);
@@ -95,7 +106,7 @@ StatusOr<models::InteractionLog> LoadLongCsv(const std::filesystem::path& path,
     }
     std::string_view pupil = fields[columns->pupil];
     if (pupil.empty()) return InvalidArgumentError(where + ": field 'pupil_id' is empty");
-    Row row{0, 0, 0, order++};
+    Row row{0, 0, 0, order++, 0};
     std::string_view skill = fields[columns->skill];
     auto [end, error] = std::from_chars(skill.data(), skill.data() + skill.size(), row.skill);
     if (error != std::errc() || end != skill.data() + skill.size() || row.skill >= kMaxSkills) {
@@ -122,19 +133,27 @@ StatusOr<models::InteractionLog> LoadLongCsv(const std::filesystem::path& path,
       keys.push_back(std::move(key));
       rows.emplace_back();
     }
+    if (columns->item >= 0) {
+      std::string_view item = fields[columns->item];
+      if (item.empty()) return InvalidArgumentError(where + ": field 'item_id' is empty");
+      auto id = items.Id(item);
+      if (!id) return InvalidArgumentError(where + ": field 'item_id': more than 4194304 distinct items");
+      row.item = *id;
+    }
     rows[it->second].push_back(row);
     max_skill = std::max(max_skill, row.skill);
   }
-  if (in.bad()) return UnavailableError("cannot read " + path.string());
+  CARTABLE_RETURN_IF_ERROR(lines.status());
   if (keys.empty()) return InvalidArgumentError(path.string() + ": no answer after the header");
 
   models::InteractionLog log;
   log.pupil_keys = std::move(keys);
   log.num_skills = max_skill + 1;
+  log.num_items = items.size();
   for (uint32_t p = 0; p < rows.size(); ++p) {
     std::stable_sort(rows[p].begin(), rows[p].end(),
                      [](const Row& a, const Row& b) { return a.timestamp < b.timestamp; });
-    for (const Row& r : rows[p]) log.interactions.push_back({p, r.skill, r.correct});
+    for (const Row& r : rows[p]) log.interactions.push_back({p, r.skill, r.correct, r.item});
   }
   return log;
 }
@@ -147,7 +166,12 @@ StatusOr<models::InteractionLog> LoadData(const std::string& spec, const Pseudon
   const std::string format = spec.substr(0, colon);
   const std::string path = spec.substr(colon + 1);
   if (format == "csv") return LoadLongCsv(path, pseudonymizer);
-  return InvalidArgumentError("unknown data format '" + format + "' in '" + spec + "' (known: csv)");
+  if (format == "oulad") return LoadOuladLocation(path, pseudonymizer);
+  if (format == "kt3") return LoadKt3(path, pseudonymizer);
+  if (format == "pykt") return LoadPykt(path, pseudonymizer);
+  if (format == "xapi") return LoadXapi(path, pseudonymizer);
+  return InvalidArgumentError("unknown data format '" + format + "' in '" + spec +
+                              "' (known: csv, kt3, oulad, pykt, xapi)");
 }
 
 }  // namespace cartable::node

@@ -9,15 +9,19 @@ DataSummary Summarize(const models::InteractionLog& log) {
   s.pupils = log.num_pupils();
   s.answers = log.size();
   s.skill_space = log.num_skills;
+  s.item_space = log.num_items;
   std::vector<size_t> per_pupil(log.num_pupils(), 0);
   std::vector<bool> seen(log.num_skills, false);
+  std::vector<bool> item_seen(log.num_items, false);
   size_t correct = 0;
   for (const models::Interaction& x : log.interactions) {
     per_pupil[x.pupil] += 1;
     if (x.skill < seen.size()) seen[x.skill] = true;
+    if (x.item < item_seen.size()) item_seen[x.item] = true;
     correct += x.correct;
   }
   s.skills_seen = static_cast<size_t>(std::count(seen.begin(), seen.end(), true));
+  s.items_seen = static_cast<size_t>(std::count(item_seen.begin(), item_seen.end(), true));
   s.correct_rate = s.answers ? static_cast<double>(correct) / static_cast<double>(s.answers) : 0;
   if (!per_pupil.empty()) {
     std::vector<size_t> sorted = per_pupil;
@@ -38,6 +42,17 @@ DataSummary Summarize(const models::InteractionLog& log) {
   if (s.answers > 0 && (s.correct_rate < 0.05 || s.correct_rate > 0.95)) {
     s.problems.push_back("answers are almost all " + std::string(s.correct_rate > 0.5 ? "right" : "wrong") +
                          ": metrics such as AUC will be unstable");
+  }
+  s.records = log.records.size();
+  s.record_columns = log.records.feature_names;
+  if (s.records > 0) {
+    size_t positive = 0;
+    for (uint8_t outcome : log.records.outcome) positive += outcome;
+    s.outcome_rate = static_cast<double>(positive) / static_cast<double>(s.records);
+    if (s.outcome_rate < 0.05 || s.outcome_rate > 0.95) {
+      s.problems.push_back("record outcomes are almost all " + std::string(s.outcome_rate > 0.5 ? "1" : "0") +
+                           ": metrics such as AUC will be unstable");
+    }
   }
   if (s.pupils < 10) {
     s.problems.push_back("fewer than 10 pupils: a held-out split will be too small to evaluate");

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/check.h"
 #include "models/metrics.h"
 
 namespace cartable::node {
@@ -20,12 +21,42 @@ uint64_t LocalTrainingSeed(uint64_t run_seed, uint32_t round, const std::string&
   return h;
 }
 
-NodeSession::NodeSession(std::string name, models::PupilSplit data)
-    : name_(std::move(name)), data_(std::move(data)) {}
+NodeSession::NodeSession(std::string name, models::PupilSplit data, NodeSecurity security)
+    : name_(std::move(name)), data_(std::move(data)), security_(std::move(security)) {
+  if (!security_.identity) {
+    auto key = aggregation::secagg::SigningKey::Generate();
+    CARTABLE_CHECK(key.ok()) << key.status().ToString();
+    security_.identity = std::make_shared<const aggregation::secagg::SigningKey>(std::move(key).value());
+  }
+}
 
 protocol::Envelope NodeSession::Hello() {
   rejoining_ = true;
-  return Reply(0, 0, protocol::Hello{name_});
+  return Reply(0, 0, protocol::Hello{name_, security_.identity->PublicKey()});
+}
+
+std::vector<protocol::Envelope> NodeSession::OnSecAggMessage(const protocol::Envelope& in) {
+  const protocol::Stage stage = protocol::StageOf(protocol::TypeOf(in.body));
+  if (!secure_ || !run_id_ || in.run_id != *run_id_ || in.round != secure_round_ ||
+      stage <= secure_stage_) {
+    spdlog::debug("ignoring a stale or repeated {}", protocol::MessageTypeName(protocol::TypeOf(in.body)));
+    return {};
+  }
+  secure_stage_ = stage;
+  StatusOr<protocol::Body> reply = secure_->OnMessage(in.body);
+  if (!reply.ok()) {
+    spdlog::error("round {}: secure aggregation: {}", in.round, reply.status().ToString());
+    secure_.reset();
+    secure_request_.reset();
+    return {Reply(in.run_id, in.round,
+                  protocol::ErrorReply{static_cast<uint32_t>(reply.status().code()),
+                                       "secure aggregation: " + reply.status().message()})};
+  }
+  if (secure_->done()) {
+    secure_.reset();
+    secure_request_.reset();
+  }
+  return {Reply(in.run_id, in.round, std::move(reply).value())};
 }
 
 std::vector<protocol::Envelope> NodeSession::OnMessage(const protocol::Envelope& in) {
@@ -49,6 +80,13 @@ std::vector<protocol::Envelope> NodeSession::OnMessage(const protocol::Envelope&
     spdlog::info("joining run {:016x} (was {:016x})", in.run_id, *run_id_);
     last_train_round_.reset();
     last_evaluate_round_.reset();
+  }
+  switch (protocol::TypeOf(in.body)) {
+    case protocol::MessageType::kKeyList:
+    case protocol::MessageType::kShareDelivery:
+    case protocol::MessageType::kSurvivorList:
+    case protocol::MessageType::kUnmaskRequest: return OnSecAggMessage(in);
+    default: break;
   }
   StatusOr<protocol::Body> reply = InternalError("no reply");
   if (const auto* request = std::get_if<protocol::TrainRequest>(&in.body)) {
@@ -121,6 +159,26 @@ Status NodeSession::EnsureModel(const protocol::WireModelSpec& spec) {
 }
 
 StatusOr<protocol::Body> NodeSession::Train(const protocol::TrainRequest& request, uint32_t round) {
+  if (request.secagg.enabled != 0) {
+    secure_.reset();
+    secure_request_ = request;
+    secure_round_ = round;
+    secure_stage_ = protocol::Stage::kAdvertiseKeys;
+    protocol::Body advert;
+    auto trainer = [this, round]() { return TrainLocally(*secure_request_, round); };
+    CARTABLE_ASSIGN_OR_RETURN(secure_, SecureUpdate::Start(request, *run_id_, round, name_, *security_.identity,
+                                                           security_.policy, trainer, &advert));
+    return advert;
+  }
+  if (!security_.allow_plain_updates) {
+    return PermissionDeniedError(
+        "this node sends its update only under secure aggregation, and the round asks for it in the clear");
+  }
+  CARTABLE_ASSIGN_OR_RETURN(LocalUpdate update, TrainLocally(request, round));
+  return protocol::Body(protocol::TrainResult{std::move(update.delta), update.examples, update.loss});
+}
+
+StatusOr<LocalUpdate> NodeSession::TrainLocally(const protocol::TrainRequest& request, uint32_t round) {
   CARTABLE_RETURN_IF_ERROR(EnsureModel(request.model));
   CARTABLE_RETURN_IF_ERROR(model_->SetParameters(request.global_parameters));
   if (TrainingSize() == 0) return FailedPreconditionError("this node has no training pupil");
@@ -131,13 +189,13 @@ StatusOr<protocol::Body> NodeSession::Train(const protocol::TrainRequest& reques
   options.seed = LocalTrainingSeed(request.config.seed, round, name_);
   CARTABLE_ASSIGN_OR_RETURN(models::TrainReport report, model_->Train(data_.train, options));
   std::vector<float> local = model_->GetParameters();
-  protocol::TrainResult result;
-  result.delta.resize(local.size());
-  for (size_t i = 0; i < local.size(); ++i) result.delta[i] = local[i] - request.global_parameters[i];
-  result.weight = static_cast<double>(report.examples);
-  result.train_loss = report.mean_loss;
+  LocalUpdate update;
+  update.delta.resize(local.size());
+  for (size_t i = 0; i < local.size(); ++i) update.delta[i] = local[i] - request.global_parameters[i];
+  update.examples = static_cast<double>(report.examples);
+  update.loss = report.mean_loss;
   spdlog::info("round {}: trained on {} examples, loss {:.4f}", round, report.examples, report.mean_loss);
-  return protocol::Body(std::move(result));
+  return update;
 }
 
 StatusOr<protocol::Body> NodeSession::Evaluate(const protocol::EvaluateRequest& request) {

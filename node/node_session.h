@@ -10,8 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "aggregation/secagg/client.h"
+#include "aggregation/secagg/signing.h"
 #include "models/dataset.h"
 #include "models/model.h"
+#include "node/secure_update.h"
 #include "protocol/messages.h"
 
 namespace cartable::node {
@@ -20,10 +23,20 @@ namespace cartable::node {
 // run's seed, so a run can be replayed and a test can recompute any node's update.
 uint64_t LocalTrainingSeed(uint64_t run_seed, uint32_t round, const std::string& node_name);
 
+// How a node protects what it sends.
+struct NodeSecurity {
+  // The node's Ed25519 identity key, which signs its SecAgg+ messages; its public key goes in Hello.
+  // Null: a fresh key for this process (nobody can pin it in a roster).
+  std::shared_ptr<const aggregation::secagg::SigningKey> identity;
+  aggregation::secagg::ClientPolicy policy;  // cohort floor and roster
+  // Answer rounds that ask for the update in the clear (comparison runs). Off: such rounds are refused.
+  bool allow_plain_updates = false;
+};
+
 class NodeSession {
  public:
   // `data` is this establishment's split by pupil: train for local updates, test for evaluation.
-  NodeSession(std::string name, models::PupilSplit data);
+  NodeSession(std::string name, models::PupilSplit data, NodeSecurity security = {});
 
   // The first message on a connection, and again whenever the coordinator has lost track of this node
   // (it restarted). After a Hello the node may adopt a new run: a restarted coordinator starts one.
@@ -43,6 +56,8 @@ class NodeSession {
 
  private:
   StatusOr<protocol::Body> Train(const protocol::TrainRequest& request, uint32_t round);
+  StatusOr<LocalUpdate> TrainLocally(const protocol::TrainRequest& request, uint32_t round);
+  std::vector<protocol::Envelope> OnSecAggMessage(const protocol::Envelope& in);
   StatusOr<protocol::Body> Evaluate(const protocol::EvaluateRequest& request);
   Status EnsureModel(const protocol::WireModelSpec& spec);
   // Examples the current model would train on: answers or pupil records.
@@ -53,6 +68,13 @@ class NodeSession {
 
   std::string name_;
   models::PupilSplit data_;
+  NodeSecurity security_;
+  // The round being securely aggregated: its request (trained on once the shares arrive), its state
+  // machine, and the last SecAgg+ stage answered (a repeated or earlier stage is a duplicate).
+  std::optional<protocol::TrainRequest> secure_request_;
+  std::unique_ptr<SecureUpdate> secure_;
+  uint32_t secure_round_ = 0;
+  protocol::Stage secure_stage_ = protocol::Stage::kAdvertiseKeys;
   std::unique_ptr<models::Model> model_;
   std::optional<uint64_t> run_id_;
   std::optional<uint32_t> last_train_round_;

@@ -192,9 +192,13 @@ template <typename F> void VisitFields(WireModelSpec& m, F& f) {
 template <typename F> void VisitFields(WireTrainConfig& m, F& f) {
   f(m.local_epochs); f(m.batch_size); f(m.learning_rate); f(m.seed);
 }
-template <typename F> void VisitFields(Hello& m, F& f) { f(m.node_name); }
+template <typename F> void VisitFields(Hello& m, F& f) { f(m.node_name); f(m.signing_key); }
+template <typename F> void VisitFields(CohortMember& m, F& f) { f(m.name); f(m.signing_key); }
+template <typename F> void VisitFields(SecAggPlan& m, F& f) {
+  f(m.enabled); f(m.neighbours); f(m.modulus_bits); f(m.clip); f(m.weight_cap); f(m.graph_seed); f(m.cohort);
+}
 template <typename F> void VisitFields(TrainRequest& m, F& f) {
-  f(m.model); f(m.config); f(m.global_parameters);
+  f(m.model); f(m.config); f(m.global_parameters); f(m.secagg);
 }
 template <typename F> void VisitFields(TrainResult& m, F& f) { f(m.delta); f(m.weight); f(m.train_loss); }
 template <typename F> void VisitFields(EvaluateRequest& m, F& f) { f(m.model); f(m.parameters); }
@@ -205,6 +209,20 @@ template <typename F> void VisitFields(EvaluateResult& m, F& f) {
 template <typename F> void VisitFields(Shutdown& m, F& f) { f(m.reason); }
 template <typename F> void VisitFields(ErrorReply& m, F& f) { f(m.code); f(m.message); }
 template <typename F> void VisitFields(Heartbeat&, F&) {}
+template <typename F> void VisitFields(KeyAdvert& m, F& f) {
+  f(m.member); f(m.mask_key); f(m.share_key); f(m.signature);
+}
+template <typename F> void VisitFields(KeyList& m, F& f) { f(m.adverts); }
+template <typename F> void VisitFields(SealedShare& m, F& f) { f(m.from); f(m.to); f(m.ciphertext); }
+template <typename F> void VisitFields(ShareKeys& m, F& f) { f(m.shares); }
+template <typename F> void VisitFields(ShareDelivery& m, F& f) { f(m.shares); }
+template <typename F> void VisitFields(MaskedInput& m, F& f) { f(m.words32); f(m.words64); }
+template <typename F> void VisitFields(SurvivorList& m, F& f) { f(m.survivors); }
+template <typename F> void VisitFields(SurvivorSignature& m, F& f) { f(m.signature); }
+template <typename F> void VisitFields(MemberSignature& m, F& f) { f(m.member); f(m.signature); }
+template <typename F> void VisitFields(UnmaskRequest& m, F& f) { f(m.signatures); }
+template <typename F> void VisitFields(RevealedShare& m, F& f) { f(m.of); f(m.share); }
+template <typename F> void VisitFields(UnmaskResponse& m, F& f) { f(m.self_seed_shares); f(m.mask_key_shares); }
 
 namespace {
 
@@ -230,11 +248,20 @@ Body EmptyBodyOf(MessageType type) {
     case MessageType::kShutdown: return Shutdown{};
     case MessageType::kError: return ErrorReply{};
     case MessageType::kHeartbeat: return Heartbeat{};
+    case MessageType::kKeyAdvert: return KeyAdvert{};
+    case MessageType::kKeyList: return KeyList{};
+    case MessageType::kShareKeys: return ShareKeys{};
+    case MessageType::kShareDelivery: return ShareDelivery{};
+    case MessageType::kMaskedInput: return MaskedInput{};
+    case MessageType::kSurvivorList: return SurvivorList{};
+    case MessageType::kSurvivorSignature: return SurvivorSignature{};
+    case MessageType::kUnmaskRequest: return UnmaskRequest{};
+    case MessageType::kUnmaskResponse: return UnmaskResponse{};
   }
   return ErrorReply{};
 }
 
-bool IsKnownType(uint8_t type) { return type >= 1 && type <= 8; }
+bool IsKnownType(uint8_t type) { return type >= 1 && type <= kLastMessageType; }
 
 }  // namespace
 

@@ -12,6 +12,15 @@ MessageType TypeOf(const Body& body) {
     MessageType operator()(const Shutdown&) { return MessageType::kShutdown; }
     MessageType operator()(const ErrorReply&) { return MessageType::kError; }
     MessageType operator()(const Heartbeat&) { return MessageType::kHeartbeat; }
+    MessageType operator()(const KeyAdvert&) { return MessageType::kKeyAdvert; }
+    MessageType operator()(const KeyList&) { return MessageType::kKeyList; }
+    MessageType operator()(const ShareKeys&) { return MessageType::kShareKeys; }
+    MessageType operator()(const ShareDelivery&) { return MessageType::kShareDelivery; }
+    MessageType operator()(const MaskedInput&) { return MessageType::kMaskedInput; }
+    MessageType operator()(const SurvivorList&) { return MessageType::kSurvivorList; }
+    MessageType operator()(const SurvivorSignature&) { return MessageType::kSurvivorSignature; }
+    MessageType operator()(const UnmaskRequest&) { return MessageType::kUnmaskRequest; }
+    MessageType operator()(const UnmaskResponse&) { return MessageType::kUnmaskResponse; }
   };
   return std::visit(Visitor{}, body);
 }
@@ -26,6 +35,15 @@ Stage StageOf(MessageType type) {
     case MessageType::kShutdown:
     case MessageType::kError:
     case MessageType::kHeartbeat: return Stage::kControl;
+    case MessageType::kKeyAdvert: return Stage::kAdvertiseKeys;
+    case MessageType::kKeyList:
+    case MessageType::kShareKeys: return Stage::kShareKeys;
+    case MessageType::kShareDelivery:
+    case MessageType::kMaskedInput: return Stage::kMaskedInput;
+    case MessageType::kSurvivorList:
+    case MessageType::kSurvivorSignature: return Stage::kConsistencyCheck;
+    case MessageType::kUnmaskRequest:
+    case MessageType::kUnmaskResponse: return Stage::kUnmask;
   }
   return Stage::kControl;
 }
@@ -40,6 +58,15 @@ std::string_view MessageTypeName(MessageType type) {
     case MessageType::kShutdown: return "Shutdown";
     case MessageType::kError: return "Error";
     case MessageType::kHeartbeat: return "Heartbeat";
+    case MessageType::kKeyAdvert: return "KeyAdvert";
+    case MessageType::kKeyList: return "KeyList";
+    case MessageType::kShareKeys: return "ShareKeys";
+    case MessageType::kShareDelivery: return "ShareDelivery";
+    case MessageType::kMaskedInput: return "MaskedInput";
+    case MessageType::kSurvivorList: return "SurvivorList";
+    case MessageType::kSurvivorSignature: return "SurvivorSignature";
+    case MessageType::kUnmaskRequest: return "UnmaskRequest";
+    case MessageType::kUnmaskResponse: return "UnmaskResponse";
   }
   return "Unknown";
 }

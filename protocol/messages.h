@@ -4,6 +4,7 @@
 // codec.h; nothing here knows about bytes or sockets. Every message travels in an Envelope that names the
 // run and the round it belongs to, so stale or misdirected messages can be refused by the state machines.
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -37,9 +38,31 @@ struct WireTrainConfig {
   uint64_t seed = 0;
 };
 
-// node → coordinator, first message on a connection.
+using PublicKeyBytes = std::array<uint8_t, 32>;
+using SignatureBytes = std::array<uint8_t, 64>;
+
+// node → coordinator, first message on a connection. `signing_key` is the node's Ed25519 identity key,
+// which signs its secure-aggregation messages.
 struct Hello {
   std::string node_name;
+  PublicKeyBytes signing_key{};
+};
+
+struct CohortMember {
+  std::string name;
+  PublicKeyBytes signing_key{};
+};
+
+// How this round's updates are securely aggregated (SecAgg+); `enabled` 0 means updates travel in the
+// clear (comparison runs only). Members are indices into `cohort`, which is sorted by name.
+struct SecAggPlan {
+  uint8_t enabled = 0;
+  uint32_t neighbours = 0;  // k, or 0 for every member (classic SecAgg)
+  uint32_t modulus_bits = 32;
+  double clip = 4.0;
+  double weight_cap = 10000;  // examples giving the full weight 1
+  std::array<uint8_t, 32> graph_seed{};
+  std::vector<CohortMember> cohort;
 };
 
 // coordinator → node: train from these global parameters.
@@ -47,6 +70,7 @@ struct TrainRequest {
   WireModelSpec model;
   WireTrainConfig config;
   std::vector<float> global_parameters;
+  SecAggPlan secagg;
 };
 
 // node → coordinator: the local update. `delta` = local − global parameters; `weight` = training examples.
@@ -88,11 +112,67 @@ struct ErrorReply {
 // the node should say Hello again.
 inline constexpr uint32_t kErrorNotJoined = 1000;
 
+// The SecAgg+ stages (aggregation/secagg/round_messages.h says what each carries and checks).
+// node → coordinator, AdvertiseKeys.
+struct KeyAdvert {
+  uint32_t member = 0;
+  PublicKeyBytes mask_key{};
+  PublicKeyBytes share_key{};
+  SignatureBytes signature{};
+};
+// coordinator → node: the adverts received.
+struct KeyList {
+  std::vector<KeyAdvert> adverts;
+};
+struct SealedShare {
+  uint32_t from = 0;
+  uint32_t to = 0;
+  std::vector<uint8_t> ciphertext;
+};
+// node → coordinator, ShareKeys: one sealed share pair per neighbour.
+struct ShareKeys {
+  std::vector<SealedShare> shares;
+};
+// coordinator → node: the shares its neighbours sealed for it.
+struct ShareDelivery {
+  std::vector<SealedShare> shares;
+};
+// node → coordinator: the masked, quantised update (words32 when the modulus has ≤ 32 bits, else words64).
+struct MaskedInput {
+  std::vector<uint32_t> words32;
+  std::vector<uint64_t> words64;
+};
+// coordinator → node, ConsistencyCheck: the members whose masked input arrived.
+struct SurvivorList {
+  std::vector<uint32_t> survivors;
+};
+struct SurvivorSignature {
+  SignatureBytes signature{};
+};
+struct MemberSignature {
+  uint32_t member = 0;
+  SignatureBytes signature{};
+};
+// coordinator → node, Unmask: the survivors' signatures over the survivor list.
+struct UnmaskRequest {
+  std::vector<MemberSignature> signatures;
+};
+struct RevealedShare {
+  uint32_t of = 0;
+  std::vector<uint8_t> share;
+};
+// node → coordinator: one kind of share per neighbour held.
+struct UnmaskResponse {
+  std::vector<RevealedShare> self_seed_shares;
+  std::vector<RevealedShare> mask_key_shares;
+};
+
 // either way: "still here". A node sends one when it has been quiet for a while; the coordinator answers.
 struct Heartbeat {};
 
 using Body = std::variant<Hello, TrainRequest, TrainResult, EvaluateRequest, EvaluateResult, Shutdown,
-                          ErrorReply, Heartbeat>;
+                          ErrorReply, Heartbeat, KeyAdvert, KeyList, ShareKeys, ShareDelivery, MaskedInput,
+                          SurvivorList, SurvivorSignature, UnmaskRequest, UnmaskResponse>;
 
 enum class MessageType : uint8_t {
   kHello = 1,
@@ -103,7 +183,17 @@ enum class MessageType : uint8_t {
   kShutdown = 6,
   kError = 7,
   kHeartbeat = 8,
+  kKeyAdvert = 9,
+  kKeyList = 10,
+  kShareKeys = 11,
+  kShareDelivery = 12,
+  kMaskedInput = 13,
+  kSurvivorList = 14,
+  kSurvivorSignature = 15,
+  kUnmaskRequest = 16,
+  kUnmaskResponse = 17,
 };
+inline constexpr uint8_t kLastMessageType = 17;
 
 // Where in a round a message belongs; carried in the frame header so stale stages can be refused.
 enum class Stage : uint8_t {
@@ -111,6 +201,11 @@ enum class Stage : uint8_t {
   kTrain = 1,
   kEvaluate = 2,
   kControl = 3,
+  kAdvertiseKeys = 4,
+  kShareKeys = 5,
+  kMaskedInput = 6,
+  kConsistencyCheck = 7,
+  kUnmask = 8,
 };
 
 struct Envelope {

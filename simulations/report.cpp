@@ -42,6 +42,16 @@ nlohmann::json ToJson(const ScenarioConfig& c) {
           {"test_fraction", c.test_fraction},
           {"model", "pfa"},
           {"strategy", "fedavg"},
+          {"secure_aggregation",
+           c.secagg.enabled
+               ? nlohmann::json{{"protocol", "SecAgg+"},
+                                {"neighbours", c.secagg.neighbours < 0 ? nlohmann::json("auto")
+                                               : c.secagg.neighbours == 0 ? nlohmann::json("full")
+                                                                          : nlohmann::json(c.secagg.neighbours)},
+                                {"modulus_bits", c.secagg.modulus_bits},
+                                {"clip", c.secagg.clip},
+                                {"weight_cap", c.secagg.weight_cap}}
+               : nlohmann::json("off")},
           {"transport", c.curve ? "zeromq tcp loopback, CURVE, one process per school"
                                 : "zeromq tcp loopback, no security, one process per school"}};
 }

@@ -1,5 +1,7 @@
 #include "simulations/scenario.h"
 
+#include "node/identity.h"
+
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
@@ -12,6 +14,7 @@
 #include "core/subprocess.h"
 #include "models/metrics.h"
 #include "node/csv_source.h"
+#include "node/identity.h"
 #include "protocol/zmq_transport.h"
 #include "simulations/report.h"
 
@@ -93,6 +96,7 @@ struct ScenarioKeys {
   std::optional<protocol::CurveKeyPair> coordinator;
   std::filesystem::path allow_dir() const { return dir / "allowed"; }
   std::filesystem::path node_key(const std::string& name) const { return dir / "nodes" / (name + ".key"); }
+  std::filesystem::path roster_dir() const { return dir / "roster"; }
 };
 
 StatusOr<ScenarioKeys> MakeKeys(const ScenarioConfig& config, const std::vector<SchoolData>& schools) {
@@ -107,6 +111,10 @@ StatusOr<ScenarioKeys> MakeKeys(const ScenarioConfig& config, const std::vector<
     CARTABLE_RETURN_IF_ERROR(EnsureDirectory(keys.allow_dir()));
     std::filesystem::copy_file(keys.dir / "nodes" / (school.name + ".pub"),
                                keys.allow_dir() / (school.name + ".pub"));
+    CARTABLE_ASSIGN_OR_RETURN(aggregation::secagg::SigningKey identity,
+                              node::SigningKeyFromCurveSecret(pair.secret_key));
+    CARTABLE_RETURN_IF_ERROR(EnsureDirectory(keys.roster_dir()));
+    CARTABLE_RETURN_IF_ERROR(node::WriteSigningPublicKey(keys.roster_dir(), school.name, identity.PublicKey()));
   }
   keys.coordinator = std::move(coordinator);
   return keys;
@@ -124,10 +132,12 @@ std::vector<std::string> NodeCommand(const ScenarioConfig& config, const SchoolD
                                       "--log-level", config.log_level};
   if (keys) {
     command.insert(command.end(), {"--key", keys->node_key(school.name).string(), "--coordinator-key",
-                                   (keys->dir / "coordinator.pub").string()});
+                                   (keys->dir / "coordinator.pub").string(), "--roster",
+                                   keys->roster_dir().string()});
   } else {
     command.push_back("--insecure");
   }
+  if (!config.secagg.enabled) command.push_back("--allow-plain-updates");
   return command;
 }
 
@@ -145,6 +155,7 @@ StatusOr<std::vector<float>> RunFederation(
   run.train = {config.local_epochs, config.batch_size, config.learning_rate, config.cohort.seed};
   run.join_timeout = config.join_timeout;
   run.round_timeout = config.round_timeout;
+  run.secagg = config.secagg;
   CARTABLE_ASSIGN_OR_RETURN(auto loop, coordinator::RoundLoop::Create(run, SystemClock::Get()));
   loop->set_round_listener(on_round);
   std::optional<ScenarioKeys> keys;

@@ -34,6 +34,9 @@ struct ScenarioConfig {
   // CURVE on every connection, with fresh keys in out_dir/keys/ (as a deployment would have); false only
   // to measure what security costs.
   bool curve = true;
+  // How updates are securely aggregated; on by default, as in deployments. With curve keys, nodes also get
+  // a roster of the schools' identity keys (out_dir/keys/roster/), so cohorts are checked against it.
+  coordinator::SecAggConfig secagg;
 };
 
 Status Validate(const ScenarioConfig& config);

@@ -67,6 +67,62 @@ std::span<uint8_t> AsBytes(std::vector<Word>& words) {
 
 }  // namespace
 
+struct MaskExpander::Context {
+  std::unique_ptr<EVP_CIPHER_CTX, CipherContextDeleter> cipher;
+};
+
+StatusOr<MaskExpander> MaskExpander::Create(std::span<const uint8_t> seed, int bits) {
+  if (bits < 1 || bits > 64) {
+    return InvalidArgumentError("mask word width must be in [1, 64] bits, got " +
+                                std::to_string(bits));
+  }
+  CARTABLE_RETURN_IF_ERROR(CheckRequest(seed, 0));
+  auto context = std::make_unique<Context>();
+  context->cipher.reset(EVP_CIPHER_CTX_new());
+  static constexpr uint8_t kZeroIv[16] = {};
+  if (context->cipher == nullptr ||
+      EVP_EncryptInit_ex2(context->cipher.get(), EVP_aes_256_ctr(), seed.data(), kZeroIv,
+                          nullptr) != 1) {
+    return internal::OpenSslError(StatusCode::kInternal, "setting up AES-256-CTR");
+  }
+  const uint64_t keep = bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+  return MaskExpander(std::move(context), keep);
+}
+
+MaskExpander::MaskExpander(std::unique_ptr<Context> context, uint64_t keep)
+    : context_(std::move(context)), keep_(keep) {}
+MaskExpander::MaskExpander(MaskExpander&&) noexcept = default;
+MaskExpander& MaskExpander::operator=(MaskExpander&&) noexcept = default;
+MaskExpander::~MaskExpander() = default;
+
+Status MaskExpander::Next(std::span<uint64_t> words) {
+  if (words.size() > kMaxMaskWords - words_done_) {
+    return OutOfRangeError("a mask expansion is capped at 2^32 words");
+  }
+  // Encrypting zeros in CTR mode yields the keystream; reading them from a constant block saves
+  // zero-filling the destination first.
+  alignas(64) static constexpr uint8_t kZeros[kChunkBytes] = {};
+  auto* bytes = reinterpret_cast<uint8_t*>(words.data());
+  const size_t total = words.size() * sizeof(uint64_t);
+  for (size_t offset = 0; offset < total; offset += kChunkBytes) {
+    const int chunk = static_cast<int>(std::min(kChunkBytes, total - offset));
+    int written = 0;
+    if (EVP_EncryptUpdate(context_->cipher.get(), bytes + offset, &written, kZeros, chunk) != 1 ||
+        written != chunk) {
+      return internal::OpenSslError(StatusCode::kInternal, "AES-256-CTR keystream failed");
+    }
+  }
+  words_done_ += words.size();
+  // A full-width stream on a little-endian host is already in its final form: skip the pass.
+  if (std::endian::native == std::endian::big || keep_ != ~uint64_t{0}) {
+    for (uint64_t& word : words) {
+      if constexpr (std::endian::native == std::endian::big) word = __builtin_bswap64(word);
+      word &= keep_;
+    }
+  }
+  return Status::Ok();
+}
+
 StatusOr<std::vector<uint32_t>> ExpandMask(std::span<const uint8_t> seed, size_t count) {
   CARTABLE_RETURN_IF_ERROR(CheckRequest(seed, count));
   std::vector<uint32_t> words(count);
@@ -82,13 +138,10 @@ StatusOr<std::vector<uint64_t>> ExpandMask64(std::span<const uint8_t> seed, size
                                 std::to_string(bits));
   }
   CARTABLE_RETURN_IF_ERROR(CheckRequest(seed, count));
+  CARTABLE_ASSIGN_OR_RETURN(MaskExpander expander, MaskExpander::Create(seed, bits));
+  // Uninitialised storage would do (Next overwrites every word), but std::vector zero-fills.
   std::vector<uint64_t> words(count);
-  CARTABLE_RETURN_IF_ERROR(FillWithKeystream(seed, AsBytes(words)));
-  FromLittleEndian(words);
-  if (bits < 64) {
-    const uint64_t keep = (uint64_t{1} << bits) - 1;
-    for (uint64_t& word : words) word &= keep;
-  }
+  CARTABLE_RETURN_IF_ERROR(expander.Next(words));
   return words;
 }
 

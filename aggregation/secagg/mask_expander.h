@@ -13,10 +13,11 @@
 // different purposes (ExpandMask and ExpandMask64 on the same seed return overlapping keystream).
 //
 // Output is streamed from OpenSSL in fixed chunks straight into the result; nothing else is
-// allocated. Pure functions, thread safe.
+// allocated. The functions are pure and thread safe; a MaskExpander is not thread safe.
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -35,5 +36,30 @@ StatusOr<std::vector<uint32_t>> ExpandMask(std::span<const uint8_t> seed, size_t
 // `bits` bits. Masking keeps uniformity because 2^bits divides 2^64, which is why the secure sum
 // works modulo a power of two and not a prime.
 StatusOr<std::vector<uint64_t>> ExpandMask64(std::span<const uint8_t> seed, size_t count, int bits);
+
+// ExpandMask64's words, a block at a time: successive Next calls return consecutive words of the
+// same stream, so a caller can fold a mask of any length into a vector through a small buffer
+// instead of holding the whole mask (masking.cpp adds hundreds of masks to one vector this way).
+// Owns one AES key schedule, freed and wiped by OpenSSL on destruction; move-only.
+class MaskExpander {
+ public:
+  // Refuses a seed that is not 32 bytes and bits outside [1, 64].
+  static StatusOr<MaskExpander> Create(std::span<const uint8_t> seed, int bits);
+  MaskExpander(MaskExpander&&) noexcept;
+  MaskExpander& operator=(MaskExpander&&) noexcept;
+  ~MaskExpander();
+
+  // Overwrites `words` with the next words.size() words. Refuses (kOutOfRange) to go past the
+  // 2^32-word cap of one expansion.
+  Status Next(std::span<uint64_t> words);
+
+ private:
+  struct Context;
+  MaskExpander(std::unique_ptr<Context> context, uint64_t keep);
+
+  std::unique_ptr<Context> context_;
+  uint64_t keep_;          // 2^bits − 1
+  size_t words_done_ = 0;
+};
 
 }  // namespace cartable::aggregation::secagg

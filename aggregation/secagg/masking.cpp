@@ -37,25 +37,35 @@ Status CheckReduced(std::span<const uint64_t> words, int bits, std::string_view 
   return Status::Ok();
 }
 
-// accumulator ± PRG(seed) mod 2^bits. The expanded mask is as sensitive as the seed (with it, y_i
-// gives away x_i), so it is wiped before its memory is returned.
+// Words of mask expanded per block: 8 KiB, so the block stays in L1 while it is added in, and the
+// accumulator is walked once per seed.
+constexpr size_t kMaskBlockWords = 1024;
+
+// accumulator ± PRG(seed) mod 2^bits, streamed through one block-sized buffer: no allocation per
+// seed, and the mask is never whole in memory. The keystream is as sensitive as the seed (with it,
+// y_i gives away x_i), so the buffer is wiped before it goes out of scope.
 Status ApplyMask(std::span<uint64_t> accumulator, const SecretBytes& seed, int bits,
                  Direction direction) {
-  CARTABLE_ASSIGN_OR_RETURN(std::vector<uint64_t> mask,
-                            ExpandMask64(seed.span(), accumulator.size(), bits));
-  // Unsigned arithmetic wraps modulo 2^64, and 2^b divides 2^64, so masking afterwards is exact.
+  // The full 64-bit words: their low `bits` bits are PRG(seed)'s words, and since 2^b divides 2^64
+  // (unsigned arithmetic wraps modulo 2^64), reducing after the sum gives the same result as adding
+  // the reduced words, with one pass over the block instead of two.
+  CARTABLE_ASSIGN_OR_RETURN(MaskExpander expander, MaskExpander::Create(seed.span(), 64));
+  alignas(64) uint64_t mask[kMaskBlockWords];
   const uint64_t modulus_mask = (uint64_t{1} << bits) - 1;
-  if (direction == Direction::kAdd) {
-    for (size_t i = 0; i < accumulator.size(); ++i) {
-      accumulator[i] = (accumulator[i] + mask[i]) & modulus_mask;
-    }
-  } else {
-    for (size_t i = 0; i < accumulator.size(); ++i) {
-      accumulator[i] = (accumulator[i] - mask[i]) & modulus_mask;
+  Status status = Status::Ok();
+  for (size_t at = 0; at < accumulator.size() && status.ok(); at += kMaskBlockWords) {
+    const size_t count = std::min(kMaskBlockWords, accumulator.size() - at);
+    status = expander.Next(std::span<uint64_t>(mask, count));
+    if (!status.ok()) break;
+    uint64_t* out = accumulator.data() + at;
+    if (direction == Direction::kAdd) {
+      for (size_t i = 0; i < count; ++i) out[i] = (out[i] + mask[i]) & modulus_mask;
+    } else {
+      for (size_t i = 0; i < count; ++i) out[i] = (out[i] - mask[i]) & modulus_mask;
     }
   }
-  WipeBytes(mask.data(), mask.size() * sizeof(uint64_t));
-  return Status::Ok();
+  WipeBytes(mask, sizeof(mask));
+  return status;
 }
 
 void AppendLittleEndian(std::vector<uint8_t>& out, uint64_t value, int bytes) {
@@ -103,13 +113,18 @@ Status CheckSelfSeeds(std::span<const SelfSeed> self_seeds, const std::vector<bo
 }
 
 Status CheckDroppedPairSeeds(std::span<const DroppedPairSeed> pair_seeds,
-                             const std::vector<bool>& is_survivor, const NeighbourGraph& graph) {
+                             const std::vector<bool>& is_survivor,
+                             const std::vector<bool>& is_participant, const NeighbourGraph& graph) {
   const int n = graph.num_nodes();
   std::set<std::pair<int, int>> seen;
   for (const DroppedPairSeed& pair : pair_seeds) {
     if (pair.dropped < 0 || pair.dropped >= n || pair.survivor < 0 || pair.survivor >= n) {
       return InvalidArgumentError("pairwise seed between " + NodeName(pair.dropped) + " and " +
                                   NodeName(pair.survivor) + ", not both in the graph");
+    }
+    if (!is_participant[pair.dropped]) {
+      return InvalidArgumentError("pairwise seed of " + NodeName(pair.dropped) +
+                                  ", which never shared its keys: nobody masked with it");
     }
     if (is_survivor[pair.dropped]) {
       return InvalidArgumentError(
@@ -131,7 +146,7 @@ Status CheckDroppedPairSeeds(std::span<const DroppedPairSeed> pair_seeds,
     }
   }
   for (int dropped = 0; dropped < n; ++dropped) {
-    if (is_survivor[dropped]) continue;
+    if (is_survivor[dropped] || !is_participant[dropped]) continue;
     for (int neighbour : graph.neighbours(dropped)) {
       if (is_survivor[neighbour] && !seen.contains({dropped, neighbour})) {
         return InvalidArgumentError("no pairwise seed between dropped " + NodeName(dropped) +
@@ -201,12 +216,37 @@ StatusOr<std::vector<uint64_t>> UnmaskSum(std::span<const uint64_t> masked_sum,
                                           std::span<const SelfSeed> self_seeds,
                                           std::span<const DroppedPairSeed> dropped_pair_seeds,
                                           const NeighbourGraph& graph, int bits) {
+  std::vector<int> everyone(static_cast<size_t>(graph.num_nodes()));
+  for (int i = 0; i < graph.num_nodes(); ++i) everyone[static_cast<size_t>(i)] = i;
+  return UnmaskSumAmong(masked_sum, everyone, survivors, self_seeds, dropped_pair_seeds, graph, bits);
+}
+
+StatusOr<std::vector<uint64_t>> UnmaskSumAmong(std::span<const uint64_t> masked_sum,
+                                               std::span<const int> participants,
+                                               std::span<const int> survivors,
+                                               std::span<const SelfSeed> self_seeds,
+                                               std::span<const DroppedPairSeed> dropped_pair_seeds,
+                                               const NeighbourGraph& graph, int bits) {
   CARTABLE_RETURN_IF_ERROR(CheckBits(bits));
   CARTABLE_RETURN_IF_ERROR(CheckReduced(masked_sum, bits, "masked sum"));
+  std::vector<bool> is_participant(static_cast<size_t>(graph.num_nodes()), false);
+  for (int node : participants) {
+    if (node < 0 || node >= graph.num_nodes()) {
+      return InvalidArgumentError("participant " + NodeName(node) + " is not in the graph");
+    }
+    is_participant[static_cast<size_t>(node)] = true;
+  }
   CARTABLE_ASSIGN_OR_RETURN(const std::vector<bool> is_survivor,
                             SurvivorFlags(survivors, graph.num_nodes()));
+  for (int node : survivors) {
+    if (!is_participant[static_cast<size_t>(node)]) {
+      return InvalidArgumentError("survivor " + NodeName(node) +
+                                  " never shared its keys, so its input cannot be unmasked");
+    }
+  }
   CARTABLE_RETURN_IF_ERROR(CheckSelfSeeds(self_seeds, is_survivor, survivors));
-  CARTABLE_RETURN_IF_ERROR(CheckDroppedPairSeeds(dropped_pair_seeds, is_survivor, graph));
+  CARTABLE_RETURN_IF_ERROR(
+      CheckDroppedPairSeeds(dropped_pair_seeds, is_survivor, is_participant, graph));
 
   std::vector<uint64_t> sum(masked_sum.begin(), masked_sum.end());
   for (const SelfSeed& self : self_seeds) {

@@ -92,4 +92,15 @@ StatusOr<std::vector<uint64_t>> UnmaskSum(std::span<const uint64_t> masked_sum,
                                           std::span<const DroppedPairSeed> dropped_pair_seeds,
                                           const NeighbourGraph& graph, int bits);
 
+// UnmaskSum for a round in which only `participants` masked with each other: the nodes of the graph
+// that completed ShareKeys. A node outside it (it advertised keys but sent no shares) was nobody's
+// masking partner, so no seed involves it and none may be given for it; survivors must be
+// participants. UnmaskSum is the case where every node of the graph took part.
+StatusOr<std::vector<uint64_t>> UnmaskSumAmong(std::span<const uint64_t> masked_sum,
+                                               std::span<const int> participants,
+                                               std::span<const int> survivors,
+                                               std::span<const SelfSeed> self_seeds,
+                                               std::span<const DroppedPairSeed> dropped_pair_seeds,
+                                               const NeighbourGraph& graph, int bits);
+
 }  // namespace cartable::aggregation::secagg

@@ -104,6 +104,9 @@ TEST(SimulateCommandTest, BadOptionsExitWithCodeTwoAndAMessage) {
   testing::ScratchDir dir("cartable-badopts");
   for (std::vector<std::string> args : {std::vector<std::string>{"simulate", "--schools", "zero"},
                                         std::vector<std::string>{"simulate", "--rounds", "0"},
+                                        std::vector<std::string>{"simulate", "--neighbours", "3"},
+                                        std::vector<std::string>{"simulate", "--secagg", "maybe"},
+                                        std::vector<std::string>{"coordinator", "--neighbours", "all"},
                                         std::vector<std::string>{"no-such-command"},
                                         std::vector<std::string>{"node"}}) {
     args.insert(args.begin(), CARTABLE_BINARY);
@@ -112,7 +115,7 @@ TEST(SimulateCommandTest, BadOptionsExitWithCodeTwoAndAMessage) {
     auto child = ChildProcess::Spawn(args, log).value();
     auto code = child->WaitFor(std::chrono::seconds(30));
     ASSERT_TRUE(code.has_value());
-    EXPECT_EQ(*code, 2) << args[1];
+    EXPECT_EQ(*code, 2) << args[1] << " " << (args.size() > 2 ? args[2] : "");
     EXPECT_FALSE(testing::Slurp(log).empty()) << "no message for " << args[1];
   }
 }

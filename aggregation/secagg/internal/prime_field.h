@@ -18,6 +18,9 @@ FieldElement FieldAdd(FieldElement a, FieldElement b);
 FieldElement FieldSubtract(FieldElement a, FieldElement b);
 // Forms the 254-bit product from 64-bit limbs, then folds it twice modulo 2^127 − 1.
 FieldElement FieldMultiply(FieldElement a, FieldElement b);
+// a·s for a small factor s < 2^64 (Shamir's evaluation points and their differences): two 64-bit
+// products instead of four. Same result as FieldMultiply(a, s).
+FieldElement FieldMultiplySmall(FieldElement a, uint64_t s);
 FieldElement FieldPower(FieldElement base, FieldElement exponent);
 // a^(p−2) (Fermat). `a` must be non-zero: zero has no inverse, and callers only invert differences
 // of distinct evaluation points.

@@ -105,6 +105,25 @@ TEST(SplitByPupilTest, RoughlyHonoursTheTestFraction) {
   EXPECT_EQ(SplitByPupil(log, 0.0, 1234).test.num_pupils(), 0u);
 }
 
+TEST(SplitByPupilTest, AValidationShareLeavesTheTestPupilsAsTheyWere) {
+  const InteractionLog log = MakeLog(Keys(2000));
+  const PupilSplit two_way = SplitByPupil(log, 0.2, 77);
+  const PupilSplit three_way = SplitByPupil(log, 0.2, 77, 0.15);
+  EXPECT_EQ(KeySet(three_way.test), KeySet(two_way.test));
+  EXPECT_NEAR(three_way.validation.num_pupils() / 2000.0, 0.15, 0.04);
+  EXPECT_EQ(three_way.train.num_pupils() + three_way.validation.num_pupils() + three_way.test.num_pupils(),
+            2000u);
+  for (const std::string& key : KeySet(three_way.validation)) {
+    EXPECT_FALSE(KeySet(three_way.train).contains(key));
+    EXPECT_TRUE(KeySet(two_way.train).contains(key));  // validation pupils come from the training side
+  }
+  EXPECT_TRUE(Validate(three_way.validation).ok());
+  // Shares beyond 1 are clamped: everything not in test goes to validation.
+  const PupilSplit all = SplitByPupil(log, 0.5, 77, 0.9);
+  EXPECT_EQ(all.train.num_pupils(), 0u);
+  EXPECT_EQ(all.validation.num_pupils() + all.test.num_pupils(), 2000u);
+}
+
 TEST(SplitByPupilTest, EmptyLogGivesEmptySides) {
   InteractionLog log;
   log.num_skills = 3;

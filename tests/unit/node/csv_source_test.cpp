@@ -179,6 +179,48 @@ TEST_F(CsvSourceTest, AMissingFileIsNotFound) {
   EXPECT_THAT(log.status().message(), HasSubstr("absent.csv"));
 }
 
+TEST_F(CsvSourceTest, ItemIdsAreNumberedInOrderOfFirstAppearance) {
+  const fs::path path = Write("answers.csv",
+                              "pupil_id,timestamp,skill_id,item_id,correct\n"
+                              "a,2,0,q-17,1\n"
+                              "b,1,1,q-03,0\n"
+                              "a,1,1,q-03,1\n"
+                              "b,2,0,q-17,1\n");
+  auto log = LoadLongCsv(path);
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ(log->num_items, 2u);
+  std::vector<uint32_t> items;
+  for (const Interaction& x : log->interactions) items.push_back(x.item);
+  EXPECT_EQ(items, (std::vector<uint32_t>{1, 0, 1, 0}));  // q-17 → 0, q-03 → 1; sorted by timestamp
+  EXPECT_TRUE(::cartable::models::Validate(*log).ok());
+
+  auto without = LoadLongCsv(Write("plain.csv", "pupil_id,skill_id,correct\na,1,1\n"));
+  ASSERT_TRUE(without.ok()) << without.status();
+  EXPECT_EQ(without->num_items, 0u);
+}
+
+TEST_F(CsvSourceTest, AnEmptyItemIdNamesFileLineAndField) {
+  ExpectError("pupil_id,skill_id,item_id,correct\na,1,q,1\na,1,,1\n", "3", {"item_id", "empty"});
+}
+
+TEST_F(CsvSourceTest, AnOverlongLineIsRefusedWithItsNumber) {
+  ExpectError("pupil_id,skill_id,correct\na,1,1\n" + std::string(2 << 20, 'a') + ",1,1\n", "3",
+              {"longer than"});
+}
+
+TEST_F(CsvSourceTest, AByteOrderMarkBeforeTheHeaderIsIgnored) {
+  auto log = LoadLongCsv(Write("excel.csv", "\xEF\xBB\xBFpupil_id,skill_id,correct\na,1,1\n"));
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ(log->pupil_keys, (std::vector<std::string>{"a"}));
+}
+
+TEST_F(CsvSourceTest, AnUnknownFormatListsTheKnownOnes) {
+  auto unknown = LoadData("parquet:x");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_THAT(unknown.status().message(),
+              AllOf(HasSubstr("parquet"), HasSubstr("csv"), HasSubstr("kt3"), HasSubstr("pykt"), HasSubstr("xapi")));
+}
+
 TEST_F(CsvSourceTest, LoadDataDispatchesOnTheFormat) {
   const fs::path path = Write("answers.csv", "pupil_id,skill_id,correct\na,1,1\nb,0,0\n");
   auto log = LoadData("csv:" + path.string());

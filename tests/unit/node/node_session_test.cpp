@@ -20,6 +20,14 @@ using ::testing::HasSubstr;
 
 namespace {
 
+// These tests look at the plain update path; secure rounds are tested in secure_update_test.cpp and
+// in tests/integration/.
+::cartable::node::NodeSecurity PlainUpdates() {
+  ::cartable::node::NodeSecurity security;
+  security.allow_plain_updates = true;
+  return security;
+}
+
 constexpr uint32_t kSkills = 4;
 constexpr uint64_t kRun = 0x1234;
 
@@ -76,7 +84,7 @@ TEST(LocalTrainingSeedTest, DependsOnRunSeedRoundAndName) {
 }
 
 TEST(NodeSessionTest, HelloCarriesTheName) {
-  NodeSession session("lycee-victor-hugo", SmallSplit());
+  NodeSession session("lycee-victor-hugo", SmallSplit(), PlainUpdates());
   EXPECT_EQ(session.name(), "lycee-victor-hugo");
   const protocol::Envelope hello = session.Hello();
   const auto* body = std::get_if<protocol::Hello>(&hello.body);
@@ -86,7 +94,7 @@ TEST(NodeSessionTest, HelloCarriesTheName) {
 }
 
 TEST(NodeSessionTest, TrainResultIsTheDeltaOfAReproducibleLocalTraining) {
-  NodeSession session("school-a", SmallSplit());
+  NodeSession session("school-a", SmallSplit(), PlainUpdates());
   session.Hello();
   const uint32_t round = 3;
   const protocol::Envelope request = TrainMessage(kRun, round);
@@ -127,7 +135,7 @@ TEST(NodeSessionTest, TrainResultIsTheDeltaOfAReproducibleLocalTraining) {
 }
 
 TEST(NodeSessionTest, ARepeatedOrOlderRoundGetsNoReply) {
-  NodeSession session("school-a", SmallSplit());
+  NodeSession session("school-a", SmallSplit(), PlainUpdates());
   session.Hello();
   ASSERT_EQ(session.OnMessage(TrainMessage(kRun, 2)).size(), 1u);
   EXPECT_TRUE(session.OnMessage(TrainMessage(kRun, 2)).empty());
@@ -136,7 +144,7 @@ TEST(NodeSessionTest, ARepeatedOrOlderRoundGetsNoReply) {
 }
 
 TEST(NodeSessionTest, AnotherRunGetsNoReplyUntilTheNextHello) {
-  NodeSession session("school-a", SmallSplit());
+  NodeSession session("school-a", SmallSplit(), PlainUpdates());
   session.Hello();
   ASSERT_EQ(session.OnMessage(TrainMessage(kRun, 1)).size(), 1u);
   EXPECT_TRUE(session.OnMessage(TrainMessage(kRun + 1, 2)).empty());
@@ -149,7 +157,7 @@ TEST(NodeSessionTest, AnotherRunGetsNoReplyUntilTheNextHello) {
 }
 
 TEST(NodeSessionTest, EvaluateResultCountsTheHeldOutAnswers) {
-  NodeSession session("school-b", SmallSplit());
+  NodeSession session("school-b", SmallSplit(), PlainUpdates());
   session.Hello();
   std::vector<float> parameters = FreshParameters();
   for (size_t i = 0; i < parameters.size(); ++i) parameters[i] = 0.1f * static_cast<float>(i % 5) - 0.2f;
@@ -175,7 +183,7 @@ TEST(NodeSessionTest, EvaluateResultCountsTheHeldOutAnswers) {
 }
 
 TEST(NodeSessionTest, AModelWithFewerSkillsThanTheDataIsAnError) {
-  NodeSession session("school-c", SmallSplit());
+  NodeSession session("school-c", SmallSplit(), PlainUpdates());
   session.Hello();
   const auto replies = session.OnMessage(TrainMessage(kRun, 1, kSkills - 2));
   ASSERT_EQ(replies.size(), 1u);
@@ -187,7 +195,7 @@ TEST(NodeSessionTest, AModelWithFewerSkillsThanTheDataIsAnError) {
 }
 
 TEST(NodeSessionTest, ShutdownFinishesTheSession) {
-  NodeSession session("school-d", SmallSplit());
+  NodeSession session("school-d", SmallSplit(), PlainUpdates());
   session.Hello();
   EXPECT_TRUE(session.OnMessage({kRun, 1, protocol::Shutdown{"run complete"}}).empty());
   EXPECT_TRUE(session.finished());
@@ -196,7 +204,7 @@ TEST(NodeSessionTest, ShutdownFinishesTheSession) {
 }
 
 TEST(NodeSessionTest, NotJoinedErrorTriggersAHello) {
-  NodeSession session("school-e", SmallSplit());
+  NodeSession session("school-e", SmallSplit(), PlainUpdates());
   const auto replies =
       session.OnMessage({kRun, 0, protocol::ErrorReply{protocol::kErrorNotJoined, "who are you?"}});
   ASSERT_EQ(replies.size(), 1u);

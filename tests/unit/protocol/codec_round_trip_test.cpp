@@ -188,10 +188,13 @@ TEST(CodecLayoutTest, HeaderFieldsAreWhereTheDocSays) {
 TEST(CodecLayoutTest, HelloFrameIsByteExact) {
   const std::string expected =
       std::string("CRTB\x01\x01\x00\x00", 8) + std::string(8, '\0') + std::string(4, '\0') +
-      std::string("\x0b\x00\x00\x00", 4) +                      // payload length 11
+      std::string("\x2b\x00\x00\x00", 4) +                      // payload length 43
       std::string("\x01", 1) +                                  // little-endian writer
-      std::string("\x02\x00\x00\x00\x00\x00\x00\x00", 8) + "ab";  // text: u64 count, bytes
-  EXPECT_EQ(Encode(Envelope{0, 0, Hello{"ab"}}), expected);
+      std::string("\x02\x00\x00\x00\x00\x00\x00\x00", 8) + "ab" +  // text: u64 count, bytes
+      std::string(31, '\0') + "\x07";                           // signing key: 32 bytes, no count
+  PublicKeyBytes key{};
+  key[31] = 7;
+  EXPECT_EQ(Encode(Envelope{0, 0, Hello{"ab", key}}), expected);
 }
 
 TEST(CodecLayoutTest, DecodeHeaderReportsTheFields) {

@@ -1,0 +1,329 @@
+#include "aggregation/secagg/client.h"
+
+#include <algorithm>
+#include <set>
+
+#include "aggregation/secagg/internal/round_crypto.h"
+#include "aggregation/secagg/masking.h"
+#include "aggregation/secagg/shamir.h"
+#include "aggregation/secagg/share_cipher.h"
+
+namespace cartable::aggregation::secagg {
+
+using internal::IndexIn;
+
+struct SecAggClient::Secrets {
+  X25519PrivateKey mask_key;
+  X25519PrivateKey share_key;
+  SecretBytes self_seed;
+  std::map<uint32_t, internal::SharePair> held;  // by the neighbour whose shares they are
+};
+
+namespace {
+
+std::string Member(uint32_t member) { return "member " + std::to_string(member); }
+
+Status CheckAscending(std::span<const uint32_t> members, size_t cohort, const char* what) {
+  for (size_t i = 0; i < members.size(); ++i) {
+    if (members[i] >= cohort) {
+      return PermissionDeniedError(std::string(what) + " names " + Member(members[i]) +
+                                   ", outside the cohort of " + std::to_string(cohort));
+    }
+    if (i > 0 && members[i] <= members[i - 1]) {
+      return PermissionDeniedError(std::string(what) + " is not in ascending order without repeats");
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckCohort(const RoundParameters& params, const ClientPolicy& policy) {
+  for (size_t i = 1; i < params.cohort.size(); ++i) {
+    if (params.cohort[i].name <= params.cohort[i - 1].name) {
+      return PermissionDeniedError("the cohort is not sorted by name without repeats");
+    }
+  }
+  if (params.cohort.size() < std::max<size_t>(policy.min_cohort, 2)) {
+    return PermissionDeniedError("a cohort of " + std::to_string(params.cohort.size()) +
+                                 " is below this node's floor of " + std::to_string(policy.min_cohort));
+  }
+  if (policy.roster.empty()) return Status::Ok();
+  for (const CohortMember& m : params.cohort) {
+    auto it = policy.roster.find(m.name);
+    if (it == policy.roster.end()) {
+      return PermissionDeniedError("cohort member '" + m.name + "' is not in this node's roster");
+    }
+    if (it->second != m.signing_key) {
+      return PermissionDeniedError("cohort member '" + m.name +
+                                   "' comes with another identity key than the roster's");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<SecAggClient>> SecAggClient::Create(RoundParameters params,
+                                                             const std::string& name,
+                                                             const SigningKey& signing_key,
+                                                             const Sha256Digest& model_hash,
+                                                             const ClientPolicy& policy) {
+  CARTABLE_RETURN_IF_ERROR(CheckCohort(params, policy));
+  auto me = std::find_if(params.cohort.begin(), params.cohort.end(),
+                         [&](const CohortMember& m) { return m.name == name; });
+  if (me == params.cohort.end()) {
+    return PermissionDeniedError("this node ('" + name + "') is not in the round's cohort");
+  }
+  if (me->signing_key != signing_key.PublicKey()) {
+    return PermissionDeniedError("the cohort lists another identity key for this node ('" + name + "')");
+  }
+  CARTABLE_ASSIGN_OR_RETURN(
+      Quantizer quantizer,
+      Quantizer::Create(params.clip, internal::MaxContributors(params), params.modulus_bits));
+  CARTABLE_ASSIGN_OR_RETURN(X25519PrivateKey mask_key, X25519PrivateKey::Generate());
+  CARTABLE_ASSIGN_OR_RETURN(X25519PrivateKey share_key, X25519PrivateKey::Generate());
+  auto secrets = std::make_unique<Secrets>(
+      Secrets{std::move(mask_key), std::move(share_key), SecretBytes::Random(32), {}});
+  const auto member = static_cast<uint32_t>(me - params.cohort.begin());
+  return std::unique_ptr<SecAggClient>(new SecAggClient(std::move(params), member, signing_key,
+                                                        model_hash, policy, std::move(quantizer),
+                                                        std::move(secrets)));
+}
+
+SecAggClient::SecAggClient(RoundParameters params, uint32_t member, const SigningKey& signing_key,
+                           const Sha256Digest& model_hash, ClientPolicy policy, Quantizer quantizer,
+                           std::unique_ptr<Secrets> secrets)
+    : params_(std::move(params)),
+      member_(member),
+      signing_key_(signing_key),
+      model_hash_(model_hash),
+      policy_(std::move(policy)),
+      quantizer_(quantizer),
+      secrets_(std::move(secrets)) {}
+
+SecAggClient::~SecAggClient() = default;
+
+Status SecAggClient::Expect(Stage stage, const char* what) {
+  if (stage_ == stage) return Status::Ok();
+  if (stage_ == Stage::kFailed) return FailedPreconditionError("this round's secure aggregation failed");
+  return Refuse(PermissionDeniedError(std::string("unexpected ") + what +
+                                      " at this point of the round (each stage happens once)"));
+}
+
+Status SecAggClient::Refuse(Status why) {
+  stage_ = Stage::kFailed;
+  secrets_.reset();  // nothing more will be revealed this round
+  return why;
+}
+
+StatusOr<KeyAdvert> SecAggClient::Advertise() {
+  CARTABLE_RETURN_IF_ERROR(Expect(Stage::kAdvertise, "advert"));
+  KeyAdvert advert;
+  advert.member = member_;
+  advert.mask_key = secrets_->mask_key.PublicKey();
+  advert.share_key = secrets_->share_key.PublicKey();
+  CARTABLE_ASSIGN_OR_RETURN(
+      advert.signature,
+      signing_key_.Sign(internal::AdvertMessage(params_.run_id, params_.round, advert, model_hash_)));
+  stage_ = Stage::kKeyList;
+  return advert;
+}
+
+StatusOr<std::vector<SealedShare>> SecAggClient::OnKeyList(std::span<const KeyAdvert> adverts) {
+  CARTABLE_RETURN_IF_ERROR(Expect(Stage::kKeyList, "key list"));
+  std::set<X25519PublicKey> keys_seen;
+  for (const KeyAdvert& advert : adverts) {
+    if (advert.member >= params_.cohort.size() || adverts_.contains(advert.member)) {
+      return Refuse(PermissionDeniedError("the key list names " + Member(advert.member) +
+                                          " twice or outside the cohort"));
+    }
+    if (!keys_seen.insert(advert.mask_key).second || !keys_seen.insert(advert.share_key).second) {
+      return Refuse(PermissionDeniedError("two adverts carry the same public key (replayed?)"));
+    }
+    adverts_.emplace(advert.member, advert);
+    advertised_.push_back(advert.member);
+  }
+  std::sort(advertised_.begin(), advertised_.end());
+  auto mine = adverts_.find(member_);
+  if (mine == adverts_.end() || mine->second.mask_key != secrets_->mask_key.PublicKey() ||
+      mine->second.share_key != secrets_->share_key.PublicKey()) {
+    return Refuse(PermissionDeniedError("the key list does not carry this node's own advert unchanged"));
+  }
+  if (advertised_.size() < std::max<size_t>(policy_.min_cohort, 2)) {
+    return Refuse(PermissionDeniedError(std::to_string(advertised_.size()) +
+                                        " member(s) advertised keys, below this node's floor of " +
+                                        std::to_string(policy_.min_cohort)));
+  }
+  auto graph = internal::GraphOver(params_, advertised_);
+  if (!graph.ok()) return Refuse(graph.status());
+  graph_.emplace(std::move(graph).value());
+  threshold_ = internal::ShamirThreshold(graph_->degree());
+  // The adverts this node relies on are its neighbours': it agrees keys only with them (Bell et al.'s
+  // clients receive no others). Each is checked against this node's own model hash, so a neighbour
+  // served another model is caught; the others are checked by their own neighbours.
+  for (int j : graph_->neighbours(IndexIn(advertised_, member_))) {
+    const KeyAdvert& advert = adverts_.at(advertised_[static_cast<size_t>(j)]);
+    const CohortMember& who = params_.cohort[advert.member];
+    Status valid = VerifySignature(
+        who.signing_key, internal::AdvertMessage(params_.run_id, params_.round, advert, model_hash_),
+        advert.signature);
+    if (!valid.ok()) {
+      return Refuse(PermissionDeniedError(
+          "the advert of '" + who.name +
+          "' does not verify: forged, or signed over another global model than this node received"));
+    }
+  }
+  auto sealed = SealShares();
+  if (!sealed.ok()) return Refuse(sealed.status());
+  stage_ = Stage::kShares;
+  return sealed;
+}
+
+StatusOr<std::vector<SealedShare>> SecAggClient::SealShares() {
+  const int me = IndexIn(advertised_, member_);
+  const std::vector<int> neighbours = graph_->neighbours(me);
+  const int count = static_cast<int>(neighbours.size());
+  CARTABLE_ASSIGN_OR_RETURN(std::vector<Share> self_shares,
+                            Split(secrets_->self_seed.span(), threshold_, count));
+  const SecretBytes mask_private = secrets_->mask_key.ExportPrivateBytes();
+  CARTABLE_ASSIGN_OR_RETURN(std::vector<Share> key_shares,
+                            Split(mask_private.span(), threshold_, count));
+  std::vector<SealedShare> out;
+  out.reserve(neighbours.size());
+  for (size_t i = 0; i < neighbours.size(); ++i) {
+    const uint32_t to = advertised_[static_cast<size_t>(neighbours[i])];
+    CARTABLE_ASSIGN_OR_RETURN(SecretBytes key,
+                              internal::ShareSealingKey(secrets_->share_key, adverts_.at(to).share_key,
+                                                        params_.run_id, params_.round));
+    const SecretBytes plaintext = internal::EncodeSharePair(
+        member_, to, SerializeShare(self_shares[i]), SerializeShare(key_shares[i]));
+    CARTABLE_ASSIGN_OR_RETURN(
+        std::vector<uint8_t> ciphertext,
+        Seal(key, plaintext.span(),
+             internal::ShareAssociatedData(params_.run_id, params_.round, member_, to)));
+    out.push_back({member_, to, std::move(ciphertext)});
+  }
+  return out;
+}
+
+Status SecAggClient::OnShares(std::span<const SealedShare> shares) {
+  CARTABLE_RETURN_IF_ERROR(Expect(Stage::kShares, "share delivery"));
+  const int me = IndexIn(advertised_, member_);
+  for (const SealedShare& sealed : shares) {
+    const int from = IndexIn(advertised_, sealed.from);
+    if (sealed.to != member_ || from < 0 || !graph_->AreNeighbours(me, from) ||
+        secrets_->held.contains(sealed.from)) {
+      return Refuse(PermissionDeniedError("a relayed share from " + Member(sealed.from) +
+                                          " is misaddressed, repeated or not from a neighbour"));
+    }
+    CARTABLE_ASSIGN_OR_RETURN(SecretBytes key, internal::ShareSealingKey(
+                                                   secrets_->share_key, adverts_.at(sealed.from).share_key,
+                                                   params_.run_id, params_.round));
+    auto plaintext = Open(key, sealed.ciphertext,
+                          internal::ShareAssociatedData(params_.run_id, params_.round, sealed.from, member_));
+    if (!plaintext.ok()) {
+      return Refuse(PermissionDeniedError("the share from " + Member(sealed.from) +
+                                          " does not open: " + plaintext.status().message()));
+    }
+    auto pair = internal::DecodeSharePair(plaintext->span(), sealed.from, member_);
+    if (!pair.ok()) return Refuse(pair.status());
+    secrets_->held.emplace(sealed.from, std::move(pair).value());
+    partners_.push_back(sealed.from);
+  }
+  std::sort(partners_.begin(), partners_.end());
+  if (static_cast<int>(partners_.size()) < threshold_) {
+    return Refuse(FailedPreconditionError(
+        "only " + std::to_string(partners_.size()) + " neighbour(s) completed ShareKeys; " +
+        std::to_string(threshold_) + " are needed to rebuild this node's secrets"));
+  }
+  stage_ = Stage::kMask;
+  return Status::Ok();
+}
+
+StatusOr<std::vector<uint64_t>> SecAggClient::MaskInput(std::span<const float> values) {
+  CARTABLE_RETURN_IF_ERROR(Expect(Stage::kMask, "masking"));
+  const SecretBytes coins = SecretBytes::Random(32);
+  auto quantised = quantizer_.Quantize(values, coins.span());
+  if (!quantised.ok()) return Refuse(quantised.status());
+  std::vector<NeighbourSeed> seeds;
+  seeds.reserve(partners_.size());
+  for (uint32_t partner : partners_) {
+    auto seed = PairwiseSeed(secrets_->mask_key, adverts_.at(partner).mask_key, params_.run_id,
+                             params_.round);
+    if (!seed.ok()) return Refuse(seed.status());
+    seeds.push_back({IndexIn(advertised_, partner), std::move(seed).value()});
+  }
+  auto masked = secagg::MaskInput(*quantised, secrets_->self_seed, seeds,
+                                  IndexIn(advertised_, member_), params_.modulus_bits);
+  if (!masked.ok()) return Refuse(masked.status());
+  stage_ = Stage::kSurvivors;
+  return masked;
+}
+
+StatusOr<Ed25519Signature> SecAggClient::OnSurvivors(std::span<const uint32_t> survivors) {
+  CARTABLE_RETURN_IF_ERROR(Expect(Stage::kSurvivors, "survivor set"));
+  if (Status s = CheckAscending(survivors, params_.cohort.size(), "the survivor set"); !s.ok()) {
+    return Refuse(s);
+  }
+  for (uint32_t member : survivors) {
+    if (IndexIn(advertised_, member) < 0) {
+      return Refuse(PermissionDeniedError("the survivor set names " + Member(member) +
+                                          ", which never advertised keys"));
+    }
+  }
+  if (IndexIn(survivors, member_) < 0) {
+    return Refuse(PermissionDeniedError("the survivor set leaves out this node, which sent its input"));
+  }
+  if (survivors.size() < std::max<size_t>(policy_.min_cohort, 2)) {
+    return Refuse(PermissionDeniedError("only " + std::to_string(survivors.size()) +
+                                        " input(s) would be summed, below this node's floor of " +
+                                        std::to_string(policy_.min_cohort)));
+  }
+  survivors_.assign(survivors.begin(), survivors.end());
+  auto signature =
+      signing_key_.Sign(internal::SurvivorsMessage(params_.run_id, params_.round, survivors_));
+  if (!signature.ok()) return Refuse(signature.status());
+  stage_ = Stage::kSignatures;
+  return signature;
+}
+
+StatusOr<RevealedShares> SecAggClient::OnSignatures(std::span<const MemberSignature> signatures) {
+  CARTABLE_RETURN_IF_ERROR(Expect(Stage::kSignatures, "unmask request"));
+  const std::vector<uint8_t> message =
+      internal::SurvivorsMessage(params_.run_id, params_.round, survivors_);
+  // t valid signatures over the set this node signed are what the never-both argument needs; checking
+  // more costs time and proves nothing further, so the check stops there.
+  std::set<uint32_t> signers;
+  for (const MemberSignature& s : signatures) {
+    if (static_cast<int>(signers.size()) >= threshold_) break;
+    if (IndexIn(survivors_, s.member) < 0 || !signers.insert(s.member).second) {
+      return Refuse(PermissionDeniedError("a consistency signature of " + Member(s.member) +
+                                          " is repeated or from outside the survivor set"));
+    }
+    if (!VerifySignature(params_.cohort[s.member].signing_key, message, s.signature).ok()) {
+      return Refuse(PermissionDeniedError(
+          "the consistency signature of '" + params_.cohort[s.member].name +
+          "' does not verify: the coordinator showed members different survivor sets"));
+    }
+  }
+  if (static_cast<int>(signers.size()) < threshold_) {
+    return Refuse(PermissionDeniedError(std::to_string(signers.size()) +
+                                        " survivor(s) confirmed the survivor set; " +
+                                        std::to_string(threshold_) + " are needed"));
+  }
+  RevealedShares out;
+  for (auto& [of, pair] : secrets_->held) {
+    // Never both: a survivor's self seed, or a dropped member's mask key, decided by the signed set.
+    if (IndexIn(survivors_, of) >= 0) {
+      out.self_seed_shares.push_back(
+          {of, std::vector<uint8_t>(pair.self_seed_share.span().begin(), pair.self_seed_share.span().end())});
+    } else {
+      out.mask_key_shares.push_back(
+          {of, std::vector<uint8_t>(pair.mask_key_share.span().begin(), pair.mask_key_share.span().end())});
+    }
+  }
+  stage_ = Stage::kDone;
+  secrets_.reset();
+  return out;
+}
+
+}  // namespace cartable::aggregation::secagg

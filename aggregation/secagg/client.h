@@ -1,0 +1,99 @@
+#pragma once
+
+// SecAggClient: one node's side of one SecAgg+ round, as a sans-I/O state machine. The node feeds it
+// what the coordinator relays, in protocol order, and sends what it returns; it never touches a socket
+// or a clock. A new client serves each round; it holds that round's secrets (mask and share keys, self
+// seed, the shares it holds for its neighbours), all wiped when it is destroyed. Not thread safe.
+//
+// The node-side defences live here, because a coordinator may be malicious:
+//   - the cohort must reach the node's floor, and every member's identity key must match the roster
+//     when the node has one;
+//   - every neighbour's advert must carry a valid signature over the same global-model hash this node
+//     received, so a coordinator that sends a tailored model to one node is caught by its neighbours;
+//   - the survivor set is signed by the survivors, and shares are revealed only after at least a
+//     threshold of valid signatures over the very set this node signed (consistency check);
+//   - for each neighbour, exactly one kind of share is revealed, once (never both);
+//   - every share is sealed with AES-256-GCM under a key only the two members can derive, with
+//     associated data binding run, round, sender and recipient.
+// Any breach makes the call fail with kPermissionDenied and leaves the client unusable for the round.
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "aggregation/secagg/neighbour_graph.h"
+#include "aggregation/secagg/quantizer.h"
+#include "aggregation/secagg/round_messages.h"
+#include "core/status.h"
+
+namespace cartable::aggregation::secagg {
+
+struct ClientPolicy {
+  // Smallest cohort (advertised, and surviving to the sum) this node takes part in. Below 3, the sum
+  // and one's own input give away another node's input.
+  size_t min_cohort = 3;
+  // When not empty: the enrolled identity key of every member, by name. A cohort member absent from it,
+  // or with another key, makes the node refuse the round (the coordinator cannot invent members).
+  std::map<std::string, Ed25519PublicKey> roster;
+};
+
+class SecAggClient {
+ public:
+  // Checks the parameters and the cohort against the policy, and draws this round's keys and seed.
+  // `signing_key` must outlive the client; `model_hash` is the SHA-256 of the global model received.
+  static StatusOr<std::unique_ptr<SecAggClient>> Create(RoundParameters params, const std::string& name,
+                                                        const SigningKey& signing_key,
+                                                        const Sha256Digest& model_hash,
+                                                        const ClientPolicy& policy);
+  ~SecAggClient();
+
+  // AdvertiseKeys: this member's two public keys, signed.
+  StatusOr<KeyAdvert> Advertise();
+  // ShareKeys: checks the adverts (form of all, signatures of the neighbours'), then seals a share of the self seed and of the mask key for each
+  // neighbour in the graph over the members that advertised.
+  StatusOr<std::vector<SealedShare>> OnKeyList(std::span<const KeyAdvert> adverts);
+  // The sealed shares of the neighbours that completed ShareKeys: they are this member's masking
+  // partners. Refuses if fewer than the threshold remain.
+  Status OnShares(std::span<const SealedShare> shares);
+  // MaskedInput: quantises `values` (clipped to ±clip) and masks them, modulo 2^modulus_bits.
+  StatusOr<std::vector<uint64_t>> MaskInput(std::span<const float> values);
+  // ConsistencyCheck: signs the survivor set (members whose masked input the coordinator holds).
+  StatusOr<Ed25519Signature> OnSurvivors(std::span<const uint32_t> survivors);
+  // Unmask: checks the survivors' signatures, then reveals one kind of share per neighbour held.
+  StatusOr<RevealedShares> OnSignatures(std::span<const MemberSignature> signatures);
+
+  uint32_t member() const { return member_; }
+  const Quantizer& quantizer() const { return quantizer_; }
+
+ private:
+  enum class Stage { kAdvertise, kKeyList, kShares, kMask, kSurvivors, kSignatures, kDone, kFailed };
+  struct Secrets;
+
+  SecAggClient(RoundParameters params, uint32_t member, const SigningKey& signing_key,
+               const Sha256Digest& model_hash, ClientPolicy policy, Quantizer quantizer,
+               std::unique_ptr<Secrets> secrets);
+  Status Expect(Stage stage, const char* what);
+  Status Refuse(Status why);
+  StatusOr<std::vector<SealedShare>> SealShares();
+
+  RoundParameters params_;
+  uint32_t member_;
+  const SigningKey& signing_key_;
+  Sha256Digest model_hash_;
+  ClientPolicy policy_;
+  Quantizer quantizer_;
+  std::unique_ptr<Secrets> secrets_;
+  Stage stage_ = Stage::kAdvertise;
+
+  std::vector<uint32_t> advertised_;        // U1, ascending
+  std::map<uint32_t, KeyAdvert> adverts_;   // by member
+  std::optional<NeighbourGraph> graph_;     // over U1
+  int threshold_ = 0;
+  std::vector<uint32_t> partners_;          // neighbours that sent us shares, ascending
+  std::vector<uint32_t> survivors_;         // the set we signed
+};
+
+}  // namespace cartable::aggregation::secagg

@@ -1,0 +1,81 @@
+#pragma once
+
+// What the SecAgg+ client and server say to each other in one round, as plain values (no bytes, no
+// sockets). The node and the coordinator carry them in protocol messages; the state machines in
+// client.h and server.h produce and check them. Members are named by their index in the round's
+// cohort (RoundParameters::cohort), never by a name a peer chose.
+//
+// One round (Bonawitz et al. CCS 2017, with Bell et al. CCS 2020's sparse graph):
+//   server → all   RoundParameters (with the global model, whose hash every signature covers)
+//   client → server KeyAdvert                       stage AdvertiseKeys
+//   server → U1    KeyList (the adverts received)
+//   client → server SealedShares for its neighbours stage ShareKeys
+//   server → U2    each client's SealedShares
+//   client → server masked input                    stage MaskedInput (after local training)
+//   server → U3    survivors (U3)
+//   client → server signature over U3               stage ConsistencyCheck
+//   server → U4    the signatures received
+//   client → server RevealedShares                  stage Unmask
+// U1 ⊇ U2 ⊇ U3 ⊇ U4: who is still there after each stage.
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "aggregation/secagg/digest.h"
+#include "aggregation/secagg/key_agreement.h"
+#include "aggregation/secagg/signing.h"
+
+namespace cartable::aggregation::secagg {
+
+struct CohortMember {
+  std::string name;             // the node's enrolled name
+  Ed25519PublicKey signing_key;  // its long-term identity key
+};
+
+// Fixed by the coordinator at round start and sent to every member; both sides derive everything
+// else from it (graph, threshold, quantiser).
+struct RoundParameters {
+  uint64_t run_id = 0;
+  uint32_t round = 0;
+  std::vector<CohortMember> cohort;  // sorted by name, no repeats
+  int neighbours = 0;                // k, or kFullNeighbourGraph
+  std::array<uint8_t, 32> graph_seed{};
+  int modulus_bits = 32;
+  double clip = 4.0;                 // quantiser range [−clip, clip]
+};
+
+struct KeyAdvert {
+  uint32_t member = 0;
+  X25519PublicKey mask_key{};   // for pairwise mask seeds
+  X25519PublicKey share_key{};  // for the keys that encrypt Shamir shares
+  // Ed25519 over run, round, member, both keys and the hash of the global model the member received.
+  Ed25519Signature signature{};
+};
+
+// A Shamir share pair sealed by `from` for `to` (AES-256-GCM; only `to` can open it).
+struct SealedShare {
+  uint32_t from = 0;
+  uint32_t to = 0;
+  std::vector<uint8_t> ciphertext;
+};
+
+struct MemberSignature {
+  uint32_t member = 0;
+  Ed25519Signature signature{};
+};
+
+// The shares a survivor reveals in Unmask: for each neighbour `of` whose shares it holds, the share of
+// its self seed if `of` is a survivor, or of its mask key if `of` dropped. Never both for one `of`.
+struct RevealedShare {
+  uint32_t of = 0;
+  std::vector<uint8_t> share;  // SerializeShare
+};
+
+struct RevealedShares {
+  std::vector<RevealedShare> self_seed_shares;
+  std::vector<RevealedShare> mask_key_shares;
+};
+
+}  // namespace cartable::aggregation::secagg

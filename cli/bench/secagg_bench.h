@@ -1,0 +1,44 @@
+#pragma once
+
+// The secure-aggregation benchmark: one whole SecAgg+ round in memory (aggregation::secagg::SimulateRound,
+// the same client and server state machines a deployment runs), with a fraction of the cohort falling
+// silent after ShareKeys — the costliest point to drop, since the coordinator must then rebuild those
+// members' mask keys and remove their pairwise masks from the sum. Reports one member's compute, the
+// coordinator's compute and the bytes a member sends per byte of its quantised input.
+
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace cartable::cli::bench {
+
+struct SecAggBenchConfig {
+  int nodes = 100;
+  int dim = 100'000;
+  double dropout = 0.0;  // fraction of members that drop after ShareKeys, in [0, 1)
+  int neighbours = -1;   // k; 0 for the full graph; −1 for RecommendedNeighbours(nodes)
+  int bits = 32;         // modulus 2^bits
+  uint64_t seed = 1;     // inputs, graph and who drops (keys and masks stay truly random)
+};
+
+struct SecAggBenchResult {
+  int neighbours = 0;      // the k used (0: full graph)
+  int degree = 0;          // neighbours per member in the round's graph
+  int threshold = 0;       // Shamir threshold
+  int dropped = 0;         // members that dropped after ShareKeys
+  double client_ms = 0;    // median over members that reached Unmask of their compute, all stages
+  double server_ms = 0;    // the coordinator's compute, all stages
+  double expansion = 0;    // bytes a member sends ÷ bytes of its plain quantised input
+  Status status;           // OK, or why the round aborted
+};
+
+// Checks the configuration (kInvalidArgument, with a message naming the flag) before running.
+[[nodiscard]] Status CheckSecAggBenchConfig(const SecAggBenchConfig& config);
+
+// `progress`, when set, hears a line as each stage of the round starts.
+StatusOr<SecAggBenchResult> RunSecAggBench(const SecAggBenchConfig& config,
+                                           std::function<void(std::string_view)> progress = {});
+
+}  // namespace cartable::cli::bench

@@ -1,0 +1,212 @@
+// Feed-forward early-warning models over pupil records: `layers` hidden layers of `hidden_size`
+// ReLU units (with optional dropout), then one logit. With no hidden layer it is logistic
+// regression. Parameters (flat order), per hidden layer l = 1..L: PREFIX.layerL.weight[H, in],
+// PREFIX.layerL.bias[H]; then PREFIX.output.weight[1, in], PREFIX.output.bias[1] (PREFIX.weight,
+// PREFIX.bias when L = 0).
+
+#include "models/internal/mlp_model.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "models/model_options.h"
+
+namespace cartable::models::internal {
+namespace {
+
+constexpr uint64_t kInitSeed =
+    0x6361727461626c65;  // "cartable": the same initial model on every node
+constexpr uint64_t kDropoutStream = 0x64726f706f7574;
+
+class FeedForwardModel final : public Model {
+ public:
+  FeedForwardModel(const ModelSpec& spec, const FeedForwardShape& shape)
+      : spec_(spec), shape_(shape) {
+    std::mt19937_64 rng(kInitSeed);
+    int64_t in = spec.num_features;
+    for (int64_t l = 0; l <= shape.layers; ++l) {
+      const int64_t out = l < shape.layers ? shape.hidden_size : 1;
+      const std::string name = l < shape.layers   ? shape.prefix + ".layer" + std::to_string(l + 1)
+                               : shape.layers > 0 ? shape.prefix + ".output"
+                                                  : shape.prefix;
+      const float bound = shape.layers == 0 ? 0.0f : 1.0f / std::sqrt(static_cast<float>(in));
+      blocks_.push_back({name + ".weight", {out, in}});
+      blocks_.push_back({name + ".bias", {out}});
+      tensors_.push_back(Uniform({out, in}, bound, rng));
+      tensors_.push_back(Uniform({out}, bound, rng));
+      in = out;
+    }
+  }
+
+  const ModelSpec& spec() const override { return spec_; }
+  ModelInput input() const override { return ModelInput::kPupilRecords; }
+  std::vector<ParameterBlock> parameter_layout() const override { return blocks_; }
+
+  size_t num_parameters() const override {
+    size_t n = 0;
+    for (const torch::Tensor& t : tensors_) n += static_cast<size_t>(t.numel());
+    return n;
+  }
+
+  std::vector<float> GetParameters() const override {
+    std::vector<float> flat;
+    flat.reserve(num_parameters());
+    for (const torch::Tensor& t : tensors_) {
+      const float* data = t.data_ptr<float>();
+      flat.insert(flat.end(), data, data + t.numel());
+    }
+    return flat;
+  }
+
+  Status SetParameters(std::span<const float> parameters) override {
+    if (parameters.size() != num_parameters()) {
+      return InvalidArgumentError("the " + spec_.name + " model over " +
+                                  std::to_string(spec_.num_features) + " features has " +
+                                  std::to_string(num_parameters()) + " parameters, got " +
+                                  std::to_string(parameters.size()));
+    }
+    if (!std::all_of(parameters.begin(), parameters.end(),
+                     [](float v) { return std::isfinite(v); })) {
+      return InvalidArgumentError("parameters contain NaN or infinite values");
+    }
+    torch::NoGradGuard no_grad;
+    size_t offset = 0;
+    for (torch::Tensor& t : tensors_) {
+      std::copy_n(parameters.data() + offset, t.numel(), t.data_ptr<float>());
+      offset += static_cast<size_t>(t.numel());
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<TrainReport> Train(const InteractionLog& log, const TrainOptions& options) override {
+    CARTABLE_RETURN_IF_ERROR(CheckLog(log));
+    if (options.epochs < 1 || options.batch_size < 1 || !(options.learning_rate > 0)) {
+      return InvalidArgumentError("training needs epochs ≥ 1, batch size ≥ 1 and a positive rate");
+    }
+    try {
+      torch::set_num_threads(spec_.torch_threads);
+      const auto [x, y] = Inputs(log);
+      const int64_t n = x.size(0);
+      torch::optim::Adam optimiser(tensors_, torch::optim::AdamOptions(options.learning_rate));
+      at::Generator dropout_rng = at::detail::createCPUGenerator(options.seed ^ kDropoutStream);
+      std::mt19937_64 rng(options.seed);
+      std::vector<int64_t> order(static_cast<size_t>(n));
+      TrainReport report;
+      report.examples = n;
+      for (int epoch = 0; epoch < options.epochs; ++epoch) {
+        std::iota(order.begin(), order.end(), 0);
+        std::shuffle(order.begin(), order.end(), rng);
+        torch::Tensor perm = torch::from_blob(order.data(), {n}, torch::kLong);
+        double loss_sum = 0;
+        for (int64_t start = 0; start < n; start += options.batch_size) {
+          torch::Tensor idx =
+              perm.slice(0, start, std::min<int64_t>(n, start + options.batch_size));
+          torch::Tensor loss = torch::binary_cross_entropy_with_logits(
+              Logits(x.index_select(0, idx), &dropout_rng), y.index_select(0, idx));
+          torch::Tensor objective = loss;
+          if (shape_.l2 > 0) {
+            for (size_t i = 0; i < tensors_.size(); i += 2) {
+              objective = objective + 0.5 * shape_.l2 * tensors_[i].pow(2).sum();
+            }
+          }
+          optimiser.zero_grad();
+          objective.backward();
+          optimiser.step();
+          loss_sum += loss.item<double>() * static_cast<double>(idx.size(0));
+        }
+        report.mean_loss = loss_sum / static_cast<double>(n);
+        if (options.on_epoch) options.on_epoch(epoch + 1, report.mean_loss);
+      }
+      return report;
+    } catch (const c10::Error& e) {
+      return InternalError(std::string("torch failed while training: ") +
+                           e.what_without_backtrace());
+    }
+  }
+
+  StatusOr<std::vector<float>> Predict(const InteractionLog& log) const override {
+    CARTABLE_RETURN_IF_ERROR(CheckLog(log));
+    try {
+      torch::set_num_threads(spec_.torch_threads);
+      torch::NoGradGuard no_grad;
+      torch::Tensor p = torch::sigmoid(Logits(Inputs(log).first, nullptr)).contiguous();
+      return std::vector<float>(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
+    } catch (const c10::Error& e) {
+      return InternalError(std::string("torch failed while predicting: ") +
+                           e.what_without_backtrace());
+    }
+  }
+
+ private:
+  static torch::Tensor Uniform(std::vector<int64_t> shape, float bound, std::mt19937_64& rng) {
+    torch::Tensor t = torch::zeros(shape);
+    std::uniform_real_distribution<float> draw(-bound, bound);
+    if (bound > 0) std::generate_n(t.data_ptr<float>(), t.numel(), [&] { return draw(rng); });
+    return t.requires_grad_();
+  }
+
+  Status CheckLog(const InteractionLog& log) const {
+    if (log.records.size() == 0)
+      return InvalidArgumentError("no pupil record to learn from or predict");
+    if (log.records.num_features() != spec_.num_features) {
+      return InvalidArgumentError("the data's pupil records have " +
+                                  std::to_string(log.records.num_features()) + " columns but the " +
+                                  spec_.name + " model expects " +
+                                  std::to_string(spec_.num_features));
+    }
+    return Status::Ok();
+  }
+
+  static std::pair<torch::Tensor, torch::Tensor> Inputs(const InteractionLog& log) {
+    const PupilRecords& r = log.records;
+    const int64_t n = static_cast<int64_t>(r.size());
+    std::vector<float> labels(r.outcome.begin(), r.outcome.end());
+    torch::Tensor x = torch::from_blob(const_cast<float*>(r.features.data()),
+                                       {n, static_cast<int64_t>(r.num_features())})
+                          .clone();
+    return {x, torch::from_blob(labels.data(), {n}).clone()};
+  }
+
+  // Dropout applies when a generator is given (training).
+  torch::Tensor Logits(torch::Tensor h, at::Generator* dropout_rng) const {
+    for (int64_t l = 0; l < shape_.layers; ++l) {
+      h = torch::relu(torch::addmm(tensors_[2 * l + 1], h, tensors_[2 * l].t()));
+      if (dropout_rng != nullptr && shape_.dropout > 0) {
+        const double keep = 1.0 - shape_.dropout;
+        h = h * torch::bernoulli(torch::full_like(h, keep), *dropout_rng) / keep;
+      }
+    }
+    const size_t out = 2 * static_cast<size_t>(shape_.layers);
+    return torch::addmm(tensors_[out + 1], h, tensors_[out].t()).squeeze(1);
+  }
+
+  ModelSpec spec_;
+  FeedForwardShape shape_;
+  std::vector<ParameterBlock> blocks_;
+  std::vector<torch::Tensor> tensors_;  // weight, bias of each layer, in layout order
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Model>> NewFeedForwardModel(const ModelSpec& spec,
+                                                     const FeedForwardShape& shape) {
+  return std::unique_ptr<Model>(std::make_unique<FeedForwardModel>(spec, shape));
+}
+
+StatusOr<std::unique_ptr<Model>> NewMlpModel(const ModelSpec& spec) {
+  ModelOptions options(spec);
+  FeedForwardShape shape{"mlp"};
+  CARTABLE_ASSIGN_OR_RETURN(shape.hidden_size, options.Integer("hidden_size", 32, 1, 4096));
+  CARTABLE_ASSIGN_OR_RETURN(shape.layers, options.Integer("layers", 1, 1, 8));
+  CARTABLE_ASSIGN_OR_RETURN(shape.dropout, options.Real("dropout", 0.0, 0.0, 0.9));
+  CARTABLE_ASSIGN_OR_RETURN(shape.l2, options.Real("l2", 0.0, 0.0, 10.0));
+  CARTABLE_RETURN_IF_ERROR(options.Finish());
+  return NewFeedForwardModel(spec, shape);
+}
+
+}  // namespace cartable::models::internal

@@ -1,0 +1,288 @@
+// Self-Attentive Knowledge Tracing (Pandey & Karypis, 2019). For answer t the query is the
+// embedding of the current skill; keys and values are the embeddings of the earlier answers (skill,
+// right or wrong) plus a position embedding, with a start token at position 0 so that the first
+// answer has something to attend to. Key position s holds answer s − 1 and the causal mask lets
+// query t see positions ≤ t, so the prediction for answer t depends only on the answers before t.
+// Multi-head attention, residual with the query and layer norm, a two-layer ReLU feed-forward block
+// with residual and layer norm, then one logit. Windows and padding as for dkt (kt_sequences.h):
+// padding sits after the real answers of a window, where the causal mask keeps it out of their
+// attention, and is masked out of the loss. Parameters (flat order): sakt.interaction[2K + 1, d],
+// sakt.exercise[K, d], sakt.position[L, d], sakt.attention.{query,key,value,output}.{weight[d, d],
+// bias[d]}, sakt.norm1.{weight, bias}[d], sakt.ffn.layer1.{weight[d, d], bias[d]},
+// sakt.ffn.layer2.{weight[d, d], bias[d]}, sakt.norm2.{weight, bias}[d], sakt.output.weight[1, d],
+// sakt.output.bias[1].
+
+#include "models/internal/sakt_model.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "models/internal/kt_sequences.h"
+#include "models/model_options.h"
+
+namespace cartable::models::internal {
+namespace {
+
+constexpr uint64_t kInitSeed =
+    0x6361727461626c65;  // "cartable": the same initial model on every node
+constexpr uint64_t kDropoutStream = 0x64726f706f7574;
+constexpr int64_t kPredictBatch = 256;  // windows per forward pass when predicting
+
+struct SaktShape {
+  int64_t embedding_size = 64;
+  int64_t heads = 2;
+  int64_t max_length = 100;
+  double dropout = 0.2;
+};
+
+// Indices into tensors_, in layout order.
+enum Block : size_t {
+  kInteraction,
+  kExercise,
+  kPosition,
+  kQueryW,
+  kQueryB,
+  kKeyW,
+  kKeyB,
+  kValueW,
+  kValueB,
+  kOutW,
+  kOutB,
+  kNorm1W,
+  kNorm1B,
+  kFfn1W,
+  kFfn1B,
+  kFfn2W,
+  kFfn2B,
+  kNorm2W,
+  kNorm2B,
+  kLogitW,
+  kLogitB
+};
+
+class SaktModel final : public Model {
+ public:
+  SaktModel(const ModelSpec& spec, const SaktShape& shape) : spec_(spec), shape_(shape) {
+    const int64_t d = shape.embedding_size;
+    const int64_t k = spec.num_skills;
+    Add("sakt.interaction", {2 * k + 1, d}, 1.0f);
+    Add("sakt.exercise", {k, d}, 1.0f);
+    Add("sakt.position", {shape.max_length, d}, 1.0f);
+    const float fan = 1.0f / std::sqrt(static_cast<float>(d));
+    for (const char* name : {"query", "key", "value", "output"}) {
+      Add(std::string("sakt.attention.") + name + ".weight", {d, d}, fan);
+      Add(std::string("sakt.attention.") + name + ".bias", {d}, 0.0f);
+    }
+    Add("sakt.norm1.weight", {d}, 0.0f, 1.0f);
+    Add("sakt.norm1.bias", {d}, 0.0f);
+    for (const char* name : {"layer1", "layer2"}) {
+      Add(std::string("sakt.ffn.") + name + ".weight", {d, d}, fan);
+      Add(std::string("sakt.ffn.") + name + ".bias", {d}, fan);
+    }
+    Add("sakt.norm2.weight", {d}, 0.0f, 1.0f);
+    Add("sakt.norm2.bias", {d}, 0.0f);
+    Add("sakt.output.weight", {1, d}, fan);
+    Add("sakt.output.bias", {1}, 0.0f);
+  }
+
+  const ModelSpec& spec() const override { return spec_; }
+  std::vector<ParameterBlock> parameter_layout() const override { return blocks_; }
+
+  size_t num_parameters() const override {
+    size_t n = 0;
+    for (const torch::Tensor& t : tensors_) n += static_cast<size_t>(t.numel());
+    return n;
+  }
+
+  std::vector<float> GetParameters() const override {
+    std::vector<float> flat;
+    flat.reserve(num_parameters());
+    for (const torch::Tensor& t : tensors_) {
+      flat.insert(flat.end(), t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
+    }
+    return flat;
+  }
+
+  Status SetParameters(std::span<const float> parameters) override {
+    if (parameters.size() != num_parameters()) {
+      return InvalidArgumentError("the sakt model over " + std::to_string(spec_.num_skills) +
+                                  " skills has " + std::to_string(num_parameters()) +
+                                  " parameters, got " + std::to_string(parameters.size()));
+    }
+    if (!std::all_of(parameters.begin(), parameters.end(),
+                     [](float v) { return std::isfinite(v); })) {
+      return InvalidArgumentError("parameters contain NaN or infinite values");
+    }
+    torch::NoGradGuard no_grad;
+    size_t offset = 0;
+    for (torch::Tensor& t : tensors_) {
+      std::copy_n(parameters.data() + offset, t.numel(), t.data_ptr<float>());
+      offset += static_cast<size_t>(t.numel());
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<TrainReport> Train(const InteractionLog& log, const TrainOptions& options) override {
+    CARTABLE_RETURN_IF_ERROR(CheckAnswers(log, spec_, /*uses_items=*/false));
+    if (options.epochs < 1 || options.batch_size < 1 || !(options.learning_rate > 0)) {
+      return InvalidArgumentError("training needs epochs ≥ 1, batch size ≥ 1 and a positive rate");
+    }
+    try {
+      torch::set_num_threads(spec_.torch_threads);
+      AnswerWindows w = CutIntoWindows(log, shape_.max_length);
+      const Inputs in = MakeInputs(w);
+      torch::optim::Adam optimiser(tensors_, torch::optim::AdamOptions(options.learning_rate));
+      at::Generator dropout_rng = at::detail::createCPUGenerator(options.seed ^ kDropoutStream);
+      std::mt19937_64 rng(options.seed);
+      std::vector<int64_t> order(static_cast<size_t>(w.windows));
+      TrainReport report;
+      report.examples = static_cast<int64_t>(log.size());
+      for (int epoch = 0; epoch < options.epochs; ++epoch) {
+        std::iota(order.begin(), order.end(), 0);
+        std::shuffle(order.begin(), order.end(), rng);
+        double loss_sum = 0;
+        for (size_t first = 0; first < order.size();
+             first += static_cast<size_t>(options.batch_size)) {
+          WindowBatch batch = BatchOf(w, order, first, static_cast<size_t>(options.batch_size));
+          torch::Tensor rows = torch::from_blob(
+              batch.rows.data(), {static_cast<int64_t>(batch.rows.size())}, torch::kLong);
+          auto take = [&](const torch::Tensor& t) {
+            return t.index_select(0, rows).slice(1, 0, batch.length);
+          };
+          torch::Tensor mask = take(in.mask);
+          torch::Tensor loss_total = torch::binary_cross_entropy_with_logits(
+              Logits(take(in.token), take(in.skill), &dropout_rng), take(in.label), mask, {},
+              at::Reduction::Sum);
+          optimiser.zero_grad();
+          (loss_total / mask.sum()).backward();
+          optimiser.step();
+          loss_sum += loss_total.item<double>();
+        }
+        report.mean_loss = loss_sum / static_cast<double>(log.size());
+        if (options.on_epoch) options.on_epoch(epoch + 1, report.mean_loss);
+      }
+      return report;
+    } catch (const c10::Error& e) {
+      return InternalError(std::string("torch failed while training: ") +
+                           e.what_without_backtrace());
+    }
+  }
+
+  StatusOr<std::vector<float>> Predict(const InteractionLog& log) const override {
+    CARTABLE_RETURN_IF_ERROR(CheckAnswers(log, spec_, /*uses_items=*/false));
+    try {
+      torch::set_num_threads(spec_.torch_threads);
+      torch::NoGradGuard no_grad;
+      AnswerWindows w = CutIntoWindows(log, shape_.max_length);
+      const Inputs in = MakeInputs(w);
+      std::vector<torch::Tensor> parts;
+      for (int64_t first = 0; first < w.windows; first += kPredictBatch) {
+        const int64_t last = std::min(w.windows, first + kPredictBatch);
+        parts.push_back(
+            Logits(in.token.slice(0, first, last), in.skill.slice(0, first, last), nullptr));
+      }
+      torch::Tensor position =
+          torch::from_blob(w.position.data(), {static_cast<int64_t>(log.size())}, torch::kLong);
+      torch::Tensor p =
+          torch::sigmoid(torch::cat(parts).flatten().index_select(0, position)).contiguous();
+      return std::vector<float>(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
+    } catch (const c10::Error& e) {
+      return InternalError(std::string("torch failed while predicting: ") +
+                           e.what_without_backtrace());
+    }
+  }
+
+ private:
+  struct Inputs {
+    torch::Tensor
+        token;  // [W, L] earlier answer at each key position: 0 (start), else 1 + 2·skill + correct
+    torch::Tensor skill, label, mask;  // [W, L]
+  };
+
+  static Inputs MakeInputs(AnswerWindows& w) {
+    const std::vector<int64_t> shape = {w.windows, w.length};
+    torch::Tensor skill = torch::from_blob(w.skill.data(), shape, torch::kLong);
+    torch::Tensor answer = 1 + 2 * skill + torch::from_blob(w.correct.data(), shape, torch::kLong);
+    torch::Tensor token = torch::cat(
+        {torch::zeros({w.windows, 1}, torch::kLong), answer.slice(1, 0, w.length - 1)}, 1);
+    return {token, skill, torch::from_blob(w.label.data(), shape),
+            torch::from_blob(w.mask.data(), shape)};
+  }
+
+  // A tensor of `shape` drawn U(±bound) from the fixed init stream, plus `offset`.
+  void Add(const std::string& name, std::vector<int64_t> shape, float bound, float offset = 0.0f) {
+    torch::Tensor t = torch::full(shape, offset);
+    std::uniform_real_distribution<float> draw(-bound, bound);
+    if (bound > 0) {
+      std::generate_n(t.data_ptr<float>(), t.numel(), [&] { return offset + draw(init_rng_); });
+    }
+    blocks_.push_back({name, shape});
+    tensors_.push_back(t.requires_grad_());
+  }
+
+  torch::Tensor Dropout(torch::Tensor h, at::Generator* rng) const {
+    if (rng == nullptr || shape_.dropout == 0) return h;
+    const double keep = 1.0 - shape_.dropout;
+    return h * torch::bernoulli(torch::full_like(h, keep), *rng) / keep;
+  }
+
+  const torch::Tensor& T(Block b) const { return tensors_[b]; }
+
+  // Logits [B, T] of the answers at `skill` [B, T] given the earlier answers `token` [B, T];
+  // dropout when a generator is given (training).
+  torch::Tensor Logits(const torch::Tensor& token, const torch::Tensor& skill,
+                       at::Generator* rng) const {
+    const int64_t b = token.size(0), t = token.size(1), d = shape_.embedding_size,
+                  heads = shape_.heads;
+    const int64_t dh = d / heads;
+    torch::Tensor query = torch::embedding(T(kExercise), skill);  // [B, T, d]
+    torch::Tensor memory = torch::embedding(T(kInteraction), token) + T(kPosition).slice(0, 0, t);
+    auto split = [&](const torch::Tensor& x) { return x.view({b, t, heads, dh}).transpose(1, 2); };
+    torch::Tensor q = split(torch::linear(query, T(kQueryW), T(kQueryB)));  // [B, h, T, dh]
+    torch::Tensor k = split(torch::linear(memory, T(kKeyW), T(kKeyB)));
+    torch::Tensor v = split(torch::linear(memory, T(kValueW), T(kValueB)));
+    torch::Tensor future =
+        torch::ones({t, t}, torch::kBool).triu(1);  // key position > query position
+    torch::Tensor scores = q.matmul(k.transpose(2, 3)) / std::sqrt(static_cast<double>(dh));
+    torch::Tensor attention = Dropout(torch::softmax(scores.masked_fill(future, -1e9), -1), rng);
+    torch::Tensor mixed = attention.matmul(v).transpose(1, 2).reshape({b, t, d});
+    torch::Tensor h =
+        torch::layer_norm(query + Dropout(torch::linear(mixed, T(kOutW), T(kOutB)), rng), {d},
+                          T(kNorm1W), T(kNorm1B));
+    torch::Tensor ffn =
+        torch::linear(torch::relu(torch::linear(h, T(kFfn1W), T(kFfn1B))), T(kFfn2W), T(kFfn2B));
+    h = torch::layer_norm(h + Dropout(ffn, rng), {d}, T(kNorm2W), T(kNorm2B));
+    return torch::linear(h, T(kLogitW), T(kLogitB)).squeeze(2);
+  }
+
+  ModelSpec spec_;
+  SaktShape shape_;
+  std::mt19937_64 init_rng_{kInitSeed};
+  std::vector<ParameterBlock> blocks_;
+  std::vector<torch::Tensor> tensors_;  // in layout order (see Block)
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Model>> NewSaktModel(const ModelSpec& spec) {
+  ModelOptions options(spec);
+  SaktShape shape;
+  CARTABLE_ASSIGN_OR_RETURN(shape.embedding_size, options.Integer("embedding_size", 64, 2, 1024));
+  CARTABLE_ASSIGN_OR_RETURN(shape.heads, options.Integer("heads", 2, 1, 16));
+  CARTABLE_ASSIGN_OR_RETURN(shape.max_length, options.Integer("max_length", 100, 2, 10000));
+  CARTABLE_ASSIGN_OR_RETURN(shape.dropout, options.Real("dropout", 0.2, 0.0, 0.9));
+  CARTABLE_RETURN_IF_ERROR(options.Finish());
+  if (shape.embedding_size % shape.heads != 0) {
+    return InvalidArgumentError("model 'sakt': embedding_size " +
+                                std::to_string(shape.embedding_size) +
+                                " is not a multiple of heads " + std::to_string(shape.heads));
+  }
+  return std::unique_ptr<Model>(std::make_unique<SaktModel>(spec, shape));
+}
+
+}  // namespace cartable::models::internal

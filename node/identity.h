@@ -1,0 +1,32 @@
+#pragma once
+
+// A node's identity for secure aggregation: the Ed25519 key that signs its SecAgg+ messages, and the
+// roster of the other nodes' keys it checks cohorts against. The signing key is derived from the node's
+// CURVE secret key (HKDF-SHA-256 with its own label), so an establishment enrolled with one key pair
+// from `cartable keygen` has one identity, and keygen can publish the signing key beside the .pub file.
+// A roster is a directory of NAME.sign.pub files (64 hex digits), one per enrolled node, which the
+// academy distributes; with it, a coordinator cannot invent cohort members or swap their keys.
+
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "aggregation/secagg/signing.h"
+#include "core/status.h"
+#include "protocol/curve_keys.h"
+
+namespace cartable::node {
+
+inline constexpr const char* kSigningKeySuffix = ".sign.pub";
+
+StatusOr<aggregation::secagg::SigningKey> SigningKeyFromCurveSecret(const protocol::CurveSecretKey& secret);
+
+// DIR/NAME.sign.pub (DIR created if missing), refusing to overwrite an existing file.
+Status WriteSigningPublicKey(const std::filesystem::path& dir, const std::string& name,
+                             const aggregation::secagg::Ed25519PublicKey& key);
+
+// Every DIR/*.sign.pub, by NAME. Errors name the file; an empty directory is an error.
+StatusOr<std::map<std::string, aggregation::secagg::Ed25519PublicKey>> LoadRoster(
+    const std::filesystem::path& dir);
+
+}  // namespace cartable::node

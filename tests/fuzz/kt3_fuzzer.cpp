@@ -1,0 +1,15 @@
+// Hostile three-line DKT/DKVMN answer files into the kt3 reader: no crash, no hang, and an accepted
+// log is valid.
+
+#include <cstdlib>
+
+#include "fuzz_file.h"
+#include "models/dataset.h"
+#include "node/kt3_source.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  cartable::fuzz::MemoryFile file(data, size);
+  auto log = cartable::node::LoadKt3(file.path());
+  if (log.ok() && !cartable::models::Validate(*log).ok()) std::abort();
+  return 0;
+}

@@ -1,0 +1,15 @@
+// Hostile pyKT sequence files into the pykt reader: no crash, no hang, and an accepted log is
+// valid.
+
+#include <cstdlib>
+
+#include "fuzz_file.h"
+#include "models/dataset.h"
+#include "node/pykt_source.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  cartable::fuzz::MemoryFile file(data, size);
+  auto log = cartable::node::LoadPykt(file.path());
+  if (log.ok() && !cartable::models::Validate(*log).ok()) std::abort();
+  return 0;
+}

@@ -1,0 +1,279 @@
+// A malicious coordinator against SecAggClient and SecAggServer, driven directly (no transport): every
+// lie the client's header promises to catch is told here, each beside the honest message it corrupts
+// so that the test fails if the honest path breaks or the lie goes through.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "aggregation/secagg/client.h"
+#include "aggregation/secagg/internal/round_crypto.h"
+#include "aggregation/secagg/server.h"
+
+namespace cartable::aggregation::secagg {
+namespace {
+
+Sha256Digest Hash(uint8_t tag) {
+  Sha256Digest digest{};
+  digest.fill(tag);
+  return digest;
+}
+
+// A cohort of `size` members ("m0", "m1", …), full graph unless `neighbours` says otherwise.
+struct Cohort {
+  explicit Cohort(int size, int neighbours = kFullNeighbourGraph) {
+    params.run_id = 77;
+    params.round = 3;
+    params.neighbours = neighbours;
+    params.graph_seed.fill(9);
+    for (int i = 0; i < size; ++i) {
+      keys.push_back(std::make_unique<SigningKey>(SigningKey::Generate().value()));
+      params.cohort.push_back({"m" + std::to_string(i), keys.back()->PublicKey()});
+    }
+    policy.min_cohort = 3;
+  }
+
+  StatusOr<std::unique_ptr<SecAggClient>> Client(int i, const Sha256Digest& hash) const {
+    return SecAggClient::Create(params, params.cohort[i].name, *keys[i], hash, policy);
+  }
+
+  // Every member's client, all given `model`.
+  void Start() {
+    for (size_t i = 0; i < keys.size(); ++i) clients.push_back(Client(static_cast<int>(i), model).value());
+  }
+  std::vector<KeyAdvert> Advertise(size_t count) {
+    std::vector<KeyAdvert> out;
+    for (size_t i = 0; i < count; ++i) out.push_back(clients[i]->Advertise().value());
+    return out;
+  }
+  // Runs AdvertiseKeys, ShareKeys and share delivery for the first `count` members; returns what each
+  // member was sent, by recipient.
+  std::vector<std::vector<SealedShare>> ShareAmong(size_t count) {
+    adverts = Advertise(count);
+    std::vector<std::vector<SealedShare>> inbox(keys.size());
+    for (size_t i = 0; i < count; ++i) {
+      std::vector<SealedShare> sealed = clients[i]->OnKeyList(adverts).value();
+      for (SealedShare& s : sealed) inbox[s.to].push_back(std::move(s));
+    }
+    return inbox;
+  }
+  // Up to MaskedInput for the first `count` members (all of them advertised and shared).
+  void MaskAmong(size_t count) {
+    auto inbox = ShareAmong(count);
+    for (size_t i = 0; i < count; ++i) {
+      ASSERT_TRUE(clients[i]->OnShares(inbox[i]).ok());
+      ASSERT_TRUE(clients[i]->MaskInput(std::vector<float>(16, 0.25f)).ok());
+    }
+  }
+
+  RoundParameters params;
+  std::vector<std::unique_ptr<SigningKey>> keys;
+  ClientPolicy policy;
+  Sha256Digest model = Hash(1);
+  std::vector<std::unique_ptr<SecAggClient>> clients;
+  std::vector<KeyAdvert> adverts;
+};
+
+KeyAdvert SignedAdvert(const Cohort& c, uint32_t member, const X25519PublicKey& mask_key,
+                       const X25519PublicKey& share_key) {
+  KeyAdvert advert{member, mask_key, share_key, {}};
+  advert.signature =
+      c.keys[member]->Sign(internal::AdvertMessage(c.params.run_id, c.params.round, advert, c.model)).value();
+  return advert;
+}
+
+TEST(SecAggClientTest, ACohortBelowTheFloorIsRefused) {
+  Cohort c(4);
+  c.policy.min_cohort = 4;
+  EXPECT_TRUE(c.Client(0, c.model).ok());
+  c.policy.min_cohort = 5;
+  EXPECT_EQ(c.Client(0, c.model).status().code(), StatusCode::kPermissionDenied);
+}
+
+TEST(SecAggClientTest, ARosterMismatchIsRefused) {
+  Cohort c(4);
+  for (const CohortMember& m : c.params.cohort) c.policy.roster[m.name] = m.signing_key;
+  EXPECT_TRUE(c.Client(1, c.model).ok());
+  ClientPolicy missing = c.policy;
+  missing.roster.erase("m3");  // the coordinator invented m3
+  EXPECT_EQ(SecAggClient::Create(c.params, "m1", *c.keys[1], c.model, missing).status().code(),
+            StatusCode::kPermissionDenied);
+  ClientPolicy other_key = c.policy;
+  other_key.roster["m2"] = SigningKey::Generate().value().PublicKey();  // m2 enrolled another key
+  EXPECT_EQ(SecAggClient::Create(c.params, "m1", *c.keys[1], c.model, other_key).status().code(),
+            StatusCode::kPermissionDenied);
+}
+
+// The coordinator sent m0 another global model: m0's advert commits to that model's hash, and every
+// other client, and the honest server, refuse it.
+TEST(SecAggClientTest, AnAdvertOverAnotherModelIsRefusedByEveryoneElse) {
+  Cohort c(4);
+  c.clients.push_back(c.Client(0, Hash(2)).value());
+  for (int i = 1; i < 4; ++i) c.clients.push_back(c.Client(i, c.model).value());
+  std::vector<KeyAdvert> adverts = c.Advertise(4);
+  for (int i = 1; i < 4; ++i) {
+    EXPECT_EQ(c.clients[i]->OnKeyList(adverts).status().code(), StatusCode::kPermissionDenied) << i;
+  }
+  auto server = SecAggServer::Create(c.params, 16, c.model).value();
+  EXPECT_TRUE(server->OnAdvert(adverts[1]).ok());
+  EXPECT_EQ(server->OnAdvert(adverts[0]).code(), StatusCode::kPermissionDenied);
+}
+
+TEST(SecAggClientTest, AForgedOrReflectedAdvertIsRefused) {
+  Cohort c(4);
+  c.Start();
+  const std::vector<KeyAdvert> honest = c.Advertise(4);
+  std::vector<KeyAdvert> forged = honest;
+  forged[2].signature[5] ^= 1;  // forged: one signature byte flipped
+  EXPECT_EQ(c.clients[0]->OnKeyList(forged).status().code(), StatusCode::kPermissionDenied);
+  // Reflected: a member colluding with the coordinator signs an advert carrying m1's mask key (or
+  // m1's own key back to m1), so that m1 would "agree" a seed with itself or share one with m2.
+  std::vector<KeyAdvert> reflected = honest;
+  reflected[3] = SignedAdvert(c, 3, honest[1].mask_key, honest[3].share_key);
+  const Status refused = c.clients[1]->OnKeyList(reflected).status();
+  EXPECT_EQ(refused.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(refused.message().find("same public key"), std::string::npos) << refused;
+  EXPECT_EQ(c.clients[2]->OnKeyList(reflected).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_TRUE(c.clients[3]->OnKeyList(honest).ok());  // the honest list still goes through
+  auto server = SecAggServer::Create(c.params, 16, c.model).value();
+  ASSERT_TRUE(server->OnAdvert(honest[1]).ok());
+  EXPECT_EQ(server->OnAdvert(reflected[3]).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(server->OnAdvert(forged[2]).code(), StatusCode::kPermissionDenied);
+}
+
+TEST(SecAggClientTest, ASurvivorSetWithoutThisNodeOrWithAStrangerIsRefused) {
+  Cohort c(5);
+  c.Start();
+  c.MaskAmong(4);  // m4 never advertised
+  EXPECT_EQ(c.clients[0]->OnSurvivors(std::vector<uint32_t>{1, 2, 3}).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(c.clients[1]->OnSurvivors(std::vector<uint32_t>{0, 1, 2, 3, 4}).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_TRUE(c.clients[2]->OnSurvivors(std::vector<uint32_t>{0, 1, 2, 3}).ok());
+  // A refusal ends the round for that client: the honest set no longer gets a signature.
+  EXPECT_FALSE(c.clients[0]->OnSurvivors(std::vector<uint32_t>{0, 1, 2, 3}).ok());
+}
+
+// Never both: asking m0 a second time (with m1 now "dropped"), or showing it signatures over another
+// survivor set than the one it signed, would make it reveal m1's mask-key share after its self-seed
+// share. Every such request is refused, and what is revealed holds one kind of share per neighbour.
+TEST(SecAggClientTest, ACoordinatorCannotCollectBothSharesOfOneNeighbour) {
+  Cohort c(5);
+  c.Start();
+  c.MaskAmong(5);
+  const std::vector<uint32_t> all = {0, 1, 2, 3, 4}, without_1 = {0, 2, 3, 4};
+  std::vector<MemberSignature> over_all, over_without_1;
+  for (uint32_t i : {1, 2, 3, 4}) over_all.push_back({i, c.clients[i]->OnSurvivors(all).value()});
+  const auto message = internal::SurvivorsMessage(c.params.run_id, c.params.round, without_1);
+  for (uint32_t i : {2, 3, 4}) over_without_1.push_back({i, c.keys[i]->Sign(message).value()});
+
+  // m0 is asked twice before revealing anything: refused, and it reveals nothing afterwards.
+  ASSERT_TRUE(c.clients[0]->OnSurvivors(all).ok());
+  EXPECT_EQ(c.clients[0]->OnSurvivors(without_1).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(c.clients[0]->OnSignatures(over_all).status().code(), StatusCode::kFailedPrecondition);
+
+  // m2 reveals once, for the set it signed: self-seed shares only, one per neighbour.
+  auto revealed = c.clients[2]->OnSignatures(over_all);
+  ASSERT_TRUE(revealed.ok()) << revealed.status();
+  EXPECT_EQ(revealed->self_seed_shares.size(), 4u);
+  EXPECT_TRUE(revealed->mask_key_shares.empty());
+  // Then the coordinator calls m1 dropped and asks again: both calls are refused.
+  EXPECT_EQ(c.clients[2]->OnSurvivors(without_1).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_FALSE(c.clients[2]->OnSignatures(over_without_1).ok());
+}
+
+TEST(SecAggClientTest, SignaturesOverAnotherSurvivorSetAreRefused) {
+  Cohort c(5);
+  c.Start();
+  c.MaskAmong(5);
+  const std::vector<uint32_t> told_m0 = {0, 2, 3, 4}, told_others = {0, 1, 2, 3, 4};
+  ASSERT_TRUE(c.clients[0]->OnSurvivors(told_m0).ok());
+  std::vector<MemberSignature> others;
+  for (uint32_t i : {2, 3, 4}) others.push_back({i, c.clients[i]->OnSurvivors(told_others).value()});
+  EXPECT_EQ(c.clients[0]->OnSignatures(others).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(c.clients[0]->OnSignatures(others).status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST(SecAggClientTest, ATamperedOrReaddressedShareIsRefused) {
+  Cohort c(4);
+  c.Start();
+  auto inbox = c.ShareAmong(4);
+  ASSERT_TRUE(c.clients[3]->OnShares(inbox[3]).ok());  // honest delivery works
+
+  std::vector<SealedShare> tampered = inbox[0];
+  tampered[1].ciphertext[20] ^= 0x01;
+  EXPECT_EQ(c.clients[0]->OnShares(tampered).code(), StatusCode::kPermissionDenied);
+
+  // m2's share from m1, re-addressed to m0 (envelope changed) or relayed unchanged to m1's other
+  // neighbour: neither opens for m1.
+  SealedShare for_2 = inbox[2][0];
+  ASSERT_EQ(for_2.to, 2u);
+  std::vector<SealedShare> readdressed = inbox[1];
+  for (SealedShare& s : readdressed) {
+    if (s.from == for_2.from) s = {for_2.from, 1, for_2.ciphertext};
+  }
+  EXPECT_EQ(c.clients[1]->OnShares(readdressed).code(), StatusCode::kPermissionDenied);
+  std::vector<SealedShare> misrouted = inbox[2];
+  misrouted[0] = inbox[1][0];  // addressed to m1, delivered to m2
+  EXPECT_EQ(c.clients[2]->OnShares(misrouted).code(), StatusCode::kPermissionDenied);
+}
+
+// Regression: the check that an advert's two keys differ once sat inside the loop over adverts already
+// received, so the first advert to arrive was never checked. Clients refuse such an advert; so does the
+// server.
+TEST(SecAggClientTest, TheServerRefusesAFirstAdvertWithOneKeyTwice) {
+  Cohort c(4);
+  c.Start();
+  const std::vector<KeyAdvert> honest = c.Advertise(4);
+  const KeyAdvert same_keys = SignedAdvert(c, 0, honest[0].mask_key, honest[0].mask_key);
+  std::vector<KeyAdvert> list = honest;
+  list[0] = same_keys;
+  EXPECT_EQ(c.clients[1]->OnKeyList(list).status().code(), StatusCode::kPermissionDenied);
+  auto server = SecAggServer::Create(c.params, 16, c.model).value();
+  EXPECT_EQ(server->OnAdvert(same_keys).code(), StatusCode::kInvalidArgument);
+}
+
+// χ² over 256 buckets with 255 degrees of freedom; 380 is beyond the 1 − 10^−6 quantile (≈ 377), so
+// a uniform source fails with probability below 10^−6 per statistic. Keys and masks are truly
+// random (the client draws them), which is why the bound is generous.
+double ChiSquare(const std::array<double, 256>& counts, double total) {
+  const double expected = total / 256;
+  double statistic = 0;
+  for (double n : counts) statistic += (n - expected) * (n - expected) / expected;
+  return statistic;
+}
+
+TEST(SecAggClientTest, AMaskedConstantInputAlonePassesAUniformityTest) {
+  Cohort c(4, /*neighbours=*/2);
+  c.params.modulus_bits = 32;
+  c.Start();
+  auto inbox = c.ShareAmong(4);
+  constexpr size_t kWords = 200'000;
+  std::array<double, 256> top{}, low{}, plain{};
+  for (size_t i = 0; i < 2; ++i) {
+    ASSERT_TRUE(c.clients[i]->OnShares(inbox[i]).ok());
+    const std::vector<float> zeros(kWords, 0.0f);
+    auto masked = c.clients[i]->MaskInput(zeros);
+    ASSERT_TRUE(masked.ok()) << masked.status();
+    std::fill(top.begin(), top.end(), 0);
+    std::fill(low.begin(), low.end(), 0);
+    for (uint64_t w : *masked) {
+      ASSERT_LT(w, uint64_t{1} << 32);
+      ++top[w >> 24];
+      ++low[w & 0xff];
+    }
+    EXPECT_LT(ChiSquare(top, kWords), 380.0) << "member " << i;
+    EXPECT_LT(ChiSquare(low, kWords), 380.0) << "member " << i;
+  }
+  // The same statistic on the unmasked quantised input (one level, L/2) is enormous.
+  const uint64_t level = c.clients[0]->quantizer().levels() / 2;
+  plain[level >> 24] = kWords;
+  EXPECT_GT(ChiSquare(plain, kWords), 1e6);
+}
+
+}  // namespace
+}  // namespace cartable::aggregation::secagg
