@@ -47,18 +47,19 @@ StatusOr<X25519PrivateKey> X25519PrivateKey::FromBytes(SecretBytes private_key) 
       length != public_key.size()) {
     return internal::OpenSslError(StatusCode::kInternal, "computing an X25519 public key");
   }
-  return X25519PrivateKey(std::move(private_key), public_key);
+  LoadedKey loaded(key.release(), [](void* k) { EVP_PKEY_free(static_cast<EVP_PKEY*>(k)); });
+  return X25519PrivateKey(std::move(private_key), public_key, std::move(loaded));
 }
 
 StatusOr<SecretBytes> X25519PrivateKey::Agree(const X25519PublicKey& peer_public) const {
-  CARTABLE_ASSIGN_OR_RETURN(PkeyPtr key, LoadPrivate(private_key_));
+  auto* key = static_cast<EVP_PKEY*>(loaded_.get());
   PkeyPtr peer(EVP_PKEY_new_raw_public_key_ex(nullptr, "X25519", nullptr, peer_public.data(),
                                               peer_public.size()));
   if (peer == nullptr) {
     return internal::OpenSslError(StatusCode::kInvalidArgument,
                                   "loading the peer's X25519 public key");
   }
-  PkeyContextPtr context(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
+  PkeyContextPtr context(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
   if (context == nullptr || EVP_PKEY_derive_init(context.get()) != 1 ||
       EVP_PKEY_derive_set_peer(context.get(), peer.get()) != 1) {
     return internal::OpenSslError(StatusCode::kInternal, "setting up X25519 key agreement");

@@ -12,6 +12,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <utility>
 
 #include "aggregation/secagg/secret_bytes.h"
@@ -43,11 +44,16 @@ class X25519PrivateKey {
   SecretBytes ExportPrivateBytes() const { return private_key_.Clone(); }
 
  private:
-  X25519PrivateKey(SecretBytes private_key, const X25519PublicKey& public_key)
-      : private_key_(std::move(private_key)), public_key_(public_key) {}
+  // The key as OpenSSL holds it, loaded once: loading recomputes the public key, which would otherwise
+  // double the cost of every agreement. Opaque here, so no OpenSSL type reaches this header.
+  using LoadedKey = std::unique_ptr<void, void (*)(void*)>;
+
+  X25519PrivateKey(SecretBytes private_key, const X25519PublicKey& public_key, LoadedKey loaded)
+      : private_key_(std::move(private_key)), public_key_(public_key), loaded_(std::move(loaded)) {}
 
   SecretBytes private_key_;
   X25519PublicKey public_key_;
+  LoadedKey loaded_;
 };
 
 }  // namespace cartable::aggregation::secagg
