@@ -13,6 +13,7 @@
 // dkt.CELLl.bias_ih[G·H], dkt.CELLl.bias_hh[G·H] (G = 4 for lstm, 3 for gru); dkt.output.weight[K,
 // H], dkt.output.bias[K].
 
+#include "models/internal/tensor_parameters.h"
 #include "models/internal/dkt_model.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -102,38 +103,11 @@ class DktModel final : public Model {
   const ModelSpec& spec() const override { return spec_; }
   std::vector<ParameterBlock> parameter_layout() const override { return blocks_; }
 
-  size_t num_parameters() const override {
-    size_t n = 0;
-    for (const torch::Tensor& t : tensors_) n += static_cast<size_t>(t.numel());
-    return n;
-  }
-
-  std::vector<float> GetParameters() const override {
-    std::vector<float> flat;
-    flat.reserve(num_parameters());
-    for (const torch::Tensor& t : tensors_) {
-      flat.insert(flat.end(), t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
-    }
-    return flat;
-  }
-
+  size_t num_parameters() const override { return CountParameters(tensors_); }
+  std::vector<float> GetParameters() const override { return FlattenParameters(tensors_); }
   Status SetParameters(std::span<const float> parameters) override {
-    if (parameters.size() != num_parameters()) {
-      return InvalidArgumentError("the dkt model over " + std::to_string(spec_.num_skills) +
-                                  " skills has " + std::to_string(num_parameters()) +
-                                  " parameters, got " + std::to_string(parameters.size()));
-    }
-    if (!std::all_of(parameters.begin(), parameters.end(),
-                     [](float v) { return std::isfinite(v); })) {
-      return InvalidArgumentError("parameters contain NaN or infinite values");
-    }
-    torch::NoGradGuard no_grad;
-    size_t offset = 0;
-    for (torch::Tensor& t : tensors_) {
-      std::copy_n(parameters.data() + offset, t.numel(), t.data_ptr<float>());
-      offset += static_cast<size_t>(t.numel());
-    }
-    return Status::Ok();
+    return LoadParameters(tensors_, parameters,
+                          "the dkt model over " + std::to_string(spec_.num_skills) + " skills");
   }
 
   StatusOr<TrainReport> Train(const InteractionLog& log, const TrainOptions& options) override {

@@ -4,6 +4,7 @@
 // PREFIX.layerL.bias[H]; then PREFIX.output.weight[1, in], PREFIX.output.bias[1] (PREFIX.weight,
 // PREFIX.bias when L = 0).
 
+#include "models/internal/tensor_parameters.h"
 #include "models/internal/mlp_model.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -47,40 +48,11 @@ class FeedForwardModel final : public Model {
   ModelInput input() const override { return ModelInput::kPupilRecords; }
   std::vector<ParameterBlock> parameter_layout() const override { return blocks_; }
 
-  size_t num_parameters() const override {
-    size_t n = 0;
-    for (const torch::Tensor& t : tensors_) n += static_cast<size_t>(t.numel());
-    return n;
-  }
-
-  std::vector<float> GetParameters() const override {
-    std::vector<float> flat;
-    flat.reserve(num_parameters());
-    for (const torch::Tensor& t : tensors_) {
-      const float* data = t.data_ptr<float>();
-      flat.insert(flat.end(), data, data + t.numel());
-    }
-    return flat;
-  }
-
+  size_t num_parameters() const override { return CountParameters(tensors_); }
+  std::vector<float> GetParameters() const override { return FlattenParameters(tensors_); }
   Status SetParameters(std::span<const float> parameters) override {
-    if (parameters.size() != num_parameters()) {
-      return InvalidArgumentError("the " + spec_.name + " model over " +
-                                  std::to_string(spec_.num_features) + " features has " +
-                                  std::to_string(num_parameters()) + " parameters, got " +
-                                  std::to_string(parameters.size()));
-    }
-    if (!std::all_of(parameters.begin(), parameters.end(),
-                     [](float v) { return std::isfinite(v); })) {
-      return InvalidArgumentError("parameters contain NaN or infinite values");
-    }
-    torch::NoGradGuard no_grad;
-    size_t offset = 0;
-    for (torch::Tensor& t : tensors_) {
-      std::copy_n(parameters.data() + offset, t.numel(), t.data_ptr<float>());
-      offset += static_cast<size_t>(t.numel());
-    }
-    return Status::Ok();
+    return LoadParameters(tensors_, parameters,
+                          "the " + spec_.name + " model over " + std::to_string(spec_.num_features) + " features");
   }
 
   StatusOr<TrainReport> Train(const InteractionLog& log, const TrainOptions& options) override {

@@ -12,6 +12,7 @@
 // sakt.ffn.layer2.{weight[d, d], bias[d]}, sakt.norm2.{weight, bias}[d], sakt.output.weight[1, d],
 // sakt.output.bias[1].
 
+#include "models/internal/tensor_parameters.h"
 #include "models/internal/sakt_model.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -93,38 +94,11 @@ class SaktModel final : public Model {
   const ModelSpec& spec() const override { return spec_; }
   std::vector<ParameterBlock> parameter_layout() const override { return blocks_; }
 
-  size_t num_parameters() const override {
-    size_t n = 0;
-    for (const torch::Tensor& t : tensors_) n += static_cast<size_t>(t.numel());
-    return n;
-  }
-
-  std::vector<float> GetParameters() const override {
-    std::vector<float> flat;
-    flat.reserve(num_parameters());
-    for (const torch::Tensor& t : tensors_) {
-      flat.insert(flat.end(), t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
-    }
-    return flat;
-  }
-
+  size_t num_parameters() const override { return CountParameters(tensors_); }
+  std::vector<float> GetParameters() const override { return FlattenParameters(tensors_); }
   Status SetParameters(std::span<const float> parameters) override {
-    if (parameters.size() != num_parameters()) {
-      return InvalidArgumentError("the sakt model over " + std::to_string(spec_.num_skills) +
-                                  " skills has " + std::to_string(num_parameters()) +
-                                  " parameters, got " + std::to_string(parameters.size()));
-    }
-    if (!std::all_of(parameters.begin(), parameters.end(),
-                     [](float v) { return std::isfinite(v); })) {
-      return InvalidArgumentError("parameters contain NaN or infinite values");
-    }
-    torch::NoGradGuard no_grad;
-    size_t offset = 0;
-    for (torch::Tensor& t : tensors_) {
-      std::copy_n(parameters.data() + offset, t.numel(), t.data_ptr<float>());
-      offset += static_cast<size_t>(t.numel());
-    }
-    return Status::Ok();
+    return LoadParameters(tensors_, parameters,
+                          "the sakt model over " + std::to_string(spec_.num_skills) + " skills");
   }
 
   StatusOr<TrainReport> Train(const InteractionLog& log, const TrainOptions& options) override {
