@@ -84,7 +84,9 @@ int RunSecAgg(bench::SecAggBenchConfig config, const std::string& neighbours, bo
     nlohmann::json out = {{"nodes", config.nodes}, {"dim", config.dim}, {"bits", config.bits},
                           {"seed", config.seed}, {"neighbours", r->neighbours == 0 ? nlohmann::json("full")
                                                                                   : nlohmann::json(r->neighbours)},
-                          {"degree", r->degree}, {"threshold", r->threshold}, {"dropout", config.dropout},
+                          {"degree", r->degree}, {"threshold", r->threshold},
+                          {"corrupt_allowance", r->corrupt_allowance},
+                          {"tolerated_dropouts", r->tolerated_dropouts}, {"dropout", config.dropout},
                           {"dropped", r->dropped}, {"client_ms", r->client_ms}, {"server_ms", r->server_ms},
                           {"expansion", r->expansion}, {"status", status}};
     std::cout << out.dump() << std::endl;
@@ -93,7 +95,8 @@ int RunSecAgg(bench::SecAggBenchConfig config, const std::string& neighbours, bo
     std::printf("dim         %d (%d-bit words)\n", config.dim, config.bits);
     std::printf("neighbours  %s (degree %d)\n",
                 r->neighbours == 0 ? "full" : std::to_string(r->neighbours).c_str(), r->degree);
-    std::printf("threshold   %d\n", r->threshold);
+    std::printf("threshold   %d (outlasts %d colluding neighbours; survives %d dropped)\n", r->threshold,
+                r->corrupt_allowance, r->tolerated_dropouts);
     std::printf("dropout     %.2f (%d members after ShareKeys)\n", config.dropout, r->dropped);
     std::printf("client_ms   %.1f (median member, all stages)\n", r->client_ms);
     std::printf("server_ms   %.1f\n", r->server_ms);
@@ -145,7 +148,13 @@ Runner AddBenchCommand(CLI::App& app) {
       ->default_val(0.0);
   sa->add_option("--neighbours", *neighbours,
                  "Masking partners per member: an even k (SecAgg+, Bell et al. CCS 2020) or 'full'\n"
-                 "(classic SecAgg). Default: the project's recommended k for N (RecommendedNeighbours).");
+                 "(classic SecAgg). Default: the smallest k that meets the tolerances below\n"
+                 "(docs/secure-aggregation.md, 'Choosing k').");
+  sa->add_option("--tolerate-corrupt", secagg->tolerate_corrupt,
+                 "Fraction of members that may collude with the coordinator, in [0, 1)")
+      ->default_val(0.05);
+  sa->add_option("--tolerate-dropout", secagg->tolerate_dropout,
+                 "Fraction of members that may drop, in [0, 1). Default: max(0.1, --dropout)");
   sa->add_option("--bits", secagg->bits, "Modulus 2^B of the masked words, B in [8, 62]")->default_val(32);
   sa->add_option("--seed", secagg->seed, "Seed for inputs, graph and who drops")->default_val(1);
   sa->add_flag("--json", *json, "Print one JSON object instead of the table");

@@ -28,6 +28,7 @@ Runner AddBenchCommand(CLI::App& app);
 Runner AddDataCommand(CLI::App& app);
 Runner AddTrainCommand(CLI::App& app);
 Runner AddModelCommand(CLI::App& app);
+Runner AddAdminCommand(CLI::App& app);
 
 // Prints "cartable: error: <message>" (or "stopped" when cancelled) to stderr and maps the status to an
 // exit code.

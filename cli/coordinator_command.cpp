@@ -1,20 +1,21 @@
 // `cartable coordinator`: run one federated training run for node agents that connect to it.
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "cli/command.h"
 #include "cli/secagg_flags.h"
 #include "coordinator/coordinator_service.h"
+#include "coordinator/round_record_json.h"
 #include "core/files.h"
 #include "core/logging.h"
 #include "core/subprocess.h"
 #include "models/model.h"
-
-#include <spdlog/spdlog.h>
 #include "protocol/zmq_transport.h"
 
 namespace cartable::cli {
@@ -25,11 +26,14 @@ struct CoordinatorOptions {
   std::string bind = "tcp://127.0.0.1:7450";
   int join_timeout_s = 300;
   int round_timeout_s = 120;
+  int heartbeat_s = 5;
   std::string out;
   std::string log_level = "info";
   std::string key_file;
   std::string allow_dir;
   bool insecure = false;
+  std::string admin_bind;
+  std::string admin_allow_dir;
   int max_message_mb = 256;
   std::vector<std::string> model_options;  // KEY=VALUE, from --option
   SecAggFlags secagg;
@@ -76,22 +80,45 @@ StatusOr<std::unique_ptr<protocol::ZmqServerTransport>> Bind(const CoordinatorOp
   return protocol::ZmqServerTransport::BindCurve(o.bind, keys, o.allow_dir, TransportOptions(o));
 }
 
-nlohmann::json RecordJson(const coordinator::RoundRecord& r) {
-  auto optional = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
-  return {{"round", r.round}, {"nodes", r.nodes}, {"train_loss", r.train_loss}, {"auc", optional(r.auc)},
-          {"accuracy", optional(r.accuracy)}, {"log_loss", optional(r.log_loss)}, {"rmse", optional(r.rmse)},
-          {"evaluated_answers", r.evaluated}, {"seconds", r.seconds}, {"dropped", r.dropped}};
+// The researchers' admin socket: its own CURVE socket, ZeroMQ context and ZAP handler, so only the keys in
+// --admin-allow reach it and no node key does (nor does a researcher key reach the nodes' socket).
+StatusOr<std::unique_ptr<protocol::ZmqServerTransport>> BindAdmin(const CoordinatorOptions& o) {
+  protocol::ZmqOptions options;
+  options.max_frame_bytes = size_t{64} << 10;  // an admin request is a command word
+  if (o.insecure) {
+    spdlog::warn("--insecure: the admin socket {} lets anyone who reaches it read the run and stop it",
+                 o.admin_bind);
+    return protocol::ZmqServerTransport::Bind(o.admin_bind, options);
+  }
+  if (o.admin_allow_dir.empty()) {
+    return InvalidArgumentError(
+        "--admin-bind needs --admin-allow, a directory of the researchers' .pub files (from cartable "
+        "keygen), kept apart from the nodes' --allow directory");
+  }
+  std::error_code ignored;
+  if (std::filesystem::equivalent(o.admin_allow_dir, o.allow_dir, ignored)) {
+    return InvalidArgumentError("--admin-allow must not be the nodes' --allow directory: a node's key would "
+                                "then be able to stop the run");
+  }
+  CARTABLE_ASSIGN_OR_RETURN(protocol::CurveKeyPair keys, protocol::LoadCurveKeyPair(o.key_file));
+  return protocol::ZmqServerTransport::BindCurve(o.admin_bind, keys, o.admin_allow_dir, options);
 }
 
 int Run(CoordinatorOptions& o) {
   if (Status s = SetupLogging(o.log_level, "coordinator"); !s.ok()) return ReportFailure(s);
   if (Status s = CompleteModelSpec(o); !s.ok()) return ReportFailure(s);
-  if (Status s = ApplySecAggFlags(o.secagg, o.run.secagg); !s.ok()) return ReportFailure(s);
+  if (Status s = ApplySecAggFlags(o.secagg, o.run.secagg, o.run.expected_nodes); !s.ok()) {
+    return ReportFailure(s);
+  }
   if (!o.run.secagg.enabled) {
     spdlog::warn("--secagg off: nodes send their updates in the clear; for comparison runs only");
   }
   o.run.join_timeout = std::chrono::seconds(o.join_timeout_s);
   o.run.round_timeout = std::chrono::seconds(o.round_timeout_s);
+  o.run.heartbeat_interval = std::chrono::seconds(o.heartbeat_s);
+  if (!o.admin_allow_dir.empty() && o.admin_bind.empty()) {
+    return ReportFailure(InvalidArgumentError("--admin-allow is only used with --admin-bind ENDPOINT"));
+  }
   auto loop = coordinator::RoundLoop::Create(o.run, SystemClock::Get());
   if (!loop.ok()) return ReportFailure(loop.status());
   auto transport = Bind(o);
@@ -99,8 +126,18 @@ int Run(CoordinatorOptions& o) {
     const Status& s = transport.status();
     return ReportFailure(s.code() == StatusCode::kUnavailable ? InvalidArgumentError(s.message()) : s);
   }
+  std::unique_ptr<protocol::ZmqServerTransport> admin;
+  if (!o.admin_bind.empty()) {
+    auto bound = BindAdmin(o);
+    if (!bound.ok()) {
+      const Status s = bound.status().WithContext("admin socket");
+      return ReportFailure(s.code() == StatusCode::kUnavailable ? InvalidArgumentError(s.message()) : s);
+    }
+    admin = std::move(bound).value();
+  }
   std::printf("coordinator listening on %s; waiting for %zu node(s)\n", (*transport)->endpoint().c_str(),
               o.run.expected_nodes ? o.run.expected_nodes : o.run.min_nodes);
+  if (admin) std::printf("admin socket listening on %s\n", admin->endpoint().c_str());
   std::fflush(stdout);
   (*loop)->set_round_listener([&](const coordinator::RoundRecord& r) {
     std::printf("round %3u/%u  nodes %2zu  train loss %.4f  held-out AUC %s  %.2f s\n", r.round,
@@ -112,6 +149,7 @@ int Run(CoordinatorOptions& o) {
   coordinator::ServeOptions serve;
   serve.should_stop = [] { return ShutdownRequested(); };
   serve.max_payload_bytes = static_cast<size_t>(o.max_message_mb) << 20;
+  serve.admin = admin.get();
   Status outcome = coordinator::ServeRun(**loop, **transport, serve);
   if (!o.out.empty() && outcome.ok()) {
     nlohmann::json result = {{"rounds", nlohmann::json::array()},
@@ -120,11 +158,16 @@ int Run(CoordinatorOptions& o) {
                                         {"num_items", o.run.model.num_items},
                                         {"num_features", o.run.model.num_features},
                                         {"options", o.run.model.options}}}};
-    for (const auto& r : (*loop)->records()) result["rounds"].push_back(RecordJson(r));
+    for (const auto& r : (*loop)->records()) result["rounds"].push_back(coordinator::RoundRecordJson(r));
+    if ((*loop)->stopped_by()) result["stopped_by_admin"] = *(*loop)->stopped_by();
     if (Status s = WriteFileAtomically(o.out, result.dump(2) + "\n"); !s.ok()) return ReportFailure(s);
     std::printf("run written to %s\n", o.out.c_str());
   }
   if (!outcome.ok()) return ReportFailure(outcome);
+  if ((*loop)->stopped_by()) {
+    std::printf("run stopped by admin '%s' after %zu of %u rounds\n", (*loop)->stopped_by()->c_str(),
+                (*loop)->records().size(), o.run.rounds);
+  }
   return kExitOk;
 }
 
@@ -168,17 +211,32 @@ Runner AddCoordinatorCommand(CLI::App& app) {
       ->default_val(300)->check(CLI::Range(1, 86400));
   cmd->add_option("--round-timeout", o->round_timeout_s, "Seconds a round stage waits for nodes")
       ->default_val(120)->check(CLI::Range(1, 86400));
+  cmd->add_option("--heartbeat", o->heartbeat_s,
+                  "Seconds between heartbeats to a node the coordinator has sent nothing else to; nodes take\n"
+                  "the coordinator for gone after a few missed intervals of their own --heartbeat")
+      ->default_val(5)->check(CLI::Range(1, 3600));
   cmd->add_option("--key", o->key_file, "The coordinator's secret key file (NAME.key from cartable keygen)");
   cmd->add_option("--allow", o->allow_dir,
                   "Directory of the nodes' .pub files: only these may connect (re-read on SIGHUP)");
   cmd->add_flag("--insecure", o->insecure, "No CURVE encryption or authentication (loopback tests only)");
+  cmd->add_option("--admin-bind", o->admin_bind,
+                  "Also listen for researchers on this endpoint (e.g. tcp://127.0.0.1:7451): `cartable admin\n"
+                  "status` shows the run, `cartable admin stop` ends it after the current round")
+      ->group("Admin socket");
+  cmd->add_option("--admin-allow", o->admin_allow_dir,
+                  "Directory of the researchers' .pub files: only these reach the admin socket (re-read on\n"
+                  "SIGHUP). Keep it apart from --allow: node keys are refused here, researcher keys there")
+      ->group("Admin socket");
   cmd->add_option("--max-message-mb", o->max_message_mb, "Largest message accepted from a node")
       ->default_val(256)->check(CLI::Range(1, 4095));
   cmd->add_option("--out", o->out, "Write the rounds and the final global model to this JSON file");
   AddSecAggFlags(cmd, o->secagg);
   cmd->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")->default_val("info");
   cmd->footer("Example: cartable coordinator --skills 20 --nodes 3 --rounds 5\n"
-              "then, at each establishment: cartable node --coordinator tcp://HOST:7450 --data csv:answers.csv");
+              "then, at each establishment: cartable node --coordinator tcp://HOST:7450 --data csv:answers.csv\n"
+              "With --admin-bind tcp://127.0.0.1:7451 --admin-allow researchers/, a researcher whose .pub is\n"
+              "in researchers/ runs: cartable admin status --coordinator tcp://127.0.0.1:7451 \\\n"
+              "  --server-key coordinator.pub --key alice.key");
   return [o] { return Run(*o); };
 }
 

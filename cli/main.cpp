@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "cli/command.h"
+#include "core/memory_policy.h"
 #include "core/version.h"
 
 namespace cartable::cli {
@@ -25,6 +26,7 @@ int ReportFailure(const Status& status) {
 
 int main(int argc, char** argv) {
   using namespace cartable::cli;
+  cartable::KeepLargeAllocationsMapped();
   CLI::App app(
       "cartable — federated learning for schools.\n"
       "Each establishment runs a node agent beside its own pupil data; only model updates and summed\n"
@@ -37,7 +39,7 @@ int main(int argc, char** argv) {
   const std::pair<const char*, Runner (*)(CLI::App&)> commands[] = {
       {"simulate", AddSimulateCommand}, {"coordinator", AddCoordinatorCommand}, {"node", AddNodeCommand},
       {"keygen", AddKeygenCommand},     {"train", AddTrainCommand},             {"model", AddModelCommand},
-      {"data", AddDataCommand},         {"bench", AddBenchCommand}};
+      {"data", AddDataCommand},         {"admin", AddAdminCommand},             {"bench", AddBenchCommand}};
   std::map<CLI::App*, Runner> runners;
   for (const auto& [name, add] : commands) {
     Runner runner = add(app);

@@ -26,6 +26,8 @@ struct NodeOptions {
   double test_fraction = 0.2;
   uint64_t split_seed = 0;
   int idle_timeout_s = 120;
+  int heartbeat_s = 5;
+  int missed_heartbeats = 4;
   std::string log_level = "info";
   std::string key_file;
   std::string coordinator_key_file;
@@ -33,6 +35,7 @@ struct NodeOptions {
   int max_message_mb = 256;
   std::string pseudonym_key;
   size_t min_cohort = 3;
+  double tolerate_corrupt = 0.05;
   std::string roster_dir;
   bool allow_plain_updates = false;
 };
@@ -41,6 +44,7 @@ struct NodeOptions {
 StatusOr<node::NodeSecurity> Security(const NodeOptions& o) {
   node::NodeSecurity security;
   security.policy.min_cohort = o.min_cohort;
+  security.policy.tolerate_corrupt = o.tolerate_corrupt;
   security.allow_plain_updates = o.allow_plain_updates;
   if (!o.key_file.empty()) {
     CARTABLE_ASSIGN_OR_RETURN(protocol::CurveKeyPair keys, protocol::LoadCurveKeyPair(o.key_file));
@@ -105,6 +109,8 @@ int Run(NodeOptions& o) {
   InstallShutdownHandler();
   node::NodeAgentOptions options;
   options.idle_timeout = std::chrono::seconds(o.idle_timeout_s);
+  options.heartbeat_interval = std::chrono::seconds(o.heartbeat_s);
+  options.missed_heartbeats = o.missed_heartbeats;
   options.should_stop = [] { return ShutdownRequested(); };
   options.max_payload_bytes = static_cast<size_t>(o.max_message_mb) << 20;
   Status outcome = node::RunNodeAgent(session, **transport, options);
@@ -130,6 +136,14 @@ Runner AddNodeCommand(CLI::App& app) {
   cmd->add_option("--test-fraction", o->test_fraction, "Share of pupils held out for evaluation")
       ->default_val(0.2)->check(CLI::Range(0.01, 0.99));
   cmd->add_option("--split-seed", o->split_seed, "Seed of the train/held-out split by pupil")->default_val(0);
+  cmd->add_option("--heartbeat", o->heartbeat_s,
+                  "Seconds without sending after which the node sends a Heartbeat; the coordinator answers\n"
+                  "each one (and sends its own), so a live coordinator is heard at least this often")
+      ->default_val(5)->check(CLI::Range(1, 3600));
+  cmd->add_option("--missed-heartbeats", o->missed_heartbeats,
+                  "Take the coordinator for gone after this many --heartbeat intervals without a message from\n"
+                  "it: log it, then rejoin (say hello again until it answers or --idle-timeout passes)")
+      ->default_val(4)->check(CLI::Range(1, 1000));
   cmd->add_option("--idle-timeout", o->idle_timeout_s, "Seconds of coordinator silence before giving up")
       ->default_val(120)->check(CLI::Range(1, 86400));
   cmd->add_option("--key", o->key_file, "This node's secret key file (NAME.key from cartable keygen)");
@@ -143,6 +157,10 @@ Runner AddNodeCommand(CLI::App& app) {
   cmd->add_option("--min-cohort", o->min_cohort,
                   "Refuse rounds whose secure sum would mix fewer nodes than this (this node included)")
       ->default_val(3)->check(CLI::Range(2, 65535))->group("Secure aggregation");
+  cmd->add_option("--tolerate-corrupt", o->tolerate_corrupt,
+                  "Fraction of the cohort this node assumes may collude with the coordinator: rounds whose\n"
+                  "Shamir threshold would not outlast that many colluders are refused (0: no check)")
+      ->default_val(0.05)->check(CLI::Range(0.0, 0.99))->group("Secure aggregation");
   cmd->add_option("--roster", o->roster_dir,
                   "Directory of the enrolled nodes' NAME.sign.pub files (from cartable keygen): cohorts are\n"
                   "checked against it, so a coordinator cannot invent members or swap their keys")

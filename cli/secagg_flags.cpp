@@ -1,6 +1,10 @@
 #include "cli/secagg_flags.h"
 
 #include <cstdlib>
+#include <optional>
+#include <string>
+
+#include "aggregation/secagg/graph_plan.h"
 
 namespace cartable::cli {
 
@@ -9,8 +13,9 @@ void AddSecAggFlags(CLI::App* cmd, SecAggFlags& flags) {
                   "Secure aggregation of updates (SecAgg+): on, or off for comparison runs only")
       ->default_val("on")->check(CLI::IsMember({"on", "off"}))->group("Secure aggregation");
   cmd->add_option("--neighbours", flags.neighbours,
-                  "Nodes each node masks with: auto (a degree logarithmic in the cohort), full (classic "
-                  "SecAgg), or an even K")
+                  "Nodes each node masks with: auto (the smallest degree meeting --tolerate-corrupt and "
+                  "--tolerate-dropout), full (classic SecAgg; use it when the coordinator itself may "
+                  "deviate from the protocol), or an even K")
       ->default_val("auto")->group("Secure aggregation");
   cmd->add_option("--secagg-bits", flags.modulus_bits, "Updates are summed modulo 2^BITS")
       ->default_val(32)->check(CLI::Range(8, 62))->group("Secure aggregation");
@@ -19,13 +24,23 @@ void AddSecAggFlags(CLI::App* cmd, SecAggFlags& flags) {
   cmd->add_option("--weight-cap", flags.weight_cap,
                   "Training examples that give a node the full weight (weights are examples/cap, at most 1)")
       ->default_val(10000)->check(CLI::Range(1.0, 1e12))->group("Secure aggregation");
+  cmd->add_option("--tolerate-corrupt", flags.tolerate_corrupt,
+                  "Fraction of nodes that may collude with the coordinator; the Shamir threshold "
+                  "outlasts them")
+      ->default_val(0.05)->check(CLI::Range(0.0, 0.99))->group("Secure aggregation");
+  cmd->add_option("--tolerate-dropout", flags.tolerate_dropout,
+                  "Fraction of nodes that may drop mid-round and still leave the sum recoverable")
+      ->default_val(0.1)->check(CLI::Range(0.0, 0.99))->group("Secure aggregation");
 }
 
-Status ApplySecAggFlags(const SecAggFlags& flags, coordinator::SecAggConfig& config) {
+Status ApplySecAggFlags(const SecAggFlags& flags, coordinator::SecAggConfig& config,
+                        size_t expected_cohort) {
   config.enabled = flags.mode == "on";
   config.modulus_bits = flags.modulus_bits;
   config.clip = flags.clip;
   config.weight_cap = flags.weight_cap;
+  config.tolerate_corrupt = flags.tolerate_corrupt;
+  config.tolerate_dropout = flags.tolerate_dropout;
   if (flags.neighbours == "auto") {
     config.neighbours = -1;
   } else if (flags.neighbours == "full") {
@@ -38,6 +53,18 @@ Status ApplySecAggFlags(const SecAggFlags& flags, coordinator::SecAggConfig& con
                                   ": expected auto, full, or an even number from 2");
     }
     config.neighbours = static_cast<int>(k);
+  }
+  if (config.enabled && expected_cohort > 0) {
+    aggregation::secagg::SecAggTolerance tolerance;
+    tolerance.corrupt_fraction = config.tolerate_corrupt;
+    tolerance.dropout_fraction = config.tolerate_dropout;
+    std::optional<int> forced;
+    if (config.neighbours >= 0) forced = config.neighbours;
+    auto plan = aggregation::secagg::PlanGraph(static_cast<int>(expected_cohort), tolerance, forced);
+    if (!plan.ok()) {
+      return plan.status().WithContext("secure aggregation among " + std::to_string(expected_cohort) +
+                                       " nodes (--tolerate-corrupt, --tolerate-dropout, --neighbours)");
+    }
   }
   return Status::Ok();
 }

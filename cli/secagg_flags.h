@@ -17,11 +17,16 @@ struct SecAggFlags {
   int modulus_bits = 32;
   double clip = 4.0;
   double weight_cap = 10000;
+  double tolerate_corrupt = 0.05;
+  double tolerate_dropout = 0.1;
 };
 
 void AddSecAggFlags(CLI::App* cmd, SecAggFlags& flags);
 
-// Fills `config` from the flags; kInvalidArgument naming the flag that is wrong.
-Status ApplySecAggFlags(const SecAggFlags& flags, coordinator::SecAggConfig& config);
+// Fills `config` from the flags; kInvalidArgument naming the flag that is wrong. With
+// `expected_cohort` > 0 and secure aggregation on, also checks that a cohort of that size can be
+// planned with the declared tolerances, so a run that could never aggregate fails at start-up.
+Status ApplySecAggFlags(const SecAggFlags& flags, coordinator::SecAggConfig& config,
+                        size_t expected_cohort = 0);
 
 }  // namespace cartable::cli

@@ -53,7 +53,11 @@ int Run(SimulateOptions& o) {
   o.scenario.out_dir = o.out_dir;
   o.scenario.log_level = o.log_level;
   o.scenario.round_timeout = std::chrono::seconds(o.round_timeout_s);
-  if (Status s = ApplySecAggFlags(o.secagg, o.scenario.secagg); !s.ok()) return ReportFailure(s);
+  if (Status s = ApplySecAggFlags(o.secagg, o.scenario.secagg,
+                                  static_cast<size_t>(o.scenario.cohort.schools));
+      !s.ok()) {
+    return ReportFailure(s);
+  }
   if (Status s = simulations::Validate(o.scenario); !s.ok()) return ReportFailure(s);
   InstallShutdownHandler();
   const uint32_t rounds = o.scenario.rounds;

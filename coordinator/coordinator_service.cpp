@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "coordinator/admin_desk.h"
 #include "protocol/codec.h"
 
 namespace cartable::coordinator {
@@ -21,10 +22,47 @@ void SendAll(protocol::ServerTransport& transport, const std::vector<Outgoing>& 
   }
 }
 
+// AdminRequest frames are small: a command word.
+constexpr size_t kMaxAdminRequestBytes = size_t{16} << 10;
+// Requests answered per poll of the nodes' socket, so a flood of admin requests cannot starve the nodes.
+constexpr int kAdminRequestsPerPoll = 8;
+
+// Answers the admin requests waiting on `admin`, without waiting for more. False when the admin socket
+// failed (it is then left alone; the run goes on).
+bool ServeAdmin(RoundLoop& loop, protocol::ServerTransport& nodes, protocol::ServerTransport& admin,
+                const AdminDesk& desk) {
+  for (int i = 0; i < kAdminRequestsPerPoll; ++i) {
+    auto delivery = admin.Receive(Duration::zero());
+    if (!delivery.ok()) {
+      spdlog::error("the admin socket failed; the run goes on without it: {}", delivery.status().message());
+      return false;
+    }
+    if (!*delivery) return true;
+    auto request = protocol::Decode((*delivery)->frame, kMaxAdminRequestBytes);
+    AdminAnswer answer;
+    if (request.ok()) {
+      answer = desk.Answer(*request, (*delivery)->identity, loop.Snapshot());
+    } else {
+      spdlog::warn("refusing an admin frame: {}", request.status().ToString());
+      answer.reply = protocol::Envelope{loop.config().run_id, 0,
+                                        protocol::AdminReply{static_cast<uint32_t>(request.status().code()),
+                                                             "frame refused: " + request.status().message(),
+                                                             {}}};
+    }
+    Status sent = admin.Send((*delivery)->peer, protocol::Encode(answer.reply));
+    if (!sent.ok()) spdlog::warn("could not answer an admin: {}", sent.message());
+    if (answer.stop_by) SendAll(nodes, loop.StopAfterRound(*answer.stop_by));
+  }
+  return true;
+}
+
 }  // namespace
 
 Status ServeRun(RoundLoop& loop, protocol::ServerTransport& transport, const ServeOptions& options) {
   spdlog::info("coordinator listening on {}", transport.endpoint());
+  protocol::ServerTransport* admin = options.admin;
+  if (admin != nullptr) spdlog::info("admin socket listening on {}", admin->endpoint());
+  const AdminDesk desk;
   while (!loop.done()) {
     if (options.should_stop()) {
       SendAll(transport, loop.Stop("the coordinator was stopped"));
@@ -48,6 +86,7 @@ Status ServeRun(RoundLoop& loop, protocol::ServerTransport& transport, const Ser
         transport.Send((*delivery)->peer, protocol::Encode(error)).IgnoreError();
       }
     }
+    if (admin != nullptr && !ServeAdmin(loop, transport, *admin, desk)) admin = nullptr;
     SendAll(transport, loop.OnTick());
   }
   return loop.outcome();

@@ -30,6 +30,9 @@ StatusOr<std::unique_ptr<RoundLoop>> RoundLoop::Create(const RunConfig& config, 
       return InvalidArgumentError("secure aggregation needs a positive clip and a weight cap of at least 1");
     }
   }
+  if (config.heartbeat_interval <= Duration::zero()) {
+    return InvalidArgumentError("the heartbeat interval must be positive");
+  }
   CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<aggregation::Strategy> strategy,
                             aggregation::CreateStrategy(config.strategy));
   CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<models::Model> model, models::CreateModel(config.model));
@@ -61,6 +64,38 @@ protocol::WireModelSpec RoundLoop::WireModel() const {
 
 std::vector<Outgoing> RoundLoop::OnMessage(const protocol::PeerId& peer,
                                            const protocol::Envelope& envelope, const std::string& identity) {
+  return Sent(HandleMessage(peer, envelope, identity));
+}
+
+std::vector<Outgoing> RoundLoop::OnTick() {
+  std::vector<Outgoing> out = CheckDeadlines();
+  AddHeartbeats(out);
+  return Sent(std::move(out));
+}
+
+std::vector<Outgoing> RoundLoop::Sent(std::vector<Outgoing> out) {
+  const TimePoint now = clock_.Now();
+  for (const Outgoing& o : out) {
+    if (auto it = nodes_.find(o.peer); it != nodes_.end()) it->second.last_sent = now;
+  }
+  return out;
+}
+
+void RoundLoop::AddHeartbeats(std::vector<Outgoing>& out) {
+  if (phase_ == Phase::kDone) return;
+  const TimePoint now = clock_.Now();
+  std::set<protocol::PeerId> addressed;
+  for (const Outgoing& o : out) addressed.insert(o.peer);
+  std::shared_ptr<const protocol::Envelope> heartbeat;  // one envelope for all, encoded once
+  for (const auto& [peer, node] : nodes_) {
+    if (addressed.count(peer) || (node.last_sent && now - *node.last_sent < config_.heartbeat_interval)) continue;
+    if (!heartbeat) heartbeat = std::make_shared<const protocol::Envelope>(MakeEnvelope(protocol::Heartbeat{}));
+    out.push_back({peer, heartbeat});
+  }
+}
+
+std::vector<Outgoing> RoundLoop::HandleMessage(const protocol::PeerId& peer,
+                                               const protocol::Envelope& envelope, const std::string& identity) {
   if (phase_ == Phase::kDone) return {};
   if (const auto* hello = std::get_if<protocol::Hello>(&envelope.body)) {
     return OnHello(peer, *hello, identity);
@@ -169,7 +204,7 @@ void RoundLoop::ForgetSilentNodes() {
   }
 }
 
-std::vector<Outgoing> RoundLoop::OnTick() {
+std::vector<Outgoing> RoundLoop::CheckDeadlines() {
   if (phase_ == Phase::kDone) return {};
   ForgetSilentNodes();
   if (clock_.Now() < deadline_) return {};
@@ -312,6 +347,7 @@ std::vector<Outgoing> RoundLoop::FinishEvaluation() {
     outcome_ = Status::Ok();
     return ShutdownAll("run complete after " + std::to_string(records_.size()) + " rounds");
   }
+  if (stop_requested_by_) return EndOnRequest();
   return StartRound();
 }
 
@@ -327,6 +363,44 @@ std::vector<Outgoing> RoundLoop::Stop(const std::string& reason) {
   phase_ = Phase::kDone;
   outcome_ = CancelledError(reason);
   return ShutdownAll(reason);
+}
+
+std::vector<Outgoing> RoundLoop::StopAfterRound(const std::string& by) {
+  if (phase_ == Phase::kDone || stop_requested_by_) return {};
+  stop_requested_by_ = by;
+  spdlog::info("admin '{}' asked to stop the run; it ends after {}", by,
+               phase_ == Phase::kJoining ? std::string("no round (none has started)")
+                                         : "round " + std::to_string(current_.round));
+  return phase_ == Phase::kJoining ? Sent(EndOnRequest()) : std::vector<Outgoing>{};
+}
+
+std::vector<Outgoing> RoundLoop::EndOnRequest() {
+  phase_ = Phase::kDone;
+  outcome_ = Status::Ok();
+  stopped_by_ = stop_requested_by_;
+  return ShutdownAll("run stopped by admin '" + *stopped_by_ + "' after " + std::to_string(records_.size()) + " of " +
+                     std::to_string(config_.rounds) + " rounds");
+}
+
+RunSnapshot RoundLoop::Snapshot() const {
+  RunSnapshot s;
+  s.run_id = config_.run_id;
+  s.model = config_.model.name;
+  s.rounds_planned = config_.rounds;
+  s.rounds_completed = records_.size();
+  switch (phase_) {
+    case Phase::kJoining: s.stage = "joining"; break;
+    case Phase::kTraining: s.stage = "training"; break;
+    case Phase::kEvaluating: s.stage = "evaluating"; break;
+    case Phase::kDone: s.stage = "done"; break;
+  }
+  if (phase_ == Phase::kTraining || phase_ == Phase::kEvaluating) s.round = current_.round;
+  const TimePoint now = clock_.Now();
+  for (const auto& [peer, node] : nodes_) s.nodes.push_back({node.name, ToSeconds(now - node.last_heard)});
+  std::sort(s.nodes.begin(), s.nodes.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  if (!records_.empty()) s.last_round = records_.back();
+  s.stop_requested_by = stop_requested_by_;
+  return s;
 }
 
 std::vector<Outgoing> RoundLoop::ShutdownAll(const std::string& reason) {

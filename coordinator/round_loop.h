@@ -8,6 +8,7 @@
 // Nodes that miss a deadline are dropped from the round and named in the log and the round record.
 // Membership is live: a node that joins (or restarts and rejoins under the same name) mid-run takes part
 // from the next round; a node silent past node_timeout is forgotten; a stranger is told to say Hello.
+// Every joined node that has been sent nothing for heartbeat_interval gets a Heartbeat at the next tick.
 // Not thread safe; the Clock must outlive the loop.
 
 #include <functional>
@@ -41,6 +42,23 @@ struct RoundRecord {
   std::vector<std::string> dropped;  // nodes that missed a deadline or failed this round
 };
 
+// The run as it stands, for the researchers' admin desk: a copy, so a reader cannot change the run.
+struct RunSnapshot {
+  struct NodeView {
+    std::string name;
+    double seconds_since_heard = 0;
+  };
+  uint64_t run_id = 0;
+  std::string model;
+  uint32_t rounds_planned = 0;
+  size_t rounds_completed = 0;
+  uint32_t round = 0;   // the round in progress, from 1; 0 while joining and once the run is over
+  std::string stage;    // "joining", "training", "evaluating" or "done"
+  std::vector<NodeView> nodes;  // joined nodes, by name
+  std::optional<RoundRecord> last_round;
+  std::optional<std::string> stop_requested_by;
+};
+
 class RoundLoop {
  public:
   static StatusOr<std::unique_ptr<RoundLoop>> Create(const RunConfig& config, const Clock& clock);
@@ -53,6 +71,9 @@ class RoundLoop {
   std::vector<Outgoing> OnTick();
   // Ends the run now (e.g. the operator pressed Ctrl-C): Shutdown to every node, outcome kCancelled.
   std::vector<Outgoing> Stop(const std::string& reason);
+  // Ends the run cleanly once the current round is recorded, or at once when no round has started: every
+  // node gets Shutdown and the outcome is OK. `by` names who asked (an admin's allow-list name).
+  std::vector<Outgoing> StopAfterRound(const std::string& by);
 
   bool done() const { return phase_ == Phase::kDone; }
   // OK once every round completed; the reason the run failed otherwise.
@@ -60,6 +81,9 @@ class RoundLoop {
   const std::vector<RoundRecord>& records() const { return records_; }
   const std::vector<float>& global_model() const { return global_; }
   const RunConfig& config() const { return config_; }
+  // Who ended the run with StopAfterRound; empty when the run ended any other way (or is still going).
+  const std::optional<std::string>& stopped_by() const { return stopped_by_; }
+  RunSnapshot Snapshot() const;
 
   // Called once per completed round (progress lines, metrics files).
   void set_round_listener(std::function<void(const RoundRecord&)> listener) {
@@ -71,6 +95,12 @@ class RoundLoop {
 
   RoundLoop(const RunConfig& config, const Clock& clock, std::unique_ptr<aggregation::Strategy> strategy,
             std::vector<float> initial);
+  std::vector<Outgoing> HandleMessage(const protocol::PeerId& peer, const protocol::Envelope& envelope,
+                                      const std::string& identity);
+  std::vector<Outgoing> CheckDeadlines();
+  void AddHeartbeats(std::vector<Outgoing>& out);
+  // Notes, per node, when it was last sent something (what heartbeats are timed from).
+  std::vector<Outgoing> Sent(std::vector<Outgoing> out);
   std::vector<Outgoing> OnHello(const protocol::PeerId& peer, const protocol::Hello& hello,
                                 const std::string& identity);
   void ForgetSilentNodes();
@@ -80,6 +110,7 @@ class RoundLoop {
   std::vector<Outgoing> AfterSecureStep(std::vector<Outgoing> out);
   std::vector<Outgoing> FinishEvaluation();
   std::vector<Outgoing> Fail(Status why);
+  std::vector<Outgoing> EndOnRequest();
   std::vector<Outgoing> ShutdownAll(const std::string& reason);
   void Drop(const protocol::PeerId& peer, const std::string& why);
   std::vector<Outgoing> Broadcast(protocol::Body body);
@@ -99,6 +130,7 @@ class RoundLoop {
     std::string name;
     TimePoint last_heard;
     protocol::PublicKeyBytes signing_key{};
+    std::optional<TimePoint> last_sent;  // none yet: a heartbeat at the next tick tells it it joined
   };
   std::map<protocol::PeerId, Node> nodes_;  // joined peers
   std::set<protocol::PeerId> cohort_;              // this round's participants still in the round
@@ -114,6 +146,8 @@ class RoundLoop {
   models::SummableMetrics evaluation_;
   RoundRecord current_;
   std::vector<RoundRecord> records_;
+  std::optional<std::string> stop_requested_by_;
+  std::optional<std::string> stopped_by_;
 };
 
 }  // namespace cartable::coordinator

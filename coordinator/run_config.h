@@ -16,9 +16,14 @@ namespace cartable::coordinator {
 // How updates are securely aggregated (SecAgg+, aggregation/secagg). Off only for comparison runs.
 struct SecAggConfig {
   bool enabled = true;
-  // Neighbours per node: −1 for aggregation::secagg::RecommendedNeighbours(cohort size), 0 for every
-  // other node (classic SecAgg), or an even k ≥ 2. A k the cohort cannot hold becomes 0.
+  // Neighbours per node: −1 for the smallest k aggregation::secagg::PlanGraph finds for the cohort
+  // and the tolerances below, 0 for every other node (classic SecAgg), or an even k ≥ 2. A k the
+  // cohort cannot hold becomes 0.
   int neighbours = -1;
+  // Fractions of the cohort that may collude with the coordinator, and that may drop mid-round,
+  // which the neighbour count and Shamir threshold are chosen to withstand (graph_plan.h).
+  double tolerate_corrupt = 0.05;
+  double tolerate_dropout = 0.1;
   int modulus_bits = 32;    // updates are summed modulo 2^bits, 8..62
   double clip = 4.0;        // each weighted value is clipped to [−clip, clip] before quantisation
   double weight_cap = 10000;  // a node's weight is min(examples, cap) / cap, so it fits the clip range
@@ -42,6 +47,9 @@ struct RunConfig {
   // A node not busy in a round stage and silent this long (no heartbeat) is forgotten until it says Hello
   // again. Nodes send heartbeats every few seconds, so this only catches nodes that are gone.
   Duration node_timeout = std::chrono::seconds(30);
+  // Every joined node the coordinator has sent nothing to for this long gets a Heartbeat, so a node can
+  // tell a quiet coordinator from a gone one (it waits a few intervals, then says Hello again).
+  Duration heartbeat_interval = std::chrono::seconds(5);
 };
 
 }  // namespace cartable::coordinator

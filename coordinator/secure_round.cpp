@@ -3,8 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
+#include <string>
 
 #include "aggregation/secagg/digest.h"
+#include "aggregation/secagg/graph_plan.h"
 #include "aggregation/secagg/neighbour_graph.h"
 #include "aggregation/secagg/secret_bytes.h"
 
@@ -42,12 +45,19 @@ StatusOr<std::unique_ptr<SecureRound>> SecureRound::Start(const RunConfig& confi
   std::sort(cohort.begin(), cohort.end(),
             [](const SecureCohortMember& a, const SecureCohortMember& b) { return a.name < b.name; });
   const int n = static_cast<int>(cohort.size());
-  int k = config.secagg.neighbours < 0 ? secagg::RecommendedNeighbours(std::max(n, 2)) : config.secagg.neighbours;
-  if (k >= n - 1) k = secagg::kFullNeighbourGraph;
+  secagg::SecAggTolerance tolerance;
+  tolerance.corrupt_fraction = config.secagg.tolerate_corrupt;
+  tolerance.dropout_fraction = config.secagg.tolerate_dropout;
+  std::optional<int> forced;
+  if (config.secagg.neighbours >= 0) forced = config.secagg.neighbours;
+  auto graph_plan = secagg::PlanGraph(n, tolerance, forced);
+  if (!graph_plan.ok()) return graph_plan.status().WithContext("planning secure aggregation for round " + std::to_string(round));
+  const int k = graph_plan->neighbours;
 
   protocol::SecAggPlan plan;
   plan.enabled = 1;
   plan.neighbours = static_cast<uint32_t>(k);
+  plan.corrupt_allowance = static_cast<uint32_t>(graph_plan->corrupt_allowance);
   plan.modulus_bits = static_cast<uint32_t>(config.secagg.modulus_bits);
   plan.clip = config.secagg.clip;
   plan.weight_cap = config.secagg.weight_cap;
@@ -57,6 +67,7 @@ StatusOr<std::unique_ptr<SecureRound>> SecureRound::Start(const RunConfig& confi
   params.run_id = config.run_id;
   params.round = round;
   params.neighbours = k;
+  params.corrupt_allowance = graph_plan->corrupt_allowance;
   params.graph_seed = plan.graph_seed;
   params.modulus_bits = config.secagg.modulus_bits;
   params.clip = config.secagg.clip;
@@ -70,8 +81,10 @@ StatusOr<std::unique_ptr<SecureRound>> SecureRound::Start(const RunConfig& confi
                             secagg::SecAggServer::Create(std::move(params), global.size() + 2, hash));
   auto secure = std::unique_ptr<SecureRound>(
       new SecureRound(config, round, std::move(cohort), std::move(server), global.size()));
-  spdlog::info("round {}: secure aggregation among {} nodes, {} neighbours each", round, n,
-               k == secagg::kFullNeighbourGraph ? n - 1 : k);
+  spdlog::info("round {}: secure aggregation among {} nodes, {} neighbours each, threshold {} "
+               "(outlasts {} colluding neighbours, survives {} dropped)",
+               round, n, graph_plan->degree, graph_plan->threshold, graph_plan->corrupt_allowance,
+               graph_plan->tolerated_dropouts);
   protocol::TrainRequest request{{}, config.train, global, std::move(plan)};
   request.model.name = config.model.name;
   request.model.num_skills = config.model.num_skills;

@@ -5,52 +5,100 @@
 #include "protocol/codec.h"
 
 namespace cartable::node {
+namespace {
+
+int Seconds(Duration d) { return static_cast<int>(ToSeconds(d) + 0.5); }
+
+// The one line a node logs when its coordinator falls silent: what it waited for, and what it does
+// now.
+void LogCoordinatorGone(const CoordinatorLink& link, const NodeAgentOptions& options,
+                        TimePoint now) {
+  spdlog::warn(
+      "no message from the coordinator for {} s ({} heartbeat intervals of {:g} s): it is gone or "
+      "stalled; rejoining — saying hello every {:g} s, giving up after {} s of silence",
+      Seconds(link.silence(now)), options.missed_heartbeats, ToSeconds(options.heartbeat_interval),
+      ToSeconds(options.hello_interval), Seconds(options.idle_timeout));
+}
+
+// What the link's rules ask for while nothing arrives; an error stops the agent. `hello` is the
+// frame to say Hello with (renewed on a rejoin); `rejoining` is set once the coordinator fell
+// silent.
+Status ActWhileQuiet(CoordinatorLink& link, NodeSession& session,
+                     protocol::ClientTransport& transport, const NodeAgentOptions& options,
+                     TimePoint now, std::string& hello, bool& rejoining) {
+  switch (link.Next(now)) {
+    case CoordinatorLink::Action::kWait:
+      return Status::Ok();
+    case CoordinatorLink::Action::kGiveUp:
+      return DeadlineExceededError("no message from the coordinator for " +
+                                   std::to_string(Seconds(link.silence(now))) + " s; giving up");
+    case CoordinatorLink::Action::kRejoin:
+      LogCoordinatorGone(link, options, now);
+      rejoining = true;
+      hello = protocol::Encode(session.Hello());
+      [[fallthrough]];
+    case CoordinatorLink::Action::kSayHello:
+      if (!rejoining) spdlog::info("no answer from the coordinator yet; saying hello again");
+      CARTABLE_RETURN_IF_ERROR(transport.Send(hello));
+      link.SaidHello(now);
+      return Status::Ok();
+    case CoordinatorLink::Action::kSendHeartbeat:
+      CARTABLE_RETURN_IF_ERROR(transport.Send(protocol::Encode({0, 0, protocol::Heartbeat{}})));
+      link.Sent(now);
+      return Status::Ok();
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 Status RunNodeAgent(NodeSession& session, protocol::ClientTransport& transport,
                     const NodeAgentOptions& options, const Clock& clock) {
-  const std::string hello = protocol::Encode(session.Hello());
+  CoordinatorLink link({options.hello_interval, options.heartbeat_interval,
+                        options.missed_heartbeats, options.idle_timeout},
+                       clock.Now());
+  std::string hello = protocol::Encode(session.Hello());
   CARTABLE_RETURN_IF_ERROR(transport.Send(hello).WithContext("saying hello to the coordinator"));
-  TimePoint last_heard = clock.Now();
-  TimePoint last_hello = last_heard;
-  TimePoint last_sent = last_heard;
-  bool heard_anything = false;
+  bool rejoining = false;  // said Hello again after the coordinator fell silent
+  std::optional<TimePoint> activity_seen;
   while (!session.finished()) {
     if (options.should_stop()) return CancelledError("node agent stopped before the run ended");
-    CARTABLE_ASSIGN_OR_RETURN(std::optional<protocol::Frame> frame, transport.Receive(options.poll_interval));
+    StatusOr<std::optional<protocol::Frame>> received = transport.Receive(options.poll_interval);
+    if (!received.ok()) return received.status();
+    const std::optional<protocol::Frame>& frame = *received;
     const TimePoint now = clock.Now();
+    const Duration silent = link.silence(now);
+    // Part of a large frame arriving counts as hearing from the coordinator.
+    if (auto activity = transport.last_activity(); activity && activity != activity_seen) {
+      activity_seen = activity;
+      link.Heard(std::min(*activity, now));
+    }
     if (!frame) {
-      // Part of a large frame arriving counts as hearing from the coordinator.
-      if (auto activity = transport.last_activity(); activity && *activity > last_heard) last_heard = *activity;
-      if (now - last_heard >= options.idle_timeout) {
-        return DeadlineExceededError("no message from the coordinator for " +
-                                     std::to_string(static_cast<int>(ToSeconds(options.idle_timeout))) +
-                                     " s; giving up");
-      }
-      if (!heard_anything && now - last_hello >= options.hello_interval) {
-        spdlog::info("no answer from the coordinator yet; saying hello again");
-        CARTABLE_RETURN_IF_ERROR(transport.Send(hello));
-        last_hello = last_sent = now;
-      } else if (heard_anything && now - last_sent >= options.heartbeat_interval) {
-        CARTABLE_RETURN_IF_ERROR(transport.Send(protocol::Encode({0, 0, protocol::Heartbeat{}})));
-        last_sent = now;
-      }
+      CARTABLE_RETURN_IF_ERROR(
+          ActWhileQuiet(link, session, transport, options, now, hello, rejoining));
       continue;
     }
     auto envelope = protocol::Decode(*frame, options.max_payload_bytes);
     if (!envelope.ok()) {
       spdlog::warn("refusing a frame from the coordinator: {}", envelope.status().ToString());
-      protocol::Envelope error{0, 0,
-                               protocol::ErrorReply{static_cast<uint32_t>(envelope.status().code()),
-                                                    "frame refused: " + envelope.status().message()}};
+      protocol::Envelope error{
+          0, 0,
+          protocol::ErrorReply{static_cast<uint32_t>(envelope.status().code()),
+                               "frame refused: " + envelope.status().message()}};
       transport.Send(protocol::Encode(error)).IgnoreError();
       continue;
     }
-    last_heard = now;
-    heard_anything = true;
-    for (const protocol::Envelope& reply : session.OnMessage(*envelope)) {
-      CARTABLE_RETURN_IF_ERROR(transport.SendOwned(protocol::Encode(reply)).WithContext("replying"));
-      last_sent = clock.Now();
+    if (rejoining) {
+      spdlog::info("the coordinator is back after {} s of silence", Seconds(silent));
+      rejoining = false;
     }
+    link.Heard(now);
+    for (const protocol::Envelope& reply : session.OnMessage(*envelope)) {
+      CARTABLE_RETURN_IF_ERROR(
+          transport.SendOwned(protocol::Encode(reply)).WithContext("replying"));
+      link.Sent(clock.Now());
+    }
+    link.ResumedListening(clock.Now());  // training may have kept the node from listening
   }
   if (!session.finish_status().ok()) return session.finish_status();
   spdlog::info("the coordinator ended the run: {}", session.finish_reason());

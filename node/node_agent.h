@@ -2,12 +2,14 @@
 
 // RunNodeAgent: drives a NodeSession over a ClientTransport until the coordinator ends the run, the
 // coordinator stays silent past a deadline, or the process is asked to stop (SIGINT/SIGTERM). This is the
-// only I/O in the node's round handling. Frames that fail to decode are logged and dropped.
+// only I/O in the node's round handling; when to say Hello, send a Heartbeat, rejoin a coordinator that
+// went silent or give up is decided by a CoordinatorLink. Frames that fail to decode are logged and dropped.
 
 #include <functional>
 
 #include "core/clock.h"
 #include "core/status.h"
+#include "node/coordinator_link.h"
 #include "node/node_session.h"
 #include "protocol/codec.h"
 #include "protocol/transport.h"
@@ -22,6 +24,10 @@ struct NodeAgentOptions {
   // Send a Heartbeat after this long without sending anything, so the coordinator knows the node is
   // alive between rounds and a restarted coordinator learns of it (it answers "say hello").
   Duration heartbeat_interval = std::chrono::seconds(5);
+  // After this many heartbeat intervals without a message, the coordinator is taken for gone: the node
+  // logs it and rejoins (says Hello again, while ZeroMQ reconnects with backoff underneath) until the
+  // coordinator answers or idle_timeout passes.
+  int missed_heartbeats = 4;
   // Largest payload accepted from the coordinator.
   size_t max_payload_bytes = protocol::kDefaultMaxPayloadBytes;
   // Granularity of waits; also how fast a stop request is noticed.

@@ -35,6 +35,11 @@ StatusOr<std::unique_ptr<SecureUpdate>> SecureUpdate::Start(
   params.run_id = run_id;
   params.round = round;
   params.neighbours = static_cast<int>(plan.neighbours);
+  if (plan.corrupt_allowance > plan.cohort.size()) {
+    return InvalidArgumentError("the round tolerates " + std::to_string(plan.corrupt_allowance) +
+                                " colluders in a cohort of " + std::to_string(plan.cohort.size()));
+  }
+  params.corrupt_allowance = static_cast<int>(plan.corrupt_allowance);
   params.graph_seed = plan.graph_seed;
   params.modulus_bits = static_cast<int>(plan.modulus_bits);
   params.clip = plan.clip;

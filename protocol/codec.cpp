@@ -7,6 +7,7 @@
 #include <bit>
 #include <cstring>
 #include <istream>
+#include <iterator>
 #include <sstream>
 #include <streambuf>
 #include <type_traits>
@@ -49,6 +50,35 @@ class ViewBuffer : public std::streambuf {
     setg(eback(), gptr() + n, egptr());
     return at;
   }
+};
+
+// Walks the elements stored in a block of bytes at any alignment (a vector's bytes follow a length and
+// whatever came before them), so that vector::assign can size its vector once and fill it in one pass.
+template <typename Element>
+struct UnalignedElements {
+  using iterator_category = std::forward_iterator_tag;
+  using value_type = Element;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const Element*;
+  using reference = Element;
+
+  const char* at = nullptr;
+
+  Element operator*() const {
+    Element element;
+    std::memcpy(&element, at, sizeof(Element));
+    return element;
+  }
+  UnalignedElements& operator++() {
+    at += sizeof(Element);
+    return *this;
+  }
+  UnalignedElements operator++(int) {
+    UnalignedElements before = *this;
+    at += sizeof(Element);
+    return before;
+  }
+  bool operator==(const UnalignedElements&) const = default;
 };
 
 // An ostream that appends to a string reserved to the frame's final size: the payload is written once,
@@ -167,11 +197,12 @@ struct Reader {
         throw std::length_error("vector of " + std::to_string(size) + " elements is longer than the payload");
       }
       if constexpr (std::endian::native == std::endian::little) {
-        // The payload is little-endian like this machine: copy straight from the frame, once.
+        // The payload is little-endian like this machine: copy straight from the frame, once, into a
+        // vector allocated once and not zero-filled first (resize would write every byte twice).
         using Element = typename T::value_type;
         const char* bytes = buffer.Take(size * sizeof(Element));
-        value.resize(size);
-        std::memcpy(value.data(), bytes, size * sizeof(Element));
+        const char* end = bytes + size * sizeof(Element);
+        value.assign(UnalignedElements<Element>{bytes}, UnalignedElements<Element>{end});
       } else {
         value.resize(size);
         ar(cereal::binary_data(value.data(), size * sizeof(typename T::value_type)));
@@ -195,7 +226,8 @@ template <typename F> void VisitFields(WireTrainConfig& m, F& f) {
 template <typename F> void VisitFields(Hello& m, F& f) { f(m.node_name); f(m.signing_key); }
 template <typename F> void VisitFields(CohortMember& m, F& f) { f(m.name); f(m.signing_key); }
 template <typename F> void VisitFields(SecAggPlan& m, F& f) {
-  f(m.enabled); f(m.neighbours); f(m.modulus_bits); f(m.clip); f(m.weight_cap); f(m.graph_seed); f(m.cohort);
+  f(m.enabled); f(m.neighbours); f(m.corrupt_allowance); f(m.modulus_bits); f(m.clip); f(m.weight_cap);
+  f(m.graph_seed); f(m.cohort);
 }
 template <typename F> void VisitFields(TrainRequest& m, F& f) {
   f(m.model); f(m.config); f(m.global_parameters); f(m.secagg);
@@ -223,6 +255,8 @@ template <typename F> void VisitFields(MemberSignature& m, F& f) { f(m.member); 
 template <typename F> void VisitFields(UnmaskRequest& m, F& f) { f(m.signatures); }
 template <typename F> void VisitFields(RevealedShare& m, F& f) { f(m.of); f(m.share); }
 template <typename F> void VisitFields(UnmaskResponse& m, F& f) { f(m.self_seed_shares); f(m.mask_key_shares); }
+template <typename F> void VisitFields(AdminRequest& m, F& f) { f(m.command); }
+template <typename F> void VisitFields(AdminReply& m, F& f) { f(m.code); f(m.message); f(m.json); }
 
 namespace {
 
@@ -257,6 +291,8 @@ Body EmptyBodyOf(MessageType type) {
     case MessageType::kSurvivorSignature: return SurvivorSignature{};
     case MessageType::kUnmaskRequest: return UnmaskRequest{};
     case MessageType::kUnmaskResponse: return UnmaskResponse{};
+    case MessageType::kAdminRequest: return AdminRequest{};
+    case MessageType::kAdminReply: return AdminReply{};
   }
   return ErrorReply{};
 }
@@ -354,6 +390,11 @@ StatusOr<Envelope> Decode(std::string_view frame, size_t max_payload_bytes) {
   if (in.peek() != std::char_traits<char>::eof()) {
     return DataLossError(std::string(MessageTypeName(header.type)) +
                          " payload has trailing bytes after its last field");
+  }
+  if (const auto* reply = std::get_if<AdminReply>(&envelope.body);
+      reply && reply->json.size() > kMaxAdminDocumentBytes) {
+    return OutOfRangeError("AdminReply document of " + std::to_string(reply->json.size()) +
+                           " bytes exceeds the limit of " + std::to_string(kMaxAdminDocumentBytes));
   }
   return envelope;
 }

@@ -21,6 +21,8 @@ MessageType TypeOf(const Body& body) {
     MessageType operator()(const SurvivorSignature&) { return MessageType::kSurvivorSignature; }
     MessageType operator()(const UnmaskRequest&) { return MessageType::kUnmaskRequest; }
     MessageType operator()(const UnmaskResponse&) { return MessageType::kUnmaskResponse; }
+    MessageType operator()(const AdminRequest&) { return MessageType::kAdminRequest; }
+    MessageType operator()(const AdminReply&) { return MessageType::kAdminReply; }
   };
   return std::visit(Visitor{}, body);
 }
@@ -34,7 +36,9 @@ Stage StageOf(MessageType type) {
     case MessageType::kEvaluateResult: return Stage::kEvaluate;
     case MessageType::kShutdown:
     case MessageType::kError:
-    case MessageType::kHeartbeat: return Stage::kControl;
+    case MessageType::kHeartbeat:
+    case MessageType::kAdminRequest:
+    case MessageType::kAdminReply: return Stage::kControl;
     case MessageType::kKeyAdvert: return Stage::kAdvertiseKeys;
     case MessageType::kKeyList:
     case MessageType::kShareKeys: return Stage::kShareKeys;
@@ -67,6 +71,8 @@ std::string_view MessageTypeName(MessageType type) {
     case MessageType::kSurvivorSignature: return "SurvivorSignature";
     case MessageType::kUnmaskRequest: return "UnmaskRequest";
     case MessageType::kUnmaskResponse: return "UnmaskResponse";
+    case MessageType::kAdminRequest: return "AdminRequest";
+    case MessageType::kAdminReply: return "AdminReply";
   }
   return "Unknown";
 }

@@ -5,6 +5,7 @@
 // run and the round it belongs to, so stale or misdirected messages can be refused by the state machines.
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -58,6 +59,7 @@ struct CohortMember {
 struct SecAggPlan {
   uint8_t enabled = 0;
   uint32_t neighbours = 0;  // k, or 0 for every member (classic SecAgg)
+  uint32_t corrupt_allowance = 0;  // colluders among a member's neighbours the threshold outlasts
   uint32_t modulus_bits = 32;
   double clip = 4.0;
   double weight_cap = 10000;  // examples giving the full weight 1
@@ -167,12 +169,33 @@ struct UnmaskResponse {
   std::vector<RevealedShare> mask_key_shares;
 };
 
-// either way: "still here". A node sends one when it has been quiet for a while; the coordinator answers.
+// either way: "still here". A node sends one when it has been quiet for a while, and the coordinator
+// answers it; the coordinator also sends one to every node it has sent nothing to for a heartbeat interval,
+// so a node notices a coordinator that is gone within a few intervals.
 struct Heartbeat {};
+
+// researcher → coordinator, on the admin socket only: `command` is "status" (how the run is going) or
+// "stop" (end the run cleanly after the current round).
+struct AdminRequest {
+  std::string command;
+};
+
+// Largest JSON document an AdminReply carries; a coordinator never sends more, and a client decodes admin
+// frames with a payload limit just above it.
+inline constexpr size_t kMaxAdminDocumentBytes = size_t{1} << 20;  // 1 MiB
+
+// coordinator → researcher: `code` 0 and a JSON document (UTF-8 text, at most kMaxAdminDocumentBytes) on
+// success; a StatusCode and `message` saying why otherwise.
+struct AdminReply {
+  uint32_t code = 0;
+  std::string message;
+  std::vector<uint8_t> json;
+};
 
 using Body = std::variant<Hello, TrainRequest, TrainResult, EvaluateRequest, EvaluateResult, Shutdown,
                           ErrorReply, Heartbeat, KeyAdvert, KeyList, ShareKeys, ShareDelivery, MaskedInput,
-                          SurvivorList, SurvivorSignature, UnmaskRequest, UnmaskResponse>;
+                          SurvivorList, SurvivorSignature, UnmaskRequest, UnmaskResponse, AdminRequest,
+                          AdminReply>;
 
 enum class MessageType : uint8_t {
   kHello = 1,
@@ -192,8 +215,10 @@ enum class MessageType : uint8_t {
   kSurvivorSignature = 15,
   kUnmaskRequest = 16,
   kUnmaskResponse = 17,
+  kAdminRequest = 18,
+  kAdminReply = 19,
 };
-inline constexpr uint8_t kLastMessageType = 17;
+inline constexpr uint8_t kLastMessageType = 19;
 
 // Where in a round a message belongs; carried in the frame header so stale stages can be refused.
 enum class Stage : uint8_t {

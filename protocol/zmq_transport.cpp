@@ -25,6 +25,15 @@ void ApplyOptions(zmq::socket_t& socket, const ZmqOptions& options) {
   socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(part + 1024));
 }
 
+// A node's DEALER: reconnection with backoff, and ZMTP heartbeats to notice a dead connection.
+void ApplyClientOptions(zmq::socket_t& dealer, const ZmqOptions& options) {
+  ApplyOptions(dealer, options);
+  dealer.set(zmq::sockopt::reconnect_ivl, 100);
+  dealer.set(zmq::sockopt::reconnect_ivl_max, options.reconnect_max_ms);
+  dealer.set(zmq::sockopt::heartbeat_ivl, options.connection_heartbeat_ms);
+  dealer.set(zmq::sockopt::heartbeat_timeout, options.connection_timeout_ms);
+}
+
 long TimeoutMs(Duration timeout) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
   return ms < 0 ? 0 : static_cast<long>(ms);
@@ -52,11 +61,16 @@ struct ZmqServerTransport::Sockets {
   std::unique_ptr<internal::ZapHandler> zap;
   zmq::socket_t router{context, zmq::socket_type::router};
   std::map<PeerId, internal::Reassembler> reassemblers;  // one per peer with a transfer in progress
+  // Buffers of large frames, reused by the next ones (at most one largest frame's worth kept idle).
+  std::shared_ptr<internal::FrameBufferPool> buffers =
+      std::make_shared<internal::FrameBufferPool>(options.max_frame_bytes);
   uint64_t next_transfer = 1;
 };
 
 struct ZmqClientTransport::Sockets {
-  explicit Sockets(const ZmqOptions& o) : options(o), reassembler(o.max_frame_bytes) {}
+  explicit Sockets(const ZmqOptions& o)
+      : options(o),
+        reassembler(o.max_frame_bytes, std::make_shared<internal::FrameBufferPool>(o.max_frame_bytes)) {}
   ZmqOptions options;
   zmq::context_t context{1};
   zmq::socket_t dealer{context, zmq::socket_type::dealer};
@@ -144,7 +158,8 @@ StatusOr<std::optional<Delivery>> ZmqServerTransport::Receive(Duration timeout) 
         if (user_id != nullptr) identity_name = user_id;
       }
       PeerId peer = identity.to_string();
-      auto [it, inserted] = sockets_->reassemblers.try_emplace(peer, sockets_->options.max_frame_bytes);
+      auto [it, inserted] =
+          sockets_->reassemblers.try_emplace(peer, sockets_->options.max_frame_bytes, sockets_->buffers);
       std::optional<Frame> frame = internal::ReadFrame(sockets_->router, std::move(first), it->second, peer);
       if (!it->second.in_progress()) sockets_->reassemblers.erase(it);
       if (frame) return std::optional<Delivery>(Delivery{std::move(peer), std::move(*frame), identity_name});
@@ -160,9 +175,7 @@ StatusOr<std::unique_ptr<ZmqClientTransport>> ZmqClientTransport::Connect(const 
                                                                           const ZmqOptions& options) {
   auto sockets = std::make_unique<Sockets>(options);
   try {
-    ApplyOptions(sockets->dealer, options);
-    sockets->dealer.set(zmq::sockopt::reconnect_ivl, 100);
-    sockets->dealer.set(zmq::sockopt::reconnect_ivl_max, options.reconnect_max_ms);
+    ApplyClientOptions(sockets->dealer, options);
     sockets->dealer.connect(endpoint);
   } catch (const zmq::error_t& e) {
     return ZmqError("cannot connect to " + endpoint, e);
@@ -178,9 +191,7 @@ StatusOr<std::unique_ptr<ZmqClientTransport>> ZmqClientTransport::ConnectCurve(
   }
   auto sockets = std::make_unique<Sockets>(options);
   try {
-    ApplyOptions(sockets->dealer, options);
-    sockets->dealer.set(zmq::sockopt::reconnect_ivl, 100);
-    sockets->dealer.set(zmq::sockopt::reconnect_ivl_max, options.reconnect_max_ms);
+    ApplyClientOptions(sockets->dealer, options);
     sockets->dealer.set(zmq::sockopt::curve_serverkey, server_public_key);
     sockets->dealer.set(zmq::sockopt::curve_publickey, client_keys.public_key);
     sockets->dealer.set(zmq::sockopt::curve_secretkey, client_keys.secret_key.z85());

@@ -29,6 +29,12 @@ struct ZmqOptions {
   // A node reconnects after 100 ms, doubling the wait (plus ZeroMQ's random jitter of up to 100 ms) on
   // each failure up to this ceiling, so a coordinator restart is not met by a storm of reconnections.
   int reconnect_max_ms = 10000;
+  // ZMTP heartbeats on a node's connection: a PING this often, and the connection is closed and
+  // re-established when nothing at all comes back for connection_timeout_ms after one. This is what
+  // finds a coordinator host that vanished without closing TCP (power cut, cable), which no message
+  // of ours could: ZeroMQ would otherwise keep queueing into the dead connection.
+  int connection_heartbeat_ms = 5000;
+  int connection_timeout_ms = 30000;
 };
 
 class ZmqServerTransport final : public ServerTransport {

@@ -138,6 +138,9 @@ std::vector<std::string> NodeCommand(const ScenarioConfig& config, const SchoolD
     command.push_back("--insecure");
   }
   if (!config.secagg.enabled) command.push_back("--allow-plain-updates");
+  // The schools assume what the simulated coordinator plans for, so a scenario with another
+  // tolerance than the default does not see every round refused.
+  command.insert(command.end(), {"--tolerate-corrupt", std::to_string(config.secagg.tolerate_corrupt)});
   return command;
 }
 

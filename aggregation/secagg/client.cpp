@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <set>
 
+#include "aggregation/secagg/graph_plan.h"
 #include "aggregation/secagg/internal/round_crypto.h"
 #include "aggregation/secagg/masking.h"
 #include "aggregation/secagg/shamir.h"
 #include "aggregation/secagg/share_cipher.h"
+#include "core/check.h"
 
 namespace cartable::aggregation::secagg {
 
@@ -17,6 +19,9 @@ struct SecAggClient::Secrets {
   X25519PrivateKey share_key;
   SecretBytes self_seed;
   std::map<uint32_t, internal::SharePair> held;  // by the neighbour whose shares they are
+  // The AES-GCM key shared with each neighbour, agreed once when sealing our shares for it and used
+  // again to open the shares it sends us (the key is symmetric: both ends derive the same one).
+  std::map<uint32_t, SecretBytes> sealing_keys;
 };
 
 namespace {
@@ -60,6 +65,27 @@ Status CheckCohort(const RoundParameters& params, const ClientPolicy& policy) {
   return Status::Ok();
 }
 
+Status CheckAllowance(const RoundParameters& params, const ClientPolicy& policy) {
+  if (policy.tolerate_corrupt <= 0) return Status::Ok();
+  SecAggTolerance tolerance;
+  tolerance.corrupt_fraction = policy.tolerate_corrupt;
+  tolerance.dropout_fraction = 0;
+  auto required = PlanGraph(static_cast<int>(params.cohort.size()), tolerance, params.neighbours);
+  if (!required.ok()) {
+    return PermissionDeniedError("this node assumes up to " +
+                                 std::to_string(policy.tolerate_corrupt) +
+                                 " of the cohort may collude, and no round of this cohort stands that: " +
+                                 required.status().message());
+  }
+  if (params.corrupt_allowance < required->corrupt_allowance) {
+    return PermissionDeniedError(
+        "the round's threshold outlasts " + std::to_string(params.corrupt_allowance) +
+        " colluding neighbour(s); this node assumes up to " + std::to_string(policy.tolerate_corrupt) +
+        " of the cohort may collude, which needs " + std::to_string(required->corrupt_allowance));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<SecAggClient>> SecAggClient::Create(RoundParameters params,
@@ -68,6 +94,7 @@ StatusOr<std::unique_ptr<SecAggClient>> SecAggClient::Create(RoundParameters par
                                                              const Sha256Digest& model_hash,
                                                              const ClientPolicy& policy) {
   CARTABLE_RETURN_IF_ERROR(CheckCohort(params, policy));
+  CARTABLE_RETURN_IF_ERROR(CheckAllowance(params, policy));
   auto me = std::find_if(params.cohort.begin(), params.cohort.end(),
                          [&](const CohortMember& m) { return m.name == name; });
   if (me == params.cohort.end()) {
@@ -156,7 +183,9 @@ StatusOr<std::vector<SealedShare>> SecAggClient::OnKeyList(std::span<const KeyAd
   auto graph = internal::GraphOver(params_, advertised_);
   if (!graph.ok()) return Refuse(graph.status());
   graph_.emplace(std::move(graph).value());
-  threshold_ = internal::ShamirThreshold(graph_->degree());
+  auto threshold = internal::RoundThreshold(params_, *graph_);
+  if (!threshold.ok()) return Refuse(threshold.status());
+  threshold_ = *threshold;
   // The adverts this node relies on are its neighbours': it agrees keys only with them (Bell et al.'s
   // clients receive no others). Each is checked against this node's own model hash, so a neighbour
   // served another model is caught; the others are checked by their own neighbours.
@@ -191,9 +220,10 @@ StatusOr<std::vector<SealedShare>> SecAggClient::SealShares() {
   out.reserve(neighbours.size());
   for (size_t i = 0; i < neighbours.size(); ++i) {
     const uint32_t to = advertised_[static_cast<size_t>(neighbours[i])];
-    CARTABLE_ASSIGN_OR_RETURN(SecretBytes key,
+    CARTABLE_ASSIGN_OR_RETURN(SecretBytes agreed,
                               internal::ShareSealingKey(secrets_->share_key, adverts_.at(to).share_key,
                                                         params_.run_id, params_.round));
+    const SecretBytes& key = secrets_->sealing_keys.insert_or_assign(to, std::move(agreed)).first->second;
     const SecretBytes plaintext = internal::EncodeSharePair(
         member_, to, SerializeShare(self_shares[i]), SerializeShare(key_shares[i]));
     CARTABLE_ASSIGN_OR_RETURN(
@@ -215,10 +245,10 @@ Status SecAggClient::OnShares(std::span<const SealedShare> shares) {
       return Refuse(PermissionDeniedError("a relayed share from " + Member(sealed.from) +
                                           " is misaddressed, repeated or not from a neighbour"));
     }
-    CARTABLE_ASSIGN_OR_RETURN(SecretBytes key, internal::ShareSealingKey(
-                                                   secrets_->share_key, adverts_.at(sealed.from).share_key,
-                                                   params_.run_id, params_.round));
-    auto plaintext = Open(key, sealed.ciphertext,
+    // Every neighbour got a sealed share from us, so its key is already agreed.
+    const auto key = secrets_->sealing_keys.find(sealed.from);
+    CARTABLE_CHECK(key != secrets_->sealing_keys.end()) << "no sealing key for a neighbour";
+    auto plaintext = Open(key->second, sealed.ciphertext,
                           internal::ShareAssociatedData(params_.run_id, params_.round, sealed.from, member_));
     if (!plaintext.ok()) {
       return Refuse(PermissionDeniedError("the share from " + Member(sealed.from) +

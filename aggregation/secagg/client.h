@@ -38,6 +38,10 @@ struct ClientPolicy {
   // When not empty: the enrolled identity key of every member, by name. A cohort member absent from it,
   // or with another key, makes the node refuse the round (the coordinator cannot invent members).
   std::map<std::string, Ed25519PublicKey> roster;
+  // Fraction of the cohort this node assumes may collude with the coordinator. A round whose corrupt
+  // allowance (and so threshold) is below what PlanGraph derives from this fraction for the round's
+  // cohort and degree is refused, so a coordinator cannot quietly lower the threshold. 0: no check.
+  double tolerate_corrupt = 0;
 };
 
 class SecAggClient {

@@ -8,6 +8,8 @@
 #include <string>
 
 #include "aggregation/secagg/internal/openssl_status.h"
+#include "aggregation/secagg/secret_bytes.h"
+#include "core/check.h"
 
 namespace cartable::aggregation::secagg {
 namespace {
@@ -85,42 +87,78 @@ StatusOr<MaskExpander> MaskExpander::Create(std::span<const uint8_t> seed, int b
                           nullptr) != 1) {
     return internal::OpenSslError(StatusCode::kInternal, "setting up AES-256-CTR");
   }
-  const uint64_t keep = bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
-  return MaskExpander(std::move(context), keep);
+  return MaskExpander(std::move(context), bits);
 }
 
-MaskExpander::MaskExpander(std::unique_ptr<Context> context, uint64_t keep)
-    : context_(std::move(context)), keep_(keep) {}
+MaskExpander::MaskExpander(std::unique_ptr<Context> context, int bits)
+    : context_(std::move(context)),
+      bits_(bits),
+      keep_(bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1) {}
 MaskExpander::MaskExpander(MaskExpander&&) noexcept = default;
 MaskExpander& MaskExpander::operator=(MaskExpander&&) noexcept = default;
 MaskExpander::~MaskExpander() = default;
 
-Status MaskExpander::Next(std::span<uint64_t> words) {
-  if (words.size() > kMaxMaskWords - words_done_) {
+// Overwrites `bytes` with the next keystream bytes, which hold `words` words of the stream.
+Status MaskExpander::Keystream(std::span<uint8_t> bytes, size_t words) {
+  if (words > kMaxMaskWords - words_done_) {
     return OutOfRangeError("a mask expansion is capped at 2^32 words");
   }
   // Encrypting zeros in CTR mode yields the keystream; reading them from a constant block saves
   // zero-filling the destination first.
   alignas(64) static constexpr uint8_t kZeros[kChunkBytes] = {};
-  auto* bytes = reinterpret_cast<uint8_t*>(words.data());
-  const size_t total = words.size() * sizeof(uint64_t);
-  for (size_t offset = 0; offset < total; offset += kChunkBytes) {
-    const int chunk = static_cast<int>(std::min(kChunkBytes, total - offset));
+  for (size_t offset = 0; offset < bytes.size(); offset += kChunkBytes) {
+    const int chunk = static_cast<int>(std::min(kChunkBytes, bytes.size() - offset));
     int written = 0;
-    if (EVP_EncryptUpdate(context_->cipher.get(), bytes + offset, &written, kZeros, chunk) != 1 ||
+    if (EVP_EncryptUpdate(context_->cipher.get(), bytes.data() + offset, &written, kZeros, chunk) !=
+            1 ||
         written != chunk) {
       return internal::OpenSslError(StatusCode::kInternal, "AES-256-CTR keystream failed");
     }
   }
-  words_done_ += words.size();
-  // A full-width stream on a little-endian host is already in its final form: skip the pass.
-  if (std::endian::native == std::endian::big || keep_ != ~uint64_t{0}) {
-    for (uint64_t& word : words) {
-      if constexpr (std::endian::native == std::endian::big) word = __builtin_bswap64(word);
-      word &= keep_;
+  words_done_ += words;
+  return Status::Ok();
+}
+
+Status MaskExpander::Next(std::span<uint32_t> words) {
+  CARTABLE_CHECK(bits_ <= 32) << "a " << bits_ << "-bit mask expander cannot fill 32-bit words";
+  CARTABLE_RETURN_IF_ERROR(
+      Keystream({reinterpret_cast<uint8_t*>(words.data()), words.size() * sizeof(uint32_t)},
+                words.size()));
+  const auto keep = static_cast<uint32_t>(keep_);
+  if (std::endian::native == std::endian::big || bits_ < 32) {
+    for (uint32_t& word : words) {
+      if constexpr (std::endian::native == std::endian::big) word = __builtin_bswap32(word);
+      word &= keep;
     }
   }
   return Status::Ok();
+}
+
+Status MaskExpander::Next(std::span<uint64_t> words) {
+  if (bits_ > 32) {
+    CARTABLE_RETURN_IF_ERROR(
+        Keystream({reinterpret_cast<uint8_t*>(words.data()), words.size() * sizeof(uint64_t)},
+                  words.size()));
+    // A full-width stream on a little-endian host is already in its final form: skip the pass.
+    if (std::endian::native == std::endian::big || keep_ != ~uint64_t{0}) {
+      for (uint64_t& word : words) {
+        if constexpr (std::endian::native == std::endian::big) word = __builtin_bswap64(word);
+        word &= keep_;
+      }
+    }
+    return Status::Ok();
+  }
+  // Narrow words: expand a block at a time into 32-bit words, then widen.
+  constexpr size_t kBlockWords = 2048;
+  alignas(64) uint32_t block[kBlockWords];
+  Status status = Status::Ok();
+  for (size_t at = 0; at < words.size() && status.ok(); at += kBlockWords) {
+    const size_t count = std::min(kBlockWords, words.size() - at);
+    status = Next(std::span<uint32_t>(block, count));
+    for (size_t i = 0; status.ok() && i < count; ++i) words[at + i] = block[i];
+  }
+  WipeBytes(block, sizeof(block));
+  return status;
 }
 
 StatusOr<std::vector<uint32_t>> ExpandMask(std::span<const uint8_t> seed, size_t count) {

@@ -32,9 +32,11 @@ inline constexpr size_t kMaxMaskWords = size_t{1} << 32;
 // `count` uniformly random 32-bit words. Refuses a seed that is not 32 bytes or a count over 2^32.
 StatusOr<std::vector<uint32_t>> ExpandMask(std::span<const uint8_t> seed, size_t count);
 
-// `count` words uniform in [0, 2^bits), bits ∈ [1, 64]: each 64-bit keystream word keeps its low
-// `bits` bits. Masking keeps uniformity because 2^bits divides 2^64, which is why the secure sum
-// works modulo a power of two and not a prime.
+// `count` words uniform in [0, 2^bits), bits ∈ [1, 64]. The keystream is read in words just wide
+// enough for the modulus: 32-bit words when bits ≤ 32 (so a 32-bit mask costs 4 bytes of AES
+// output per word, not 8), 64-bit words above; each keeps its low `bits` bits. Masking keeps
+// uniformity because 2^bits divides 2^32 (or 2^64), which is why the secure sum works modulo a
+// power of two and not a prime.
 StatusOr<std::vector<uint64_t>> ExpandMask64(std::span<const uint8_t> seed, size_t count, int bits);
 
 // ExpandMask64's words, a block at a time: successive Next calls return consecutive words of the
@@ -52,12 +54,17 @@ class MaskExpander {
   // Overwrites `words` with the next words.size() words. Refuses (kOutOfRange) to go past the
   // 2^32-word cap of one expansion.
   Status Next(std::span<uint64_t> words);
+  // The same words, for an expander of at most 32 bits (a wider one is a programmer error): the
+  // keystream lands straight in `words`, with no widening pass.
+  Status Next(std::span<uint32_t> words);
 
  private:
   struct Context;
-  MaskExpander(std::unique_ptr<Context> context, uint64_t keep);
+  MaskExpander(std::unique_ptr<Context> context, int bits);
+  Status Keystream(std::span<uint8_t> bytes, size_t words);
 
   std::unique_ptr<Context> context_;
+  int bits_;
   uint64_t keep_;          // 2^bits − 1
   size_t words_done_ = 0;
 };

@@ -13,11 +13,6 @@
 namespace cartable::aggregation::secagg {
 namespace {
 
-// Statistical security and the bound on the corrupt or dropped fraction behind
-// RecommendedNeighbours (derivation in the header).
-constexpr double kStatisticalSecurityBits = 40;
-constexpr double kMaxBadFraction = 0.1;
-
 // Uniform draws in [0, bound) from the seed's keystream. Rejection sampling keeps them exactly
 // uniform (a plain `word % bound` would favour small values); ExpandMask of a longer count
 // starts with the same words, so refilling when rejections exhaust the buffer keeps the stream, and
@@ -131,16 +126,6 @@ bool NeighbourGraph::AreNeighbours(int a, int b) const {
   // Ring distance between the two positions, the shorter way round.
   const int gap = std::abs(position_of_[a] - position_of_[b]);
   return std::min(gap, n - gap) <= half_width_;
-}
-
-int RecommendedNeighbours(int num_nodes) {
-  CARTABLE_CHECK(num_nodes >= 1) << "a cohort has at least one node, got " << num_nodes;
-  const double gap = 0.5 - kMaxBadFraction;
-  const double bound = (kStatisticalSecurityBits + 1 + std::log2(static_cast<double>(num_nodes))) *
-                       std::log(2.0) / (2 * gap * gap);
-  int k = static_cast<int>(std::ceil(bound));
-  k += k % 2;
-  return k >= num_nodes - 1 ? kFullNeighbourGraph : k;
 }
 
 }  // namespace cartable::aggregation::secagg

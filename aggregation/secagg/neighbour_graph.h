@@ -56,22 +56,6 @@ class NeighbourGraph {
   int half_width_;  // k/2; 0 in full mode
 };
 
-// The degree this project uses for a cohort of n nodes: kFullNeighbourGraph when the sparse degree
-// would reach n − 1, else an even k, so the effective degree min(k, n − 1) never decreases with n.
-//
-// Where the constant comes from. Bell et al. prove k = O(log n) suffices: with random labels, a
-// node's neighbourhood is a uniformly random k-subset of the others, so the number of corrupt (and
-// of dropped) nodes in it concentrates around γ·k (δ·k). Every node needs fewer than t corrupt
-// neighbours (else they rebuild its secrets) and at least t surviving ones (else its masks cannot
-// be removed), with the Shamir threshold t about k/2. Hoeffding's bound, which holds for sampling
-// without replacement, puts each of these 2n bad events below exp(−2·k·g²) with g = 1/2 − β, β
-// bounding both γ and δ; a union bound keeps the total below 2^−σ once
-//     k ≥ (σ + 1 + log2 n) · ln 2 / (2·g²).
-// We take σ = 40 and β = 0.1 (g = 0.4), so k ≈ 2.17·(41 + log2 n): the full graph up to about 105
-// nodes, then 112 at n = 1000 and 124 at the 65535-node cap. This is our own estimate in the shape
-// of their analysis, not a number from their tables: it treats dropouts as independent of the
-// labelling (Bell et al. handle adaptive dropouts more carefully), and a deployment expecting more
-// than 10% corrupt or dropped nodes must choose k itself.
-int RecommendedNeighbours(int num_nodes);
+// PlanGraph (graph_plan.h) chooses k for a cohort.
 
 }  // namespace cartable::aggregation::secagg

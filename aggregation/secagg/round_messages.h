@@ -41,6 +41,7 @@ struct RoundParameters {
   uint32_t round = 0;
   std::vector<CohortMember> cohort;  // sorted by name, no repeats
   int neighbours = 0;                // k, or kFullNeighbourGraph
+  int corrupt_allowance = 0;         // c of ShamirThreshold (graph_plan.h)
   std::array<uint8_t, 32> graph_seed{};
   int modulus_bits = 32;
   double clip = 4.0;                 // quantiser range [−clip, clip]

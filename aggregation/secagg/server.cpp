@@ -84,8 +84,8 @@ StatusOr<std::vector<KeyAdvert>> SecAggServer::CloseAdvertising() {
     return FailedPreconditionError("only " + std::to_string(advertised_.size()) + " member(s) advertised keys");
   }
   CARTABLE_ASSIGN_OR_RETURN(NeighbourGraph graph, internal::GraphOver(params_, advertised_));
+  CARTABLE_ASSIGN_OR_RETURN(threshold_, internal::RoundThreshold(params_, graph));
   graph_.emplace(std::move(graph));
-  threshold_ = internal::ShamirThreshold(graph_->degree());
   std::vector<KeyAdvert> list;
   for (uint32_t member : advertised_) list.push_back(adverts_.at(member));
   stage_ = Stage::kShare;

@@ -52,6 +52,7 @@ StatusOr<SimulatedRoundResult> SimulateRound(const SimulatedRoundConfig& config)
   params.run_id = config.seed;
   params.round = 1;
   params.neighbours = config.neighbours;
+  params.corrupt_allowance = config.corrupt_allowance;
   params.modulus_bits = config.modulus_bits;
   params.clip = config.clip;
   for (uint8_t& byte : params.graph_seed) byte = static_cast<uint8_t>(rng());
@@ -116,7 +117,8 @@ StatusOr<SimulatedRoundResult> SimulateRound(const SimulatedRoundConfig& config)
     auto graph = internal::GraphOver(params, server->asked());
     if (graph.ok()) {
       result.degree = graph->degree();
-      result.threshold = internal::ShamirThreshold(result.degree);
+      auto threshold = internal::RoundThreshold(params, *graph);
+      result.threshold = threshold.ok() ? *threshold : 0;
     }
   }
   stage("ShareKeys");

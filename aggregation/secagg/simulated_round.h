@@ -25,6 +25,7 @@ struct SimulatedRoundConfig {
   int members = 10;
   size_t dimension = 100;
   int neighbours = 0;  // k, or kFullNeighbourGraph
+  int corrupt_allowance = 0;  // c of ShamirThreshold (graph_plan.h)
   int modulus_bits = 32;
   double clip = 4.0;
   uint64_t seed = 1;   // inputs and graph seed (keys and masks stay truly random)

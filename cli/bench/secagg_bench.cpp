@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "aggregation/secagg/graph_plan.h"
 #include "aggregation/secagg/masking.h"
 #include "aggregation/secagg/neighbour_graph.h"
 #include "aggregation/secagg/simulated_round.h"
@@ -23,8 +25,16 @@ double Median(std::vector<double> values) {
   return values.size() % 2 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
 }
 
-int ChosenNeighbours(const SecAggBenchConfig& config) {
-  return config.neighbours < 0 ? secagg::RecommendedNeighbours(config.nodes) : config.neighbours;
+StatusOr<secagg::GraphPlan> Plan(const SecAggBenchConfig& config) {
+  secagg::SecAggTolerance tolerance;
+  tolerance.corrupt_fraction = config.tolerate_corrupt;
+  tolerance.dropout_fraction =
+      config.tolerate_dropout < 0 ? std::max(0.1, config.dropout) : config.tolerate_dropout;
+  std::optional<int> k;
+  if (config.neighbours >= 0) k = config.neighbours;
+  auto plan = secagg::PlanGraph(config.nodes, tolerance, k);
+  if (!plan.ok()) return plan.status().WithContext("--tolerate-corrupt/--tolerate-dropout");
+  return plan;
 }
 
 // Who drops after ShareKeys: round(F·N) members drawn without replacement with the bench seed.
@@ -59,23 +69,27 @@ Status CheckSecAggBenchConfig(const SecAggBenchConfig& config) {
     return InvalidArgumentError("--bits " + std::to_string(config.bits) + " cannot hold the sum of " +
                                 std::to_string(config.nodes) + " inputs; use more bits");
   }
-  const int k = ChosenNeighbours(config);
-  if (k != secagg::kFullNeighbourGraph && (k < 2 || k % 2 != 0 || k >= config.nodes)) {
+  const int k = config.neighbours;
+  if (k > 0 && (k < 2 || k % 2 != 0 || k >= config.nodes)) {
     return InvalidArgumentError("--neighbours must be 'full' or an even k in [2, " +
                                 std::to_string(config.nodes - 1) + "], got " + std::to_string(k));
   }
-  return Status::Ok();
+  return Plan(config).status();
 }
 
 StatusOr<SecAggBenchResult> RunSecAggBench(const SecAggBenchConfig& config,
                                            std::function<void(std::string_view)> progress) {
   CARTABLE_RETURN_IF_ERROR(CheckSecAggBenchConfig(config));
   SecAggBenchResult out;
-  out.neighbours = ChosenNeighbours(config);
+  CARTABLE_ASSIGN_OR_RETURN(const secagg::GraphPlan plan, Plan(config));
+  out.neighbours = plan.neighbours;
+  out.corrupt_allowance = plan.corrupt_allowance;
+  out.tolerated_dropouts = plan.tolerated_dropouts;
   secagg::SimulatedRoundConfig round;
   round.members = config.nodes;
   round.dimension = static_cast<size_t>(config.dim);
   round.neighbours = out.neighbours;
+  round.corrupt_allowance = plan.corrupt_allowance;
   round.modulus_bits = config.bits;
   round.seed = config.seed;
   round.drops = DrawDropouts(config, &out.dropped);

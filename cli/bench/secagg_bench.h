@@ -18,7 +18,9 @@ struct SecAggBenchConfig {
   int nodes = 100;
   int dim = 100'000;
   double dropout = 0.0;  // fraction of members that drop after ShareKeys, in [0, 1)
-  int neighbours = -1;   // k; 0 for the full graph; −1 for RecommendedNeighbours(nodes)
+  int neighbours = -1;   // k; 0 for the full graph; −1 for the k PlanGraph chooses
+  double tolerate_corrupt = 0.05;  // the plan's γ
+  double tolerate_dropout = -1;    // the plan's δ; −1: max(0.1, dropout)
   int bits = 32;         // modulus 2^bits
   uint64_t seed = 1;     // inputs, graph and who drops (keys and masks stay truly random)
 };
@@ -27,6 +29,8 @@ struct SecAggBenchResult {
   int neighbours = 0;      // the k used (0: full graph)
   int degree = 0;          // neighbours per member in the round's graph
   int threshold = 0;       // Shamir threshold
+  int corrupt_allowance = 0;   // colluders among a member's neighbours the threshold outlasts
+  int tolerated_dropouts = 0;  // dropped neighbours a member survives
   int dropped = 0;         // members that dropped after ShareKeys
   double client_ms = 0;    // median over members that reached Unmask of their compute, all stages
   double server_ms = 0;    // the coordinator's compute, all stages

@@ -42,7 +42,49 @@ StatusOr<ChunkHeader> DecodeChunkHeader(std::string_view bytes) {
   return h;
 }
 
-StatusOr<std::optional<std::string>> Reassembler::Add(const ChunkHeader& h, std::string_view data) {
+std::string FrameBufferPool::Take(size_t bytes) {
+  {
+    std::lock_guard lock(mutex_);
+    auto best = spare_.end();
+    for (auto it = spare_.begin(); it != spare_.end(); ++it) {
+      if (it->capacity() >= bytes && (best == spare_.end() || it->capacity() < best->capacity())) best = it;
+    }
+    if (best != spare_.end()) {
+      std::string buffer = std::move(*best);
+      spare_.erase(best);
+      spare_bytes_ -= buffer.capacity();
+      return buffer;
+    }
+  }
+  std::string buffer;
+  buffer.reserve(bytes);  // allocated, not zero-filled: the chunks overwrite it
+  return buffer;
+}
+
+Frame FrameBufferPool::Lend(std::string buffer) {
+  auto* held = new std::string(std::move(buffer));
+  const std::string_view bytes = *held;
+  std::shared_ptr<const std::string> owner(held, [pool = shared_from_this()](const std::string* done) {
+    pool->Give(std::move(*const_cast<std::string*>(done)));
+    delete done;
+  });
+  return Frame(std::move(owner), bytes);
+}
+
+size_t FrameBufferPool::spare_bytes() const {
+  std::lock_guard lock(mutex_);
+  return spare_bytes_;
+}
+
+void FrameBufferPool::Give(std::string buffer) {
+  buffer.clear();  // keeps the capacity
+  std::lock_guard lock(mutex_);
+  if (spare_bytes_ + buffer.capacity() > max_spare_bytes_) return;  // freed on the way out
+  spare_bytes_ += buffer.capacity();
+  spare_.push_back(std::move(buffer));
+}
+
+StatusOr<std::optional<Frame>> Reassembler::Add(const ChunkHeader& h, std::string_view data) {
   const bool starts = h.index == 0;
   if (!starts && (!buffer_ || h.transfer != header_.transfer || h.index != header_.index + 1 ||
                   h.count != header_.count || h.total != header_.total)) {
@@ -63,8 +105,13 @@ StatusOr<std::optional<std::string>> Reassembler::Add(const ChunkHeader& h, std:
                            std::to_string(h.total) + " bytes in chunks of " + std::to_string(chunk_bytes_));
     }
     header_ = h;
-    buffer_.emplace();
-    buffer_->reserve(h.total);  // bounded by max_frame_bytes, and the sender is authenticated
+    // The whole frame's room at once (bounded by max_frame_bytes above), so no chunk moves what came before.
+    if (pool_) {
+      buffer_.emplace(pool_->Take(static_cast<size_t>(h.total)));
+    } else {
+      buffer_.emplace();
+      buffer_->reserve(h.total);
+    }
   }
   const bool last = h.index + 1 == h.count;
   const uint64_t expected = last ? h.total - static_cast<uint64_t>(h.index) * chunk_bytes_ : chunk_bytes_;
@@ -75,10 +122,10 @@ StatusOr<std::optional<std::string>> Reassembler::Add(const ChunkHeader& h, std:
   }
   buffer_->append(data);
   header_.index = h.index;
-  if (!last) return std::optional<std::string>();
-  std::optional<std::string> frame = std::move(buffer_);
+  if (!last) return std::optional<Frame>();
+  std::string frame = std::move(*buffer_);
   buffer_.reset();
-  return frame;
+  return std::optional<Frame>(pool_ ? pool_->Lend(std::move(frame)) : Frame(std::move(frame)));
 }
 
 }  // namespace cartable::protocol::internal

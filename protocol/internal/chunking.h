@@ -8,11 +8,15 @@
 // must arrive in order, and anything else abandons the transfer with a reason.
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
+#include "protocol/transport.h"
 
 namespace cartable::protocol::internal {
 
@@ -28,14 +32,41 @@ struct ChunkHeader {
 std::string EncodeChunkHeader(const ChunkHeader& header);
 StatusOr<ChunkHeader> DecodeChunkHeader(std::string_view bytes);
 
+// Keeps the buffers of reassembled frames once their last reader lets go, for the next large frames: a
+// 100 MB frame copied into pages already mapped costs the copy; into fresh pages, a page fault every 4 KiB
+// as well (more than the copy itself). Idle buffers never exceed `max_spare_bytes` in all; beyond that they
+// are freed. Thread safe: a frame may be released on any thread, after its transport is gone.
+class FrameBufferPool : public std::enable_shared_from_this<FrameBufferPool> {
+ public:
+  // Lend needs the pool owned by a shared_ptr (std::make_shared).
+  explicit FrameBufferPool(size_t max_spare_bytes) : max_spare_bytes_(max_spare_bytes) {}
+
+  // An empty buffer with room for `bytes`: the smallest spare one that fits, else a new one.
+  std::string Take(size_t bytes);
+  // The frame of a filled buffer; the buffer comes back to the pool when the frame's last copy is gone.
+  Frame Lend(std::string buffer);
+
+  size_t spare_bytes() const;
+
+ private:
+  void Give(std::string buffer);
+
+  const size_t max_spare_bytes_;
+  mutable std::mutex mutex_;
+  size_t spare_bytes_ = 0;  // capacity of spare_
+  std::vector<std::string> spare_;
+};
+
 class Reassembler {
  public:
   // The chunk size is the sender's: the first chunk of a transfer sets it (ZMQ_MAXMSGSIZE bounds it).
-  explicit Reassembler(size_t max_frame_bytes) : max_frame_bytes_(max_frame_bytes) {}
+  // Frames are built in buffers from `pool` when there is one.
+  explicit Reassembler(size_t max_frame_bytes, std::shared_ptr<FrameBufferPool> pool = nullptr)
+      : max_frame_bytes_(max_frame_bytes), pool_(std::move(pool)) {}
 
   // Adds one chunk; returns the frame once its last chunk is in. An inconsistent chunk abandons the
   // transfer in progress and returns why.
-  StatusOr<std::optional<std::string>> Add(const ChunkHeader& header, std::string_view data);
+  StatusOr<std::optional<Frame>> Add(const ChunkHeader& header, std::string_view data);
 
   bool in_progress() const { return buffer_.has_value(); }
   uint64_t received() const { return buffer_ ? buffer_->size() : 0; }
@@ -43,6 +74,7 @@ class Reassembler {
 
  private:
   size_t max_frame_bytes_;
+  std::shared_ptr<FrameBufferPool> pool_;
   size_t chunk_bytes_ = 0;  // of the transfer in progress
   ChunkHeader header_;
   std::optional<std::string> buffer_;

@@ -74,8 +74,7 @@ std::optional<Frame> ReadFrame(zmq::socket_t& socket, zmq::message_t first, Reas
                    100.0 * (header->index + 1) / header->count);
     }
   }
-  if (!*frame) return std::nullopt;
-  return Frame(std::move(**frame));
+  return std::move(*frame);
 }
 
 }  // namespace cartable::protocol::internal

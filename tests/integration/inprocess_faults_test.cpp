@@ -149,7 +149,10 @@ TEST(InProcessFaultsTest, SecureRoundsSurviveLostDuplicatedAndReorderedFrames) {
   plan.duplicate = 0.1;
   plan.delay = 0.1;
   plan.seed = 17;
-  Outcome disturbed = RunFederation(6, plan, 3);
+  // Seven schools: the full graph's threshold is then 4 of 6 share holders (a strict majority of the
+  // cohort, which keeps two survivor sets from both collecting enough signatures), so a round outlasts
+  // two nodes whose frames were lost; with six it would outlast only one.
+  Outcome disturbed = RunFederation(7, plan, 3);
   ASSERT_TRUE(disturbed.status.ok()) << disturbed.status;
   EXPECT_EQ(disturbed.records.size(), 4u);
   EXPECT_GT(disturbed.faults.dropped, 0u);

@@ -1,8 +1,10 @@
 #include "aggregation/secagg/internal/round_crypto.h"
 
 #include <algorithm>
+#include <string>
 #include <string_view>
 
+#include "aggregation/secagg/graph_plan.h"
 #include "aggregation/secagg/hkdf.h"
 
 namespace cartable::aggregation::secagg::internal {
@@ -118,7 +120,7 @@ StatusOr<SharePair> DecodeSharePair(std::span<const uint8_t> plaintext, uint32_t
 
 StatusOr<NeighbourGraph> GraphOver(const RoundParameters& params, std::span<const uint32_t> advertised) {
   const int n = static_cast<int>(advertised.size());
-  // A sparse degree the shrunken cohort cannot hold becomes the full graph, as RecommendedNeighbours
+  // A sparse degree the shrunken cohort cannot hold becomes the full graph, as PlanGraph
   // would choose for so few members.
   const int k = params.neighbours == kFullNeighbourGraph || params.neighbours >= n - 1
                     ? kFullNeighbourGraph
@@ -126,7 +128,20 @@ StatusOr<NeighbourGraph> GraphOver(const RoundParameters& params, std::span<cons
   return NeighbourGraph::Create(n, k, params.graph_seed);
 }
 
-int ShamirThreshold(int degree) { return degree / 2 + 1; }
+StatusOr<int> RoundThreshold(const RoundParameters& params, const NeighbourGraph& graph) {
+  if (params.corrupt_allowance < 0 || params.corrupt_allowance > graph.num_nodes()) {
+    return InvalidArgumentError("corrupt allowance " + std::to_string(params.corrupt_allowance) +
+                                " is outside [0, " + std::to_string(graph.num_nodes()) + "]");
+  }
+  const int t = ShamirThreshold(graph.degree(), params.corrupt_allowance);
+  if (t > graph.degree()) {
+    return FailedPreconditionError(
+        "a threshold of " + std::to_string(t) + " shares (tolerating " +
+        std::to_string(params.corrupt_allowance) + " colluder(s)) is more than the " +
+        std::to_string(graph.degree()) + " neighbours each member has: too few members advertised keys");
+  }
+  return t;
+}
 
 int MaxContributors(const RoundParameters& params) { return static_cast<int>(params.cohort.size()); }
 

@@ -42,8 +42,10 @@ StatusOr<SharePair> DecodeSharePair(std::span<const uint8_t> plaintext, uint32_t
 // The graph over `advertised` (cohort indices, ascending): node g of the graph is advertised[g].
 StatusOr<NeighbourGraph> GraphOver(const RoundParameters& params, std::span<const uint32_t> advertised);
 
-// Shares of a member's secrets needed to rebuild them: a majority of its neighbours.
-int ShamirThreshold(int degree);
+// Shares of a member's secrets needed to rebuild them in a round over `graph`: ShamirThreshold of
+// graph_plan.h with the round's corrupt allowance. Refuses a threshold above the degree (nobody's
+// secrets could be rebuilt) and a negative allowance.
+StatusOr<int> RoundThreshold(const RoundParameters& params, const NeighbourGraph& graph);
 
 // The quantiser's contributor bound: every cohort member may contribute.
 int MaxContributors(const RoundParameters& params);

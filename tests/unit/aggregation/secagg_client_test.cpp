@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "aggregation/secagg/client.h"
+#include "aggregation/secagg/graph_plan.h"
 #include "aggregation/secagg/internal/round_crypto.h"
 #include "aggregation/secagg/server.h"
 
@@ -23,7 +24,8 @@ Sha256Digest Hash(uint8_t tag) {
   return digest;
 }
 
-// A cohort of `size` members ("m0", "m1", …), full graph unless `neighbours` says otherwise.
+// A cohort of `size` members ("m0", "m1", …; "ma0", "ma1", … past ten, so names stay sorted), full
+// graph unless `neighbours` says otherwise.
 struct Cohort {
   explicit Cohort(int size, int neighbours = kFullNeighbourGraph) {
     params.run_id = 77;
@@ -32,7 +34,9 @@ struct Cohort {
     params.graph_seed.fill(9);
     for (int i = 0; i < size; ++i) {
       keys.push_back(std::make_unique<SigningKey>(SigningKey::Generate().value()));
-      params.cohort.push_back({"m" + std::to_string(i), keys.back()->PublicKey()});
+      const std::string tens = size <= 10 ? "" : std::string(1, static_cast<char>('a' + i / 10));
+      const std::string name = "m" + tens + std::to_string(i % (size <= 10 ? size : 10));
+      params.cohort.push_back({name, keys.back()->PublicKey()});
     }
     policy.min_cohort = 3;
   }
@@ -106,6 +110,53 @@ TEST(SecAggClientTest, ARosterMismatchIsRefused) {
   other_key.roster["m2"] = SigningKey::Generate().value().PublicKey();  // m2 enrolled another key
   EXPECT_EQ(SecAggClient::Create(c.params, "m1", *c.keys[1], c.model, other_key).status().code(),
             StatusCode::kPermissionDenied);
+}
+
+// The plan's corrupt allowance sets the threshold: ⌊(degree + 1 + a)/2⌋ + 1 shares. With 6 members
+// (degree 5) an allowance of 1 asks for 4 shares, which the full round can give; an allowance of 6
+// would ask for 7 of 5 neighbours, which no round can, and the client refuses the key list instead
+// of splitting its secrets into shares nobody could ever combine.
+TEST(SecAggClientTest, TheThresholdFollowsTheCorruptAllowanceAndAnImpossibleOneIsRefused) {
+  Cohort c(6);
+  c.params.corrupt_allowance = 1;
+  c.Start();
+  auto inbox = c.ShareAmong(6);
+  for (size_t i = 0; i < 6; ++i) EXPECT_TRUE(c.clients[i]->OnShares(inbox[i]).ok()) << i;
+
+  Cohort impossible(6);
+  impossible.params.corrupt_allowance = 6;
+  impossible.Start();
+  const std::vector<KeyAdvert> adverts = impossible.Advertise(6);
+  StatusOr<std::vector<SealedShare>> sealed = impossible.clients[0]->OnKeyList(adverts);
+  ASSERT_FALSE(sealed.ok());
+  EXPECT_EQ(sealed.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(sealed.status().message().find("more than the 5 neighbours"), std::string::npos)
+      << sealed.status().message();
+}
+
+// A node that assumes 5 % of a 40-member cohort may collude needs the threshold to outlast 2
+// colluders: a coordinator planning for none (a lower threshold) is refused, one planning for 2 or
+// more is accepted; a sparse plan is checked against the same node-side computation.
+TEST(SecAggClientTest, APlanBelowTheNodesCorruptToleranceIsRefused) {
+  Cohort c(40);
+  c.policy.tolerate_corrupt = 0.05;
+  c.params.corrupt_allowance = 0;
+  StatusOr<std::unique_ptr<SecAggClient>> client = c.Client(0, c.model);
+  ASSERT_FALSE(client.ok());
+  EXPECT_EQ(client.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(client.status().message().find("needs 2"), std::string::npos) << client.status().message();
+  c.params.corrupt_allowance = 2;
+  EXPECT_TRUE(c.Client(0, c.model).ok());
+  c.params.corrupt_allowance = 5;
+  EXPECT_TRUE(c.Client(0, c.model).ok());
+
+  c.params.neighbours = 10;
+  const StatusOr<GraphPlan> required = PlanGraph(40, {0.05, 0}, 10);
+  ASSERT_TRUE(required.ok());
+  c.params.corrupt_allowance = required->corrupt_allowance - 1;
+  EXPECT_EQ(c.Client(0, c.model).status().code(), StatusCode::kPermissionDenied);
+  c.params.corrupt_allowance = required->corrupt_allowance;
+  EXPECT_TRUE(c.Client(0, c.model).ok());
 }
 
 // The coordinator sent m0 another global model: m0's advert commits to that model's hash, and every

@@ -58,6 +58,29 @@ TEST(MaskExpanderTest, WordsAreTheLittleEndianAesCtrKeystream) {
   }
 }
 
+TEST(MaskExpanderTest, NarrowModuliReadThirtyTwoBitKeystreamWords) {
+  // Up to 32 bits, a mask word costs 4 bytes of keystream: word i is keystream word i, reduced.
+  StatusOr<std::vector<uint32_t>> keystream = ExpandMask(FixedSeed(9), 5000);
+  ASSERT_TRUE(keystream.ok());
+  for (int bits : {1, 20, 32}) {
+    StatusOr<std::vector<uint64_t>> words = ExpandMask64(FixedSeed(9), 5000, bits);
+    ASSERT_TRUE(words.ok());
+    const uint64_t keep = (uint64_t{1} << bits) - 1;
+    for (size_t i = 0; i < words->size(); ++i) {
+      ASSERT_EQ((*words)[i], (*keystream)[i] & keep) << "bits=" << bits << " word " << i;
+    }
+    auto expander = MaskExpander::Create(FixedSeed(9), bits);
+    ASSERT_TRUE(expander.ok());
+    std::vector<uint32_t> narrow(5000);
+    ASSERT_TRUE(expander->Next(std::span<uint32_t>(narrow)).ok());
+    for (size_t i = 0; i < narrow.size(); ++i) ASSERT_EQ(narrow[i], (*words)[i]) << i;
+  }
+  // From 33 bits on, words are 64-bit keystream words.
+  StatusOr<std::vector<uint64_t>> wide = ExpandMask64(FixedSeed(9), 100, 33);
+  ASSERT_TRUE(wide.ok());
+  EXPECT_EQ((*wide)[1], ((uint64_t{(*keystream)[3]} << 32 | (*keystream)[2]) & ((uint64_t{1} << 33) - 1)));
+}
+
 TEST(MaskExpanderTest, ReducesSixtyFourBitWordsToTheRequestedWidth) {
   for (int bits : {1, 8, 31, 32, 62, 63}) {
     StatusOr<std::vector<uint64_t>> words = ExpandMask64(FixedSeed(3), 4096, bits);

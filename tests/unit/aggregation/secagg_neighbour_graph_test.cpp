@@ -136,33 +136,5 @@ TEST(NeighbourGraphTest, RefusesInvalidParameters) {
   }
 }
 
-TEST(NeighbourGraphTest, RecommendedNeighboursIsLogarithmicMonotoneAndClamped) {
-  int previous_effective = 0;
-  int previous_k = 0;
-  for (int n = 2; n <= kNeighbourGraphMaxNodes; n += (n < 400 ? 1 : 97)) {
-    const int k = RecommendedNeighbours(n);
-    const int effective = k == kFullNeighbourGraph ? n - 1 : k;
-    EXPECT_GE(effective, previous_effective) << "n=" << n;
-    previous_effective = effective;
-    if (k != kFullNeighbourGraph) {
-      EXPECT_EQ(k % 2, 0) << "n=" << n;
-      EXPECT_LT(k, n - 1) << "n=" << n;
-      EXPECT_GE(k, previous_k) << "n=" << n;
-      previous_k = k;
-    }
-    EXPECT_TRUE(NeighbourGraph::Create(n, k, SeedFrom(n)).ok()) << "n=" << n;
-  }
-  // Small cohorts get the full graph; large ones a degree growing like log n.
-  for (int n : {2, 3, 10, 50, 100}) EXPECT_EQ(RecommendedNeighbours(n), kFullNeighbourGraph) << n;
-  const int at_thousand = RecommendedNeighbours(1000);
-  const int at_max = RecommendedNeighbours(kNeighbourGraphMaxNodes);
-  EXPECT_NE(at_thousand, kFullNeighbourGraph);
-  EXPECT_GE(at_thousand, 100);
-  EXPECT_LE(at_thousand, 120);
-  // From n = 1000 to 65535 log2 n grows by about 6: the degree by about 2.17 · 6 ≈ 13.
-  EXPECT_GT(at_max, at_thousand);
-  EXPECT_LE(at_max - at_thousand, 16);
-}
-
 }  // namespace
 }  // namespace cartable::aggregation::secagg

@@ -33,7 +33,7 @@ TEST(ChunkingTest, ReassemblesInOrderChunks) {
   auto whole = r.Add({1, 2, 3, 10}, "ij");
   ASSERT_TRUE(whole.ok());
   ASSERT_TRUE(whole->has_value());
-  EXPECT_EQ(**whole, "abcdefghij");
+  EXPECT_EQ((*whole)->bytes(), "abcdefghij");
   EXPECT_FALSE(r.in_progress());
 }
 
@@ -49,6 +49,53 @@ TEST(ChunkingTest, RefusesGapsForeignTransfersAndLies) {
   EXPECT_FALSE(r.Add({5, 0, 2, 10}, "abcd").ok());    // 10 bytes cannot be 2 chunks of 4
   ASSERT_TRUE(r.Add({6, 0, 3, 10}, "abcd").ok());
   EXPECT_FALSE(r.Add({6, 1, 3, 10}, "abc").ok());     // short middle chunk
+}
+
+TEST(ChunkingTest, AReleasedFrameLendsItsBufferToTheNextFrame) {
+  auto pool = std::make_shared<internal::FrameBufferPool>(1000);
+  Reassembler r(1000, pool);
+  // Chunks of 32 bytes, so that frames live on the heap (not in a short string's own bytes).
+  const auto chunk = [](char c) { return std::string(32, c); };
+  ASSERT_FALSE(r.Add({1, 0, 2, 64}, chunk('a')).value().has_value());
+  std::optional<Frame> first = r.Add({1, 1, 2, 64}, chunk('b')).value();
+  ASSERT_TRUE(first.has_value());
+  const char* first_bytes = first->bytes().data();
+
+  // While the first frame is held, the next one gets its own buffer and leaves it intact.
+  ASSERT_TRUE(r.Add({2, 0, 2, 64}, chunk('c')).ok());
+  std::optional<Frame> second = r.Add({2, 1, 2, 64}, chunk('d')).value();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_NE(second->bytes().data(), first_bytes);
+  EXPECT_EQ(first->bytes(), chunk('a') + chunk('b'));
+  EXPECT_EQ(second->bytes(), chunk('c') + chunk('d'));
+
+  // Once released, its buffer is reused; copies of a frame keep it alive like the frame itself.
+  Frame copy = *first;
+  first.reset();
+  EXPECT_EQ(pool->spare_bytes(), 0u);
+  copy = Frame();
+  EXPECT_GE(pool->spare_bytes(), 64u);
+  ASSERT_TRUE(r.Add({3, 0, 2, 64}, chunk('e')).ok());
+  std::optional<Frame> third = r.Add({3, 1, 2, 64}, chunk('f')).value();
+  ASSERT_TRUE(third.has_value());
+  EXPECT_EQ(third->bytes().data(), first_bytes);
+  EXPECT_EQ(third->bytes(), chunk('e') + chunk('f'));
+  EXPECT_EQ(pool->spare_bytes(), 0u);
+}
+
+TEST(ChunkingTest, ThePoolKeepsNoMoreIdleBytesThanItsLimit) {
+  auto pool = std::make_shared<internal::FrameBufferPool>(1000);
+  Frame a = pool->Lend(pool->Take(600));
+  Frame b = pool->Lend(pool->Take(600));
+  a = Frame();
+  const size_t kept = pool->spare_bytes();
+  EXPECT_GE(kept, 600u);
+  b = Frame();  // 1200 idle bytes would exceed 1000: this buffer is freed
+  EXPECT_EQ(pool->spare_bytes(), kept);
+  // A frame may outlive the transport that owned the pool.
+  Frame late = pool->Lend(std::string("late"));
+  pool.reset();
+  EXPECT_EQ(late.bytes(), "late");
 }
 
 TEST(ChunkingTest, HundredMegabyteModelCrossesRealSocketsInSmallParts) {

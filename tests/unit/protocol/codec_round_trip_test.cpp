@@ -122,6 +122,23 @@ TEST(CodecRoundTripTest, TrainResultKeepsSpecialFloatsBitExact) {
   ExpectRoundTrip(42, 1, result);
 }
 
+// Received frames sit wherever their buffer put them, and a vector's bytes follow fields of any length:
+// decoding copies elements from every alignment.
+TEST(CodecRoundTripTest, VectorsDecodeFromFramesAtAnyAlignment) {
+  TrainResult result{{1.5f, -2.25f, 3.0f, 1e-30f, 7.0f}, 2.0, 0.5};
+  EvaluateResult counts;
+  counts.positive_histogram = {1, 1ULL << 40, 3};
+  const std::string frames[] = {Encode(Envelope{1, 1, result}), Encode(Envelope{1, 1, counts})};
+  for (const std::string& frame : frames) {
+    for (size_t shift = 0; shift < 8; ++shift) {
+      const std::string padded = std::string(shift, 'p') + frame;
+      auto decoded = Decode(std::string_view(padded).substr(shift));
+      ASSERT_TRUE(decoded.ok()) << decoded.status();
+      EXPECT_EQ(Encode(*decoded), frame) << "shift " << shift;
+    }
+  }
+}
+
 TEST(CodecRoundTripTest, TrainResultWithEmptyDelta) { ExpectRoundTrip(42, 2, TrainResult{{}, 1.5, -2.5}); }
 
 TEST(CodecRoundTripTest, EvaluateRequest) {
