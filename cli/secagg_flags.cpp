@@ -1,10 +1,9 @@
 #include "cli/secagg_flags.h"
 
 #include <cstdlib>
-#include <optional>
 #include <string>
 
-#include "aggregation/secagg/graph_plan.h"
+#include "coordinator/secure_round.h"
 
 namespace cartable::cli {
 
@@ -55,12 +54,7 @@ Status ApplySecAggFlags(const SecAggFlags& flags, coordinator::SecAggConfig& con
     config.neighbours = static_cast<int>(k);
   }
   if (config.enabled && expected_cohort > 0) {
-    aggregation::secagg::SecAggTolerance tolerance;
-    tolerance.corrupt_fraction = config.tolerate_corrupt;
-    tolerance.dropout_fraction = config.tolerate_dropout;
-    std::optional<int> forced;
-    if (config.neighbours >= 0) forced = config.neighbours;
-    auto plan = aggregation::secagg::PlanGraph(static_cast<int>(expected_cohort), tolerance, forced);
+    auto plan = coordinator::PlanSecureRound(config, static_cast<int>(expected_cohort));
     if (!plan.ok()) {
       return plan.status().WithContext("secure aggregation among " + std::to_string(expected_cohort) +
                                        " nodes (--tolerate-corrupt, --tolerate-dropout, --neighbours)");

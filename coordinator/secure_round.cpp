@@ -38,6 +38,15 @@ std::vector<secagg::RevealedShare> FromWire(const std::vector<protocol::Revealed
 
 }  // namespace
 
+StatusOr<secagg::GraphPlan> PlanSecureRound(const SecAggConfig& config, int cohort) {
+  secagg::SecAggTolerance tolerance;
+  tolerance.corrupt_fraction = config.tolerate_corrupt;
+  tolerance.dropout_fraction = config.tolerate_dropout;
+  std::optional<int> forced;
+  if (config.neighbours >= 0) forced = config.neighbours;
+  return secagg::PlanGraph(cohort, tolerance, forced);
+}
+
 StatusOr<std::unique_ptr<SecureRound>> SecureRound::Start(const RunConfig& config, uint32_t round,
                                                           std::vector<SecureCohortMember> cohort,
                                                           const std::vector<float>& global,
@@ -45,12 +54,7 @@ StatusOr<std::unique_ptr<SecureRound>> SecureRound::Start(const RunConfig& confi
   std::sort(cohort.begin(), cohort.end(),
             [](const SecureCohortMember& a, const SecureCohortMember& b) { return a.name < b.name; });
   const int n = static_cast<int>(cohort.size());
-  secagg::SecAggTolerance tolerance;
-  tolerance.corrupt_fraction = config.secagg.tolerate_corrupt;
-  tolerance.dropout_fraction = config.secagg.tolerate_dropout;
-  std::optional<int> forced;
-  if (config.secagg.neighbours >= 0) forced = config.secagg.neighbours;
-  auto graph_plan = secagg::PlanGraph(n, tolerance, forced);
+  auto graph_plan = PlanSecureRound(config.secagg, n);
   if (!graph_plan.ok()) return graph_plan.status().WithContext("planning secure aggregation for round " + std::to_string(round));
   const int k = graph_plan->neighbours;
 

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "aggregation/secagg/graph_plan.h"
 #include "aggregation/secagg/server.h"
 #include "aggregation/update_sum.h"
 #include "coordinator/outgoing.h"
@@ -25,6 +26,10 @@
 #include "protocol/transport.h"
 
 namespace cartable::coordinator {
+
+// The degree and threshold of a secure round among `cohort` nodes under `config`'s tolerances and
+// neighbour setting (aggregation::secagg::PlanGraph); an error names what cannot be met.
+StatusOr<aggregation::secagg::GraphPlan> PlanSecureRound(const SecAggConfig& config, int cohort);
 
 struct SecureCohortMember {
   protocol::PeerId peer;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/subprocess.h"
+#include "federation_fixtures.h"
 #include "process_helpers.h"
 #include "protocol/curve_keys.h"
 #include "protocol/zmq_transport.h"
@@ -17,11 +18,6 @@ namespace cartable {
 namespace {
 
 using std::chrono::seconds;
-
-std::string FreeLoopbackEndpoint() {
-  auto probe = protocol::ZmqServerTransport::Bind("tcp://127.0.0.1:*").value();
-  return probe->endpoint();
-}
 
 // Keys as an academy would lay them out: everyone's pair in keys/, the nodes' public keys in
 // allowed/, the researchers' in researchers/.
@@ -108,8 +104,8 @@ class AdminSocketTest : public ::testing::Test {
 
   testing::ScratchDir dir_{"cartable-admin"};
   std::vector<std::string> schools_;
-  std::string endpoint_ = FreeLoopbackEndpoint();
-  std::string admin_endpoint_ = FreeLoopbackEndpoint();
+  std::string endpoint_ = testing::FreeLoopbackEndpoint();
+  std::string admin_endpoint_ = testing::FreeLoopbackEndpoint();
   std::filesystem::path coordinator_log_ = dir_.path() / "coordinator.log";
   std::unique_ptr<ChildProcess> coordinator_;
   std::vector<std::unique_ptr<ChildProcess>> nodes_;
@@ -189,7 +185,7 @@ TEST_F(AdminSocketTest, UnknownAndNodeKeysAreRefusedOnTheAdminSocketAndResearche
 TEST_F(AdminSocketTest, NoCoordinatorMeansAClearErrorWithinTheTimeout) {
   std::string out;
   const auto started = std::chrono::steady_clock::now();
-  EXPECT_EQ(Admin({"status", "--key", Key("alice"), "--timeout", "2"}, out, FreeLoopbackEndpoint()),
+  EXPECT_EQ(Admin({"status", "--key", Key("alice"), "--timeout", "2"}, out, testing::FreeLoopbackEndpoint()),
             1)
       << out;
   EXPECT_LT(std::chrono::steady_clock::now() - started, seconds(20));

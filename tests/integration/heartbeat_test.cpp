@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include "core/subprocess.h"
+#include "federation_fixtures.h"
 #include "process_helpers.h"
 #include "protocol/zmq_transport.h"
 #include "simulations/synthetic_cohort.h"
@@ -15,30 +16,10 @@ namespace {
 
 using std::chrono::seconds;
 
-std::vector<std::filesystem::path> WriteSchools(const std::filesystem::path& dir, int count) {
-  simulations::CohortConfig cohort;
-  cohort.schools = count;
-  cohort.skills = 6;
-  cohort.min_pupils = 20;
-  cohort.max_pupils = 40;
-  std::vector<std::filesystem::path> files;
-  for (const auto& s : simulations::GenerateCohort(cohort)) {
-    files.push_back(dir / (s.name + ".csv"));
-    EXPECT_TRUE(simulations::WriteLongCsv(s, files.back()).ok());
-  }
-  return files;
-}
-
-// A TCP port free right now on loopback (the kernel's pick, released at once).
-std::string FreeLoopbackEndpoint() {
-  auto probe = protocol::ZmqServerTransport::Bind("tcp://127.0.0.1:*").value();
-  return probe->endpoint();
-}
-
 TEST(HeartbeatTest, NodesNoticeAFrozenCoordinatorAndRejoinWhenItWakes) {
   testing::ScratchDir dir("cartable-heartbeat");
-  const auto files = WriteSchools(dir.path(), 3);
-  const std::string endpoint = FreeLoopbackEndpoint();
+  const auto files = testing::WriteSmallSchools(dir.path(), 3);
+  const std::string endpoint = testing::FreeLoopbackEndpoint();
   const auto coordinator_log = dir.path() / "coordinator.log";
   auto coordinator =
       ChildProcess::Spawn({CARTABLE_BINARY, "coordinator", "--insecure", "--bind", endpoint,

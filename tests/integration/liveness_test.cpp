@@ -7,26 +7,13 @@
 
 #include "coordinator/coordinator_service.h"
 #include "core/subprocess.h"
+#include "federation_fixtures.h"
 #include "process_helpers.h"
 #include "protocol/zmq_transport.h"
 #include "simulations/synthetic_cohort.h"
 
 namespace cartable {
 namespace {
-
-std::vector<std::filesystem::path> WriteSchools(const std::filesystem::path& dir, int count) {
-  simulations::CohortConfig cohort;
-  cohort.schools = count;
-  cohort.skills = 6;
-  cohort.min_pupils = 20;
-  cohort.max_pupils = 40;
-  std::vector<std::filesystem::path> files;
-  for (const auto& s : simulations::GenerateCohort(cohort)) {
-    files.push_back(dir / (s.name + ".csv"));
-    EXPECT_TRUE(simulations::WriteLongCsv(s, files.back()).ok());
-  }
-  return files;
-}
 
 std::unique_ptr<ChildProcess> StartNode(const std::filesystem::path& dir, const std::string& endpoint,
                                         const std::filesystem::path& csv, const std::string& name) {
@@ -39,7 +26,7 @@ std::unique_ptr<ChildProcess> StartNode(const std::filesystem::path& dir, const 
 
 TEST(LivenessTest, RestartedNodeRejoinsWithoutRestartingTheCoordinator) {
   testing::ScratchDir dir("cartable-rejoin");
-  const auto files = WriteSchools(dir.path(), 3);
+  const auto files = testing::WriteSmallSchools(dir.path(), 3);
   coordinator::RunConfig run;
   run.rounds = 8;
   run.expected_nodes = 3;
@@ -75,16 +62,10 @@ TEST(LivenessTest, RestartedNodeRejoinsWithoutRestartingTheCoordinator) {
   }
 }
 
-// A TCP port free right now on loopback (the kernel's pick, released at once).
-std::string FreeLoopbackEndpoint() {
-  auto probe = protocol::ZmqServerTransport::Bind("tcp://127.0.0.1:*").value();
-  return probe->endpoint();
-}
-
 TEST(LivenessTest, NodesFindARestartedCoordinator) {
   testing::ScratchDir dir("cartable-coordinator-restart");
-  const auto files = WriteSchools(dir.path(), 3);
-  const std::string endpoint = FreeLoopbackEndpoint();
+  const auto files = testing::WriteSmallSchools(dir.path(), 3);
+  const std::string endpoint = testing::FreeLoopbackEndpoint();
   auto coordinator_command = [&](const std::string& rounds, const std::string& run_id) {
     return std::vector<std::string>{CARTABLE_BINARY, "coordinator", "--insecure", "--bind", endpoint,
                                     "--skills", "6", "--nodes", "3", "--rounds", rounds, "--run-id",
