@@ -8,17 +8,27 @@
 namespace cartable::coordinator {
 namespace {
 
-void SendAll(protocol::ServerTransport& transport, const std::vector<Outgoing>& outgoing) {
-  const protocol::Envelope* encoded = nullptr;  // a broadcast is encoded once
-  std::shared_ptr<const std::string> frame;
-  for (const Outgoing& o : outgoing) {
-    if (o.envelope.get() != encoded) {
-      frame = std::make_shared<const std::string>(protocol::Encode(*o.envelope));
-      encoded = o.envelope.get();
+// Sends every message, at once or not at all: a transport never waits on a peer. A peer that cannot
+// take its message (gone, or not reading) is reported to the loop, which drops it from the round; what
+// the loop sends in answer goes out the same way.
+void SendAll(RoundLoop& loop, protocol::ServerTransport& transport, std::vector<Outgoing> outgoing) {
+  while (!outgoing.empty()) {
+    std::vector<std::pair<protocol::PeerId, std::string>> unreachable;
+    const protocol::Envelope* encoded = nullptr;  // a broadcast is encoded once
+    std::shared_ptr<const std::string> frame;
+    for (const Outgoing& o : outgoing) {
+      if (o.envelope.get() != encoded) {
+        frame = std::make_shared<const std::string>(protocol::Encode(*o.envelope));
+        encoded = o.envelope.get();
+      }
+      Status sent = transport.SendShared(o.peer, frame);
+      if (!sent.ok()) unreachable.emplace_back(o.peer, "could not be sent a message: " + sent.message());
     }
-    Status sent = transport.SendShared(o.peer, frame);
-    // A node that is gone misses this message; the round's deadline deals with it.
-    if (!sent.ok()) spdlog::warn("could not send to a node: {}", sent.message());
+    outgoing.clear();
+    for (const auto& [peer, why] : unreachable) {
+      std::vector<Outgoing> more = loop.OnUnreachable(peer, why);
+      outgoing.insert(outgoing.end(), more.begin(), more.end());
+    }
   }
 }
 
@@ -51,7 +61,7 @@ bool ServeAdmin(RoundLoop& loop, protocol::ServerTransport& nodes, protocol::Ser
     }
     Status sent = admin.Send((*delivery)->peer, protocol::Encode(answer.reply));
     if (!sent.ok()) spdlog::warn("could not answer an admin: {}", sent.message());
-    if (answer.stop_by) SendAll(nodes, loop.StopAfterRound(*answer.stop_by));
+    if (answer.stop_by) SendAll(loop, nodes, loop.StopAfterRound(*answer.stop_by));
   }
   return true;
 }
@@ -65,18 +75,18 @@ Status ServeRun(RoundLoop& loop, protocol::ServerTransport& transport, const Ser
   const AdminDesk desk;
   while (!loop.done()) {
     if (options.should_stop()) {
-      SendAll(transport, loop.Stop("the coordinator was stopped"));
+      SendAll(loop, transport, loop.Stop("the coordinator was stopped"));
       break;
     }
     auto delivery = transport.Receive(options.poll_interval);
     if (!delivery.ok()) {
-      SendAll(transport, loop.Stop("the coordinator's transport failed"));
+      SendAll(loop, transport, loop.Stop("the coordinator's transport failed"));
       return delivery.status().WithContext("coordinator");
     }
     if (*delivery) {
       auto envelope = protocol::Decode((*delivery)->frame, options.max_payload_bytes);
       if (envelope.ok()) {
-        SendAll(transport, loop.OnMessage((*delivery)->peer, *envelope, (*delivery)->identity));
+        SendAll(loop, transport, loop.OnMessage((*delivery)->peer, *envelope, (*delivery)->identity));
       } else {
         // The peer passed authentication, so it deserves to know why it is not understood.
         spdlog::warn("refusing a frame: {}", envelope.status().ToString());
@@ -87,7 +97,7 @@ Status ServeRun(RoundLoop& loop, protocol::ServerTransport& transport, const Ser
       }
     }
     if (admin != nullptr && !ServeAdmin(loop, transport, *admin, desk)) admin = nullptr;
-    SendAll(transport, loop.OnTick());
+    SendAll(loop, transport, loop.OnTick());
   }
   return loop.outcome();
 }

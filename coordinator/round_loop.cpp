@@ -73,6 +73,22 @@ std::vector<Outgoing> RoundLoop::OnTick() {
   return Sent(std::move(out));
 }
 
+std::vector<Outgoing> RoundLoop::OnUnreachable(const protocol::PeerId& peer, const std::string& why) {
+  if (phase_ == Phase::kDone || !nodes_.contains(peer)) return {};
+  if (phase_ == Phase::kTraining && secure_) {
+    std::vector<Outgoing> out;
+    secure_->OnUnreachable(peer, why, out);
+    return Sent(AfterSecureStep(std::move(out)));
+  }
+  if (!pending_.contains(peer)) {
+    cohort_.erase(peer);
+    return {};
+  }
+  Drop(peer, why);
+  if (!pending_.empty() || phase_ == Phase::kJoining) return {};
+  return Sent(phase_ == Phase::kTraining ? FinishTraining() : FinishEvaluation());
+}
+
 std::vector<Outgoing> RoundLoop::Sent(std::vector<Outgoing> out) {
   const TimePoint now = clock_.Now();
   for (const Outgoing& o : out) {

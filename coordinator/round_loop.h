@@ -69,6 +69,10 @@ class RoundLoop {
                                   const std::string& identity = "");
   // Checks deadlines; call at least every poll interval.
   std::vector<Outgoing> OnTick();
+  // The transport could not hand `peer` a message (it is gone, or not reading): the peer is dropped from
+  // the round at once, never waited on. It stays joined; a peer that is truly gone falls silent and is
+  // forgotten after node_timeout.
+  std::vector<Outgoing> OnUnreachable(const protocol::PeerId& peer, const std::string& why);
   // Ends the run now (e.g. the operator pressed Ctrl-C): Shutdown to every node, outcome kCancelled.
   std::vector<Outgoing> Stop(const std::string& reason);
   // Ends the run cleanly once the current round is recorded, or at once when no round has started: every

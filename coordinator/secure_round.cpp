@@ -177,6 +177,14 @@ void SecureRound::OnMessage(const protocol::PeerId& peer, const protocol::Envelo
   if (pending_.empty() && !finished()) CloseStage(out);
 }
 
+void SecureRound::OnUnreachable(const protocol::PeerId& peer, const std::string& why,
+                                std::vector<Outgoing>& out) {
+  auto it = member_of_.find(peer);
+  if (finished() || it == member_of_.end() || gone_.contains(it->second)) return;
+  Drop(it->second, why);
+  if (pending_.empty()) CloseStage(out);
+}
+
 void SecureRound::OnDeadline(std::vector<Outgoing>& out) {
   if (finished()) return;
   const std::set<uint32_t> late = pending_;

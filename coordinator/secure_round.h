@@ -50,6 +50,9 @@ class SecureRound {
                  std::vector<Outgoing>& out);
   // The stage's deadline passed: close it with the nodes that answered.
   void OnDeadline(std::vector<Outgoing>& out);
+  // The peer cannot be reached: it is dropped from the round now (the stage closes if it was the last
+  // one awaited).
+  void OnUnreachable(const protocol::PeerId& peer, const std::string& why, std::vector<Outgoing>& out);
 
   // Set once the round is over: the unmasked sum, or why it could not be had.
   bool finished() const { return outcome_.has_value(); }

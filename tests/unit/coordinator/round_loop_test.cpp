@@ -100,6 +100,19 @@ TEST_F(RoundLoopTest, CompletesAllRoundsRecordsMetricsAndShutsNodesDown) {
   for (float v : loop_->global_model()) EXPECT_FLOAT_EQ(v, 1.0f);
 }
 
+TEST_F(RoundLoopTest, AnUnreachableNodeIsDroppedAtOnceNotWaitedOn) {
+  Create(SmallRun());
+  for (const char* p : {"a", "b", "c"}) Join(p);
+  loop_->OnMessage("a", Update(1, 1.0f, 1));
+  loop_->OnMessage("b", Update(1, 3.0f, 1));
+  // c's queue is full: the round goes on without it, before any deadline.
+  std::vector<Outgoing> evaluate = loop_->OnUnreachable("c", "it is not reading its messages");
+  EXPECT_EQ(BodiesOf<protocol::EvaluateRequest>(evaluate).size(), 2u);
+  for (float v : loop_->global_model()) EXPECT_FLOAT_EQ(v, 2.0f);
+  EXPECT_TRUE(loop_->OnUnreachable("c", "again").empty()) << "c is out of this round already";
+  EXPECT_TRUE(loop_->OnUnreachable("stranger", "never joined").empty());
+}
+
 TEST_F(RoundLoopTest, DropsNodesThatMissTheDeadlineAndCarriesOn) {
   Create(SmallRun());
   for (const char* p : {"a", "b", "c"}) Join(p);
