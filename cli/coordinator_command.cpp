@@ -107,7 +107,7 @@ StatusOr<std::unique_ptr<protocol::ZmqServerTransport>> BindAdmin(const Coordina
 int Run(CoordinatorOptions& o) {
   if (Status s = SetupLogging(o.log_level, "coordinator"); !s.ok()) return ReportFailure(s);
   if (Status s = CompleteModelSpec(o); !s.ok()) return ReportFailure(s);
-  if (Status s = ApplySecAggFlags(o.secagg, o.run.secagg, o.run.expected_nodes); !s.ok()) {
+  if (Status s = ApplySecAggFlags(o.secagg, o.run.secagg, o.run.contribution, o.run.expected_nodes); !s.ok()) {
     return ReportFailure(s);
   }
   if (!o.run.secagg.enabled) {

@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "coordinator/secure_round.h"
+#include "coordinator/secure_training.h"
 
 namespace cartable::cli {
 
@@ -18,11 +18,13 @@ void AddSecAggFlags(CLI::App* cmd, SecAggFlags& flags) {
       ->default_val("auto")->group("Secure aggregation");
   cmd->add_option("--secagg-bits", flags.modulus_bits, "Updates are summed modulo 2^BITS")
       ->default_val(32)->check(CLI::Range(8, 62))->group("Secure aggregation");
-  cmd->add_option("--clip", flags.clip, "Each weighted update value is clipped to [-CLIP, CLIP]")
-      ->default_val(4.0)->check(CLI::PositiveNumber)->group("Secure aggregation");
+  cmd->add_option("--value-range", flags.value_range,
+                  "Each value of a node's update is clamped to [-R, R] before weighting; secure aggregation "
+                  "quantises this range, and every averaged update stays within it")
+      ->default_val(4.0)->check(CLI::Range(1.0, 1e6))->group("Contributions");
   cmd->add_option("--weight-cap", flags.weight_cap,
                   "Training examples that give a node the full weight (weights are examples/cap, at most 1)")
-      ->default_val(10000)->check(CLI::Range(1.0, 1e12))->group("Secure aggregation");
+      ->default_val(10000)->check(CLI::Range(1.0, 1e12))->group("Contributions");
   cmd->add_option("--tolerate-corrupt", flags.tolerate_corrupt,
                   "Fraction of nodes that may collude with the coordinator; the Shamir threshold "
                   "outlasts them")
@@ -33,11 +35,11 @@ void AddSecAggFlags(CLI::App* cmd, SecAggFlags& flags) {
 }
 
 Status ApplySecAggFlags(const SecAggFlags& flags, coordinator::SecAggConfig& config,
-                        size_t expected_cohort) {
+                        coordinator::ContributionConfig& contribution, size_t expected_cohort) {
   config.enabled = flags.mode == "on";
   config.modulus_bits = flags.modulus_bits;
-  config.clip = flags.clip;
-  config.weight_cap = flags.weight_cap;
+  contribution.value_range = flags.value_range;
+  contribution.weight_cap = flags.weight_cap;
   config.tolerate_corrupt = flags.tolerate_corrupt;
   config.tolerate_dropout = flags.tolerate_dropout;
   if (flags.neighbours == "auto") {

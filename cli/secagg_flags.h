@@ -1,6 +1,7 @@
 #pragma once
 
-// The secure-aggregation flags shared by `cartable coordinator` and `cartable simulate`.
+// The flags shared by `cartable coordinator` and `cartable simulate` for what nodes contribute to a round
+// and how it is securely aggregated.
 
 #include <string>
 
@@ -15,7 +16,7 @@ struct SecAggFlags {
   std::string mode = "on";          // on | off
   std::string neighbours = "auto";  // auto | full | K
   int modulus_bits = 32;
-  double clip = 4.0;
+  double value_range = 4.0;
   double weight_cap = 10000;
   double tolerate_corrupt = 0.05;
   double tolerate_dropout = 0.1;
@@ -23,10 +24,10 @@ struct SecAggFlags {
 
 void AddSecAggFlags(CLI::App* cmd, SecAggFlags& flags);
 
-// Fills `config` from the flags; kInvalidArgument naming the flag that is wrong. With
-// `expected_cohort` > 0 and secure aggregation on, also checks that a cohort of that size can be
+// Fills `config` and `contribution` from the flags; kInvalidArgument naming the flag that is wrong.
+// With `expected_cohort` > 0 and secure aggregation on, also checks that a cohort of that size can be
 // planned with the declared tolerances, so a run that could never aggregate fails at start-up.
 Status ApplySecAggFlags(const SecAggFlags& flags, coordinator::SecAggConfig& config,
-                        size_t expected_cohort = 0);
+                        coordinator::ContributionConfig& contribution, size_t expected_cohort = 0);
 
 }  // namespace cartable::cli

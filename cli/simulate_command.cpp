@@ -53,7 +53,7 @@ int Run(SimulateOptions& o) {
   o.scenario.out_dir = o.out_dir;
   o.scenario.log_level = o.log_level;
   o.scenario.round_timeout = std::chrono::seconds(o.round_timeout_s);
-  if (Status s = ApplySecAggFlags(o.secagg, o.scenario.secagg,
+  if (Status s = ApplySecAggFlags(o.secagg, o.scenario.secagg, o.scenario.contribution,
                                   static_cast<size_t>(o.scenario.cohort.schools));
       !s.ok()) {
     return ReportFailure(s);

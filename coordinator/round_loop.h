@@ -2,17 +2,19 @@
 
 // RoundLoop: the coordinator's run as a sans-I/O state machine — the one place where rounds happen. It is
 // fed node messages and clock ticks and returns the messages to send; the ZeroMQ service, in-process
-// simulations and tests drive this same code. Per round: send the global model to the cohort, sum the
-// weighted updates that come back before the deadline, let the Strategy pick the next model, have the
-// cohort evaluate it, and record federation metrics computed from summed statistics only.
-// Nodes that miss a deadline are dropped from the round and named in the log and the round record.
+// simulations and tests drive this same code. Per round: pick the cohort (cohort.h), run the training
+// stage (plain or secure, training_stage.h) that ends with the sum of the nodes' contributions, let the
+// Strategy pick the next model, run the evaluation stage, and record federation metrics computed from
+// summed statistics only. Nodes that miss a deadline are dropped from the round and named in the log
+// and the round record. An attempt whose aggregation fails is retried, up to max_attempts, without the
+// nodes that dropped or misbehaved in it; a node whose misbehaviour the coordinator checked for itself
+// is left out for the rest of the run.
 // Membership is live: a node that joins (or restarts and rejoins under the same name) mid-run takes part
 // from the next round; a node silent past node_timeout is forgotten; a stranger is told to say Hello.
 // Every joined node that has been sent nothing for heartbeat_interval gets a Heartbeat at the next tick.
 // Not thread safe; the Clock must outlive the loop.
 
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -20,13 +22,13 @@
 #include <vector>
 
 #include "aggregation/strategies/strategy.h"
-#include "aggregation/update_sum.h"
+#include "coordinator/evaluation_stage.h"
+#include "coordinator/node_registry.h"
 #include "coordinator/outgoing.h"
 #include "coordinator/run_config.h"
-#include "coordinator/secure_round.h"
+#include "coordinator/training_stage.h"
 #include "core/clock.h"
 #include "core/status.h"
-#include "models/metrics.h"
 #include "protocol/messages.h"
 #include "protocol/transport.h"
 
@@ -35,7 +37,7 @@ namespace cartable::coordinator {
 struct RoundRecord {
   uint32_t round = 0;
   size_t nodes = 0;        // nodes whose update entered the sum
-  double train_loss = 0;   // example-weighted mean of the nodes' local training losses
+  double train_loss = 0;   // weighted mean of the nodes' local training losses
   std::optional<double> auc, accuracy, log_loss, rmse;  // of the new global model on held-out pupils
   uint64_t evaluated = 0;  // held-out answers behind those metrics
   double seconds = 0;
@@ -63,10 +65,11 @@ class RoundLoop {
  public:
   static StatusOr<std::unique_ptr<RoundLoop>> Create(const RunConfig& config, const Clock& clock);
 
-  // `identity` is the name the transport authenticated the sender as (empty without authentication): a
-  // node must call itself by it, so no node can take another establishment's place.
+  // `sender` is who the transport authenticated the sender as (nobody without authentication): a node
+  // must call itself by that name and present its identity key, so no node can take another
+  // establishment's place.
   std::vector<Outgoing> OnMessage(const protocol::PeerId& peer, const protocol::Envelope& envelope,
-                                  const std::string& identity = "");
+                                  const SenderIdentity& sender = {});
   // Checks deadlines; call at least every poll interval.
   std::vector<Outgoing> OnTick();
   // The transport could not hand `peer` a message (it is gone, or not reading): the peer is dropped from
@@ -87,6 +90,8 @@ class RoundLoop {
   const RunConfig& config() const { return config_; }
   // Who ended the run with StopAfterRound; empty when the run ended any other way (or is still going).
   const std::optional<std::string>& stopped_by() const { return stopped_by_; }
+  // Nodes left out for the rest of the run, by name: the coordinator caught them misbehaving.
+  const std::set<std::string>& excluded() const { return excluded_; }
   RunSnapshot Snapshot() const;
 
   // Called once per completed round (progress lines, metrics files).
@@ -100,27 +105,25 @@ class RoundLoop {
   RoundLoop(const RunConfig& config, const Clock& clock, std::unique_ptr<aggregation::Strategy> strategy,
             std::vector<float> initial);
   std::vector<Outgoing> HandleMessage(const protocol::PeerId& peer, const protocol::Envelope& envelope,
-                                      const std::string& identity);
-  std::vector<Outgoing> CheckDeadlines();
-  void AddHeartbeats(std::vector<Outgoing>& out);
-  // Notes, per node, when it was last sent something (what heartbeats are timed from).
-  std::vector<Outgoing> Sent(std::vector<Outgoing> out);
+                                      const SenderIdentity& sender);
   std::vector<Outgoing> OnHello(const protocol::PeerId& peer, const protocol::Hello& hello,
-                                const std::string& identity);
+                                const SenderIdentity& sender);
+  std::vector<Outgoing> CheckDeadlines();
+  // Records what the current stage dropped since last asked, restarts the deadline of a new step, and
+  // moves on when the stage is finished.
+  std::vector<Outgoing> AfterStageStep(std::vector<Outgoing> out);
+  std::vector<Outgoing> Sent(std::vector<Outgoing> out);
   void ForgetSilentNodes();
   std::vector<Outgoing> StartRound();
+  std::vector<Outgoing> StartAttempt(std::vector<CohortMember> cohort);
   std::vector<Outgoing> FinishTraining();
-  std::vector<Outgoing> FinishTraining(const aggregation::UpdateSum& sum, double loss_sum);
-  std::vector<Outgoing> AfterSecureStep(std::vector<Outgoing> out);
+  std::vector<Outgoing> RetryOrFail(const Status& why);
   std::vector<Outgoing> FinishEvaluation();
   std::vector<Outgoing> Fail(Status why);
   std::vector<Outgoing> EndOnRequest();
   std::vector<Outgoing> ShutdownAll(const std::string& reason);
-  void Drop(const protocol::PeerId& peer, const std::string& why);
-  std::vector<Outgoing> Broadcast(protocol::Body body);
-  std::string NameOf(const protocol::PeerId& peer) const;
+  RoundStage* stage() const;
   protocol::Envelope MakeEnvelope(protocol::Body body) const;
-  protocol::WireModelSpec WireModel() const;
 
   RunConfig config_;
   const Clock& clock_;
@@ -130,24 +133,15 @@ class RoundLoop {
 
   Phase phase_ = Phase::kJoining;
   Status outcome_;
-  struct Node {
-    std::string name;
-    TimePoint last_heard;
-    protocol::PublicKeyBytes signing_key{};
-    std::optional<TimePoint> last_sent;  // none yet: a heartbeat at the next tick tells it it joined
-  };
-  std::map<protocol::PeerId, Node> nodes_;  // joined peers
-  std::set<protocol::PeerId> cohort_;              // this round's participants still in the round
-  std::set<protocol::PeerId> pending_;             // participants yet to answer the current stage
+  NodeRegistry registry_;
+  std::set<std::string> excluded_;
+  std::unique_ptr<TrainingStage> training_;
+  std::unique_ptr<EvaluationStage> evaluation_;
+  size_t drops_recorded_ = 0;  // of the current stage
   TimePoint deadline_{};
   TimePoint round_started_{};
-  uint32_t round_ = 0;
-  std::optional<aggregation::UpdateAccumulator> updates_;
-  std::unique_ptr<SecureRound> secure_;  // this round's SecAgg+ workflow, when enabled
-  size_t secure_drops_seen_ = 0;
-  int failed_attempts_ = 0;  // of the current round's secure aggregation
-  double loss_sum_ = 0;
-  models::SummableMetrics evaluation_;
+  uint32_t attempt_ = 0;     // every attempt at a round has its own number on the wire
+  int failed_attempts_ = 0;  // of the current round
   RoundRecord current_;
   std::vector<RoundRecord> records_;
   std::optional<std::string> stop_requested_by_;

@@ -25,10 +25,16 @@ struct SecAggConfig {
   double tolerate_corrupt = 0.05;
   double tolerate_dropout = 0.1;
   int modulus_bits = 32;    // updates are summed modulo 2^bits, 8..62
-  double clip = 4.0;        // each weighted value is clipped to [−clip, clip] before quantisation
-  double weight_cap = 10000;  // a node's weight is min(examples, cap) / cap, so it fits the clip range
-  // Attempts at one round when too few nodes remain to unmask the sum; then the run fails.
-  int max_attempts = 3;
+};
+
+// How nodes pack what they contribute to a round (exchange/contribution.h), with or without secure
+// aggregation, so both paths weight nodes the same way.
+struct ContributionConfig {
+  // Every packed value lies in [−value_range, value_range]: each delta value is clamped to it before
+  // weighting, and secure aggregation quantises this range.
+  double value_range = 4.0;
+  // A node's weight is min(examples, weight_cap) / weight_cap, in (0, 1].
+  double weight_cap = 10000;
 };
 
 struct RunConfig {
@@ -41,7 +47,11 @@ struct RunConfig {
   models::ModelSpec model;
   protocol::WireTrainConfig train;  // local epochs, batch size, rate, seed
   std::string strategy = "fedavg";
+  ContributionConfig contribution;
   SecAggConfig secagg;
+  // Attempts at one round whose aggregation failed (too few nodes left to unmask the sum, or a sum no
+  // honest cohort gives); each retry leaves out the nodes that dropped or misbehaved. Then the run fails.
+  int max_attempts = 3;
   Duration join_timeout = std::chrono::seconds(60);
   Duration round_timeout = std::chrono::seconds(120);  // per stage (training, evaluation)
   // A node not busy in a round stage and silent this long (no heartbeat) is forgotten until it says Hello

@@ -102,12 +102,82 @@ StatusOr<SummableMetrics> SummableMetrics::Of(std::span<const float> scores,
   return m;
 }
 
+namespace {
+
+// The range of one example's log-loss and squared error when its score fell in bin b of `bins`.
+struct BinBounds {
+  double log_loss_low, log_loss_high, squared_low, squared_high;
+};
+
+BinBounds BoundsOf(size_t b, size_t bins, bool positive) {
+  const double low = static_cast<double>(b) / bins;
+  const double high = static_cast<double>(b + 1) / bins;
+  // The loss of a positive falls as its score rises; a negative's rises.
+  const double worst = positive ? low : high;
+  const double best = positive ? high : low;
+  auto loss = [positive](double p) { return positive ? -std::log(Clamp(p)) : -std::log(1 - Clamp(p)); };
+  auto squared = [positive](double p) { return (p - (positive ? 1.0 : 0.0)) * (p - (positive ? 1.0 : 0.0)); };
+  return {loss(best), loss(worst), squared(best), squared(worst)};
+}
+
+}  // namespace
+
+Status SummableMetrics::Check() const {
+  const size_t bins = positive_histogram.size();
+  if (bins < 2 || negative_histogram.size() != bins) {
+    return InvalidArgumentError("score histograms of " + std::to_string(bins) + " and " +
+                                std::to_string(negative_histogram.size()) + " bins");
+  }
+  if (count > kMaxSummableCount) return InvalidArgumentError("a count of " + std::to_string(count) + " answers");
+  uint64_t total = 0;
+  uint64_t implied_correct = 0;
+  double loss_low = 0, loss_high = 0, squared_low = 0, squared_high = 0;
+  for (size_t b = 0; b < bins; ++b) {
+    for (bool positive : {true, false}) {
+      const uint64_t n = (positive ? positive_histogram : negative_histogram)[b];
+      if (n > kMaxSummableCount - total) return InvalidArgumentError("the histograms hold more answers than the count");
+      total += n;
+      if ((b >= bins / 2) == positive) implied_correct += n;
+      const BinBounds bounds = BoundsOf(b, bins, positive);
+      loss_low += n * bounds.log_loss_low;
+      loss_high += n * bounds.log_loss_high;
+      squared_low += n * bounds.squared_low;
+      squared_high += n * bounds.squared_high;
+    }
+  }
+  if (total != count) {
+    return InvalidArgumentError("the histograms hold " + std::to_string(total) + " answers, the count says " +
+                                std::to_string(count));
+  }
+  if (bins % 2 == 0 && correct != implied_correct) {
+    return InvalidArgumentError(std::to_string(correct) + " right predictions, where the histograms imply " +
+                                std::to_string(implied_correct));
+  }
+  // Sums of up to 2^40 terms in double: allow their rounding.
+  const double slack = 1e-9 * static_cast<double>(count) + 1e-9;
+  if (!std::isfinite(log_loss_sum) || log_loss_sum < loss_low * (1 - 1e-9) - slack ||
+      log_loss_sum > loss_high * (1 + 1e-9) + slack) {
+    return InvalidArgumentError("a log-loss sum of " + std::to_string(log_loss_sum) +
+                                " is outside what the histograms allow");
+  }
+  if (!std::isfinite(squared_error_sum) || squared_error_sum < squared_low * (1 - 1e-9) - slack ||
+      squared_error_sum > squared_high * (1 + 1e-9) + slack) {
+    return InvalidArgumentError("a squared-error sum of " + std::to_string(squared_error_sum) +
+                                " is outside what the histograms allow");
+  }
+  return Status::Ok();
+}
+
 Status SummableMetrics::Add(const SummableMetrics& other) {
   if (other.positive_histogram.size() != positive_histogram.size() ||
       other.negative_histogram.size() != negative_histogram.size()) {
     return InvalidArgumentError("cannot add metrics with " +
                                 std::to_string(other.positive_histogram.size()) + " bins to " +
                                 std::to_string(positive_histogram.size()) + " bins");
+  }
+  CARTABLE_RETURN_IF_ERROR(other.Check());
+  if (other.count > kMaxSummableCount - count) {
+    return InvalidArgumentError("the total would exceed " + std::to_string(kMaxSummableCount) + " answers");
   }
   for (size_t b = 0; b < positive_histogram.size(); ++b) {
     positive_histogram[b] += other.positive_histogram[b];

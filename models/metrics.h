@@ -23,6 +23,8 @@ StatusOr<double> Accuracy(std::span<const float> scores, std::span<const uint8_t
 StatusOr<double> Rmse(std::span<const float> scores, std::span<const uint8_t> labels);
 
 inline constexpr int kDefaultHistogramBins = 1000;
+// More answers than any federation evaluates; keeps every sum of counts far from overflow.
+inline constexpr uint64_t kMaxSummableCount = uint64_t{1} << 40;
 
 // Summable evaluation statistics. Two SummableMetrics with the same bin count add element by element.
 struct SummableMetrics {
@@ -36,6 +38,12 @@ struct SummableMetrics {
   static SummableMetrics Empty(int bins = kDefaultHistogramBins);
   static StatusOr<SummableMetrics> Of(std::span<const float> scores, std::span<const uint8_t> labels,
                                       int bins = kDefaultHistogramBins);
+  // Refuses statistics that Of cannot produce from any scores, so a peer's numbers are checked before
+  // they count: the histograms must add up to `count` (at most kMaxSummableCount), `correct` must be
+  // what the histograms imply (with an even bin count), and the log-loss and squared-error sums must
+  // lie within the bounds the scores' bins allow, all finite. kInvalidArgument names the first breach.
+  Status Check() const;
+  // Adds `other` after checking it (Check) and that the total stays within kMaxSummableCount.
   Status Add(const SummableMetrics& other);
 
   // AUC with scores resolved to their bin (ties within a bin count one half).

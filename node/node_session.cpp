@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "core/check.h"
+#include "exchange/contribution.h"
+#include "exchange/model_wire.h"
 #include "models/metrics.h"
 
 namespace cartable::node {
@@ -72,12 +74,14 @@ std::vector<protocol::Envelope> NodeSession::OnMessage(const protocol::Envelope&
     spdlog::info("the coordinator does not know this node (it restarted?); saying hello again");
     return {Hello()};
   }
-  if (run_id_ && *run_id_ != in.run_id) {
-    if (!rejoining_) {
-      spdlog::warn("ignoring a message for run {:016x}: this node serves run {:016x}", in.run_id, *run_id_);
-      return {};
-    }
-    spdlog::info("joining run {:016x} (was {:016x})", in.run_id, *run_id_);
+  if (run_id_ && *run_id_ != in.run_id && !rejoining_) {
+    spdlog::warn("ignoring a message for run {:016x}: this node serves run {:016x}", in.run_id, *run_id_);
+    return {};
+  }
+  if (rejoining_ && (std::holds_alternative<protocol::TrainRequest>(in.body) || (run_id_ && *run_id_ != in.run_id))) {
+    // The first round after a Hello: what was answered before belongs to the coordinator's past (it
+    // restarted, maybe with the same run id and from round 1 again), not to what it asks now.
+    if (run_id_ && *run_id_ != in.run_id) spdlog::info("joining run {:016x} (was {:016x})", in.run_id, *run_id_);
     last_train_round_.reset();
     last_evaluate_round_.reset();
   }
@@ -124,12 +128,7 @@ std::vector<protocol::Envelope> NodeSession::OnMessage(const protocol::Envelope&
 }
 
 Status NodeSession::EnsureModel(const protocol::WireModelSpec& spec) {
-  models::ModelSpec model_spec;
-  model_spec.name = spec.name;
-  model_spec.num_skills = spec.num_skills;
-  model_spec.num_items = spec.num_items;
-  model_spec.num_features = spec.num_features;
-  for (const protocol::ModelOption& option : spec.options) model_spec.options[option.key] = option.value;
+  const models::ModelSpec model_spec = exchange::FromWire(spec);
   if (model_) {
     const models::ModelSpec& current = model_->spec();
     if (current.name == model_spec.name && current.num_skills == model_spec.num_skills &&
@@ -174,11 +173,18 @@ StatusOr<protocol::Body> NodeSession::Train(const protocol::TrainRequest& reques
     return PermissionDeniedError(
         "this node sends its update only under secure aggregation, and the round asks for it in the clear");
   }
-  CARTABLE_ASSIGN_OR_RETURN(LocalUpdate update, TrainLocally(request, round));
-  return protocol::Body(protocol::TrainResult{std::move(update.delta), update.examples, update.loss});
+  CARTABLE_ASSIGN_OR_RETURN(
+      exchange::ContributionLayout layout,
+      exchange::ContributionLayout::Create(request.global_parameters.size(), request.contribution.value_range,
+                                           request.contribution.weight_cap));
+  CARTABLE_ASSIGN_OR_RETURN(exchange::LocalUpdate update, TrainLocally(request, round));
+  size_t clamped = 0;
+  CARTABLE_ASSIGN_OR_RETURN(std::vector<float> packed, layout.Pack(update, &clamped));
+  if (clamped > 0) spdlog::warn("{} update value(s) beyond the range ±{} were clamped", clamped, layout.value_range());
+  return protocol::Body(protocol::TrainResult{std::move(packed)});
 }
 
-StatusOr<LocalUpdate> NodeSession::TrainLocally(const protocol::TrainRequest& request, uint32_t round) {
+StatusOr<exchange::LocalUpdate> NodeSession::TrainLocally(const protocol::TrainRequest& request, uint32_t round) {
   CARTABLE_RETURN_IF_ERROR(EnsureModel(request.model));
   CARTABLE_RETURN_IF_ERROR(model_->SetParameters(request.global_parameters));
   if (TrainingSize() == 0) return FailedPreconditionError("this node has no training pupil");
@@ -189,7 +195,7 @@ StatusOr<LocalUpdate> NodeSession::TrainLocally(const protocol::TrainRequest& re
   options.seed = LocalTrainingSeed(request.config.seed, round, name_);
   CARTABLE_ASSIGN_OR_RETURN(models::TrainReport report, model_->Train(data_.train, options));
   std::vector<float> local = model_->GetParameters();
-  LocalUpdate update;
+  exchange::LocalUpdate update;
   update.delta.resize(local.size());
   for (size_t i = 0; i < local.size(); ++i) update.delta[i] = local[i] - request.global_parameters[i];
   update.examples = static_cast<double>(report.examples);

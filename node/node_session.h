@@ -39,7 +39,8 @@ class NodeSession {
   NodeSession(std::string name, models::PupilSplit data, NodeSecurity security = {});
 
   // The first message on a connection, and again whenever the coordinator has lost track of this node
-  // (it restarted). After a Hello the node may adopt a new run: a restarted coordinator starts one.
+  // (it restarted). After a Hello the node follows whatever run the coordinator serves next: a new run,
+  // or the same run started again from its first round by a coordinator that restarted.
   protocol::Envelope Hello();
 
   // Handles one message from the coordinator. A message for another run (unless the node has just said
@@ -56,7 +57,7 @@ class NodeSession {
 
  private:
   StatusOr<protocol::Body> Train(const protocol::TrainRequest& request, uint32_t round);
-  StatusOr<LocalUpdate> TrainLocally(const protocol::TrainRequest& request, uint32_t round);
+  StatusOr<exchange::LocalUpdate> TrainLocally(const protocol::TrainRequest& request, uint32_t round);
   std::vector<protocol::Envelope> OnSecAggMessage(const protocol::Envelope& in);
   StatusOr<protocol::Body> Evaluate(const protocol::EvaluateRequest& request);
   Status EnsureModel(const protocol::WireModelSpec& spec);

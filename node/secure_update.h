@@ -1,33 +1,27 @@
 #pragma once
 
-// SecureUpdate: how a node sends its update in one round under SecAgg+, as a sans-I/O step of its round
-// handling. It turns the coordinator's messages into calls on the SecAgg+ client state machine and the
-// client's answers into messages; it trains when the shares have arrived (the DESIGN's order: keys,
-// shares, then local training, quantisation and masking). What it masks is one vector
-//     [ω·Δ (the model delta), ω, ω·min(loss, clip)],   ω = min(examples, weight_cap) / weight_cap,
-// so the coordinator unmasks Σ ωΔ and Σ ω together (the weighted mean stays exact) and the mean loss,
-// and never one node's numbers. Not thread safe; one per round.
+// SecureUpdate: how a node sends its contribution to one round under SecAgg+, as a sans-I/O step of its
+// round handling. It turns the coordinator's messages into calls on the SecAgg+ client state machine and
+// the client's answers into messages (exchange/secagg_wire.h maps them); it trains when the shares have
+// arrived (the DESIGN's order: keys, shares, then local training, packing and masking). What it masks is
+// the node's packed contribution (exchange/contribution.h), so the coordinator unmasks Σ ωΔ, Σ ω and
+// Σ ω·loss together, and never one node's numbers. Not thread safe; one per round.
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "aggregation/secagg/client.h"
 #include "core/status.h"
+#include "exchange/contribution.h"
 #include "protocol/messages.h"
 
 namespace cartable::node {
 
-// What local training produced: the model delta, the examples it saw, its mean loss.
-struct LocalUpdate {
-  std::vector<float> delta;
-  double examples = 0;
-  double loss = 0;
-};
-
 class SecureUpdate {
  public:
-  using Trainer = std::function<StatusOr<LocalUpdate>()>;
+  using Trainer = std::function<StatusOr<exchange::LocalUpdate>()>;
 
   // Checks the plan against the node's policy and returns the node's signed key advert.
   // `identity` must outlive this object.
@@ -45,18 +39,13 @@ class SecureUpdate {
   bool done() const { return done_; }
 
  private:
-  SecureUpdate(std::unique_ptr<aggregation::secagg::SecAggClient> client, double clip, double weight_cap,
+  SecureUpdate(std::unique_ptr<aggregation::secagg::SecAggClient> client, exchange::ContributionLayout layout,
                int modulus_bits, Trainer trainer)
-      : client_(std::move(client)),
-        clip_(clip),
-        weight_cap_(weight_cap),
-        modulus_bits_(modulus_bits),
-        trainer_(std::move(trainer)) {}
+      : client_(std::move(client)), layout_(layout), modulus_bits_(modulus_bits), trainer_(std::move(trainer)) {}
   StatusOr<protocol::Body> TrainAndMask(const protocol::ShareDelivery& delivery);
 
   std::unique_ptr<aggregation::secagg::SecAggClient> client_;
-  double clip_;
-  double weight_cap_;
+  exchange::ContributionLayout layout_;
   int modulus_bits_;
   Trainer trainer_;
   bool done_ = false;

@@ -226,20 +226,21 @@ template <typename F> void VisitFields(WireTrainConfig& m, F& f) {
 template <typename F> void VisitFields(Hello& m, F& f) { f(m.node_name); f(m.signing_key); }
 template <typename F> void VisitFields(CohortMember& m, F& f) { f(m.name); f(m.signing_key); }
 template <typename F> void VisitFields(SecAggPlan& m, F& f) {
-  f(m.enabled); f(m.neighbours); f(m.corrupt_allowance); f(m.modulus_bits); f(m.clip); f(m.weight_cap);
+  f(m.enabled); f(m.neighbours); f(m.corrupt_allowance); f(m.modulus_bits);
   f(m.graph_seed); f(m.cohort);
 }
+template <typename F> void VisitFields(WireContribution& m, F& f) { f(m.value_range); f(m.weight_cap); }
 template <typename F> void VisitFields(TrainRequest& m, F& f) {
-  f(m.model); f(m.config); f(m.global_parameters); f(m.secagg);
+  f(m.model); f(m.config); f(m.global_parameters); f(m.contribution); f(m.secagg);
 }
-template <typename F> void VisitFields(TrainResult& m, F& f) { f(m.delta); f(m.weight); f(m.train_loss); }
+template <typename F> void VisitFields(TrainResult& m, F& f) { f(m.contribution); }
 template <typename F> void VisitFields(EvaluateRequest& m, F& f) { f(m.model); f(m.parameters); }
 template <typename F> void VisitFields(EvaluateResult& m, F& f) {
   f(m.positive_histogram); f(m.negative_histogram); f(m.log_loss_sum); f(m.correct); f(m.count);
   f(m.squared_error_sum);
 }
 template <typename F> void VisitFields(Shutdown& m, F& f) { f(m.reason); }
-template <typename F> void VisitFields(ErrorReply& m, F& f) { f(m.code); f(m.message); }
+template <typename F> void VisitFields(ErrorReply& m, F& f) { f(m.code); f(m.message); f(m.accused); }
 template <typename F> void VisitFields(Heartbeat&, F&) {}
 template <typename F> void VisitFields(KeyAdvert& m, F& f) {
   f(m.member); f(m.mask_key); f(m.share_key); f(m.signature);

@@ -54,15 +54,21 @@ struct CohortMember {
   PublicKeyBytes signing_key{};
 };
 
+// How a node packs its contribution to a round (exchange/contribution.h): every packed value lies in
+// [−value_range, value_range], and `weight_cap` examples give a node the full weight 1.
+struct WireContribution {
+  double value_range = 4.0;
+  double weight_cap = 10000;
+};
+
 // How this round's updates are securely aggregated (SecAgg+); `enabled` 0 means updates travel in the
-// clear (comparison runs only). Members are indices into `cohort`, which is sorted by name.
+// clear (comparison runs only). Members are indices into `cohort`, which is sorted by name. The
+// quantiser's range is the contribution's value range.
 struct SecAggPlan {
   uint8_t enabled = 0;
   uint32_t neighbours = 0;  // k, or 0 for every member (classic SecAgg)
   uint32_t corrupt_allowance = 0;  // colluders among a member's neighbours the threshold outlasts
   uint32_t modulus_bits = 32;
-  double clip = 4.0;
-  double weight_cap = 10000;  // examples giving the full weight 1
   std::array<uint8_t, 32> graph_seed{};
   std::vector<CohortMember> cohort;
 };
@@ -72,14 +78,14 @@ struct TrainRequest {
   WireModelSpec model;
   WireTrainConfig config;
   std::vector<float> global_parameters;
+  WireContribution contribution;
   SecAggPlan secagg;
 };
 
-// node → coordinator: the local update. `delta` = local − global parameters; `weight` = training examples.
+// node → coordinator, in rounds without secure aggregation only: the node's packed contribution
+// (exchange/contribution.h), the very vector it would otherwise mask.
 struct TrainResult {
-  std::vector<float> delta;
-  double weight = 0;
-  double train_loss = 0;
+  std::vector<float> contribution;
 };
 
 // coordinator → node: evaluate these parameters on the held-out pupils.
@@ -104,10 +110,14 @@ struct Shutdown {
   std::string reason;
 };
 
-// either way: the peer could not act on a message. `message` is for the other side's log.
+// either way: the peer could not act on a message. `message` is for the other side's log. A node that
+// refuses a round because of another member (a cohort member whose identity key is not the one in its
+// roster, an advert that does not verify) names it in `accused`, so the coordinator can leave the right
+// member out when it tries again.
 struct ErrorReply {
   uint32_t code = 0;  // a StatusCode, or kErrorNotJoined
   std::string message;
+  std::vector<std::string> accused;
 };
 
 // ErrorReply code from a coordinator that does not know the sender (it restarted, or forgot a silent node):

@@ -48,10 +48,9 @@ nlohmann::json ToJson(const ScenarioConfig& c) {
                                 {"neighbours", c.secagg.neighbours < 0 ? nlohmann::json("auto")
                                                : c.secagg.neighbours == 0 ? nlohmann::json("full")
                                                                           : nlohmann::json(c.secagg.neighbours)},
-                                {"modulus_bits", c.secagg.modulus_bits},
-                                {"clip", c.secagg.clip},
-                                {"weight_cap", c.secagg.weight_cap}}
+                                {"modulus_bits", c.secagg.modulus_bits}}
                : nlohmann::json("off")},
+          {"contribution", {{"value_range", c.contribution.value_range}, {"weight_cap", c.contribution.weight_cap}}},
           {"transport", c.curve ? "zeromq tcp loopback, CURVE, one process per school"
                                 : "zeromq tcp loopback, no security, one process per school"}};
 }

@@ -158,6 +158,7 @@ StatusOr<std::vector<float>> RunFederation(
   run.train = {config.local_epochs, config.batch_size, config.learning_rate, config.cohort.seed};
   run.join_timeout = config.join_timeout;
   run.round_timeout = config.round_timeout;
+  run.contribution = config.contribution;
   run.secagg = config.secagg;
   CARTABLE_ASSIGN_OR_RETURN(auto loop, coordinator::RoundLoop::Create(run, SystemClock::Get()));
   loop->set_round_listener(on_round);

@@ -36,6 +36,7 @@ struct ScenarioConfig {
   bool curve = true;
   // How updates are securely aggregated; on by default, as in deployments. With curve keys, nodes also get
   // a roster of the schools' identity keys (out_dir/keys/roster/), so cohorts are checked against it.
+  coordinator::ContributionConfig contribution;
   coordinator::SecAggConfig secagg;
 };
 

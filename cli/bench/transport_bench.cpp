@@ -58,7 +58,7 @@ StatusOr<double> CartableRound(const TransportBenchConfig& c, const Keys* keys) 
       (*client)->Send(protocol::Encode({0, 0, protocol::Hello{"node"}})).IgnoreError();
       // An update of the model's size, written into a buffer allocated once, as the bare node does.
       protocol::Envelope update{0, 0,
-                                protocol::TrainResult{std::vector<float>(static_cast<size_t>(c.dim)), 1, 0}};
+                                protocol::TrainResult{std::vector<float>(static_cast<size_t>(c.dim))}};
       for (int r = 0; r < c.rounds; ++r) {
         auto frame = (*client)->Receive(std::chrono::seconds(60));
         if (!frame.ok() || !*frame) return;
@@ -67,7 +67,7 @@ StatusOr<double> CartableRound(const TransportBenchConfig& c, const Keys* keys) 
         const auto& model = std::get<protocol::TrainRequest>(request->body).global_parameters;
         update.run_id = request->run_id;
         update.round = request->round;
-        std::get<protocol::TrainResult>(update.body).delta.assign(model.begin(), model.end());
+        std::get<protocol::TrainResult>(update.body).contribution.assign(model.begin(), model.end());
         (*client)->SendOwned(protocol::Encode(update)).IgnoreError();
       }
     });

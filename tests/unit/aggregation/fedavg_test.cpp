@@ -10,13 +10,28 @@
 using ::cartable::StatusCode;
 using ::cartable::aggregation::CreateStrategy;
 using ::cartable::aggregation::FedAvg;
-using ::cartable::aggregation::UpdateAccumulator;
 using ::cartable::aggregation::UpdateSum;
 using ::cartable::aggregation::WeightedMeanDelta;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 namespace {
+
+// Builds Σ wᵢΔᵢ and Σ wᵢ as the coordinator hands them to a strategy.
+class UpdateAccumulator {
+ public:
+  explicit UpdateAccumulator(size_t dimension) { sum_.weighted_delta = Eigen::VectorXd::Zero(dimension); }
+  ::cartable::Status Add(const std::vector<float>& delta, double weight) {
+    for (size_t i = 0; i < delta.size(); ++i) sum_.weighted_delta[static_cast<Eigen::Index>(i)] += weight * delta[i];
+    sum_.total_weight += weight;
+    sum_.contributors += 1;
+    return ::cartable::Status::Ok();
+  }
+  const UpdateSum& sum() const { return sum_; }
+
+ private:
+  UpdateSum sum_;
+};
 
 // Three updates whose weighted mean is (-1, 32, 3) / 8 = (-0.125, 4, 0.375), exact in binary.
 UpdateSum ThreeUpdates() {

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "loop_messages.h"
+
 #include <chrono>
 #include <nlohmann/json.hpp>
 
@@ -28,13 +30,7 @@ RunConfig TwoRounds() {
   return config;
 }
 
-Envelope Update(uint32_t round) {
-  protocol::TrainResult result;
-  result.delta.assign(9, 0.5f);
-  result.weight = 10;
-  result.train_loss = 0.25;
-  return Envelope{42, round, result};
-}
+Envelope Update(uint32_t round) { return Envelope{42, round, PackedUpdate(9, 0.5f, 10, 0.25)}; }
 
 Envelope Evaluation(uint32_t round) {
   models::SummableMetrics m =
@@ -42,7 +38,7 @@ Envelope Evaluation(uint32_t round) {
           .value();
   return Envelope{42, round,
                   protocol::EvaluateResult{m.positive_histogram, m.negative_histogram,
-                                           m.log_loss_sum, m.correct, m.count}};
+                                           m.log_loss_sum, m.correct, m.count, m.squared_error_sum}};
 }
 
 Envelope Request(const std::string& command) {
@@ -62,7 +58,7 @@ class AdminDeskTest : public ::testing::Test {
  protected:
   void SetUp() override { loop_ = RoundLoop::Create(TwoRounds(), clock_).value(); }
   std::vector<Outgoing> Join(const std::string& peer) {
-    return loop_->OnMessage(peer, Envelope{0, 0, protocol::Hello{"school-" + peer}});
+    return loop_->OnMessage(peer, HelloFrom("school-" + peer));
   }
   std::vector<Outgoing> FinishRound(uint32_t round) {
     for (const char* p : {"a", "b"}) loop_->OnMessage(p, Update(round));
@@ -107,7 +103,7 @@ TEST_F(AdminDeskTest, StatusCarriesTheLastCompletedRound) {
   EXPECT_EQ(doc["round"], 2);
   EXPECT_EQ(doc["last_round"]["round"], 1);
   EXPECT_EQ(doc["last_round"]["nodes"], 2);
-  EXPECT_DOUBLE_EQ(doc["last_round"]["train_loss"].get<double>(), 0.25);
+  EXPECT_NEAR(doc["last_round"]["train_loss"].get<double>(), 0.25, 1e-6);
   EXPECT_DOUBLE_EQ(doc["last_round"]["auc"].get<double>(), 1.0);
 }
 
@@ -189,7 +185,7 @@ TEST_F(AdminDeskTest, AnUnauthenticatedAdminIsNamedSo) {
 TEST_F(AdminDeskTest, ADocumentOverTheCapLeavesOutTheNodesOrIsRefused) {
   for (int i = 0; i < 40; ++i) {
     loop_->OnMessage("peer-" + std::to_string(i),
-                     Envelope{0, 0, protocol::Hello{"node-" + std::to_string(i)}});
+                     HelloFrom("node-" + std::to_string(i)));
   }
   AdminDesk small({/*max_document_bytes=*/600});
   AdminAnswer answer = small.Answer(Request("status"), "alice", loop_->Snapshot());

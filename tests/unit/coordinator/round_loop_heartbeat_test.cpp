@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "loop_messages.h"
+
 #include <chrono>
 #include <set>
 
@@ -42,7 +44,7 @@ class RoundLoopHeartbeatTest : public ::testing::Test {
  protected:
   void Create(const RunConfig& config) { loop_ = RoundLoop::Create(config, clock_).value(); }
   std::vector<Outgoing> Join(const std::string& peer) {
-    return loop_->OnMessage(peer, Envelope{0, 0, protocol::Hello{"school-" + peer}});
+    return loop_->OnMessage(peer, HelloFrom("school-" + peer));
   }
   ManualClock clock_;
   std::unique_ptr<RoundLoop> loop_;

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cmath>
 #include <set>
+
+#include "loop_messages.h"
 
 namespace cartable::coordinator {
 namespace {
@@ -34,12 +37,8 @@ std::vector<const T*> BodiesOf(const std::vector<Outgoing>& out) {
   return bodies;
 }
 
-Envelope Update(uint32_t round, float value, double weight) {
-  protocol::TrainResult result;
-  result.delta.assign(9, value);
-  result.weight = weight;
-  result.train_loss = value;
-  return Envelope{42, round, result};
+Envelope Update(uint32_t round, float value, double examples) {
+  return Envelope{42, round, PackedUpdate(9, value, examples, value)};
 }
 
 Envelope Evaluation(uint32_t round) {
@@ -47,14 +46,14 @@ Envelope Evaluation(uint32_t round) {
                                                           std::vector<uint8_t>{0, 1})
                                   .value();
   return Envelope{42, round, protocol::EvaluateResult{m.positive_histogram, m.negative_histogram,
-                                                      m.log_loss_sum, m.correct, m.count}};
+                                                      m.log_loss_sum, m.correct, m.count, m.squared_error_sum}};
 }
 
 class RoundLoopTest : public ::testing::Test {
  protected:
   void Create(const RunConfig& config) { loop_ = RoundLoop::Create(config, clock_).value(); }
   std::vector<Outgoing> Join(const std::string& peer) {
-    return loop_->OnMessage(peer, Envelope{0, 0, protocol::Hello{"school-" + peer}});
+    return loop_->OnMessage(peer, HelloFrom("school-" + peer));
   }
   ManualClock clock_;
   std::unique_ptr<RoundLoop> loop_;
@@ -74,9 +73,10 @@ TEST_F(RoundLoopTest, StartsWhenExpectedNodesJoinAndAveragesByWeight) {
   std::vector<Outgoing> evaluate = loop_->OnMessage("c", Update(1, 4.0f, 1));
   auto requests = BodiesOf<protocol::EvaluateRequest>(evaluate);
   ASSERT_EQ(requests.size(), 3u);
-  // (1·1 + 2·2 + 1·4) / 4 = 2.25, added to a zero-initialised model.
-  for (float v : requests[0]->parameters) EXPECT_FLOAT_EQ(v, 2.25f);
-  for (float v : loop_->global_model()) EXPECT_FLOAT_EQ(v, 2.25f);
+  // (1·1 + 2·2 + 1·4) / 4 = 2.25, added to a zero-initialised model (weights are examples / cap, so
+  // their ratios are the examples'; each weighted value went through a float).
+  for (float v : requests[0]->parameters) EXPECT_NEAR(v, 2.25f, 1e-5);
+  for (float v : loop_->global_model()) EXPECT_NEAR(v, 2.25f, 1e-5);
 }
 
 TEST_F(RoundLoopTest, CompletesAllRoundsRecordsMetricsAndShutsNodesDown) {
@@ -93,11 +93,11 @@ TEST_F(RoundLoopTest, CompletesAllRoundsRecordsMetricsAndShutsNodesDown) {
   ASSERT_EQ(loop_->records().size(), 2u);
   const RoundRecord& r = loop_->records()[1];
   EXPECT_EQ(r.nodes, 3u);
-  EXPECT_DOUBLE_EQ(r.train_loss, 0.5);
+  EXPECT_NEAR(r.train_loss, 0.5, 1e-6);
   ASSERT_TRUE(r.auc.has_value());
   EXPECT_DOUBLE_EQ(*r.auc, 1.0);
   EXPECT_EQ(r.evaluated, 6u);
-  for (float v : loop_->global_model()) EXPECT_FLOAT_EQ(v, 1.0f);
+  for (float v : loop_->global_model()) EXPECT_NEAR(v, 1.0f, 1e-5);
 }
 
 TEST_F(RoundLoopTest, AnUnreachableNodeIsDroppedAtOnceNotWaitedOn) {
@@ -108,7 +108,7 @@ TEST_F(RoundLoopTest, AnUnreachableNodeIsDroppedAtOnceNotWaitedOn) {
   // c's queue is full: the round goes on without it, before any deadline.
   std::vector<Outgoing> evaluate = loop_->OnUnreachable("c", "it is not reading its messages");
   EXPECT_EQ(BodiesOf<protocol::EvaluateRequest>(evaluate).size(), 2u);
-  for (float v : loop_->global_model()) EXPECT_FLOAT_EQ(v, 2.0f);
+  for (float v : loop_->global_model()) EXPECT_NEAR(v, 2.0f, 1e-5);
   EXPECT_TRUE(loop_->OnUnreachable("c", "again").empty()) << "c is out of this round already";
   EXPECT_TRUE(loop_->OnUnreachable("stranger", "never joined").empty());
 }
@@ -122,10 +122,10 @@ TEST_F(RoundLoopTest, DropsNodesThatMissTheDeadlineAndCarriesOn) {
   clock_.Advance(std::chrono::seconds(6));
   std::vector<Outgoing> evaluate = loop_->OnTick();
   EXPECT_EQ(BodiesOf<protocol::EvaluateRequest>(evaluate).size(), 2u);  // c is out of this round
-  for (float v : loop_->global_model()) EXPECT_FLOAT_EQ(v, 2.0f);
+  for (float v : loop_->global_model()) EXPECT_NEAR(v, 2.0f, 1e-5);
   // A late update from c for round 1 is stale now and changes nothing.
   EXPECT_TRUE(loop_->OnMessage("c", Update(1, 100.0f, 1)).empty());
-  for (float v : loop_->global_model()) EXPECT_FLOAT_EQ(v, 2.0f);
+  for (float v : loop_->global_model()) EXPECT_NEAR(v, 2.0f, 1e-5);
   loop_->OnMessage("a", Evaluation(1));
   std::vector<Outgoing> next = loop_->OnMessage("b", Evaluation(1));
   EXPECT_EQ(BodiesOf<protocol::TrainRequest>(next).size(), 3u);  // c is back for round 2
@@ -172,14 +172,49 @@ TEST_F(RoundLoopTest, IgnoresStrangersWrongRunsAndBadUpdates) {
   Envelope other_run = Update(1, 9.0f, 1);
   other_run.run_id = 7;
   EXPECT_TRUE(loop_->OnMessage("a", other_run).empty());
-  protocol::TrainResult short_update;
-  short_update.delta = {1.0f};
-  short_update.weight = 1;
+  protocol::TrainResult short_update{{1.0f, 1.0f, 1.0f}};
   loop_->OnMessage("a", Envelope{42, 1, short_update});  // wrong dimension: a is dropped
   loop_->OnMessage("b", Update(1, 1.0f, 1));
   std::vector<Outgoing> out = loop_->OnMessage("c", Update(1, 3.0f, 1));
   EXPECT_EQ(BodiesOf<protocol::EvaluateRequest>(out).size(), 2u);
-  for (float v : loop_->global_model()) EXPECT_FLOAT_EQ(v, 2.0f);
+  for (float v : loop_->global_model()) EXPECT_NEAR(v, 2.0f, 1e-5);
+}
+
+// Regression: a weight of 1e308 with deltas of 1e30 overflowed the sum, and a NaN loss was accepted.
+TEST_F(RoundLoopTest, AbsurdValuesInAPlainRunDropTheirSenderAndNeverEnterTheSum) {
+  RunConfig config = SmallRun();
+  config.expected_nodes = 4;
+  Create(config);
+  for (const char* p : {"a", "b", "c", "d"}) Join(p);
+  protocol::TrainResult absurd = PackedUpdate(9, 1.0f, 10, 0.5);
+  absurd.contribution[0] = 1e30f;
+  absurd.contribution[9] = 1e30f;
+  loop_->OnMessage("a", Envelope{42, 1, absurd});
+  protocol::TrainResult nan_loss = PackedUpdate(9, 1.0f, 10, 0.5);
+  nan_loss.contribution[10] = std::nanf("");
+  loop_->OnMessage("b", Envelope{42, 1, nan_loss});
+  loop_->OnMessage("c", Update(1, 2.0f, 10));
+  std::vector<Outgoing> out = loop_->OnMessage("d", Update(1, 2.0f, 30));
+  EXPECT_EQ(BodiesOf<protocol::EvaluateRequest>(out).size(), 2u);
+  for (float v : loop_->global_model()) EXPECT_NEAR(v, 2.0f, 1e-5);
+}
+
+// Regression: an EvaluateResult claiming AUC 1.0 with a log-loss of −2.6e296 was added to the total.
+TEST_F(RoundLoopTest, ImpossibleEvaluationStatisticsDropTheirSender) {
+  Create(SmallRun());
+  for (const char* p : {"a", "b", "c"}) Join(p);
+  for (const char* p : {"a", "b", "c"}) loop_->OnMessage(p, Update(1, 0.5f, 10));
+  Envelope forged = Evaluation(1);
+  std::get<protocol::EvaluateResult>(forged.body).log_loss_sum = -2.6e296;
+  loop_->OnMessage("a", forged);
+  loop_->OnMessage("b", Evaluation(1));
+  loop_->OnMessage("c", Evaluation(1));
+  ASSERT_EQ(loop_->records().size(), 1u);
+  const RoundRecord& r = loop_->records()[0];
+  EXPECT_EQ(r.evaluated, 4u) << "only b's and c's answers";
+  ASSERT_TRUE(r.log_loss.has_value());
+  EXPECT_GT(*r.log_loss, 0);
+  EXPECT_EQ(r.dropped, std::vector<std::string>{"school-a"});
 }
 
 TEST_F(RoundLoopTest, StopShutsEveryoneDownAsCancelled) {
@@ -230,7 +265,7 @@ TEST_F(RoundLoopTest, ANodeThatReconnectsReplacesItsDeadConnection) {
   Create(SmallRun());
   for (const char* p : {"a", "b", "c"}) Join(p);
   // "c" restarts: same name, new connection, mid-stage.
-  loop_->OnMessage("c-new", Envelope{0, 0, protocol::Hello{"school-c"}});
+  loop_->OnMessage("c-new", HelloFrom("school-c"));
   loop_->OnMessage("a", Update(1, 1.0f, 1));
   std::vector<Outgoing> evaluate = loop_->OnMessage("b", Update(1, 3.0f, 1));
   EXPECT_EQ(BodiesOf<protocol::EvaluateRequest>(evaluate).size(), 2u);  // no wait for the dead one
@@ -244,14 +279,14 @@ TEST_F(RoundLoopTest, ANodeThatReconnectsReplacesItsDeadConnection) {
 
 TEST_F(RoundLoopTest, AnAuthenticatedNodeMustUseItsAllowListName) {
   Create(SmallRun());
-  auto refused = loop_->OnMessage("x", Envelope{0, 0, protocol::Hello{"lycee-b"}}, "lycee-a");
+  auto refused = loop_->OnMessage("x", HelloFrom("lycee-b"), {"lycee-a", std::nullopt});
   ASSERT_EQ(BodiesOf<protocol::ErrorReply>(refused).size(), 1u);
   EXPECT_EQ(BodiesOf<protocol::ErrorReply>(refused)[0]->code,
             static_cast<uint32_t>(StatusCode::kPermissionDenied));
   // Not registered: its heartbeat is answered with "say hello".
-  auto after = loop_->OnMessage("x", Envelope{0, 0, protocol::Heartbeat{}}, "lycee-a");
+  auto after = loop_->OnMessage("x", Envelope{0, 0, protocol::Heartbeat{}}, {"lycee-a", std::nullopt});
   EXPECT_EQ(BodiesOf<protocol::ErrorReply>(after)[0]->code, protocol::kErrorNotJoined);
-  EXPECT_TRUE(loop_->OnMessage("x", Envelope{0, 0, protocol::Hello{"lycee-a"}}, "lycee-a").empty());
+  EXPECT_TRUE(loop_->OnMessage("x", HelloFrom("lycee-a"), {"lycee-a", std::nullopt}).empty());
 }
 
 TEST(RoundLoopConfigTest, RefusesInvalidConfigs) {

@@ -227,3 +227,59 @@ TEST(RmseTest, HandComputedAndSummable) {
   EXPECT_NEAR(half1.Rmse().value(), *exact, 1e-6);
   EXPECT_FALSE(cartable::models::Rmse({}, {}).ok());
 }
+
+namespace cartable::models {
+namespace {
+
+SummableMetrics Honest() {
+  std::vector<float> scores;
+  std::vector<uint8_t> labels;
+  for (int i = 0; i < 200; ++i) {
+    scores.push_back(static_cast<float>((i * 37 % 101) / 100.0));
+    labels.push_back(static_cast<uint8_t>(i % 3 == 0));
+  }
+  return SummableMetrics::Of(scores, labels).value();
+}
+
+TEST(SummableMetricsCheckTest, WhatOfProducesPasses) {
+  EXPECT_TRUE(Honest().Check().ok());
+  EXPECT_TRUE(SummableMetrics::Empty().Check().ok());
+  SummableMetrics nan_scores =
+      SummableMetrics::Of(std::vector<float>{std::nanf(""), 1.0f, 0.0f}, std::vector<uint8_t>{1, 1, 0}).value();
+  EXPECT_TRUE(nan_scores.Check().ok());
+}
+
+// Regression: a node reported AUC 1.0 with a log-loss of −2.6e296, and the federation's metrics took it.
+TEST(SummableMetricsCheckTest, RefusesStatisticsNoScoresCanGive) {
+  SummableMetrics forged = Honest();
+  forged.log_loss_sum = -2.6e296;
+  EXPECT_THAT(forged.Check().message(), HasSubstr("log-loss"));
+  forged = Honest();
+  forged.log_loss_sum = std::nan("");
+  EXPECT_FALSE(forged.Check().ok());
+  forged = Honest();
+  forged.count += 1;
+  EXPECT_THAT(forged.Check().message(), HasSubstr("count"));
+  forged = Honest();
+  forged.correct = forged.count;
+  EXPECT_THAT(forged.Check().message(), HasSubstr("right predictions"));
+  forged = Honest();
+  forged.squared_error_sum = 1e12;
+  EXPECT_THAT(forged.Check().message(), HasSubstr("squared-error"));
+  forged = Honest();
+  forged.positive_histogram[3] = kMaxSummableCount;
+  EXPECT_FALSE(forged.Check().ok());
+}
+
+TEST(SummableMetricsCheckTest, AddRefusesForgedStatisticsAndKeepsTheTotal) {
+  SummableMetrics total = SummableMetrics::Empty();
+  ASSERT_TRUE(total.Add(Honest()).ok());
+  SummableMetrics forged = Honest();
+  forged.log_loss_sum = -1;
+  EXPECT_FALSE(total.Add(forged).ok());
+  EXPECT_EQ(total.count, Honest().count);
+  EXPECT_DOUBLE_EQ(total.log_loss_sum, Honest().log_loss_sum);
+}
+
+}  // namespace
+}  // namespace cartable::models

@@ -9,11 +9,13 @@
 #include <variant>
 #include <vector>
 
+#include "exchange/contribution.h"
 #include "models/metrics.h"
 #include "models/model.h"
 
 namespace models = ::cartable::models;
 namespace protocol = ::cartable::protocol;
+namespace exchange = ::cartable::exchange;
 using ::cartable::node::LocalTrainingSeed;
 using ::cartable::node::NodeSession;
 using ::testing::HasSubstr;
@@ -122,16 +124,19 @@ TEST(NodeSessionTest, TrainResultIsTheDeltaOfAReproducibleLocalTraining) {
   ASSERT_TRUE(report.ok()) << report.status();
   const std::vector<float> local = (*model)->GetParameters();
 
-  ASSERT_EQ(result->delta.size(), local.size());
+  // The reply is that update, packed as the round asks (exchange/contribution.h).
+  exchange::LocalUpdate expected;
+  for (size_t i = 0; i < local.size(); ++i) expected.delta.push_back(local[i] - train_request.global_parameters[i]);
+  expected.examples = 12.0 * 9.0;
+  expected.loss = report->mean_loss;
+  ASSERT_EQ(session.data().train.size(), 12u * 9u);
+  auto layout = exchange::ContributionLayout::Create(local.size(), train_request.contribution.value_range,
+                                                     train_request.contribution.weight_cap)
+                    .value();
+  EXPECT_EQ(result->contribution, layout.Pack(expected).value());
   bool any_nonzero = false;
-  for (size_t i = 0; i < local.size(); ++i) {
-    EXPECT_EQ(result->delta[i], local[i] - train_request.global_parameters[i]) << "parameter " << i;
-    any_nonzero |= result->delta[i] != 0;
-  }
+  for (float d : expected.delta) any_nonzero |= d != 0;
   EXPECT_TRUE(any_nonzero);
-  EXPECT_EQ(result->weight, static_cast<double>(session.data().train.size()));
-  EXPECT_EQ(result->weight, 12.0 * 9.0);
-  EXPECT_EQ(result->train_loss, report->mean_loss);
 }
 
 TEST(NodeSessionTest, ARepeatedOrOlderRoundGetsNoReply) {
@@ -154,6 +159,22 @@ TEST(NodeSessionTest, AnotherRunGetsNoReplyUntilTheNextHello) {
   ASSERT_EQ(replies.size(), 1u);
   EXPECT_EQ(replies[0].run_id, kRun + 1);
   EXPECT_TRUE(std::holds_alternative<protocol::TrainResult>(replies[0].body));
+}
+
+// Regression: a coordinator restarted with the same run id starts again at round 1; the node took
+// rounds 1 to 3 for repeats of what it had answered and the run failed with no member advertising.
+TEST(NodeSessionTest, ANodeFollowsACoordinatorThatRestartsTheSameRun) {
+  NodeSession session("school-a", SmallSplit(), PlainUpdates());
+  session.Hello();
+  for (uint32_t round = 1; round <= 3; ++round) ASSERT_EQ(session.OnMessage(TrainMessage(kRun, round)).size(), 1u);
+  // The restarted coordinator does not know the node, which says Hello again.
+  const auto hello = session.OnMessage({kRun, 0, protocol::ErrorReply{protocol::kErrorNotJoined, "say hello", {}}});
+  ASSERT_EQ(hello.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<protocol::Hello>(hello[0].body));
+  const auto replies = session.OnMessage(TrainMessage(kRun, 1));
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<protocol::TrainResult>(replies[0].body));
+  EXPECT_TRUE(session.OnMessage(TrainMessage(kRun, 1)).empty()) << "a repeat after that is still a repeat";
 }
 
 TEST(NodeSessionTest, EvaluateResultCountsTheHeldOutAnswers) {

@@ -48,7 +48,7 @@ void PutLe(std::string& frame, size_t offset, uint64_t value, int bytes) {
 // Rewrites the header's payload length to match the frame.
 void FixLength(std::string& frame) { PutLe(frame, 20, frame.size() - kHeaderBytes, 4); }
 
-std::string SmallTrainResult() { return Encode(Envelope{42, 3, TrainResult{{0.5f, -2.0f}, 10, 0.25}}); }
+std::string SmallTrainResult() { return Encode(Envelope{42, 3, TrainResult{{0.5f, -2.0f, 10.0f, 0.25f}}}); }
 
 std::vector<std::string> SmallFrames() {
   return {
@@ -247,7 +247,7 @@ TEST(CodecHostileInputTest, ForgedCountsAllocateNothingBig) {
 
 TEST(CodecHostileInputTest, AllocationTrackerSeesAnHonestLargeVector) {
   // Control for the two tests around it: the tracker does notice a real 4 MB vector.
-  const std::string frame = Encode(Envelope{1, 1, TrainResult{std::vector<float>(1'000'000, 1.0f), 1, 0}});
+  const std::string frame = Encode(Envelope{1, 1, TrainResult{std::vector<float>(1'000'000, 1.0f)}});
   g_largest_allocation = 0;
   g_tracking = true;
   auto decoded = Decode(frame);

@@ -42,11 +42,7 @@ void ExpectSame(const TrainRequest& a, const TrainRequest& b) {
   EXPECT_EQ(a.config.seed, b.config.seed);
   EXPECT_TRUE(SameFloats(a.global_parameters, b.global_parameters));
 }
-void ExpectSame(const TrainResult& a, const TrainResult& b) {
-  EXPECT_TRUE(SameFloats(a.delta, b.delta));
-  EXPECT_EQ(a.weight, b.weight);
-  EXPECT_EQ(a.train_loss, b.train_loss);
-}
+void ExpectSame(const TrainResult& a, const TrainResult& b) { EXPECT_TRUE(SameFloats(a.contribution, b.contribution)); }
 void ExpectSame(const EvaluateRequest& a, const EvaluateRequest& b) {
   ExpectSame(a.model, b.model);
   EXPECT_TRUE(SameFloats(a.parameters, b.parameters));
@@ -63,6 +59,7 @@ void ExpectSame(const Shutdown& a, const Shutdown& b) { EXPECT_EQ(a.reason, b.re
 void ExpectSame(const ErrorReply& a, const ErrorReply& b) {
   EXPECT_EQ(a.code, b.code);
   EXPECT_EQ(a.message, b.message);
+  EXPECT_EQ(a.accused, b.accused);
 }
 void ExpectSame(const Heartbeat&, const Heartbeat&) {}
 
@@ -110,22 +107,20 @@ TEST(CodecRoundTripTest, MillionFloatTrainRequest) {
 
 TEST(CodecRoundTripTest, TrainResultKeepsSpecialFloatsBitExact) {
   TrainResult result;
-  result.delta = {1.0f,
+  result.contribution = {1.0f,
                   -0.0f,
                   std::numeric_limits<float>::infinity(),
                   -std::numeric_limits<float>::infinity(),
                   std::numeric_limits<float>::denorm_min(),
                   std::numeric_limits<float>::max(),
                   std::numeric_limits<float>::quiet_NaN()};
-  result.weight = 1234.0;
-  result.train_loss = 0.693147180559945;
   ExpectRoundTrip(42, 1, result);
 }
 
 // Received frames sit wherever their buffer put them, and a vector's bytes follow fields of any length:
 // decoding copies elements from every alignment.
 TEST(CodecRoundTripTest, VectorsDecodeFromFramesAtAnyAlignment) {
-  TrainResult result{{1.5f, -2.25f, 3.0f, 1e-30f, 7.0f}, 2.0, 0.5};
+  TrainResult result{{1.5f, -2.25f, 3.0f, 1e-30f, 7.0f}};
   EvaluateResult counts;
   counts.positive_histogram = {1, 1ULL << 40, 3};
   const std::string frames[] = {Encode(Envelope{1, 1, result}), Encode(Envelope{1, 1, counts})};
@@ -139,7 +134,7 @@ TEST(CodecRoundTripTest, VectorsDecodeFromFramesAtAnyAlignment) {
   }
 }
 
-TEST(CodecRoundTripTest, TrainResultWithEmptyDelta) { ExpectRoundTrip(42, 2, TrainResult{{}, 1.5, -2.5}); }
+TEST(CodecRoundTripTest, TrainResultWithEmptyContribution) { ExpectRoundTrip(42, 2, TrainResult{{}}); }
 
 TEST(CodecRoundTripTest, EvaluateRequest) {
   EvaluateRequest request;
@@ -168,6 +163,7 @@ TEST(CodecRoundTripTest, ErrorReply) {
   ExpectRoundTrip(5, 4, ErrorReply{8, "cannot train: dataset school-3.csv has no rows"});
   std::string binary_text("nul\0inside\xff", 11);
   ExpectRoundTrip(5, 4, ErrorReply{0xffffffffu, binary_text});
+  ExpectRoundTrip(5, 4, ErrorReply{7, "cohort member 'b' comes with another identity key", {"b", "lycée-c"}});
 }
 
 TEST(CodecRoundTripTest, Heartbeat) {
@@ -186,7 +182,7 @@ uint64_t Le(const std::string& frame, size_t offset, int bytes) {
 }
 
 TEST(CodecLayoutTest, HeaderFieldsAreWhereTheDocSays) {
-  const std::string frame = Encode(Envelope{0x0102030405060708ULL, 0x0a0b0c0d, TrainResult{{1.0f}, 2, 3}});
+  const std::string frame = Encode(Envelope{0x0102030405060708ULL, 0x0a0b0c0d, TrainResult{{1.0f}}});
   ASSERT_GE(frame.size(), kHeaderBytes);
   EXPECT_EQ(frame.substr(0, 4), "CRTB");
   EXPECT_EQ(static_cast<uint8_t>(frame[4]), kProtocolVersion);
@@ -196,8 +192,8 @@ TEST(CodecLayoutTest, HeaderFieldsAreWhereTheDocSays) {
   EXPECT_EQ(Le(frame, 8, 8), 0x0102030405060708ULL);
   EXPECT_EQ(Le(frame, 16, 4), 0x0a0b0c0du);
   EXPECT_EQ(Le(frame, 20, 4), frame.size() - kHeaderBytes);
-  // Payload: endianness byte, u64 count, one f32, two f64.
-  EXPECT_EQ(frame.size() - kHeaderBytes, 1u + 8 + 4 + 8 + 8);
+  // Payload: endianness byte, u64 count, one f32.
+  EXPECT_EQ(frame.size() - kHeaderBytes, 1u + 8 + 4);
   EXPECT_EQ(frame[kHeaderBytes], 1);
   EXPECT_EQ(Le(frame, kHeaderBytes + 1, 8), 1u);
 }
