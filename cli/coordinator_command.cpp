@@ -1,5 +1,6 @@
 // `cartable coordinator`: run one federated training run for node agents that connect to it.
 
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -12,10 +13,10 @@
 #include "cli/secagg_flags.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/round_record_json.h"
-#include "core/files.h"
 #include "core/logging.h"
 #include "core/subprocess.h"
 #include "models/model.h"
+#include "models/model_file.h"
 #include "protocol/zmq_transport.h"
 
 namespace cartable::cli {
@@ -104,6 +105,31 @@ StatusOr<std::unique_ptr<protocol::ZmqServerTransport>> BindAdmin(const Coordina
   return protocol::ZmqServerTransport::BindCurve(o.admin_bind, keys, o.admin_allow_dir, options);
 }
 
+// --out: the final global model as a model file (models/model_file.h), its card holding the run's
+// settings, how it ended, and every round's record.
+Status WriteRunModel(const CoordinatorOptions& o, const coordinator::RoundLoop& loop) {
+  char rate[32];  // the rate the nodes use is a float: its shortest decimal, not the widened double
+  const auto end = std::to_chars(rate, rate + sizeof(rate), o.run.train.learning_rate).ptr;
+  models::ModelCard card;
+  card.training = {{"setting", "federated"},
+                   {"strategy", o.run.strategy},
+                   {"optimizer", "adam"},
+                   {"rounds_planned", o.run.rounds},
+                   {"rounds", loop.records().size()},
+                   {"local_epochs", o.run.train.local_epochs},
+                   {"batch_size", o.run.train.batch_size},
+                   {"learning_rate", std::stod(std::string(rate, end))},
+                   {"seed", o.run.train.seed},
+                   {"run_id", o.run.run_id},
+                   {"secure_aggregation", o.run.secagg.enabled ? "SecAgg+" : "off"}};
+  if (loop.stopped_by()) card.training["stopped_by_admin"] = *loop.stopped_by();
+  card.metrics = {{"rounds", nlohmann::json::array()}};
+  for (const auto& r : loop.records()) {
+    card.metrics["rounds"].push_back(coordinator::RoundRecordJson(r));
+  }
+  return models::WriteModelFile(o.out, o.run.model, loop.global_model(), card);
+}
+
 int Run(CoordinatorOptions& o) {
   if (Status s = SetupLogging(o.log_level, "coordinator"); !s.ok()) return ReportFailure(s);
   if (Status s = CompleteModelSpec(o); !s.ok()) return ReportFailure(s);
@@ -152,16 +178,9 @@ int Run(CoordinatorOptions& o) {
   serve.admin = admin.get();
   Status outcome = coordinator::ServeRun(**loop, **transport, serve);
   if (!o.out.empty() && outcome.ok()) {
-    nlohmann::json result = {{"rounds", nlohmann::json::array()},
-                             {"global_model", (*loop)->global_model()},
-                             {"model", {{"name", o.run.model.name}, {"num_skills", o.run.model.num_skills},
-                                        {"num_items", o.run.model.num_items},
-                                        {"num_features", o.run.model.num_features},
-                                        {"options", o.run.model.options}}}};
-    for (const auto& r : (*loop)->records()) result["rounds"].push_back(coordinator::RoundRecordJson(r));
-    if ((*loop)->stopped_by()) result["stopped_by_admin"] = *(*loop)->stopped_by();
-    if (Status s = WriteFileAtomically(o.out, result.dump(2) + "\n"); !s.ok()) return ReportFailure(s);
-    std::printf("run written to %s\n", o.out.c_str());
+    if (Status s = WriteRunModel(o, **loop); !s.ok()) return ReportFailure(s);
+    std::printf("model written to %s, its card with the rounds to %s\n", o.out.c_str(),
+                models::ModelCardPath(o.out).c_str());
   }
   if (!outcome.ok()) return ReportFailure(outcome);
   if ((*loop)->stopped_by()) {
@@ -229,7 +248,9 @@ Runner AddCoordinatorCommand(CLI::App& app) {
       ->group("Admin socket");
   cmd->add_option("--max-message-mb", o->max_message_mb, "Largest message accepted from a node")
       ->default_val(256)->check(CLI::Range(1, 4095));
-  cmd->add_option("--out", o->out, "Write the rounds and the final global model to this JSON file");
+  cmd->add_option("--out", o->out,
+                  "Write the final global model here as safetensors (`cartable model inspect` reads it), and\n"
+                  "its card, with the run's settings and rounds, as OUT.card.json");
   AddSecAggFlags(cmd, o->secagg);
   cmd->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")->default_val("info");
   cmd->footer("Example: cartable coordinator --skills 20 --nodes 3 --rounds 5\n"

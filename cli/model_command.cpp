@@ -1,4 +1,5 @@
-// `cartable model inspect FILE`: what a model file holds, read as untrusted input.
+// `cartable model inspect FILE`: what a model file holds (models/model_file.h: the safetensors and,
+// beside it, the model card), read as untrusted input.
 
 #include <cmath>
 #include <cstdio>
@@ -9,6 +10,7 @@
 
 #include "cli/command.h"
 #include "core/files.h"
+#include "models/model_file.h"
 #include "models/safetensors.h"
 
 namespace cartable::cli {
@@ -45,7 +47,7 @@ int RunInspect(const std::string& path, bool json) {
     total += t.values.size();
   }
   out["parameters"] = total;
-  const std::string card_path = path + ".card.json";
+  const std::string card_path = models::ModelCardPath(path).string();
   if (auto card = ReadFile(card_path); card.ok()) {
     auto parsed = nlohmann::json::parse(*card, nullptr, /*allow_exceptions=*/false);
     if (!parsed.is_discarded()) out["card"] = parsed;

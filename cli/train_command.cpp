@@ -8,7 +8,6 @@
 
 #include <charconv>
 #include <cstdio>
-#include <ctime>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -16,8 +15,7 @@
 #include "cli/command.h"
 #include "core/files.h"
 #include "core/logging.h"
-#include "core/version.h"
-#include "models/safetensors.h"
+#include "models/model_file.h"
 #include "node/csv_source.h"
 #include "simulations/baselines.h"
 
@@ -153,13 +151,6 @@ nlohmann::json ScoresJson(const simulations::Scores& s) {
           {"answers", s.answers}};
 }
 
-std::string Today() {
-  char buffer[32];
-  const std::time_t now = std::time(nullptr);
-  std::strftime(buffer, sizeof(buffer), "%Y-%m-%d", std::gmtime(&now));
-  return buffer;
-}
-
 StatusOr<models::PupilSplit> LoadSplit(const TrainCommandOptions& o) {
   auto data = node::LoadData(o.data);
   if (!data.ok()) return data.status().WithContext("--data");
@@ -174,127 +165,142 @@ StatusOr<models::PupilSplit> LoadSplit(const TrainCommandOptions& o) {
   return split;
 }
 
-int Run(TrainCommandOptions& o, const GivenFlag& given) {
-  if (Status s = SetupLogging("warn", "train"); !s.ok()) return ReportFailure(s);
-  if (!o.config.empty()) {
-    if (Status s = ApplyConfig(o.config, o, given); !s.ok())
-      return ReportFailure(s.WithContext("--config"));
-  }
-  if (Status s = ApplyOptionFlags(o); !s.ok()) return ReportFailure(s);
-  auto input = models::InputOf(o.model);
-  if (!input.ok()) return ReportFailure(input.status());
-  const bool records = *input == models::ModelInput::kPupilRecords;
-  const char* unit = records ? "records" : "answers";
-  auto split = LoadSplit(o);
-  if (!split.ok()) return ReportFailure(split.status());
-  auto count = [&](const models::InteractionLog& log) {
+// What a run trains on: the split, what its examples are called, and how many of them a log holds.
+struct TrainingData {
+  models::PupilSplit split;
+  bool records = false;  // early-warning models count pupil records, the others answers
+  const char* unit() const { return records ? "records" : "answers"; }
+  size_t Count(const models::InteractionLog& log) const {
     return records ? log.records.size() : log.size();
-  };
-  if (count(split->train) == 0 || count(split->test) == 0) {
-    return ReportFailure(InvalidArgumentError(std::string("the split left no ") + unit +
-                                              " for training or for testing"));
   }
+};
+
+StatusOr<TrainingData> LoadTrainingData(const TrainCommandOptions& o) {
+  CARTABLE_ASSIGN_OR_RETURN(models::ModelInput input, models::InputOf(o.model));
+  TrainingData data;
+  data.records = input == models::ModelInput::kPupilRecords;
+  CARTABLE_ASSIGN_OR_RETURN(data.split, LoadSplit(o));
+  if (data.Count(data.split.train) == 0 || data.Count(data.split.test) == 0) {
+    return InvalidArgumentError(std::string("the split left no ") + data.unit() +
+                                " for training or for testing");
+  }
+  return data;
+}
+
+// The model over the spaces of both sides of the split; every side then shares its skill space.
+StatusOr<std::unique_ptr<models::Model>> CreateModelFor(const TrainCommandOptions& o,
+                                                        models::PupilSplit& split) {
   models::ModelSpec spec;
   spec.name = o.model;
   spec.options = o.options;
-  spec.num_skills = std::max(split->train.num_skills, split->test.num_skills);
-  spec.num_items = std::max(split->train.num_items, split->test.num_items);
-  spec.num_features = static_cast<uint32_t>(split->train.records.num_features());
-  split->train.num_skills = split->test.num_skills = spec.num_skills;
-  auto model = models::CreateModel(spec);
-  if (!model.ok()) return ReportFailure(model.status());
+  spec.num_skills = std::max(split.train.num_skills, split.test.num_skills);
+  spec.num_items = std::max(split.train.num_items, split.test.num_items);
+  spec.num_features = static_cast<uint32_t>(split.train.records.num_features());
+  split.train.num_skills = split.test.num_skills = split.validation.num_skills = spec.num_skills;
+  return models::CreateModel(spec);
+}
 
+// Progress on stderr after each epoch, with the validation pupils' AUC when there are any.
+models::TrainOptions TrainingOptions(const TrainCommandOptions& o, const models::Model& model,
+                                     const TrainingData& data) {
   models::TrainOptions options;
   options.epochs = o.epochs;
   options.batch_size = o.batch_size;
   options.learning_rate = o.learning_rate;
   options.seed = o.seed;
-  const bool validating = count(split->validation) > 0;
-  split->validation.num_skills = spec.num_skills;
-  options.on_epoch = [&](int epoch, double loss) {
+  options.on_epoch = [&o, &model, &data](int epoch, double loss) {
     std::string validation;
-    if (validating) {
-      auto scores = simulations::Evaluate(**model, split->validation);
+    if (data.Count(data.split.validation) > 0) {
+      auto scores = simulations::Evaluate(model, data.split.validation);
       if (scores.ok()) validation = "  validation AUC " + std::to_string(scores->auc).substr(0, 6);
     }
-    std::fprintf(stderr, "epoch %3d/%d  train loss %.4f%s\n", epoch, o.epochs, loss, validation.c_str());
+    std::fprintf(stderr, "epoch %3d/%d  train loss %.4f%s\n", epoch, o.epochs, loss,
+                 validation.c_str());
   };
-  std::fprintf(stderr, "training %s on %zu %s of %zu pupils; testing on %zu %s of %zu pupils\n",
-               o.model.c_str(), count(split->train), unit, split->train.num_pupils(),
-               count(split->test), unit, split->test.num_pupils());
-  auto report = (*model)->Train(split->train, options);
-  if (!report.ok()) return ReportFailure(report.status());
-  auto train_scores = simulations::Evaluate(**model, split->train);
-  auto test_scores = simulations::Evaluate(**model, split->test);
-  if (!train_scores.ok())
-    return ReportFailure(train_scores.status().WithContext("scoring the training set"));
-  if (!test_scores.ok())
-    return ReportFailure(test_scores.status().WithContext("scoring the test set"));
+  return options;
+}
 
-  nlohmann::json result = {{"model", o.model},
-                           {"train", ScoresJson(*train_scores)},
-                           {"test", ScoresJson(*test_scores)},
-                           {"epochs", o.epochs},
-                           {"final_train_loss", report->mean_loss}};
-  if (validating) {
-    auto validation_scores = simulations::Evaluate(**model, split->validation);
-    if (!validation_scores.ok())
-      return ReportFailure(validation_scores.status().WithContext("scoring the validation set"));
-    result["validation"] = ScoresJson(*validation_scores);
+// The trained model's scores on each side of the split, as --json prints them.
+StatusOr<nlohmann::json> ScoreSides(const models::Model& model, const TrainingData& data) {
+  struct Side {
+    const char* name;  // in --json
+    const char* set;   // in an error
+    const models::InteractionLog& log;
+  };
+  const models::PupilSplit& split = data.split;
+  nlohmann::json scores;
+  for (const Side& side : {Side{"train", "training", split.train}, Side{"test", "test", split.test},
+                           Side{"validation", "validation", split.validation}}) {
+    if (&side.log == &split.validation && data.Count(side.log) == 0) continue;
+    auto scored = simulations::Evaluate(model, side.log);
+    if (!scored.ok()) {
+      return scored.status().WithContext(std::string("scoring the ") + side.set + " set");
+    }
+    scores[side.name] = ScoresJson(*scored);
   }
+  return scores;
+}
+
+Status WriteModel(const TrainCommandOptions& o, const models::Model& model,
+                  const TrainingData& data, const nlohmann::json& scores) {
+  const models::PupilSplit& split = data.split;
+  models::ModelCard card;
+  card.training = {{"epochs", o.epochs},
+                   {"batch_size", o.batch_size},
+                   {"learning_rate", o.learning_rate},
+                   {"seed", o.seed},
+                   {"optimizer", "adam"},
+                   {"setting", "centralised"}};
+  card.data = {{"train_pupils", split.train.num_pupils()},
+               {"train_answers", data.Count(split.train)},
+               {"test_pupils", split.test.num_pupils()},
+               {"test_answers", data.Count(split.test)},
+               {"unit", data.unit()},
+               {"split", o.test.empty() ? "by pupil, seeded" : "given test file"}};
+  if (data.records) card.data["columns"] = split.train.records.feature_names;
+  card.metrics = {{"train", scores["train"]}, {"test", scores["test"]}};
+  return models::WriteModelFile(o.out, model.spec(), model.GetParameters(), card);
+}
+
+Status Train(TrainCommandOptions& o, const GivenFlag& given) {
+  CARTABLE_RETURN_IF_ERROR(SetupLogging("warn", "train"));
+  if (!o.config.empty()) {
+    CARTABLE_RETURN_IF_ERROR(ApplyConfig(o.config, o, given).WithContext("--config"));
+  }
+  CARTABLE_RETURN_IF_ERROR(ApplyOptionFlags(o));
+  CARTABLE_ASSIGN_OR_RETURN(TrainingData data, LoadTrainingData(o));
+  models::PupilSplit& split = data.split;
+  CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<models::Model> model, CreateModelFor(o, split));
+  std::fprintf(stderr, "training %s on %zu %s of %zu pupils; testing on %zu %s of %zu pupils\n",
+               o.model.c_str(), data.Count(split.train), data.unit(), split.train.num_pupils(),
+               data.Count(split.test), data.unit(), split.test.num_pupils());
+  CARTABLE_ASSIGN_OR_RETURN(models::TrainReport report,
+                            model->Train(split.train, TrainingOptions(o, *model, data)));
+  CARTABLE_ASSIGN_OR_RETURN(nlohmann::json result, ScoreSides(*model, data));
+  result["model"] = o.model;
+  result["epochs"] = o.epochs;
+  result["final_train_loss"] = report.mean_loss;
   if (!o.out.empty()) {
-    const auto layout = (*model)->parameter_layout();
-    const auto tensors = models::SplitByLayout((*model)->GetParameters(), layout);
-    Status written =
-        models::WriteSafetensors(o.out, tensors,
-                                 {{"format", "pt"},
-                                  {"cartable.model", o.model},
-                                  {"cartable.num_skills", std::to_string(spec.num_skills)},
-                                  {"cartable.num_items", std::to_string(spec.num_items)},
-                                  {"cartable.num_features", std::to_string(spec.num_features)},
-                                  {"cartable.options", nlohmann::json(spec.options).dump()}});
-    if (!written.ok()) return ReportFailure(written);
-    nlohmann::json card = {
-        {"model",
-         {{"name", o.model},
-          {"num_skills", spec.num_skills},
-          {"num_items", spec.num_items},
-          {"num_features", spec.num_features},
-          {"options", spec.options},
-          {"parameters", (*model)->num_parameters()}}},
-        {"training",
-         {{"epochs", o.epochs},
-          {"batch_size", o.batch_size},
-          {"learning_rate", o.learning_rate},
-          {"seed", o.seed},
-          {"optimizer", "adam"},
-          {"setting", "centralised"}}},
-        {"data",
-         {{"train_pupils", split->train.num_pupils()},
-          {"train_answers", count(split->train)},
-          {"test_pupils", split->test.num_pupils()},
-          {"test_answers", count(split->test)},
-          {"unit", unit},
-          {"split", o.test.empty() ? "by pupil, seeded" : "given test file"}}},
-        {"metrics", {{"train", ScoresJson(*train_scores)}, {"test", ScoresJson(*test_scores)}}},
-        {"produced_by", std::string("cartable ") + kVersion},
-        {"date", Today()}};
-    if (records) card["data"]["columns"] = split->train.records.feature_names;
-    const std::string card_path = o.out + ".card.json";
-    if (Status s = WriteFileAtomically(card_path, card.dump(2) + "\n"); !s.ok())
-      return ReportFailure(s);
+    CARTABLE_RETURN_IF_ERROR(WriteModel(o, *model, data, result));
     result["model_file"] = o.out;
-    result["model_card"] = card_path;
-    std::fprintf(stderr, "wrote %s and %s\n", o.out.c_str(), card_path.c_str());
+    result["model_card"] = models::ModelCardPath(o.out).string();
+    std::fprintf(stderr, "wrote %s and %s\n", o.out.c_str(),
+                 models::ModelCardPath(o.out).c_str());
   }
   if (o.json) {
     std::cout << result.dump(2) << std::endl;
   } else {
-    std::printf("test AUC %.4f  accuracy %.4f  log-loss %.4f  (%zu %s)\n", test_scores->auc,
-                test_scores->accuracy, test_scores->log_loss,
-                static_cast<size_t>(test_scores->answers), unit);
+    std::printf("test AUC %.4f  accuracy %.4f  log-loss %.4f  (%zu %s)\n",
+                result["test"]["auc"].get<double>(), result["test"]["accuracy"].get<double>(),
+                result["test"]["log_loss"].get<double>(), result["test"]["answers"].get<size_t>(),
+                data.unit());
   }
-  return kExitOk;
+  return Status::Ok();
+}
+
+int Run(TrainCommandOptions& o, const GivenFlag& given) {
+  const Status trained = Train(o, given);
+  return trained.ok() ? kExitOk : ReportFailure(trained);
 }
 
 std::string ModelHelp() {

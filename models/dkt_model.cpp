@@ -13,19 +13,18 @@
 // dkt.CELLl.bias_ih[G·H], dkt.CELLl.bias_hh[G·H] (G = 4 for lstm, 3 for gru); dkt.output.weight[K,
 // H], dkt.output.bias[K].
 
-#include "models/internal/tensor_parameters.h"
 #include "models/internal/dkt_model.h"
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 #include <random>
 
 #include "models/internal/kt_sequences.h"
 #include "models/internal/sequence_lstm.h"
+#include "models/internal/tensor_parameters.h"
+#include "models/internal/training_loop.h"
 #include "models/model_options.h"
 
 namespace cartable::models::internal {
@@ -33,8 +32,6 @@ namespace {
 
 constexpr uint64_t kInitSeed =
     0x6361727461626c65;  // "cartable": the same initial model on every node
-constexpr uint64_t kDropoutStream = 0x64726f706f7574;
-constexpr int64_t kPredictBatch = 256;  // windows per forward pass when predicting
 
 struct DktShape {
   bool gru = false;
@@ -43,26 +40,6 @@ struct DktShape {
   double dropout = 0;
   int64_t max_length = 200;
 };
-
-// A log's windows as tensors [windows, length].
-struct Batches {
-  AnswerWindows windows;
-  torch::Tensor token;  // previous answer: 0 at a window's start, else 1 + 2·skill + correct
-  torch::Tensor skill, label, mask;
-};
-
-Batches MakeBatches(const InteractionLog& log, int64_t max_length) {
-  Batches b{CutIntoWindows(log, max_length)};
-  AnswerWindows& w = b.windows;
-  const std::vector<int64_t> shape = {w.windows, w.length};
-  b.skill = torch::from_blob(w.skill.data(), shape, torch::kLong);
-  b.label = torch::from_blob(w.label.data(), shape);
-  b.mask = torch::from_blob(w.mask.data(), shape);
-  torch::Tensor answer = 1 + 2 * b.skill + torch::from_blob(w.correct.data(), shape, torch::kLong);
-  b.token =
-      torch::cat({torch::zeros({w.windows, 1}, torch::kLong), answer.slice(1, 0, w.length - 1)}, 1);
-  return b;
-}
 
 class DktModel final : public Model {
  public:
@@ -112,72 +89,15 @@ class DktModel final : public Model {
 
   StatusOr<TrainReport> Train(const InteractionLog& log, const TrainOptions& options) override {
     CARTABLE_RETURN_IF_ERROR(CheckAnswers(log, spec_, /*uses_items=*/false));
-    if (options.epochs < 1 || options.batch_size < 1 || !(options.learning_rate > 0)) {
-      return InvalidArgumentError("training needs epochs ≥ 1, batch size ≥ 1 and a positive rate");
-    }
-    try {
-      torch::set_num_threads(spec_.torch_threads);
-      Batches b = MakeBatches(log, shape_.max_length);
-      torch::optim::Adam optimiser(tensors_, torch::optim::AdamOptions(options.learning_rate));
-      at::Generator dropout_rng = at::detail::createCPUGenerator(options.seed ^ kDropoutStream);
-      std::mt19937_64 rng(options.seed);
-      std::vector<int64_t> order(static_cast<size_t>(b.windows.windows));
-      TrainReport report;
-      report.examples = static_cast<int64_t>(log.size());
-      for (int epoch = 0; epoch < options.epochs; ++epoch) {
-        std::iota(order.begin(), order.end(), 0);
-        std::shuffle(order.begin(), order.end(), rng);
-        double loss_sum = 0;
-        for (size_t first = 0; first < order.size();
-             first += static_cast<size_t>(options.batch_size)) {
-          WindowBatch batch =
-              BatchOf(b.windows, order, first, static_cast<size_t>(options.batch_size));
-          torch::Tensor rows = torch::from_blob(
-              batch.rows.data(), {static_cast<int64_t>(batch.rows.size())}, torch::kLong);
-          auto take = [&](const torch::Tensor& t) {
-            return t.index_select(0, rows).slice(1, 0, batch.length);
-          };
-          torch::Tensor mask = take(b.mask);
-          torch::Tensor loss_total = torch::binary_cross_entropy_with_logits(
-              Logits(take(b.token), take(b.skill), &dropout_rng), take(b.label), mask, {},
-              at::Reduction::Sum);
-          const double answers = mask.sum().item<double>();
-          optimiser.zero_grad();
-          (loss_total / answers).backward();
-          optimiser.step();
-          loss_sum += loss_total.item<double>();
-        }
-        report.mean_loss = loss_sum / static_cast<double>(log.size());
-        if (options.on_epoch) options.on_epoch(epoch + 1, report.mean_loss);
-      }
-      return report;
-    } catch (const c10::Error& e) {
-      return InternalError(std::string("torch failed while training: ") +
-                           e.what_without_backtrace());
-    }
+    return RunTrainingLoop(tensors_, spec_.torch_threads, options, [&] {
+      return WindowProblem(log, shape_.max_length, options.seed, LogitsOfWindows());
+    });
   }
 
   StatusOr<std::vector<float>> Predict(const InteractionLog& log) const override {
     CARTABLE_RETURN_IF_ERROR(CheckAnswers(log, spec_, /*uses_items=*/false));
-    try {
-      torch::set_num_threads(spec_.torch_threads);
-      torch::NoGradGuard no_grad;
-      Batches b = MakeBatches(log, shape_.max_length);
-      std::vector<torch::Tensor> parts;
-      for (int64_t first = 0; first < b.windows.windows; first += kPredictBatch) {
-        const int64_t last = std::min(b.windows.windows, first + kPredictBatch);
-        parts.push_back(
-            Logits(b.token.slice(0, first, last), b.skill.slice(0, first, last), nullptr));
-      }
-      torch::Tensor position = torch::from_blob(b.windows.position.data(),
-                                                {static_cast<int64_t>(log.size())}, torch::kLong);
-      torch::Tensor p =
-          torch::sigmoid(torch::cat(parts).flatten().index_select(0, position)).contiguous();
-      return std::vector<float>(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
-    } catch (const c10::Error& e) {
-      return InternalError(std::string("torch failed while predicting: ") +
-                           e.what_without_backtrace());
-    }
+    return RunPrediction(spec_.torch_threads,
+                         [&] { return PredictWindows(log, shape_.max_length, LogitsOfWindows()); });
   }
 
  private:
@@ -186,10 +106,10 @@ class DktModel final : public Model {
     tensors_.push_back(t.requires_grad_());
   }
 
-  torch::Tensor Dropout(torch::Tensor h, at::Generator* rng) const {
-    if (rng == nullptr || shape_.dropout == 0) return h;
-    const double keep = 1.0 - shape_.dropout;
-    return h * torch::bernoulli(torch::full_like(h, keep), *rng) / keep;
+  WindowLogits LogitsOfWindows() const {
+    return [this](const torch::Tensor& token, const torch::Tensor& skill, at::Generator* dropout) {
+      return Logits(token, skill, dropout);
+    };
   }
 
   // Logits [B, T] of the answers at `skill` [B, T] given the previous answers `token` [B, T];
@@ -207,7 +127,7 @@ class DktModel final : public Model {
         h = SequenceLstm(h, tensors_[first], tensors_[first + 1], tensors_[first + 2],
                          tensors_[first + 3]);
       }
-      h = Dropout(h, rng);
+      h = Dropout(h, shape_.dropout, rng);
     }
     // Only the current skill's logit is needed: gather its output row instead of computing all K.
     const torch::Tensor& weight = tensors_[tensors_.size() - 2];

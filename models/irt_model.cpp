@@ -16,12 +16,12 @@
 
 #include <torch/torch.h>
 
-#include <algorithm>
 #include <cmath>
-#include <numeric>
-#include <random>
+#include <memory>
 
 #include "models/internal/kt_sequences.h"
+#include "models/internal/tensor_parameters.h"
+#include "models/internal/training_loop.h"
 #include "models/model_options.h"
 
 namespace cartable::models::internal {
@@ -52,88 +52,32 @@ class IrtModel final : public Model {
     return static_cast<size_t>(difficulty_.numel() + discrimination_.numel() + ability_.numel());
   }
 
-  std::vector<float> GetParameters() const override {
-    std::vector<float> flat;
-    flat.reserve(num_parameters());
-    for (const torch::Tensor* t : {&difficulty_, &discrimination_, &ability_}) {
-      flat.insert(flat.end(), t->data_ptr<float>(), t->data_ptr<float>() + t->numel());
-    }
-    return flat;
-  }
-
+  std::vector<float> GetParameters() const override { return FlattenParameters(Parameters()); }
   Status SetParameters(std::span<const float> parameters) override {
-    if (parameters.size() != num_parameters()) {
-      return InvalidArgumentError("the " + spec_.name + " model has " +
-                                  std::to_string(num_parameters()) + " parameters, got " +
-                                  std::to_string(parameters.size()));
-    }
-    if (!std::all_of(parameters.begin(), parameters.end(),
-                     [](float v) { return std::isfinite(v); })) {
-      return InvalidArgumentError("parameters contain NaN or infinite values");
-    }
-    torch::NoGradGuard no_grad;
-    size_t offset = 0;
-    for (torch::Tensor* t : {&difficulty_, &discrimination_, &ability_}) {
-      std::copy_n(parameters.data() + offset, t->numel(), t->data_ptr<float>());
-      offset += static_cast<size_t>(t->numel());
-    }
-    return Status::Ok();
+    std::vector<torch::Tensor> tensors = Parameters();
+    return LoadParameters(tensors, parameters, "the " + spec_.name + " model");
   }
 
   StatusOr<TrainReport> Train(const InteractionLog& log, const TrainOptions& options) override {
     CARTABLE_RETURN_IF_ERROR(CheckLog(log));
-    if (options.epochs < 1 || options.batch_size < 1 || !(options.learning_rate > 0)) {
-      return InvalidArgumentError("training needs epochs ≥ 1, batch size ≥ 1 and a positive rate");
-    }
-    try {
-      torch::set_num_threads(spec_.torch_threads);
+    std::vector<torch::Tensor> trained = {difficulty_, ability_};
+    if (two_parameters_) trained.push_back(discrimination_);
+    return RunTrainingLoop(trained, spec_.torch_threads, options, [&] {
       const Inputs in = MakeInputs(log);
-      const int64_t n = in.index.size(0);
-      std::vector<torch::Tensor> params = {difficulty_, ability_};
-      if (two_parameters_) params.push_back(discrimination_);
-      torch::optim::Adam optimiser(params, torch::optim::AdamOptions(options.learning_rate));
-      std::mt19937_64 rng(options.seed);
-      std::vector<int64_t> order(static_cast<size_t>(n));
-      TrainReport report;
-      report.examples = n;
-      for (int epoch = 0; epoch < options.epochs; ++epoch) {
-        std::iota(order.begin(), order.end(), 0);
-        std::shuffle(order.begin(), order.end(), rng);
-        torch::Tensor perm = torch::from_blob(order.data(), {n}, torch::kLong);
-        double loss_sum = 0;
-        for (int64_t start = 0; start < n; start += options.batch_size) {
-          torch::Tensor idx =
-              perm.slice(0, start, std::min<int64_t>(n, start + options.batch_size));
-          torch::Tensor loss = torch::binary_cross_entropy_with_logits(
-              Logits(in.index.index_select(0, idx), in.counts.index_select(0, idx)),
-              in.labels.index_select(0, idx));
-          optimiser.zero_grad();
-          loss.backward();
-          optimiser.step();
-          loss_sum += loss.item<double>() * static_cast<double>(idx.size(0));
-        }
-        report.mean_loss = loss_sum / static_cast<double>(n);
-        if (options.on_epoch) options.on_epoch(epoch + 1, report.mean_loss);
-      }
-      return report;
-    } catch (const c10::Error& e) {
-      return InternalError(std::string("torch failed while training: ") +
-                           e.what_without_backtrace());
-    }
+      return PerExampleProblem(AnswerPupils(log), in.labels, options.seed,
+                               [this, in](const torch::Tensor& idx, at::Generator* /*no dropout*/) {
+                                 return Logits(in.index.index_select(0, idx),
+                                               in.counts.index_select(0, idx));
+                               });
+    });
   }
 
   StatusOr<std::vector<float>> Predict(const InteractionLog& log) const override {
     CARTABLE_RETURN_IF_ERROR(CheckLog(log));
-    try {
-      torch::set_num_threads(spec_.torch_threads);
-      torch::NoGradGuard no_grad;
+    return RunPrediction(spec_.torch_threads, [&] {
       const Inputs in = MakeInputs(log);
-      torch::Tensor p = torch::sigmoid(Logits(in.index, in.counts)).contiguous();
-      return std::vector<float>(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
-    } catch (const c10::Error& e) {
-      return InternalError(std::string("torch failed while predicting: ") +
-                           e.what_without_backtrace());
-    }
+      return torch::sigmoid(Logits(in.index, in.counts));
+    });
   }
 
  private:
@@ -180,6 +124,9 @@ class IrtModel final : public Model {
     if (!two_parameters_) return gap;
     return torch::softplus(discrimination_.index_select(0, index)) * gap;
   }
+
+  // Handles sharing the members' storage, in layout order (discrimination is empty for 1PL).
+  std::vector<torch::Tensor> Parameters() const { return {difficulty_, discrimination_, ability_}; }
 
   ModelSpec spec_;
   bool two_parameters_;

@@ -32,12 +32,21 @@ Status CheckAnswers(const InteractionLog& log, const ModelSpec& spec, bool uses_
   return Status::Ok();
 }
 
+std::vector<uint32_t> AnswerPupils(const InteractionLog& log) {
+  std::vector<uint32_t> pupils(log.size());
+  for (size_t i = 0; i < log.size(); ++i) pupils[i] = log.interactions[i].pupil;
+  return pupils;
+}
+
 AnswerWindows CutIntoWindows(const InteractionLog& log, int64_t max_length) {
   AnswerWindows w;
   // First pass: window sizes.
   for (size_t i = 0; i < log.size(); ++i) {
     const bool new_pupil = i == 0 || log.interactions[i - 1].pupil != log.interactions[i].pupil;
-    if (new_pupil || w.window_size.back() == max_length) w.window_size.push_back(0);
+    if (new_pupil || w.window_size.back() == max_length) {
+      w.window_size.push_back(0);
+      w.pupil.push_back(log.interactions[i].pupil);
+    }
     ++w.window_size.back();
   }
   w.windows = static_cast<int64_t>(w.window_size.size());
@@ -69,16 +78,10 @@ AnswerWindows CutIntoWindows(const InteractionLog& log, int64_t max_length) {
   return w;
 }
 
-WindowBatch BatchOf(const AnswerWindows& w, const std::vector<int64_t>& order, size_t first,
-                    size_t count) {
-  WindowBatch batch;
-  const size_t end = std::min(order.size(), first + count);
-  batch.rows.assign(order.begin() + static_cast<std::ptrdiff_t>(first),
-                    order.begin() + static_cast<std::ptrdiff_t>(end));
-  for (int64_t row : batch.rows) {
-    batch.length = std::max(batch.length, w.window_size[static_cast<size_t>(row)]);
-  }
-  return batch;
+int64_t LongestWindow(const AnswerWindows& w, std::span<const int64_t> rows) {
+  int64_t length = 0;
+  for (int64_t row : rows) length = std::max(length, w.window_size[static_cast<size_t>(row)]);
+  return length;
 }
 
 }  // namespace cartable::models::internal

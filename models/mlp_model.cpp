@@ -4,17 +4,17 @@
 // PREFIX.layerL.bias[H]; then PREFIX.output.weight[1, in], PREFIX.output.bias[1] (PREFIX.weight,
 // PREFIX.bias when L = 0).
 
-#include "models/internal/tensor_parameters.h"
 #include "models/internal/mlp_model.h"
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
+#include <functional>
 #include <random>
 
+#include "models/internal/tensor_parameters.h"
+#include "models/internal/training_loop.h"
 #include "models/model_options.h"
 
 namespace cartable::models::internal {
@@ -22,7 +22,6 @@ namespace {
 
 constexpr uint64_t kInitSeed =
     0x6361727461626c65;  // "cartable": the same initial model on every node
-constexpr uint64_t kDropoutStream = 0x64726f706f7574;
 
 class FeedForwardModel final : public Model {
  public:
@@ -51,67 +50,30 @@ class FeedForwardModel final : public Model {
   size_t num_parameters() const override { return CountParameters(tensors_); }
   std::vector<float> GetParameters() const override { return FlattenParameters(tensors_); }
   Status SetParameters(std::span<const float> parameters) override {
-    return LoadParameters(tensors_, parameters,
-                          "the " + spec_.name + " model over " + std::to_string(spec_.num_features) + " features");
+    return LoadParameters(
+        tensors_, parameters,
+        "the " + spec_.name + " model over " + std::to_string(spec_.num_features) + " features");
   }
 
   StatusOr<TrainReport> Train(const InteractionLog& log, const TrainOptions& options) override {
     CARTABLE_RETURN_IF_ERROR(CheckLog(log));
-    if (options.epochs < 1 || options.batch_size < 1 || !(options.learning_rate > 0)) {
-      return InvalidArgumentError("training needs epochs ≥ 1, batch size ≥ 1 and a positive rate");
-    }
-    try {
-      torch::set_num_threads(spec_.torch_threads);
-      const auto [x, y] = Inputs(log);
-      const int64_t n = x.size(0);
-      torch::optim::Adam optimiser(tensors_, torch::optim::AdamOptions(options.learning_rate));
-      at::Generator dropout_rng = at::detail::createCPUGenerator(options.seed ^ kDropoutStream);
-      std::mt19937_64 rng(options.seed);
-      std::vector<int64_t> order(static_cast<size_t>(n));
-      TrainReport report;
-      report.examples = n;
-      for (int epoch = 0; epoch < options.epochs; ++epoch) {
-        std::iota(order.begin(), order.end(), 0);
-        std::shuffle(order.begin(), order.end(), rng);
-        torch::Tensor perm = torch::from_blob(order.data(), {n}, torch::kLong);
-        double loss_sum = 0;
-        for (int64_t start = 0; start < n; start += options.batch_size) {
-          torch::Tensor idx =
-              perm.slice(0, start, std::min<int64_t>(n, start + options.batch_size));
-          torch::Tensor loss = torch::binary_cross_entropy_with_logits(
-              Logits(x.index_select(0, idx), &dropout_rng), y.index_select(0, idx));
-          torch::Tensor objective = loss;
-          if (shape_.l2 > 0) {
-            for (size_t i = 0; i < tensors_.size(); i += 2) {
-              objective = objective + 0.5 * shape_.l2 * tensors_[i].pow(2).sum();
-            }
-          }
-          optimiser.zero_grad();
-          objective.backward();
-          optimiser.step();
-          loss_sum += loss.item<double>() * static_cast<double>(idx.size(0));
-        }
-        report.mean_loss = loss_sum / static_cast<double>(n);
-        if (options.on_epoch) options.on_epoch(epoch + 1, report.mean_loss);
-      }
-      return report;
-    } catch (const c10::Error& e) {
-      return InternalError(std::string("torch failed while training: ") +
-                           e.what_without_backtrace());
-    }
+    return RunTrainingLoop(tensors_, spec_.torch_threads, options, [&] {
+      auto [x, y] = Inputs(log);
+      std::function<torch::Tensor(const torch::Tensor&)> regularise;
+      if (shape_.l2 > 0) regularise = [this](const torch::Tensor& loss) { return WithL2(loss); };
+      return PerExampleProblem(
+          log.records.pupil, y, options.seed,
+          [this, x = x](const torch::Tensor& idx, at::Generator* dropout) {
+            return Logits(x.index_select(0, idx), dropout);
+          },
+          regularise);
+    });
   }
 
   StatusOr<std::vector<float>> Predict(const InteractionLog& log) const override {
     CARTABLE_RETURN_IF_ERROR(CheckLog(log));
-    try {
-      torch::set_num_threads(spec_.torch_threads);
-      torch::NoGradGuard no_grad;
-      torch::Tensor p = torch::sigmoid(Logits(Inputs(log).first, nullptr)).contiguous();
-      return std::vector<float>(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
-    } catch (const c10::Error& e) {
-      return InternalError(std::string("torch failed while predicting: ") +
-                           e.what_without_backtrace());
-    }
+    return RunPrediction(spec_.torch_threads,
+                         [&] { return torch::sigmoid(Logits(Inputs(log).first, nullptr)); });
   }
 
  private:
@@ -144,14 +106,20 @@ class FeedForwardModel final : public Model {
     return {x, torch::from_blob(labels.data(), {n}).clone()};
   }
 
+  // loss + ½·l2·‖W‖² over the weight matrices (the biases are not penalised).
+  torch::Tensor WithL2(const torch::Tensor& loss) const {
+    torch::Tensor objective = loss;
+    for (size_t i = 0; i < tensors_.size(); i += 2) {
+      objective = objective + 0.5 * shape_.l2 * tensors_[i].pow(2).sum();
+    }
+    return objective;
+  }
+
   // Dropout applies when a generator is given (training).
   torch::Tensor Logits(torch::Tensor h, at::Generator* dropout_rng) const {
     for (int64_t l = 0; l < shape_.layers; ++l) {
       h = torch::relu(torch::addmm(tensors_[2 * l + 1], h, tensors_[2 * l].t()));
-      if (dropout_rng != nullptr && shape_.dropout > 0) {
-        const double keep = 1.0 - shape_.dropout;
-        h = h * torch::bernoulli(torch::full_like(h, keep), *dropout_rng) / keep;
-      }
+      h = Dropout(h, shape_.dropout, dropout_rng);
     }
     const size_t out = 2 * static_cast<size_t>(shape_.layers);
     return torch::addmm(tensors_[out + 1], h, tensors_[out].t()).squeeze(1);

@@ -12,18 +12,17 @@
 // sakt.ffn.layer2.{weight[d, d], bias[d]}, sakt.norm2.{weight, bias}[d], sakt.output.weight[1, d],
 // sakt.output.bias[1].
 
-#include "models/internal/tensor_parameters.h"
 #include "models/internal/sakt_model.h"
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 #include <random>
 
 #include "models/internal/kt_sequences.h"
+#include "models/internal/tensor_parameters.h"
+#include "models/internal/training_loop.h"
 #include "models/model_options.h"
 
 namespace cartable::models::internal {
@@ -31,8 +30,6 @@ namespace {
 
 constexpr uint64_t kInitSeed =
     0x6361727461626c65;  // "cartable": the same initial model on every node
-constexpr uint64_t kDropoutStream = 0x64726f706f7574;
-constexpr int64_t kPredictBatch = 256;  // windows per forward pass when predicting
 
 struct SaktShape {
   int64_t embedding_size = 64;
@@ -103,91 +100,18 @@ class SaktModel final : public Model {
 
   StatusOr<TrainReport> Train(const InteractionLog& log, const TrainOptions& options) override {
     CARTABLE_RETURN_IF_ERROR(CheckAnswers(log, spec_, /*uses_items=*/false));
-    if (options.epochs < 1 || options.batch_size < 1 || !(options.learning_rate > 0)) {
-      return InvalidArgumentError("training needs epochs ≥ 1, batch size ≥ 1 and a positive rate");
-    }
-    try {
-      torch::set_num_threads(spec_.torch_threads);
-      AnswerWindows w = CutIntoWindows(log, shape_.max_length);
-      const Inputs in = MakeInputs(w);
-      torch::optim::Adam optimiser(tensors_, torch::optim::AdamOptions(options.learning_rate));
-      at::Generator dropout_rng = at::detail::createCPUGenerator(options.seed ^ kDropoutStream);
-      std::mt19937_64 rng(options.seed);
-      std::vector<int64_t> order(static_cast<size_t>(w.windows));
-      TrainReport report;
-      report.examples = static_cast<int64_t>(log.size());
-      for (int epoch = 0; epoch < options.epochs; ++epoch) {
-        std::iota(order.begin(), order.end(), 0);
-        std::shuffle(order.begin(), order.end(), rng);
-        double loss_sum = 0;
-        for (size_t first = 0; first < order.size();
-             first += static_cast<size_t>(options.batch_size)) {
-          WindowBatch batch = BatchOf(w, order, first, static_cast<size_t>(options.batch_size));
-          torch::Tensor rows = torch::from_blob(
-              batch.rows.data(), {static_cast<int64_t>(batch.rows.size())}, torch::kLong);
-          auto take = [&](const torch::Tensor& t) {
-            return t.index_select(0, rows).slice(1, 0, batch.length);
-          };
-          torch::Tensor mask = take(in.mask);
-          torch::Tensor loss_total = torch::binary_cross_entropy_with_logits(
-              Logits(take(in.token), take(in.skill), &dropout_rng), take(in.label), mask, {},
-              at::Reduction::Sum);
-          optimiser.zero_grad();
-          (loss_total / mask.sum()).backward();
-          optimiser.step();
-          loss_sum += loss_total.item<double>();
-        }
-        report.mean_loss = loss_sum / static_cast<double>(log.size());
-        if (options.on_epoch) options.on_epoch(epoch + 1, report.mean_loss);
-      }
-      return report;
-    } catch (const c10::Error& e) {
-      return InternalError(std::string("torch failed while training: ") +
-                           e.what_without_backtrace());
-    }
+    return RunTrainingLoop(tensors_, spec_.torch_threads, options, [&] {
+      return WindowProblem(log, shape_.max_length, options.seed, LogitsOfWindows());
+    });
   }
 
   StatusOr<std::vector<float>> Predict(const InteractionLog& log) const override {
     CARTABLE_RETURN_IF_ERROR(CheckAnswers(log, spec_, /*uses_items=*/false));
-    try {
-      torch::set_num_threads(spec_.torch_threads);
-      torch::NoGradGuard no_grad;
-      AnswerWindows w = CutIntoWindows(log, shape_.max_length);
-      const Inputs in = MakeInputs(w);
-      std::vector<torch::Tensor> parts;
-      for (int64_t first = 0; first < w.windows; first += kPredictBatch) {
-        const int64_t last = std::min(w.windows, first + kPredictBatch);
-        parts.push_back(
-            Logits(in.token.slice(0, first, last), in.skill.slice(0, first, last), nullptr));
-      }
-      torch::Tensor position =
-          torch::from_blob(w.position.data(), {static_cast<int64_t>(log.size())}, torch::kLong);
-      torch::Tensor p =
-          torch::sigmoid(torch::cat(parts).flatten().index_select(0, position)).contiguous();
-      return std::vector<float>(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
-    } catch (const c10::Error& e) {
-      return InternalError(std::string("torch failed while predicting: ") +
-                           e.what_without_backtrace());
-    }
+    return RunPrediction(spec_.torch_threads,
+                         [&] { return PredictWindows(log, shape_.max_length, LogitsOfWindows()); });
   }
 
  private:
-  struct Inputs {
-    torch::Tensor
-        token;  // [W, L] earlier answer at each key position: 0 (start), else 1 + 2·skill + correct
-    torch::Tensor skill, label, mask;  // [W, L]
-  };
-
-  static Inputs MakeInputs(AnswerWindows& w) {
-    const std::vector<int64_t> shape = {w.windows, w.length};
-    torch::Tensor skill = torch::from_blob(w.skill.data(), shape, torch::kLong);
-    torch::Tensor answer = 1 + 2 * skill + torch::from_blob(w.correct.data(), shape, torch::kLong);
-    torch::Tensor token = torch::cat(
-        {torch::zeros({w.windows, 1}, torch::kLong), answer.slice(1, 0, w.length - 1)}, 1);
-    return {token, skill, torch::from_blob(w.label.data(), shape),
-            torch::from_blob(w.mask.data(), shape)};
-  }
-
   // A tensor of `shape` drawn U(±bound) from the fixed init stream, plus `offset`.
   void Add(const std::string& name, std::vector<int64_t> shape, float bound, float offset = 0.0f) {
     torch::Tensor t = torch::full(shape, offset);
@@ -199,13 +123,13 @@ class SaktModel final : public Model {
     tensors_.push_back(t.requires_grad_());
   }
 
-  torch::Tensor Dropout(torch::Tensor h, at::Generator* rng) const {
-    if (rng == nullptr || shape_.dropout == 0) return h;
-    const double keep = 1.0 - shape_.dropout;
-    return h * torch::bernoulli(torch::full_like(h, keep), *rng) / keep;
-  }
-
   const torch::Tensor& T(Block b) const { return tensors_[b]; }
+
+  WindowLogits LogitsOfWindows() const {
+    return [this](const torch::Tensor& token, const torch::Tensor& skill, at::Generator* dropout) {
+      return Logits(token, skill, dropout);
+    };
+  }
 
   // Logits [B, T] of the answers at `skill` [B, T] given the earlier answers `token` [B, T];
   // dropout when a generator is given (training).
@@ -223,14 +147,15 @@ class SaktModel final : public Model {
     torch::Tensor future =
         torch::ones({t, t}, torch::kBool).triu(1);  // key position > query position
     torch::Tensor scores = q.matmul(k.transpose(2, 3)) / std::sqrt(static_cast<double>(dh));
-    torch::Tensor attention = Dropout(torch::softmax(scores.masked_fill(future, -1e9), -1), rng);
+    torch::Tensor attention =
+        Dropout(torch::softmax(scores.masked_fill(future, -1e9), -1), shape_.dropout, rng);
     torch::Tensor mixed = attention.matmul(v).transpose(1, 2).reshape({b, t, d});
-    torch::Tensor h =
-        torch::layer_norm(query + Dropout(torch::linear(mixed, T(kOutW), T(kOutB)), rng), {d},
-                          T(kNorm1W), T(kNorm1B));
+    torch::Tensor h = torch::layer_norm(
+        query + Dropout(torch::linear(mixed, T(kOutW), T(kOutB)), shape_.dropout, rng), {d},
+        T(kNorm1W), T(kNorm1B));
     torch::Tensor ffn =
         torch::linear(torch::relu(torch::linear(h, T(kFfn1W), T(kFfn1B))), T(kFfn2W), T(kFfn2B));
-    h = torch::layer_norm(h + Dropout(ffn, rng), {d}, T(kNorm2W), T(kNorm2B));
+    h = torch::layer_norm(h + Dropout(ffn, shape_.dropout, rng), {d}, T(kNorm2W), T(kNorm2B));
     return torch::linear(h, T(kLogitW), T(kLogitB)).squeeze(2);
   }
 

@@ -1,10 +1,12 @@
 #pragma once
 
-// Shared by the knowledge-tracing models (irt, dkt, sakt): the check of a log against a model's
-// skill and item spaces, and the cutting of each pupil's answers into padded windows for the
-// sequence models. Torch-free: the models turn these arrays into tensors themselves.
+// Shared by the knowledge-tracing models (pfa, irt, dkt, sakt): the check of a log against a
+// model's skill and item spaces, the pupil of each answer, and the cutting of each pupil's answers
+// into padded windows for the sequence models. Torch-free: the models turn these arrays into
+// tensors themselves.
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,9 @@ namespace cartable::models::internal {
 // naming the model, the interaction and the space. With `uses_items` and a model without items
 // (spec.num_items == 0) the items are ignored.
 Status CheckAnswers(const InteractionLog& log, const ModelSpec& spec, bool uses_items);
+
+// The pupil of each answer, in log order: the examples' pupils of the models that train on answers.
+std::vector<uint32_t> AnswerPupils(const InteractionLog& log);
 
 // Each pupil's answers cut into consecutive windows of at most `max_length` answers (a pupil with
 // 450 answers and max_length 200 gives windows of 200, 200 and 50), padded to the longest window,
@@ -33,19 +38,14 @@ struct AnswerWindows {
   std::vector<float> label;          // correct as float; padding: 0
   std::vector<float> mask;           // 1 on real answers, 0 on padding
   std::vector<int64_t> window_size;  // real answers per window
+  std::vector<uint32_t> pupil;       // the pupil of each window
   // For each real answer in log order, its flat index (window × length + step) in the arrays above.
   std::vector<int64_t> position;
 };
 
 AnswerWindows CutIntoWindows(const InteractionLog& log, int64_t max_length);
 
-// Rows [first, first + count) of `order` (window indices), and the longest of those windows: the
-// batch the sequence models train on, trimmed to the steps it needs.
-struct WindowBatch {
-  std::vector<int64_t> rows;
-  int64_t length = 0;
-};
-WindowBatch BatchOf(const AnswerWindows& w, const std::vector<int64_t>& order, size_t first,
-                    size_t count);
+// The longest of the windows `rows`: the steps a batch of them needs.
+int64_t LongestWindow(const AnswerWindows& w, std::span<const int64_t> rows);
 
 }  // namespace cartable::models::internal

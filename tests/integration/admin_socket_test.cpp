@@ -64,7 +64,7 @@ class AdminSocketTest : public ::testing::Test {
                                         "--rounds",        rounds,
                                         "--join-timeout",  "60",
                                         "--round-timeout", "60",
-                                        "--out",           (dir_.path() / "run.json").string()},
+                                        "--out",           (dir_.path() / "run.safetensors").string()},
                                        coordinator_log_)
                        .value();
     for (const std::string& name : schools_) nodes_.push_back(StartNode(name, name));
@@ -139,12 +139,26 @@ TEST_F(AdminSocketTest, AResearcherSeesTheRunAndStopsItAfterTheCurrentRound) {
   EXPECT_NE(testing::Slurp(coordinator_log_).find("run stopped by admin 'alice'"),
             std::string::npos)
       << testing::Slurp(coordinator_log_);
-  nlohmann::json run =
-      nlohmann::json::parse(testing::Slurp(dir_.path() / "run.json"), nullptr, false);
-  ASSERT_TRUE(run.is_object());
-  EXPECT_EQ(run["stopped_by_admin"], "alice");
-  EXPECT_GE(run["rounds"].size(), 1u);
-  EXPECT_LT(run["rounds"].size(), 100000u);
+  // --out: the global model as a model file that `cartable model inspect` reads, its card holding
+  // the rounds and who stopped the run.
+  const std::string inspected = (dir_.path() / "inspect.log").string();
+  auto inspect = ChildProcess::Spawn({CARTABLE_BINARY, "model", "inspect", "--json",
+                                      (dir_.path() / "run.safetensors").string()},
+                                     inspected)
+                     .value();
+  ASSERT_EQ(inspect->WaitFor(seconds(60)).value_or(-1), 0) << testing::Slurp(inspected);
+  const std::string description = testing::Slurp(inspected);
+  nlohmann::json model =
+      nlohmann::json::parse(description.substr(description.find('{')), nullptr, false);
+  ASSERT_TRUE(model.is_object()) << description;
+  EXPECT_EQ(model["metadata"]["cartable.model"], "pfa");
+  EXPECT_EQ(model["parameters"], 3 * 6 + 3);
+  const nlohmann::json& card = model["card"];
+  EXPECT_EQ(card["training"]["setting"], "federated");
+  EXPECT_EQ(card["training"]["stopped_by_admin"], "alice");
+  EXPECT_GE(card["metrics"]["rounds"].size(), 1u);
+  EXPECT_LT(card["metrics"]["rounds"].size(), 100000u);
+  EXPECT_EQ(card["training"]["rounds"], card["metrics"]["rounds"].size());
   for (size_t i = 0; i < nodes_.size(); ++i) {
     auto node_code = nodes_[i]->WaitFor(seconds(20));
     ASSERT_TRUE(node_code.has_value());

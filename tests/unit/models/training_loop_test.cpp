@@ -1,0 +1,190 @@
+// The zoo's one training loop: how it orders and batches the examples (each batch knowing the pupil
+// of every example), and what every model reports through it.
+
+#include "models/internal/training_loop.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <ostream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kt_test_data.h"
+#include "models/internal/kt_sequences.h"
+#include "models/model.h"
+
+using ::cartable::StatusCode;
+using ::cartable::models::CreateModel;
+using ::cartable::models::InputOf;
+using ::cartable::models::InteractionLog;
+using ::cartable::models::Model;
+using ::cartable::models::ModelInput;
+using ::cartable::models::ModelSpec;
+using ::cartable::models::TrainOptions;
+using ::cartable::models::internal::AnswerPupils;
+using ::cartable::models::internal::Batch;
+using ::cartable::models::internal::CutIntoWindows;
+using ::cartable::models::internal::EpochBatches;
+using ::cartable::models::testing::MakeKtData;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+namespace {
+
+// Pupil of each example: 11 examples of 4 pupils.
+const std::vector<uint32_t> kPupils = {0, 0, 0, 1, 1, 2, 2, 2, 2, 3, 3};
+
+TEST(EpochBatchesTest, EachEpochHoldsEveryExampleOnceWithItsPupil) {
+  EpochBatches batches(kPupils, 4, 5);
+  for (int epoch = 0; epoch < 3; ++epoch) {
+    batches.NextEpoch();
+    ASSERT_EQ(batches.size(), 3u);
+    std::vector<int64_t> seen;
+    for (size_t b = 0; b < batches.size(); ++b) {
+      const Batch batch = batches[b];
+      EXPECT_EQ(batch.examples.size(), b < 2 ? 4u : 3u) << "batch " << b;
+      ASSERT_EQ(batch.pupils.size(), batch.examples.size());
+      for (size_t i = 0; i < batch.examples.size(); ++i) {
+        EXPECT_EQ(batch.pupils[i], kPupils[static_cast<size_t>(batch.examples[i])]);
+      }
+      seen.insert(seen.end(), batch.examples.begin(), batch.examples.end());
+    }
+    std::sort(seen.begin(), seen.end());
+    std::vector<int64_t> all(kPupils.size());
+    std::iota(all.begin(), all.end(), 0);
+    EXPECT_EQ(seen, all) << "epoch " << epoch;
+  }
+}
+
+// The order every model trained in before the loop was shared, pinned so that it stays the same:
+// one std::mt19937_64 seeded once, the examples re-shuffled from 0..n−1 at each epoch.
+TEST(EpochBatchesTest, OrderIsTheSeededShuffleOfTheExamplesAtEachEpoch) {
+  EpochBatches batches(kPupils, 64, 7);
+  std::mt19937_64 rng(7);
+  std::vector<int64_t> expected(kPupils.size());
+  for (int epoch = 0; epoch < 3; ++epoch) {
+    std::iota(expected.begin(), expected.end(), 0);
+    std::shuffle(expected.begin(), expected.end(), rng);
+    batches.NextEpoch();
+    ASSERT_EQ(batches.size(), 1u);
+    const Batch batch = batches[0];
+    EXPECT_EQ(std::vector<int64_t>(batch.examples.begin(), batch.examples.end()), expected);
+  }
+  EpochBatches other_seed(kPupils, 64, 8);
+  other_seed.NextEpoch();
+  batches.NextEpoch();
+  EXPECT_NE(std::vector<int64_t>(other_seed[0].examples.begin(), other_seed[0].examples.end()),
+            std::vector<int64_t>(batches[0].examples.begin(), batches[0].examples.end()));
+}
+
+TEST(ExamplePupilsTest, AnswersAndWindowsKnowTheirPupil) {
+  InteractionLog log = MakeKtData(3, 5, 1).log;  // pupils 0, 1, 2 with 5 answers each
+  EXPECT_EQ(AnswerPupils(log),
+            std::vector<uint32_t>({0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2}));
+  // Windows of at most 2 answers: 3 per pupil (2, 2, 1).
+  const auto windows = CutIntoWindows(log, 2);
+  EXPECT_THAT(windows.pupil, ElementsAre(0, 0, 0, 1, 1, 1, 2, 2, 2));
+  EXPECT_THAT(windows.window_size, ElementsAre(2, 2, 1, 2, 2, 1, 2, 2, 1));
+}
+
+struct Case {
+  std::string name;
+  std::map<std::string, std::string> options;  // small shapes keep the tests fast
+};
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
+// Records of 3 features for early-warning models, one per pupil, the outcome following x0 + x1.
+InteractionLog Records(int n) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+  InteractionLog log;
+  log.records.feature_names = {"x0", "x1", "x2"};
+  for (int i = 0; i < n; ++i) {
+    float sum = 0;
+    for (int c = 0; c < 3; ++c) {
+      const float v = uniform(rng);
+      sum += c < 2 ? v : 0;
+      log.records.features.push_back(v);
+    }
+    log.pupil_keys.push_back("p" + std::to_string(i));
+    log.records.pupil.push_back(static_cast<uint32_t>(i));
+    log.records.outcome.push_back(sum > 1 ? 1 : 0);
+  }
+  return log;
+}
+
+class TrainingLoopTest : public ::testing::TestWithParam<Case> {
+ protected:
+  void SetUp() override {
+    ModelSpec spec;
+    spec.name = GetParam().name;
+    spec.options = GetParam().options;
+    records_ = InputOf(spec.name).value() == ModelInput::kPupilRecords;
+    (records_ ? spec.num_features : spec.num_skills) = records_ ? 3 : 6;
+    auto model = CreateModel(spec);
+    ASSERT_TRUE(model.ok()) << model.status();
+    model_ = std::move(model).value();
+    log_ = records_ ? Records(50) : MakeKtData(12, 15, 2).log;
+  }
+
+  bool records_ = false;
+  std::unique_ptr<Model> model_;
+  InteractionLog log_;
+};
+
+TEST_P(TrainingLoopTest, ReportsEveryEpochAndTheLastEpochsMeanLossPerAnswerOrRecord) {
+  TrainOptions options;
+  options.epochs = 3;
+  options.batch_size = 7;
+  options.learning_rate = 0.01;
+  std::vector<int> epochs;
+  std::vector<double> losses;
+  options.on_epoch = [&](int epoch, double loss) {
+    epochs.push_back(epoch);
+    losses.push_back(loss);
+  };
+  auto report = model_->Train(log_, options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_THAT(epochs, ElementsAre(1, 2, 3));
+  EXPECT_EQ(report->mean_loss, losses.back());
+  EXPECT_GT(report->mean_loss, 0);
+  EXPECT_LT(report->mean_loss, 2);  // a cross-entropy per answer, not a sum over batches
+  EXPECT_EQ(report->examples, static_cast<int64_t>(records_ ? log_.records.size() : log_.size()));
+}
+
+TEST_P(TrainingLoopTest, RefusesOptionsWithoutAnEpochABatchOrAPositiveRateAndStaysUnchanged) {
+  const std::vector<float> before = model_->GetParameters();
+  for (auto change :
+       {+[](TrainOptions& o) { o.epochs = 0; }, +[](TrainOptions& o) { o.batch_size = 0; },
+        +[](TrainOptions& o) { o.learning_rate = 0; },
+        +[](TrainOptions& o) { o.learning_rate = -1; }}) {
+    TrainOptions options;
+    change(options);
+    auto report = model_->Train(log_, options);
+    ASSERT_FALSE(report.ok());
+    EXPECT_EQ(report.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_THAT(report.status().message(), HasSubstr("epochs ≥ 1, batch size ≥ 1"));
+  }
+  EXPECT_EQ(model_->GetParameters(), before);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Zoo, TrainingLoopTest,
+    ::testing::Values(Case{"pfa", {}}, Case{"irt1pl", {}}, Case{"irt2pl", {}},
+                      Case{"dkt", {{"hidden_size", "8"}, {"max_length", "6"}}},
+                      Case{"dkt", {{"hidden_size", "8"}, {"cell", "gru"}, {"dropout", "0.2"}}},
+                      Case{"sakt", {{"embedding_size", "8"}, {"max_length", "10"}}},
+                      Case{"logistic", {{"l2", "0.1"}}},
+                      Case{"mlp", {{"hidden_size", "8"}, {"dropout", "0.2"}}}),
+    [](const ::testing::TestParamInfo<Case>& info) {
+      return info.param.name + "_" + std::to_string(info.index);
+    });
+
+}  // namespace
