@@ -13,7 +13,7 @@ namespace {
 // the loop sends in answer goes out the same way.
 void SendAll(RoundLoop& loop, protocol::ServerTransport& transport, std::vector<Outgoing> outgoing) {
   while (!outgoing.empty()) {
-    std::vector<std::pair<protocol::PeerId, std::string>> unreachable;
+    std::vector<std::pair<protocol::PeerId, Status>> unreachable;
     const protocol::Envelope* encoded = nullptr;  // a broadcast is encoded once
     std::shared_ptr<const std::string> frame;
     for (const Outgoing& o : outgoing) {
@@ -22,7 +22,7 @@ void SendAll(RoundLoop& loop, protocol::ServerTransport& transport, std::vector<
         encoded = o.envelope.get();
       }
       Status sent = transport.SendShared(o.peer, frame);
-      if (!sent.ok()) unreachable.emplace_back(o.peer, "could not be sent a message: " + sent.message());
+      if (!sent.ok()) unreachable.emplace_back(o.peer, sent);
     }
     outgoing.clear();
     for (const auto& [peer, why] : unreachable) {

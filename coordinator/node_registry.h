@@ -53,6 +53,7 @@ class NodeRegistry {
   const std::map<protocol::PeerId, JoinedNode>& nodes() const { return nodes_; }
 
   void Heard(const protocol::PeerId& peer, TimePoint now);
+  void Forget(const protocol::PeerId& peer) { nodes_.erase(peer); }
   // Notes when each addressee of `out` was last sent something (what heartbeats are timed from).
   void Sent(const std::vector<Outgoing>& out, TimePoint now);
   // Joined nodes not addressed in `out` that have been sent nothing for `interval`.

@@ -88,10 +88,13 @@ std::vector<Outgoing> RoundLoop::OnTick() {
   return Sent(std::move(out));
 }
 
-std::vector<Outgoing> RoundLoop::OnUnreachable(const protocol::PeerId& peer, const std::string& why) {
-  if (phase_ == Phase::kDone || !registry_.Contains(peer) || stage() == nullptr) return {};
+std::vector<Outgoing> RoundLoop::OnUnreachable(const protocol::PeerId& peer, const Status& why) {
+  if (phase_ == Phase::kDone || !registry_.Contains(peer)) return {};
   std::vector<Outgoing> out;
-  stage()->OnUnreachable(peer, why, out);
+  if (stage() != nullptr) stage()->OnUnreachable(peer, "could not be sent a message: " + why.message(), out);
+  // A connection that is gone stays gone: the node, if it comes back, says Hello on a new one. A node
+  // that is only not reading stays joined, and is dropped from each round it cannot keep up with.
+  if (why.code() == StatusCode::kUnavailable) registry_.Forget(peer);
   return Sent(AfterStageStep(std::move(out)));
 }
 
@@ -173,6 +176,7 @@ std::vector<Outgoing> RoundLoop::CheckDeadlines() {
   if (phase_ == Phase::kDone) return {};
   ForgetSilentNodes();
   if (clock_.Now() < deadline_) return {};
+  if (phase_ == Phase::kPausing) return StartAttempt();
   if (phase_ == Phase::kJoining) {
     if (registry_.size() < config_.min_nodes) {
       return Fail(DeadlineExceededError(
@@ -205,26 +209,30 @@ std::vector<Outgoing> RoundLoop::AfterStageStep(std::vector<Outgoing> out) {
 
 std::vector<Outgoing> RoundLoop::StartRound() {
   failed_attempts_ = 0;
+  sitting_out_.clear();
   round_started_ = clock_.Now();
   current_ = RoundRecord{};
   current_.round = static_cast<uint32_t>(records_.size()) + 1;
-  return StartAttempt(SelectCohort(registry_.Members(), excluded_));
+  return StartAttempt();
 }
 
-std::vector<Outgoing> RoundLoop::StartAttempt(std::vector<CohortMember> cohort) {
+std::vector<Outgoing> RoundLoop::StartAttempt() {
   attempt_ += 1;  // a fresh number, so nothing of a failed attempt is taken for this one
   phase_ = Phase::kTraining;
   evaluation_.reset();
   training_.reset();
   drops_recorded_ = 0;
+  std::set<std::string> left_out = excluded_;
+  left_out.insert(sitting_out_.begin(), sitting_out_.end());
+  std::vector<CohortMember> cohort = SelectCohort(registry_.Members(), left_out);
   if (cohort.size() < config_.min_nodes) {
-    return Fail(FailedPreconditionError("round " + std::to_string(current_.round) + ": only " +
-                                        std::to_string(cohort.size()) + " node(s) can take part (" +
-                                        Names(cohort) + "); the run needs " + std::to_string(config_.min_nodes)));
+    return RetryOrFail(FailedPreconditionError("only " + std::to_string(cohort.size()) + " node(s) can take part (" +
+                                               Names(cohort) + "); the run needs " +
+                                               std::to_string(config_.min_nodes)));
   }
   std::vector<Outgoing> out;
   auto training = StartTraining(config_, attempt_, std::move(cohort), global_, out);
-  if (!training.ok()) return Fail(training.status().WithContext("round " + std::to_string(current_.round)));
+  if (!training.ok()) return RetryOrFail(training.status());
   training_ = std::move(training).value();
   deadline_ = clock_.Now() + config_.round_timeout;
   return AfterStageStep(std::move(out));
@@ -239,9 +247,9 @@ std::vector<Outgoing> RoundLoop::FinishTraining() {
   if (!training_->outcome().ok()) return RetryOrFail(training_->outcome().status());
   const exchange::SummedContributions& sum = *training_->outcome();
   if (static_cast<size_t>(sum.update.contributors) < config_.min_nodes) {
-    return Fail(FailedPreconditionError("round " + std::to_string(current_.round) + ": only " +
-                                        std::to_string(sum.update.contributors) +
-                                        " update(s) arrived; the run needs " + std::to_string(config_.min_nodes)));
+    return RetryOrFail(FailedPreconditionError("only " + std::to_string(sum.update.contributors) +
+                                               " update(s) arrived; the run needs " +
+                                               std::to_string(config_.min_nodes)));
   }
   auto next = strategy_->NextModel(global_, sum.update);
   if (!next.ok()) return Fail(next.status().WithContext("round " + std::to_string(current_.round)));
@@ -264,25 +272,32 @@ std::vector<Outgoing> RoundLoop::FinishTraining() {
 }
 
 std::vector<Outgoing> RoundLoop::RetryOrFail(const Status& failure) {
-  const Status why = failure.WithContext("round " + std::to_string(current_.round) + ": aggregation");
+  const Status why = failure.WithContext("round " + std::to_string(current_.round));
   if (why.code() != StatusCode::kFailedPrecondition || ++failed_attempts_ >= config_.max_attempts) return Fail(why);
-  AttemptFaults faults;
-  for (const DroppedMember& d : training_->dropped()) {
-    if (d.kind == DroppedMember::Kind::kUnusable) faults.dropped.insert(d.name);
-  }
-  for (const auto& [name, reason] : training_->proven()) faults.proven.insert(name);
-  faults.disputes = training_->disputes();
-  std::vector<CohortMember> next = CohortForRetry(training_->members(), faults);
-  std::vector<CohortMember> left_out;
-  for (const CohortMember& m : training_->members()) {
-    if (std::none_of(next.begin(), next.end(), [&](const CohortMember& n) { return n.name == m.name; })) {
-      left_out.push_back(m);
+  std::string without;
+  if (training_ != nullptr) {
+    AttemptFaults faults;
+    for (const DroppedMember& d : training_->dropped()) {
+      if (d.kind == DroppedMember::Kind::kUnusable) faults.dropped.insert(d.name);
+    }
+    for (const auto& [name, reason] : training_->proven()) faults.proven.insert(name);
+    faults.disputes = training_->disputes();
+    const std::vector<CohortMember> next = CohortForRetry(training_->members(), faults);
+    for (const CohortMember& m : training_->members()) {
+      if (std::none_of(next.begin(), next.end(), [&](const CohortMember& n) { return n.name == m.name; })) {
+        sitting_out_.insert(m.name);
+        without += (without.empty() ? " without " : ", ") + m.name;
+      }
     }
   }
-  spdlog::warn("{}; trying again{} ({} of {} attempts)", why.message(),
-               left_out.empty() ? std::string() : " without " + Names(left_out), failed_attempts_ + 1,
-               config_.max_attempts);
-  return StartAttempt(std::move(next));
+  // A short pause lets nodes that restarted or lost their connection rejoin before the next cohort.
+  const Duration pause = std::min<Duration>(config_.round_timeout, std::chrono::seconds(5));
+  spdlog::warn("{}; trying again{} in {:g} s ({} of {} attempts)", why.message(), without, ToSeconds(pause),
+               failed_attempts_ + 1, config_.max_attempts);
+  phase_ = Phase::kPausing;
+  training_.reset();
+  deadline_ = clock_.Now() + pause;
+  return {};
 }
 
 std::vector<Outgoing> RoundLoop::FinishEvaluation() {
@@ -345,9 +360,10 @@ RunSnapshot RoundLoop::Snapshot() const {
     case Phase::kJoining: s.stage = "joining"; break;
     case Phase::kTraining: s.stage = "training"; break;
     case Phase::kEvaluating: s.stage = "evaluating"; break;
+    case Phase::kPausing: s.stage = "retrying"; break;
     case Phase::kDone: s.stage = "done"; break;
   }
-  if (phase_ == Phase::kTraining || phase_ == Phase::kEvaluating) s.round = current_.round;
+  if (phase_ != Phase::kJoining && phase_ != Phase::kDone) s.round = current_.round;
   const TimePoint now = clock_.Now();
   for (const auto& [peer, node] : registry_.nodes()) s.nodes.push_back({node.name, ToSeconds(now - node.last_heard)});
   std::sort(s.nodes.begin(), s.nodes.end(), [](const auto& a, const auto& b) { return a.name < b.name; });

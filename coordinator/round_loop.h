@@ -55,7 +55,7 @@ struct RunSnapshot {
   uint32_t rounds_planned = 0;
   size_t rounds_completed = 0;
   uint32_t round = 0;   // the round in progress, from 1; 0 while joining and once the run is over
-  std::string stage;    // "joining", "training", "evaluating" or "done"
+  std::string stage;    // "joining", "training", "evaluating", "retrying" or "done"
   std::vector<NodeView> nodes;  // joined nodes, by name
   std::optional<RoundRecord> last_round;
   std::optional<std::string> stop_requested_by;
@@ -72,10 +72,10 @@ class RoundLoop {
                                   const SenderIdentity& sender = {});
   // Checks deadlines; call at least every poll interval.
   std::vector<Outgoing> OnTick();
-  // The transport could not hand `peer` a message (it is gone, or not reading): the peer is dropped from
-  // the round at once, never waited on. It stays joined; a peer that is truly gone falls silent and is
-  // forgotten after node_timeout.
-  std::vector<Outgoing> OnUnreachable(const protocol::PeerId& peer, const std::string& why);
+  // The transport could not hand `peer` a message: the peer is dropped from the round at once, never
+  // waited on. `why` is the transport's status: kUnavailable (the connection is gone) also forgets the
+  // peer, which says Hello again if it comes back; otherwise (it is not reading) it stays joined.
+  std::vector<Outgoing> OnUnreachable(const protocol::PeerId& peer, const Status& why);
   // Ends the run now (e.g. the operator pressed Ctrl-C): Shutdown to every node, outcome kCancelled.
   std::vector<Outgoing> Stop(const std::string& reason);
   // Ends the run cleanly once the current round is recorded, or at once when no round has started: every
@@ -100,7 +100,9 @@ class RoundLoop {
   }
 
  private:
-  enum class Phase { kJoining, kTraining, kEvaluating, kDone };
+  // kPausing: between a failed attempt and the next, so that nodes that restarted or lost a connection
+  // can rejoin before the cohort is picked again.
+  enum class Phase { kJoining, kTraining, kEvaluating, kPausing, kDone };
 
   RoundLoop(const RunConfig& config, const Clock& clock, std::unique_ptr<aggregation::Strategy> strategy,
             std::vector<float> initial);
@@ -115,7 +117,7 @@ class RoundLoop {
   std::vector<Outgoing> Sent(std::vector<Outgoing> out);
   void ForgetSilentNodes();
   std::vector<Outgoing> StartRound();
-  std::vector<Outgoing> StartAttempt(std::vector<CohortMember> cohort);
+  std::vector<Outgoing> StartAttempt();
   std::vector<Outgoing> FinishTraining();
   std::vector<Outgoing> RetryOrFail(const Status& why);
   std::vector<Outgoing> FinishEvaluation();
@@ -135,6 +137,7 @@ class RoundLoop {
   Status outcome_;
   NodeRegistry registry_;
   std::set<std::string> excluded_;
+  std::set<std::string> sitting_out_;  // left out of the current round's remaining attempts
   std::unique_ptr<TrainingStage> training_;
   std::unique_ptr<EvaluationStage> evaluation_;
   size_t drops_recorded_ = 0;  // of the current stage

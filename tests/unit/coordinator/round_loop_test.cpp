@@ -106,11 +106,12 @@ TEST_F(RoundLoopTest, AnUnreachableNodeIsDroppedAtOnceNotWaitedOn) {
   loop_->OnMessage("a", Update(1, 1.0f, 1));
   loop_->OnMessage("b", Update(1, 3.0f, 1));
   // c's queue is full: the round goes on without it, before any deadline.
-  std::vector<Outgoing> evaluate = loop_->OnUnreachable("c", "it is not reading its messages");
+  std::vector<Outgoing> evaluate = loop_->OnUnreachable("c", DeadlineExceededError("it is not reading"));
   EXPECT_EQ(BodiesOf<protocol::EvaluateRequest>(evaluate).size(), 2u);
   for (float v : loop_->global_model()) EXPECT_NEAR(v, 2.0f, 1e-5);
-  EXPECT_TRUE(loop_->OnUnreachable("c", "again").empty()) << "c is out of this round already";
-  EXPECT_TRUE(loop_->OnUnreachable("stranger", "never joined").empty());
+  EXPECT_TRUE(loop_->OnUnreachable("c", DeadlineExceededError("again")).empty()) << "c is out of this round already";
+  EXPECT_TRUE(loop_->Snapshot().nodes.size() == 3u) << "a node that is not reading stays joined";
+  EXPECT_TRUE(loop_->OnUnreachable("stranger", UnavailableError("never joined")).empty());
 }
 
 TEST_F(RoundLoopTest, DropsNodesThatMissTheDeadlineAndCarriesOn) {
@@ -134,7 +135,9 @@ TEST_F(RoundLoopTest, DropsNodesThatMissTheDeadlineAndCarriesOn) {
 }
 
 TEST_F(RoundLoopTest, FailsWhenTooFewUpdatesArrive) {
-  Create(SmallRun());
+  RunConfig config = SmallRun();
+  config.max_attempts = 1;
+  Create(config);
   for (const char* p : {"a", "b", "c"}) Join(p);
   loop_->OnMessage("a", Update(1, 1.0f, 1));
   clock_.Advance(std::chrono::seconds(6));
@@ -143,6 +146,30 @@ TEST_F(RoundLoopTest, FailsWhenTooFewUpdatesArrive) {
   EXPECT_EQ(loop_->outcome().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(loop_->outcome().message().find("only 1 update"), std::string::npos);
   EXPECT_EQ(BodiesOf<protocol::Shutdown>(out).size(), 3u);
+}
+
+// Regression: a node killed between rounds was still joined when the next round started; its send
+// failed at once, the round failed at once, and the retries came before the restarted node rejoined.
+TEST_F(RoundLoopTest, AGoneNodeIsForgottenAndARetryWaitsForNodesToRejoin) {
+  RunConfig config = SmallRun();
+  config.min_nodes = 3;
+  Create(config);
+  for (const char* p : {"a", "b", "c"}) Join(p);
+  loop_->OnMessage("a", Update(1, 1.0f, 1));
+  loop_->OnMessage("b", Update(1, 1.0f, 1));
+  std::vector<Outgoing> out = loop_->OnUnreachable("c", UnavailableError("peer is no longer connected"));
+  EXPECT_TRUE(out.empty()) << "too few updates: the attempt failed, and the next one waits";
+  EXPECT_FALSE(loop_->done());
+  EXPECT_EQ(loop_->Snapshot().stage, "retrying");
+  EXPECT_EQ(loop_->Snapshot().nodes.size(), 2u) << "c's connection is gone";
+  loop_->OnMessage("c2", HelloFrom("school-c"));  // c restarted
+  clock_.Advance(std::chrono::seconds(5));
+  std::vector<Outgoing> retry = loop_->OnTick();
+  std::set<std::string> asked;
+  for (const Outgoing& o : retry) {
+    if (std::holds_alternative<protocol::TrainRequest>(o.envelope->body)) asked.insert(o.peer);
+  }
+  EXPECT_EQ(asked, (std::set<std::string>{"a", "b", "c2"}));
 }
 
 TEST_F(RoundLoopTest, JoinDeadlineWithTooFewNodesFailsTheRun) {
