@@ -12,8 +12,8 @@
 #include "coordinator/coordinator_service.h"
 #include "core/files.h"
 #include "core/subprocess.h"
+#include "ingest/csv_source.h"
 #include "models/metrics.h"
-#include "node/csv_source.h"
 #include "node/identity.h"
 #include "protocol/zmq_transport.h"
 #include "simulations/report.h"
@@ -25,7 +25,7 @@ struct SchoolData {
   std::string name;
   std::filesystem::path csv;
   std::filesystem::path pseudonym_key;  // the school's own; the simulation holds every school's
-  std::optional<node::Pseudonymizer> pseudonymizer;
+  std::optional<ingest::Pseudonymizer> pseudonymizer;
   models::PupilSplit split;
 };
 
@@ -74,10 +74,10 @@ StatusOr<std::vector<SchoolData>> PrepareSchools(const ScenarioConfig& config,
     SchoolData school{s.name, data_dir / (s.name + ".csv"), key_dir / (s.name + ".key"), {}, {}};
     CARTABLE_RETURN_IF_ERROR(WriteLongCsv(s, school.csv));
     CARTABLE_RETURN_IF_ERROR(WriteSimulatedPseudonymKey(config.cohort.seed, s.name, school.pseudonym_key));
-    CARTABLE_ASSIGN_OR_RETURN(school.pseudonymizer, node::Pseudonymizer::LoadOrCreate(school.pseudonym_key));
+    CARTABLE_ASSIGN_OR_RETURN(school.pseudonymizer, ingest::Pseudonymizer::LoadOrCreate(school.pseudonym_key));
     // Read back through the node's own adapter and key, so baselines see exactly what the nodes see.
     CARTABLE_ASSIGN_OR_RETURN(models::InteractionLog log,
-                              node::LoadLongCsv(school.csv, &*school.pseudonymizer));
+                              ingest::LoadLongCsv(school.csv, &*school.pseudonymizer));
     log.num_skills = static_cast<uint32_t>(config.cohort.skills);
     school.split = models::SplitByPupil(log, config.test_fraction, config.cohort.seed);
     if (school.split.train.size() == 0 || school.split.test.size() == 0) {

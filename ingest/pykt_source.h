@@ -19,12 +19,12 @@
 
 #include "core/status.h"
 #include "models/dataset.h"
-#include "node/pseudonymizer.h"
+#include "ingest/pseudonymizer.h"
 
-namespace cartable::node {
+namespace cartable::ingest {
 
 // With a pseudonymizer, uids become pseudonyms as they are read: the log never holds a raw id.
 StatusOr<models::InteractionLog> LoadPykt(const std::filesystem::path& path,
                                           const Pseudonymizer* pseudonymizer = nullptr);
 
-}  // namespace cartable::node
+}  // namespace cartable::ingest

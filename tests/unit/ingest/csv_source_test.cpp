@@ -1,4 +1,4 @@
-#include "node/csv_source.h"
+#include "ingest/csv_source.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -12,8 +12,8 @@
 using ::cartable::StatusCode;
 using ::cartable::models::Interaction;
 using ::cartable::models::InteractionLog;
-using ::cartable::node::LoadData;
-using ::cartable::node::LoadLongCsv;
+using ::cartable::ingest::LoadData;
+using ::cartable::ingest::LoadLongCsv;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 

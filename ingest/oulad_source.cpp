@@ -1,4 +1,4 @@
-#include "node/oulad_source.h"
+#include "ingest/oulad_source.h"
 
 #include <algorithm>
 #include <charconv>
@@ -9,9 +9,9 @@
 #include <optional>
 #include <unordered_map>
 
-#include "node/text_source.h"
+#include "ingest/internal/text_reader.h"
 
-namespace cartable::node {
+namespace cartable::ingest {
 namespace {
 
 namespace fs = std::filesystem;
@@ -397,4 +397,4 @@ StatusOr<models::InteractionLog> LoadOuladLocation(const std::string& location,
   return log;
 }
 
-}  // namespace cartable::node
+}  // namespace cartable::ingest

@@ -14,9 +14,9 @@
 
 #include "core/status.h"
 #include "models/dataset.h"
-#include "node/pseudonymizer.h"
+#include "ingest/pseudonymizer.h"
 
-namespace cartable::node {
+namespace cartable::ingest {
 
 // With a pseudonymizer, pupil ids become pseudonyms as they are read: the log never holds a raw id.
 StatusOr<models::InteractionLog> LoadLongCsv(const std::filesystem::path& path,
@@ -26,4 +26,4 @@ StatusOr<models::InteractionLog> LoadLongCsv(const std::filesystem::path& path,
 StatusOr<models::InteractionLog> LoadData(const std::string& spec,
                                           const Pseudonymizer* pseudonymizer = nullptr);
 
-}  // namespace cartable::node
+}  // namespace cartable::ingest

@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "core/status.h"
+#include "ingest/pseudonymizer.h"
 #include "models/dataset.h"
-#include "node/pseudonymizer.h"
 
-namespace cartable::node::testing {
+namespace cartable::ingest::testing {
 
 using Loader = std::function<StatusOr<models::InteractionLog>(const std::filesystem::path&,
                                                               const Pseudonymizer*)>;
@@ -90,4 +90,4 @@ class DataFileTest : public ::testing::Test {
   std::filesystem::path dir_;
 };
 
-}  // namespace cartable::node::testing
+}  // namespace cartable::ingest::testing

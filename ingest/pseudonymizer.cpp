@@ -1,4 +1,4 @@
-#include "node/pseudonymizer.h"
+#include "ingest/pseudonymizer.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 #include "aggregation/secagg/hmac.h"
 #include "core/files.h"
 
-namespace cartable::node {
+namespace cartable::ingest {
 namespace {
 
 constexpr size_t kKeyBytes = 32;
@@ -70,4 +70,4 @@ std::filesystem::path DefaultPseudonymKeyFile() {
   return std::filesystem::path(home != nullptr ? home : ".") / ".local/state/cartable/pseudonym.key";
 }
 
-}  // namespace cartable::node
+}  // namespace cartable::ingest

@@ -2,8 +2,8 @@
 
 // Pieces shared by the text adapters (kt3, pykt, xapi, csv): a line reader that refuses over-long
 // lines, strict number parsing, quoting of hostile bytes for error messages, ISO 8601 times, dense
-// ids, and the builder that groups answers by pupil and orders them in time. Not meant for other
-// folders; it would live in node/internal/ if the folder had one. Plain values, not thread safe.
+// ids, and the builder that groups answers by pupil and orders them in time. Only the adapters of
+// ingest/ use it. Plain values, not thread safe.
 
 #include <cstdint>
 #include <istream>
@@ -15,9 +15,9 @@
 
 #include "core/status.h"
 #include "models/dataset.h"
-#include "node/pseudonymizer.h"
+#include "ingest/pseudonymizer.h"
 
-namespace cartable::node::internal {
+namespace cartable::ingest::internal {
 
 // Bounds every allocation driven by a file: a line, hence a list in it, never exceeds
 // kMaxLineBytes; skill and item spaces (which size model tables downstream) never exceed these.
@@ -115,4 +115,4 @@ class LogBuilder {
   uint32_t max_skill_ = 0;
 };
 
-}  // namespace cartable::node::internal
+}  // namespace cartable::ingest::internal

@@ -1,11 +1,11 @@
-#include "node/text_source.h"
+#include "ingest/internal/text_reader.h"
 
 #include <gtest/gtest.h>
 
 #include <sstream>
 #include <string>
 
-namespace cartable::node::internal {
+namespace cartable::ingest::internal {
 namespace {
 
 TEST(Iso8601Test, ParsesZonesFractionsAndTheEpoch) {
@@ -81,4 +81,4 @@ TEST(TextTest, DenseIdsStopAtTheLimit) {
 }
 
 }  // namespace
-}  // namespace cartable::node::internal
+}  // namespace cartable::ingest::internal

@@ -13,7 +13,7 @@
 #include "aggregation/secagg/secret_bytes.h"
 #include "core/status.h"
 
-namespace cartable::node {
+namespace cartable::ingest {
 
 class Pseudonymizer {
  public:
@@ -30,4 +30,4 @@ class Pseudonymizer {
 // Where a node keeps its key unless told otherwise: $HOME/.local/state/cartable/pseudonym.key.
 std::filesystem::path DefaultPseudonymKeyFile();
 
-}  // namespace cartable::node
+}  // namespace cartable::ingest

@@ -1,4 +1,4 @@
-#include "node/csv_source.h"
+#include "ingest/csv_source.h"
 
 #include <algorithm>
 #include <charconv>
@@ -8,13 +8,13 @@
 #include <unordered_map>
 #include <vector>
 
-#include "node/kt3_source.h"
-#include "node/oulad_source.h"
-#include "node/pykt_source.h"
-#include "node/text_source.h"
-#include "node/xapi_source.h"
+#include "ingest/internal/text_reader.h"
+#include "ingest/kt3_source.h"
+#include "ingest/oulad_source.h"
+#include "ingest/pykt_source.h"
+#include "ingest/xapi_source.h"
 
-namespace cartable::node {
+namespace cartable::ingest {
 namespace {
 
 constexpr uint32_t kMaxSkills = 1 << 20;
@@ -174,4 +174,4 @@ StatusOr<models::InteractionLog> LoadData(const std::string& spec, const Pseudon
                               "' (known: csv, kt3, oulad, pykt, xapi)");
 }
 
-}  // namespace cartable::node
+}  // namespace cartable::ingest

@@ -1,11 +1,11 @@
-#include "node/text_source.h"
+#include "ingest/internal/text_reader.h"
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 
-namespace cartable::node::internal {
+namespace cartable::ingest::internal {
 
 bool LineReader::Refill() {
   in_.read(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
@@ -237,4 +237,4 @@ models::InteractionLog LogBuilder::Build(std::optional<uint32_t> num_skills,
   return log;
 }
 
-}  // namespace cartable::node::internal
+}  // namespace cartable::ingest::internal

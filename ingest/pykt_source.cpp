@@ -1,13 +1,13 @@
-#include "node/pykt_source.h"
+#include "ingest/pykt_source.h"
 
 #include <algorithm>
 #include <fstream>
 #include <string>
 #include <vector>
 
-#include "node/text_source.h"
+#include "ingest/internal/text_reader.h"
 
-namespace cartable::node {
+namespace cartable::ingest {
 namespace {
 
 using internal::Quote;
@@ -198,4 +198,4 @@ StatusOr<models::InteractionLog> LoadPykt(const std::filesystem::path& path,
   return PyktReader(in, path.string(), pseudonymizer).Read();
 }
 
-}  // namespace cartable::node
+}  // namespace cartable::ingest

@@ -1,4 +1,4 @@
-#include "node/pseudonymizer.h"
+#include "ingest/pseudonymizer.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,9 +8,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "node/csv_source.h"
+#include "ingest/csv_source.h"
 
-namespace cartable::node {
+namespace cartable::ingest {
 namespace {
 
 class PseudonymizerTest : public ::testing::Test {
@@ -76,4 +76,4 @@ TEST_F(PseudonymizerTest, TheCsvReaderNeverHoldsARawId) {
 }
 
 }  // namespace
-}  // namespace cartable::node
+}  // namespace cartable::ingest

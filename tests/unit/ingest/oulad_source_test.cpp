@@ -1,4 +1,4 @@
-#include "node/oulad_source.h"
+#include "ingest/oulad_source.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -11,16 +11,16 @@
 #include <string>
 #include <vector>
 
-#include "node/csv_source.h"
+#include "ingest/csv_source.h"
 
 using ::cartable::StatusCode;
 using ::cartable::models::InteractionLog;
-using ::cartable::node::LoadData;
-using ::cartable::node::LoadOulad;
-using ::cartable::node::LoadOuladLocation;
-using ::cartable::node::OuladFeatureNames;
-using ::cartable::node::OuladOptions;
-using ::cartable::node::Pseudonymizer;
+using ::cartable::ingest::LoadData;
+using ::cartable::ingest::LoadOulad;
+using ::cartable::ingest::LoadOuladLocation;
+using ::cartable::ingest::OuladFeatureNames;
+using ::cartable::ingest::OuladOptions;
+using ::cartable::ingest::Pseudonymizer;
 using ::testing::AllOf;
 using ::testing::AnyOf;
 using ::testing::ElementsAre;
