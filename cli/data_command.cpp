@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
-#include "ingest/csv_source.h"
 #include "ingest/data_summary.h"
+#include "ingest/formats.h"
 
 namespace cartable::cli {
 namespace {

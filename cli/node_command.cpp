@@ -10,7 +10,7 @@
 #include "cli/command.h"
 #include "core/logging.h"
 #include "core/subprocess.h"
-#include "ingest/csv_source.h"
+#include "ingest/formats.h"
 #include "ingest/pseudonymizer.h"
 #include "node/identity.h"
 #include "node/node_agent.h"

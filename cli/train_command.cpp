@@ -17,7 +17,7 @@
 #include "core/files.h"
 #include "core/logging.h"
 #include "core/version.h"
-#include "ingest/csv_source.h"
+#include "ingest/formats.h"
 #include "models/safetensors.h"
 #include "simulations/baselines.h"
 

@@ -9,10 +9,6 @@
 #include <vector>
 
 #include "ingest/internal/text_reader.h"
-#include "ingest/kt3_source.h"
-#include "ingest/oulad_source.h"
-#include "ingest/pykt_source.h"
-#include "ingest/xapi_source.h"
 
 namespace cartable::ingest {
 namespace {
@@ -156,22 +152,6 @@ StatusOr<models::InteractionLog> LoadLongCsv(const std::filesystem::path& path,
     for (const Row& r : rows[p]) log.interactions.push_back({p, r.skill, r.correct, r.item});
   }
   return log;
-}
-
-StatusOr<models::InteractionLog> LoadData(const std::string& spec, const Pseudonymizer* pseudonymizer) {
-  const size_t colon = spec.find(':');
-  if (colon == std::string::npos) {
-    return InvalidArgumentError("data '" + spec + "' must be FORMAT:PATH, e.g. csv:answers.csv");
-  }
-  const std::string format = spec.substr(0, colon);
-  const std::string path = spec.substr(colon + 1);
-  if (format == "csv") return LoadLongCsv(path, pseudonymizer);
-  if (format == "oulad") return LoadOuladLocation(path, pseudonymizer);
-  if (format == "kt3") return LoadKt3(path, pseudonymizer);
-  if (format == "pykt") return LoadPykt(path, pseudonymizer);
-  if (format == "xapi") return LoadXapi(path, pseudonymizer);
-  return InvalidArgumentError("unknown data format '" + format + "' in '" + spec +
-                              "' (known: csv, kt3, oulad, pykt, xapi)");
 }
 
 }  // namespace cartable::ingest

@@ -18,8 +18,8 @@
 #include <filesystem>
 
 #include "core/status.h"
-#include "models/dataset.h"
 #include "ingest/pseudonymizer.h"
+#include "models/dataset.h"
 
 namespace cartable::ingest {
 

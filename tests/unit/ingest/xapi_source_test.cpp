@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "data_file_test.h"
-#include "ingest/csv_source.h"
+#include "ingest/formats.h"
 
 namespace cartable::ingest {
 namespace {
