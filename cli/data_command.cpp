@@ -7,16 +7,16 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
-#include "node/csv_source.h"
-#include "node/data_summary.h"
+#include "ingest/data_summary.h"
+#include "ingest/formats.h"
 
 namespace cartable::cli {
 namespace {
 
 int RunCheck(const std::string& spec, bool json) {
-  auto log = node::LoadData(spec);
+  auto log = ingest::LoadData(spec);
   if (!log.ok()) return ReportFailure(log.status());
-  const node::DataSummary s = node::Summarize(*log);
+  const ingest::DataSummary s = ingest::Summarize(*log);
   if (json) {
     std::cout << nlohmann::json{{"data", spec},
                                 {"pupils", s.pupils},

@@ -10,10 +10,10 @@
 #include "cli/command.h"
 #include "core/logging.h"
 #include "core/subprocess.h"
-#include "node/csv_source.h"
+#include "ingest/formats.h"
+#include "ingest/pseudonymizer.h"
 #include "node/identity.h"
 #include "node/node_agent.h"
-#include "node/pseudonymizer.h"
 #include "protocol/zmq_transport.h"
 
 namespace cartable::cli {
@@ -93,10 +93,10 @@ int Run(NodeOptions& o) {
   if (o.name.empty()) o.name = HostName();
   if (Status s = SetupLogging(o.log_level, o.name); !s.ok()) return ReportFailure(s);
   const std::filesystem::path key_file =
-      o.pseudonym_key.empty() ? node::DefaultPseudonymKeyFile() : std::filesystem::path(o.pseudonym_key);
-  auto pseudonymizer = node::Pseudonymizer::LoadOrCreate(key_file);
+      o.pseudonym_key.empty() ? ingest::DefaultPseudonymKeyFile() : std::filesystem::path(o.pseudonym_key);
+  auto pseudonymizer = ingest::Pseudonymizer::LoadOrCreate(key_file);
   if (!pseudonymizer.ok()) return ReportFailure(pseudonymizer.status().WithContext("--pseudonym-key"));
-  auto log = node::LoadData(o.data, &*pseudonymizer);
+  auto log = ingest::LoadData(o.data, &*pseudonymizer);
   if (!log.ok()) return ReportFailure(log.status().WithContext("loading --data"));
   models::PupilSplit split = models::SplitByPupil(*log, o.test_fraction, o.split_seed);
   spdlog::info("loaded {} answers and {} pupil records of {} pupils; {} pupils held out for evaluation",

@@ -15,8 +15,8 @@
 #include "cli/command.h"
 #include "core/files.h"
 #include "core/logging.h"
+#include "ingest/formats.h"
 #include "models/model_file.h"
-#include "node/csv_source.h"
 #include "simulations/baselines.h"
 
 namespace cartable::cli {
@@ -152,10 +152,10 @@ nlohmann::json ScoresJson(const simulations::Scores& s) {
 }
 
 StatusOr<models::PupilSplit> LoadSplit(const TrainCommandOptions& o) {
-  auto data = node::LoadData(o.data);
+  auto data = ingest::LoadData(o.data);
   if (!data.ok()) return data.status().WithContext("--data");
   if (o.test.empty()) return models::SplitByPupil(*data, o.test_fraction, o.seed, o.validation_fraction);
-  auto test = node::LoadData(o.test);
+  auto test = ingest::LoadData(o.test);
   if (!test.ok()) return test.status().WithContext("--test");
   if (data->records.feature_names != test->records.feature_names) {
     return InvalidArgumentError("--data and --test have different pupil-record columns");

@@ -8,12 +8,12 @@
 
 #include <optional>
 
-#include "aggregation/secagg/hkdf.h"
 #include "coordinator/coordinator_service.h"
 #include "core/files.h"
 #include "core/subprocess.h"
+#include "ingest/csv_source.h"
+#include "ingest/pseudonymizer.h"
 #include "models/metrics.h"
-#include "node/csv_source.h"
 #include "node/identity.h"
 #include "protocol/zmq_transport.h"
 #include "simulations/report.h"
@@ -25,7 +25,7 @@ struct SchoolData {
   std::string name;
   std::filesystem::path csv;
   std::filesystem::path pseudonym_key;  // the school's own; the simulation holds every school's
-  std::optional<node::Pseudonymizer> pseudonymizer;
+  std::optional<ingest::Pseudonymizer> pseudonymizer;
   models::PupilSplit split;
 };
 
@@ -49,20 +49,6 @@ StatusOr<Scores> OracleScores(const std::vector<SyntheticSchool>& cohort,
   return ScoresOf(p, y);
 }
 
-// A simulated school's pseudonymisation key, derived from the scenario's seed so that a simulation
-// (whose split by pupil depends on the pseudonyms) is reproducible. Real nodes draw theirs at random.
-Status WriteSimulatedPseudonymKey(uint64_t seed, const std::string& school, const std::filesystem::path& path) {
-  std::vector<uint8_t> material(8);
-  for (int i = 0; i < 8; ++i) material[i] = static_cast<uint8_t>(seed >> (8 * i));
-  const std::string info = "cartable simulation pseudonym key " + school;
-  CARTABLE_ASSIGN_OR_RETURN(
-      aggregation::secagg::SecretBytes key,
-      aggregation::secagg::HkdfSha256(material, {}, {reinterpret_cast<const uint8_t*>(info.data()), info.size()},
-                                      32));
-  return WriteFileAtomically(
-      path, {reinterpret_cast<const char*>(key.span().data()), key.span().size()}, 0600);
-}
-
 StatusOr<std::vector<SchoolData>> PrepareSchools(const ScenarioConfig& config,
                                                  const std::vector<SyntheticSchool>& cohort) {
   const auto data_dir = config.out_dir / "data";
@@ -73,11 +59,14 @@ StatusOr<std::vector<SchoolData>> PrepareSchools(const ScenarioConfig& config,
   for (const SyntheticSchool& s : cohort) {
     SchoolData school{s.name, data_dir / (s.name + ".csv"), key_dir / (s.name + ".key"), {}, {}};
     CARTABLE_RETURN_IF_ERROR(WriteLongCsv(s, school.csv));
-    CARTABLE_RETURN_IF_ERROR(WriteSimulatedPseudonymKey(config.cohort.seed, s.name, school.pseudonym_key));
-    CARTABLE_ASSIGN_OR_RETURN(school.pseudonymizer, node::Pseudonymizer::LoadOrCreate(school.pseudonym_key));
+    // Derived from the scenario's seed, so that a simulation (whose split by pupil depends on the
+    // pseudonyms) is reproducible. Real nodes draw theirs at random.
+    CARTABLE_RETURN_IF_ERROR(
+        ingest::InsecureWriteSeededPseudonymKey(config.cohort.seed, s.name, school.pseudonym_key));
+    CARTABLE_ASSIGN_OR_RETURN(school.pseudonymizer, ingest::Pseudonymizer::LoadOrCreate(school.pseudonym_key));
     // Read back through the node's own adapter and key, so baselines see exactly what the nodes see.
     CARTABLE_ASSIGN_OR_RETURN(models::InteractionLog log,
-                              node::LoadLongCsv(school.csv, &*school.pseudonymizer));
+                              ingest::LoadLongCsv(school.csv, &*school.pseudonymizer));
     log.num_skills = static_cast<uint32_t>(config.cohort.skills);
     school.split = models::SplitByPupil(log, config.test_fraction, config.cohort.seed);
     if (school.split.train.size() == 0 || school.split.test.size() == 0) {

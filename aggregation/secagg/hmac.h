@@ -1,7 +1,7 @@
 #pragma once
 
 // HMAC-SHA-256 (RFC 2104): a keyed hash. cartable uses it to turn pupil ids into pseudonyms under a key
-// that never leaves the node (node/pseudonymizer.h), so the same pupil keeps one pseudonym at one school
+// that never leaves the node (ingest/pseudonymizer.h), so the same pupil keeps one pseudonym at one school
 // and nobody without the key can link a pseudonym back to an id. A pure function, thread safe.
 
 #include <array>

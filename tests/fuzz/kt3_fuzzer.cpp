@@ -4,12 +4,12 @@
 #include <cstdlib>
 
 #include "fuzz_file.h"
+#include "ingest/kt3_source.h"
 #include "models/dataset.h"
-#include "node/kt3_source.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cartable::fuzz::MemoryFile file(data, size);
-  auto log = cartable::node::LoadKt3(file.path());
+  auto log = cartable::ingest::LoadKt3(file.path());
   if (log.ok() && !cartable::models::Validate(*log).ok()) std::abort();
   return 0;
 }

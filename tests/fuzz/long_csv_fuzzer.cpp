@@ -3,12 +3,12 @@
 #include <cstdlib>
 
 #include "fuzz_file.h"
+#include "ingest/csv_source.h"
 #include "models/dataset.h"
-#include "node/csv_source.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cartable::fuzz::MemoryFile file(data, size);
-  auto log = cartable::node::LoadLongCsv(file.path());
+  auto log = cartable::ingest::LoadLongCsv(file.path());
   if (log.ok() && !cartable::models::Validate(*log).ok()) std::abort();
   return 0;
 }

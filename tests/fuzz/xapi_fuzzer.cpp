@@ -6,8 +6,8 @@
 #include <cstdlib>
 
 #include "fuzz_file.h"
+#include "ingest/xapi_source.h"
 #include "models/dataset.h"
-#include "node/xapi_source.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const bool quiet = [] {  // the reader logs skipped statements
@@ -16,8 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }();
   (void)quiet;
   cartable::fuzz::MemoryFile file(data, size);
-  cartable::node::XapiCounts counts;
-  auto log = cartable::node::LoadXapi(file.path(), nullptr, &counts);
+  cartable::ingest::XapiCounts counts;
+  auto log = cartable::ingest::LoadXapi(file.path(), nullptr, &counts);
   if (log.ok()) {
     if (!cartable::models::Validate(*log).ok()) std::abort();
     if (log->size() + counts.skipped_without_success != counts.statements) std::abort();

@@ -7,8 +7,8 @@
 
 #include "coordinator/coordinator_service.h"
 #include "core/subprocess.h"
+#include "ingest/csv_source.h"
 #include "models/model.h"
-#include "node/csv_source.h"
 #include "node/node_session.h"
 #include "process_helpers.h"
 #include "protocol/zmq_transport.h"
@@ -62,8 +62,8 @@ std::vector<float> ExpectedModel(const coordinator::RunConfig& run, const std::v
   double total = 0;
   for (const School& school : schools) {
     // The node pseudonymised its pupils with its own key, and split them by pseudonym: do the same.
-    auto pseudonymizer = node::Pseudonymizer::LoadOrCreate(key_dir / (school.name + ".key")).value();
-    auto log = node::LoadLongCsv(school.csv, &pseudonymizer).value();
+    auto pseudonymizer = ingest::Pseudonymizer::LoadOrCreate(key_dir / (school.name + ".key")).value();
+    auto log = ingest::LoadLongCsv(school.csv, &pseudonymizer).value();
     auto split = models::SplitByPupil(log, kTestFraction, kSeed);
     auto model = models::CreateModel(run.model).value();
     EXPECT_TRUE(model->SetParameters(initial).ok());

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <set>
 
-#include "node/csv_source.h"
+#include "ingest/csv_source.h"
 
 namespace cartable::simulations {
 namespace {
@@ -102,7 +102,7 @@ TEST(SyntheticCohortTest, CsvRoundTripsThroughTheNodeAdapter) {
   std::filesystem::create_directories(dir);
   const auto path = dir / "school.csv";
   ASSERT_TRUE(WriteLongCsv(cohort[0], path).ok());
-  auto log = node::LoadLongCsv(path);
+  auto log = ingest::LoadLongCsv(path);
   ASSERT_TRUE(log.ok()) << log.status();
   ASSERT_EQ(log->num_pupils(), cohort[0].pupils.size());
   size_t i = 0;

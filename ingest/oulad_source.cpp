@@ -1,127 +1,22 @@
-#include "node/oulad_source.h"
+#include "ingest/oulad_source.h"
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <fstream>
 #include <map>
-#include <memory>
 #include <optional>
 #include <unordered_map>
 
-#include "node/text_source.h"
+#include "ingest/internal/text_reader.h"
 
-namespace cartable::node {
+namespace cartable::ingest {
 namespace {
 
 namespace fs = std::filesystem;
 
 constexpr const char* kModules[] = {"AAA", "BBB", "CCC", "DDD", "EEE", "FFF", "GGG"};
 
-// A CSV file read line by line; columns found by header name; RFC 4180 quotes (no newline inside).
-class Table {
- public:
-  static StatusOr<Table> Open(const fs::path& path, const std::vector<std::string>& required) {
-    Table t;
-    t.path_ = path.string();
-    t.in_ = std::make_unique<std::ifstream>(path, std::ios::binary);
-    if (!*t.in_) return NotFoundError("cannot open " + t.path_);
-    t.reader_ = std::make_unique<internal::LineReader>(*t.in_, t.path_);
-    CARTABLE_ASSIGN_OR_RETURN(bool any, t.Next());
-    if (!any) return InvalidArgumentError(t.path_ + ":1: empty file, no header line");
-    t.header_ = t.fields_;
-    for (const std::string& name : required) {
-      if (t.Column(name) < 0)
-        return InvalidArgumentError(t.Where() + ": the header lacks column '" + name + "'");
-    }
-    return t;
-  }
-
-  // Reads the next non-empty line; false at the end of the file.
-  StatusOr<bool> Next() {
-    std::optional<std::string_view> line;
-    do {
-      line = reader_->Next();
-      if (!line) {
-        if (!reader_->status().ok()) return reader_->status();
-        return false;
-      }
-    } while (line->empty());
-    CARTABLE_RETURN_IF_ERROR(Split(*line));
-    if (!header_.empty() && fields_.size() != header_.size()) {
-      return InvalidArgumentError(Where() + ": " + std::to_string(fields_.size()) +
-                                  " fields, the header has " + std::to_string(header_.size()));
-    }
-    return true;
-  }
-
-  const std::string& Get(const std::string& name) const { return fields_[Column(name)]; }
-  Status Bad(const std::string& name, const std::string& expected) const {
-    return InvalidArgumentError(Where() + ": field '" + name + "': " + internal::Quote(Get(name)) +
-                                " is not " + expected);
-  }
-  // A number in [min, max] (integral when asked); bounds are integers.
-  StatusOr<double> Number(const std::string& name, int64_t min, int64_t max,
-                          bool integral = true) const {
-    const std::string& text = Get(name);
-    double value = 0;
-    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (error != std::errc() || end != text.data() + text.size() || !(value >= min) ||
-        !(value <= max) || (integral && value != std::floor(value))) {
-      return Bad(name, std::string(integral ? "an integer" : "a number") + " in [" +
-                           std::to_string(min) + ", " + std::to_string(max) + "]");
-    }
-    return value;
-  }
-  std::string Where() const { return internal::Where(path_, reader_->line_number()); }
-
- private:
-  int Column(const std::string& name) const {
-    for (size_t i = 0; i < header_.size(); ++i) {
-      if (header_[i] == name) return static_cast<int>(i);
-    }
-    return -1;
-  }
-
-  Status Split(std::string_view line) {
-    fields_.clear();
-    size_t i = 0;
-    while (true) {
-      std::string field;
-      if (i < line.size() && line[i] == '"') {
-        for (++i;; ++i) {
-          if (i >= line.size())
-            return InvalidArgumentError(Where() + ": a quoted field is not closed");
-          if (line[i] == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-            field += '"';
-            ++i;
-          } else if (line[i] == '"') {
-            ++i;
-            break;
-          } else {
-            field += line[i];
-          }
-        }
-        if (i < line.size() && line[i] != ',') {
-          return InvalidArgumentError(Where() + ": text after the closing quote of field " +
-                                      std::to_string(fields_.size() + 1));
-        }
-      } else {
-        const size_t end = std::min(line.find(',', i), line.size());
-        field = line.substr(i, end - i);
-        i = end;
-      }
-      fields_.push_back(std::move(field));
-      if (i >= line.size()) return Status::Ok();
-      ++i;  // the comma
-    }
-  }
-
-  std::string path_;
-  std::unique_ptr<std::ifstream> in_;  // read by reader_; both on the heap, so a Table can move
-  std::unique_ptr<internal::LineReader> reader_;
-  std::vector<std::string> header_, fields_;
-};
+using internal::CsvTable;
 
 struct Assessment {
   size_t index = 0;          // dense, in file order
@@ -147,7 +42,8 @@ struct Registration {
 StatusOr<std::map<std::string, double>> ReadCourses(const fs::path& dir) {
   const std::string kLength = "module_presentation_length";
   CARTABLE_ASSIGN_OR_RETURN(
-      Table t, Table::Open(dir / "courses.csv", {"code_module", "code_presentation", kLength}));
+      CsvTable t,
+      CsvTable::Open(dir / "courses.csv", {"code_module", "code_presentation", kLength}));
   std::map<std::string, double> length;
   while (true) {
     CARTABLE_ASSIGN_OR_RETURN(bool more, t.Next());
@@ -160,8 +56,8 @@ StatusOr<std::map<std::string, double>> ReadCourses(const fs::path& dir) {
 StatusOr<std::unordered_map<std::string, Assessment>> ReadAssessments(
     const fs::path& dir, const std::map<std::string, double>& length, int cutoff) {
   CARTABLE_ASSIGN_OR_RETURN(
-      Table t, Table::Open(dir / "assessments.csv", {"code_module", "code_presentation",
-                                                     "id_assessment", "date", "weight"}));
+      CsvTable t, CsvTable::Open(dir / "assessments.csv", {"code_module", "code_presentation",
+                                                           "id_assessment", "date", "weight"}));
   std::unordered_map<std::string, Assessment> out;
   while (true) {
     CARTABLE_ASSIGN_OR_RETURN(bool more, t.Next());
@@ -182,7 +78,7 @@ StatusOr<std::unordered_map<std::string, Assessment>> ReadAssessments(
 }
 
 // The position of `text` in `choices`, or the error naming the field.
-StatusOr<int> Category(const Table& t, const std::string& name,
+StatusOr<int> Category(const CsvTable& t, const std::string& name,
                        const std::vector<std::string>& choices) {
   for (size_t i = 0; i < choices.size(); ++i) {
     if (t.Get(name) == choices[i]) return static_cast<int>(i);
@@ -192,7 +88,7 @@ StatusOr<int> Category(const Table& t, const std::string& name,
   return t.Bad(name, expected);
 }
 
-StatusOr<Registration> ReadRegistration(const Table& t) {
+StatusOr<Registration> ReadRegistration(const CsvTable& t) {
   Registration r;
   std::vector<float>& f = r.features;
   CARTABLE_ASSIGN_OR_RETURN(int gender, Category(t, "gender", {"F", "M"}));
@@ -271,9 +167,9 @@ Status ReadSubmissions(const fs::path& dir,
                        const std::unordered_map<std::string, Assessment>& assessments,
                        const std::unordered_map<std::string, size_t>& registration_of, int cutoff,
                        std::vector<Registration>& registrations) {
-  CARTABLE_ASSIGN_OR_RETURN(Table sa, Table::Open(dir / "studentAssessment.csv",
-                                                  {"id_assessment", "id_student", "date_submitted",
-                                                   "is_banked", "score"}));
+  CARTABLE_ASSIGN_OR_RETURN(CsvTable sa, CsvTable::Open(dir / "studentAssessment.csv",
+                                                        {"id_assessment", "id_student",
+                                                         "date_submitted", "is_banked", "score"}));
   while (true) {
     CARTABLE_ASSIGN_OR_RETURN(bool more, sa.Next());
     if (!more) return Status::Ok();
@@ -323,10 +219,11 @@ StatusOr<models::InteractionLog> LoadOulad(const fs::path& dir, const OuladOptio
   }
 
   CARTABLE_ASSIGN_OR_RETURN(
-      Table info, Table::Open(dir / "studentInfo.csv",
-                              {"code_module", "code_presentation", "id_student", "gender",
-                               "highest_education", "imd_band", "age_band", "num_of_prev_attempts",
-                               "studied_credits", "disability", "final_result"}));
+      CsvTable info,
+      CsvTable::Open(dir / "studentInfo.csv",
+                     {"code_module", "code_presentation", "id_student", "gender",
+                      "highest_education", "imd_band", "age_band", "num_of_prev_attempts",
+                      "studied_credits", "disability", "final_result"}));
   std::vector<Registration> registrations;
   std::unordered_map<std::string, size_t>
       registration_of;  // id_student/module/presentation; stays here
@@ -397,4 +294,4 @@ StatusOr<models::InteractionLog> LoadOuladLocation(const std::string& location,
   return log;
 }
 
-}  // namespace cartable::node
+}  // namespace cartable::ingest

@@ -1,11 +1,13 @@
-#include "node/text_source.h"
+#include "ingest/internal/text_reader.h"
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 
-namespace cartable::node::internal {
+#include "core/check.h"
+
+namespace cartable::ingest::internal {
 
 bool LineReader::Refill() {
   in_.read(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
@@ -49,6 +51,113 @@ std::optional<std::string_view> LineReader::Next() {
 
 std::string Where(const std::string& path, size_t line) {
   return path + ":" + std::to_string(line);
+}
+
+StatusOr<std::vector<std::string>> SplitQuotedRecord(std::string_view line) {
+  std::vector<std::string> fields;
+  size_t i = 0;
+  while (true) {
+    std::string field;
+    if (i < line.size() && line[i] == '"') {
+      for (++i;; ++i) {
+        if (i >= line.size()) {
+          return InvalidArgumentError(
+              "field " + std::to_string(fields.size() + 1) +
+              ": unterminated quote (a quoted field must close on its line)");
+        }
+        if (line[i] == '"') {
+          if (i + 1 < line.size() && line[i + 1] == '"') {
+            field += '"';
+            ++i;
+            continue;
+          }
+          ++i;
+          break;
+        }
+        field += line[i];
+      }
+      if (i < line.size() && line[i] != ',') {
+        return InvalidArgumentError("field " + std::to_string(fields.size() + 1) +
+                                    ": text after the closing quote");
+      }
+    } else {
+      const size_t comma = std::min(line.find(',', i), line.size());
+      field.assign(line.substr(i, comma - i));
+      i = comma;
+    }
+    fields.push_back(std::move(field));
+    if (i >= line.size()) return fields;
+    ++i;  // the comma
+  }
+}
+
+StatusOr<CsvTable> CsvTable::Open(const std::filesystem::path& path,
+                                  const std::vector<std::string>& required) {
+  CsvTable t;
+  t.path_ = path.string();
+  t.in_ = std::make_unique<std::ifstream>(path, std::ios::binary);
+  if (!*t.in_) return NotFoundError("cannot open " + t.path_);
+  t.reader_ = std::make_unique<LineReader>(*t.in_, t.path_);
+  CARTABLE_ASSIGN_OR_RETURN(bool any, t.Next());
+  if (!any) return InvalidArgumentError(t.path_ + ":1: empty file, no header line");
+  t.header_ = t.fields_;
+  for (const std::string& name : required) {
+    if (t.Column(name) < 0)
+      return InvalidArgumentError(t.Where() + ": the header lacks column '" + name + "'");
+  }
+  return t;
+}
+
+StatusOr<bool> CsvTable::Next() {
+  std::optional<std::string_view> line;
+  do {
+    line = reader_->Next();
+    if (!line) {
+      if (!reader_->status().ok()) return reader_->status();
+      return false;
+    }
+  } while (line->empty());
+  auto fields = SplitQuotedRecord(*line);
+  if (!fields.ok()) return fields.status().WithContext(Where());
+  fields_ = *std::move(fields);
+  if (!header_.empty() && fields_.size() != header_.size()) {
+    return InvalidArgumentError(Where() + ": " + std::to_string(fields_.size()) +
+                                " fields, the header has " + std::to_string(header_.size()));
+  }
+  return true;
+}
+
+const std::string& CsvTable::Get(const std::string& name) const {
+  const int column = Column(name);
+  CARTABLE_CHECK(column >= 0) << "'" << name << "' is not a column of " << path_;
+  return fields_[column];
+}
+
+StatusOr<double> CsvTable::Number(const std::string& name, int64_t min, int64_t max,
+                                  bool integral) const {
+  const std::string& text = Get(name);
+  double value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || !(value >= min) ||
+      !(value <= max) || (integral && value != std::floor(value))) {
+    return Bad(name, std::string(integral ? "an integer" : "a number") + " in [" +
+                         std::to_string(min) + ", " + std::to_string(max) + "]");
+  }
+  return value;
+}
+
+Status CsvTable::Bad(const std::string& name, const std::string& expected) const {
+  return InvalidArgumentError(Where() + ": field '" + name + "': " + Quote(Get(name)) + " is not " +
+                              expected);
+}
+
+std::string CsvTable::Where() const { return internal::Where(path_, reader_->line_number()); }
+
+int CsvTable::Column(const std::string& name) const {
+  for (size_t i = 0; i < header_.size(); ++i) {
+    if (header_[i] == name) return static_cast<int>(i);
+  }
+  return -1;
 }
 
 std::string Quote(std::string_view text) {
@@ -237,4 +346,4 @@ models::InteractionLog LogBuilder::Build(std::optional<uint32_t> num_skills,
   return log;
 }
 
-}  // namespace cartable::node::internal
+}  // namespace cartable::ingest::internal

@@ -1,4 +1,4 @@
-#include "node/pseudonymizer.h"
+#include "ingest/pseudonymizer.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -7,11 +7,14 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <string>
+#include <vector>
 
+#include "aggregation/secagg/hkdf.h"
 #include "aggregation/secagg/hmac.h"
 #include "core/files.h"
 
-namespace cartable::node {
+namespace cartable::ingest {
 namespace {
 
 constexpr size_t kKeyBytes = 32;
@@ -70,4 +73,17 @@ std::filesystem::path DefaultPseudonymKeyFile() {
   return std::filesystem::path(home != nullptr ? home : ".") / ".local/state/cartable/pseudonym.key";
 }
 
-}  // namespace cartable::node
+Status InsecureWriteSeededPseudonymKey(uint64_t seed, std::string_view school,
+                                       const std::filesystem::path& key_file) {
+  std::vector<uint8_t> material(8);
+  for (int i = 0; i < 8; ++i) material[i] = static_cast<uint8_t>(seed >> (8 * i));
+  const std::string info = "cartable simulation pseudonym key " + std::string(school);
+  CARTABLE_ASSIGN_OR_RETURN(
+      aggregation::secagg::SecretBytes key,
+      aggregation::secagg::HkdfSha256(
+          material, {}, {reinterpret_cast<const uint8_t*>(info.data()), info.size()}, kKeyBytes));
+  return WriteFileAtomically(
+      key_file, {reinterpret_cast<const char*>(key.span().data()), key.span().size()}, 0600);
+}
+
+}  // namespace cartable::ingest

@@ -1,4 +1,4 @@
-#include "node/csv_source.h"
+#include "ingest/csv_source.h"
 
 #include <algorithm>
 #include <charconv>
@@ -8,13 +8,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "node/kt3_source.h"
-#include "node/oulad_source.h"
-#include "node/pykt_source.h"
-#include "node/text_source.h"
-#include "node/xapi_source.h"
+#include "ingest/internal/text_reader.h"
 
-namespace cartable::node {
+namespace cartable::ingest {
 namespace {
 
 constexpr uint32_t kMaxSkills = 1 << 20;
@@ -158,20 +154,4 @@ StatusOr<models::InteractionLog> LoadLongCsv(const std::filesystem::path& path,
   return log;
 }
 
-StatusOr<models::InteractionLog> LoadData(const std::string& spec, const Pseudonymizer* pseudonymizer) {
-  const size_t colon = spec.find(':');
-  if (colon == std::string::npos) {
-    return InvalidArgumentError("data '" + spec + "' must be FORMAT:PATH, e.g. csv:answers.csv");
-  }
-  const std::string format = spec.substr(0, colon);
-  const std::string path = spec.substr(colon + 1);
-  if (format == "csv") return LoadLongCsv(path, pseudonymizer);
-  if (format == "oulad") return LoadOuladLocation(path, pseudonymizer);
-  if (format == "kt3") return LoadKt3(path, pseudonymizer);
-  if (format == "pykt") return LoadPykt(path, pseudonymizer);
-  if (format == "xapi") return LoadXapi(path, pseudonymizer);
-  return InvalidArgumentError("unknown data format '" + format + "' in '" + spec +
-                              "' (known: csv, kt3, oulad, pykt, xapi)");
-}
-
-}  // namespace cartable::node
+}  // namespace cartable::ingest

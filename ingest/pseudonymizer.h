@@ -6,6 +6,7 @@
 // of the same id are unrelated. The key is created on first use (32 random bytes, mode 0600); a key
 // file readable by others is refused. Immutable once loaded, so thread safe.
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -13,7 +14,7 @@
 #include "aggregation/secagg/secret_bytes.h"
 #include "core/status.h"
 
-namespace cartable::node {
+namespace cartable::ingest {
 
 class Pseudonymizer {
  public:
@@ -30,4 +31,11 @@ class Pseudonymizer {
 // Where a node keeps its key unless told otherwise: $HOME/.local/state/cartable/pseudonym.key.
 std::filesystem::path DefaultPseudonymKeyFile();
 
-}  // namespace cartable::node
+// For simulations only: writes to `key_file` (mode 0600, replacing it; its directory must exist) a
+// key derived with HKDF-SHA-256 from `seed` and `school`, so that a simulation, whose split by
+// pupil depends on the pseudonyms, is reproducible. Whoever knows the seed can derive the key and
+// link pseudonyms to ids: a real school's key is the random one LoadOrCreate makes.
+[[nodiscard]] Status InsecureWriteSeededPseudonymKey(uint64_t seed, std::string_view school,
+                                                     const std::filesystem::path& key_file);
+
+}  // namespace cartable::ingest

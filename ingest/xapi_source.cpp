@@ -1,4 +1,4 @@
-#include "node/xapi_source.h"
+#include "ingest/xapi_source.h"
 
 #include <spdlog/spdlog.h>
 
@@ -8,9 +8,9 @@
 #include <optional>
 #include <string>
 
-#include "node/text_source.h"
+#include "ingest/internal/text_reader.h"
 
-namespace cartable::node {
+namespace cartable::ingest {
 namespace {
 
 using internal::Quote;
@@ -198,4 +198,4 @@ StatusOr<models::InteractionLog> LoadXapi(const std::filesystem::path& path,
   return log;
 }
 
-}  // namespace cartable::node
+}  // namespace cartable::ingest

@@ -3,9 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "node/data_summary.h"
+#include "ingest/data_summary.h"
 
-namespace cartable::node {
+namespace cartable::ingest {
 namespace {
 
 models::InteractionLog RecordsLog(const std::vector<uint8_t>& outcomes) {
@@ -48,4 +48,4 @@ TEST(DataSummaryRecordsTest, AnswersOnlyLogsHaveNoRecords) {
 }
 
 }  // namespace
-}  // namespace cartable::node
+}  // namespace cartable::ingest

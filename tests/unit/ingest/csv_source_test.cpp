@@ -1,19 +1,19 @@
-#include "node/csv_source.h"
+#include "ingest/csv_source.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
+
+#include "data_file_test.h"
 
 using ::cartable::StatusCode;
 using ::cartable::models::Interaction;
 using ::cartable::models::InteractionLog;
-using ::cartable::node::LoadData;
-using ::cartable::node::LoadLongCsv;
+using ::cartable::ingest::LoadLongCsv;
+using ::cartable::ingest::Pseudonymizer;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
@@ -32,40 +32,17 @@ std::vector<Answer> Answers(const InteractionLog& log) {
   return out;
 }
 
-class CsvSourceTest : public ::testing::Test {
+class CsvSourceTest : public ::cartable::ingest::testing::DataFileTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) /
-           ("cartable-csv-" + std::to_string(::getpid()) + "-" + info->name());
-    fs::remove_all(dir_);
-    ASSERT_TRUE(fs::create_directories(dir_));
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
-
-  fs::path Write(const std::string& name, const std::string& contents) {
-    const fs::path path = dir_ / name;
-    std::ofstream out(path, std::ios::binary);
-    out << contents;
-    return path;
-  }
-
   // Loads `contents` and expects an InvalidArgument naming the file, the line and each of `parts`.
   void ExpectError(const std::string& contents, const std::string& line,
                    const std::vector<std::string>& parts) {
-    const fs::path path = Write("bad-answers.csv", contents);
-    auto log = LoadLongCsv(path);
-    ASSERT_FALSE(log.ok());
-    EXPECT_EQ(log.status().code(), StatusCode::kInvalidArgument);
-    const std::string message = log.status().message();
-    EXPECT_THAT(message, HasSubstr("bad-answers.csv:" + line)) << message;
-    for (const std::string& part : parts) EXPECT_THAT(message, HasSubstr(part));
+    DataFileTest::ExpectError(load_, contents, line, parts);
   }
 
-  fs::path dir_;
+  const ::cartable::ingest::testing::Loader load_ = [](const auto& path, const Pseudonymizer* p) {
+    return LoadLongCsv(path, p);
+  };
 };
 
 TEST_F(CsvSourceTest, LoadsColumnsInAnyOrderAndSortsByTimestampWithinPupil) {
@@ -212,35 +189,6 @@ TEST_F(CsvSourceTest, AByteOrderMarkBeforeTheHeaderIsIgnored) {
   auto log = LoadLongCsv(Write("excel.csv", "\xEF\xBB\xBFpupil_id,skill_id,correct\na,1,1\n"));
   ASSERT_TRUE(log.ok()) << log.status();
   EXPECT_EQ(log->pupil_keys, (std::vector<std::string>{"a"}));
-}
-
-TEST_F(CsvSourceTest, AnUnknownFormatListsTheKnownOnes) {
-  auto unknown = LoadData("parquet:x");
-  ASSERT_FALSE(unknown.ok());
-  EXPECT_THAT(unknown.status().message(),
-              AllOf(HasSubstr("parquet"), HasSubstr("csv"), HasSubstr("kt3"), HasSubstr("pykt"), HasSubstr("xapi")));
-}
-
-TEST_F(CsvSourceTest, LoadDataDispatchesOnTheFormat) {
-  const fs::path path = Write("answers.csv", "pupil_id,skill_id,correct\na,1,1\nb,0,0\n");
-  auto log = LoadData("csv:" + path.string());
-  ASSERT_TRUE(log.ok()) << log.status();
-  EXPECT_EQ(log->pupil_keys, (std::vector<std::string>{"a", "b"}));
-  EXPECT_EQ(Answers(*log), (std::vector<Answer>{{0, 1, 1}, {1, 0, 0}}));
-
-  auto unknown = LoadData("nope:x");
-  ASSERT_FALSE(unknown.ok());
-  EXPECT_EQ(unknown.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_THAT(unknown.status().message(), HasSubstr("nope"));
-
-  auto no_format = LoadData("noformat");
-  ASSERT_FALSE(no_format.ok());
-  EXPECT_EQ(no_format.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_THAT(no_format.status().message(), HasSubstr("noformat"));
-
-  auto missing = LoadData("csv:" + (dir_ / "absent.csv").string());
-  ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
 }
 
 }  // namespace

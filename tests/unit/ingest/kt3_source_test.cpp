@@ -1,4 +1,4 @@
-#include "node/kt3_source.h"
+#include "ingest/kt3_source.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "data_file_test.h"
-#include "node/csv_source.h"
+#include "ingest/formats.h"
 
-namespace cartable::node {
+namespace cartable::ingest {
 namespace {
 
 using testing::Answer;
@@ -115,4 +115,4 @@ TEST_F(Kt3SourceTest, LoadDataDispatchesKt3) {
 }
 
 }  // namespace
-}  // namespace cartable::node
+}  // namespace cartable::ingest

@@ -1,26 +1,25 @@
-#include "node/oulad_source.h"
+#include "ingest/oulad_source.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
 
-#include "node/csv_source.h"
+#include "data_file_test.h"
+#include "ingest/formats.h"
 
 using ::cartable::StatusCode;
 using ::cartable::models::InteractionLog;
-using ::cartable::node::LoadData;
-using ::cartable::node::LoadOulad;
-using ::cartable::node::LoadOuladLocation;
-using ::cartable::node::OuladFeatureNames;
-using ::cartable::node::OuladOptions;
-using ::cartable::node::Pseudonymizer;
+using ::cartable::ingest::LoadData;
+using ::cartable::ingest::LoadOulad;
+using ::cartable::ingest::LoadOuladLocation;
+using ::cartable::ingest::OuladFeatureNames;
+using ::cartable::ingest::OuladOptions;
+using ::cartable::ingest::Pseudonymizer;
 using ::testing::AllOf;
 using ::testing::AnyOf;
 using ::testing::ElementsAre;
@@ -61,23 +60,10 @@ std::map<std::string, std::string> Tables() {
   };
 }
 
-class OuladSourceTest : public ::testing::Test {
+class OuladSourceTest : public ::cartable::ingest::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) /
-           ("cartable-oulad-" + std::to_string(::getpid()) + "-" + info->name());
-    fs::remove_all(dir_);
-    ASSERT_TRUE(fs::create_directories(dir_));
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
-
-  void Write(const std::map<std::string, std::string>& tables) {
-    for (const auto& [name, contents] : tables)
-      std::ofstream(dir_ / name, std::ios::binary) << contents;
+  void WriteTables(const std::map<std::string, std::string>& tables) {
+    for (const auto& [name, contents] : tables) Write(name, contents);
   }
 
   InteractionLog Load(int cutoff = 60) {
@@ -101,18 +87,17 @@ class OuladSourceTest : public ::testing::Test {
     const size_t at = tables[table].find(from);
     ASSERT_NE(at, std::string::npos) << from;
     tables[table].replace(at, from.size(), to);
-    Write(tables);
+    WriteTables(tables);
     auto log = LoadOulad(dir_, {});
     ASSERT_FALSE(log.ok());
     EXPECT_EQ(log.status().code(), StatusCode::kInvalidArgument);
     for (const std::string& part : parts) EXPECT_THAT(log.status().message(), HasSubstr(part));
   }
 
-  fs::path dir_;
 };
 
 TEST_F(OuladSourceTest, OneRecordPerRegistrationGroupedByStudent) {
-  Write(Tables());
+  WriteTables(Tables());
   const InteractionLog log = Load();
   ASSERT_TRUE(cartable::models::Validate(log).ok());
   EXPECT_EQ(log.records.feature_names, OuladFeatureNames());
@@ -124,7 +109,7 @@ TEST_F(OuladSourceTest, OneRecordPerRegistrationGroupedByStudent) {
 }
 
 TEST_F(OuladSourceTest, RegistrationColumns) {
-  Write(Tables());
+  WriteTables(Tables());
   const InteractionLog log = Load();
   EXPECT_EQ(Feature(log, 0, "gender_male"), 1);
   EXPECT_EQ(Feature(log, 0, "age_55_plus"), 1);
@@ -147,7 +132,7 @@ TEST_F(OuladSourceTest, RegistrationColumns) {
 }
 
 TEST_F(OuladSourceTest, AssessmentColumnsAtTheCutoff) {
-  Write(Tables());
+  WriteTables(Tables());
   const InteractionLog log = Load();
   // 1001 in AAA: assessments 1 (on time, 80, weight 20) and 2 (late, 60, weight 0) are due by
   // day 60.
@@ -169,7 +154,7 @@ TEST_F(OuladSourceTest, AssessmentColumnsAtTheCutoff) {
 }
 
 TEST_F(OuladSourceTest, NothingAfterTheCutoffLeaks) {
-  Write(Tables());
+  WriteTables(Tables());
   const std::vector<float> before = Load().records.features;
   // Change every result of an assessment due after day 60, and one submitted after it.
   auto tables = Tables();
@@ -178,10 +163,10 @@ TEST_F(OuladSourceTest, NothingAfterTheCutoffLeaks) {
                                           14, "3,1001,95,0,11");
   tables["studentAssessment.csv"].replace(tables["studentAssessment.csv"].find("1,1002,70,0,90"),
                                           14, "1,1002,61,0,10");
-  Write(tables);
+  WriteTables(tables);
   EXPECT_EQ(Load().records.features, before);
   // A later cut-off sees them: 1001 in AAA now has assessment 3 (99, weight 30) too.
-  Write(Tables());
+  WriteTables(Tables());
   auto later = LoadOuladLocation(dir_.string() + "?cutoff=100");
   ASSERT_TRUE(later.ok()) << later.status();
   EXPECT_FLOAT_EQ(Feature(*later, 0, "assessments_due"), std::log1p(3.0f));
@@ -190,7 +175,7 @@ TEST_F(OuladSourceTest, NothingAfterTheCutoffLeaks) {
 }
 
 TEST_F(OuladSourceTest, NoRawStudentIdReachesTheLog) {
-  Write(Tables());
+  WriteTables(Tables());
   auto key = Pseudonymizer::LoadOrCreate(dir_ / "pseudonym.key");
   ASSERT_TRUE(key.ok()) << key.status();
   auto log = LoadData("oulad:" + dir_.string(), &*key);
@@ -225,7 +210,7 @@ TEST_F(OuladSourceTest, ErrorsNameFileLineAndField) {
 }
 
 TEST_F(OuladSourceTest, BadLocationsAndMissingFiles) {
-  Write(Tables());
+  WriteTables(Tables());
   for (const char* query : {"?cutoff=", "?cutoff=abc", "?cutoff=-1", "?cutoff=1001", "?cut=60"}) {
     auto log = LoadOuladLocation(dir_.string() + query);
     ASSERT_FALSE(log.ok()) << query;

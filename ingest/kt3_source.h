@@ -13,14 +13,14 @@
 #include <filesystem>
 
 #include "core/status.h"
+#include "ingest/pseudonymizer.h"
 #include "models/dataset.h"
-#include "node/pseudonymizer.h"
 
-namespace cartable::node {
+namespace cartable::ingest {
 
 // With a pseudonymizer, pupil ids (and the "seq-N" keys) become pseudonyms as they are read: the
 // log never holds a raw id.
 StatusOr<models::InteractionLog> LoadKt3(const std::filesystem::path& path,
                                          const Pseudonymizer* pseudonymizer = nullptr);
 
-}  // namespace cartable::node
+}  // namespace cartable::ingest

@@ -1,8 +1,8 @@
-#include "node/data_summary.h"
+#include "ingest/data_summary.h"
 
 #include <algorithm>
 
-namespace cartable::node {
+namespace cartable::ingest {
 
 DataSummary Summarize(const models::InteractionLog& log) {
   DataSummary s;
@@ -60,4 +60,4 @@ DataSummary Summarize(const models::InteractionLog& log) {
   return s;
 }
 
-}  // namespace cartable::node
+}  // namespace cartable::ingest

@@ -1,4 +1,4 @@
-#include "node/pykt_source.h"
+#include "ingest/pykt_source.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "data_file_test.h"
-#include "node/csv_source.h"
+#include "ingest/formats.h"
 
-namespace cartable::node {
+namespace cartable::ingest {
 namespace {
 
 using testing::Answer;
@@ -121,4 +121,4 @@ TEST_F(PyktSourceTest, LoadDataDispatchesPykt) {
 }
 
 }  // namespace
-}  // namespace cartable::node
+}  // namespace cartable::ingest

@@ -1,12 +1,18 @@
-#include "node/text_source.h"
+#include "ingest/internal/text_reader.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <sstream>
 #include <string>
+#include <vector>
 
-namespace cartable::node::internal {
+#include "data_file_test.h"
+
+namespace cartable::ingest::internal {
 namespace {
+
+using ::testing::HasSubstr;
 
 TEST(Iso8601Test, ParsesZonesFractionsAndTheEpoch) {
   EXPECT_EQ(ParseIso8601Micros("1970-01-01T00:00:00Z"), 0);
@@ -80,5 +86,62 @@ TEST(TextTest, DenseIdsStopAtTheLimit) {
   EXPECT_EQ(ids.size(), 2u);
 }
 
+TEST(QuotedRecordTest, SplitsQuotedAndPlainFieldsWithoutTrimming) {
+  auto fields = SplitQuotedRecord(R"(a,"b,c","d ""e""",, x ,"")");
+  ASSERT_TRUE(fields.ok()) << fields.status();
+  EXPECT_EQ(*fields, (std::vector<std::string>{"a", "b,c", "d \"e\"", "", " x ", ""}));
+  EXPECT_EQ(SplitQuotedRecord("").value(), std::vector<std::string>{""});
+}
+
+TEST(QuotedRecordTest, ABadQuoteNamesItsField) {
+  auto open = SplitQuotedRecord(R"(a,"b)");
+  ASSERT_FALSE(open.ok());
+  EXPECT_EQ(open.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(open.status().message(), HasSubstr("field 2: unterminated quote"));
+  auto after = SplitQuotedRecord(R"(a,b,"c"d)");
+  ASSERT_FALSE(after.ok());
+  EXPECT_THAT(after.status().message(), HasSubstr("field 3: text after the closing quote"));
+}
+
+class CsvTableTest : public testing::TempDirTest {};
+
+TEST_F(CsvTableTest, FindsColumnsByNameAndSkipsEmptyLines) {
+  const auto path = Write("t.csv", "b,a,other\n\n1,\"x,y\",z\r\n\r\n2.5,w,\n");
+  auto table = CsvTable::Open(path, {"a", "b"});
+  ASSERT_TRUE(table.ok()) << table.status();
+  ASSERT_TRUE(table->Next().value());
+  EXPECT_EQ(table->Get("a"), "x,y");
+  EXPECT_EQ(table->Get("b"), "1");
+  EXPECT_EQ(table->Number("b", 0, 5).value(), 1);
+  EXPECT_EQ(table->Where(), path.string() + ":3");
+  ASSERT_TRUE(table->Next().value());
+  EXPECT_EQ(table->Get("other"), "");
+  EXPECT_EQ(table->Number("b", 0, 5, /*integral=*/false).value(), 2.5);
+  EXPECT_THAT(table->Number("b", 0, 5).status().message(),
+              HasSubstr(path.string() + ":5: field 'b': '2.5' is not an integer in [0, 5]"));
+  EXPECT_FALSE(table->Next().value());
+}
+
+TEST_F(CsvTableTest, ErrorsNameFileLineAndField) {
+  auto no_column = CsvTable::Open(Write("t.csv", "a,b\n1,2\n"), {"a", "c"});
+  ASSERT_FALSE(no_column.ok());
+  EXPECT_THAT(no_column.status().message(), HasSubstr("t.csv:1: the header lacks column 'c'"));
+
+  auto table = CsvTable::Open(Write("u.csv", "a,b\n1,2\n3\n"), {"a"});
+  ASSERT_TRUE(table.ok()) << table.status();
+  ASSERT_TRUE(table->Next().value());
+  EXPECT_THAT(table->Number("b", 0, 1).status().message(),
+              HasSubstr("u.csv:2: field 'b': '2' is not an integer in [0, 1]"));
+  EXPECT_THAT(table->Next().status().message(), HasSubstr("u.csv:3: 1 fields, the header has 2"));
+
+  auto quote = CsvTable::Open(Write("v.csv", "a,b\n1,\"2\n"), {"a"});
+  ASSERT_TRUE(quote.ok()) << quote.status();
+  EXPECT_THAT(quote->Next().status().message(), HasSubstr("v.csv:2: field 2: unterminated quote"));
+
+  auto empty = CsvTable::Open(Write("w.csv", ""), {"a"});
+  EXPECT_THAT(empty.status().message(), HasSubstr("w.csv:1: empty file"));
+  EXPECT_EQ(CsvTable::Open(dir_ / "absent.csv", {"a"}).status().code(), StatusCode::kNotFound);
+}
+
 }  // namespace
-}  // namespace cartable::node::internal
+}  // namespace cartable::ingest::internal

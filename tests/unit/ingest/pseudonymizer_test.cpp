@@ -1,4 +1,4 @@
-#include "node/pseudonymizer.h"
+#include "ingest/pseudonymizer.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,22 +8,13 @@
 #include <filesystem>
 #include <fstream>
 
-#include "node/csv_source.h"
+#include "data_file_test.h"
+#include "ingest/csv_source.h"
 
-namespace cartable::node {
+namespace cartable::ingest {
 namespace {
 
-class PseudonymizerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("cartable-pseudonym-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::filesystem::path dir_;
-};
+class PseudonymizerTest : public testing::TempDirTest {};
 
 TEST_F(PseudonymizerTest, CreatesAPrivateKeyOnFirstUseAndKeepsPseudonymsStable) {
   const auto key = dir_ / "state" / "pseudonym.key";
@@ -75,5 +66,31 @@ TEST_F(PseudonymizerTest, TheCsvReaderNeverHoldsARawId) {
   EXPECT_EQ(log->size(), 3u);
 }
 
+// A simulation's keys follow from its seed and the school's name alone. The expected pseudonym was
+// computed apart from this code (openssl kdf HKDF, then openssl dgst -mac HMAC), so a change in the
+// derivation, which would change every simulation's split by pupil, fails here.
+TEST_F(PseudonymizerTest, ASeededKeyIsFixedByTheSeedAndTheSchool) {
+  const auto key = dir_ / "school-01.key";
+  ASSERT_TRUE(InsecureWriteSeededPseudonymKey(7, "school-01", key).ok());
+  struct stat info {};
+  ASSERT_EQ(::stat(key.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+  auto pseudonymizer = Pseudonymizer::LoadOrCreate(key);
+  ASSERT_TRUE(pseudonymizer.ok()) << pseudonymizer.status();
+  EXPECT_EQ(pseudonymizer->Pseudonym("pupil-1"), "pbbd4e4ca522b696e4fb56dcdd8968c17");
+
+  ASSERT_TRUE(InsecureWriteSeededPseudonymKey(8, "school-01", dir_ / "seed-8.key").ok());
+  ASSERT_TRUE(InsecureWriteSeededPseudonymKey(7, "school-02", dir_ / "school-02.key").ok());
+  for (const char* other : {"seed-8.key", "school-02.key"}) {
+    auto p = Pseudonymizer::LoadOrCreate(dir_ / other);
+    ASSERT_TRUE(p.ok()) << p.status();
+    EXPECT_NE(p->Pseudonym("pupil-1"), pseudonymizer->Pseudonym("pupil-1")) << other;
+  }
+  // A second simulation in the same place replaces the key.
+  ASSERT_TRUE(InsecureWriteSeededPseudonymKey(8, "school-01", key).ok());
+  EXPECT_NE(Pseudonymizer::LoadOrCreate(key)->Pseudonym("pupil-1"),
+            pseudonymizer->Pseudonym("pupil-1"));
+}
+
 }  // namespace
-}  // namespace cartable::node
+}  // namespace cartable::ingest

@@ -1,55 +1,17 @@
-#include "node/pykt_source.h"
+#include "ingest/pykt_source.h"
 
 #include <algorithm>
 #include <fstream>
 #include <string>
 #include <vector>
 
-#include "node/text_source.h"
+#include "ingest/internal/text_reader.h"
 
-namespace cartable::node {
+namespace cartable::ingest {
 namespace {
 
 using internal::Quote;
 using internal::Where;
-
-// One CSV record of one line, RFC 4180 quotes ("a ""b""" → a "b"); fields are not trimmed.
-StatusOr<std::vector<std::string>> SplitRecord(std::string_view line) {
-  std::vector<std::string> fields;
-  size_t i = 0;
-  while (true) {
-    std::string field;
-    if (i < line.size() && line[i] == '"') {
-      for (++i;; ++i) {
-        if (i >= line.size()) {
-          return InvalidArgumentError("field " + std::to_string(fields.size() + 1) +
-                                      ": unterminated quote");
-        }
-        if (line[i] == '"') {
-          if (i + 1 < line.size() && line[i + 1] == '"') {
-            field += '"';
-            ++i;
-            continue;
-          }
-          ++i;
-          break;
-        }
-        field += line[i];
-      }
-      if (i < line.size() && line[i] != ',') {
-        return InvalidArgumentError("field " + std::to_string(fields.size() + 1) +
-                                    ": text after the closing quote");
-      }
-    } else {
-      const size_t comma = std::min(line.find(',', i), line.size());
-      field.assign(line.substr(i, comma - i));
-      i = comma;
-    }
-    fields.push_back(std::move(field));
-    if (i >= line.size()) return fields;
-    ++i;  // the comma
-  }
-}
 
 struct Columns {
   int uid = -1, questions = -1, concepts = -1, responses = -1, timestamps = -1, selectmasks = -1,
@@ -58,7 +20,7 @@ struct Columns {
 };
 
 StatusOr<Columns> ParseHeader(std::string_view line) {
-  CARTABLE_ASSIGN_OR_RETURN(std::vector<std::string> names, SplitRecord(line));
+  CARTABLE_ASSIGN_OR_RETURN(std::vector<std::string> names, internal::SplitQuotedRecord(line));
   Columns c;
   c.count = names.size();
   for (size_t i = 0; i < names.size(); ++i) {
@@ -116,7 +78,7 @@ class PyktReader {
  private:
   Status ReadRow(std::string_view line) {
     const std::string where = Where(path_, lines_.line_number());
-    auto fields = SplitRecord(line);
+    auto fields = internal::SplitQuotedRecord(line);
     if (!fields.ok()) return fields.status().WithContext(where);
     if (fields->size() != columns_.count) {
       return InvalidArgumentError(where + ": " + std::to_string(fields->size()) +
@@ -198,4 +160,4 @@ StatusOr<models::InteractionLog> LoadPykt(const std::filesystem::path& path,
   return PyktReader(in, path.string(), pseudonymizer).Read();
 }
 
-}  // namespace cartable::node
+}  // namespace cartable::ingest

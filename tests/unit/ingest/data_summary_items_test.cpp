@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "node/data_summary.h"
+#include "ingest/data_summary.h"
 
-namespace cartable::node {
+namespace cartable::ingest {
 namespace {
 
 TEST(DataSummaryItemsTest, CountsItemsWhenTheLogHasThem) {
@@ -27,4 +27,4 @@ TEST(DataSummaryItemsTest, NoItemIdsMeansNoItems) {
 }
 
 }  // namespace
-}  // namespace cartable::node
+}  // namespace cartable::ingest

@@ -1,12 +1,16 @@
 #pragma once
 
-// Pieces shared by the text adapters (kt3, pykt, xapi, csv): a line reader that refuses over-long
-// lines, strict number parsing, quoting of hostile bytes for error messages, ISO 8601 times, dense
-// ids, and the builder that groups answers by pupil and orders them in time. Not meant for other
-// folders; it would live in node/internal/ if the folder had one. Plain values, not thread safe.
+// Pieces shared by the text adapters (csv, kt3, pykt, xapi, oulad): a line reader that refuses
+// over-long lines, quoted CSV records and tables with named columns, strict number parsing,
+// quoting of hostile bytes for error messages, ISO 8601 times, dense ids, and the builder that
+// groups answers by pupil and orders them in time. Only the adapters of ingest/ use it. Plain
+// values, not thread safe.
 
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <istream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,9 +19,9 @@
 
 #include "core/status.h"
 #include "models/dataset.h"
-#include "node/pseudonymizer.h"
+#include "ingest/pseudonymizer.h"
 
-namespace cartable::node::internal {
+namespace cartable::ingest::internal {
 
 // Bounds every allocation driven by a file: a line, hence a list in it, never exceeds
 // kMaxLineBytes; skill and item spaces (which size model tables downstream) never exceed these.
@@ -52,6 +56,44 @@ class LineReader {
 
 // "path:line", the prefix of every error about a line.
 std::string Where(const std::string& path, size_t line);
+
+// One CSV record on one line, with RFC 4180 quotes ("a ""b""" is a "b"); fields are not trimmed. A
+// quoted field cannot hold a line break. Errors name the field ("field 3: ...").
+StatusOr<std::vector<std::string>> SplitQuotedRecord(std::string_view line);
+
+// A CSV file with a header line, read one record per line (SplitQuotedRecord), skipping empty
+// lines. Fields are found by their column's name, so columns may come in any order and other
+// columns are ignored. Owns its file; movable, not copyable. Every error names "path:line" and the
+// field.
+class CsvTable {
+ public:
+  // Opens `path` and reads its header, which must name every column of `required`.
+  static StatusOr<CsvTable> Open(const std::filesystem::path& path,
+                                 const std::vector<std::string>& required);
+
+  // Reads the next record; false at the end of the file. A record with another number of fields
+  // than the header is an error.
+  StatusOr<bool> Next();
+
+  // The current record's field in column `name`, which must be a column of the header.
+  const std::string& Get(const std::string& name) const;
+  // The field as a number in [min, max], and an integer unless `integral` is false.
+  StatusOr<double> Number(const std::string& name, int64_t min, int64_t max,
+                          bool integral = true) const;
+  // "path:line: field 'name': 'value' is not <expected>".
+  Status Bad(const std::string& name, const std::string& expected) const;
+  // "path:line" of the current record.
+  std::string Where() const;
+
+ private:
+  CsvTable() = default;
+  int Column(const std::string& name) const;  // -1 when the header lacks it
+
+  std::string path_;
+  std::unique_ptr<std::ifstream> in_;  // read by reader_; both on the heap, so a table can move
+  std::unique_ptr<LineReader> reader_;
+  std::vector<std::string> header_, fields_;
+};
 
 // `text` in single quotes for an error message: printable ASCII as is, other bytes as \xNN, cut
 // after 40.
@@ -115,4 +157,4 @@ class LogBuilder {
   uint32_t max_skill_ = 0;
 };
 
-}  // namespace cartable::node::internal
+}  // namespace cartable::ingest::internal

@@ -1,8 +1,8 @@
-#include "node/data_summary.h"
+#include "ingest/data_summary.h"
 
 #include <gtest/gtest.h>
 
-namespace cartable::node {
+namespace cartable::ingest {
 namespace {
 
 models::InteractionLog Log(const std::vector<std::vector<std::pair<uint32_t, uint8_t>>>& pupils,
@@ -49,4 +49,4 @@ TEST(DataSummaryTest, AHealthyLogHasNoProblem) {
 }
 
 }  // namespace
-}  // namespace cartable::node
+}  // namespace cartable::ingest

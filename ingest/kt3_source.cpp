@@ -1,12 +1,12 @@
-#include "node/kt3_source.h"
+#include "ingest/kt3_source.h"
 
 #include <fstream>
 #include <string>
 #include <vector>
 
-#include "node/text_source.h"
+#include "ingest/internal/text_reader.h"
 
-namespace cartable::node {
+namespace cartable::ingest {
 namespace {
 
 using internal::LineReader;
@@ -125,4 +125,4 @@ StatusOr<models::InteractionLog> LoadKt3(const std::filesystem::path& path,
   return Kt3Reader(in, path.string(), pseudonymizer).Read();
 }
 
-}  // namespace cartable::node
+}  // namespace cartable::ingest

@@ -1,7 +1,8 @@
 #pragma once
 
-// A fixture for the data adapter tests: a fresh temporary directory per test, files written into
-// it, and the checks every adapter shares (an error names file:line and the field; a log is valid).
+// Fixtures for the ingest tests. TempDirTest: a fresh temporary directory per test (removed after
+// it) and files written into it. DataFileTest adds the checks every adapter shares (an error names
+// file:line and the field; a log is valid).
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -14,10 +15,10 @@
 #include <vector>
 
 #include "core/status.h"
+#include "ingest/pseudonymizer.h"
 #include "models/dataset.h"
-#include "node/pseudonymizer.h"
 
-namespace cartable::node::testing {
+namespace cartable::ingest::testing {
 
 using Loader = std::function<StatusOr<models::InteractionLog>(const std::filesystem::path&,
                                                               const Pseudonymizer*)>;
@@ -34,7 +35,7 @@ inline std::vector<Answer> Answers(const models::InteractionLog& log) {
   return out;
 }
 
-class DataFileTest : public ::testing::Test {
+class TempDirTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
@@ -49,13 +50,20 @@ class DataFileTest : public ::testing::Test {
     std::filesystem::remove_all(dir_, ignored);
   }
 
+  // Writes `contents` to dir_/name, replacing it; returns the path.
   std::filesystem::path Write(const std::string& name, const std::string& contents) {
     const std::filesystem::path path = dir_ / name;
     std::ofstream out(path, std::ios::binary);
-    out << contents;
+    out << contents << std::flush;
+    EXPECT_TRUE(out.good()) << "cannot write " << path;
     return path;
   }
 
+  std::filesystem::path dir_;
+};
+
+class DataFileTest : public TempDirTest {
+ protected:
   // Loads `contents` and expects a valid log.
   models::InteractionLog Load(const Loader& load, const std::string& contents,
                               const Pseudonymizer* pseudonymizer = nullptr) {
@@ -86,8 +94,6 @@ class DataFileTest : public ::testing::Test {
     EXPECT_TRUE(p.ok()) << p.status();
     return *std::move(p);
   }
-
-  std::filesystem::path dir_;
 };
 
-}  // namespace cartable::node::testing
+}  // namespace cartable::ingest::testing

@@ -21,10 +21,10 @@
 #include <filesystem>
 
 #include "core/status.h"
+#include "ingest/pseudonymizer.h"
 #include "models/dataset.h"
-#include "node/pseudonymizer.h"
 
-namespace cartable::node {
+namespace cartable::ingest {
 
 struct XapiCounts {
   size_t statements = 0;               // non-blank lines
@@ -38,4 +38,4 @@ StatusOr<models::InteractionLog> LoadXapi(const std::filesystem::path& path,
                                           const Pseudonymizer* pseudonymizer = nullptr,
                                           XapiCounts* counts = nullptr);
 
-}  // namespace cartable::node
+}  // namespace cartable::ingest

@@ -1,4 +1,4 @@
-#include "node/xapi_source.h"
+#include "ingest/xapi_source.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "data_file_test.h"
-#include "node/csv_source.h"
+#include "ingest/formats.h"
 
-namespace cartable::node {
+namespace cartable::ingest {
 namespace {
 
 using testing::Answer;
@@ -149,4 +149,4 @@ TEST_F(XapiSourceTest, LoadDataDispatchesXapi) {
 }
 
 }  // namespace
-}  // namespace cartable::node
+}  // namespace cartable::ingest

@@ -9,7 +9,7 @@
 
 #include "models/dataset.h"
 
-namespace cartable::node {
+namespace cartable::ingest {
 
 struct DataSummary {
   size_t pupils = 0;
@@ -28,4 +28,4 @@ struct DataSummary {
 
 DataSummary Summarize(const models::InteractionLog& log);
 
-}  // namespace cartable::node
+}  // namespace cartable::ingest

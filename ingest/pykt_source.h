@@ -18,13 +18,13 @@
 #include <filesystem>
 
 #include "core/status.h"
+#include "ingest/pseudonymizer.h"
 #include "models/dataset.h"
-#include "node/pseudonymizer.h"
 
-namespace cartable::node {
+namespace cartable::ingest {
 
 // With a pseudonymizer, uids become pseudonyms as they are read: the log never holds a raw id.
 StatusOr<models::InteractionLog> LoadPykt(const std::filesystem::path& path,
                                           const Pseudonymizer* pseudonymizer = nullptr);
 
-}  // namespace cartable::node
+}  // namespace cartable::ingest

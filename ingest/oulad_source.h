@@ -24,10 +24,10 @@
 #include <vector>
 
 #include "core/status.h"
+#include "ingest/pseudonymizer.h"
 #include "models/dataset.h"
-#include "node/pseudonymizer.h"
 
-namespace cartable::node {
+namespace cartable::ingest {
 
 struct OuladOptions {
   int cutoff_day = 60;  // days since the presentation started; in [0, 1000]
@@ -44,4 +44,4 @@ StatusOr<models::InteractionLog> LoadOulad(const std::filesystem::path& dir,
 StatusOr<models::InteractionLog> LoadOuladLocation(const std::string& location,
                                                    const Pseudonymizer* pseudonymizer = nullptr);
 
-}  // namespace cartable::node
+}  // namespace cartable::ingest

@@ -10,20 +10,15 @@
 // (file order when there is no timestamp). Every error names the file, the line and the field.
 
 #include <filesystem>
-#include <string>
 
 #include "core/status.h"
+#include "ingest/pseudonymizer.h"
 #include "models/dataset.h"
-#include "node/pseudonymizer.h"
 
-namespace cartable::node {
+namespace cartable::ingest {
 
 // With a pseudonymizer, pupil ids become pseudonyms as they are read: the log never holds a raw id.
 StatusOr<models::InteractionLog> LoadLongCsv(const std::filesystem::path& path,
                                              const Pseudonymizer* pseudonymizer = nullptr);
 
-// "FORMAT:PATH" → the log. Known formats: csv, kt3, oulad, pykt, xapi (docs/data-formats.md).
-StatusOr<models::InteractionLog> LoadData(const std::string& spec,
-                                          const Pseudonymizer* pseudonymizer = nullptr);
-
-}  // namespace cartable::node
+}  // namespace cartable::ingest
