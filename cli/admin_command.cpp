@@ -31,6 +31,7 @@ StatusOr<std::unique_ptr<protocol::ZmqClientTransport>> Connect(const AdminOptio
   protocol::ZmqOptions options;
   options.max_frame_bytes = protocol::kHeaderBytes + kMaxReplyPayloadBytes;
   options.linger_ms = 0;  // an unreachable coordinator must not keep this process from exiting
+  options.send_timeout_ms = o.timeout_s * 1000;  // nor one that stops reading keep the request waiting
   if (o.insecure) return protocol::ZmqClientTransport::Connect(o.coordinator, options);
   if (o.key_file.empty() || o.server_key_file.empty()) {
     return InvalidArgumentError(

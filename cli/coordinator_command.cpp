@@ -36,6 +36,9 @@ struct CoordinatorOptions {
   std::string admin_bind;
   std::string admin_allow_dir;
   int max_message_mb = 256;
+  int peer_queue_mb = 0;  // 0: max_message_mb + 16
+  int reassembly_mb = 4096;
+  int transfer_timeout_s = 60;
   std::vector<std::string> model_options;  // KEY=VALUE, from --option
   SecAggFlags secagg;
 };
@@ -63,6 +66,9 @@ Status CompleteModelSpec(CoordinatorOptions& o) {
 protocol::ZmqOptions TransportOptions(const CoordinatorOptions& o) {
   protocol::ZmqOptions options;
   options.max_frame_bytes = static_cast<size_t>(o.max_message_mb) << 20;
+  options.max_queued_bytes_per_peer = static_cast<size_t>(o.peer_queue_mb) << 20;  // 0: the default
+  options.max_reassembly_bytes = static_cast<size_t>(o.reassembly_mb) << 20;
+  options.transfer_idle_timeout_ms = o.transfer_timeout_s * 1000;
   return options;
 }
 
@@ -142,6 +148,11 @@ int Run(CoordinatorOptions& o) {
   o.run.join_timeout = std::chrono::seconds(o.join_timeout_s);
   o.run.round_timeout = std::chrono::seconds(o.round_timeout_s);
   o.run.heartbeat_interval = std::chrono::seconds(o.heartbeat_s);
+  if (o.reassembly_mb < o.max_message_mb) {
+    return ReportFailure(InvalidArgumentError("--reassembly-mb (" + std::to_string(o.reassembly_mb) +
+                                              ") must be at least --max-message-mb (" +
+                                              std::to_string(o.max_message_mb) + ")"));
+  }
   if (!o.admin_allow_dir.empty() && o.admin_bind.empty()) {
     return ReportFailure(InvalidArgumentError("--admin-allow is only used with --admin-bind ENDPOINT"));
   }
@@ -248,6 +259,20 @@ Runner AddCoordinatorCommand(CLI::App& app) {
       ->group("Admin socket");
   cmd->add_option("--max-message-mb", o->max_message_mb, "Largest message accepted from a node")
       ->default_val(256)->check(CLI::Range(1, 4095));
+  cmd->add_option("--peer-queue-mb", o->peer_queue_mb,
+                  "Most MiB queued for one node that is not reading: a message beyond it is not sent and that\n"
+                  "node is dropped from the round at once. Keep it above the model's size. Default (0):\n"
+                  "--max-message-mb + 16")
+      ->default_val(0)->check(CLI::Range(0, 65535))->group("Limits");
+  cmd->add_option("--reassembly-mb", o->reassembly_mb,
+                  "Most MiB held, across all nodes, for large messages still arriving (each reserves its\n"
+                  "declared size); one that would exceed it is refused. Plan for every node uploading a\n"
+                  "model-sized update at once")
+      ->default_val(4096)->check(CLI::Range(1, 1 << 20))->group("Limits");
+  cmd->add_option("--transfer-timeout", o->transfer_timeout_s,
+                  "Seconds without a new chunk after which a large message still arriving is abandoned and\n"
+                  "its memory freed (a node that stopped or vanished halfway)")
+      ->default_val(60)->check(CLI::Range(1, 86400))->group("Limits");
   cmd->add_option("--out", o->out,
                   "Write the final global model here as safetensors (`cartable model inspect` reads it), and\n"
                   "its card, with the run's settings and rounds, as OUT.card.json");

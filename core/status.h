@@ -30,6 +30,7 @@ enum class StatusCode {
   kDataLoss,
   kUnimplemented,
   kInternal,
+  kResourceExhausted,  // a bounded queue or budget is full (a peer not reading, memory capped)
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -72,6 +73,7 @@ Status UnavailableError(std::string message);
 Status CancelledError(std::string message);
 Status DataLossError(std::string message);
 Status InternalError(std::string message);
+Status ResourceExhaustedError(std::string message);
 
 // Holds either a T or a non-OK Status. Accessing the value of an errored StatusOr is a programmer error and
 // aborts.

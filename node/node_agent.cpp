@@ -20,12 +20,34 @@ void LogCoordinatorGone(const CoordinatorLink& link, const NodeAgentOptions& opt
       ToSeconds(options.hello_interval), Seconds(options.idle_timeout));
 }
 
+// Sends that fail (a coordinator that is not reading, or gone) never end the agent: the link's rules
+// find a gone coordinator. A failure is logged once per episode, not once per attempt.
+class SendTrouble {
+ public:
+  void Note(const Status& sent, std::string_view what) {
+    if (sent.ok()) {
+      if (failing_) spdlog::info("the coordinator takes messages again");
+      failing_ = false;
+      return;
+    }
+    if (!failing_) {
+      spdlog::warn("could not send {} to the coordinator (carrying on; further failures are not logged "
+                   "until a send succeeds): {}", what, sent.message());
+    }
+    failing_ = true;
+  }
+
+ private:
+  bool failing_ = false;
+};
+
 // What the link's rules ask for while nothing arrives; an error stops the agent. `hello` is the
 // frame to say Hello with (renewed on a rejoin); `rejoining` is set once the coordinator fell
-// silent.
+// silent. A Hello or Heartbeat that cannot be sent counts as said: it is tried again when the rules
+// next ask for one.
 Status ActWhileQuiet(CoordinatorLink& link, NodeSession& session,
                      protocol::ClientTransport& transport, const NodeAgentOptions& options,
-                     TimePoint now, std::string& hello, bool& rejoining) {
+                     TimePoint now, std::string& hello, bool& rejoining, SendTrouble& trouble) {
   switch (link.Next(now)) {
     case CoordinatorLink::Action::kWait:
       return Status::Ok();
@@ -39,11 +61,11 @@ Status ActWhileQuiet(CoordinatorLink& link, NodeSession& session,
       [[fallthrough]];
     case CoordinatorLink::Action::kSayHello:
       if (!rejoining) spdlog::info("no answer from the coordinator yet; saying hello again");
-      CARTABLE_RETURN_IF_ERROR(transport.Send(hello));
+      trouble.Note(transport.Send(hello), "a Hello");
       link.SaidHello(now);
       return Status::Ok();
     case CoordinatorLink::Action::kSendHeartbeat:
-      CARTABLE_RETURN_IF_ERROR(transport.Send(protocol::Encode({0, 0, protocol::Heartbeat{}})));
+      trouble.Note(transport.Send(protocol::Encode({0, 0, protocol::Heartbeat{}})), "a Heartbeat");
       link.Sent(now);
       return Status::Ok();
   }
@@ -58,7 +80,8 @@ Status RunNodeAgent(NodeSession& session, protocol::ClientTransport& transport,
                         options.missed_heartbeats, options.idle_timeout},
                        clock.Now());
   std::string hello = protocol::Encode(session.Hello());
-  CARTABLE_RETURN_IF_ERROR(transport.Send(hello).WithContext("saying hello to the coordinator"));
+  SendTrouble trouble;
+  trouble.Note(transport.Send(hello), "a Hello");
   bool rejoining = false;  // said Hello again after the coordinator fell silent
   std::optional<TimePoint> activity_seen;
   while (!session.finished()) {
@@ -75,7 +98,7 @@ Status RunNodeAgent(NodeSession& session, protocol::ClientTransport& transport,
     }
     if (!frame) {
       CARTABLE_RETURN_IF_ERROR(
-          ActWhileQuiet(link, session, transport, options, now, hello, rejoining));
+          ActWhileQuiet(link, session, transport, options, now, hello, rejoining, trouble));
       continue;
     }
     auto envelope = protocol::Decode(*frame, options.max_payload_bytes);
@@ -93,9 +116,16 @@ Status RunNodeAgent(NodeSession& session, protocol::ClientTransport& transport,
       rejoining = false;
     }
     link.Heard(now);
+    // A reply that cannot be sent is lost: the coordinator's deadline drops this node from the round.
     for (const protocol::Envelope& reply : session.OnMessage(*envelope)) {
-      CARTABLE_RETURN_IF_ERROR(
-          transport.SendOwned(protocol::Encode(reply)).WithContext("replying"));
+      Status sent = transport.SendOwned(protocol::Encode(reply));
+      if (!sent.ok()) {
+        spdlog::warn("could not send {} (round {}) to the coordinator, which will drop this node from "
+                     "the round: {}", protocol::MessageTypeName(protocol::TypeOf(reply.body)), reply.round,
+                     sent.message());
+        continue;
+      }
+      trouble.Note(sent, "a reply");
       link.Sent(clock.Now());
     }
     link.ResumedListening(clock.Now());  // training may have kept the node from listening

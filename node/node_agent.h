@@ -4,6 +4,7 @@
 // coordinator stays silent past a deadline, or the process is asked to stop (SIGINT/SIGTERM). This is the
 // only I/O in the node's round handling; when to say Hello, send a Heartbeat, rejoin a coordinator that
 // went silent or give up is decided by a CoordinatorLink. Frames that fail to decode are logged and dropped.
+// A send that fails (a coordinator that stops reading, or is gone) is logged and never ends the agent.
 
 #include <functional>
 

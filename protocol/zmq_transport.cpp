@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 #include <vector>
+#include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
 #include "protocol/internal/frame_io.h"
@@ -32,6 +33,8 @@ void ApplyClientOptions(zmq::socket_t& dealer, const ZmqOptions& options) {
   dealer.set(zmq::sockopt::reconnect_ivl_max, options.reconnect_max_ms);
   dealer.set(zmq::sockopt::heartbeat_ivl, options.connection_heartbeat_ms);
   dealer.set(zmq::sockopt::heartbeat_timeout, options.connection_timeout_ms);
+  // A coordinator that stops reading fills this queue; a send then fails instead of blocking the node.
+  dealer.set(zmq::sockopt::sndtimeo, options.send_timeout_ms);
 }
 
 long TimeoutMs(Duration timeout) {
@@ -51,6 +54,25 @@ StatusOr<bool> WaitReadable(zmq::socket_t& socket, Duration timeout) {
   }
 }
 
+// A peer's chunked frame on its way in, and when its last chunk came.
+struct InboundTransfer {
+  InboundTransfer(size_t max_frame_bytes, std::shared_ptr<internal::FrameBufferPool> pool,
+                  std::shared_ptr<internal::ReassemblyBudget> budget)
+      : reassembler(max_frame_bytes, std::move(pool), std::move(budget)) {}
+  internal::Reassembler reassembler;
+  TimePoint last_chunk;
+};
+
+size_t QueueCap(const ZmqOptions& options) {
+  return options.max_queued_bytes_per_peer != 0 ? options.max_queued_bytes_per_peer
+                                                : options.max_frame_bytes + kQueueHeadroomBytes;
+}
+
+std::string Queued(const internal::SendQueue& queue, size_t cap) {
+  return std::to_string(queue.bytes.load()) + " bytes in " + std::to_string(queue.messages.load()) +
+         " messages are queued for it (cap " + std::to_string(cap) + " bytes)";
+}
+
 }  // namespace
 
 // Members are destroyed in reverse order: the ZAP thread and the sockets close before the context ends.
@@ -60,11 +82,32 @@ struct ZmqServerTransport::Sockets {
   zmq::context_t context{1};
   std::unique_ptr<internal::ZapHandler> zap;
   zmq::socket_t router{context, zmq::socket_type::router};
-  std::map<PeerId, internal::Reassembler> reassemblers;  // one per peer with a transfer in progress
+  // What each peer has queued in ZeroMQ; an entry no message holds any more is pruned by a sweep.
+  std::map<PeerId, std::shared_ptr<internal::SendQueue>> queues;
   // Buffers of large frames, reused by the next ones (at most one largest frame's worth kept idle).
   std::shared_ptr<internal::FrameBufferPool> buffers =
       std::make_shared<internal::FrameBufferPool>(options.max_frame_bytes);
+  std::shared_ptr<internal::ReassemblyBudget> reassembly =
+      std::make_shared<internal::ReassemblyBudget>(options.max_reassembly_bytes);
+  std::map<PeerId, InboundTransfer> transfers;  // one per peer with a transfer in progress
   uint64_t next_transfer = 1;
+
+  // Abandons the transfers that made no progress for transfer_idle_timeout_ms (their peer stopped or
+  // vanished: this libzmq says nothing of disconnections), and forgets idle send queues.
+  void Sweep(TimePoint now) {
+    const Duration idle = std::chrono::milliseconds(options.transfer_idle_timeout_ms);
+    for (auto it = transfers.begin(); it != transfers.end();) {
+      if (now - it->second.last_chunk < idle) {
+        ++it;
+        continue;
+      }
+      const internal::Reassembler& r = it->second.reassembler;
+      spdlog::warn("abandoning a {}-byte frame from {} after {} bytes: no chunk for {} s", r.total(),
+                   internal::PeerLabel(it->first), r.received(), options.transfer_idle_timeout_ms / 1000.0);
+      it = transfers.erase(it);  // frees its buffer and its reservation
+    }
+    std::erase_if(queues, [](const auto& entry) { return entry.second.use_count() == 1; });
+  }
 };
 
 struct ZmqClientTransport::Sockets {
@@ -72,6 +115,7 @@ struct ZmqClientTransport::Sockets {
       : options(o),
         reassembler(o.max_frame_bytes, std::make_shared<internal::FrameBufferPool>(o.max_frame_bytes)) {}
   ZmqOptions options;
+  std::shared_ptr<internal::SendQueue> queue = std::make_shared<internal::SendQueue>();
   zmq::context_t context{1};
   zmq::socket_t dealer{context, zmq::socket_type::dealer};
   std::optional<zmq::socket_t> monitor;  // handshake events, when CURVE is on
@@ -84,10 +128,19 @@ namespace {
 
 StatusOr<std::string> BindRouter(zmq::socket_t& router, const std::string& endpoint,
                                  const ZmqOptions& options) {
+  if (options.max_reassembly_bytes < options.max_frame_bytes) {
+    return InvalidArgumentError("the memory for frames in transit (" +
+                                std::to_string(options.max_reassembly_bytes) +
+                                " bytes) must hold at least one largest frame (" +
+                                std::to_string(options.max_frame_bytes) + " bytes)");
+  }
   try {
     ApplyOptions(router, options);
-    // Sending to a peer that is gone fails loudly instead of vanishing.
+    // Sending to a peer that is gone fails loudly instead of vanishing; sending to one whose queue is
+    // full fails too (EAGAIN), since every send is dontwait.
     router.set(zmq::sockopt::router_mandatory, 1);
+    // Left at 1000, ZeroMQ would buffer up to 1000 chunks from each peer before this code sees them.
+    router.set(zmq::sockopt::rcvhwm, options.receive_hwm);
     router.bind(endpoint);
     return router.get(zmq::sockopt::last_endpoint);
   } catch (const zmq::error_t& e) {
@@ -130,18 +183,47 @@ Status ZmqServerTransport::Send(const PeerId& peer, std::string_view frame) {
 }
 
 Status ZmqServerTransport::SendShared(const PeerId& peer, std::shared_ptr<const std::string> frame) {
+  std::shared_ptr<internal::SendQueue>& queue = sockets_->queues[peer];
+  if (!queue) queue = std::make_shared<internal::SendQueue>();
+  const size_t cap = QueueCap(sockets_->options);
+  const size_t size = frame->size();
+  // The whole frame is checked before its first chunk, so a transfer is not started to be abandoned.
+  if (size > cap) {
+    return ResourceExhaustedError("a frame of " + std::to_string(size) + " bytes exceeds the cap of " +
+                                  std::to_string(cap) + " bytes queued per peer");
+  }
+  if (size > cap - std::min(queue->bytes.load(), cap)) {
+    return ResourceExhaustedError(internal::PeerLabel(peer) + " is not reading: " + Queued(*queue, cap) +
+                                  ", no room for a frame of " + std::to_string(size) + " bytes");
+  }
   try {
-    internal::SendFrame(sockets_->router, &peer, std::move(frame), sockets_->options.chunk_bytes,
-                        sockets_->next_transfer++);
-    return Status::Ok();
+    const internal::SendProgress progress =
+        internal::SendFrame(sockets_->router, &peer, std::move(frame), sockets_->options.chunk_bytes,
+                            sockets_->next_transfer++, queue, zmq::send_flags::dontwait);
+    if (progress.complete()) return Status::Ok();
+    std::string what = internal::PeerLabel(peer) + " is not reading: ZeroMQ's queue for it is full; " +
+                       Queued(*queue, cap);
+    if (progress.sent > 0) {
+      what += "; " + std::to_string(progress.sent) + " of the " + std::to_string(progress.messages) +
+              " chunks of a " + std::to_string(size) + "-byte frame went out, the rest are abandoned";
+    }
+    return ResourceExhaustedError(what);
   } catch (const zmq::error_t& e) {
-    if (e.num() == EHOSTUNREACH) return UnavailableError("peer is no longer connected");
+    if (e.num() == EHOSTUNREACH) return UnavailableError(internal::PeerLabel(peer) + " is no longer connected");
     return ZmqError("send failed", e);
   }
 }
 
+size_t ZmqServerTransport::queued_bytes(const PeerId& peer) const {
+  auto it = sockets_->queues.find(peer);
+  return it == sockets_->queues.end() ? 0 : it->second->bytes.load();
+}
+
+size_t ZmqServerTransport::reassembly_bytes() const { return sockets_->reassembly->reserved(); }
+
 StatusOr<std::optional<Delivery>> ZmqServerTransport::Receive(Duration timeout) {
   const TimePoint end = SystemClock::Get().Now() + timeout;
+  sockets_->Sweep(SystemClock::Get().Now());
   try {
     while (true) {
       CARTABLE_ASSIGN_OR_RETURN(bool readable,
@@ -158,10 +240,12 @@ StatusOr<std::optional<Delivery>> ZmqServerTransport::Receive(Duration timeout) 
         if (user_id != nullptr) identity_name = user_id;
       }
       PeerId peer = identity.to_string();
-      auto [it, inserted] =
-          sockets_->reassemblers.try_emplace(peer, sockets_->options.max_frame_bytes, sockets_->buffers);
-      std::optional<Frame> frame = internal::ReadFrame(sockets_->router, std::move(first), it->second, peer);
-      if (!it->second.in_progress()) sockets_->reassemblers.erase(it);
+      auto [it, inserted] = sockets_->transfers.try_emplace(peer, sockets_->options.max_frame_bytes,
+                                                            sockets_->buffers, sockets_->reassembly);
+      it->second.last_chunk = SystemClock::Get().Now();
+      std::optional<Frame> frame = internal::ReadFrame(sockets_->router, std::move(first),
+                                                       it->second.reassembler, internal::PeerLabel(peer));
+      if (!it->second.reassembler.in_progress()) sockets_->transfers.erase(it);
       if (frame) return std::optional<Delivery>(Delivery{std::move(peer), std::move(*frame), identity_name});
       if (SystemClock::Get().Now() >= end) return std::optional<Delivery>();
     }
@@ -221,15 +305,28 @@ Status ZmqClientTransport::Send(std::string_view frame) { return SendOwned(std::
 
 Status ZmqClientTransport::SendOwned(std::string frame) {
   try {
-    internal::SendFrame(sockets_->dealer, nullptr, std::make_shared<const std::string>(std::move(frame)),
-                        sockets_->options.chunk_bytes, sockets_->next_transfer++);
-    return Status::Ok();
+    const size_t size = frame.size();
+    const internal::SendProgress progress =
+        internal::SendFrame(sockets_->dealer, nullptr, std::make_shared<const std::string>(std::move(frame)),
+                            sockets_->options.chunk_bytes, sockets_->next_transfer++, sockets_->queue,
+                            zmq::send_flags::none);
+    if (progress.complete()) return Status::Ok();
+    std::string what = "the coordinator is not reading: no room in the queue to it for " +
+                       std::to_string(sockets_->options.send_timeout_ms) + " ms (" +
+                       std::to_string(sockets_->queue->bytes.load()) + " bytes queued)";
+    if (progress.sent > 0) {
+      what += "; " + std::to_string(progress.sent) + " of the " + std::to_string(progress.messages) +
+              " chunks of a " + std::to_string(size) + "-byte frame went out, the rest are abandoned";
+    }
+    return ResourceExhaustedError(what);
   } catch (const zmq::error_t& e) {
     return ZmqError("send failed", e);
   }
 }
 
 std::optional<TimePoint> ZmqClientTransport::last_activity() const { return sockets_->last_activity; }
+
+size_t ZmqClientTransport::queued_bytes() const { return sockets_->queue->bytes.load(); }
 
 namespace {
 

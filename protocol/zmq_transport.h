@@ -8,6 +8,13 @@
 // admits only clients whose public key is in its allow-list directory (reloaded on SIGHUP); the client
 // pins the server's public key and reports a failed handshake as an error instead of waiting forever.
 // Bind/Connect without CURVE are for loopback simulations and tests only.
+//
+// Bounds: no send ever waits on a peer. The coordinator's ROUTER sends without waiting and refuses a
+// frame that would take the bytes queued for one peer past `max_queued_bytes_per_peer` (kResourceExhausted,
+// saying how much is queued); a peer that is gone fails with kUnavailable. A node's DEALER waits at most
+// `send_timeout_ms`. On the receiving side, ZeroMQ keeps at most `receive_hwm` messages per peer, a
+// chunked frame reserves its declared size from a budget of `max_reassembly_bytes` shared by all peers,
+// and a transfer that makes no progress for `transfer_idle_timeout_ms` is abandoned and its buffer freed.
 
 #include <memory>
 #include <string>
@@ -35,7 +42,32 @@ struct ZmqOptions {
   // of ours could: ZeroMQ would otherwise keep queueing into the dead connection.
   int connection_heartbeat_ms = 5000;
   int connection_timeout_ms = 30000;
+
+  // Most frame bytes the coordinator keeps queued for one peer (handed to ZeroMQ, which has not yet
+  // taken them for the connection: written, or encrypted under CURVE); a send beyond it fails at once
+  // instead of waiting for a peer that is not reading.
+  // 0 means max_frame_bytes + kQueueHeadroomBytes: one largest frame plus the small messages that follow
+  // it in a round. A frame larger than the cap can never be sent.
+  size_t max_queued_bytes_per_peer = 0;
+  // How long a node's send may wait for room in its queue to the coordinator (ZMQ_SNDTIMEO); the queue
+  // only fills when the coordinator stops reading.
+  int send_timeout_ms = 5000;
+  // Messages ZeroMQ buffers for the coordinator per peer before it stops reading that peer's connection
+  // (ZMQ_RCVHWM; ZeroMQ's own default is 1000, i.e. up to 1000 chunks). About (receive_hwm + 2) chunks
+  // per peer live inside ZeroMQ at most, counting the one being read and, with CURVE, its decryption.
+  int receive_hwm = 2;
+  // Memory the coordinator reserves, across all peers, for chunked frames still arriving: each reserves
+  // its declared size on its first chunk, and one that would exceed the cap is refused (the node's
+  // message is lost and the round's deadline drops it). Must hold at least one largest frame; plan for
+  // as many model-sized uploads as nodes upload at once.
+  size_t max_reassembly_bytes = size_t{4} << 30;
+  // A chunked transfer with no new chunk for this long is abandoned and its buffer freed: what frees
+  // the memory of a peer that stopped, or vanished, halfway through a frame.
+  int transfer_idle_timeout_ms = 60000;
 };
+
+// Room in a peer's queue beyond one largest frame (the default of max_queued_bytes_per_peer).
+inline constexpr size_t kQueueHeadroomBytes = size_t{16} << 20;
 
 class ZmqServerTransport final : public ServerTransport {
  public:
@@ -51,6 +83,11 @@ class ZmqServerTransport final : public ServerTransport {
   Status SendShared(const PeerId& peer, std::shared_ptr<const std::string> frame) override;
   StatusOr<std::optional<Delivery>> Receive(Duration timeout) override;
   std::string endpoint() const override { return endpoint_; }
+
+  // Frame bytes queued for `peer` that ZeroMQ has not yet taken for its connection.
+  size_t queued_bytes(const PeerId& peer) const;
+  // Bytes reserved for chunked frames still arriving, across all peers (at most max_reassembly_bytes).
+  size_t reassembly_bytes() const;
 
  private:
   struct Sockets;
@@ -73,6 +110,9 @@ class ZmqClientTransport final : public ClientTransport {
   Status SendOwned(std::string frame) override;
   StatusOr<std::optional<Frame>> Receive(Duration timeout) override;
   std::optional<TimePoint> last_activity() const override;
+
+  // Frame bytes handed to ZeroMQ that it has not yet taken for the connection.
+  size_t queued_bytes() const;
 
  private:
   struct Sockets;

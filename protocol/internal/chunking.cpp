@@ -1,5 +1,6 @@
 #include "protocol/internal/chunking.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace cartable::protocol::internal {
@@ -84,26 +85,48 @@ void FrameBufferPool::Give(std::string buffer) {
   spare_.push_back(std::move(buffer));
 }
 
+bool ReassemblyBudget::TryReserve(size_t bytes) {
+  if (bytes > cap_bytes_ - reserved_) return false;  // reserved_ never exceeds the cap
+  reserved_ += bytes;
+  return true;
+}
+
+void ReassemblyBudget::Release(size_t bytes) { reserved_ -= std::min(bytes, reserved_); }
+
+void Reassembler::Abandon() {
+  buffer_.reset();
+  if (budget_ && reserved_ > 0) budget_->Release(reserved_);
+  reserved_ = 0;
+}
+
 StatusOr<std::optional<Frame>> Reassembler::Add(const ChunkHeader& h, std::string_view data) {
   const bool starts = h.index == 0;
   if (!starts && (!buffer_ || h.transfer != header_.transfer || h.index != header_.index + 1 ||
                   h.count != header_.count || h.total != header_.total)) {
-    buffer_.reset();
+    Abandon();
     return DataLossError("chunk " + std::to_string(h.index) + " of transfer " + std::to_string(h.transfer) +
                          " does not follow the chunks received; transfer abandoned");
   }
   if (starts) {
     if (h.total > max_frame_bytes_) {
-      buffer_.reset();
+      Abandon();
       return OutOfRangeError("a frame of " + std::to_string(h.total) + " bytes exceeds the limit of " +
                              std::to_string(max_frame_bytes_));
     }
     chunk_bytes_ = h.count == 1 ? static_cast<size_t>(h.total) : data.size();
     if (h.count == 0 || chunk_bytes_ == 0 || (h.total + chunk_bytes_ - 1) / chunk_bytes_ != h.count) {
-      buffer_.reset();
+      Abandon();
       return DataLossError("chunk count " + std::to_string(h.count) + " does not match " +
                            std::to_string(h.total) + " bytes in chunks of " + std::to_string(chunk_bytes_));
     }
+    Abandon();  // a new transfer replaces one left unfinished
+    if (budget_ && !budget_->TryReserve(static_cast<size_t>(h.total))) {
+      return ResourceExhaustedError(
+          "a frame of " + std::to_string(h.total) + " bytes would take the memory reserved for frames " +
+          "in transit past its cap of " + std::to_string(budget_->cap()) + " bytes (" +
+          std::to_string(budget_->reserved()) + " reserved for other peers' transfers)");
+    }
+    reserved_ = budget_ ? static_cast<size_t>(h.total) : 0;
     header_ = h;
     // The whole frame's room at once (bounded by max_frame_bytes above), so no chunk moves what came before.
     if (pool_) {
@@ -116,7 +139,7 @@ StatusOr<std::optional<Frame>> Reassembler::Add(const ChunkHeader& h, std::strin
   const bool last = h.index + 1 == h.count;
   const uint64_t expected = last ? h.total - static_cast<uint64_t>(h.index) * chunk_bytes_ : chunk_bytes_;
   if (data.size() != expected) {
-    buffer_.reset();
+    Abandon();
     return DataLossError("chunk " + std::to_string(h.index) + " holds " + std::to_string(data.size()) +
                          " bytes, expected " + std::to_string(expected));
   }
@@ -124,7 +147,7 @@ StatusOr<std::optional<Frame>> Reassembler::Add(const ChunkHeader& h, std::strin
   header_.index = h.index;
   if (!last) return std::optional<Frame>();
   std::string frame = std::move(*buffer_);
-  buffer_.reset();
+  Abandon();  // the frame is its reader's now: no longer in transit
   return std::optional<Frame>(pool_ ? pool_->Lend(std::move(frame)) : Frame(std::move(frame)));
 }
 

@@ -9,11 +9,29 @@ namespace {
 
 constexpr uint64_t kReportTransfersFrom = uint64_t{16} << 20;  // log the progress of frames ≥ 16 MiB
 
-zmq::message_t Borrow(const char* data, size_t size, const std::shared_ptr<const std::string>& owner) {
-  auto* keep = new std::shared_ptr<const std::string>(owner);
-  return zmq::message_t(const_cast<char*>(data), size,
-                        [](void*, void* hint) { delete static_cast<std::shared_ptr<const std::string>*>(hint); },
-                        keep);
+// What a borrowed message keeps alive until ZeroMQ lets go of it.
+struct Loan {
+  std::shared_ptr<const std::string> owner;
+  std::shared_ptr<SendQueue> queue;
+  size_t size;
+};
+
+// A message over `size` bytes of `owner`, counted in `queue` until ZeroMQ (or our own destructor, when
+// ZeroMQ refused it) frees it, on whatever thread that happens.
+zmq::message_t Borrow(const char* data, size_t size, const std::shared_ptr<const std::string>& owner,
+                      const std::shared_ptr<SendQueue>& queue) {
+  queue->bytes.fetch_add(size);
+  queue->messages.fetch_add(1);
+  auto* loan = new Loan{owner, queue, size};
+  return zmq::message_t(
+      const_cast<char*>(data), size,
+      [](void*, void* hint) {
+        auto* done = static_cast<Loan*>(hint);
+        done->queue->bytes.fetch_sub(done->size);
+        done->queue->messages.fetch_sub(1);
+        delete done;
+      },
+      loan);
 }
 
 void Drain(zmq::socket_t& socket, bool more) {
@@ -26,25 +44,29 @@ void Drain(zmq::socket_t& socket, bool more) {
 
 }  // namespace
 
-void SendFrame(zmq::socket_t& socket, const std::string* routing_id,
-               std::shared_ptr<const std::string> frame, size_t chunk_bytes, uint64_t transfer) {
+SendProgress SendFrame(zmq::socket_t& socket, const std::string* routing_id,
+                       std::shared_ptr<const std::string> frame, size_t chunk_bytes, uint64_t transfer,
+                       const std::shared_ptr<SendQueue>& queue, zmq::send_flags flags) {
   const std::string& bytes = *frame;
+  const zmq::send_flags more = flags | zmq::send_flags::sndmore;
   if (bytes.size() <= chunk_bytes) {
-    if (routing_id) socket.send(zmq::buffer(*routing_id), zmq::send_flags::sndmore);
-    zmq::message_t whole = Borrow(bytes.data(), bytes.size(), frame);
-    socket.send(whole, zmq::send_flags::none);
-    return;
+    if (routing_id && !socket.send(zmq::buffer(*routing_id), more)) return {0, 1};
+    zmq::message_t whole = Borrow(bytes.data(), bytes.size(), frame, queue);
+    return {socket.send(whole, flags) ? 1u : 0u, 1};
   }
   const uint32_t count = static_cast<uint32_t>((bytes.size() + chunk_bytes - 1) / chunk_bytes);
   for (uint32_t index = 0; index < count; ++index) {
     const size_t offset = static_cast<size_t>(index) * chunk_bytes;
     const size_t size = std::min(chunk_bytes, bytes.size() - offset);
-    if (routing_id) socket.send(zmq::buffer(*routing_id), zmq::send_flags::sndmore);
-    socket.send(zmq::buffer(EncodeChunkHeader({transfer, index, count, bytes.size()})),
-                zmq::send_flags::sndmore);
-    zmq::message_t part = Borrow(bytes.data() + offset, size, frame);
-    socket.send(part, zmq::send_flags::none);
+    // Only a message's first part can be refused for a full queue; the rest follow it.
+    if (routing_id && !socket.send(zmq::buffer(*routing_id), more)) return {index, count};
+    if (!socket.send(zmq::buffer(EncodeChunkHeader({transfer, index, count, bytes.size()})), more)) {
+      return {index, count};
+    }
+    zmq::message_t part = Borrow(bytes.data() + offset, size, frame, queue);
+    if (!socket.send(part, flags)) return {index, count};
   }
+  return {count, count};
 }
 
 std::optional<Frame> ReadFrame(zmq::socket_t& socket, zmq::message_t first, Reassembler& reassembler,
@@ -75,6 +97,16 @@ std::optional<Frame> ReadFrame(zmq::socket_t& socket, zmq::message_t first, Reas
     }
   }
   return std::move(*frame);
+}
+
+std::string PeerLabel(const std::string& routing_id) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string label = "peer ";
+  for (unsigned char c : routing_id) {
+    label.push_back(kDigits[c >> 4]);
+    label.push_back(kDigits[c & 0xf]);
+  }
+  return label;
 }
 
 }  // namespace cartable::protocol::internal

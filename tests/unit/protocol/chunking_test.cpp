@@ -98,6 +98,40 @@ TEST(ChunkingTest, ThePoolKeepsNoMoreIdleBytesThanItsLimit) {
   EXPECT_EQ(late.bytes(), "late");
 }
 
+TEST(ChunkingTest, ATransferHoldsItsDeclaredSizeFromTheBudgetUntilItEndsOneWayOrAnother) {
+  auto budget = std::make_shared<internal::ReassemblyBudget>(15);
+  {
+    Reassembler a(100, nullptr, budget);
+    Reassembler b(100, nullptr, budget);
+    ASSERT_TRUE(a.Add({1, 0, 3, 10}, "abcd").ok());
+    EXPECT_EQ(budget->reserved(), 10u);
+    auto refused = b.Add({1, 0, 2, 8}, "abcd");  // 10 + 8 > 15
+    EXPECT_EQ(refused.status().code(), StatusCode::kResourceExhausted);
+    EXPECT_FALSE(b.in_progress());
+    ASSERT_TRUE(b.Add({2, 0, 2, 5}, "abc").ok());  // 10 + 5 fits
+    EXPECT_EQ(budget->reserved(), 15u);
+
+    // Completed: the frame is its reader's, and the budget gets its bytes back.
+    ASSERT_TRUE(a.Add({1, 1, 3, 10}, "efgh").ok());
+    auto whole = a.Add({1, 2, 3, 10}, "ij");
+    ASSERT_TRUE(whole.ok() && whole->has_value());
+    EXPECT_EQ(budget->reserved(), 5u);
+    // Abandoned on a chunk that does not follow.
+    EXPECT_FALSE(b.Add({2, 3, 2, 5}, "xx").ok());
+    EXPECT_EQ(budget->reserved(), 0u);
+    // A new transfer replaces one left unfinished, and its reservation.
+    ASSERT_TRUE(a.Add({3, 0, 3, 10}, "abcd").ok());
+    ASSERT_TRUE(a.Add({4, 0, 2, 6}, "abc").ok());
+    EXPECT_EQ(budget->reserved(), 6u);
+    ASSERT_TRUE(b.Add({5, 0, 2, 8}, "abcd").ok());
+    EXPECT_EQ(budget->reserved(), 14u);
+    a.Abandon();
+    EXPECT_EQ(budget->reserved(), 8u);
+  }
+  // Destroyed with a transfer in progress (its peer was forgotten).
+  EXPECT_EQ(budget->reserved(), 0u);
+}
+
 TEST(ChunkingTest, HundredMegabyteModelCrossesRealSocketsInSmallParts) {
   ZmqOptions options;
   options.chunk_bytes = 4 << 20;  // no message part above 4 MiB
