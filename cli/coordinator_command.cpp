@@ -1,19 +1,20 @@
 // `cartable coordinator`: run one federated training run for node agents that connect to it.
 
+#include <spdlog/spdlog.h>
+
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <memory>
-
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "cli/command.h"
 #include "cli/secagg_flags.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/round_record_json.h"
 #include "core/logging.h"
+#include "core/open_file_limit.h"
 #include "core/subprocess.h"
 #include "models/model.h"
 #include "models/model_file.h"
@@ -136,8 +137,30 @@ Status WriteRunModel(const CoordinatorOptions& o, const coordinator::RoundLoop& 
   return models::WriteModelFile(o.out, o.run.model, loop.global_model(), card);
 }
 
+// Every connection holds a file descriptor until it closes: take all the process may have, and say
+// how many that is, since it bounds how many nodes (and connections still in their handshake) fit
+// at once.
+void RaiseFileLimit(size_t nodes) {
+  auto limit = RaiseOpenFileLimit();
+  if (!limit.ok()) {
+    spdlog::warn("{}", limit.status().message());
+    return;
+  }
+  spdlog::info("open-file limit: {} (hard limit {})", limit->soft, limit->hard);
+  // One descriptor per node, up to 128 connections still in their handshake, and the process's own.
+  const uint64_t wanted = static_cast<uint64_t>(nodes) + 256;
+  if (limit->soft < wanted) {
+    spdlog::warn(
+        "the open-file limit {} is low for {} node(s): each connection holds a file descriptor; "
+        "raise it to {} or more (systemd LimitNOFILE=, or ulimit -n in the shell that starts the "
+        "coordinator)",
+        limit->soft, nodes, wanted);
+  }
+}
+
 int Run(CoordinatorOptions& o) {
   if (Status s = SetupLogging(o.log_level, "coordinator"); !s.ok()) return ReportFailure(s);
+  RaiseFileLimit(std::max(o.run.expected_nodes, o.run.min_nodes));
   if (Status s = CompleteModelSpec(o); !s.ok()) return ReportFailure(s);
   if (Status s = ApplySecAggFlags(o.secagg, o.run.secagg, o.run.contribution, o.run.expected_nodes); !s.ok()) {
     return ReportFailure(s);

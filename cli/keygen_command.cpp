@@ -6,6 +6,7 @@
 #include "cli/command.h"
 #include "node/identity.h"
 #include "protocol/curve_keys.h"
+#include "protocol/key_files.h"
 
 namespace cartable::cli {
 namespace {
@@ -20,8 +21,10 @@ int Run(const KeygenOptions& o) {
   if (!pair.ok()) return ReportFailure(pair.status());
   auto identity = node::SigningKeyFromCurveSecret(pair->secret_key);
   if (!identity.ok()) return ReportFailure(identity.status());
-  if (Status s = protocol::WriteCurveKeyPair(o.out_dir, o.name, *pair); !s.ok()) return ReportFailure(s);
-  if (Status s = node::WriteSigningPublicKey(o.out_dir, o.name, identity->PublicKey()); !s.ok()) {
+  // All three files or none: a concurrent keygen for the same name either wins whole or fails here.
+  if (Status s =
+          protocol::WriteKeySet(o.out_dir, o.name, *pair, node::ToWire(identity->PublicKey()));
+      !s.ok()) {
     return ReportFailure(s);
   }
   std::printf("wrote %s/%s.key (secret, mode 0600: keep it on this machine)\n", o.out_dir.c_str(),
@@ -44,9 +47,13 @@ Runner AddKeygenCommand(CLI::App& app) {
   cmd->add_option("--out", o->out_dir, "Directory for the key files (created if missing)")->required();
   cmd->add_option("--name", o->name, "Name of the key pair, e.g. the establishment's name")->required();
   cmd->footer(
-      "The coordinator admits the nodes whose .pub files are in its --allow directory; each node pins\n"
-      "the coordinator's .pub with --coordinator-key; nodes check cohorts against a --roster directory of\n"
-      "the .sign.pub files. Existing keys are never overwritten.\n"
+      "The coordinator admits the nodes whose .pub files are in its --allow directory (a .sign.pub "
+      "beside\n"
+      "a node's .pub binds its identity key too); each node pins the coordinator's .pub with\n"
+      "--coordinator-key; nodes check cohorts against a --roster directory of the .sign.pub "
+      "files.\n"
+      "Existing keys are never overwritten: if NAME exists in DIR, keygen writes nothing and "
+      "fails.\n"
       "Example: cartable keygen --out keys --name lycee-victor-hugo");
   return [o] { return Run(*o); };
 }

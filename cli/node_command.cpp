@@ -114,6 +114,13 @@ int Run(NodeOptions& o) {
   options.should_stop = [] { return ShutdownRequested(); };
   options.max_payload_bytes = static_cast<size_t>(o.max_message_mb) << 20;
   Status outcome = node::RunNodeAgent(session, **transport, options);
+  if (outcome.code() == StatusCode::kDeadlineExceeded) {
+    // Giving up on a coordinator never securely reached says why it may be, not only that it was
+    // silent.
+    if (const std::string why = (*transport)->HandshakeDiagnosis(); !why.empty()) {
+      outcome = DeadlineExceededError(outcome.message() + ": " + why);
+    }
+  }
   if (!outcome.ok()) return ReportFailure(outcome);
   return kExitOk;
 }

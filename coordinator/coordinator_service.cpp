@@ -86,7 +86,7 @@ Status ServeRun(RoundLoop& loop, protocol::ServerTransport& transport, const Ser
     if (*delivery) {
       auto envelope = protocol::Decode((*delivery)->frame, options.max_payload_bytes);
       if (envelope.ok()) {
-        SendAll(loop, transport, loop.OnMessage((*delivery)->peer, *envelope, SenderIdentity{(*delivery)->identity, std::nullopt}));
+        SendAll(loop, transport, loop.OnMessage((*delivery)->peer, *envelope, SenderIdentity{(*delivery)->identity, (*delivery)->identity_key}));
       } else {
         // The peer passed authentication, so it deserves to know why it is not understood.
         spdlog::warn("refusing a frame: {}", envelope.status().ToString());

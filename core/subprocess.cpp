@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,7 +33,8 @@ int DecodeWaitStatus(int status) {
 }  // namespace
 
 StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
-    const std::vector<std::string>& argv, const std::optional<std::filesystem::path>& log_file) {
+    const std::vector<std::string>& argv, const std::optional<std::filesystem::path>& log_file,
+    const ChildLimits& limits) {
   if (argv.empty()) return InvalidArgumentError("cannot start a process without a program");
   int log_fd = -1;
   if (log_file) {
@@ -46,6 +48,9 @@ StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   const pid_t parent = ::getpid();
+  struct rlimit open_files {};
+  if (limits.open_files)
+    open_files.rlim_cur = open_files.rlim_max = static_cast<rlim_t>(*limits.open_files);
 
   pid_t child = ::fork();
   if (child < 0) {
@@ -60,6 +65,7 @@ StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
       ::dup2(log_fd, STDOUT_FILENO);
       ::dup2(log_fd, STDERR_FILENO);
     }
+    if (limits.open_files && ::setrlimit(RLIMIT_NOFILE, &open_files) != 0) _exit(127);
     ::execv(args[0], args.data());
     _exit(127);
   }

@@ -18,13 +18,21 @@
 
 namespace cartable {
 
+// Resource limits set in the child before it starts its program (both soft and hard), e.g. to run a
+// server under the open-file limit an operator might give it.
+struct ChildLimits {
+  std::optional<uint64_t> open_files;  // RLIMIT_NOFILE
+};
+
 class ChildProcess {
  public:
-  // Starts argv[0] (a path) with its arguments. PR_SET_PDEATHSIG follows the spawning *thread*: spawn from
-  // a thread that lives as long as the child should. The child's stdout and stderr go to `log_file` when given
-  // (created or appended), else they are inherited.
+  // Starts argv[0] (a path) with its arguments. PR_SET_PDEATHSIG follows the spawning *thread*:
+  // spawn from a thread that lives as long as the child should. The child's stdout and stderr go to
+  // `log_file` when given (created or appended), else they are inherited. A limit that cannot be
+  // set makes the child exit with 127.
   static StatusOr<std::unique_ptr<ChildProcess>> Spawn(
-      const std::vector<std::string>& argv, const std::optional<std::filesystem::path>& log_file);
+      const std::vector<std::string>& argv, const std::optional<std::filesystem::path>& log_file,
+      const ChildLimits& limits = {});
 
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;

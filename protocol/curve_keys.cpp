@@ -6,10 +6,10 @@
 
 #include <array>
 #include <cstdint>
-#include <fstream>
 #include <sstream>
 
 #include "core/files.h"
+#include "protocol/key_files.h"
 
 namespace cartable::protocol {
 namespace {
@@ -26,17 +26,16 @@ StatusOr<std::string> ReadKeyLine(const std::filesystem::path& path) {
   }
   explicit_bzero(contents.data(), contents.size());
   if (!IsZ85Key(key)) {
+    const bool identity_key = ParseIdentityKeyHex(key).has_value();
     explicit_bzero(key.data(), key.size());
+    if (identity_key) {
+      return InvalidArgumentError(path.string() +
+                                  ": holds an identity key (64 hex digits, a NAME.sign.pub), " +
+                                  "not a CURVE key: use NAME.pub");
+    }
     return InvalidArgumentError(path.string() + ": no valid 40-character Z85 key");
   }
   return key;
-}
-
-Status WriteNew(const std::filesystem::path& path, const std::string& contents, unsigned mode) {
-  if (std::filesystem::exists(path)) {
-    return AlreadyExistsError(path.string() + " exists; refusing to overwrite a key");
-  }
-  return WriteFileAtomically(path, contents, mode);
 }
 
 }  // namespace
@@ -73,23 +72,7 @@ StatusOr<CurveKeyPair> GenerateCurveKeyPair() {
 
 Status WriteCurveKeyPair(const std::filesystem::path& dir, const std::string& name,
                          const CurveKeyPair& pair) {
-  if (name.empty() || name.find('/') != std::string::npos || name[0] == '.') {
-    return InvalidArgumentError("key name '" + name + "' must be non-empty, without '/' or a leading dot");
-  }
-  CARTABLE_RETURN_IF_ERROR(EnsureDirectory(dir));
-  const auto public_path = dir / (name + ".pub");
-  const auto secret_path = dir / (name + ".key");
-  if (std::filesystem::exists(public_path) || std::filesystem::exists(secret_path)) {
-    return AlreadyExistsError("a key named '" + name + "' already exists in " + dir.string() +
-                              "; refusing to overwrite it");
-  }
-  std::string secret = "# cartable CURVE secret key of " + name + ". Keep it on this machine.\n" +
-                       pair.secret_key.z85() + "\n";
-  Status written = WriteNew(secret_path, secret, 0600);
-  explicit_bzero(secret.data(), secret.size());
-  CARTABLE_RETURN_IF_ERROR(written);
-  return WriteNew(public_path, "# cartable CURVE public key of " + name + "\n" + pair.public_key + "\n",
-                  0644);
+  return WriteKeySet(dir, name, pair, std::nullopt);
 }
 
 StatusOr<std::string> LoadCurvePublicKey(const std::filesystem::path& path) {
@@ -112,23 +95,6 @@ StatusOr<CurveKeyPair> LoadCurveKeyPair(const std::filesystem::path& secret_key_
     return InvalidArgumentError(secret_key_file.string() + ": not a usable CURVE secret key");
   }
   return CurveKeyPair{public_key, CurveSecretKey(std::move(secret))};
-}
-
-StatusOr<std::map<std::string, std::string>> LoadCurveAllowList(const std::filesystem::path& dir) {
-  std::error_code error;
-  std::filesystem::directory_iterator it(dir, error);
-  if (error) return NotFoundError("cannot read allow-list directory " + dir.string() + ": " + error.message());
-  std::map<std::string, std::string> names;
-  for (const auto& entry : it) {
-    if (entry.path().extension() != ".pub") continue;
-    CARTABLE_ASSIGN_OR_RETURN(std::string key, LoadCurvePublicKey(entry.path()));
-    auto [existing, inserted] = names.emplace(key, entry.path().stem().string());
-    if (!inserted) {
-      return InvalidArgumentError(entry.path().string() + " holds the same key as " + existing->second +
-                                  ".pub: one key, one name");
-    }
-  }
-  return names;
 }
 
 }  // namespace cartable::protocol

@@ -1,14 +1,14 @@
 #pragma once
 
-// CURVE key pairs (Curve25519, as ZeroMQ's CurveZMQ uses them) and the files that hold them. Keys are
-// 40-character Z85 strings. A pair NAME lives in two files of one directory:
+// CURVE key pairs (Curve25519, as ZeroMQ's CurveZMQ uses them) and the files that hold them. Keys
+// are 40-character Z85 strings. A pair NAME lives in two files of one directory:
 //   NAME.pub  the public key (shareable; the coordinator's allow-list is a directory of these)
 //   NAME.key  the secret key, mode 0600
-// Each file holds comment lines starting with '#' and one key line. Secret keys are wiped from memory when
-// their holder is destroyed and are never logged.
+// Each file holds comment lines starting with '#' and one key line. Secret keys are wiped from
+// memory when their holder is destroyed and are never logged. key_files.h tells these files from
+// the identity keys (NAME.sign.pub) beside them; allow_list.h reads a directory of them.
 
 #include <filesystem>
-#include <map>
 #include <string>
 
 #include "core/status.h"
@@ -38,7 +38,8 @@ struct CurveKeyPair {
 
 StatusOr<CurveKeyPair> GenerateCurveKeyPair();
 
-// Writes DIR/NAME.pub and DIR/NAME.key (0600), creating DIR; refuses to overwrite either file.
+// Writes DIR/NAME.key (0600) then DIR/NAME.pub, creating DIR; kAlreadyExists if either exists or
+// another writer creates one of them first (never one file of each writer).
 Status WriteCurveKeyPair(const std::filesystem::path& dir, const std::string& name,
                          const CurveKeyPair& pair);
 
@@ -48,11 +49,6 @@ StatusOr<std::string> LoadCurvePublicKey(const std::filesystem::path& path);
 // Reads a secret key file (NAME.key) and derives its public key. Warns nothing: refuses a secret file
 // readable by group or others.
 StatusOr<CurveKeyPair> LoadCurveKeyPair(const std::filesystem::path& secret_key_file);
-
-// Every *.pub file of `dir`, as public key (Z85) → name (the file's stem: lycee-a.pub admits "lycee-a").
-// The name is the identity the coordinator knows a node by. A malformed file, or one key under two names,
-// is an error naming the file (better than silently locking a school out).
-StatusOr<std::map<std::string, std::string>> LoadCurveAllowList(const std::filesystem::path& dir);
 
 // True for a syntactically valid 40-character Z85 key.
 bool IsZ85Key(const std::string& key);

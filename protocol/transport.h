@@ -6,12 +6,13 @@
 
 #include <memory>
 #include <optional>
-#include <utility>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "core/clock.h"
 #include "core/status.h"
+#include "protocol/messages.h"
 
 namespace cartable::protocol {
 
@@ -46,6 +47,9 @@ struct Delivery {
   Frame frame;
   // Who the transport authenticated the sender as (its allow-list name); empty without authentication.
   std::string identity;
+  // The identity key enrolled for `identity` (NAME.sign.pub beside NAME.pub in the allow-list): the
+  // Ed25519 key the sender's Hello must carry. nullopt without authentication or without that file.
+  std::optional<PublicKeyBytes> identity_key;
 };
 
 // The coordinator's side: many peers, one socket.

@@ -1,14 +1,18 @@
 #include "protocol/zmq_transport.h"
 
-#include <chrono>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <vector>
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
+#include "protocol/internal/connection_guard.h"
 #include "protocol/internal/frame_io.h"
+#include "protocol/internal/handshake_watch.h"
 #include "protocol/internal/zap_handler.h"
 
 namespace cartable::protocol {
@@ -20,6 +24,7 @@ Status ZmqError(std::string_view what, const zmq::error_t& e) {
 
 void ApplyOptions(zmq::socket_t& socket, const ZmqOptions& options) {
   socket.set(zmq::sockopt::linger, options.linger_ms);
+  socket.set(zmq::sockopt::handshake_ivl, options.handshake_timeout_ms);
   // No single message part is larger than a chunk (or than a whole frame, when that is smaller).
   // The margin covers CURVE's per-message box, which ZeroMQ counts against the limit.
   const size_t part = std::max(std::min(options.chunk_bytes, options.max_frame_bytes), internal::kChunkHeaderBytes);
@@ -84,6 +89,7 @@ struct ZmqServerTransport::Sockets {
   zmq::socket_t router{context, zmq::socket_type::router};
   // What each peer has queued in ZeroMQ; an entry no message holds any more is pruned by a sweep.
   std::map<PeerId, std::shared_ptr<internal::SendQueue>> queues;
+  std::unique_ptr<internal::ConnectionGuard> guard;  // watches the router: destroyed before it
   // Buffers of large frames, reused by the next ones (at most one largest frame's worth kept idle).
   std::shared_ptr<internal::FrameBufferPool> buffers =
       std::make_shared<internal::FrameBufferPool>(options.max_frame_bytes);
@@ -119,12 +125,25 @@ struct ZmqClientTransport::Sockets {
   zmq::context_t context{1};
   zmq::socket_t dealer{context, zmq::socket_type::dealer};
   std::optional<zmq::socket_t> monitor;  // handshake events, when CURVE is on
+  std::optional<internal::HandshakeWatch> handshakes;
   internal::Reassembler reassembler;
   uint64_t next_transfer = 1;
   std::optional<TimePoint> last_activity;
 };
 
 namespace {
+
+// Watches the router's connections (before it binds, so that none is missed) unless turned off.
+StatusOr<std::unique_ptr<internal::ConnectionGuard>> GuardRouter(zmq::context_t& context,
+                                                                 zmq::socket_t& router,
+                                                                 const ZmqOptions& options,
+                                                                 bool curve) {
+  if (options.max_pending_handshakes == 0) return std::unique_ptr<internal::ConnectionGuard>();
+  return internal::ConnectionGuard::Start(
+      context, router,
+      {options.max_pending_handshakes, curve,
+       std::chrono::milliseconds(options.handshake_timeout_ms)});
+}
 
 StatusOr<std::string> BindRouter(zmq::socket_t& router, const std::string& endpoint,
                                  const ZmqOptions& options) {
@@ -153,6 +172,8 @@ StatusOr<std::string> BindRouter(zmq::socket_t& router, const std::string& endpo
 StatusOr<std::unique_ptr<ZmqServerTransport>> ZmqServerTransport::Bind(const std::string& endpoint,
                                                                        const ZmqOptions& options) {
   auto sockets = std::make_unique<Sockets>(options);
+  CARTABLE_ASSIGN_OR_RETURN(sockets->guard,
+                            GuardRouter(sockets->context, sockets->router, options, false));
   CARTABLE_ASSIGN_OR_RETURN(std::string bound, BindRouter(sockets->router, endpoint, options));
   return std::unique_ptr<ZmqServerTransport>(new ZmqServerTransport(std::move(sockets), bound));
 }
@@ -169,6 +190,8 @@ StatusOr<std::unique_ptr<ZmqServerTransport>> ZmqServerTransport::BindCurve(
   } catch (const zmq::error_t& e) {
     return ZmqError("cannot enable CURVE", e);
   }
+  CARTABLE_ASSIGN_OR_RETURN(sockets->guard,
+                            GuardRouter(sockets->context, sockets->router, options, true));
   CARTABLE_ASSIGN_OR_RETURN(std::string bound, BindRouter(sockets->router, endpoint, options));
   return std::unique_ptr<ZmqServerTransport>(new ZmqServerTransport(std::move(sockets), bound));
 }
@@ -235,9 +258,11 @@ StatusOr<std::optional<Delivery>> ZmqServerTransport::Receive(Duration timeout) 
       if (!identity.more()) continue;  // a ROUTER message always has a routing id and a body
       (void)sockets_->router.recv(first, zmq::recv_flags::none);
       std::string identity_name;
+      std::optional<PublicKeyBytes> identity_key;
       if (sockets_->zap) {
         const char* user_id = zmq_msg_gets(first.handle(), "User-Id");
         if (user_id != nullptr) identity_name = user_id;
+        identity_key = internal::IdentityKeyOf(first);
       }
       PeerId peer = identity.to_string();
       auto [it, inserted] = sockets_->transfers.try_emplace(peer, sockets_->options.max_frame_bytes,
@@ -246,7 +271,10 @@ StatusOr<std::optional<Delivery>> ZmqServerTransport::Receive(Duration timeout) 
       std::optional<Frame> frame = internal::ReadFrame(sockets_->router, std::move(first),
                                                        it->second.reassembler, internal::PeerLabel(peer));
       if (!it->second.reassembler.in_progress()) sockets_->transfers.erase(it);
-      if (frame) return std::optional<Delivery>(Delivery{std::move(peer), std::move(*frame), identity_name});
+      if (frame) {
+        return std::optional<Delivery>(
+            Delivery{std::move(peer), std::move(*frame), identity_name, identity_key});
+      }
       if (SystemClock::Get().Now() >= end) return std::optional<Delivery>();
     }
   } catch (const zmq::error_t& e) {
@@ -282,10 +310,13 @@ StatusOr<std::unique_ptr<ZmqClientTransport>> ZmqClientTransport::ConnectCurve(
     const std::string monitor_endpoint =
         "inproc://monitor-" + std::to_string(reinterpret_cast<uintptr_t>(sockets.get()));
     if (zmq_socket_monitor(sockets->dealer.handle(), monitor_endpoint.c_str(),
-                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                           ZMQ_EVENT_CONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                                ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0) {
       return UnavailableError("cannot monitor the connection's handshake");
     }
+    sockets->handshakes.emplace(endpoint);
     sockets->monitor.emplace(sockets->context, zmq::socket_type::pair);
     sockets->monitor->set(zmq::sockopt::linger, 0);
     sockets->monitor->connect(monitor_endpoint);
@@ -328,26 +359,32 @@ std::optional<TimePoint> ZmqClientTransport::last_activity() const { return sock
 
 size_t ZmqClientTransport::queued_bytes() const { return sockets_->queue->bytes.load(); }
 
+std::string ZmqClientTransport::HandshakeDiagnosis() const {
+  return sockets_->handshakes ? sockets_->handshakes->Diagnosis() : std::string();
+}
+
 namespace {
 
-// Turns a monitor event into the error a user can act on, or OK for events that do not matter.
-Status HandshakeFailure(zmq::socket_t& monitor) {
+// Reads the monitor's waiting events into `watch`, logging what it reports; an error for a definite
+// refusal (the coordinator refused our key, or does not speak CURVE), OK for anything that is
+// retried.
+Status HandshakeFailure(zmq::socket_t& monitor, internal::HandshakeWatch& watch) {
   zmq::message_t event;
-  zmq::message_t address;
-  if (!monitor.recv(event, zmq::recv_flags::dontwait)) return Status::Ok();
-  if (event.more()) (void)monitor.recv(address, zmq::recv_flags::none);
-  if (event.size() < 6) return Status::Ok();
-  uint16_t id = 0;
-  uint32_t value = 0;
-  std::memcpy(&id, event.data(), 2);
-  std::memcpy(&value, static_cast<const char*>(event.data()) + 2, 4);
-  if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
-    return PermissionDeniedError("the coordinator refused this node's key (status " + std::to_string(value) +
-                                 "): ask its operator to add this node's .pub file to the allow-list");
+  while (monitor.recv(event, zmq::recv_flags::dontwait)) {
+    zmq::message_t address;
+    if (event.more()) (void)monitor.recv(address, zmq::recv_flags::none);
+    if (event.size() < 6) continue;
+    uint16_t id = 0;
+    uint32_t value = 0;
+    std::memcpy(&id, event.data(), 2);
+    std::memcpy(&value, static_cast<const char*>(event.data()) + 2, 4);
+    internal::HandshakeWatch::Verdict verdict =
+        watch.OnEvent(id, value, address.to_string(), SystemClock::Get().Now());
+    if (!verdict.warning.empty()) spdlog::warn("{}", verdict.warning);
+    if (!verdict.info.empty()) spdlog::info("{}", verdict.info);
+    CARTABLE_RETURN_IF_ERROR(verdict.error);
   }
-  return PermissionDeniedError(
-      "secure handshake with the coordinator failed: the pinned coordinator public key does not match "
-      "the server at " + address.to_string() + ", or it does not speak CURVE");
+  return Status::Ok();
 }
 
 }  // namespace
@@ -361,7 +398,7 @@ StatusOr<std::optional<Frame>> ZmqClientTransport::Receive(Duration timeout) {
       const long wait = TimeoutMs(end - SystemClock::Get().Now());
       if (zmq::poll(items, std::chrono::milliseconds(wait)) <= 0) return std::optional<Frame>();
       if (items.size() > 1 && (items[1].revents & ZMQ_POLLIN)) {
-        CARTABLE_RETURN_IF_ERROR(HandshakeFailure(*sockets_->monitor));
+        CARTABLE_RETURN_IF_ERROR(HandshakeFailure(*sockets_->monitor, *sockets_->handshakes));
       }
       if (items[0].revents & ZMQ_POLLIN) {
         zmq::message_t first;

@@ -1,13 +1,20 @@
 #pragma once
 
-// ZeroMQ transports: a ROUTER socket bound by the coordinator, a DEALER socket per node. Frames larger than
-// `max_frame_bytes` are dropped by ZeroMQ itself (ZMQ_MAXMSGSIZE) before they reach any decoder. Each
-// object owns its context and socket; zmq errors never escape, they become Status.
+// ZeroMQ transports: a ROUTER socket bound by the coordinator, a DEALER socket per node. Frames
+// larger than `max_frame_bytes` are dropped by ZeroMQ itself (ZMQ_MAXMSGSIZE) before they reach any
+// decoder. Each object owns its context and socket; zmq errors never escape, they become Status.
 //
-// Security: BindCurve/ConnectCurve encrypt and authenticate every connection with CurveZMQ. The server
-// admits only clients whose public key is in its allow-list directory (reloaded on SIGHUP); the client
-// pins the server's public key and reports a failed handshake as an error instead of waiting forever.
-// Bind/Connect without CURVE are for loopback simulations and tests only.
+// Security: BindCurve/ConnectCurve encrypt and authenticate every connection with CurveZMQ. The
+// server admits only clients whose public key is in its allow-list directory (reloaded on SIGHUP)
+// and tells who sent each message (Delivery::identity, Delivery::identity_key). The client pins the
+// server's public key: a definite refusal (the server refused our key, or does not speak CURVE) is
+// an error from Receive; a handshake that is cut or times out is retried, with warnings, since from
+// the client's side an overloaded server and a wrong pinned key look alike (HandshakeDiagnosis says
+// which it may be). Bind/Connect without CURVE are for loopback simulations and tests only.
+//
+// File descriptors: every server keeps at most `max_pending_handshakes` connections in their
+// handshake and cuts each handshake after `handshake_timeout_ms` (internal/connection_guard.h), so
+// connections that never authenticate cannot take every descriptor of the process.
 //
 // Bounds: no send ever waits on a peer. The coordinator's ROUTER sends without waiting and refuses a
 // frame that would take the bytes queued for one peer past `max_queued_bytes_per_peer` (kResourceExhausted,
@@ -64,6 +71,14 @@ struct ZmqOptions {
   // A chunked transfer with no new chunk for this long is abandoned and its buffer freed: what frees
   // the memory of a peer that stopped, or vanished, halfway through a frame.
   int transfer_idle_timeout_ms = 60000;
+  // A connection whose ZMTP/CURVE handshake has not completed after this long is closed
+  // (ZMQ_HANDSHAKE_IVL; ZeroMQ's default is 30 s). At a server this bounds how long a connection
+  // that never authenticates holds a file descriptor; a node whose handshake is cut reconnects.
+  int handshake_timeout_ms = 10000;
+  // A server shuts down its oldest connections still in their handshake beyond this many (and never
+  // keeps more than a quarter of its open-file limit), and some of them whenever it runs out of
+  // file descriptors; 0 turns the guard off.
+  size_t max_pending_handshakes = 128;
 };
 
 // Room in a peer's queue beyond one largest frame (the default of max_queued_bytes_per_peer).
@@ -113,6 +128,9 @@ class ZmqClientTransport final : public ClientTransport {
 
   // Frame bytes handed to ZeroMQ that it has not yet taken for the connection.
   size_t queued_bytes() const;
+  // Under CURVE, why no secure handshake with the server has succeeded yet (the likely causes, for
+  // the error of a node that gives up); "" once one has, or without CURVE.
+  std::string HandshakeDiagnosis() const;
 
  private:
   struct Sockets;

@@ -1,17 +1,20 @@
-// CurveZMQ on real TCP sockets: allowed keys talk, unknown keys are refused and never heard, a wrong pinned
-// server key fails with a clear error, and SIGHUP reloads the allow-list without a restart.
-
-#include <signal.h>
-#include <sys/stat.h>
+// CurveZMQ on real TCP sockets: allowed keys talk, unknown keys are refused and never heard, a
+// wrong pinned server key is retried and diagnosed, messages carry the sender's allow-list name and
+// identity key, and SIGHUP reloads the allow-list without a restart, even with identity keys or a
+// broken file in it.
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 
 #include "core/subprocess.h"
+#include "protocol/allow_list.h"
 #include "protocol/curve_keys.h"
+#include "protocol/key_files.h"
 #include "protocol/zmq_transport.h"
 
 namespace cartable::protocol {
@@ -86,16 +89,50 @@ TEST_F(CurveTransportTest, UnknownKeyIsRefusedAndNeverHeard) {
   EXPECT_FALSE(ServerReceives(*server, milliseconds(300)).has_value());
 }
 
-TEST_F(CurveTransportTest, WrongPinnedServerKeyFailsClearly) {
+// From the client's side a wrong pinned key looks like a server closing the connection, as an
+// overloaded one may: retried, never heard, and diagnosed with both possibilities.
+TEST_F(CurveTransportTest, WrongPinnedServerKeyIsRetriedAndDiagnosed) {
   Allow("node", *node_);
   auto server = ZmqServerTransport::BindCurve("tcp://127.0.0.1:*", *server_, dir_ / "allowed").value();
   const std::string impostor_key = GenerateCurveKeyPair().value().public_key;
   auto client = ZmqClientTransport::ConnectCurve(server->endpoint(), *node_, impostor_key).value();
   ASSERT_TRUE(client->Send("hello").ok());
+  // Wait until at least one attempt has failed (ZeroMQ retries after 100 ms, then backs off).
+  std::string why;
+  for (int i = 0; i < 100 && why.find("never succeeded") == std::string::npos; ++i) {
+    auto got = client->Receive(milliseconds(50));
+    ASSERT_TRUE(got.ok()) << "a cut handshake must not stop the client: " << got.status();
+    why = client->HandshakeDiagnosis();
+  }
+  EXPECT_NE(why.find("never succeeded"), std::string::npos) << why;
+  EXPECT_NE(why.find("--coordinator-key"), std::string::npos) << why;
+  EXPECT_NE(why.find("overloaded"), std::string::npos) << why;
+  EXPECT_FALSE(ServerReceives(*server, milliseconds(300)).has_value());
+}
+
+TEST_F(CurveTransportTest, ACurveClientOfAPlainServerFailsClearly) {
+  auto server = ZmqServerTransport::Bind("tcp://127.0.0.1:*").value();
+  auto client =
+      ZmqClientTransport::ConnectCurve(server->endpoint(), *node_, server_->public_key).value();
+  ASSERT_TRUE(client->Send("hello").ok());
   Status failed = ClientError(*client, milliseconds(5000));
   EXPECT_EQ(failed.code(), StatusCode::kPermissionDenied);
-  EXPECT_NE(failed.message().find("pinned coordinator public key"), std::string::npos) << failed;
-  EXPECT_FALSE(ServerReceives(*server, milliseconds(300)).has_value());
+  EXPECT_NE(failed.message().find("does not speak CURVE"), std::string::npos) << failed;
+}
+
+TEST_F(CurveTransportTest, AfterASuccessfulHandshakeThereIsNothingToDiagnose) {
+  Allow("node", *node_);
+  auto server =
+      ZmqServerTransport::BindCurve("tcp://127.0.0.1:*", *server_, dir_ / "allowed").value();
+  auto client =
+      ZmqClientTransport::ConnectCurve(server->endpoint(), *node_, server_->public_key).value();
+  EXPECT_NE(client->HandshakeDiagnosis(), "");
+  ASSERT_TRUE(client->Send("hello").ok());
+  auto delivery = ServerReceives(*server, milliseconds(5000));
+  ASSERT_TRUE(delivery.has_value());
+  ASSERT_TRUE(server->Send(delivery->peer, "welcome").ok());
+  ASSERT_TRUE(client->Receive(milliseconds(5000)).value().has_value());
+  EXPECT_EQ(client->HandshakeDiagnosis(), "");
 }
 
 TEST_F(CurveTransportTest, PlainClientCannotReachACurveServer) {
@@ -168,17 +205,17 @@ TEST_F(CurveTransportTest, LargeFramesCrossInFullChunks) {
 TEST_F(CurveTransportTest, OneKeyUnderTwoNamesIsRefused) {
   Allow("lycee-a", *node_);
   std::filesystem::copy_file(dir_ / "allowed" / "lycee-a.pub", dir_ / "allowed" / "lycee-b.pub");
-  auto list = LoadCurveAllowList(dir_ / "allowed");
-  ASSERT_FALSE(list.ok());
-  EXPECT_NE(list.status().message().find("one key, one name"), std::string::npos);
+  auto server = ZmqServerTransport::BindCurve("tcp://127.0.0.1:*", *server_, dir_ / "allowed");
+  ASSERT_FALSE(server.ok());
+  EXPECT_NE(server.status().message().find("one key, one name"), std::string::npos);
 }
 
 TEST_F(CurveTransportTest, MalformedKeysAreRefusedWithTheFileName) {
   const auto bad = dir_ / "allowed" / "broken.pub";
   std::ofstream(bad) << "# a comment\nnot-a-key\n";
-  auto list = LoadCurveAllowList(dir_ / "allowed");
-  ASSERT_FALSE(list.ok());
-  EXPECT_NE(list.status().message().find("broken.pub"), std::string::npos);
+  auto server = ZmqServerTransport::BindCurve("tcp://127.0.0.1:*", *server_, dir_ / "allowed");
+  ASSERT_FALSE(server.ok());
+  EXPECT_NE(server.status().message().find("broken.pub"), std::string::npos);
   EXPECT_FALSE(IsZ85Key("short"));
   EXPECT_TRUE(IsZ85Key(node_->public_key));
   EXPECT_FALSE(ZmqClientTransport::ConnectCurve("tcp://127.0.0.1:1", *node_, "nope").ok());
