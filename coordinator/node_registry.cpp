@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "core/printable.h"
+
 namespace cartable::coordinator {
 namespace {
 
@@ -30,7 +32,7 @@ StatusOr<std::optional<protocol::PeerId>> NodeRegistry::Join(const protocol::Pee
     return PermissionDeniedError("a node name must be 1 to 128 bytes without control characters");
   }
   if (!sender.name.empty() && sender.name != hello.node_name) {
-    return PermissionDeniedError("your key is allowed as '" + sender.name + "', not as '" + hello.node_name +
+    return PermissionDeniedError("your key is allowed as '" + sender.name + "', not as '" + Printable(hello.node_name) +
                                  "': use --name " + sender.name);
   }
   if (sender.identity_key && *sender.identity_key != hello.signing_key) {

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/printable.h"
+
 namespace cartable::coordinator {
 namespace {
 
@@ -120,7 +122,7 @@ std::vector<Outgoing> RoundLoop::HandleMessage(const protocol::PeerId& peer, con
   }
   const bool current = envelope.run_id == config_.run_id && envelope.round == attempt_;
   if (const auto* error = std::get_if<protocol::ErrorReply>(&envelope.body); error && !current) {
-    spdlog::warn("node '{}' reports: {}", registry_.NameOf(peer), error->message);
+    spdlog::warn("node '{}' reports: {}", registry_.NameOf(peer), Printable(error->message, 400));
     return {};
   }
   if (stage() == nullptr || !current) {
@@ -138,7 +140,7 @@ std::vector<Outgoing> RoundLoop::OnHello(const protocol::PeerId& peer, const pro
                                          const SenderIdentity& sender) {
   auto joined = registry_.Join(peer, hello, sender, clock_.Now());
   if (!joined.ok()) {
-    spdlog::warn("refusing a Hello as '{}': {}", hello.node_name, joined.status().message());
+    spdlog::warn("refusing a Hello as '{}': {}", Printable(hello.node_name), joined.status().message());
     return {{peer, std::make_shared<const protocol::Envelope>(MakeEnvelope(protocol::ErrorReply{
                        static_cast<uint32_t>(StatusCode::kPermissionDenied), joined.status().message(), {}}))}};
   }

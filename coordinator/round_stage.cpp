@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "core/check.h"
+#include "core/printable.h"
 
 namespace cartable::coordinator {
 
@@ -28,7 +29,7 @@ void RoundStage::OnMessage(const protocol::PeerId& peer, const protocol::Envelop
         if (m.name == accused && m.name != members_[member].name) disputes_.emplace_back(members_[member].name, accused);
       }
     }
-    Drop(member, "failed: " + error->message, DroppedMember::Kind::kRefused);
+    Drop(member, "failed: " + Printable(error->message, 400), DroppedMember::Kind::kRefused);
   } else {
     if (!awaited_.contains(member) || !AnswersStep(protocol::TypeOf(envelope.body))) return;  // stale, repeated
     if (Status accepted = Accept(member, envelope); !accepted.ok()) {

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/check.h"
+#include "core/printable.h"
 #include "exchange/contribution.h"
 #include "exchange/model_wire.h"
 #include "models/metrics.h"
@@ -47,7 +48,7 @@ std::vector<protocol::Envelope> NodeSession::OnSecAggMessage(const protocol::Env
   secure_stage_ = stage;
   StatusOr<protocol::Body> reply = secure_->OnMessage(in.body);
   if (!reply.ok()) {
-    spdlog::error("round {}: secure aggregation: {}", in.round, reply.status().ToString());
+    spdlog::error("round {}: secure aggregation: {}", in.round, Printable(reply.status().ToString(), 400));
     secure_.reset();
     secure_request_.reset();
     return {Reply(in.run_id, in.round,
@@ -65,7 +66,7 @@ std::vector<protocol::Envelope> NodeSession::OnMessage(const protocol::Envelope&
   if (finished_) return {};
   if (const auto* shutdown = std::get_if<protocol::Shutdown>(&in.body)) {
     finished_ = true;
-    finish_reason_ = shutdown->reason;
+    finish_reason_ = Printable(shutdown->reason, 400);
     return {};
   }
   if (std::holds_alternative<protocol::Heartbeat>(in.body)) return {};  // the coordinator's answer
@@ -106,10 +107,10 @@ std::vector<protocol::Envelope> NodeSession::OnMessage(const protocol::Envelope&
     last_evaluate_round_ = in.round;
     reply = Evaluate(*request);
   } else if (const auto* error = std::get_if<protocol::ErrorReply>(&in.body)) {
-    spdlog::warn("the coordinator reports an error: {}", error->message);
+    spdlog::warn("the coordinator reports an error: {}", Printable(error->message, 400));
     if (error->code == static_cast<uint32_t>(StatusCode::kPermissionDenied)) {
       finished_ = true;  // refused for good: retrying cannot help
-      finish_reason_ = "refused by the coordinator: " + error->message;
+      finish_reason_ = "refused by the coordinator: " + Printable(error->message, 400);
       finish_status_ = PermissionDeniedError(finish_reason_);
     }
     return {};
@@ -119,7 +120,7 @@ std::vector<protocol::Envelope> NodeSession::OnMessage(const protocol::Envelope&
     return {};
   }
   if (!reply.ok()) {
-    spdlog::error("round {}: {}", in.round, reply.status().ToString());
+    spdlog::error("round {}: {}", in.round, Printable(reply.status().ToString(), 400));
     return {Reply(in.run_id, in.round,
                   protocol::ErrorReply{static_cast<uint32_t>(reply.status().code()),
                                        reply.status().message()})};

@@ -30,8 +30,12 @@ namespace cartable::testing {
 
 class EnrolledFederation {
  public:
-  // `schools` schools of 20–40 pupils over 6 skills, enrolled in `dir`.
-  EnrolledFederation(const std::filesystem::path& dir, int schools, uint64_t seed = 21) : dir_(dir) {
+  // `schools` schools of 20–40 pupils over 6 skills, enrolled in `dir`. With `identity_keys_in_allow_list`,
+  // the coordinator's allow-list holds each school's NAME.sign.pub beside its NAME.pub (as keygen's
+  // output does), so the coordinator checks identity keys itself; without, only the nodes' rosters do.
+  EnrolledFederation(const std::filesystem::path& dir, int schools, uint64_t seed = 21,
+                     bool identity_keys_in_allow_list = true)
+      : dir_(dir) {
     simulations::CohortConfig cohort;
     cohort.schools = schools;
     cohort.skills = 6;
@@ -51,6 +55,9 @@ class EnrolledFederation {
       std::filesystem::remove(dir_ / "allowed" / (school.name + ".key"));
       auto identity = node::SigningKeyFromCurveSecret(pair.secret_key).value();
       EXPECT_TRUE(node::WriteSigningPublicKey(dir_ / "roster", school.name, identity.PublicKey()).ok());
+      if (identity_keys_in_allow_list) {
+        EXPECT_TRUE(node::WriteSigningPublicKey(dir_ / "allowed", school.name, identity.PublicKey()).ok());
+      }
       EXPECT_TRUE(simulations::WriteLongCsv(school, dir_ / (school.name + ".csv")).ok());
     }
   }

@@ -4,7 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
 #include <cmath>
+#include <sstream>
 
 #include "enrolled_federation.h"
 #include "exchange/contribution.h"
@@ -68,6 +72,53 @@ TEST(HostileNodeTest, ANegativeWeightCannotBlowUpTheModel) {
   if (!result.outcome.ok()) {
     EXPECT_NE(result.outcome.message().find("weight"), std::string::npos) << result.outcome;
   }
+}
+
+// Regression: a Hello presenting another identity key than the node's enrolled one was accepted, and every
+// roster-checking node then refused each attempt at the round. With keygen's NAME.sign.pub in its
+// allow-list, the coordinator checks the key itself and refuses the Hello.
+TEST(HostileNodeTest, AHelloWithAnotherIdentityKeyIsRefusedAndTheRunGoesOnWithoutIt) {
+  testing::ScratchDir dir("cartable-hostile-hello");
+  EnrolledFederation federation(dir.path(), 5);
+  coordinator::RunConfig run = federation.Run(2);
+  run.expected_nodes = 4;  // the four honest schools
+  std::unique_ptr<testing::HostileNode> attacker;
+  RunResult result = RunWithOneHostile(
+      federation, run, 4,
+      [](protocol::Envelope& e) {
+        auto* hello = std::get_if<protocol::Hello>(&e.body);
+        if (hello == nullptr) return false;
+        hello->signing_key[0] ^= 1;
+        return true;
+      },
+      &attacker);
+  ASSERT_TRUE(result.outcome.ok()) << result.outcome;
+  ASSERT_EQ(result.records.size(), 2u);
+  for (const auto& r : result.records) EXPECT_EQ(r.nodes, 4u);
+  ASSERT_TRUE(attacker->WaitDone(std::chrono::seconds(10)));
+  EXPECT_EQ(attacker->outcome().code(), StatusCode::kPermissionDenied) << attacker->outcome();
+  EXPECT_NE(attacker->outcome().message().find(".sign.pub"), std::string::npos) << attacker->outcome();
+}
+
+// Regression: a node's error text was logged verbatim, so a node could write a forged "round 5/5" line
+// and terminal escape codes into the coordinator's log.
+TEST(HostileNodeTest, WhatANodeSaysCannotForgeALogLine) {
+  testing::ScratchDir dir("cartable-hostile-log");
+  EnrolledFederation federation(dir.path(), 5);
+  std::ostringstream captured;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
+  spdlog::default_logger()->sinks().push_back(sink);
+  RunResult result = RunWithOneHostile(federation, federation.Run(1), 4, [](protocol::Envelope& e) {
+    if (!std::holds_alternative<protocol::KeyAdvert>(e.body)) return false;
+    e.body = protocol::ErrorReply{8, "refused\nround   5/5  nodes  5  train loss 0.1000  held-out AUC 0.9999\x1b[2J", {}};
+    return true;
+  });
+  spdlog::default_logger()->sinks().pop_back();
+  EXPECT_TRUE(result.outcome.ok()) << result.outcome;
+  const std::string log = captured.str();
+  EXPECT_NE(log.find("round   5/5"), std::string::npos) << "the node's text is in the log, escaped";
+  EXPECT_EQ(log.find("\nround   5/5"), std::string::npos) << "but never at the start of a line";
+  EXPECT_EQ(log.find('\x1b'), std::string::npos) << "and no escape code reaches the terminal";
 }
 
 }  // namespace
