@@ -27,8 +27,12 @@ const char* StageName(protocol::Stage stage) {
   }
 }
 
-secagg::SealedShare FromWire(const protocol::SealedShare& s) { return {s.from, s.to, s.ciphertext}; }
-protocol::SealedShare ToWire(secagg::SealedShare s) { return {s.from, s.to, std::move(s.ciphertext)}; }
+secagg::SealedShare FromWire(const protocol::SealedShare& s) {
+  return {s.from, s.to, s.self_seed_commitment, s.mask_key_commitment, s.ciphertext};
+}
+protocol::SealedShare ToWire(secagg::SealedShare s) {
+  return {s.from, s.to, s.self_seed_commitment, s.mask_key_commitment, std::move(s.ciphertext)};
+}
 
 std::vector<secagg::RevealedShare> FromWire(const std::vector<protocol::RevealedShare>& shares) {
   std::vector<secagg::RevealedShare> out;
@@ -130,7 +134,7 @@ void SecureRound::Finish(Status failure) {
 Status SecureRound::Handle(uint32_t member, const protocol::Body& body) {
   if (const auto* a = std::get_if<protocol::KeyAdvert>(&body)) {
     if (a->member != member) return PermissionDeniedError("its key advert names another member");
-    return server_->OnAdvert({a->member, a->mask_key, a->share_key, a->signature});
+    return server_->OnAdvert({a->member, a->mask_key, a->share_key, a->seed_commitment, a->signature});
   }
   if (const auto* shares = std::get_if<protocol::ShareKeys>(&body)) {
     std::vector<secagg::SealedShare> sealed;
@@ -143,9 +147,9 @@ Status SecureRound::Handle(uint32_t member, const protocol::Body& body) {
     }
     if (config_.secagg.modulus_bits <= 32) {
       std::vector<uint64_t> words(input->words32.begin(), input->words32.end());
-      return server_->OnMaskedInput(member, words);
+      return server_->OnMaskedInput(member, words, input->unusable_from);
     }
-    return server_->OnMaskedInput(member, input->words64);
+    return server_->OnMaskedInput(member, input->words64, input->unusable_from);
   }
   if (const auto* s = std::get_if<protocol::SurvivorSignature>(&body)) {
     return server_->OnSurvivorSignature({member, s->signature});
@@ -208,7 +212,9 @@ void SecureRound::CloseStage(std::vector<Outgoing>& out) {
       auto adverts = server_->CloseAdvertising();
       if (!adverts.ok()) return Finish(adverts.status());
       protocol::KeyList list;
-      for (const auto& a : *adverts) list.adverts.push_back({a.member, a.mask_key, a.share_key, a.signature});
+      for (const auto& a : *adverts) {
+        list.adverts.push_back({a.member, a.mask_key, a.share_key, a.seed_commitment, a.signature});
+      }
       ask(protocol::Stage::kShareKeys);
       auto shared = std::make_shared<const protocol::Envelope>(protocol::Envelope{config_.run_id, round_, list});
       for (uint32_t member : pending_) out.push_back({cohort_[member].peer, shared});
@@ -243,6 +249,10 @@ void SecureRound::CloseStage(std::vector<Outgoing>& out) {
     }
     case protocol::Stage::kUnmask: {
       auto sum = server_->Finish();
+      for (const secagg::Blame& blame : server_->blamed()) {
+        spdlog::warn("round {}: {} broke the secure-aggregation protocol: {}", round_,
+                     cohort_[blame.member].name, blame.reason);
+      }
       if (!sum.ok()) return Finish(sum.status());
       aggregation::UpdateSum update;
       update.weighted_delta = Eigen::Map<const Eigen::VectorXd>(sum->sum.data(), static_cast<Eigen::Index>(dimension_));

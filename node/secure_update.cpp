@@ -12,8 +12,12 @@ namespace secagg = aggregation::secagg;
 
 namespace {
 
-secagg::SealedShare FromWire(const protocol::SealedShare& s) { return {s.from, s.to, s.ciphertext}; }
-protocol::SealedShare ToWire(secagg::SealedShare s) { return {s.from, s.to, std::move(s.ciphertext)}; }
+secagg::SealedShare FromWire(const protocol::SealedShare& s) {
+  return {s.from, s.to, s.self_seed_commitment, s.mask_key_commitment, s.ciphertext};
+}
+protocol::SealedShare ToWire(secagg::SealedShare s) {
+  return {s.from, s.to, s.self_seed_commitment, s.mask_key_commitment, std::move(s.ciphertext)};
+}
 
 std::vector<protocol::RevealedShare> ToWire(std::vector<secagg::RevealedShare> shares) {
   std::vector<protocol::RevealedShare> out;
@@ -51,7 +55,7 @@ StatusOr<std::unique_ptr<SecureUpdate>> SecureUpdate::Start(
                             secagg::SecAggClient::Create(std::move(params), name, identity, hash, policy));
   CARTABLE_ASSIGN_OR_RETURN(secagg::KeyAdvert key_advert, client->Advertise());
   *advert = protocol::KeyAdvert{key_advert.member, key_advert.mask_key, key_advert.share_key,
-                                key_advert.signature};
+                                key_advert.seed_commitment, key_advert.signature};
   return std::unique_ptr<SecureUpdate>(new SecureUpdate(std::move(client), plan.clip, plan.weight_cap,
                                                         static_cast<int>(plan.modulus_bits),
                                                         std::move(trainer)));
@@ -61,7 +65,7 @@ StatusOr<protocol::Body> SecureUpdate::OnMessage(const protocol::Body& body) {
   if (const auto* list = std::get_if<protocol::KeyList>(&body)) {
     std::vector<secagg::KeyAdvert> adverts;
     for (const protocol::KeyAdvert& a : list->adverts) {
-      adverts.push_back({a.member, a.mask_key, a.share_key, a.signature});
+      adverts.push_back({a.member, a.mask_key, a.share_key, a.seed_commitment, a.signature});
     }
     CARTABLE_ASSIGN_OR_RETURN(std::vector<secagg::SealedShare> sealed, client_->OnKeyList(adverts));
     protocol::ShareKeys out;
@@ -89,6 +93,10 @@ StatusOr<protocol::Body> SecureUpdate::TrainAndMask(const protocol::ShareDeliver
   std::vector<secagg::SealedShare> shares;
   for (const protocol::SealedShare& s : delivery.shares) shares.push_back(FromWire(s));
   CARTABLE_RETURN_IF_ERROR(client_->OnShares(shares));
+  for (const auto& unusable : client_->unusable()) {
+    spdlog::warn("the shares of secure-aggregation member {} are unusable ({}); reporting it", unusable.from,
+                 unusable.why);
+  }
   CARTABLE_ASSIGN_OR_RETURN(LocalUpdate update, trainer_());
   const double weight = std::min(update.examples, weight_cap_) / weight_cap_;
   std::vector<float> values;
@@ -104,6 +112,7 @@ StatusOr<protocol::Body> SecureUpdate::TrainAndMask(const protocol::ShareDeliver
   values.push_back(static_cast<float>(weight * std::min(update.loss, clip_)));
   CARTABLE_ASSIGN_OR_RETURN(std::vector<uint64_t> masked, client_->MaskInput(values));
   protocol::MaskedInput out;
+  out.unusable_from = client_->unusable_from();
   if (modulus_bits_ <= 32) {
     out.words32.assign(masked.begin(), masked.end());
   } else {
