@@ -433,4 +433,9 @@ StatusOr<Envelope> Decode(std::string_view frame, size_t max_payload_bytes) {
   return envelope;
 }
 
+bool IsErrorFrame(std::string_view frame) {
+  return frame.size() >= 6 && std::memcmp(frame.data(), kMagic, sizeof(kMagic)) == 0 &&
+         static_cast<uint8_t>(frame[5]) == static_cast<uint8_t>(MessageType::kError);
+}
+
 }  // namespace cartable::protocol

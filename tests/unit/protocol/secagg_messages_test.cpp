@@ -192,4 +192,19 @@ TEST(SecAggMessagesTest, AFrameOfTheFormerVersionIsRefusedNamingBothVersions) {
   EXPECT_THAT(decoded.status().message(), HasSubstr("this build speaks 2"));
 }
 
+// Peers never answer an Error frame they cannot read, so they must know one whatever its version.
+TEST(SecAggMessagesTest, AnErrorFrameIsKnownWhateverItsVersion) {
+  for (uint8_t version : {1, 2, 3, 255}) {
+    std::string error = Encode(Envelope{5, 3, ErrorReply{9, "frame refused"}});
+    error[4] = static_cast<char>(version);
+    EXPECT_TRUE(IsErrorFrame(error)) << int(version);
+    std::string hello = Encode(Envelope{0, 0, Hello{"school"}});
+    hello[4] = static_cast<char>(version);
+    EXPECT_FALSE(IsErrorFrame(hello)) << int(version);
+  }
+  EXPECT_FALSE(IsErrorFrame(""));
+  EXPECT_FALSE(IsErrorFrame("CRTB\x02"));
+  EXPECT_FALSE(IsErrorFrame(std::string("XRTB\x02\x07", 6)));
+}
+
 }  // namespace
