@@ -88,12 +88,15 @@ Status ServeRun(RoundLoop& loop, protocol::ServerTransport& transport, const Ser
       if (envelope.ok()) {
         SendAll(loop, transport, loop.OnMessage((*delivery)->peer, *envelope, SenderIdentity{(*delivery)->identity, (*delivery)->identity_key}));
       } else {
-        // The peer passed authentication, so it deserves to know why it is not understood.
+        // The peer passed authentication, so it deserves to know why it is not understood (unless what
+        // it sent is itself a refusal: answering it would start an endless exchange).
         spdlog::warn("refusing a frame: {}", envelope.status().ToString());
         protocol::Envelope error{loop.config().run_id, 0,
                                  protocol::ErrorReply{static_cast<uint32_t>(envelope.status().code()),
                                                       "frame refused: " + envelope.status().message()}};
-        transport.Send((*delivery)->peer, protocol::Encode(error)).IgnoreError();
+        if (!protocol::IsErrorFrame((*delivery)->frame)) {
+          transport.Send((*delivery)->peer, protocol::Encode(error)).IgnoreError();
+        }
       }
     }
     if (admin != nullptr && !ServeAdmin(loop, transport, *admin, desk)) admin = nullptr;

@@ -25,8 +25,8 @@ void RoundStage::OnMessage(const protocol::PeerId& peer, const protocol::Envelop
   if (member == members_.size() || gone_.contains(member)) return;
   if (const auto* error = std::get_if<protocol::ErrorReply>(&envelope.body)) {
     for (const std::string& accused : error->accused) {
-      for (const CohortMember& m : members_) {
-        if (m.name == accused && m.name != members_[member].name) disputes_.emplace_back(members_[member].name, accused);
+      for (uint32_t m = 0; m < members_.size(); ++m) {
+        if (members_[m].name == accused) Dispute(member, m);
       }
     }
     Drop(member, "failed: " + Printable(error->message, 400), DroppedMember::Kind::kRefused);
@@ -80,6 +80,11 @@ void RoundStage::Drop(uint32_t member, const std::string& why, DroppedMember::Ki
   if (!gone_.insert(member).second) return;
   awaited_.erase(member);
   dropped_.push_back({members_[member].peer, members_[member].name, why, kind});
+}
+
+void RoundStage::Dispute(uint32_t reporter, uint32_t accused) {
+  if (reporter == accused || reporter >= members_.size() || accused >= members_.size()) return;
+  disputes_.emplace_back(members_[reporter].name, members_[accused].name);
 }
 
 void RoundStage::Finish() {

@@ -71,6 +71,8 @@ class RoundStage {
   // Closes the current step at once if nobody is left to answer it.
   void Settle(std::vector<Outgoing>& out) { CloseIfAnswered(out); }
   void Drop(uint32_t member, const std::string& why, DroppedMember::Kind kind);
+  // `reporter` says `accused` kept it from taking part (a bad share, a wrong signing key).
+  void Dispute(uint32_t reporter, uint32_t accused);
   void Finish();
   void Send(uint32_t member, protocol::Body body, std::vector<Outgoing>& out) const;
   // One envelope shared by every awaited member (a broadcast is encoded once).

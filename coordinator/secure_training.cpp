@@ -100,7 +100,7 @@ Status SecureTraining::Accept(uint32_t member, const protocol::Envelope& envelop
   if (const auto* input = std::get_if<protocol::MaskedInput>(&body)) {
     CARTABLE_ASSIGN_OR_RETURN(std::vector<uint64_t> words,
                               exchange::WordsOf(*input, server_->params().modulus_bits));
-    return server_->OnMaskedInput(member, words);
+    return server_->OnMaskedInput(member, words, input->unusable_from);
   }
   if (const auto* s = std::get_if<protocol::SurvivorSignature>(&body)) {
     return server_->OnSurvivorSignature({member, s->signature});
@@ -146,11 +146,21 @@ void SecureTraining::CloseStep(std::vector<Outgoing>& out) {
     }
     case protocol::Stage::kUnmask: {
       auto sum = server_->Finish();
+      TakeBlame();
       if (!sum.ok()) return Fail(sum.status());
       return Unpack(*sum);
     }
     default: return Fail(InternalError("secure aggregation closed an unknown step"));
   }
+}
+
+void SecureTraining::TakeBlame() {
+  for (const secagg::Blame& blame : server_->blamed()) {
+    spdlog::warn("round {}: '{}' broke the secure-aggregation protocol: {}", round(), members()[blame.member].name,
+                 blame.reason);
+    Prove(members()[blame.member].name, blame.reason);
+  }
+  for (const secagg::Dispute& dispute : server_->disputes()) Dispute(dispute.reporter, dispute.owner);
 }
 
 void SecureTraining::Unpack(const secagg::UnmaskedSum& sum) {

@@ -37,6 +37,8 @@ class SecureTraining final : public TrainingStage {
   std::string StepName() const override;
   void AskServer();
   void Unpack(const aggregation::secagg::UnmaskedSum& sum);
+  // Passes on what the server proved against members (blame) and the reports it could not settle.
+  void TakeBlame();
 
   std::unique_ptr<aggregation::secagg::SecAggServer> server_;
   exchange::ContributionLayout layout_;

@@ -39,11 +39,11 @@ protocol::SecAggPlan PlanOf(const secagg::RoundParameters& params) {
 }
 
 secagg::KeyAdvert FromWire(const protocol::KeyAdvert& a) {
-  return {a.member, a.mask_key, a.share_key, a.signature};
+  return {a.member, a.mask_key, a.share_key, a.seed_commitment, a.signature};
 }
 
 protocol::KeyAdvert ToWire(const secagg::KeyAdvert& a) {
-  return {a.member, a.mask_key, a.share_key, a.signature};
+  return {a.member, a.mask_key, a.share_key, a.seed_commitment, a.signature};
 }
 
 std::vector<secagg::KeyAdvert> AdvertsOf(const protocol::KeyList& list) {
@@ -63,14 +63,14 @@ protocol::KeyList KeyListOf(const std::vector<secagg::KeyAdvert>& adverts) {
 std::vector<secagg::SealedShare> SharesOf(const std::vector<protocol::SealedShare>& shares) {
   std::vector<secagg::SealedShare> out;
   out.reserve(shares.size());
-  for (const protocol::SealedShare& s : shares) out.push_back({s.from, s.to, s.ciphertext});
+  for (const protocol::SealedShare& s : shares) out.push_back({s.from, s.to, s.self_seed_commitment, s.mask_key_commitment, s.ciphertext});
   return out;
 }
 
 std::vector<protocol::SealedShare> ToWire(std::vector<secagg::SealedShare> shares) {
   std::vector<protocol::SealedShare> out;
   out.reserve(shares.size());
-  for (secagg::SealedShare& s : shares) out.push_back({s.from, s.to, std::move(s.ciphertext)});
+  for (secagg::SealedShare& s : shares) out.push_back({s.from, s.to, s.self_seed_commitment, s.mask_key_commitment, std::move(s.ciphertext)});
   return out;
 }
 

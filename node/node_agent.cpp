@@ -104,11 +104,13 @@ Status RunNodeAgent(NodeSession& session, protocol::ClientTransport& transport,
     auto envelope = protocol::Decode(*frame, options.max_payload_bytes);
     if (!envelope.ok()) {
       spdlog::warn("refusing a frame from the coordinator: {}", envelope.status().ToString());
-      protocol::Envelope error{
-          0, 0,
-          protocol::ErrorReply{static_cast<uint32_t>(envelope.status().code()),
-                               "frame refused: " + envelope.status().message()}};
-      transport.Send(protocol::Encode(error)).IgnoreError();
+      if (!protocol::IsErrorFrame(*frame)) {  // answering a refusal would start an endless exchange
+        protocol::Envelope error{
+            0, 0,
+            protocol::ErrorReply{static_cast<uint32_t>(envelope.status().code()),
+                                 "frame refused: " + envelope.status().message()}};
+        transport.Send(protocol::Encode(error)).IgnoreError();
+      }
       continue;
     }
     if (rejoining) {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/printable.h"
 #include "exchange/model_wire.h"
 #include "exchange/secagg_wire.h"
 
@@ -49,6 +50,10 @@ StatusOr<protocol::Body> SecureUpdate::OnMessage(const protocol::Body& body) {
 
 StatusOr<protocol::Body> SecureUpdate::TrainAndMask(const protocol::ShareDelivery& delivery) {
   CARTABLE_RETURN_IF_ERROR(client_->OnShares(exchange::SharesOf(delivery.shares)));
+  for (const auto& unusable : client_->unusable()) {
+    spdlog::warn("the shares of secure-aggregation member {} are unusable ({}); reporting it", unusable.from,
+                 Printable(unusable.why));
+  }
   CARTABLE_ASSIGN_OR_RETURN(exchange::LocalUpdate update, trainer_());
   size_t clamped = 0;
   CARTABLE_ASSIGN_OR_RETURN(std::vector<float> packed, layout_.Pack(update, &clamped));
@@ -56,7 +61,9 @@ StatusOr<protocol::Body> SecureUpdate::TrainAndMask(const protocol::ShareDeliver
     spdlog::warn("{} update value(s) beyond the range ±{} were clamped", clamped, layout_.value_range());
   }
   CARTABLE_ASSIGN_OR_RETURN(std::vector<uint64_t> masked, client_->MaskInput(packed));
-  return protocol::Body(exchange::MaskedInputOf(std::move(masked), modulus_bits_));
+  protocol::MaskedInput out = exchange::MaskedInputOf(std::move(masked), modulus_bits_);
+  out.unusable_from = client_->unusable_from();
+  return protocol::Body(std::move(out));
 }
 
 }  // namespace cartable::node

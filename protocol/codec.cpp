@@ -26,6 +26,18 @@ template <typename T>
 struct IsByteArray : std::false_type {};
 template <size_t N>
 struct IsByteArray<std::array<uint8_t, N>> : std::true_type {};
+// A list of numbers with a bound of its own on its count, checked before anything is allocated (lists of
+// members have at most kMaxSecAggMembers entries, however large the payload). On the wire it is a vector
+// of numbers like any other.
+template <typename T, size_t Max>
+struct Capped {
+  static constexpr size_t kMax = Max;
+  std::vector<T>& list;
+};
+template <typename T>
+struct IsCapped : std::false_type {};
+template <typename T, size_t Max>
+struct IsCapped<Capped<T, Max>> : std::true_type {};
 // Vectors of numbers are one block of bytes; vectors of anything else are a count and then each element.
 template <typename T>
 constexpr bool IsBlockVector() {
@@ -119,6 +131,8 @@ struct Sizer {
       bytes += sizeof(uint64_t) + TextBytes(value);
     } else if constexpr (IsByteArray<T>::value) {
       bytes += value.size();
+    } else if constexpr (IsCapped<T>::value) {
+      (*this)(value.list);
     } else if constexpr (IsBlockVector<T>()) {
       bytes += sizeof(uint64_t) + value.size() * sizeof(typename T::value_type);
     } else if constexpr (IsVector<T>::value) {
@@ -151,6 +165,8 @@ struct Writer {
       ar(cereal::binary_data(value.data(), size));
     } else if constexpr (IsByteArray<T>::value) {
       ar(cereal::binary_data(value.data(), value.size()));
+    } else if constexpr (IsCapped<T>::value) {
+      (*this)(value.list);
     } else if constexpr (IsBlockVector<T>()) {
       ar(static_cast<uint64_t>(value.size()));
       ar(cereal::binary_data(value.data(), value.size() * sizeof(typename T::value_type)));
@@ -189,26 +205,39 @@ struct Reader {
       }
       value.resize(size);
       for (auto& element : value) (*this)(element);
+    } else if constexpr (IsCapped<T>::value) {
+      uint64_t size = 0;
+      ar(size);
+      if (size > T::kMax) {
+        throw std::length_error("list of " + std::to_string(size) + " members is longer than the " +
+                                std::to_string(T::kMax) + " a round can have");
+      }
+      ReadNumbers(value.list, size);
     } else if constexpr (IsVector<T>::value) {
       uint64_t size = 0;
       ar(size);
-      // A count is believed only if the bytes are there: a forged one cannot make us allocate.
-      if (size > buffer.remaining() / sizeof(typename T::value_type)) {
-        throw std::length_error("vector of " + std::to_string(size) + " elements is longer than the payload");
-      }
-      if constexpr (std::endian::native == std::endian::little) {
-        // The payload is little-endian like this machine: copy straight from the frame, once, into a
-        // vector allocated once and not zero-filled first (resize would write every byte twice).
-        using Element = typename T::value_type;
-        const char* bytes = buffer.Take(size * sizeof(Element));
-        const char* end = bytes + size * sizeof(Element);
-        value.assign(UnalignedElements<Element>{bytes}, UnalignedElements<Element>{end});
-      } else {
-        value.resize(size);
-        ar(cereal::binary_data(value.data(), size * sizeof(typename T::value_type)));
-      }
+      ReadNumbers(value, size);
     } else {
       VisitFields(value, *this);
+    }
+  }
+
+  // `size` numbers into `value`. A count is believed only if the bytes are there: a forged one cannot
+  // make us allocate.
+  template <typename Element>
+  void ReadNumbers(std::vector<Element>& value, uint64_t size) {
+    if (size > buffer.remaining() / sizeof(Element)) {
+      throw std::length_error("vector of " + std::to_string(size) + " elements is longer than the payload");
+    }
+    if constexpr (std::endian::native == std::endian::little) {
+      // The payload is little-endian like this machine: copy straight from the frame, once, into a
+      // vector allocated once and not zero-filled first (resize would write every byte twice).
+      const char* bytes = buffer.Take(size * sizeof(Element));
+      const char* end = bytes + size * sizeof(Element);
+      value.assign(UnalignedElements<Element>{bytes}, UnalignedElements<Element>{end});
+    } else {
+      value.resize(size);
+      ar(cereal::binary_data(value.data(), size * sizeof(Element)));
     }
   }
 };
@@ -243,13 +272,18 @@ template <typename F> void VisitFields(Shutdown& m, F& f) { f(m.reason); }
 template <typename F> void VisitFields(ErrorReply& m, F& f) { f(m.code); f(m.message); f(m.accused); }
 template <typename F> void VisitFields(Heartbeat&, F&) {}
 template <typename F> void VisitFields(KeyAdvert& m, F& f) {
-  f(m.member); f(m.mask_key); f(m.share_key); f(m.signature);
+  f(m.member); f(m.mask_key); f(m.share_key); f(m.seed_commitment); f(m.signature);
 }
 template <typename F> void VisitFields(KeyList& m, F& f) { f(m.adverts); }
-template <typename F> void VisitFields(SealedShare& m, F& f) { f(m.from); f(m.to); f(m.ciphertext); }
+template <typename F> void VisitFields(SealedShare& m, F& f) {
+  f(m.from); f(m.to); f(m.self_seed_commitment); f(m.mask_key_commitment); f(m.ciphertext);
+}
 template <typename F> void VisitFields(ShareKeys& m, F& f) { f(m.shares); }
 template <typename F> void VisitFields(ShareDelivery& m, F& f) { f(m.shares); }
-template <typename F> void VisitFields(MaskedInput& m, F& f) { f(m.words32); f(m.words64); }
+template <typename F> void VisitFields(MaskedInput& m, F& f) {
+  Capped<uint32_t, kMaxSecAggMembers> unusable_from{m.unusable_from};
+  f(m.words32); f(m.words64); f(unusable_from);
+}
 template <typename F> void VisitFields(SurvivorList& m, F& f) { f(m.survivors); }
 template <typename F> void VisitFields(SurvivorSignature& m, F& f) { f(m.signature); }
 template <typename F> void VisitFields(MemberSignature& m, F& f) { f(m.member); f(m.signature); }
@@ -398,6 +432,11 @@ StatusOr<Envelope> Decode(std::string_view frame, size_t max_payload_bytes) {
                            " bytes exceeds the limit of " + std::to_string(kMaxAdminDocumentBytes));
   }
   return envelope;
+}
+
+bool IsErrorFrame(std::string_view frame) {
+  return frame.size() >= 6 && std::memcmp(frame.data(), kMagic, sizeof(kMagic)) == 0 &&
+         static_cast<uint8_t>(frame[5]) == static_cast<uint8_t>(MessageType::kError);
 }
 
 }  // namespace cartable::protocol

@@ -37,4 +37,9 @@ StatusOr<FrameHeader> DecodeHeader(std::string_view frame, size_t max_payload_by
 
 StatusOr<Envelope> Decode(std::string_view frame, size_t max_payload_bytes = kDefaultMaxPayloadBytes);
 
+// True when `frame` is an Error frame of any protocol version: the magic and the type byte (offset 5) keep
+// their places in every version. A receiver answers a frame it cannot decode with an Error, but never an
+// Error frame: two peers of different versions would otherwise answer each other's refusals forever.
+bool IsErrorFrame(std::string_view frame);
+
 }  // namespace cartable::protocol

@@ -14,7 +14,9 @@
 
 namespace cartable::protocol {
 
-inline constexpr uint8_t kProtocolVersion = 1;
+// Frames carry it; a peer speaking another version is refused (codec.h). 2: SecAgg+ commitments to
+// secrets and shares, and reports of unusable shares.
+inline constexpr uint8_t kProtocolVersion = 2;
 
 // One hyperparameter of a model, as text (the model parses and checks it).
 struct ModelOption {
@@ -41,6 +43,11 @@ struct WireTrainConfig {
 
 using PublicKeyBytes = std::array<uint8_t, 32>;
 using SignatureBytes = std::array<uint8_t, 64>;
+using DigestBytes = std::array<uint8_t, 32>;  // SHA-256
+
+// The most members a secure round can have: a Shamir share's x is its holder's index + 1, at most 65535.
+// Lists of members in SecAgg+ messages are refused beyond it before anything is allocated.
+inline constexpr size_t kMaxSecAggMembers = 65535;
 
 // node → coordinator, first message on a connection. `signing_key` is the node's Ed25519 identity key,
 // which signs its secure-aggregation messages.
@@ -130,29 +137,35 @@ struct KeyAdvert {
   uint32_t member = 0;
   PublicKeyBytes mask_key{};
   PublicKeyBytes share_key{};
+  DigestBytes seed_commitment{};  // to the member's self seed; the signature covers it
   SignatureBytes signature{};
 };
 // coordinator → node: the adverts received.
 struct KeyList {
   std::vector<KeyAdvert> adverts;
 };
+// A share pair `from` sealed for `to`, with `from`'s commitments to the two shares inside.
 struct SealedShare {
   uint32_t from = 0;
   uint32_t to = 0;
+  DigestBytes self_seed_commitment{};
+  DigestBytes mask_key_commitment{};
   std::vector<uint8_t> ciphertext;
 };
 // node → coordinator, ShareKeys: one sealed share pair per neighbour.
 struct ShareKeys {
   std::vector<SealedShare> shares;
 };
-// coordinator → node: the shares its neighbours sealed for it.
+// coordinator → node: the shares its neighbours sealed for it, each with its commitments.
 struct ShareDelivery {
   std::vector<SealedShare> shares;
 };
-// node → coordinator: the masked, quantised update (words32 when the modulus has ≤ 32 bits, else words64).
+// node → coordinator: the masked, quantised update (words32 when the modulus has ≤ 32 bits, else words64),
+// and the neighbours whose shares the node could not use (members, ascending; at most kMaxSecAggMembers).
 struct MaskedInput {
   std::vector<uint32_t> words32;
   std::vector<uint64_t> words64;
+  std::vector<uint32_t> unusable_from;
 };
 // coordinator → node, ConsistencyCheck: the members whose masked input arrived.
 struct SurvivorList {

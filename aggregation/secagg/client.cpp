@@ -42,6 +42,10 @@ Status CheckAscending(std::span<const uint32_t> members, size_t cohort, const ch
 }
 
 Status CheckCohort(const RoundParameters& params, const ClientPolicy& policy) {
+  if (params.cohort.size() > static_cast<size_t>(kShamirMaxShares)) {
+    return PermissionDeniedError("a cohort of " + std::to_string(params.cohort.size()) +
+                                 " is more than the 65535 members a secure round can have");
+  }
   for (size_t i = 1; i < params.cohort.size(); ++i) {
     if (params.cohort[i].name <= params.cohort[i - 1].name) {
       return PermissionDeniedError("the cohort is not sorted by name without repeats");
@@ -84,6 +88,26 @@ Status CheckAllowance(const RoundParameters& params, const ClientPolicy& policy)
         " of the cohort may collude, which needs " + std::to_string(required->corrupt_allowance));
   }
   return Status::Ok();
+}
+
+// The share pair `sealed` carries for `holder`, opened and checked (internal::CheckShare); an error
+// says what is wrong with it.
+StatusOr<internal::SharePair> OpenShares(const RoundParameters& params, uint32_t holder,
+                                         const SecretBytes& key, const SealedShare& sealed) {
+  auto plaintext =
+      Open(key, sealed.ciphertext, internal::ShareAssociatedData(params.run_id, params.round, sealed.from, holder));
+  if (!plaintext.ok()) return plaintext.status().WithContext("the sealed shares do not open");
+  CARTABLE_ASSIGN_OR_RETURN(internal::SharePair pair,
+                            internal::DecodeSharePair(plaintext->span(), sealed.from, holder));
+  CARTABLE_RETURN_IF_ERROR(internal::CheckShare(params.run_id, params.round, internal::ShareKind::kSelfSeed,
+                                                sealed.from, holder, pair.self_seed_share.span(),
+                                                sealed.self_seed_commitment)
+                               .status());
+  CARTABLE_RETURN_IF_ERROR(internal::CheckShare(params.run_id, params.round, internal::ShareKind::kMaskKey,
+                                                sealed.from, holder, pair.mask_key_share.span(),
+                                                sealed.mask_key_commitment)
+                               .status());
+  return pair;
 }
 
 }  // namespace
@@ -148,6 +172,8 @@ StatusOr<KeyAdvert> SecAggClient::Advertise() {
   advert.member = member_;
   advert.mask_key = secrets_->mask_key.PublicKey();
   advert.share_key = secrets_->share_key.PublicKey();
+  advert.seed_commitment =
+      internal::SeedCommitment(params_.run_id, params_.round, member_, secrets_->self_seed);
   CARTABLE_ASSIGN_OR_RETURN(
       advert.signature,
       signing_key_.Sign(internal::AdvertMessage(params_.run_id, params_.round, advert, model_hash_)));
@@ -172,7 +198,9 @@ StatusOr<std::vector<SealedShare>> SecAggClient::OnKeyList(std::span<const KeyAd
   std::sort(advertised_.begin(), advertised_.end());
   auto mine = adverts_.find(member_);
   if (mine == adverts_.end() || mine->second.mask_key != secrets_->mask_key.PublicKey() ||
-      mine->second.share_key != secrets_->share_key.PublicKey()) {
+      mine->second.share_key != secrets_->share_key.PublicKey() ||
+      mine->second.seed_commitment !=
+          internal::SeedCommitment(params_.run_id, params_.round, member_, secrets_->self_seed)) {
     return Refuse(PermissionDeniedError("the key list does not carry this node's own advert unchanged"));
   }
   if (advertised_.size() < std::max<size_t>(policy_.min_cohort, 2)) {
@@ -210,12 +238,14 @@ StatusOr<std::vector<SealedShare>> SecAggClient::OnKeyList(std::span<const KeyAd
 StatusOr<std::vector<SealedShare>> SecAggClient::SealShares() {
   const int me = IndexIn(advertised_, member_);
   const std::vector<int> neighbours = graph_->neighbours(me);
-  const int count = static_cast<int>(neighbours.size());
+  // Each neighbour's shares are evaluated at its own x, so a share names its holder.
+  std::vector<uint32_t> points;
+  points.reserve(neighbours.size());
+  for (int j : neighbours) points.push_back(internal::ShareX(advertised_[static_cast<size_t>(j)]));
   CARTABLE_ASSIGN_OR_RETURN(std::vector<Share> self_shares,
-                            Split(secrets_->self_seed.span(), threshold_, count));
+                            Split(secrets_->self_seed.span(), threshold_, points));
   const SecretBytes mask_private = secrets_->mask_key.ExportPrivateBytes();
-  CARTABLE_ASSIGN_OR_RETURN(std::vector<Share> key_shares,
-                            Split(mask_private.span(), threshold_, count));
+  CARTABLE_ASSIGN_OR_RETURN(std::vector<Share> key_shares, Split(mask_private.span(), threshold_, points));
   std::vector<SealedShare> out;
   out.reserve(neighbours.size());
   for (size_t i = 0; i < neighbours.size(); ++i) {
@@ -224,13 +254,19 @@ StatusOr<std::vector<SealedShare>> SecAggClient::SealShares() {
                               internal::ShareSealingKey(secrets_->share_key, adverts_.at(to).share_key,
                                                         params_.run_id, params_.round));
     const SecretBytes& key = secrets_->sealing_keys.insert_or_assign(to, std::move(agreed)).first->second;
-    const SecretBytes plaintext = internal::EncodeSharePair(
-        member_, to, SerializeShare(self_shares[i]), SerializeShare(key_shares[i]));
+    const SecretBytes self_share = SerializeShare(self_shares[i]);
+    const SecretBytes key_share = SerializeShare(key_shares[i]);
+    const SecretBytes plaintext = internal::EncodeSharePair(member_, to, self_share, key_share);
+    SealedShare sealed{member_, to,
+                       internal::ShareCommitment(params_.run_id, params_.round, internal::ShareKind::kSelfSeed,
+                                                 member_, to, self_share.span()),
+                       internal::ShareCommitment(params_.run_id, params_.round, internal::ShareKind::kMaskKey,
+                                                 member_, to, key_share.span()),
+                       {}};
     CARTABLE_ASSIGN_OR_RETURN(
-        std::vector<uint8_t> ciphertext,
-        Seal(key, plaintext.span(),
-             internal::ShareAssociatedData(params_.run_id, params_.round, member_, to)));
-    out.push_back({member_, to, std::move(ciphertext)});
+        sealed.ciphertext,
+        Seal(key, plaintext.span(), internal::ShareAssociatedData(params_.run_id, params_.round, member_, to)));
+    out.push_back(std::move(sealed));
   }
   return out;
 }
@@ -238,35 +274,44 @@ StatusOr<std::vector<SealedShare>> SecAggClient::SealShares() {
 Status SecAggClient::OnShares(std::span<const SealedShare> shares) {
   CARTABLE_RETURN_IF_ERROR(Expect(Stage::kShares, "share delivery"));
   const int me = IndexIn(advertised_, member_);
+  std::set<uint32_t> delivered;
   for (const SealedShare& sealed : shares) {
+    // What the coordinator alone decides (where a share goes, how often) is refused outright.
     const int from = IndexIn(advertised_, sealed.from);
     if (sealed.to != member_ || from < 0 || !graph_->AreNeighbours(me, from) ||
-        secrets_->held.contains(sealed.from)) {
+        !delivered.insert(sealed.from).second) {
       return Refuse(PermissionDeniedError("a relayed share from " + Member(sealed.from) +
                                           " is misaddressed, repeated or not from a neighbour"));
     }
     // Every neighbour got a sealed share from us, so its key is already agreed.
     const auto key = secrets_->sealing_keys.find(sealed.from);
     CARTABLE_CHECK(key != secrets_->sealing_keys.end()) << "no sealing key for a neighbour";
-    auto plaintext = Open(key->second, sealed.ciphertext,
-                          internal::ShareAssociatedData(params_.run_id, params_.round, sealed.from, member_));
-    if (!plaintext.ok()) {
-      return Refuse(PermissionDeniedError("the share from " + Member(sealed.from) +
-                                          " does not open: " + plaintext.status().message()));
+    // What the owner dealt (or the relay altered) is not: this member does not hold that owner's
+    // shares, still masks with it (pairwise masks depend on the signed adverts alone), and reports it.
+    auto pair = OpenShares(params_, member_, key->second, sealed);
+    if (!pair.ok()) {
+      unusable_.push_back({sealed.from, pair.status().message()});
+      continue;
     }
-    auto pair = internal::DecodeSharePair(plaintext->span(), sealed.from, member_);
-    if (!pair.ok()) return Refuse(pair.status());
     secrets_->held.emplace(sealed.from, std::move(pair).value());
-    partners_.push_back(sealed.from);
   }
-  std::sort(partners_.begin(), partners_.end());
+  partners_.assign(delivered.begin(), delivered.end());  // std::set: ascending
   if (static_cast<int>(partners_.size()) < threshold_) {
     return Refuse(FailedPreconditionError(
         "only " + std::to_string(partners_.size()) + " neighbour(s) completed ShareKeys; " +
         std::to_string(threshold_) + " are needed to rebuild this node's secrets"));
   }
+  std::sort(unusable_.begin(), unusable_.end(),
+            [](const UnusableShares& a, const UnusableShares& b) { return a.from < b.from; });
   stage_ = Stage::kMask;
   return Status::Ok();
+}
+
+std::vector<uint32_t> SecAggClient::unusable_from() const {
+  std::vector<uint32_t> out;
+  out.reserve(unusable_.size());
+  for (const UnusableShares& u : unusable_) out.push_back(u.from);
+  return out;
 }
 
 StatusOr<std::vector<uint64_t>> SecAggClient::MaskInput(std::span<const float> values) {

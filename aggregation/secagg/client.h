@@ -14,8 +14,12 @@
 //     threshold of valid signatures over the very set this node signed (consistency check);
 //   - for each neighbour, exactly one kind of share is revealed, once (never both);
 //   - every share is sealed with AES-256-GCM under a key only the two members can derive, with
-//     associated data binding run, round, sender and recipient.
-// Any breach makes the call fail with kPermissionDenied and leaves the client unusable for the round.
+//     associated data binding run, round, sender and recipient, and evaluated at its holder's x;
+//   - the advert commits to the self seed, and each sealed share comes with its owner's commitments.
+// Any breach by the coordinator makes the call fail with kPermissionDenied and leaves the client
+// unusable for the round. A neighbour's shares that do not open, do not decode, carry another x or do
+// not match their commitments are the neighbour's fault (or the relay's), not a reason to leave: the
+// client does not hold them, still masks with that neighbour, and reports it (unusable_from()).
 
 #include <map>
 #include <memory>
@@ -60,13 +64,23 @@ class SecAggClient {
   // neighbour in the graph over the members that advertised.
   StatusOr<std::vector<SealedShare>> OnKeyList(std::span<const KeyAdvert> adverts);
   // The sealed shares of the neighbours that completed ShareKeys: they are this member's masking
-  // partners. Refuses if fewer than the threshold remain.
+  // partners, whether their shares can be used or not. Refuses a share list the coordinator
+  // misaddressed, repeated or filled with non-neighbours, and fewer partners than the threshold.
   Status OnShares(std::span<const SealedShare> shares);
+  // After OnShares: the partners whose shares this member cannot use (ascending), for the MaskedInput
+  // message, and why, for the node's log.
+  struct UnusableShares {
+    uint32_t from = 0;
+    std::string why;
+  };
+  const std::vector<UnusableShares>& unusable() const { return unusable_; }
+  std::vector<uint32_t> unusable_from() const;
   // MaskedInput: quantises `values` (clipped to ±clip) and masks them, modulo 2^modulus_bits.
   StatusOr<std::vector<uint64_t>> MaskInput(std::span<const float> values);
   // ConsistencyCheck: signs the survivor set (members whose masked input the coordinator holds).
   StatusOr<Ed25519Signature> OnSurvivors(std::span<const uint32_t> survivors);
-  // Unmask: checks the survivors' signatures, then reveals one kind of share per neighbour held.
+  // Unmask: checks the survivors' signatures, then reveals one kind of share per neighbour held (none
+  // for the neighbours whose shares were unusable).
   StatusOr<RevealedShares> OnSignatures(std::span<const MemberSignature> signatures);
 
   uint32_t member() const { return member_; }
@@ -97,6 +111,7 @@ class SecAggClient {
   std::optional<NeighbourGraph> graph_;     // over U1
   int threshold_ = 0;
   std::vector<uint32_t> partners_;          // neighbours that sent us shares, ascending
+  std::vector<UnusableShares> unusable_;    // partners whose shares we do not hold, ascending
   std::vector<uint32_t> survivors_;         // the set we signed
 };
 

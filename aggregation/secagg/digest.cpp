@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 
+#include <memory>
+
 #include "core/check.h"
 
 namespace cartable::aggregation::secagg {
@@ -13,6 +15,22 @@ Sha256Digest Sha256(std::span<const uint8_t> bytes) {
                      1 &&
                  length == digest.size())
       << "SHA-256 failed";
+  return digest;
+}
+
+Sha256Digest Sha256OfParts(std::initializer_list<std::span<const uint8_t>> parts) {
+  // Fetched once: an implicit fetch per hash would cost more than hashing the few bytes of a share.
+  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  CARTABLE_CHECK(kSha256 != nullptr) << "no SHA-256 provider";
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  bool ok = context != nullptr && EVP_DigestInit_ex(context.get(), kSha256, nullptr) == 1;
+  for (std::span<const uint8_t> part : parts) {
+    ok = ok && EVP_DigestUpdate(context.get(), part.data(), part.size()) == 1;
+  }
+  Sha256Digest digest{};
+  unsigned int length = 0;
+  ok = ok && EVP_DigestFinal_ex(context.get(), digest.data(), &length) == 1 && length == digest.size();
+  CARTABLE_CHECK(ok) << "SHA-256 failed";
   return digest;
 }
 

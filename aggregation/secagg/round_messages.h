@@ -11,7 +11,8 @@
 //   server → U1    KeyList (the adverts received)
 //   client → server SealedShares for its neighbours stage ShareKeys
 //   server → U2    each client's SealedShares
-//   client → server masked input                    stage MaskedInput (after local training)
+//   client → server masked input, and the neighbours stage MaskedInput (after local training)
+//                  whose shares it could not use
 //   server → U3    survivors (U3)
 //   client → server signature over U3               stage ConsistencyCheck
 //   server → U4    the signatures received
@@ -49,16 +50,23 @@ struct RoundParameters {
 
 struct KeyAdvert {
   uint32_t member = 0;
-  X25519PublicKey mask_key{};   // for pairwise mask seeds
+  X25519PublicKey mask_key{};   // for pairwise mask seeds (and the commitment to the mask key)
   X25519PublicKey share_key{};  // for the keys that encrypt Shamir shares
-  // Ed25519 over run, round, member, both keys and the hash of the global model the member received.
+  Sha256Digest seed_commitment{};  // internal::SeedCommitment of the member's self seed
+  // Ed25519 over run, round, member, both keys, the seed commitment and the hash of the global model
+  // the member received.
   Ed25519Signature signature{};
 };
 
-// A Shamir share pair sealed by `from` for `to` (AES-256-GCM; only `to` can open it).
+// A Shamir share pair sealed by `from` for `to` (AES-256-GCM; only `to` can open it), with `from`'s
+// commitments to the two shares inside (internal::ShareCommitment). The coordinator keeps the
+// commitments and relays them with the ciphertext, so the holder can check what it opens against
+// what the coordinator will check at Unmask.
 struct SealedShare {
   uint32_t from = 0;
   uint32_t to = 0;
+  Sha256Digest self_seed_commitment{};
+  Sha256Digest mask_key_commitment{};
   std::vector<uint8_t> ciphertext;
 };
 

@@ -21,6 +21,10 @@ StatusOr<std::unique_ptr<SecAggServer>> SecAggServer::Create(RoundParameters par
                                                              const Sha256Digest& model_hash) {
   if (params.cohort.size() < 2) return InvalidArgumentError("secure aggregation needs at least 2 members");
   if (dimension == 0) return InvalidArgumentError("secure aggregation of empty vectors");
+  if (params.cohort.size() > static_cast<size_t>(kShamirMaxShares)) {
+    return InvalidArgumentError("a cohort of " + std::to_string(params.cohort.size()) +
+                                " is more than the 65535 members a secure round can have");
+  }
   for (size_t i = 1; i < params.cohort.size(); ++i) {
     if (params.cohort[i].name <= params.cohort[i - 1].name) {
       return InvalidArgumentError("the cohort must be sorted by name without repeats");
@@ -110,9 +114,25 @@ Status SecAggServer::OnShares(uint32_t member, std::vector<SealedShare> shares) 
                                   ", which is not one of its neighbours (or got two)");
     }
   }
+  std::vector<HolderCommitments> commitments;
+  commitments.reserve(shares.size());
+  for (const SealedShare& share : shares) {
+    commitments.push_back({share.to, share.self_seed_commitment, share.mask_key_commitment});
+  }
+  std::sort(commitments.begin(), commitments.end(),
+            [](const HolderCommitments& a, const HolderCommitments& b) { return a.holder < b.holder; });
+  commitments_[member] = std::move(commitments);
   shares_[member] = std::move(shares);
   answered_[member] = true;
   return Status::Ok();
+}
+
+const SecAggServer::HolderCommitments* SecAggServer::CommitmentsOf(uint32_t owner, uint32_t holder) const {
+  auto of = commitments_.find(owner);
+  if (of == commitments_.end()) return nullptr;
+  auto it = std::lower_bound(of->second.begin(), of->second.end(), holder,
+                             [](const HolderCommitments& c, uint32_t h) { return c.holder < h; });
+  return it != of->second.end() && it->holder == holder ? &*it : nullptr;
 }
 
 StatusOr<std::map<uint32_t, std::vector<SealedShare>>> SecAggServer::CloseSharing() {
@@ -136,8 +156,24 @@ StatusOr<std::map<uint32_t, std::vector<SealedShare>>> SecAggServer::CloseSharin
   return deliveries;
 }
 
-Status SecAggServer::OnMaskedInput(uint32_t member, std::span<const uint64_t> masked) {
+Status SecAggServer::CheckUnusableReport(uint32_t member, std::span<const uint32_t> unusable_from) const {
+  const int reporter = IndexIn(advertised_, member);
+  for (size_t i = 0; i < unusable_from.size(); ++i) {
+    const uint32_t owner = unusable_from[i];
+    const int at = IndexIn(advertised_, owner);
+    if (at < 0 || IndexIn(sharers_, owner) < 0 || !graph_->AreNeighbours(reporter, at) ||
+        (i > 0 && owner <= unusable_from[i - 1])) {
+      return InvalidArgumentError(Member(member) + " reports unusable shares from " + Member(owner) +
+                                  ", which sent it none, or out of order");
+    }
+  }
+  return Status::Ok();
+}
+
+Status SecAggServer::OnMaskedInput(uint32_t member, std::span<const uint64_t> masked,
+                                   std::span<const uint32_t> unusable_from) {
   CARTABLE_RETURN_IF_ERROR(Expect(Stage::kMask, member, "masked input"));
+  CARTABLE_RETURN_IF_ERROR(CheckUnusableReport(member, unusable_from));
   if (masked.size() != dimension_) {
     return InvalidArgumentError("the masked input of " + Member(member) + " has " +
                                 std::to_string(masked.size()) + " words, not " + std::to_string(dimension_));
@@ -147,6 +183,7 @@ Status SecAggServer::OnMaskedInput(uint32_t member, std::span<const uint64_t> ma
     return InvalidArgumentError("the masked input of " + Member(member) + " has words beyond the modulus");
   }
   CARTABLE_RETURN_IF_ERROR(quantizer_.AddModulo(masked_sum_, masked));
+  if (!unusable_from.empty()) unusable_reports_[member].assign(unusable_from.begin(), unusable_from.end());
   answered_[member] = true;
   return Status::Ok();
 }
@@ -189,25 +226,62 @@ StatusOr<std::vector<MemberSignature>> SecAggServer::CloseConsistency() {
   return signatures_;
 }
 
-Status SecAggServer::OnRevealedShares(uint32_t member, const RevealedShares& shares) {
-  CARTABLE_RETURN_IF_ERROR(Expect(Stage::kUnmask, member, "revealed shares"));
-  const int holder = IndexIn(advertised_, member);
+Status SecAggServer::CheckRevealed(uint32_t holder, const RevealedShares& shares,
+                                   std::vector<std::pair<uint32_t, Share>>& self_seed,
+                                   std::vector<std::pair<uint32_t, Share>>& mask_key) const {
+  const int at = IndexIn(advertised_, holder);
+  const auto report = unusable_reports_.find(holder);
   std::set<uint32_t> owners;
-  auto check = [&](const RevealedShare& share, bool of_survivor) -> Status {
-    const int owner = IndexIn(advertised_, share.of);
-    const bool survived = IndexIn(survivors_, share.of) >= 0;
-    const bool shared = IndexIn(sharers_, share.of) >= 0;
-    if (owner < 0 || !graph_->AreNeighbours(holder, owner) || !shared || survived != of_survivor ||
-        !owners.insert(share.of).second) {
-      return InvalidArgumentError(Member(member) + " revealed a share of " + Member(share.of) +
-                                  " it cannot hold, of the wrong kind, or twice");
+  auto check = [&](const RevealedShare& revealed, internal::ShareKind kind,
+                   std::vector<std::pair<uint32_t, Share>>& out) -> Status {
+    const bool of_survivor = kind == internal::ShareKind::kSelfSeed;
+    const std::string what =
+        std::string(of_survivor ? "a self-seed share" : "a mask-key share") + " of " + Member(revealed.of);
+    // Honest holders reveal, once, the kind the signed survivor set decides, of neighbours that shared.
+    const int owner = IndexIn(advertised_, revealed.of);
+    const HolderCommitments* commitments = owner < 0 ? nullptr : CommitmentsOf(revealed.of, holder);
+    if (owner < 0 || !graph_->AreNeighbours(at, owner) || IndexIn(sharers_, revealed.of) < 0 ||
+        commitments == nullptr || (IndexIn(survivors_, revealed.of) >= 0) != of_survivor ||
+        !owners.insert(revealed.of).second) {
+      return PermissionDeniedError("revealed " + what + ", which it cannot hold, is of the wrong kind, or twice");
     }
+    if (report != unusable_reports_.end() && IndexIn(report->second, revealed.of) >= 0) {
+      return PermissionDeniedError("revealed " + what + ", whose shares it had reported unusable");
+    }
+    auto share = internal::CheckShare(params_.run_id, params_.round, kind, revealed.of, holder, revealed.share,
+                                      of_survivor ? commitments->self_seed : commitments->mask_key);
+    if (!share.ok()) return PermissionDeniedError("revealed " + what + " that it should have refused: " +
+                                                  share.status().message());
+    out.emplace_back(revealed.of, std::move(share).value());
     return Status::Ok();
   };
-  for (const RevealedShare& share : shares.self_seed_shares) CARTABLE_RETURN_IF_ERROR(check(share, true));
-  for (const RevealedShare& share : shares.mask_key_shares) CARTABLE_RETURN_IF_ERROR(check(share, false));
-  for (const RevealedShare& share : shares.self_seed_shares) self_seed_shares_[share.of].push_back(share.share);
-  for (const RevealedShare& share : shares.mask_key_shares) mask_key_shares_[share.of].push_back(share.share);
+  for (const RevealedShare& s : shares.self_seed_shares) {
+    CARTABLE_RETURN_IF_ERROR(check(s, internal::ShareKind::kSelfSeed, self_seed));
+  }
+  for (const RevealedShare& s : shares.mask_key_shares) {
+    CARTABLE_RETURN_IF_ERROR(check(s, internal::ShareKind::kMaskKey, mask_key));
+  }
+  return Status::Ok();
+}
+
+void SecAggServer::BlameMember(uint32_t member, std::string reason) {
+  for (const Blame& b : blamed_) {
+    if (b.member == member) return;
+  }
+  blamed_.push_back({member, std::move(reason)});
+}
+
+Status SecAggServer::OnRevealedShares(uint32_t member, const RevealedShares& shares) {
+  CARTABLE_RETURN_IF_ERROR(Expect(Stage::kUnmask, member, "revealed shares"));
+  std::vector<std::pair<uint32_t, Share>> self_seed, mask_key;
+  if (Status valid = CheckRevealed(member, shares, self_seed, mask_key); !valid.ok()) {
+    // An honest holder checks each share before holding it, so this is the holder's doing: none of
+    // what it revealed is used, and the round goes on with the other holders' shares.
+    BlameMember(member, valid.message());
+    return PermissionDeniedError(Member(member) + " " + valid.message());
+  }
+  for (auto& [owner, share] : self_seed) self_seed_shares_[owner].push_back(std::move(share));
+  for (auto& [owner, share] : mask_key) mask_key_shares_[owner].push_back(std::move(share));
   answered_[member] = true;
   return Status::Ok();
 }
@@ -221,35 +295,82 @@ StatusOr<UnmaskedSum> SecAggServer::Finish() {
   return UnmaskedSum{std::move(sum), survivors_};
 }
 
+StatusOr<SecretBytes> SecAggServer::CombineShares(uint32_t owner, bool self_seed) {
+  const char* what = self_seed ? "self seed" : "mask key";
+  const std::vector<Share>& shares = (self_seed ? self_seed_shares_ : mask_key_shares_)[owner];
+  if (static_cast<int>(shares.size()) < threshold_) {
+    std::string message = "only " + std::to_string(shares.size()) + " valid share(s) of the " + what + " of " +
+                          Member(owner) + " came back; " + std::to_string(threshold_) + " are needed";
+    std::string reporters;
+    for (const auto& [reporter, owners] : unusable_reports_) {
+      if (IndexIn(owners, owner) < 0) continue;
+      disputes_.push_back({reporter, owner});
+      reporters += (reporters.empty() ? "" : ", ") + std::to_string(reporter);
+    }
+    if (!reporters.empty()) message += "; member(s) " + reporters + " reported its shares unusable";
+    std::string blamed;
+    for (const Blame& b : blamed_) blamed += (blamed.empty() ? "" : ", ") + std::to_string(b.member);
+    if (!blamed.empty()) message += "; the shares revealed by member(s) " + blamed + " were discarded";
+    return FailedPreconditionError(message);
+  }
+  auto secret = Combine(std::span(shares).first(static_cast<size_t>(threshold_)), threshold_,
+                        internal::kSharedSecretBytes);
+  if (!secret.ok()) return Inconsistent(owner, what);
+  return secret;
+}
+
+// Every share used matched the owner's own commitment and carries its holder's x, so a secret that does
+// not rebuild, or rebuilds to another than the advert commits to, is the owner's doing.
+Status SecAggServer::Inconsistent(uint32_t owner, const std::string& what) {
+  const std::string reason = "dealt shares of its " + what + " that do not rebuild the " + what +
+                             " its advert commits to";
+  BlameMember(owner, reason);
+  return FailedPreconditionError(Member(owner) + " " + reason);
+}
+
 StatusOr<std::vector<uint64_t>> SecAggServer::Unmask() {
-  auto rebuild = [&](uint32_t owner, const std::vector<std::vector<uint8_t>>& serialized,
-                     const char* what) -> StatusOr<SecretBytes> {
-    if (static_cast<int>(serialized.size()) < threshold_) {
-      return FailedPreconditionError("only " + std::to_string(serialized.size()) + " share(s) of the " + what +
-                                     " of " + Member(owner) + " came back; " + std::to_string(threshold_) +
-                                     " are needed");
-    }
-    std::vector<Share> shares;
-    for (const std::vector<uint8_t>& bytes : serialized) {
-      CARTABLE_ASSIGN_OR_RETURN(Share share, ParseShare(bytes));
-      shares.push_back(std::move(share));
-    }
-    return Combine(shares, threshold_, 32);
-  };
+  // Every secret is tried before failing, so one failed round names every owner and dispute at once.
+  std::vector<Status> failures;
   std::vector<SelfSeed> self_seeds;
   for (uint32_t survivor : survivors_) {
-    CARTABLE_ASSIGN_OR_RETURN(SecretBytes seed, rebuild(survivor, self_seed_shares_[survivor], "self seed"));
-    self_seeds.push_back({IndexIn(advertised_, survivor), std::move(seed)});
+    auto seed = CombineShares(survivor, /*self_seed=*/true);
+    if (seed.ok() && internal::SeedCommitment(params_.run_id, params_.round, survivor, *seed) !=
+                         adverts_.at(survivor).seed_commitment) {
+      seed = Inconsistent(survivor, "self seed");
+    }
+    if (!seed.ok()) {
+      failures.push_back(seed.status());
+      continue;
+    }
+    self_seeds.push_back({IndexIn(advertised_, survivor), std::move(seed).value()});
   }
-  std::vector<DroppedPairSeed> pair_seeds;
+  std::vector<std::pair<uint32_t, X25519PrivateKey>> dropped_keys;
   for (uint32_t dropped : sharers_) {
     if (IndexIn(survivors_, dropped) >= 0) continue;
-    CARTABLE_ASSIGN_OR_RETURN(SecretBytes bytes, rebuild(dropped, mask_key_shares_[dropped], "mask key"));
-    CARTABLE_ASSIGN_OR_RETURN(X25519PrivateKey key, X25519PrivateKey::FromBytes(std::move(bytes)));
-    if (key.PublicKey() != adverts_.at(dropped).mask_key) {
-      return DataLossError("the mask key rebuilt for " + Member(dropped) +
-                           " does not match its advert: some revealed shares are corrupt");
+    auto bytes = CombineShares(dropped, /*self_seed=*/false);
+    if (!bytes.ok()) {
+      failures.push_back(bytes.status());
+      continue;
     }
+    auto key = X25519PrivateKey::FromBytes(std::move(bytes).value());
+    if (!key.ok() || key->PublicKey() != adverts_.at(dropped).mask_key) {
+      failures.push_back(Inconsistent(dropped, "mask key"));
+      continue;
+    }
+    dropped_keys.emplace_back(dropped, std::move(key).value());
+  }
+  if (!failures.empty()) {
+    std::sort(disputes_.begin(), disputes_.end(), [](const Dispute& a, const Dispute& b) {
+      return std::pair(a.owner, a.reporter) < std::pair(b.owner, b.reporter);
+    });
+    std::string message = failures.front().message();
+    if (failures.size() > 1) {
+      message += " (and " + std::to_string(failures.size() - 1) + " more secret(s) could not be rebuilt)";
+    }
+    return FailedPreconditionError(message);
+  }
+  std::vector<DroppedPairSeed> pair_seeds;
+  for (const auto& [dropped, key] : dropped_keys) {
     const int d = IndexIn(advertised_, dropped);
     for (int j : graph_->neighbours(d)) {
       const uint32_t neighbour = advertised_[static_cast<size_t>(j)];

@@ -7,16 +7,27 @@
 // members that dropped after sharing) and returns the sum of the survivors' inputs, never one input.
 // Masked inputs are added into one running sum as they arrive; no member's vector is kept.
 // One server per round; not thread safe.
+//
+// Wrong shares are caught, never summed. Every member's advert commits to its self seed (its mask key
+// is committed by its public key), and with each sealed share the owner sends its commitments to the
+// two shares inside, which this server keeps and relays. Each share's x is its holder's cohort index
+// + 1. So at Unmask a revealed share that does not match its commitment, or carries another x, proves
+// its holder misbehaved (an honest holder checks both before it holds a share), and a secret rebuilt
+// from shares that all matched, yet not matching its own commitment, proves its owner dealt
+// inconsistent shares. What cannot be proven — a holder saying the shares it was sent were unusable —
+// is recorded, and becomes a dispute only when it leaves a secret without enough shares.
 
 #include <map>
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "aggregation/secagg/neighbour_graph.h"
 #include "aggregation/secagg/quantizer.h"
 #include "aggregation/secagg/round_messages.h"
+#include "aggregation/secagg/shamir.h"
 #include "core/status.h"
 
 namespace cartable::aggregation::secagg {
@@ -24,6 +35,21 @@ namespace cartable::aggregation::secagg {
 struct UnmaskedSum {
   std::vector<double> sum;          // Σ over survivors of their (dequantised) inputs
   std::vector<uint32_t> survivors;  // members whose input is in the sum
+};
+
+// A member this round proved to have broken the protocol, and how. Honest members are never blamed
+// (barring a SHA-256 collision); a coordinator may exclude a blamed member from later rounds.
+struct Blame {
+  uint32_t member = 0;
+  std::string reason;
+};
+
+// `reporter` said the shares `owner` sealed for it were unusable, and `owner`'s secret could then not
+// be rebuilt. Either may be lying (the owner dealt bad shares, or the reporter threw good ones away),
+// and nothing this server holds tells which; excluding either one ends the dispute.
+struct Dispute {
+  uint32_t reporter = 0;
+  uint32_t owner = 0;
 };
 
 class SecAggServer {
@@ -40,26 +66,57 @@ class SecAggServer {
   Status OnAdvert(const KeyAdvert& advert);
   StatusOr<std::vector<KeyAdvert>> CloseAdvertising();  // → every member of U1
   Status OnShares(uint32_t member, std::vector<SealedShare> shares);
-  StatusOr<std::map<uint32_t, std::vector<SealedShare>>> CloseSharing();  // → each member of U2
-  Status OnMaskedInput(uint32_t member, std::span<const uint64_t> masked);
+  // → each member of U2: the shares sealed for it, each with its owner's commitments.
+  StatusOr<std::map<uint32_t, std::vector<SealedShare>>> CloseSharing();
+  // `unusable_from`: the neighbours (ascending, each one that shared with `member`) whose shares
+  // `member` could not use.
+  Status OnMaskedInput(uint32_t member, std::span<const uint64_t> masked,
+                       std::span<const uint32_t> unusable_from = {});
   StatusOr<std::vector<uint32_t>> CloseMasking();  // U3, → each member of U3
   Status OnSurvivorSignature(const MemberSignature& signature);
   StatusOr<std::vector<MemberSignature>> CloseConsistency();  // → each member of U4
+  // Beyond the refusals above: revealed shares that prove their holder misbehaved (a share that does
+  // not match its commitment or carries another x than its holder's, one of a member it cannot hold,
+  // of the wrong kind, twice, or of an owner it reported unusable) make it fail with
+  // kPermissionDenied, blame the holder and discard every share it revealed. The round goes on
+  // without them.
   Status OnRevealedShares(uint32_t member, const RevealedShares& shares);
+  // Rebuilds every needed secret from t valid shares. Fails with kFailedPrecondition (the round may
+  // be tried again) when a secret has fewer than t valid shares — naming its owner, and recording
+  // the unusable-share reports about that owner as disputes() — or when a secret rebuilt from valid
+  // shares does not match its commitment, which blames its owner. Never returns a wrong sum: a wrong
+  // share is either caught by its commitment or never used.
   StatusOr<UnmaskedSum> Finish();
 
   // The members expected to answer in the current stage.
   const std::vector<uint32_t>& asked() const { return asked_; }
   const RoundParameters& params() const { return params_; }
   const Quantizer& quantizer() const { return quantizer_; }
+  // Provable misbehaviour so far, in the order found; at most one entry per member.
+  const std::vector<Blame>& blamed() const { return blamed_; }
+  // Set by a Finish that failed for want of shares: the reports behind it, by owner then reporter.
+  const std::vector<Dispute>& disputes() const { return disputes_; }
 
  private:
   enum class Stage { kAdvertise, kShare, kMask, kConsistency, kUnmask, kDone };
+  struct HolderCommitments {
+    uint32_t holder = 0;
+    Sha256Digest self_seed{};
+    Sha256Digest mask_key{};
+  };
 
   SecAggServer(RoundParameters params, size_t dimension, const Sha256Digest& model_hash,
                Quantizer quantizer);
   Status Expect(Stage stage, uint32_t member, const char* what) const;
   std::vector<uint32_t> Answered() const;
+  Status CheckUnusableReport(uint32_t member, std::span<const uint32_t> unusable_from) const;
+  Status CheckRevealed(uint32_t holder, const RevealedShares& shares,
+                       std::vector<std::pair<uint32_t, Share>>& self_seed,
+                       std::vector<std::pair<uint32_t, Share>>& mask_key) const;
+  const HolderCommitments* CommitmentsOf(uint32_t owner, uint32_t holder) const;
+  void BlameMember(uint32_t member, std::string reason);
+  StatusOr<SecretBytes> CombineShares(uint32_t owner, bool self_seed);
+  Status Inconsistent(uint32_t owner, const std::string& what);
   StatusOr<std::vector<uint64_t>> Unmask();
 
   RoundParameters params_;
@@ -74,12 +131,16 @@ class SecAggServer {
   std::vector<uint32_t> advertised_;         // U1, ascending
   std::optional<NeighbourGraph> graph_;      // over U1
   int threshold_ = 0;
-  std::map<uint32_t, std::vector<SealedShare>> shares_;  // by sender
+  std::map<uint32_t, std::vector<SealedShare>> shares_;  // by sender, until relayed
+  std::map<uint32_t, std::vector<HolderCommitments>> commitments_;  // by owner; by holder, ascending
   std::vector<uint32_t> sharers_;            // U2
+  std::map<uint32_t, std::vector<uint32_t>> unusable_reports_;  // by reporter: owners, ascending
   std::vector<uint64_t> masked_sum_;
   std::vector<uint32_t> survivors_;          // U3
   std::vector<MemberSignature> signatures_;  // U4's
-  std::map<uint32_t, std::vector<std::vector<uint8_t>>> self_seed_shares_, mask_key_shares_;  // by owner
+  std::map<uint32_t, std::vector<Share>> self_seed_shares_, mask_key_shares_;  // valid ones, by owner
+  std::vector<Blame> blamed_;
+  std::vector<Dispute> disputes_;
 };
 
 }  // namespace cartable::aggregation::secagg

@@ -105,20 +105,30 @@ ShareValues LagrangeWeightsAtZero(std::span<const Share> shares) {
 
 }  // namespace
 
-StatusOr<std::vector<Share>> Split(std::span<const uint8_t> secret, int threshold, int num_shares) {
+StatusOr<std::vector<Share>> Split(std::span<const uint8_t> secret, int threshold,
+                                   std::span<const uint32_t> points) {
   CARTABLE_RETURN_IF_ERROR(CheckSecretLength(secret.size()));
-  if (num_shares < 1 || num_shares > kShamirMaxShares) {
+  if (points.empty() || points.size() > static_cast<size_t>(kShamirMaxShares)) {
     return InvalidArgumentError("Shamir needs 1 to 65535 shares, got " +
-                                std::to_string(num_shares));
+                                std::to_string(points.size()));
   }
-  if (threshold < 1 || threshold > num_shares) {
-    return InvalidArgumentError("Shamir threshold must be in [1, " + std::to_string(num_shares) +
+  if (threshold < 1 || static_cast<size_t>(threshold) > points.size()) {
+    return InvalidArgumentError("Shamir threshold must be in [1, " + std::to_string(points.size()) +
                                 "], got " + std::to_string(threshold));
   }
+  std::vector<uint32_t> sorted(points.begin(), points.end());
+  std::sort(sorted.begin(), sorted.end());
+  if (sorted.front() < 1 || sorted.back() > static_cast<uint32_t>(kShamirMaxShares)) {
+    return InvalidArgumentError("Shamir evaluation points must be in [1, 65535]");
+  }
+  if (auto repeated = std::adjacent_find(sorted.begin(), sorted.end()); repeated != sorted.end()) {
+    return InvalidArgumentError("Shamir evaluation point x=" + std::to_string(*repeated) +
+                                " is given twice");
+  }
   const size_t chunk_count = ChunkCount(secret.size());
-  std::vector<Share> shares(static_cast<size_t>(num_shares));
+  std::vector<Share> shares(points.size());
   for (size_t i = 0; i < shares.size(); ++i) {
-    shares[i].x = static_cast<uint32_t>(i + 1);
+    shares[i].x = points[i];
     shares[i].y.resize(chunk_count);
   }
   ShareValues coefficients(static_cast<size_t>(threshold));
@@ -136,6 +146,16 @@ StatusOr<std::vector<Share>> Split(std::span<const uint8_t> secret, int threshol
     }
   }
   return shares;
+}
+
+StatusOr<std::vector<Share>> Split(std::span<const uint8_t> secret, int threshold, int num_shares) {
+  if (num_shares < 1 || num_shares > kShamirMaxShares) {
+    return InvalidArgumentError("Shamir needs 1 to 65535 shares, got " +
+                                std::to_string(num_shares));
+  }
+  std::vector<uint32_t> points(static_cast<size_t>(num_shares));
+  for (size_t i = 0; i < points.size(); ++i) points[i] = static_cast<uint32_t>(i + 1);
+  return Split(secret, threshold, points);
 }
 
 StatusOr<SecretBytes> Combine(std::span<const Share> shares, int threshold, size_t secret_length) {

@@ -7,13 +7,15 @@
 // least `threshold` survivors.
 //
 // The secret is cut into 15-byte chunks (little-endian, so each is < 2^120 < p) and every chunk is
-// shared with its own random polynomial of degree threshold − 1, evaluated at x = 1..n. The 2^120
+// shared with its own random polynomial of degree threshold − 1, evaluated at the caller's distinct
+// points x (SecAgg+ uses the holder's cohort index + 1, so a share's x names its holder). The 2^120
 // bound doubles as a sanity check: shares mixed from different Splits, or overwritten with
 // unrelated values, rebuild a uniformly random chunk, which is ≥ 2^120 (or beyond a short last
 // chunk) with probability at least 1 − 2^−7, and Combine reports that as corruption. It is not a
 // MAC: a deliberate small change to a share shifts the secret by a small amount and goes unnoticed.
-// Authenticity of shares comes from the authenticated encryption they travel under
-// (share_cipher.h).
+// Authenticity of shares comes from elsewhere: in SecAgg+, the authenticated encryption they travel
+// under (share_cipher.h) and the commitments to every share and every secret that the coordinator
+// checks them against (internal/round_crypto.h).
 //
 // Share values are held in memory that is wiped when freed. Pure functions, thread safe.
 //
@@ -46,12 +48,16 @@ inline constexpr size_t kShamirMaxSerializedShareSize =
 using ShareValues = std::vector<unsigned __int128, WipingAllocator<unsigned __int128>>;
 
 struct Share {
-  uint32_t x = 0;  // evaluation point, 1..n
+  uint32_t x = 0;  // evaluation point, 1..65535
   ShareValues y;   // the polynomial of each chunk, evaluated at x
 };
 
-// n = `num_shares` shares of `secret` (1 to 64 bytes), any `threshold` of which rebuild it;
-// 1 ≤ threshold ≤ n ≤ 65535. threshold = 1 gives every holder the secret itself.
+// One share of `secret` (1 to 64 bytes) per evaluation point, in the order given, any `threshold`
+// of which rebuild it. The points must be distinct and in [1, 65535]; 1 ≤ threshold ≤ points.
+// threshold = 1 gives every holder the secret itself.
+StatusOr<std::vector<Share>> Split(std::span<const uint8_t> secret, int threshold,
+                                   std::span<const uint32_t> points);
+// The same at x = 1..num_shares.
 StatusOr<std::vector<Share>> Split(std::span<const uint8_t> secret, int threshold, int num_shares);
 
 // Rebuilds a secret of `secret_length` bytes by Lagrange interpolation at 0 from the first

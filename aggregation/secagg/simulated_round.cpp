@@ -102,7 +102,7 @@ StatusOr<SimulatedRoundResult> SimulateRound(const SimulatedRoundConfig& config)
     CARTABLE_ASSIGN_OR_RETURN(m.client,
                               SecAggClient::Create(params, params.cohort[i].name, *m.identity, model_hash, policy));
     CARTABLE_ASSIGN_OR_RETURN(KeyAdvert advert, m.client->Advertise());  // cannot refuse: nothing to check yet
-    m.bytes_sent += 4 + 32 + 32 + 64;
+    m.bytes_sent += 4 + 32 + 32 + 32 + 64;
     adverts.push_back(advert);
   }
   std::vector<KeyAdvert> key_list;
@@ -135,7 +135,7 @@ StatusOr<SimulatedRoundResult> SimulateRound(const SimulatedRoundConfig& config)
       }
       shares = std::move(sealed).value();
     }
-    for (const SealedShare& s : shares) m.bytes_sent += 8 + s.ciphertext.size();
+    for (const SealedShare& s : shares) m.bytes_sent += 8 + 64 + s.ciphertext.size();
     Stopwatch watch(result.server_seconds);
     CARTABLE_RETURN_IF_ERROR(server->OnShares(i, std::move(shares)));
   }
@@ -164,9 +164,10 @@ StatusOr<SimulatedRoundResult> SimulateRound(const SimulatedRoundConfig& config)
       }
       masked = std::move(input).value();
     }
-    m.bytes_sent += masked.size() * word_bytes;
+    const std::vector<uint32_t> unusable_from = m.client->unusable_from();
+    m.bytes_sent += masked.size() * word_bytes + 4 * unusable_from.size();
     Stopwatch watch(result.server_seconds);
-    CARTABLE_RETURN_IF_ERROR(server->OnMaskedInput(i, masked));
+    CARTABLE_RETURN_IF_ERROR(server->OnMaskedInput(i, masked, unusable_from));
   }
   std::vector<uint32_t> survivors;
   {

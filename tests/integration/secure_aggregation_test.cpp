@@ -1,7 +1,8 @@
 // Secure aggregation end to end: a coordinator in this process and 10 `cartable node` processes over
 // ZeroMQ with CURVE and a roster of identity keys. In round 2, three nodes are killed (SIGKILL) right
 // after ShareKeys, while the others train: the survivors' sum is still unmasked, the round completes with
-// 7 nodes, and the run goes on with them.
+// 7 nodes, and the run goes on with them. And a sealed share altered on its way no longer makes its
+// recipient leave the round.
 
 #include <gtest/gtest.h>
 
@@ -10,6 +11,7 @@
 #include <cmath>
 
 #include "coordinator/coordinator_service.h"
+#include "federation_fixtures.h"
 #include "core/subprocess.h"
 #include "node/identity.h"
 #include "process_helpers.h"
@@ -55,6 +57,91 @@ class HookedTransport : public protocol::ServerTransport {
   uint32_t round_;
   std::function<void()> before_;
 };
+
+// Forwards to the real transport, but flips one bit of the first sealed share in the first ShareDelivery
+// of `round` it sends: what a relay, or the share's owner, slipping in a share that does not open looks
+// like to its recipient.
+class ShareTamperingTransport : public protocol::ServerTransport {
+ public:
+  ShareTamperingTransport(protocol::ServerTransport& inner, uint32_t round) : inner_(inner), round_(round) {}
+  Status Send(const protocol::PeerId& peer, std::string_view frame) override {
+    return inner_.Send(peer, Tamper(frame));
+  }
+  Status SendShared(const protocol::PeerId& peer, std::shared_ptr<const std::string> frame) override {
+    return inner_.Send(peer, Tamper(*frame));
+  }
+  StatusOr<std::optional<protocol::Delivery>> Receive(Duration timeout) override {
+    return inner_.Receive(timeout);
+  }
+  std::string endpoint() const override { return inner_.endpoint(); }
+  // The sealed share altered, once it was: its owner and its recipient.
+  std::optional<std::pair<uint32_t, uint32_t>> tampered() const { return tampered_; }
+
+ private:
+  std::string Tamper(std::string_view frame) {
+    auto header = protocol::DecodeHeader(frame, protocol::kDefaultMaxPayloadBytes);
+    if (tampered_ || !header.ok() || header->type != protocol::MessageType::kShareDelivery ||
+        header->round != round_) {
+      return std::string(frame);
+    }
+    auto envelope = protocol::Decode(frame);
+    auto* delivery = envelope.ok() ? std::get_if<protocol::ShareDelivery>(&envelope->body) : nullptr;
+    if (delivery == nullptr || delivery->shares.empty()) return std::string(frame);
+    protocol::SealedShare& share = delivery->shares.front();
+    share.ciphertext[share.ciphertext.size() / 2] ^= 0x01;
+    tampered_ = std::pair(share.from, share.to);
+    return protocol::Encode(*envelope);
+  }
+  protocol::ServerTransport& inner_;
+  uint32_t round_;
+  std::optional<std::pair<uint32_t, uint32_t>> tampered_;
+};
+
+// Before, the recipient refused the whole round over one bad share and was dropped from it. Now it
+// reports the share's owner and goes on: every node's update is in the sum, round after round.
+TEST(SecureAggregationTest, ASealedShareAlteredOnItsWayNoLongerDropsItsRecipient) {
+  testing::ScratchDir dir("cartable-secagg-tamper");
+  constexpr int kNodes = 5;  // full graph: 4 holders per secret, threshold 3
+  const std::vector<std::filesystem::path> csvs = testing::WriteSmallSchools(dir.path(), kNodes);
+  coordinator::RunConfig run;
+  run.rounds = 2;
+  run.expected_nodes = kNodes;
+  run.min_nodes = kNodes;
+  run.model.num_skills = 6;
+  run.round_timeout = std::chrono::seconds(30);
+  auto loop = coordinator::RoundLoop::Create(run, SystemClock::Get()).value();
+  auto zmq = protocol::ZmqServerTransport::Bind("tcp://127.0.0.1:*").value();
+  std::vector<std::unique_ptr<ChildProcess>> nodes;
+  for (const auto& csv : csvs) {
+    const std::string name = csv.stem().string();
+    nodes.push_back(ChildProcess::Spawn({CARTABLE_BINARY, "node", "--coordinator", zmq->endpoint(), "--data",
+                                         "csv:" + csv.string(), "--name", name, "--insecure", "--pseudonym-key",
+                                         (dir.path() / (name + ".pseudonym")).string(), "--idle-timeout", "60"},
+                                        dir.path() / (name + ".log"))
+                        .value());
+  }
+  ShareTamperingTransport transport(*zmq, 1);
+  Status outcome = coordinator::ServeRun(*loop, transport);
+  ASSERT_TRUE(outcome.ok()) << outcome;
+  ASSERT_TRUE(transport.tampered().has_value()) << "no ShareDelivery went out in round 1";
+
+  ASSERT_EQ(loop->records().size(), 2u);
+  for (const auto& record : loop->records()) {
+    EXPECT_EQ(record.nodes, static_cast<size_t>(kNodes)) << "round " << record.round;
+    EXPECT_TRUE(record.dropped.empty()) << "round " << record.round << " dropped " << record.dropped.front();
+  }
+  // The cohort is sorted by name, so member m is the m-th school; its log tells what it did.
+  const auto [owner, holder] = *transport.tampered();
+  const std::string log = testing::Slurp(dir.path() / (csvs[holder].stem().string() + ".log"));
+  EXPECT_NE(log.find("the shares of secure-aggregation member " + std::to_string(owner) + " are unusable"),
+            std::string::npos)
+      << log;
+  for (auto& node : nodes) {
+    auto code = node->WaitFor(std::chrono::seconds(30));
+    ASSERT_TRUE(code.has_value());
+    EXPECT_EQ(*code, 0);
+  }
+}
 
 TEST(SecureAggregationTest, TenNodesThreeKilledAfterShareKeys) {
   testing::ScratchDir dir("cartable-secagg");

@@ -10,7 +10,9 @@
 namespace cartable::aggregation::secagg::internal {
 namespace {
 
-constexpr std::string_view kAdvertLabel = "cartable secagg v1 advert";
+constexpr std::string_view kAdvertLabel = "cartable secagg v2 advert";
+constexpr std::string_view kSelfSeedLabel = "cartable secagg v2 self-seed";
+constexpr std::string_view kShareCommitmentLabel = "cartable secagg v2 share";
 constexpr std::string_view kSurvivorsLabel = "cartable secagg v1 survivors";
 constexpr std::string_view kShareKeyLabel = "cartable secagg v1 share-key";
 constexpr std::string_view kShareDataLabel = "cartable secagg v1 share";
@@ -41,8 +43,49 @@ std::vector<uint8_t> AdvertMessage(uint64_t run_id, uint32_t round, const KeyAdv
   Put(out, advert.member, 4);
   out.insert(out.end(), advert.mask_key.begin(), advert.mask_key.end());
   out.insert(out.end(), advert.share_key.begin(), advert.share_key.end());
+  out.insert(out.end(), advert.seed_commitment.begin(), advert.seed_commitment.end());
   out.insert(out.end(), model_hash.begin(), model_hash.end());
   return out;
+}
+
+Sha256Digest SeedCommitment(uint64_t run_id, uint32_t round, uint32_t member, const SecretBytes& seed) {
+  std::vector<uint8_t> prefix = Labelled(kSelfSeedLabel, run_id, round);
+  Put(prefix, member, 4);
+  return Sha256OfParts({prefix, seed.span()});
+}
+
+Sha256Digest ShareCommitment(uint64_t run_id, uint32_t round, ShareKind kind, uint32_t owner,
+                             uint32_t holder, std::span<const uint8_t> serialized_share) {
+  std::vector<uint8_t> prefix = Labelled(kShareCommitmentLabel, run_id, round);
+  Put(prefix, static_cast<uint8_t>(kind), 1);
+  Put(prefix, owner, 4);
+  Put(prefix, holder, 4);
+  return Sha256OfParts({prefix, serialized_share});
+}
+
+uint32_t ShareX(uint32_t holder) { return holder + 1; }
+
+StatusOr<Share> CheckShare(uint64_t run_id, uint32_t round, ShareKind kind, uint32_t owner,
+                           uint32_t holder, std::span<const uint8_t> serialized,
+                           const Sha256Digest& commitment) {
+  const char* what = kind == ShareKind::kSelfSeed ? "self-seed share" : "mask-key share";
+  if (ShareCommitment(run_id, round, kind, owner, holder, serialized) != commitment) {
+    return PermissionDeniedError(std::string("the ") + what + " does not match its commitment");
+  }
+  auto share = ParseShare(serialized);
+  if (!share.ok()) {
+    return PermissionDeniedError(std::string("the ") + what + " is malformed: " + share.status().message());
+  }
+  constexpr size_t kChunks = (kSharedSecretBytes + kShamirChunkBytes - 1) / kShamirChunkBytes;
+  if (share->y.size() != kChunks) {
+    return PermissionDeniedError(std::string("the ") + what + " has " + std::to_string(share->y.size()) +
+                                 " chunks, not the " + std::to_string(kChunks) + " of a 32-byte secret");
+  }
+  if (share->x != ShareX(holder)) {
+    return PermissionDeniedError(std::string("the ") + what + " carries x=" + std::to_string(share->x) +
+                                 ", not its holder's x=" + std::to_string(ShareX(holder)));
+  }
+  return share;
 }
 
 std::vector<uint8_t> SurvivorsMessage(uint64_t run_id, uint32_t round,

@@ -249,28 +249,73 @@ TEST(SecAggClientTest, SignaturesOverAnotherSurvivorSetAreRefused) {
   EXPECT_EQ(c.clients[0]->OnSignatures(others).status().code(), StatusCode::kFailedPrecondition);
 }
 
-TEST(SecAggClientTest, ATamperedOrReaddressedShareIsRefused) {
+// A share that does not open is its owner's fault or the relay's: the holder goes on without it and
+// reports the owner (before, it refused the round, which was then retried with the culprit again). A
+// share list the coordinator misaddressed is the coordinator's fault alone, and is refused.
+TEST(SecAggClientTest, ATamperedShareIsReportedAndAMisaddressedOneRefused) {
   Cohort c(4);
   c.Start();
   auto inbox = c.ShareAmong(4);
   ASSERT_TRUE(c.clients[3]->OnShares(inbox[3]).ok());  // honest delivery works
+  EXPECT_TRUE(c.clients[3]->unusable_from().empty());
 
   std::vector<SealedShare> tampered = inbox[0];
   tampered[1].ciphertext[20] ^= 0x01;
-  EXPECT_EQ(c.clients[0]->OnShares(tampered).code(), StatusCode::kPermissionDenied);
+  ASSERT_TRUE(c.clients[0]->OnShares(tampered).ok());
+  EXPECT_EQ(c.clients[0]->unusable_from(), std::vector<uint32_t>{tampered[1].from});
+  EXPECT_TRUE(c.clients[0]->MaskInput(std::vector<float>(16, 0.25f)).ok());  // the round goes on
 
-  // m2's share from m1, re-addressed to m0 (envelope changed) or relayed unchanged to m1's other
-  // neighbour: neither opens for m1.
+  // m2's share from m1, re-addressed to m0 (envelope changed): it does not open for m1 either, so
+  // m1 reports its sender.
   SealedShare for_2 = inbox[2][0];
   ASSERT_EQ(for_2.to, 2u);
   std::vector<SealedShare> readdressed = inbox[1];
   for (SealedShare& s : readdressed) {
-    if (s.from == for_2.from) s = {for_2.from, 1, for_2.ciphertext};
+    if (s.from == for_2.from) {
+      s = for_2;
+      s.to = 1;
+    }
   }
-  EXPECT_EQ(c.clients[1]->OnShares(readdressed).code(), StatusCode::kPermissionDenied);
+  ASSERT_TRUE(c.clients[1]->OnShares(readdressed).ok());
+  EXPECT_EQ(c.clients[1]->unusable_from(), std::vector<uint32_t>{for_2.from});
+
+  // Relayed unchanged to someone else, or twice: the coordinator's doing, refused.
   std::vector<SealedShare> misrouted = inbox[2];
   misrouted[0] = inbox[1][0];  // addressed to m1, delivered to m2
   EXPECT_EQ(c.clients[2]->OnShares(misrouted).code(), StatusCode::kPermissionDenied);
+}
+
+TEST(SecAggClientTest, ASharesListWithARepeatIsRefused) {
+  Cohort c(4);
+  c.Start();
+  auto inbox = c.ShareAmong(4);
+  std::vector<SealedShare> repeated = inbox[0];
+  repeated.push_back(repeated[0]);
+  EXPECT_EQ(c.clients[0]->OnShares(repeated).code(), StatusCode::kPermissionDenied);
+}
+
+// The advert's signature covers the seed commitment, so nobody can swap it for another (which would
+// let a coordinator, or a member, make an honest owner look as if it dealt inconsistent shares).
+TEST(SecAggClientTest, TheSeedCommitmentIsCoveredByTheAdvertSignature) {
+  Cohort c(4);
+  c.Start();
+  const std::vector<KeyAdvert> honest = c.Advertise(4);
+  for (const KeyAdvert& a : honest) EXPECT_NE(a.seed_commitment, Sha256Digest{}) << a.member;
+  std::vector<KeyAdvert> changed = honest;
+  changed[2].seed_commitment[7] ^= 0x01;
+  EXPECT_FALSE(VerifySignature(c.params.cohort[2].signing_key,
+                               internal::AdvertMessage(c.params.run_id, c.params.round, changed[2], c.model),
+                               changed[2].signature)
+                   .ok());
+  EXPECT_EQ(c.clients[0]->OnKeyList(changed).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_TRUE(c.clients[1]->OnKeyList(honest).ok());
+  auto server = SecAggServer::Create(c.params, 16, c.model).value();
+  EXPECT_EQ(server->OnAdvert(changed[2]).code(), StatusCode::kPermissionDenied);
+  EXPECT_TRUE(server->OnAdvert(honest[2]).ok());
+  // Its own advert with another commitment is refused by the member itself.
+  std::vector<KeyAdvert> own_changed = honest;
+  own_changed[3].seed_commitment[0] ^= 0x01;
+  EXPECT_EQ(c.clients[3]->OnKeyList(own_changed).status().code(), StatusCode::kPermissionDenied);
 }
 
 // Regression: the check that an advert's two keys differ once sat inside the loop over adverts already

@@ -177,7 +177,7 @@ TEST(ShamirTest, ReportsCorruptOrMixedSharesAsDataLoss) {
   EXPECT_EQ(Combine(corrupt, 3, 32).status().code(), StatusCode::kDataLoss);
 
   // Not a MAC: a small deliberate change (here + 1) shifts the chunk by a small amount and goes
-  // unseen. Authenticity comes from the share cipher, as shamir.h says.
+  // unseen. Authenticity comes from the share cipher and the commitments, as shamir.h says.
   std::vector<Share> nudged(shares->begin(), shares->begin() + 3);
   nudged[1].y[0] = internal::FieldAdd(nudged[1].y[0], 1);
   StatusOr<SecretBytes> wrong = Combine(nudged, 3, 32);
@@ -185,6 +185,35 @@ TEST(ShamirTest, ReportsCorruptOrMixedSharesAsDataLoss) {
 
   const std::vector<Share> mixed = {(*shares)[0], (*shares)[1], (*other)[2]};
   EXPECT_EQ(Combine(mixed, 3, 32).status().code(), StatusCode::kDataLoss);
+}
+
+// SecAgg+ evaluates each holder's shares at its own x (cohort index + 1): any points, in any order.
+TEST(ShamirTest, SharesAtChosenPointsRebuildTheSecretAndCarryTheirPoints) {
+  std::mt19937 rng(19);
+  const std::vector<uint8_t> secret = RandomSecret(32, rng);
+  const std::vector<uint32_t> points = {65535, 3, 40, 1, 7, 1000};
+  StatusOr<std::vector<Share>> shares = Split(secret, 4, points);
+  ASSERT_TRUE(shares.ok()) << shares.status();
+  ASSERT_EQ(shares->size(), points.size());
+  for (size_t i = 0; i < points.size(); ++i) EXPECT_EQ((*shares)[i].x, points[i]);
+  for (int trial = 0; trial < 10; ++trial) {
+    std::vector<size_t> indices(points.size());
+    std::iota(indices.begin(), indices.end(), size_t{0});
+    std::shuffle(indices.begin(), indices.end(), rng);
+    indices.resize(4);
+    ExpectRebuilds(CopyShares(*shares, indices), 4, secret);
+  }
+}
+
+TEST(ShamirTest, SplitRefusesRepeatedOrOutOfRangePoints) {
+  const std::vector<uint8_t> secret(32, 1);
+  const StatusOr<std::vector<Share>> repeated = Split(secret, 2, std::vector<uint32_t>{4, 9, 4});
+  ASSERT_FALSE(repeated.ok());
+  EXPECT_NE(repeated.status().message().find("x=4 is given twice"), std::string::npos) << repeated.status();
+  EXPECT_EQ(Split(secret, 2, std::vector<uint32_t>{0, 1}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Split(secret, 2, std::vector<uint32_t>{1, 65536}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Split(secret, 3, std::vector<uint32_t>{1, 2}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Split(secret, 1, std::vector<uint32_t>{}).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(ShamirTest, SplitRefusesBadParameters) {

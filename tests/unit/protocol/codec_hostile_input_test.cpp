@@ -102,7 +102,7 @@ TEST(CodecHostileInputTest, WrongMagicIsRefused) {
 }
 
 TEST(CodecHostileInputTest, WrongVersionIsRefused) {
-  for (int version : {0, 2, 255}) {
+  for (int version : {0, 1, 3, 255}) {
     std::string frame = SmallTrainResult();
     frame[4] = static_cast<char>(version);
     auto decoded = Decode(frame);
@@ -254,6 +254,35 @@ TEST(CodecHostileInputTest, AllocationTrackerSeesAnHonestLargeVector) {
   g_tracking = false;
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_GE(g_largest_allocation.load(), 1'000'000 * sizeof(float));
+}
+
+// The counts SecAgg+ messages added in version 2: a MaskedInput's list of members with unusable shares
+// (capped at kMaxSecAggMembers before the bytes are even looked at) and the sealed shares of a
+// ShareKeys, each now carrying two commitments.
+TEST(CodecHostileInputTest, ForgedSecAggCountsAllocateNothingBig) {
+  struct Case {
+    std::string frame;
+    size_t count_offset;  // in the payload
+  };
+  const std::vector<Case> cases = {
+      // endianness, words32 (count 1, one u32), words64 (count 0), then unusable_from's count
+      {Encode(Envelope{1, 1, MaskedInput{{7}, {}, {3}}}), 1 + 8 + 4 + 8},
+      {Encode(Envelope{1, 1, ShareKeys{{SealedShare{1, 2, {}, {}, {9, 9}}}}}), 1},
+      {Encode(Envelope{1, 1, ShareDelivery{{SealedShare{1, 2, {}, {}, {9, 9}}}}}), 1},
+  };
+  for (const Case& c : cases) {
+    ASSERT_TRUE(Decode(c.frame).ok());
+    for (uint64_t count : {uint64_t{1} << 60, uint64_t{1} << 32, uint64_t{65536}, uint64_t{1000000}, ~uint64_t{0}}) {
+      std::string frame = c.frame;
+      PutLe(frame, kHeaderBytes + c.count_offset, count, 8);
+      g_largest_allocation = 0;
+      g_tracking = true;
+      auto decoded = Decode(frame);
+      g_tracking = false;
+      EXPECT_FALSE(decoded.ok()) << "type " << int(frame[5]) << ", count " << count;
+      EXPECT_LT(g_largest_allocation.load(), size_t{1} << 20) << "type " << int(frame[5]) << ", count " << count;
+    }
+  }
 }
 
 TEST(CodecHostileInputTest, ForgedCountInsideASecondVectorIsRefused) {
