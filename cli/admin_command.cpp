@@ -69,11 +69,13 @@ StatusOr<protocol::AdminReply> Ask(const AdminOptions& o) {
     if (!envelope.ok()) return envelope.status().WithContext("the coordinator's reply");
     if (auto* reply = std::get_if<protocol::AdminReply>(&envelope->body)) return std::move(*reply);
   }
-  return DeadlineExceededError(
-      "no answer from " + o.coordinator + " within " + std::to_string(o.timeout_s) +
-      " s: is a coordinator running there with --admin-bind, is --server-key its public key, and "
-      "is your "
-      ".pub file in its --admin-allow directory? (a refused key is never answered)");
+  std::string why = transport->HandshakeDiagnosis();
+  if (why.empty()) {
+    why = "is a coordinator running there with --admin-bind, is --server-key its public key, and is your .pub "
+          "file in its --admin-allow directory? (a refused key is never answered)";
+  }
+  return DeadlineExceededError("no answer from " + o.coordinator + " within " + std::to_string(o.timeout_s) +
+                               " s: " + why);
 }
 
 std::string Number(const nlohmann::json& value, int decimals) {

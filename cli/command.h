@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
 
 #include "core/status.h"
 
@@ -33,5 +34,10 @@ Runner AddAdminCommand(CLI::App& app);
 // Prints "cartable: error: <message>" (or "stopped" when cancelled) to stderr and maps the status to an
 // exit code.
 int ReportFailure(const Status& status);
+
+// Every connection holds a file descriptor until it closes: raises the process's open-file limit as far
+// as it may, and warns naming `who` (what the operator starts) when that is low for `nodes` connections
+// plus the handshakes in flight.
+void RaiseFileLimit(size_t nodes, const std::string& who);
 
 }  // namespace cartable::cli

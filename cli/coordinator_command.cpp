@@ -14,7 +14,6 @@
 #include "coordinator/coordinator_service.h"
 #include "coordinator/round_record_json.h"
 #include "core/logging.h"
-#include "core/open_file_limit.h"
 #include "core/subprocess.h"
 #include "models/model.h"
 #include "models/model_file.h"
@@ -137,33 +136,18 @@ Status WriteRunModel(const CoordinatorOptions& o, const coordinator::RoundLoop& 
   return models::WriteModelFile(o.out, o.run.model, loop.global_model(), card);
 }
 
-// Every connection holds a file descriptor until it closes: take all the process may have, and say
-// how many that is, since it bounds how many nodes (and connections still in their handshake) fit
-// at once.
-void RaiseFileLimit(size_t nodes) {
-  auto limit = RaiseOpenFileLimit();
-  if (!limit.ok()) {
-    spdlog::warn("{}", limit.status().message());
-    return;
-  }
-  spdlog::info("open-file limit: {} (hard limit {})", limit->soft, limit->hard);
-  // One descriptor per node, up to 128 connections still in their handshake, and the process's own.
-  const uint64_t wanted = static_cast<uint64_t>(nodes) + 256;
-  if (limit->soft < wanted) {
-    spdlog::warn(
-        "the open-file limit {} is low for {} node(s): each connection holds a file descriptor; "
-        "raise it to {} or more (systemd LimitNOFILE=, or ulimit -n in the shell that starts the "
-        "coordinator)",
-        limit->soft, nodes, wanted);
-  }
-}
-
 int Run(CoordinatorOptions& o) {
   if (Status s = SetupLogging(o.log_level, "coordinator"); !s.ok()) return ReportFailure(s);
-  RaiseFileLimit(std::max(o.run.expected_nodes, o.run.min_nodes));
+  RaiseFileLimit(std::max(o.run.expected_nodes, o.run.min_nodes), "the coordinator");
   if (Status s = CompleteModelSpec(o); !s.ok()) return ReportFailure(s);
   if (Status s = ApplySecAggFlags(o.secagg, o.run.secagg, o.run.contribution, o.run.expected_nodes); !s.ok()) {
     return ReportFailure(s);
+  }
+  if (o.run.secagg.enabled && (o.run.min_nodes < 3 || o.run.expected_nodes < 3)) {
+    return ReportFailure(InvalidArgumentError(
+        "--nodes " + std::to_string(o.run.expected_nodes) + " --min-nodes " + std::to_string(o.run.min_nodes) +
+        ": a secure round needs 3 nodes at least (nodes refuse smaller cohorts, since a sum of two gives each "
+        "the other's update); raise both to 3 or more, or use --secagg off for a comparison run"));
   }
   if (!o.run.secagg.enabled) {
     spdlog::warn("--secagg off: nodes send their updates in the clear; for comparison runs only");
@@ -235,9 +219,11 @@ Runner AddCoordinatorCommand(CLI::App& app) {
   auto& run = o->run;
   cmd->add_option("--bind", o->bind, "Endpoint to listen on")->default_val("tcp://127.0.0.1:7450");
   cmd->add_option("--nodes", run.expected_nodes, "Start as soon as this many nodes have joined")
-      ->default_val(2)->check(CLI::Range(1, 100000));
-  cmd->add_option("--min-nodes", run.min_nodes, "Fail the run below this many nodes")
-      ->default_val(2)->check(CLI::Range(1, 100000));
+      ->default_val(3)->check(CLI::Range(1, 100000));
+  cmd->add_option("--min-nodes", run.min_nodes,
+                  "Fail the run below this many nodes. Under secure aggregation at least 3: nodes refuse\n"
+                  "smaller cohorts (their --min-cohort), since a sum of two gives each the other's update")
+      ->default_val(3)->check(CLI::Range(1, 100000));
   cmd->add_option("--rounds", run.rounds, "Federated rounds")->default_val(10)->check(CLI::Range(1, 100000));
   std::string known;
   for (const auto& [name, description] : models::KnownModels()) known += (known.empty() ? "" : ", ") + name;
@@ -301,11 +287,19 @@ Runner AddCoordinatorCommand(CLI::App& app) {
                   "its card, with the run's settings and rounds, as OUT.card.json");
   AddSecAggFlags(cmd, o->secagg);
   cmd->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")->default_val("info");
-  cmd->footer("Example: cartable coordinator --skills 20 --nodes 3 --rounds 5\n"
-              "then, at each establishment: cartable node --coordinator tcp://HOST:7450 --data csv:answers.csv\n"
-              "With --admin-bind tcp://127.0.0.1:7451 --admin-allow researchers/, a researcher whose .pub is\n"
-              "in researchers/ runs: cartable admin status --coordinator tcp://127.0.0.1:7451 \\\n"
-              "  --server-key coordinator.pub --key alice.key");
+  cmd->footer(
+      "Example. Once, make the keys (each school makes its own and sends its .pub; copy them into allowed/):\n"
+      "  cartable keygen --out keys --name coordinator\n"
+      "Then listen on every interface, for three schools, five rounds:\n"
+      "  cartable coordinator --bind tcp://0.0.0.0:7450 --key keys/coordinator.key --allow allowed \\\n"
+      "    --skills 20 --nodes 3 --rounds 5\n"
+      "and at each school (HOST: the coordinator's address; see `cartable node --help`):\n"
+      "  cartable node --coordinator tcp://HOST:7450 --coordinator-key coordinator.pub \\\n"
+      "    --key keys/lycee-a.key --name lycee-a --data csv:answers.csv\n"
+      "To try it on one machine without keys, add --insecure here and to each node, with tcp://127.0.0.1:7450.\n"
+      "With --admin-bind tcp://127.0.0.1:7451 --admin-allow researchers/, a researcher whose .pub is\n"
+      "in researchers/ runs: cartable admin status --coordinator tcp://127.0.0.1:7451 \\\n"
+      "  --server-key coordinator.pub --key alice.key");
   return [o] { return Run(*o); };
 }
 

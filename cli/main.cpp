@@ -2,8 +2,11 @@
 #include <map>
 #include <utility>
 
+#include <spdlog/spdlog.h>
+
 #include "cli/command.h"
 #include "core/memory_policy.h"
+#include "core/open_file_limit.h"
 #include "core/version.h"
 
 namespace cartable::cli {
@@ -19,6 +22,23 @@ int ReportFailure(const Status& status) {
     case StatusCode::kDataLoss: return kExitBadInput;  // a corrupt input file
     case StatusCode::kCancelled: return kExitInterrupted;
     default: return kExitFailed;
+  }
+}
+
+void RaiseFileLimit(size_t nodes, const std::string& who) {
+  auto limit = RaiseOpenFileLimit();
+  if (!limit.ok()) {
+    spdlog::warn("{}", limit.status().message());
+    return;
+  }
+  spdlog::info("open-file limit: {} (hard limit {})", limit->soft, limit->hard);
+  // One descriptor per node, up to 128 connections still in their handshake, and the process's own.
+  const uint64_t wanted = static_cast<uint64_t>(nodes) + 256;
+  if (limit->soft < wanted) {
+    spdlog::warn(
+        "the open-file limit {} is low for {} node(s): each connection holds a file descriptor; "
+        "raise it to {} or more (systemd LimitNOFILE=, or ulimit -n in the shell that starts {})",
+        limit->soft, nodes, wanted, who);
   }
 }
 

@@ -179,8 +179,15 @@ Runner AddNodeCommand(CLI::App& app) {
   cmd->add_option("--max-message-mb", o->max_message_mb, "Largest message accepted from the coordinator")
       ->default_val(256)->check(CLI::Range(1, 4095));
   cmd->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")->default_val("info");
-  cmd->footer("Example: cartable node --coordinator tcp://coordinator.academie.fr:7450 --data csv:answers.csv \\\n"
-              "           --name lycee-a --key keys/lycee-a.key --coordinator-key keys/coordinator.pub");
+  cmd->footer(
+      "Example. Once, make this school's keys, send keys/lycee-a.pub to the coordinator's operator and get\n"
+      "its coordinator.pub in return:\n"
+      "  cartable keygen --out keys --name lycee-a\n"
+      "Then, at each run (HOST: the coordinator's address, listening with --bind tcp://0.0.0.0:7450):\n"
+      "  cartable node --coordinator tcp://HOST:7450 --coordinator-key coordinator.pub \\\n"
+      "    --key keys/lycee-a.key --name lycee-a --data csv:answers.csv\n"
+      "To try it on one machine without keys: --coordinator tcp://127.0.0.1:7450 --insecure, with a\n"
+      "coordinator started with --insecure.");
   return [o] { return Run(*o); };
 }
 

@@ -47,6 +47,7 @@ void PrintSummary(const nlohmann::json& report, const std::string& path) {
 
 int Run(SimulateOptions& o) {
   if (Status s = SetupLogging(o.log_level, "simulate"); !s.ok()) return ReportFailure(s);
+  RaiseFileLimit(static_cast<size_t>(o.scenario.cohort.schools), "cartable simulate");
   auto executable = CurrentExecutable();
   if (!executable.ok()) return ReportFailure(executable.status());
   o.scenario.executable = *executable;

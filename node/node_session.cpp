@@ -121,9 +121,11 @@ std::vector<protocol::Envelope> NodeSession::OnMessage(const protocol::Envelope&
   }
   if (!reply.ok()) {
     spdlog::error("round {}: {}", in.round, Printable(reply.status().ToString(), 400));
-    return {Reply(in.run_id, in.round,
-                  protocol::ErrorReply{static_cast<uint32_t>(reply.status().code()),
-                                       reply.status().message()})};
+    protocol::ErrorReply error{static_cast<uint32_t>(reply.status().code()), reply.status().message(), {}};
+    if (const auto* request = std::get_if<protocol::TrainRequest>(&in.body); request && request->secagg.enabled) {
+      error.accused = Disowned(request->secagg);
+    }
+    return {Reply(in.run_id, in.round, std::move(error))};
   }
   return {Reply(in.run_id, in.round, std::move(reply).value())};
 }
@@ -156,6 +158,15 @@ Status NodeSession::EnsureModel(const protocol::WireModelSpec& spec) {
   }
   CARTABLE_ASSIGN_OR_RETURN(model_, models::CreateModel(model_spec));
   return Status::Ok();
+}
+
+std::vector<std::string> NodeSession::Disowned(const protocol::SecAggPlan& plan) const {
+  std::vector<aggregation::secagg::CohortMember> cohort;
+  cohort.reserve(plan.cohort.size());
+  for (const protocol::CohortMember& m : plan.cohort) {
+    if (m.name != name_) cohort.push_back({m.name, m.signing_key});
+  }
+  return aggregation::secagg::MembersAgainstRoster(cohort, security_.policy);
 }
 
 StatusOr<protocol::Body> NodeSession::Train(const protocol::TrainRequest& request, uint32_t round) {

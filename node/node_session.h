@@ -56,6 +56,8 @@ class NodeSession {
   const models::PupilSplit& data() const { return data_; }
 
  private:
+  // The cohort members this node's roster disowns, named in its refusal (never itself).
+  std::vector<std::string> Disowned(const protocol::SecAggPlan& plan) const;
   StatusOr<protocol::Body> Train(const protocol::TrainRequest& request, uint32_t round);
   StatusOr<exchange::LocalUpdate> TrainLocally(const protocol::TrainRequest& request, uint32_t round);
   std::vector<protocol::Envelope> OnSecAggMessage(const protocol::Envelope& in);

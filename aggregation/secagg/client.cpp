@@ -112,6 +112,16 @@ StatusOr<internal::SharePair> OpenShares(const RoundParameters& params, uint32_t
 
 }  // namespace
 
+std::vector<std::string> MembersAgainstRoster(const std::vector<CohortMember>& cohort, const ClientPolicy& policy) {
+  std::vector<std::string> disowned;
+  if (policy.roster.empty()) return disowned;
+  for (const CohortMember& m : cohort) {
+    auto it = policy.roster.find(m.name);
+    if (it == policy.roster.end() || it->second != m.signing_key) disowned.push_back(m.name);
+  }
+  return disowned;
+}
+
 StatusOr<std::unique_ptr<SecAggClient>> SecAggClient::Create(RoundParameters params,
                                                              const std::string& name,
                                                              const SigningKey& signing_key,

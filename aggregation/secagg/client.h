@@ -48,6 +48,11 @@ struct ClientPolicy {
   double tolerate_corrupt = 0;
 };
 
+// The members of `cohort` this policy's roster disowns (absent from it, or with another identity key),
+// by name: whom a node names when it refuses a round for them, so the coordinator can leave them out of
+// the next attempt. Empty without a roster.
+std::vector<std::string> MembersAgainstRoster(const std::vector<CohortMember>& cohort, const ClientPolicy& policy);
+
 class SecAggClient {
  public:
   // Checks the parameters and the cohort against the policy, and draws this round's keys and seed.

@@ -66,13 +66,20 @@ GraphPlan Describe(int neighbours, int degree, int allowance) {
 
 StatusOr<GraphPlan> FullPlan(int n, int colluders, int dropped) {
   GraphPlan plan = Describe(kFullNeighbourGraph, n - 1, colluders);
-  if (plan.threshold > plan.degree || dropped > plan.tolerated_dropouts) {
+  if (plan.threshold > plan.degree) {
+    return InvalidArgumentError(
+        "a cohort of " + std::to_string(n) + " is too small for secure aggregation: tolerating " +
+        std::to_string(colluders) + " colluding member(s) needs a threshold of " + std::to_string(plan.threshold) +
+        " shares, and each member has only " + std::to_string(plan.degree) +
+        " share holder(s); enlarge the cohort (3 members at least) or tolerate fewer colluders");
+  }
+  if (dropped > plan.tolerated_dropouts) {
     return InvalidArgumentError(
         "a cohort of " + std::to_string(n) + " that tolerates " + std::to_string(colluders) +
         " colluding member(s) needs a threshold of " + std::to_string(plan.threshold) + " of " +
         std::to_string(plan.degree) + " share holders, which leaves room for " +
-        std::to_string(std::max(plan.tolerated_dropouts, 0)) + " dropout(s), not the " +
-        std::to_string(dropped) + " declared; tolerate fewer colluders or dropouts, or enlarge the cohort");
+        std::to_string(plan.tolerated_dropouts) + " dropout(s), fewer than the " + std::to_string(dropped) +
+        " declared; tolerate fewer colluders or dropouts, or enlarge the cohort");
   }
   return plan;
 }
