@@ -125,7 +125,7 @@ class FdExhaustionTest : public ::testing::Test {
                 "--secagg",        "off",
                 "--join-timeout",  "120",
                 "--round-timeout", "60",
-                "--out",           (dir_.path() / "run.json").string()},
+                "--out",           (dir_.path() / "run.safetensors").string()},
                coordinator_log_, {.open_files = 256})
         .value();
   }
@@ -170,9 +170,9 @@ TEST_F(FdExhaustionTest, AnHonestNodeJoinsWhileIdleConnectionsFloodACoordinatorW
                                 << testing::Slurp(node_log_);
   EXPECT_EQ(*code, 0) << testing::Slurp(coordinator_log_) << "\nnode:\n"
                       << testing::Slurp(node_log_);
-  const auto run = nlohmann::json::parse(testing::Slurp(dir_.path() / "run.json"), nullptr, false);
+  const auto run = nlohmann::json::parse(testing::Slurp(dir_.path() / "run.safetensors.card.json"), nullptr, false);
   ASSERT_TRUE(run.is_object()) << testing::Slurp(coordinator_log_);
-  EXPECT_EQ(run["rounds"].size(), 2u);
+  EXPECT_EQ(run["metrics"]["rounds"].size(), 2u);
   EXPECT_GT(flood.reopened(), 0u) << "the coordinator never shed an idle connection";
   const auto node_code = node->WaitFor(seconds(30));
   ASSERT_TRUE(node_code.has_value());

@@ -121,5 +121,80 @@ TEST(HostileNodeTest, WhatANodeSaysCannotForgeALogLine) {
   EXPECT_EQ(log.find('\x1b'), std::string::npos) << "and no escape code reaches the terminal";
 }
 
+// Regression: a holder revealed a self-seed share with one value changed at Unmask; the server rebuilt
+// the seed from the first t shares with nothing to check it against, and the run ended with exit 0 and a
+// ruined model. Every share is now checked against its owner's commitment: the holder is blamed, its
+// shares are discarded, the surplus rebuilds the seed, and the holder takes no further part in the run.
+TEST(HostileNodeTest, AnAlteredRevealedShareIsCaughtAndItsHolderLeavesTheRun) {
+  testing::ScratchDir dir("cartable-hostile-share");
+  EnrolledFederation federation(dir.path(), 5);
+  std::unique_ptr<testing::HostileNode> attacker;
+  RunResult result = RunWithOneHostile(
+      federation, federation.Run(2), 4,
+      [](protocol::Envelope& e) {
+        auto* response = std::get_if<protocol::UnmaskResponse>(&e.body);
+        if (response == nullptr || response->self_seed_shares.empty()) return false;
+        response->self_seed_shares[0].share.back() ^= 0x5a;
+        return true;
+      },
+      &attacker);
+  ASSERT_TRUE(result.outcome.ok()) << result.outcome;
+  EXPECT_GT(attacker->tampered(), 0);
+  EXPECT_TRUE(result.excluded.contains(federation.name(4)));
+  ASSERT_EQ(result.records.size(), 2u);
+  EXPECT_EQ(result.records[0].nodes, 5u) << "the sum keeps the holder's own input, unmasked exactly";
+  EXPECT_EQ(result.records[1].nodes, 4u) << "then the run goes on without it";
+  for (const auto& r : result.records) EXPECT_LT(r.train_loss, 1.0);
+  for (float v : result.model) ASSERT_TRUE(std::isfinite(v));
+}
+
+// Regression: a revealed share repeated (so two shares with the same x) failed the whole run at once.
+TEST(HostileNodeTest, ARepeatedRevealedShareIsBlamedWithoutFailingTheRound) {
+  testing::ScratchDir dir("cartable-hostile-repeat");
+  EnrolledFederation federation(dir.path(), 5);
+  RunResult result = RunWithOneHostile(federation, federation.Run(1), 4, [](protocol::Envelope& e) {
+    auto* response = std::get_if<protocol::UnmaskResponse>(&e.body);
+    if (response == nullptr || response->self_seed_shares.empty()) return false;
+    response->self_seed_shares.push_back(response->self_seed_shares[0]);
+    return true;
+  });
+  ASSERT_TRUE(result.outcome.ok()) << result.outcome;
+  ASSERT_EQ(result.records.size(), 1u);
+  EXPECT_TRUE(result.excluded.contains(federation.name(4)));
+}
+
+// Regression: one flipped bit in a sealed share made its recipient refuse the round, and the round was
+// retried with the culprit three times. The recipient now reports the pair and stays; the round ends.
+TEST(HostileNodeTest, AFlippedBitInASealedShareDoesNotSinkTheRound) {
+  testing::ScratchDir dir("cartable-hostile-sealed");
+  EnrolledFederation federation(dir.path(), 5);
+  RunResult result = RunWithOneHostile(federation, federation.Run(2), 4, [](protocol::Envelope& e) {
+    auto* shares = std::get_if<protocol::ShareKeys>(&e.body);
+    if (shares == nullptr || shares->shares.empty()) return false;
+    shares->shares[0].ciphertext[0] ^= 1;
+    return true;
+  });
+  ASSERT_TRUE(result.outcome.ok()) << result.outcome;
+  ASSERT_EQ(result.records.size(), 2u);
+  for (const auto& r : result.records) EXPECT_EQ(r.nodes, 5u);
+}
+
+// Regression: without identity keys in the coordinator's allow-list, a Hello with a wrong signing key was
+// taken, and every roster-checking node refused each attempt. The nodes now name the member their roster
+// disowns, and the retry leaves it out.
+TEST(HostileNodeTest, NodesNameAMemberTheirRosterDisownsAndTheRetryLeavesItOut) {
+  testing::ScratchDir dir("cartable-hostile-roster");
+  EnrolledFederation federation(dir.path(), 5, 21, /*identity_keys_in_allow_list=*/false);
+  RunResult result = RunWithOneHostile(federation, federation.Run(1), 4, [](protocol::Envelope& e) {
+    auto* hello = std::get_if<protocol::Hello>(&e.body);
+    if (hello == nullptr) return false;
+    hello->signing_key[0] ^= 1;
+    return true;
+  });
+  ASSERT_TRUE(result.outcome.ok()) << result.outcome;
+  ASSERT_EQ(result.records.size(), 1u);
+  EXPECT_EQ(result.records[0].nodes, 4u);
+}
+
 }  // namespace
 }  // namespace cartable

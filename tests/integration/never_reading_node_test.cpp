@@ -62,7 +62,7 @@ class NeverReadingNodeTest : public ::testing::Test {
                         (dir_.path() / "researchers").string(), "--skills", "6", "--nodes", "4",
                         "--min-nodes", "3", "--rounds", rounds, "--join-timeout", "120",
                         "--round-timeout", "10", "--heartbeat", "1", "--out",
-                        (dir_.path() / "run.json").string()},
+                        (dir_.path() / "run.safetensors").string()},
                        coordinator_log_)
                        .value();
   }
@@ -159,10 +159,10 @@ TEST_F(NeverReadingNodeTest, ANodeThatNeverReadsCannotFreezeTheCoordinator) {
   // The attacker was dropped because its queue was full, not waited on.
   EXPECT_NE(log.find("dropping node 'intruder'"), std::string::npos) << log;
   EXPECT_NE(log.find("is not reading"), std::string::npos) << log;
-  nlohmann::json run = nlohmann::json::parse(testing::Slurp(dir_.path() / "run.json"), nullptr, false);
+  nlohmann::json run = nlohmann::json::parse(testing::Slurp(dir_.path() / "run.safetensors.card.json"), nullptr, false);
   ASSERT_TRUE(run.is_object()) << log;
-  ASSERT_EQ(run["rounds"].size(), 5u);
-  for (const auto& round : run["rounds"]) EXPECT_EQ(round["nodes"], 3) << round.dump();
+  ASSERT_EQ(run["metrics"]["rounds"].size(), 5u);
+  for (const auto& round : run["metrics"]["rounds"]) EXPECT_EQ(round["nodes"], 3) << round.dump();
   for (size_t i = 0; i < nodes_.size(); ++i) {
     auto node_code = nodes_[i]->WaitFor(seconds(30));
     ASSERT_TRUE(node_code.has_value());

@@ -57,19 +57,42 @@ TEST(SecAggWireTest, MaskedWordsTravelInTheWidthOfTheModulus) {
 }
 
 TEST(SecAggWireTest, SharesAndSignaturesKeepTheirFields) {
-  std::vector<aggregation::secagg::SealedShare> sealed{{1, 2, {3, 4, 5}}};
-  const auto wire = ToWire(sealed);
+  aggregation::secagg::SealedShare share;
+  share.from = 1;
+  share.to = 2;
+  share.self_seed_commitment[0] = 6;
+  share.mask_key_commitment[31] = 7;
+  share.ciphertext = {3, 4, 5};
+  const auto wire = ToWire(std::vector<aggregation::secagg::SealedShare>{share});
   ASSERT_EQ(wire.size(), 1u);
   EXPECT_EQ(wire[0].from, 1u);
   EXPECT_EQ(wire[0].to, 2u);
   const auto back = SharesOf(wire);
   EXPECT_EQ(back[0].ciphertext, (std::vector<uint8_t>{3, 4, 5}));
+  EXPECT_EQ(back[0].self_seed_commitment, share.self_seed_commitment);
+  EXPECT_EQ(back[0].mask_key_commitment, share.mask_key_commitment);
   protocol::UnmaskRequest request;
   request.signatures.push_back({5, {}});
   request.signatures[0].signature[63] = 1;
   const auto signatures = SignaturesOf(request);
   EXPECT_EQ(signatures[0].member, 5u);
   EXPECT_EQ(UnmaskRequestOf(signatures).signatures[0].signature[63], 1);
+}
+
+TEST(SecAggWireTest, AnAdvertKeepsItsSeedCommitment) {
+  aggregation::secagg::KeyAdvert advert;
+  advert.member = 3;
+  advert.mask_key[0] = 1;
+  advert.share_key[1] = 2;
+  advert.seed_commitment[2] = 3;
+  advert.signature[63] = 4;
+  const std::vector<aggregation::secagg::KeyAdvert> back = AdvertsOf(KeyListOf({advert}));
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].member, 3u);
+  EXPECT_EQ(back[0].mask_key, advert.mask_key);
+  EXPECT_EQ(back[0].share_key, advert.share_key);
+  EXPECT_EQ(back[0].seed_commitment, advert.seed_commitment);
+  EXPECT_EQ(back[0].signature, advert.signature);
 }
 
 }  // namespace

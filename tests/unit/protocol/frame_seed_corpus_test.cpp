@@ -34,16 +34,16 @@ WireModelSpec SeedModel() { return {"pfa", 4, 0, 0, {{"hidden_size", "8"}}}; }
 std::map<std::string, Envelope> SeedFrames() {
   const KeyAdvert advert0{0, Filled<32>(0x11), Filled<32>(0x12), Filled<32>(0x33), Filled<64>(0x22)};
   const KeyAdvert advert2{2, Filled<32>(0x13), Filled<32>(0x14), Filled<32>(0x34), Filled<64>(0x22)};
-  SecAggPlan plan{1, 2, 1, 32, 4.0, 10000, Filled<32>(0x33), {}};
+  SecAggPlan plan{1, 2, 1, 32, Filled<32>(0x33), {}};
   for (const char* name : {"school-a", "school-b", "school-c"}) plan.cohort.push_back({name, Filled<32>(0x11)});
   return {
       {"hello", {7, 3, Hello{"school-a", Filled<32>(0x11)}}},
-      {"train_request", {7, 3, TrainRequest{SeedModel(), {1, 256, 0.05f, 0}, {0.5f, -0.25f, 1.0f}, plan}}},
-      {"train_result", {7, 1, TrainResult{{0.1f, 0.2f}, 120, 0.6}}},
+      {"train_request", {7, 3, TrainRequest{SeedModel(), {1, 256, 0.05f, 0}, {0.5f, -0.25f, 1.0f}, {4.0, 10000}, plan}}},
+      {"train_result", {7, 1, TrainResult{{0.1f, 0.2f, 0.012f, 0.0072f}}}},
       {"evaluate_request", {7, 3, EvaluateRequest{SeedModel(), {0.5f, -0.25f, 1.0f}}}},
       {"evaluate_result", {7, 2, EvaluateResult{{1, 2, 3}, {3, 2, 1}, 4.5, 3, 12, 0}}},
       {"shutdown", {7, 3, Shutdown{"run complete"}}},
-      {"error", {7, 3, ErrorReply{3, "bad"}}},
+      {"error", {7, 3, ErrorReply{3, "bad", {"school-b"}}}},
       {"heartbeat", {0, 0, Heartbeat{}}},
       {"key_advert", {7, 3, advert0}},
       {"key_list", {7, 3, KeyList{{advert0, advert2}}}},
