@@ -33,7 +33,7 @@ secagg::RoundParameters ParametersOf(const RunConfig& config, uint32_t round, co
   const secagg::SecretBytes seed = secagg::SecretBytes::Random(params.graph_seed.size());
   std::copy(seed.span().begin(), seed.span().end(), params.graph_seed.begin());
   params.modulus_bits = config.secagg.modulus_bits;
-  params.clip = config.contribution.value_range;
+  params.value_range = config.contribution.value_range;
   for (const CohortMember& m : cohort) params.cohort.push_back({m.name, m.signing_key});
   return params;
 }
@@ -167,7 +167,7 @@ void SecureTraining::Unpack(const secagg::UnmaskedSum& sum) {
   const int contributors = static_cast<int>(sum.survivors.size());
   // Each contribution was rounded to one of the quantiser's levels: off by less than one level each.
   const secagg::Quantizer& q = server_->quantizer();
-  const double level = 2 * q.clip() / static_cast<double>(q.levels());
+  const double level = 2 * q.range() / static_cast<double>(q.levels());
   auto unpacked = layout_.Unpack(sum.sum, contributors, 2 * contributors * level);
   if (!unpacked.ok()) return Fail(unpacked.status());
   Succeed(std::move(unpacked).value());

@@ -22,7 +22,7 @@ StatusOr<secagg::RoundParameters> RoundParametersOf(const protocol::SecAggPlan& 
   params.corrupt_allowance = static_cast<int>(plan.corrupt_allowance);
   params.graph_seed = plan.graph_seed;
   params.modulus_bits = static_cast<int>(plan.modulus_bits);
-  params.clip = value_range;
+  params.value_range = value_range;
   for (const protocol::CohortMember& m : plan.cohort) params.cohort.push_back({m.name, m.signing_key});
   return params;
 }

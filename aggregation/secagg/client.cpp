@@ -139,7 +139,7 @@ StatusOr<std::unique_ptr<SecAggClient>> SecAggClient::Create(RoundParameters par
   }
   CARTABLE_ASSIGN_OR_RETURN(
       Quantizer quantizer,
-      Quantizer::Create(params.clip, internal::MaxContributors(params), params.modulus_bits));
+      Quantizer::Create(params.value_range, internal::MaxContributors(params), params.modulus_bits));
   CARTABLE_ASSIGN_OR_RETURN(X25519PrivateKey mask_key, X25519PrivateKey::Generate());
   CARTABLE_ASSIGN_OR_RETURN(X25519PrivateKey share_key, X25519PrivateKey::Generate());
   auto secrets = std::make_unique<Secrets>(

@@ -80,7 +80,7 @@ class SecAggClient {
   };
   const std::vector<UnusableShares>& unusable() const { return unusable_; }
   std::vector<uint32_t> unusable_from() const;
-  // MaskedInput: quantises `values` (clipped to ±clip) and masks them, modulo 2^modulus_bits.
+  // MaskedInput: quantises `values` (clamped to ±value_range) and masks them, modulo 2^modulus_bits.
   StatusOr<std::vector<uint64_t>> MaskInput(std::span<const float> values);
   // ConsistencyCheck: signs the survivor set (members whose masked input the coordinator holds).
   StatusOr<Ed25519Signature> OnSurvivors(std::span<const uint32_t> survivors);

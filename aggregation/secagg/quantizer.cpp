@@ -19,10 +19,10 @@ Status CheckSameLength(size_t accumulator, size_t operand) {
 
 }  // namespace
 
-StatusOr<Quantizer> Quantizer::Create(double clip, int max_contributors, int modulus_bits) {
-  if (!std::isfinite(clip) || clip <= 0) {
-    return InvalidArgumentError("quantizer clip bound must be positive and finite, got " +
-                                std::to_string(clip));
+StatusOr<Quantizer> Quantizer::Create(double range, int max_contributors, int modulus_bits) {
+  if (!std::isfinite(range) || range <= 0) {
+    return InvalidArgumentError("the quantizer's range must be positive and finite, got " +
+                                std::to_string(range));
   }
   if (max_contributors < 1) {
     return InvalidArgumentError("quantizer needs at least 1 contributor, got " +
@@ -39,7 +39,7 @@ StatusOr<Quantizer> Quantizer::Create(double clip, int max_contributors, int mod
                                 " cannot hold the sum of " + std::to_string(max_contributors) +
                                 " contributions; use more bits or fewer contributors");
   }
-  return Quantizer(clip, max_contributors, modulus_bits, levels);
+  return Quantizer(range, max_contributors, modulus_bits, levels);
 }
 
 StatusOr<std::vector<uint64_t>> Quantizer::Quantize(
@@ -47,7 +47,7 @@ StatusOr<std::vector<uint64_t>> Quantizer::Quantize(
   CARTABLE_ASSIGN_OR_RETURN(std::vector<uint32_t> coins,
                             ExpandMask(randomness_seed, values.size()));
   const double levels = static_cast<double>(levels_);
-  const double scale = levels / (2 * clip_);
+  const double scale = levels / (2 * range_);
   constexpr double kCoinRange = 4294967296.0;  // 2^32
   std::vector<uint64_t> quantized(values.size());
   for (size_t i = 0; i < values.size(); ++i) {
@@ -55,7 +55,7 @@ StatusOr<std::vector<uint64_t>> Quantizer::Quantize(
     if (!std::isfinite(x)) {
       return InvalidArgumentError("value " + std::to_string(i) + " is NaN or infinite");
     }
-    const double t = std::min((std::clamp(x, -clip_, clip_) + clip_) * scale, levels);
+    const double t = std::min((std::clamp(x, -range_, range_) + range_) * scale, levels);
     const double floor_t = std::floor(t);
     // P(coin < frac·2^32) = ceil(frac·2^32)/2^32: frac up to the coin's resolution. The comparison
     // is exact: both sides are integers or dyadic fractions a double holds exactly.
@@ -74,8 +74,8 @@ StatusOr<std::vector<double>> Quantizer::DequantizeSum(std::span<const uint64_t>
                                 std::to_string(max_contributors_));
   }
   const uint64_t largest = static_cast<uint64_t>(contributors) * levels_;
-  const double step = 2 * clip_ / static_cast<double>(levels_);
-  const double offset = contributors * clip_;
+  const double step = 2 * range_ / static_cast<double>(levels_);
+  const double offset = contributors * range_;
   std::vector<double> sum(sum_mod_2b.size());
   for (size_t i = 0; i < sum_mod_2b.size(); ++i) {
     if (sum_mod_2b[i] > largest) {

@@ -1,11 +1,11 @@
 #pragma once
 
 // Quantizer: maps float updates to integers modulo 2^b for secure summation, and the unmasked
-// integer sum back to floats. Created once per run from the plan's clip bound c, the most
+// integer sum back to floats. Created once per run from the plan's value range c, the most
 // contributors n a round can have, and the modulus width b; an object that exists has parameters
 // that work together. Immutable after Create, so thread safe.
 //
-// Each value x is clipped to [−c, c] and mapped to t = (x + c)/(2c)·L ∈ [0, L] with L levels. It is
+// Each value x is clamped to [−c, c] and mapped to t = (x + c)/(2c)·L ∈ [0, L] with L levels. It is
 // then rounded to floor(t) or floor(t) + 1, up with probability equal to the fractional part, so
 // E[q] = t and the sum of quantised values is an unbiased estimate of the scaled sum, up to the
 // 2^−32 resolution of the rounding coins and the double rounding of t (relative 2^−53, far below
@@ -28,9 +28,9 @@ namespace cartable::aggregation::secagg {
 
 class Quantizer {
  public:
-  // clip > 0 and finite; max_contributors ≥ 1; modulus_bits ∈ [8, 62] (below 8 bits nothing useful
+  // range > 0 and finite; max_contributors ≥ 1; modulus_bits ∈ [8, 62] (below 8 bits nothing useful
   // fits; up to 62, every sum also fits a signed 64-bit integer for callers that need one).
-  static StatusOr<Quantizer> Create(double clip, int max_contributors, int modulus_bits);
+  static StatusOr<Quantizer> Create(double range, int max_contributors, int modulus_bits);
 
   // One word per value, each in [0, L]. The rounding coins come from ExpandMask(randomness_seed),
   // so the seed must be fresh per call in production (SecretBytes::Random(32)) and fixed only in
@@ -49,21 +49,21 @@ class Quantizer {
   Status AddModulo(std::span<uint64_t> accumulator, std::span<const uint64_t> operand) const;
   Status SubtractModulo(std::span<uint64_t> accumulator, std::span<const uint64_t> operand) const;
 
-  double clip() const { return clip_; }
+  double range() const { return range_; }
   int max_contributors() const { return max_contributors_; }
   int modulus_bits() const { return modulus_bits_; }
   uint64_t levels() const { return levels_; }
   uint64_t modulus_mask() const { return modulus_mask_; }  // 2^b − 1
 
  private:
-  Quantizer(double clip, int max_contributors, int modulus_bits, uint64_t levels)
-      : clip_(clip),
+  Quantizer(double range, int max_contributors, int modulus_bits, uint64_t levels)
+      : range_(range),
         max_contributors_(max_contributors),
         modulus_bits_(modulus_bits),
         levels_(levels),
         modulus_mask_((uint64_t{1} << modulus_bits) - 1) {}
 
-  double clip_;
+  double range_;
   int max_contributors_;
   int modulus_bits_;
   uint64_t levels_;

@@ -45,7 +45,7 @@ struct RoundParameters {
   int corrupt_allowance = 0;         // c of ShamirThreshold (graph_plan.h)
   std::array<uint8_t, 32> graph_seed{};
   int modulus_bits = 32;
-  double clip = 4.0;                 // quantiser range [−clip, clip]
+  double value_range = 4.0;          // quantiser range [−value_range, value_range]
 };
 
 struct KeyAdvert {

@@ -32,7 +32,7 @@ StatusOr<std::unique_ptr<SecAggServer>> SecAggServer::Create(RoundParameters par
   }
   CARTABLE_ASSIGN_OR_RETURN(
       Quantizer quantizer,
-      Quantizer::Create(params.clip, internal::MaxContributors(params), params.modulus_bits));
+      Quantizer::Create(params.value_range, internal::MaxContributors(params), params.modulus_bits));
   // The graph parameters are checked now, on the whole cohort, so a bad k fails the run's first round.
   std::vector<uint32_t> everyone(params.cohort.size());
   for (size_t i = 0; i < everyone.size(); ++i) everyone[i] = static_cast<uint32_t>(i);

@@ -54,7 +54,7 @@ StatusOr<SimulatedRoundResult> SimulateRound(const SimulatedRoundConfig& config)
   params.neighbours = config.neighbours;
   params.corrupt_allowance = config.corrupt_allowance;
   params.modulus_bits = config.modulus_bits;
-  params.clip = config.clip;
+  params.value_range = config.value_range;
   for (uint8_t& byte : params.graph_seed) byte = static_cast<uint8_t>(rng());
   std::vector<Member> members(static_cast<size_t>(config.members));
   for (size_t i = 0; i < members.size(); ++i) {

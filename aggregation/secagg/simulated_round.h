@@ -27,7 +27,7 @@ struct SimulatedRoundConfig {
   int neighbours = 0;  // k, or kFullNeighbourGraph
   int corrupt_allowance = 0;  // c of ShamirThreshold (graph_plan.h)
   int modulus_bits = 32;
-  double clip = 4.0;
+  double value_range = 4.0;
   uint64_t seed = 1;   // inputs and graph seed (keys and masks stay truly random)
   std::vector<DropPoint> drops;  // per member; missing entries never drop
   // When set, hears the name of each stage as it starts (for progress lines in long benchmarks).

@@ -83,7 +83,7 @@ class InconsistentDealer {
 
   // Masks with every neighbour: in these rounds every member shares.
   std::vector<uint64_t> MaskInput(std::span<const float> values) const {
-    const Quantizer quantizer = Quantizer::Create(params_.clip, static_cast<int>(params_.cohort.size()),
+    const Quantizer quantizer = Quantizer::Create(params_.value_range, static_cast<int>(params_.cohort.size()),
                                                   params_.modulus_bits)
                                     .value();
     const auto quantised = quantizer.Quantize(values, SecretBytes::Random(32).span()).value();
@@ -205,7 +205,7 @@ class HandRound {
     ASSERT_TRUE(sum.ok()) << sum.status();
     ASSERT_EQ(sum->survivors.size(), params_.cohort.size());
     const double n = static_cast<double>(params_.cohort.size());
-    const double level = 2 * params_.clip / static_cast<double>((uint64_t{1} << params_.modulus_bits) / params_.cohort.size());
+    const double level = 2 * params_.value_range / static_cast<double>((uint64_t{1} << params_.modulus_bits) / params_.cohort.size());
     for (size_t d = 0; d < kDimension; ++d) {
       double exact = 0;
       for (const auto& input : inputs_) exact += input[d];

@@ -15,8 +15,8 @@
 namespace cartable::aggregation::secagg {
 namespace {
 
-Quantizer MakeQuantizer(double clip, int contributors, int bits) {
-  StatusOr<Quantizer> quantizer = Quantizer::Create(clip, contributors, bits);
+Quantizer MakeQuantizer(double range, int contributors, int bits) {
+  StatusOr<Quantizer> quantizer = Quantizer::Create(range, contributors, bits);
   EXPECT_TRUE(quantizer.ok()) << quantizer.status();
   return *quantizer;
 }
@@ -51,8 +51,8 @@ TEST(QuantizerTest, RefusesAModulusTooSmallForTheContributors) {
 TEST(QuantizerTest, RefusesBadParameters) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const double inf = std::numeric_limits<double>::infinity();
-  for (double clip : {0.0, -1.0, nan, inf}) {
-    EXPECT_EQ(Quantizer::Create(clip, 10, 32).status().code(), StatusCode::kInvalidArgument);
+  for (double range : {0.0, -1.0, nan, inf}) {
+    EXPECT_EQ(Quantizer::Create(range, 10, 32).status().code(), StatusCode::kInvalidArgument);
   }
   EXPECT_EQ(Quantizer::Create(1.0, 0, 32).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(Quantizer::Create(1.0, 10, 7).status().code(), StatusCode::kInvalidArgument);
@@ -98,7 +98,7 @@ TEST(QuantizerTest, SumOfQuantisedVectorsDequantisesToTheFloatSum) {
   constexpr double kClip = 1.0;
   const Quantizer quantizer = MakeQuantizer(kClip, kContributors, 24);
   std::mt19937 rng(23);
-  std::uniform_real_distribution<float> value(-1.5f, 1.5f);  // some values get clipped
+  std::uniform_real_distribution<float> value(-1.5f, 1.5f);  // some values get clamped
 
   for (int contributors : {kContributors, 3}) {
     std::vector<uint64_t> accumulator(kDimension, 0);

@@ -16,7 +16,7 @@ namespace {
 // The dequantised sum is within one quantisation level per contributor of the exact sum.
 void ExpectSumOfSurvivors(const SimulatedRoundResult& r, const SimulatedRoundConfig& c) {
   ASSERT_TRUE(r.status.ok()) << r.status;
-  const double level = 2 * c.clip / static_cast<double>((uint64_t{1} << c.modulus_bits) / c.members);
+  const double level = 2 * c.value_range / static_cast<double>((uint64_t{1} << c.modulus_bits) / c.members);
   const double tolerance = level * static_cast<double>(r.sum.survivors.size()) + 1e-9;
   for (size_t d = 0; d < c.dimension; ++d) {
     double exact = 0;

@@ -23,7 +23,7 @@ TEST(SecAggWireTest, PlanAndRoundParametersMapBothWays) {
   EXPECT_EQ(params->run_id, 42u);
   EXPECT_EQ(params->round, 3u);
   EXPECT_EQ(params->corrupt_allowance, 1);
-  EXPECT_EQ(params->clip, 4.0);
+  EXPECT_EQ(params->value_range, 4.0);
   ASSERT_EQ(params->cohort.size(), 3u);
   EXPECT_EQ(params->cohort[1].signing_key[0], 9);
   const protocol::SecAggPlan back = PlanOf(*params);
