@@ -140,14 +140,14 @@ int Run(CoordinatorOptions& o) {
   if (Status s = SetupLogging(o.log_level, "coordinator"); !s.ok()) return ReportFailure(s);
   RaiseFileLimit(std::max(o.run.expected_nodes, o.run.min_nodes), "the coordinator");
   if (Status s = CompleteModelSpec(o); !s.ok()) return ReportFailure(s);
-  if (Status s = ApplySecAggFlags(o.secagg, o.run.secagg, o.run.contribution, o.run.expected_nodes); !s.ok()) {
-    return ReportFailure(s);
-  }
-  if (o.run.secagg.enabled && (o.run.min_nodes < 3 || o.run.expected_nodes < 3)) {
+  if (o.secagg.mode == "on" && (o.run.min_nodes < 3 || o.run.expected_nodes < 3)) {
     return ReportFailure(InvalidArgumentError(
         "--nodes " + std::to_string(o.run.expected_nodes) + " --min-nodes " + std::to_string(o.run.min_nodes) +
         ": a secure round needs 3 nodes at least (nodes refuse smaller cohorts, since a sum of two gives each "
         "the other's update); raise both to 3 or more, or use --secagg off for a comparison run"));
+  }
+  if (Status s = ApplySecAggFlags(o.secagg, o.run.secagg, o.run.contribution, o.run.expected_nodes); !s.ok()) {
+    return ReportFailure(s);
   }
   if (!o.run.secagg.enabled) {
     spdlog::warn("--secagg off: nodes send their updates in the clear; for comparison runs only");

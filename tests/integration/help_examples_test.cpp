@@ -106,5 +106,33 @@ TEST(HelpExamplesTest, TheCoordinatorAndNodeExamplesRunAsWritten) {
   EXPECT_NE(testing::Slurp(dir.path() / "coordinator.log").find("round   2/2"), std::string::npos);
 }
 
+// Regression: with its own defaults (--nodes 2 --min-nodes 2) the coordinator refused to start with a
+// self-contradictory error, while nodes refuse cohorts below 3. The defaults now agree with the nodes',
+// and a two-node secure run is refused saying what to change.
+TEST(HelpExamplesTest, CoordinatorDefaultsAgreeWithTheNodesAndTwoNodesSayWhatToChange) {
+  testing::ScratchDir dir("cartable-coordinator-defaults");
+  const std::filesystem::path defaults_log = dir.path() / "defaults.log";
+  const std::string endpoint = testing::FreeLoopbackEndpoint();
+  auto defaults = ChildProcess::Spawn({CARTABLE_BINARY, "coordinator", "--insecure", "--bind", endpoint, "--skills",
+                                       "6", "--join-timeout", "1"},
+                                      defaults_log)
+                      .value();
+  // Nobody joins: the run fails for want of nodes (1), not for its settings (2).
+  EXPECT_EQ(defaults->WaitFor(std::chrono::seconds(30)), 1) << testing::Slurp(defaults_log);
+  EXPECT_NE(testing::Slurp(defaults_log).find("waiting for 3 node(s)"), std::string::npos)
+      << testing::Slurp(defaults_log);
+
+  const std::filesystem::path two_log = dir.path() / "two.log";
+  auto two = ChildProcess::Spawn({CARTABLE_BINARY, "coordinator", "--insecure", "--bind", endpoint, "--skills", "6",
+                                  "--nodes", "2", "--min-nodes", "2"},
+                                 two_log)
+                 .value();
+  EXPECT_EQ(two->WaitFor(std::chrono::seconds(30)), 2);
+  const std::string message = testing::Slurp(two_log);
+  EXPECT_NE(message.find("raise both to 3 or more"), std::string::npos) << message;
+  EXPECT_NE(message.find("--secagg off"), std::string::npos) << message;
+  EXPECT_EQ(message.find("not the 0 declared"), std::string::npos) << message;
+}
+
 }  // namespace
 }  // namespace cartable
