@@ -32,17 +32,12 @@ StatusOr<std::unique_ptr<protocol::ZmqClientTransport>> Connect(const AdminOptio
   options.max_frame_bytes = protocol::kHeaderBytes + kMaxReplyPayloadBytes;
   options.linger_ms = 0;  // an unreachable coordinator must not keep this process from exiting
   options.send_timeout_ms = o.timeout_s * 1000;  // nor one that stops reading keep the request waiting
-  if (o.insecure) return protocol::ZmqClientTransport::Connect(o.coordinator, options);
-  if (o.key_file.empty() || o.server_key_file.empty()) {
+  if (!o.insecure && (o.key_file.empty() || o.server_key_file.empty())) {
     return InvalidArgumentError(
-        "cartable admin needs --key (your secret key file, from cartable keygen) and --server-key "
-        "(the "
+        "cartable admin needs --key (your secret key file, from cartable keygen) and --server-key (the "
         "coordinator's .pub file); --insecure talks to a coordinator started with --insecure");
   }
-  CARTABLE_ASSIGN_OR_RETURN(protocol::CurveKeyPair keys, protocol::LoadCurveKeyPair(o.key_file));
-  CARTABLE_ASSIGN_OR_RETURN(std::string server_key,
-                            protocol::LoadCurvePublicKey(o.server_key_file));
-  return protocol::ZmqClientTransport::ConnectCurve(o.coordinator, keys, server_key, options);
+  return protocol::ZmqClientTransport::Open({o.coordinator, o.key_file, o.server_key_file, o.insecure, options});
 }
 
 // Sends the command and waits for the coordinator's reply, at most --timeout seconds.

@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/bench/secagg_bench.h"
-#include "cli/bench/transport_bench.h"
+#include "bench/secagg_bench.h"
+#include "bench/transport_bench.h"
 #include "cli/command.h"
 #include "core/logging.h"
 

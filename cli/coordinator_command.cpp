@@ -12,6 +12,7 @@
 #include "cli/command.h"
 #include "cli/secagg_flags.h"
 #include "coordinator/coordinator_service.h"
+#include "coordinator/listen.h"
 #include "coordinator/round_record_json.h"
 #include "core/logging.h"
 #include "core/subprocess.h"
@@ -75,16 +76,14 @@ protocol::ZmqOptions TransportOptions(const CoordinatorOptions& o) {
 StatusOr<std::unique_ptr<protocol::ZmqServerTransport>> Bind(const CoordinatorOptions& o) {
   if (o.insecure) {
     spdlog::warn("--insecure: no encryption and no authentication; for tests on loopback only");
-    return protocol::ZmqServerTransport::Bind(o.bind, TransportOptions(o));
-  }
-  if (o.key_file.empty() || o.allow_dir.empty()) {
+  } else if (o.key_file.empty() || o.allow_dir.empty()) {
     return InvalidArgumentError(
         "a coordinator needs --key (its secret key file, from cartable keygen) and --allow (a directory "
         "of the nodes' .pub files); --insecure runs without them, for tests on loopback only");
+  } else {
+    InstallReloadHandler();
   }
-  CARTABLE_ASSIGN_OR_RETURN(protocol::CurveKeyPair keys, protocol::LoadCurveKeyPair(o.key_file));
-  InstallReloadHandler();
-  return protocol::ZmqServerTransport::BindCurve(o.bind, keys, o.allow_dir, TransportOptions(o));
+  return coordinator::Listen({o.bind, o.key_file, o.allow_dir, o.insecure, TransportOptions(o)});
 }
 
 // The researchers' admin socket: its own CURVE socket, ZeroMQ context and ZAP handler, so only the keys in
@@ -92,23 +91,19 @@ StatusOr<std::unique_ptr<protocol::ZmqServerTransport>> Bind(const CoordinatorOp
 StatusOr<std::unique_ptr<protocol::ZmqServerTransport>> BindAdmin(const CoordinatorOptions& o) {
   protocol::ZmqOptions options;
   options.max_frame_bytes = size_t{64} << 10;  // an admin request is a command word
+  std::error_code ignored;
   if (o.insecure) {
     spdlog::warn("--insecure: the admin socket {} lets anyone who reaches it read the run and stop it",
                  o.admin_bind);
-    return protocol::ZmqServerTransport::Bind(o.admin_bind, options);
-  }
-  if (o.admin_allow_dir.empty()) {
+  } else if (o.admin_allow_dir.empty()) {
     return InvalidArgumentError(
         "--admin-bind needs --admin-allow, a directory of the researchers' .pub files (from cartable "
         "keygen), kept apart from the nodes' --allow directory");
-  }
-  std::error_code ignored;
-  if (std::filesystem::equivalent(o.admin_allow_dir, o.allow_dir, ignored)) {
+  } else if (std::filesystem::equivalent(o.admin_allow_dir, o.allow_dir, ignored)) {
     return InvalidArgumentError("--admin-allow must not be the nodes' --allow directory: a node's key would "
                                 "then be able to stop the run");
   }
-  CARTABLE_ASSIGN_OR_RETURN(protocol::CurveKeyPair keys, protocol::LoadCurveKeyPair(o.key_file));
-  return protocol::ZmqServerTransport::BindCurve(o.admin_bind, keys, o.admin_allow_dir, options);
+  return coordinator::Listen({o.admin_bind, o.key_file, o.admin_allow_dir, o.insecure, options});
 }
 
 // --out: the final global model as a model file (models/model_file.h), its card holding the run's
@@ -208,21 +203,18 @@ int Run(CoordinatorOptions& o) {
   return kExitOk;
 }
 
-}  // namespace
-
-Runner AddCoordinatorCommand(CLI::App& app) {
-  auto o = std::make_shared<CoordinatorOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "coordinator",
-      "Run one federated training run: wait for node agents, then run the rounds with them and print\n"
-      "one line per round. The coordinator never sees pupil data, only model updates and summed metrics.");
+// The run: where it listens, who takes part, the model, local training, and how long each wait lasts.
+void AddRunFlags(CLI::App* cmd, CoordinatorOptions& options) {
+  CoordinatorOptions* o = &options;
   auto& run = o->run;
   cmd->add_option("--bind", o->bind, "Endpoint to listen on")->default_val("tcp://127.0.0.1:7450");
   cmd->add_option("--nodes", run.expected_nodes, "Start as soon as this many nodes have joined")
       ->default_val(3)->check(CLI::Range(1, 100000));
   cmd->add_option("--min-nodes", run.min_nodes,
-                  "Fail the run below this many nodes. Under secure aggregation at least 3: nodes refuse\n"
-                  "smaller cohorts (their --min-cohort), since a sum of two gives each the other's update")
+                  "Fewest nodes a round runs with: fewer at the join deadline fails the run, fewer later makes\n"
+                  "the round wait up to --join-timeout for nodes to (re)join. Under secure aggregation at least\n"
+                  "3: nodes refuse smaller cohorts (their --min-cohort), since a sum of two gives each the\n"
+                  "other's update")
       ->default_val(3)->check(CLI::Range(1, 100000));
   cmd->add_option("--rounds", run.rounds, "Federated rounds")->default_val(10)->check(CLI::Range(1, 100000));
   std::string known;
@@ -246,7 +238,7 @@ Runner AddCoordinatorCommand(CLI::App& app) {
       ->default_val(0.05)->check(CLI::PositiveNumber);
   cmd->add_option("--seed", run.train.seed, "Seed of the nodes' local training")->default_val(1);
   cmd->add_option("--run-id", run.run_id, "Identifier of this run in every message")->default_val(1);
-  cmd->add_option("--join-timeout", o->join_timeout_s, "Seconds to wait for nodes before the first round")
+  cmd->add_option("--join-timeout", o->join_timeout_s, "Seconds to wait for nodes before the first round, and in a round short of nodes")
       ->default_val(300)->check(CLI::Range(1, 86400));
   cmd->add_option("--round-timeout", o->round_timeout_s, "Seconds a round stage waits for nodes")
       ->default_val(120)->check(CLI::Range(1, 86400));
@@ -254,6 +246,11 @@ Runner AddCoordinatorCommand(CLI::App& app) {
                   "Seconds between heartbeats to a node the coordinator has sent nothing else to; nodes take\n"
                   "the coordinator for gone after a few missed intervals of their own --heartbeat")
       ->default_val(5)->check(CLI::Range(1, 3600));
+}
+
+// Who may connect (CURVE keys, the admin socket) and how much memory and time each peer may take.
+void AddSocketFlags(CLI::App* cmd, CoordinatorOptions& options) {
+  CoordinatorOptions* o = &options;
   cmd->add_option("--key", o->key_file, "The coordinator's secret key file (NAME.key from cartable keygen)");
   cmd->add_option("--allow", o->allow_dir,
                   "Directory of the nodes' .pub files: only these may connect (re-read on SIGHUP)");
@@ -282,6 +279,18 @@ Runner AddCoordinatorCommand(CLI::App& app) {
                   "Seconds without a new chunk after which a large message still arriving is abandoned and\n"
                   "its memory freed (a node that stopped or vanished halfway)")
       ->default_val(60)->check(CLI::Range(1, 86400))->group("Limits");
+}
+
+}  // namespace
+
+Runner AddCoordinatorCommand(CLI::App& app) {
+  auto o = std::make_shared<CoordinatorOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "coordinator",
+      "Run one federated training run: wait for node agents, then run the rounds with them and print\n"
+      "one line per round. The coordinator never sees pupil data, only model updates and summed metrics.");
+  AddRunFlags(cmd, *o);
+  AddSocketFlags(cmd, *o);
   cmd->add_option("--out", o->out,
                   "Write the final global model here as safetensors (`cartable model inspect` reads it), and\n"
                   "its card, with the run's settings and rounds, as OUT.card.json");

@@ -5,8 +5,6 @@
 
 #include "cli/command.h"
 #include "node/identity.h"
-#include "protocol/curve_keys.h"
-#include "protocol/key_files.h"
 
 namespace cartable::cli {
 namespace {
@@ -17,16 +15,9 @@ struct KeygenOptions {
 };
 
 int Run(const KeygenOptions& o) {
-  auto pair = protocol::GenerateCurveKeyPair();
-  if (!pair.ok()) return ReportFailure(pair.status());
-  auto identity = node::SigningKeyFromCurveSecret(pair->secret_key);
-  if (!identity.ok()) return ReportFailure(identity.status());
   // All three files or none: a concurrent keygen for the same name either wins whole or fails here.
-  if (Status s =
-          protocol::WriteKeySet(o.out_dir, o.name, *pair, node::ToWire(identity->PublicKey()));
-      !s.ok()) {
-    return ReportFailure(s);
-  }
+  auto pair = node::CreateKeySet(o.out_dir, o.name);
+  if (!pair.ok()) return ReportFailure(pair.status());
   std::printf("wrote %s/%s.key (secret, mode 0600: keep it on this machine)\n", o.out_dir.c_str(),
               o.name.c_str());
   std::printf("wrote %s/%s.pub (public: %s)\n", o.out_dir.c_str(), o.name.c_str(), pair->public_key.c_str());

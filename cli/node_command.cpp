@@ -69,18 +69,13 @@ protocol::ZmqOptions TransportOptions(const NodeOptions& o) {
 StatusOr<std::unique_ptr<protocol::ZmqClientTransport>> Connect(const NodeOptions& o) {
   if (o.insecure) {
     spdlog::warn("--insecure: no encryption and no authentication; for tests on loopback only");
-    return protocol::ZmqClientTransport::Connect(o.coordinator, TransportOptions(o));
-  }
-  if (o.key_file.empty() || o.coordinator_key_file.empty()) {
+  } else if (o.key_file.empty() || o.coordinator_key_file.empty()) {
     return InvalidArgumentError(
         "a node needs --key (its secret key file, from cartable keygen) and --coordinator-key (the "
         "coordinator's .pub file); --insecure runs without them, for tests on loopback only");
   }
-  CARTABLE_ASSIGN_OR_RETURN(protocol::CurveKeyPair keys, protocol::LoadCurveKeyPair(o.key_file));
-  CARTABLE_ASSIGN_OR_RETURN(std::string coordinator_key,
-                            protocol::LoadCurvePublicKey(o.coordinator_key_file));
-  return protocol::ZmqClientTransport::ConnectCurve(o.coordinator, keys, coordinator_key,
-                                                    TransportOptions(o));
+  return protocol::ZmqClientTransport::Open(
+      {o.coordinator, o.key_file, o.coordinator_key_file, o.insecure, TransportOptions(o)});
 }
 
 std::string HostName() {

@@ -3,43 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cmath>
 
+#include "coordinator/secure_training.h"
 #include "core/printable.h"
 
 namespace cartable::coordinator {
 namespace {
-
-Status CheckConfig(const RunConfig& config) {
-  if (config.rounds < 1) return InvalidArgumentError("a run needs at least 1 round");
-  if (config.min_nodes < 1) return InvalidArgumentError("min_nodes must be at least 1");
-  if (config.expected_nodes != 0 && config.expected_nodes < config.min_nodes) {
-    return InvalidArgumentError("expected_nodes (" + std::to_string(config.expected_nodes) +
-                                ") is below min_nodes (" + std::to_string(config.min_nodes) + ")");
-  }
-  if (config.train.local_epochs < 1 || config.train.batch_size < 1 || !(config.train.learning_rate > 0)) {
-    return InvalidArgumentError("local training needs epochs ≥ 1, batch size ≥ 1 and a positive rate");
-  }
-  if (!(config.contribution.value_range >= 1) || !std::isfinite(config.contribution.value_range) ||
-      !(config.contribution.weight_cap >= 1) || !std::isfinite(config.contribution.weight_cap)) {
-    return InvalidArgumentError("contributions need a value range of at least 1 and a weight cap of at least 1");
-  }
-  if (config.max_attempts < 1) return InvalidArgumentError("a round needs at least 1 attempt");
-  const SecAggConfig& sa = config.secagg;
-  if (sa.enabled) {
-    if (sa.neighbours != -1 && sa.neighbours != 0 && (sa.neighbours < 2 || sa.neighbours % 2 != 0)) {
-      return InvalidArgumentError("secure aggregation neighbours must be 'full', or an even number ≥ 2; got " +
-                                  std::to_string(sa.neighbours));
-    }
-    if (sa.modulus_bits < 8 || sa.modulus_bits > 62) {
-      return InvalidArgumentError("secure aggregation modulus bits must be in [8, 62]");
-    }
-  }
-  if (config.heartbeat_interval <= Duration::zero()) {
-    return InvalidArgumentError("the heartbeat interval must be positive");
-  }
-  return Status::Ok();
-}
 
 std::string Names(const std::vector<CohortMember>& members) {
   std::string out;
@@ -50,7 +19,7 @@ std::string Names(const std::vector<CohortMember>& members) {
 }  // namespace
 
 StatusOr<std::unique_ptr<RoundLoop>> RoundLoop::Create(const RunConfig& config, const Clock& clock) {
-  CARTABLE_RETURN_IF_ERROR(CheckConfig(config));
+  CARTABLE_RETURN_IF_ERROR(CheckRunConfig(config));
   CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<aggregation::Strategy> strategy,
                             aggregation::CreateStrategy(config.strategy));
   CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<models::Model> model, models::CreateModel(config.model));
@@ -156,10 +125,13 @@ std::vector<Outgoing> RoundLoop::OnHello(const protocol::PeerId& peer, const pro
     spdlog::warn("node '{}' joined, but it misbehaved earlier in this run and takes no further part",
                  hello.node_name);
   }
+  std::vector<Outgoing> start;
   if (phase_ == Phase::kJoining && config_.expected_nodes != 0 && registry_.size() >= config_.expected_nodes) {
-    std::vector<Outgoing> start = StartRound();
-    out.insert(out.end(), start.begin(), start.end());
+    start = StartRound();
+  } else if (phase_ == Phase::kWaiting) {
+    start = StartAttempt();
   }
+  out.insert(out.end(), start.begin(), start.end());
   return out;
 }
 
@@ -179,6 +151,11 @@ std::vector<Outgoing> RoundLoop::CheckDeadlines() {
   ForgetSilentNodes();
   if (clock_.Now() < deadline_) return {};
   if (phase_ == Phase::kPausing) return StartAttempt();
+  if (phase_ == Phase::kWaiting) {
+    return Fail(DeadlineExceededError(shortage_.message() + ", still after waiting " +
+                                      std::to_string(static_cast<int>(ToSeconds(config_.join_timeout))) +
+                                      " s for nodes to join"));
+  }
   if (phase_ == Phase::kJoining) {
     if (registry_.size() < config_.min_nodes) {
       return Fail(DeadlineExceededError(
@@ -218,26 +195,56 @@ std::vector<Outgoing> RoundLoop::StartRound() {
   return StartAttempt();
 }
 
+Status RoundLoop::EnoughToRun(const std::vector<CohortMember>& cohort) const {
+  if (cohort.size() < config_.min_nodes) {
+    return FailedPreconditionError("only " + std::to_string(cohort.size()) + " node(s) can take part (" +
+                                   Names(cohort) + "); the run needs " + std::to_string(config_.min_nodes));
+  }
+  if (config_.secagg.enabled) {
+    // A cohort that shrank below what secure aggregation can serve is short of nodes, like one below
+    // min_nodes: more may join, so it is never a reason to end the run by itself.
+    auto plan = PlanSecureRound(config_.secagg, static_cast<int>(cohort.size()));
+    if (!plan.ok()) return FailedPreconditionError(plan.status().message());
+  }
+  return Status::Ok();
+}
+
 std::vector<Outgoing> RoundLoop::StartAttempt() {
   attempt_ += 1;  // a fresh number, so nothing of a failed attempt is taken for this one
-  phase_ = Phase::kTraining;
   evaluation_.reset();
   training_.reset();
   drops_recorded_ = 0;
+  // Too few nodes connected: wait for some to (re)join, up to the join timeout.
+  if (Status enough = EnoughToRun(SelectCohort(registry_.Members(), excluded_)); !enough.ok()) {
+    return WaitForNodes(enough);
+  }
+  // Members that failed an earlier attempt of this round sit it out, unless that leaves too few: then
+  // they are asked again, since failing the round is the only other way.
   std::set<std::string> left_out = excluded_;
   left_out.insert(sitting_out_.begin(), sitting_out_.end());
   std::vector<CohortMember> cohort = SelectCohort(registry_.Members(), left_out);
-  if (cohort.size() < config_.min_nodes) {
-    return RetryOrFail(FailedPreconditionError("only " + std::to_string(cohort.size()) + " node(s) can take part (" +
-                                               Names(cohort) + "); the run needs " +
-                                               std::to_string(config_.min_nodes)));
+  if (!sitting_out_.empty() && !EnoughToRun(cohort).ok()) {
+    spdlog::info("round {}: too few nodes without those that failed an attempt; asking them again", current_.round);
+    sitting_out_.clear();
+    cohort = SelectCohort(registry_.Members(), excluded_);
   }
+  phase_ = Phase::kTraining;
   std::vector<Outgoing> out;
   auto training = StartTraining(config_, attempt_, std::move(cohort), global_, out);
   if (!training.ok()) return RetryOrFail(training.status());
   training_ = std::move(training).value();
   deadline_ = clock_.Now() + config_.round_timeout;
   return AfterStageStep(std::move(out));
+}
+
+std::vector<Outgoing> RoundLoop::WaitForNodes(const Status& shortage) {
+  shortage_ = shortage.WithContext("round " + std::to_string(current_.round));
+  if (phase_ == Phase::kWaiting) return {};  // still short after a join: the first deadline holds
+  phase_ = Phase::kWaiting;
+  deadline_ = clock_.Now() + config_.join_timeout;
+  spdlog::warn("{}; waiting up to {} s for nodes to join", shortage_.message(),
+               static_cast<int>(ToSeconds(config_.join_timeout)));
+  return {};
 }
 
 std::vector<Outgoing> RoundLoop::FinishTraining() {
@@ -338,10 +345,12 @@ std::vector<Outgoing> RoundLoop::Stop(const std::string& reason) {
 std::vector<Outgoing> RoundLoop::StopAfterRound(const std::string& by) {
   if (phase_ == Phase::kDone || stop_requested_by_) return {};
   stop_requested_by_ = by;
-  spdlog::info("admin '{}' asked to stop the run; it ends after {}", by,
-               phase_ == Phase::kJoining ? std::string("no round (none has started)")
-                                         : "round " + std::to_string(current_.round));
-  return phase_ == Phase::kJoining ? Sent(EndOnRequest()) : std::vector<Outgoing>{};
+  if (phase_ == Phase::kJoining || phase_ == Phase::kWaiting) {
+    spdlog::info("admin '{}' asked to stop the run; it ends now, while waiting for nodes", by);
+    return Sent(EndOnRequest());
+  }
+  spdlog::info("admin '{}' asked to stop the run; it ends after round {}", by, current_.round);
+  return {};
 }
 
 std::vector<Outgoing> RoundLoop::EndOnRequest() {
@@ -363,6 +372,7 @@ RunSnapshot RoundLoop::Snapshot() const {
     case Phase::kTraining: s.stage = "training"; break;
     case Phase::kEvaluating: s.stage = "evaluating"; break;
     case Phase::kPausing: s.stage = "retrying"; break;
+    case Phase::kWaiting: s.stage = "waiting for nodes"; break;
     case Phase::kDone: s.stage = "done"; break;
   }
   if (phase_ != Phase::kJoining && phase_ != Phase::kDone) s.round = current_.round;

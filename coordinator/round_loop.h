@@ -101,8 +101,9 @@ class RoundLoop {
 
  private:
   // kPausing: between a failed attempt and the next, so that nodes that restarted or lost a connection
-  // can rejoin before the cohort is picked again.
-  enum class Phase { kJoining, kTraining, kEvaluating, kPausing, kDone };
+  // can rejoin before the cohort is picked again. kWaiting: a round short of connected nodes waits for
+  // joins, up to the join timeout.
+  enum class Phase { kJoining, kTraining, kEvaluating, kPausing, kWaiting, kDone };
 
   RoundLoop(const RunConfig& config, const Clock& clock, std::unique_ptr<aggregation::Strategy> strategy,
             std::vector<float> initial);
@@ -118,6 +119,9 @@ class RoundLoop {
   void ForgetSilentNodes();
   std::vector<Outgoing> StartRound();
   std::vector<Outgoing> StartAttempt();
+  // Ok when `cohort` has min_nodes members, and enough for secure aggregation if the run uses it.
+  Status EnoughToRun(const std::vector<CohortMember>& cohort) const;
+  std::vector<Outgoing> WaitForNodes(const Status& shortage);
   std::vector<Outgoing> FinishTraining();
   std::vector<Outgoing> RetryOrFail(const Status& why);
   std::vector<Outgoing> FinishEvaluation();
@@ -135,6 +139,7 @@ class RoundLoop {
 
   Phase phase_ = Phase::kJoining;
   Status outcome_;
+  Status shortage_;  // why the round waits, in kWaiting
   NodeRegistry registry_;
   std::set<std::string> excluded_;
   std::set<std::string> sitting_out_;  // left out of the current round's remaining attempts

@@ -1,13 +1,14 @@
 #pragma once
 
 // RunConfig: what a federated training run is — the model, how nodes train, how many rounds, who must
-// take part, and how long each wait may last. Validated once by RoundLoop::Create.
+// take part, and how long each wait may last. Validated once by RoundLoop::Create (CheckRunConfig).
 
 #include <chrono>
 #include <cstdint>
 #include <string>
 
 #include "core/clock.h"
+#include "core/status.h"
 #include "models/model.h"
 #include "protocol/messages.h"
 
@@ -42,7 +43,8 @@ struct RunConfig {
   uint32_t rounds = 10;
   // The first round starts as soon as this many nodes have joined (0: wait for the join deadline).
   size_t expected_nodes = 0;
-  // Fewer nodes than this — joined, or answering within a round — fails the run.
+  // Fewer nodes than this joined at the join deadline fails the run; fewer connected when a round (or a
+  // retry) starts makes it wait for joins, up to join_timeout; fewer answering fails the attempt.
   size_t min_nodes = 2;
   models::ModelSpec model;
   protocol::WireTrainConfig train;  // local epochs, batch size, rate, seed
@@ -61,5 +63,8 @@ struct RunConfig {
   // tell a quiet coordinator from a gone one (it waits a few intervals, then says Hello again).
   Duration heartbeat_interval = std::chrono::seconds(5);
 };
+
+// Ok, or what in `config` no run could work with.
+Status CheckRunConfig(const RunConfig& config);
 
 }  // namespace cartable::coordinator

@@ -23,6 +23,13 @@ StatusOr<secagg::SigningKey> SigningKeyFromCurveSecret(const protocol::CurveSecr
   return secagg::SigningKey::FromSeed(std::move(seed));
 }
 
+StatusOr<protocol::CurveKeyPair> CreateKeySet(const std::filesystem::path& dir, const std::string& name) {
+  CARTABLE_ASSIGN_OR_RETURN(protocol::CurveKeyPair pair, protocol::GenerateCurveKeyPair());
+  CARTABLE_ASSIGN_OR_RETURN(secagg::SigningKey identity, SigningKeyFromCurveSecret(pair.secret_key));
+  CARTABLE_RETURN_IF_ERROR(protocol::WriteKeySet(dir, name, pair, ToWire(identity.PublicKey())));
+  return pair;
+}
+
 Status WriteSigningPublicKey(const std::filesystem::path& dir, const std::string& name,
                              const secagg::Ed25519PublicKey& key) {
   return protocol::WriteIdentityKey(dir, name, ToWire(key));

@@ -7,7 +7,6 @@
 #include <cstring>
 #include <map>
 #include <vector>
-#include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
 #include "protocol/internal/connection_guard.h"
@@ -293,6 +292,16 @@ StatusOr<std::unique_ptr<ZmqClientTransport>> ZmqClientTransport::Connect(const 
     return ZmqError("cannot connect to " + endpoint, e);
   }
   return std::unique_ptr<ZmqClientTransport>(new ZmqClientTransport(std::move(sockets)));
+}
+
+StatusOr<std::unique_ptr<ZmqClientTransport>> ZmqClientTransport::Open(const Spec& spec) {
+  if (spec.insecure) return Connect(spec.endpoint, spec.options);
+  if (spec.key_file.empty() || spec.server_key_file.empty()) {
+    return InvalidArgumentError("a CURVE client needs its secret key file and the server's public key file");
+  }
+  CARTABLE_ASSIGN_OR_RETURN(CurveKeyPair keys, LoadCurveKeyPair(spec.key_file));
+  CARTABLE_ASSIGN_OR_RETURN(std::string server_key, LoadCurvePublicKey(spec.server_key_file));
+  return ConnectCurve(spec.endpoint, keys, server_key, spec.options);
 }
 
 StatusOr<std::unique_ptr<ZmqClientTransport>> ZmqClientTransport::ConnectCurve(

@@ -23,6 +23,7 @@
 // chunked frame reserves its declared size from a budget of `max_reassembly_bytes` shared by all peers,
 // and a transfer that makes no progress for `transfer_idle_timeout_ms` is abandoned and its buffer freed.
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -119,6 +120,17 @@ class ZmqClientTransport final : public ClientTransport {
   static StatusOr<std::unique_ptr<ZmqClientTransport>> ConnectCurve(
       const std::string& endpoint, const CurveKeyPair& client_keys, const std::string& server_public_key,
       const ZmqOptions& options = {});
+  // What Open needs: the endpoint, and the client's secret key file and the server's .pub (both from
+  // `cartable keygen`), or insecure (plain TCP: tests on loopback only; the key files are then unused).
+  struct Spec {
+    std::string endpoint;
+    std::filesystem::path key_file;
+    std::filesystem::path server_key_file;
+    bool insecure = false;
+    ZmqOptions options;
+  };
+  // Connect or ConnectCurve as `spec` says, reading the keys; a file that cannot be read is named.
+  static StatusOr<std::unique_ptr<ZmqClientTransport>> Open(const Spec& spec);
   ~ZmqClientTransport() override;
 
   Status Send(std::string_view frame) override;

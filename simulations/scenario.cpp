@@ -1,7 +1,5 @@
 #include "simulations/scenario.h"
 
-#include "node/identity.h"
-
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
@@ -9,13 +7,13 @@
 #include <optional>
 
 #include "coordinator/coordinator_service.h"
+#include "coordinator/listen.h"
 #include "core/files.h"
 #include "core/subprocess.h"
 #include "ingest/csv_source.h"
 #include "ingest/pseudonymizer.h"
 #include "models/metrics.h"
 #include "node/identity.h"
-#include "protocol/zmq_transport.h"
 #include "simulations/report.h"
 
 namespace cartable::simulations {
@@ -78,34 +76,34 @@ StatusOr<std::vector<SchoolData>> PrepareSchools(const ScenarioConfig& config,
   return schools;
 }
 
-// Fresh keys for one simulation: the coordinator's pair, one pair per school, and the allow-list
-// directory holding the schools' public keys.
+// Fresh keys for one simulation, as an academy would enrol its schools with `cartable keygen`: the
+// coordinator's, one set per school, the allow-list of the schools' .pub files and the roster of their
+// .sign.pub files.
 struct ScenarioKeys {
   std::filesystem::path dir;
-  std::optional<protocol::CurveKeyPair> coordinator;
+  std::filesystem::path coordinator_key() const { return dir / "coordinator.key"; }
+  std::filesystem::path coordinator_pub() const { return dir / "coordinator.pub"; }
   std::filesystem::path allow_dir() const { return dir / "allowed"; }
   std::filesystem::path node_key(const std::string& name) const { return dir / "nodes" / (name + ".key"); }
   std::filesystem::path roster_dir() const { return dir / "roster"; }
 };
 
 StatusOr<ScenarioKeys> MakeKeys(const ScenarioConfig& config, const std::vector<SchoolData>& schools) {
-  ScenarioKeys keys{config.out_dir / "keys", std::nullopt};
+  ScenarioKeys keys{config.out_dir / "keys"};
   std::error_code ignored;
   std::filesystem::remove_all(keys.dir, ignored);  // keys of an earlier simulation in the same place
-  CARTABLE_ASSIGN_OR_RETURN(protocol::CurveKeyPair coordinator, protocol::GenerateCurveKeyPair());
-  CARTABLE_RETURN_IF_ERROR(protocol::WriteCurveKeyPair(keys.dir, "coordinator", coordinator));
+  CARTABLE_RETURN_IF_ERROR(node::CreateKeySet(keys.dir, "coordinator").status());
+  CARTABLE_RETURN_IF_ERROR(EnsureDirectory(keys.allow_dir()));
+  CARTABLE_RETURN_IF_ERROR(EnsureDirectory(keys.roster_dir()));
   for (const SchoolData& school : schools) {
-    CARTABLE_ASSIGN_OR_RETURN(protocol::CurveKeyPair pair, protocol::GenerateCurveKeyPair());
-    CARTABLE_RETURN_IF_ERROR(protocol::WriteCurveKeyPair(keys.dir / "nodes", school.name, pair));
-    CARTABLE_RETURN_IF_ERROR(EnsureDirectory(keys.allow_dir()));
-    std::filesystem::copy_file(keys.dir / "nodes" / (school.name + ".pub"),
-                               keys.allow_dir() / (school.name + ".pub"));
-    CARTABLE_ASSIGN_OR_RETURN(aggregation::secagg::SigningKey identity,
-                              node::SigningKeyFromCurveSecret(pair.secret_key));
-    CARTABLE_RETURN_IF_ERROR(EnsureDirectory(keys.roster_dir()));
-    CARTABLE_RETURN_IF_ERROR(node::WriteSigningPublicKey(keys.roster_dir(), school.name, identity.PublicKey()));
+    CARTABLE_RETURN_IF_ERROR(node::CreateKeySet(keys.dir / "nodes", school.name).status());
+    for (const auto& [file, to] : {std::pair{school.name + ".pub", keys.allow_dir()},
+                                   std::pair{school.name + ".sign.pub", keys.roster_dir()}}) {
+      std::error_code error;
+      std::filesystem::copy_file(keys.dir / "nodes" / file, to / file, error);
+      if (error) return InternalError("copying " + file + " to " + to.string() + ": " + error.message());
+    }
   }
-  keys.coordinator = std::move(coordinator);
   return keys;
 }
 
@@ -121,7 +119,7 @@ std::vector<std::string> NodeCommand(const ScenarioConfig& config, const SchoolD
                                       "--log-level", config.log_level};
   if (keys) {
     command.insert(command.end(), {"--key", keys->node_key(school.name).string(), "--coordinator-key",
-                                   (keys->dir / "coordinator.pub").string(), "--roster",
+                                   keys->coordinator_pub().string(), "--roster",
                                    keys->roster_dir().string()});
   } else {
     command.push_back("--insecure");
@@ -152,14 +150,13 @@ StatusOr<std::vector<float>> RunFederation(
   CARTABLE_ASSIGN_OR_RETURN(auto loop, coordinator::RoundLoop::Create(run, SystemClock::Get()));
   loop->set_round_listener(on_round);
   std::optional<ScenarioKeys> keys;
-  std::unique_ptr<protocol::ZmqServerTransport> transport;
+  coordinator::ListenSpec listen{"tcp://127.0.0.1:*", {}, {}, /*insecure=*/!config.curve, {}};
   if (config.curve) {
     CARTABLE_ASSIGN_OR_RETURN(keys, MakeKeys(config, schools));
-    CARTABLE_ASSIGN_OR_RETURN(transport, protocol::ZmqServerTransport::BindCurve(
-                                             "tcp://127.0.0.1:*", *keys->coordinator, keys->allow_dir()));
-  } else {
-    CARTABLE_ASSIGN_OR_RETURN(transport, protocol::ZmqServerTransport::Bind("tcp://127.0.0.1:*"));
+    listen.key_file = keys->coordinator_key();
+    listen.allow_dir = keys->allow_dir();
   }
+  CARTABLE_ASSIGN_OR_RETURN(auto transport, coordinator::Listen(listen));
 
   const auto log_dir = config.out_dir / "logs";
   CARTABLE_RETURN_IF_ERROR(EnsureDirectory(log_dir));

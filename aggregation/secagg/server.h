@@ -92,6 +92,10 @@ class SecAggServer {
   const std::vector<uint32_t>& asked() const { return asked_; }
   const RoundParameters& params() const { return params_; }
   const Quantizer& quantizer() const { return quantizer_; }
+  // Once advertising has closed: neighbours per member in the graph over the advertisers, and the Shamir
+  // threshold that graph implies (0 before, or when the round failed there).
+  int degree() const { return graph_ ? graph_->degree() : 0; }
+  int threshold() const { return threshold_; }
   // Provable misbehaviour so far, in the order found; at most one entry per member.
   const std::vector<Blame>& blamed() const { return blamed_; }
   // Set by a Finish that failed for want of shares: the reports behind it, by owner then reporter.

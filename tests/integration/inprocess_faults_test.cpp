@@ -4,35 +4,17 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <thread>
+#include <cmath>
 
-#include "coordinator/coordinator_service.h"
-#include "node/node_agent.h"
-#include "protocol/faulty_transport.h"
-#include "protocol/inprocess_transport.h"
+#include "simulations/inprocess_federation.h"
 #include "simulations/synthetic_cohort.h"
 
 namespace cartable {
 namespace {
 
-struct Outcome {
-  Status status;
-  std::vector<coordinator::RoundRecord> records;
-  std::vector<float> model;
-  protocol::FaultCounts faults;  // summed over every transport
-};
+using Outcome = simulations::InProcessOutcome;
 
-void AddCounts(protocol::FaultCounts& total, const protocol::FaultCounts& c) {
-  total.frames += c.frames;
-  total.dropped += c.dropped;
-  total.duplicated += c.duplicated;
-  total.delayed += c.delayed;
-  total.reordered += c.reordered;
-  total.corrupted += c.corrupted;
-}
-
-// Runs `schools` nodes on threads against a coordinator on this thread; `plan` disturbs every sender.
+// `schools` synthetic schools under `plan`'s faults; four rounds of the default model.
 Outcome RunFederation(int schools, const protocol::FaultPlan& plan, size_t min_nodes, bool secagg = true) {
   simulations::CohortConfig cohort;
   cohort.schools = schools;
@@ -40,8 +22,10 @@ Outcome RunFederation(int schools, const protocol::FaultPlan& plan, size_t min_n
   cohort.min_pupils = 20;
   cohort.max_pupils = 50;
   cohort.seed = 5;
-  const auto generated = simulations::GenerateCohort(cohort);
-
+  std::vector<simulations::InProcessSchool> members;
+  for (const auto& school : simulations::GenerateCohort(cohort)) {
+    members.push_back({school.name, models::SplitByPupil(simulations::ToInteractionLog(school, cohort.skills), 0.25, 5)});
+  }
   coordinator::RunConfig run;
   run.rounds = 4;
   run.expected_nodes = static_cast<size_t>(schools);
@@ -50,46 +34,7 @@ Outcome RunFederation(int schools, const protocol::FaultPlan& plan, size_t min_n
   run.round_timeout = std::chrono::seconds(2);
   run.join_timeout = std::chrono::seconds(30);
   run.secagg.enabled = secagg;
-  auto loop = coordinator::RoundLoop::Create(run, SystemClock::Get()).value();
-
-  protocol::InProcessNetwork network;
-  protocol::FaultPlan server_plan = plan;
-  server_plan.seed = plan.seed * 1000;
-  protocol::FaultyServerTransport server(network.Serve().value(), server_plan);
-  std::atomic<bool> stop{false};
-  std::vector<std::unique_ptr<protocol::FaultyClientTransport>> clients;
-  std::vector<std::unique_ptr<node::NodeSession>> sessions;
-  std::vector<std::thread> threads;
-  for (int i = 0; i < schools; ++i) {
-    protocol::FaultPlan node_plan = plan;
-    node_plan.seed = plan.seed + static_cast<uint64_t>(i);
-    clients.push_back(std::make_unique<protocol::FaultyClientTransport>(network.Connect(), node_plan));
-    auto log = simulations::ToInteractionLog(generated[static_cast<size_t>(i)], cohort.skills);
-    node::NodeSecurity security;
-    security.allow_plain_updates = !secagg;
-    sessions.push_back(std::make_unique<node::NodeSession>(generated[static_cast<size_t>(i)].name,
-                                                           models::SplitByPupil(log, 0.25, 5), security));
-  }
-  for (int i = 0; i < schools; ++i) {
-    threads.emplace_back([&, i] {
-      node::NodeAgentOptions options;
-      options.hello_interval = std::chrono::milliseconds(300);
-      options.heartbeat_interval = std::chrono::milliseconds(500);
-      options.idle_timeout = std::chrono::seconds(60);
-      options.should_stop = [&] { return stop.load(); };
-      node::RunNodeAgent(*sessions[static_cast<size_t>(i)], *clients[static_cast<size_t>(i)], options)
-          .IgnoreError();  // a node that misses Shutdown is stopped below
-    });
-  }
-  Outcome outcome;
-  outcome.status = coordinator::ServeRun(*loop, server);
-  stop = true;
-  for (std::thread& t : threads) t.join();
-  outcome.records = loop->records();
-  outcome.model = loop->global_model();
-  AddCounts(outcome.faults, server.counts());
-  for (const auto& c : clients) AddCounts(outcome.faults, c->counts());
-  return outcome;
+  return simulations::RunInProcess(run, std::move(members), plan);
 }
 
 TEST(InProcessFaultsTest, CleanRunCompletesWithEveryNode) {

@@ -174,7 +174,9 @@ class HandRound {
     auto deliveries = server_->CloseSharing().value();
     for (uint32_t i = 0; i < clients_.size(); ++i) {
       if (i == dealt_by) {
-        if (!dealer_drops) EXPECT_TRUE(server_->OnMaskedInput(i, dealer->MaskInput(inputs_[i])).ok());
+        if (!dealer_drops) {
+          EXPECT_TRUE(server_->OnMaskedInput(i, dealer->MaskInput(inputs_[i])).ok());
+        }
         continue;
       }
       if (lies.delivery) lies.delivery(i, deliveries[i]);

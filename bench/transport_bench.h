@@ -10,7 +10,7 @@
 
 #include "core/status.h"
 
-namespace cartable::cli::bench {
+namespace cartable::bench {
 
 struct TransportBenchConfig {
   int nodes = 8;
@@ -27,4 +27,4 @@ struct TransportBenchResult {
 
 StatusOr<std::vector<TransportBenchResult>> RunTransportBench(const TransportBenchConfig& config);
 
-}  // namespace cartable::cli::bench
+}  // namespace cartable::bench

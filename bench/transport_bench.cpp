@@ -1,4 +1,4 @@
-#include "cli/bench/transport_bench.h"
+#include "bench/transport_bench.h"
 
 #include <algorithm>
 #include <chrono>
@@ -11,7 +11,7 @@
 #include "protocol/curve_keys.h"
 #include "protocol/zmq_transport.h"
 
-namespace cartable::cli::bench {
+namespace cartable::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -198,4 +198,4 @@ StatusOr<std::vector<TransportBenchResult>> RunTransportBench(const TransportBen
   return results;
 }
 
-}  // namespace cartable::cli::bench
+}  // namespace cartable::bench

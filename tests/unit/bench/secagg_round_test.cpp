@@ -8,10 +8,12 @@
 #include <vector>
 
 #include "aggregation/secagg/neighbour_graph.h"
-#include "aggregation/secagg/simulated_round.h"
+#include "bench/secagg_round.h"
 
-namespace cartable::aggregation::secagg {
+namespace cartable::bench {
 namespace {
+
+using aggregation::secagg::kFullNeighbourGraph;
 
 // The dequantised sum is within one quantisation level per contributor of the exact sum.
 void ExpectSumOfSurvivors(const SimulatedRoundResult& r, const SimulatedRoundConfig& c) {
@@ -98,4 +100,4 @@ TEST(SecAggRoundTest, RandomDropoutsNeverGiveAWrongSum) {
 }
 
 }  // namespace
-}  // namespace cartable::aggregation::secagg
+}  // namespace cartable::bench

@@ -12,7 +12,7 @@
 
 #include "core/status.h"
 
-namespace cartable::cli::bench {
+namespace cartable::bench {
 
 struct SecAggBenchConfig {
   int nodes = 100;
@@ -45,4 +45,4 @@ struct SecAggBenchResult {
 StatusOr<SecAggBenchResult> RunSecAggBench(const SecAggBenchConfig& config,
                                            std::function<void(std::string_view)> progress = {});
 
-}  // namespace cartable::cli::bench
+}  // namespace cartable::bench

@@ -15,7 +15,7 @@
 #include "aggregation/secagg/server.h"
 #include "core/status.h"
 
-namespace cartable::aggregation::secagg {
+namespace cartable::bench {
 
 // The stage before which a member stops answering (it crashed, or lost its connection).
 enum class DropPoint { kNever, kBeforeAdvert, kBeforeShares, kBeforeMaskedInput, kBeforeConsistency,
@@ -36,7 +36,7 @@ struct SimulatedRoundConfig {
 
 struct SimulatedRoundResult {
   Status status;                         // OK, or why the round could not complete
-  UnmaskedSum sum;                       // when OK
+  aggregation::secagg::UnmaskedSum sum;  // when OK
   std::vector<std::vector<float>> inputs;  // every member's input
   std::vector<double> client_seconds;    // per member that reached Unmask: its compute, all stages
   double server_seconds = 0;             // the server's compute, all stages
@@ -51,4 +51,4 @@ struct SimulatedRoundResult {
 // `status`.
 StatusOr<SimulatedRoundResult> SimulateRound(const SimulatedRoundConfig& config);
 
-}  // namespace cartable::aggregation::secagg
+}  // namespace cartable::bench

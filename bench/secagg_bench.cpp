@@ -1,4 +1,4 @@
-#include "cli/bench/secagg_bench.h"
+#include "bench/secagg_bench.h"
 
 #include <algorithm>
 #include <cmath>
@@ -11,9 +11,9 @@
 #include "aggregation/secagg/graph_plan.h"
 #include "aggregation/secagg/masking.h"
 #include "aggregation/secagg/neighbour_graph.h"
-#include "aggregation/secagg/simulated_round.h"
+#include "bench/secagg_round.h"
 
-namespace cartable::cli::bench {
+namespace cartable::bench {
 namespace {
 
 namespace secagg = aggregation::secagg;
@@ -38,15 +38,15 @@ StatusOr<secagg::GraphPlan> Plan(const SecAggBenchConfig& config) {
 }
 
 // Who drops after ShareKeys: round(F·N) members drawn without replacement with the bench seed.
-std::vector<secagg::DropPoint> DrawDropouts(const SecAggBenchConfig& config, int* dropped) {
+std::vector<DropPoint> DrawDropouts(const SecAggBenchConfig& config, int* dropped) {
   std::vector<int> order(static_cast<size_t>(config.nodes));
   std::iota(order.begin(), order.end(), 0);
   std::mt19937_64 rng(config.seed ^ 0x9e3779b97f4a7c15ULL);  // not the stream SimulateRound draws from
   std::shuffle(order.begin(), order.end(), rng);
   *dropped = static_cast<int>(std::lround(config.dropout * config.nodes));
-  std::vector<secagg::DropPoint> drops(order.size(), secagg::DropPoint::kNever);
+  std::vector<DropPoint> drops(order.size(), DropPoint::kNever);
   for (int i = 0; i < *dropped; ++i) {
-    drops[static_cast<size_t>(order[static_cast<size_t>(i)])] = secagg::DropPoint::kBeforeMaskedInput;
+    drops[static_cast<size_t>(order[static_cast<size_t>(i)])] = DropPoint::kBeforeMaskedInput;
   }
   return drops;
 }
@@ -85,7 +85,7 @@ StatusOr<SecAggBenchResult> RunSecAggBench(const SecAggBenchConfig& config,
   out.neighbours = plan.neighbours;
   out.corrupt_allowance = plan.corrupt_allowance;
   out.tolerated_dropouts = plan.tolerated_dropouts;
-  secagg::SimulatedRoundConfig round;
+  SimulatedRoundConfig round;
   round.members = config.nodes;
   round.dimension = static_cast<size_t>(config.dim);
   round.neighbours = out.neighbours;
@@ -94,7 +94,7 @@ StatusOr<SecAggBenchResult> RunSecAggBench(const SecAggBenchConfig& config,
   round.seed = config.seed;
   round.drops = DrawDropouts(config, &out.dropped);
   round.on_stage = std::move(progress);
-  CARTABLE_ASSIGN_OR_RETURN(secagg::SimulatedRoundResult result, secagg::SimulateRound(round));
+  CARTABLE_ASSIGN_OR_RETURN(SimulatedRoundResult result, SimulateRound(round));
   out.degree = result.degree;
   out.threshold = result.threshold;
   out.client_ms = 1e3 * Median(result.client_seconds);
@@ -104,4 +104,4 @@ StatusOr<SecAggBenchResult> RunSecAggBench(const SecAggBenchConfig& config,
   return out;
 }
 
-}  // namespace cartable::cli::bench
+}  // namespace cartable::bench
