@@ -41,7 +41,8 @@ StatusOr<secagg::GraphPlan> Plan(const SecAggBenchConfig& config) {
 std::vector<DropPoint> DrawDropouts(const SecAggBenchConfig& config, int* dropped) {
   std::vector<int> order(static_cast<size_t>(config.nodes));
   std::iota(order.begin(), order.end(), 0);
-  std::mt19937_64 rng(config.seed ^ 0x9e3779b97f4a7c15ULL);  // not the stream SimulateRound draws from
+  std::mt19937_64 rng(config.seed ^
+                      0x9e3779b97f4a7c15ULL);  // not the stream SimulateRound draws from
   std::shuffle(order.begin(), order.end(), rng);
   *dropped = static_cast<int>(std::lround(config.dropout * config.nodes));
   std::vector<DropPoint> drops(order.size(), DropPoint::kNever);
@@ -55,19 +56,23 @@ std::vector<DropPoint> DrawDropouts(const SecAggBenchConfig& config, int* droppe
 
 Status CheckSecAggBenchConfig(const SecAggBenchConfig& config) {
   if (config.nodes < 3 || config.nodes > secagg::kNeighbourGraphMaxNodes) {
-    return InvalidArgumentError("--nodes must be in [3, 65535], got " + std::to_string(config.nodes));
+    return InvalidArgumentError("--nodes must be in [3, 65535], got " +
+                                std::to_string(config.nodes));
   }
-  if (config.dim < 1) return InvalidArgumentError("--dim must be at least 1, got " + std::to_string(config.dim));
+  if (config.dim < 1)
+    return InvalidArgumentError("--dim must be at least 1, got " + std::to_string(config.dim));
   if (!(config.dropout >= 0 && config.dropout < 1)) {
-    return InvalidArgumentError("--dropout is a fraction in [0, 1), got " + std::to_string(config.dropout));
+    return InvalidArgumentError("--dropout is a fraction in [0, 1), got " +
+                                std::to_string(config.dropout));
   }
   if (config.bits < secagg::kMaskingMinBits || config.bits > secagg::kMaskingMaxBits) {
     return InvalidArgumentError("--bits must be in [8, 62], got " + std::to_string(config.bits));
   }
   // The quantiser needs at least 2 levels per contributor: (2^b − 1) / N ≥ 2.
   if (((uint64_t{1} << config.bits) - 1) / static_cast<uint64_t>(config.nodes) < 2) {
-    return InvalidArgumentError("--bits " + std::to_string(config.bits) + " cannot hold the sum of " +
-                                std::to_string(config.nodes) + " inputs; use more bits");
+    return InvalidArgumentError("--bits " + std::to_string(config.bits) +
+                                " cannot hold the sum of " + std::to_string(config.nodes) +
+                                " inputs; use more bits");
   }
   const int k = config.neighbours;
   if (k > 0 && (k < 2 || k % 2 != 0 || k >= config.nodes)) {

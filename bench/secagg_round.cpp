@@ -26,8 +26,9 @@ using aggregation::secagg::Sha256Digest;
 using aggregation::secagg::SigningKey;
 using aggregation::secagg::UnmaskedSum;
 
-// Adds the CPU time this thread spends in its scope to `total`: the compute of one side on one core,
-// unaffected by whatever else the machine runs (wall-clock time would count other processes too).
+// Adds the CPU time this thread spends in its scope to `total`: the compute of one side on one
+// core, unaffected by whatever else the machine runs (wall-clock time would count other processes
+// too).
 class Stopwatch {
  public:
   explicit Stopwatch(double& total) : total_(total), start_(ThreadSeconds()) {}
@@ -53,9 +54,10 @@ struct Member {
   bool alive = true;
 };
 
-// One round, stage by stage. Each stage asks the members the server asks, times each side's compute,
-// and closes the stage at the server. A stage returns an error only for a broken simulation (a message
-// the server refuses); a round that fails as rounds may is recorded in result().status instead.
+// One round, stage by stage. Each stage asks the members the server asks, times each side's
+// compute, and closes the stage at the server. A stage returns an error only for a broken
+// simulation (a message the server refuses); a round that fails as rounds may is recorded in
+// result().status instead.
 class RoundSimulation {
  public:
   explicit RoundSimulation(const SimulatedRoundConfig& config)
@@ -72,7 +74,8 @@ class RoundSimulation {
   SimulatedRoundResult TakeResult() { return std::move(result_); }
 
  private:
-  // Whether member `m` answers the stage at `point`; it falls silent there for good if it drops there.
+  // Whether member `m` answers the stage at `point`; it falls silent there for good if it drops
+  // there.
   bool Answering(Member& m, DropPoint point) {
     if (m.alive && m.drop == point) m.alive = false;
     return m.alive;
@@ -143,9 +146,10 @@ Status RoundSimulation::AdvertiseKeys() {
     Member& m = members_[i];
     if (!Answering(m, DropPoint::kBeforeAdvert)) continue;
     Stopwatch watch(m.seconds);
-    CARTABLE_ASSIGN_OR_RETURN(m.client,
-                              SecAggClient::Create(params_, params_.cohort[i].name, *m.identity, model_hash_, policy));
-    CARTABLE_ASSIGN_OR_RETURN(KeyAdvert advert, m.client->Advertise());  // cannot refuse: nothing to check yet
+    CARTABLE_ASSIGN_OR_RETURN(m.client, SecAggClient::Create(params_, params_.cohort[i].name,
+                                                             *m.identity, model_hash_, policy));
+    CARTABLE_ASSIGN_OR_RETURN(KeyAdvert advert,
+                              m.client->Advertise());  // cannot refuse: nothing to check yet
     m.bytes_sent += 4 + 32 + 32 + 32 + 64;
     adverts.push_back(advert);
   }
@@ -234,7 +238,8 @@ Status RoundSimulation::CheckConsistency() {
     Stopwatch watch(result_.server_seconds);
     CARTABLE_RETURN_IF_ERROR(server_->OnSurvivorSignature(signature));
   }
-  auto signatures = Close<std::vector<MemberSignature>>([&] { return server_->CloseConsistency(); });
+  auto signatures =
+      Close<std::vector<MemberSignature>>([&] { return server_->CloseConsistency(); });
   if (signatures) signatures_ = std::move(*signatures);
   return Status::Ok();
 }
@@ -258,7 +263,8 @@ Status RoundSimulation::Unmask() {
     for (const auto& s : revealed.self_seed_shares) m.bytes_sent += 4 + s.share.size();
     for (const auto& s : revealed.mask_key_shares) m.bytes_sent += 4 + s.share.size();
     result_.client_seconds.push_back(m.seconds);
-    expansion_sum += static_cast<double>(m.bytes_sent) / static_cast<double>(config_.dimension * word_bytes_);
+    expansion_sum +=
+        static_cast<double>(m.bytes_sent) / static_cast<double>(config_.dimension * word_bytes_);
     Stopwatch watch(result_.server_seconds);
     CARTABLE_RETURN_IF_ERROR(server_->OnRevealedShares(i, revealed));
   }
@@ -282,9 +288,9 @@ StatusOr<SimulatedRoundResult> SimulateRound(const SimulatedRoundConfig& config)
   }
   RoundSimulation round(config);
   CARTABLE_RETURN_IF_ERROR(round.Prepare());
-  for (Status (RoundSimulation::*stage)() : {&RoundSimulation::AdvertiseKeys, &RoundSimulation::ShareKeys,
-                                             &RoundSimulation::MaskInputs, &RoundSimulation::CheckConsistency,
-                                             &RoundSimulation::Unmask}) {
+  for (Status (RoundSimulation::*stage)() :
+       {&RoundSimulation::AdvertiseKeys, &RoundSimulation::ShareKeys, &RoundSimulation::MaskInputs,
+        &RoundSimulation::CheckConsistency, &RoundSimulation::Unmask}) {
     CARTABLE_RETURN_IF_ERROR((round.*stage)());
     if (round.failed()) return round.TakeResult();
   }

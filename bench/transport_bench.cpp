@@ -16,7 +16,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Joins the node threads on every way out, so an error is reported instead of terminating the process.
+// Joins the node threads on every way out, so an error is reported instead of terminating the
+// process.
 struct Joiner {
   std::vector<std::thread>& threads;
   ~Joiner() {
@@ -32,33 +33,36 @@ struct Keys {
   std::filesystem::path allow_dir;
 };
 
-// --- cartable: ZmqServerTransport / ZmqClientTransport and the codec ---------------------------------
+// --- cartable: ZmqServerTransport / ZmqClientTransport and the codec
+// ---------------------------------
 
 StatusOr<double> CartableRound(const TransportBenchConfig& c, const Keys* keys) {
   std::unique_ptr<protocol::ZmqServerTransport> server;
   if (keys) {
-    CARTABLE_ASSIGN_OR_RETURN(server, protocol::ZmqServerTransport::BindCurve("tcp://127.0.0.1:*",
-                                                                              keys->server, keys->allow_dir));
+    CARTABLE_ASSIGN_OR_RETURN(server, protocol::ZmqServerTransport::BindCurve(
+                                          "tcp://127.0.0.1:*", keys->server, keys->allow_dir));
   } else {
     CARTABLE_ASSIGN_OR_RETURN(server, protocol::ZmqServerTransport::Bind("tcp://127.0.0.1:*"));
   }
-  // A node leaves right after sending its last update, which must still reach the server: closing waits
-  // until it is sent, as bare ZeroMQ's default (infinite) linger does. With the default 1 s, a 100 MB
-  // update still being encrypted on a busy machine was dropped and the server waited in vain.
+  // A node leaves right after sending its last update, which must still reach the server: closing
+  // waits until it is sent, as bare ZeroMQ's default (infinite) linger does. With the default 1 s,
+  // a 100 MB update still being encrypted on a busy machine was dropped and the server waited in
+  // vain.
   protocol::ZmqOptions node_options;
   node_options.linger_ms = 120'000;
   std::vector<std::thread> threads;
   Joiner joiner{threads};
   for (int n = 0; n < c.nodes; ++n) {
     threads.emplace_back([&, n] {
-      auto client = keys ? protocol::ZmqClientTransport::ConnectCurve(server->endpoint(), keys->nodes[n],
-                                                                      keys->server.public_key, node_options)
-                         : protocol::ZmqClientTransport::Connect(server->endpoint(), node_options);
+      auto client =
+          keys ? protocol::ZmqClientTransport::ConnectCurve(server->endpoint(), keys->nodes[n],
+                                                            keys->server.public_key, node_options)
+               : protocol::ZmqClientTransport::Connect(server->endpoint(), node_options);
       if (!client.ok()) return;
       (*client)->Send(protocol::Encode({0, 0, protocol::Hello{"node"}})).IgnoreError();
       // An update of the model's size, written into a buffer allocated once, as the bare node does.
-      protocol::Envelope update{0, 0,
-                                protocol::TrainResult{std::vector<float>(static_cast<size_t>(c.dim))}};
+      protocol::Envelope update{
+          0, 0, protocol::TrainResult{std::vector<float>(static_cast<size_t>(c.dim))}};
       for (int r = 0; r < c.rounds; ++r) {
         auto frame = (*client)->Receive(std::chrono::seconds(60));
         if (!frame.ok() || !*frame) return;
@@ -67,7 +71,8 @@ StatusOr<double> CartableRound(const TransportBenchConfig& c, const Keys* keys) 
         const auto& model = std::get<protocol::TrainRequest>(request->body).global_parameters;
         update.run_id = request->run_id;
         update.round = request->round;
-        std::get<protocol::TrainResult>(update.body).contribution.assign(model.begin(), model.end());
+        std::get<protocol::TrainResult>(update.body)
+            .contribution.assign(model.begin(), model.end());
         (*client)->SendOwned(protocol::Encode(update)).IgnoreError();
       }
     });
@@ -78,10 +83,12 @@ StatusOr<double> CartableRound(const TransportBenchConfig& c, const Keys* keys) 
     if (!got) return DeadlineExceededError("benchmark nodes did not connect");
     peers.push_back(got->peer);
   }
-  protocol::TrainRequest request{{"bench", 1}, {}, std::vector<float>(static_cast<size_t>(c.dim), 0.5f)};
+  protocol::TrainRequest request{
+      {"bench", 1}, {}, std::vector<float>(static_cast<size_t>(c.dim), 0.5f)};
   const auto start = Clock::now();
   for (int r = 1; r <= c.rounds; ++r) {
-    auto frame = std::make_shared<const std::string>(protocol::Encode({1, static_cast<uint32_t>(r), request}));
+    auto frame = std::make_shared<const std::string>(
+        protocol::Encode({1, static_cast<uint32_t>(r), request}));
     for (const auto& peer : peers) CARTABLE_RETURN_IF_ERROR(server->SendShared(peer, frame));
     for (int n = 0; n < c.nodes; ++n) {
       CARTABLE_ASSIGN_OR_RETURN(auto got, server->Receive(std::chrono::seconds(60)));
@@ -92,7 +99,8 @@ StatusOr<double> CartableRound(const TransportBenchConfig& c, const Keys* keys) 
   return std::chrono::duration<double>(Clock::now() - start).count() / c.rounds;
 }
 
-// --- bare ZeroMQ: the same pattern, raw bytes, no codec --------------------------------------------
+// --- bare ZeroMQ: the same pattern, raw bytes, no codec
+// --------------------------------------------
 
 void SetCurveClient(zmq::socket_t& s, const Keys& keys, int n) {
   s.set(zmq::sockopt::curve_serverkey, keys.server.public_key);
@@ -153,7 +161,8 @@ StatusOr<double> BareRound(const TransportBenchConfig& c, const Keys* keys) {
 
 StatusOr<Keys> MakeKeys(int nodes) {
   Keys keys{protocol::GenerateCurveKeyPair().value(), {}, {}};
-  keys.allow_dir = std::filesystem::temp_directory_path() / ("cartable-bench-" + std::to_string(::getpid()));
+  keys.allow_dir =
+      std::filesystem::temp_directory_path() / ("cartable-bench-" + std::to_string(::getpid()));
   std::filesystem::remove_all(keys.allow_dir);
   for (int n = 0; n < nodes; ++n) {
     CARTABLE_ASSIGN_OR_RETURN(auto pair, protocol::GenerateCurveKeyPair());
@@ -176,13 +185,16 @@ StatusOr<std::vector<TransportBenchResult>> RunTransportBench(const TransportBen
     bool cartable;
     const Keys* keys;
   };
-  const std::vector<Variant> variants = {{"bare NULL", false, nullptr}, {"cartable NULL", true, nullptr},
-                                         {"bare CURVE", false, &keys}, {"cartable CURVE", true, &keys}};
+  const std::vector<Variant> variants = {{"bare NULL", false, nullptr},
+                                         {"cartable NULL", true, nullptr},
+                                         {"bare CURVE", false, &keys},
+                                         {"cartable CURVE", true, &keys}};
   std::vector<std::vector<double>> times(variants.size());
   // Interleave repetitions so that machine noise falls on every variant alike.
   for (int rep = 0; rep < c.repetitions; ++rep) {
     for (size_t v = 0; v < variants.size(); ++v) {
-      auto t = variants[v].cartable ? CartableRound(c, variants[v].keys) : BareRound(c, variants[v].keys);
+      auto t = variants[v].cartable ? CartableRound(c, variants[v].keys)
+                                    : BareRound(c, variants[v].keys);
       if (!t.ok()) return t.status().WithContext(variants[v].name);
       times[v].push_back(*t);
     }

@@ -1,9 +1,9 @@
 #pragma once
 
-// The transport benchmark: one round's traffic — a D-float model broadcast to N nodes, N D-float updates
-// collected — over TCP loopback, through cartable's transport and codec, and through bare ZeroMQ sockets
-// moving the same bytes in the same run. Nodes are threads, each with its own ZeroMQ context (its own I/O
-// thread), as separate processes would have.
+// The transport benchmark: one round's traffic — a D-float model broadcast to N nodes, N D-float
+// updates collected — over TCP loopback, through cartable's transport and codec, and through bare
+// ZeroMQ sockets moving the same bytes in the same run. Nodes are threads, each with its own ZeroMQ
+// context (its own I/O thread), as separate processes would have.
 
 #include <string>
 #include <vector>
@@ -20,8 +20,8 @@ struct TransportBenchConfig {
 };
 
 struct TransportBenchResult {
-  std::string variant;    // "bare NULL", "cartable NULL", "bare CURVE", "cartable CURVE"
-  double median_seconds;  // per round
+  std::string variant;          // "bare NULL", "cartable NULL", "bare CURVE", "cartable CURVE"
+  double median_seconds;        // per round
   double gigabytes_per_second;  // payload bytes moved (both directions) per second
 };
 

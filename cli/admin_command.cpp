@@ -31,13 +31,15 @@ StatusOr<std::unique_ptr<protocol::ZmqClientTransport>> Connect(const AdminOptio
   protocol::ZmqOptions options;
   options.max_frame_bytes = protocol::kHeaderBytes + kMaxReplyPayloadBytes;
   options.linger_ms = 0;  // an unreachable coordinator must not keep this process from exiting
-  options.send_timeout_ms = o.timeout_s * 1000;  // nor one that stops reading keep the request waiting
+  options.send_timeout_ms =
+      o.timeout_s * 1000;  // nor one that stops reading keep the request waiting
   if (!o.insecure && (o.key_file.empty() || o.server_key_file.empty())) {
     return InvalidArgumentError(
-        "cartable admin needs --key (your secret key file, from cartable keygen) and --server-key (the "
-        "coordinator's .pub file); --insecure talks to a coordinator started with --insecure");
+        "cartable admin needs --key (your secret key file, from cartable keygen) and --server-key "
+        "(the coordinator's .pub file); --insecure talks to a coordinator started with --insecure");
   }
-  return protocol::ZmqClientTransport::Open({o.coordinator, o.key_file, o.server_key_file, o.insecure, options});
+  return protocol::ZmqClientTransport::Open(
+      {o.coordinator, o.key_file, o.server_key_file, o.insecure, options});
 }
 
 // Sends the command and waits for the coordinator's reply, at most --timeout seconds.
@@ -66,11 +68,12 @@ StatusOr<protocol::AdminReply> Ask(const AdminOptions& o) {
   }
   std::string why = transport->HandshakeDiagnosis();
   if (why.empty()) {
-    why = "is a coordinator running there with --admin-bind, is --server-key its public key, and is your .pub "
-          "file in its --admin-allow directory? (a refused key is never answered)";
+    why =
+        "is a coordinator running there with --admin-bind, is --server-key its public key, and is "
+        "your .pub file in its --admin-allow directory? (a refused key is never answered)";
   }
-  return DeadlineExceededError("no answer from " + o.coordinator + " within " + std::to_string(o.timeout_s) +
-                               " s: " + why);
+  return DeadlineExceededError("no answer from " + o.coordinator + " within " +
+                               std::to_string(o.timeout_s) + " s: " + why);
 }
 
 std::string Number(const nlohmann::json& value, int decimals) {

@@ -1,11 +1,10 @@
 #pragma once
 
-// How the `cartable` executable is put together: each subcommand registers its options on the CLI11 app
-// and returns the function that runs it once the command line has parsed. Subcommands are thin: they turn
-// options into library calls and statuses into messages and exit codes.
+// How the `cartable` executable is put together: each subcommand registers its options on the CLI11
+// app and returns the function that runs it once the command line has parsed. Subcommands are thin:
+// they turn options into library calls and statuses into messages and exit codes.
 
 #include <CLI/CLI.hpp>
-
 #include <functional>
 #include <string>
 
@@ -15,8 +14,8 @@ namespace cartable::cli {
 
 // Exit codes shared by every subcommand.
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailed = 1;       // the work itself failed (a run that could not finish)
-inline constexpr int kExitBadInput = 2;     // bad command line, config or input file
+inline constexpr int kExitFailed = 1;    // the work itself failed (a run that could not finish)
+inline constexpr int kExitBadInput = 2;  // bad command line, config or input file
 inline constexpr int kExitInterrupted = 130;
 
 using Runner = std::function<int()>;
@@ -31,13 +30,13 @@ Runner AddTrainCommand(CLI::App& app);
 Runner AddModelCommand(CLI::App& app);
 Runner AddAdminCommand(CLI::App& app);
 
-// Prints "cartable: error: <message>" (or "stopped" when cancelled) to stderr and maps the status to an
-// exit code.
+// Prints "cartable: error: <message>" (or "stopped" when cancelled) to stderr and maps the status
+// to an exit code.
 int ReportFailure(const Status& status);
 
-// Every connection holds a file descriptor until it closes: raises the process's open-file limit as far
-// as it may, and warns naming `who` (what the operator starts) when that is low for `nodes` connections
-// plus the handshakes in flight.
+// Every connection holds a file descriptor until it closes: raises the process's open-file limit as
+// far as it may, and warns naming `who` (what the operator starts) when that is low for `nodes`
+// connections plus the handshakes in flight.
 void RaiseFileLimit(size_t nodes, const std::string& who);
 
 }  // namespace cartable::cli

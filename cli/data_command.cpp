@@ -1,9 +1,9 @@
-// `cartable data check FORMAT:PATH`: what a data file holds and what looks wrong, without writing anything.
+// `cartable data check FORMAT:PATH`: what a data file holds and what looks wrong, without writing
+// anything.
 
 #include <cstdio>
 #include <iostream>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -72,9 +72,11 @@ Runner AddDataCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("data", "Look at data files before using them");
   cmd->require_subcommand(1);
   CLI::App* check = cmd->add_subcommand(
-      "check", "Load FORMAT:PATH as a node would, print what it holds and what looks wrong; write nothing.\n"
-               "A file that cannot be read is reported with its line and field, and exit code 2.");
-  check->add_option("data", *spec, "FORMAT:PATH, e.g. csv:answers.csv or oulad:data/oulad")->required();
+      "check",
+      "Load FORMAT:PATH as a node would, print what it holds and what looks wrong; write nothing.\n"
+      "A file that cannot be read is reported with its line and field, and exit code 2.");
+  check->add_option("data", *spec, "FORMAT:PATH, e.g. csv:answers.csv or oulad:data/oulad")
+      ->required();
   check->add_flag("--json", *json, "Print the summary as JSON");
   return [spec, json] { return RunCheck(*spec, *json); };
 }

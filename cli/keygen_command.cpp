@@ -20,9 +20,11 @@ int Run(const KeygenOptions& o) {
   if (!pair.ok()) return ReportFailure(pair.status());
   std::printf("wrote %s/%s.key (secret, mode 0600: keep it on this machine)\n", o.out_dir.c_str(),
               o.name.c_str());
-  std::printf("wrote %s/%s.pub (public: %s)\n", o.out_dir.c_str(), o.name.c_str(), pair->public_key.c_str());
-  std::printf("wrote %s/%s.sign.pub (public identity key for secure aggregation: give it to the roster)\n",
-              o.out_dir.c_str(), o.name.c_str());
+  std::printf("wrote %s/%s.pub (public: %s)\n", o.out_dir.c_str(), o.name.c_str(),
+              pair->public_key.c_str());
+  std::printf(
+      "wrote %s/%s.sign.pub (public identity key for secure aggregation: give it to the roster)\n",
+      o.out_dir.c_str(), o.name.c_str());
   return kExitOk;
 }
 
@@ -30,13 +32,16 @@ int Run(const KeygenOptions& o) {
 
 Runner AddKeygenCommand(CLI::App& app) {
   auto o = std::make_shared<KeygenOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "keygen",
-      "Create a node's or coordinator's keys in DIR: NAME.key (secret CURVE key, mode 0600), NAME.pub\n"
-      "(public CURVE key) and NAME.sign.pub (public identity key that signs secure-aggregation messages,\n"
-      "derived from the secret key).");
-  cmd->add_option("--out", o->out_dir, "Directory for the key files (created if missing)")->required();
-  cmd->add_option("--name", o->name, "Name of the key pair, e.g. the establishment's name")->required();
+  CLI::App* cmd = app.add_subcommand("keygen",
+                                     "Create a node's or coordinator's keys in DIR: NAME.key "
+                                     "(secret CURVE key, mode 0600), NAME.pub\n"
+                                     "(public CURVE key) and NAME.sign.pub (public identity key "
+                                     "that signs secure-aggregation messages,\n"
+                                     "derived from the secret key).");
+  cmd->add_option("--out", o->out_dir, "Directory for the key files (created if missing)")
+      ->required();
+  cmd->add_option("--name", o->name, "Name of the key pair, e.g. the establishment's name")
+      ->required();
   cmd->footer(
       "The coordinator admits the nodes whose .pub files are in its --allow directory (a .sign.pub "
       "beside\n"

@@ -1,8 +1,8 @@
+#include <spdlog/spdlog.h>
+
 #include <iostream>
 #include <map>
 #include <utility>
-
-#include <spdlog/spdlog.h>
 
 #include "cli/command.h"
 #include "core/memory_policy.h"
@@ -19,9 +19,12 @@ int ReportFailure(const Status& status) {
     case StatusCode::kNotFound:
     case StatusCode::kAlreadyExists:
     case StatusCode::kOutOfRange:
-    case StatusCode::kDataLoss: return kExitBadInput;  // a corrupt input file
-    case StatusCode::kCancelled: return kExitInterrupted;
-    default: return kExitFailed;
+    case StatusCode::kDataLoss:
+      return kExitBadInput;  // a corrupt input file
+    case StatusCode::kCancelled:
+      return kExitInterrupted;
+    default:
+      return kExitFailed;
   }
 }
 
@@ -49,23 +52,26 @@ int main(int argc, char** argv) {
   cartable::KeepLargeAllocationsMapped();
   CLI::App app(
       "cartable — federated learning for schools.\n"
-      "Each establishment runs a node agent beside its own pupil data; only model updates and summed\n"
-      "statistics leave it. Start with `cartable simulate` to watch a federation of synthetic schools\n"
-      "train together, each school in its own process.",
+      "Each establishment runs a node agent beside its own pupil data; only model updates and\n"
+      "summed statistics leave it. Start with `cartable simulate` to watch a federation of\n"
+      "synthetic schools train together, each school in its own process.",
       "cartable");
   app.set_version_flag("--version", std::string("cartable ") + cartable::kVersion);
   app.require_subcommand(1);
   // In the order --help lists them: first what most people run.
   const std::pair<const char*, Runner (*)(CLI::App&)> commands[] = {
-      {"simulate", AddSimulateCommand}, {"coordinator", AddCoordinatorCommand}, {"node", AddNodeCommand},
-      {"keygen", AddKeygenCommand},     {"train", AddTrainCommand},             {"model", AddModelCommand},
-      {"data", AddDataCommand},         {"admin", AddAdminCommand},             {"bench", AddBenchCommand}};
+      {"simulate", AddSimulateCommand}, {"coordinator", AddCoordinatorCommand},
+      {"node", AddNodeCommand},         {"keygen", AddKeygenCommand},
+      {"train", AddTrainCommand},       {"model", AddModelCommand},
+      {"data", AddDataCommand},         {"admin", AddAdminCommand},
+      {"bench", AddBenchCommand}};
   std::map<CLI::App*, Runner> runners;
   for (const auto& [name, add] : commands) {
     Runner runner = add(app);
     runners[app.get_subcommand(name)] = std::move(runner);
   }
-  app.footer("Run `cartable COMMAND --help` for a command's options. Docs: docs/ in the source tree.");
+  app.footer(
+      "Run `cartable COMMAND --help` for a command's options. Docs: docs/ in the source tree.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

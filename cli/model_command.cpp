@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -25,7 +24,8 @@ std::string ShapeText(const std::vector<int64_t>& shape) {
 int RunInspect(const std::string& path, bool json) {
   auto file = models::ReadSafetensors(path);
   if (!file.ok()) return ReportFailure(file.status());
-  nlohmann::json out = {{"file", path}, {"metadata", file->metadata}, {"tensors", nlohmann::json::array()}};
+  nlohmann::json out = {
+      {"file", path}, {"metadata", file->metadata}, {"tensors", nlohmann::json::array()}};
   size_t total = 0;
   for (const auto& t : file->tensors) {
     double sum = 0, sum_sq = 0, lo = INFINITY, hi = -INFINITY;
@@ -57,12 +57,14 @@ int RunInspect(const std::string& path, bool json) {
     return kExitOk;
   }
   std::printf("%s: %zu tensors, %zu parameters (F32)\n", path.c_str(), file->tensors.size(), total);
-  for (const auto& [key, value] : file->metadata) std::printf("  metadata  %s = %s\n", key.c_str(), value.c_str());
+  for (const auto& [key, value] : file->metadata)
+    std::printf("  metadata  %s = %s\n", key.c_str(), value.c_str());
   for (const auto& t : out["tensors"]) {
-    std::printf("  %-24s %-12s", t["name"].get<std::string>().c_str(), ShapeText(t["shape"]).c_str());
+    std::printf("  %-24s %-12s", t["name"].get<std::string>().c_str(),
+                ShapeText(t["shape"]).c_str());
     if (t.contains("mean")) {
-      std::printf("  min %+.4f  max %+.4f  mean %+.4f", t["min"].get<double>(), t["max"].get<double>(),
-                  t["mean"].get<double>());
+      std::printf("  min %+.4f  max %+.4f  mean %+.4f", t["min"].get<double>(),
+                  t["max"].get<double>(), t["mean"].get<double>());
     }
     std::printf("\n");
   }
@@ -78,8 +80,9 @@ Runner AddModelCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("model", "Look at model files");
   cmd->require_subcommand(1);
   CLI::App* inspect = cmd->add_subcommand(
-      "inspect", "Describe a safetensors model file (tensors, shapes, value ranges, metadata, and its\n"
-                 "model card when FILE.card.json is beside it). Any safetensors F32 file can be inspected.");
+      "inspect",
+      "Describe a safetensors model file (tensors, shapes, value ranges, metadata, and its\n"
+      "model card when FILE.card.json is beside it). Any safetensors F32 file can be inspected.");
   inspect->add_option("file", *path, "The .safetensors file")->required();
   inspect->add_flag("--json", *json, "Print the description as JSON");
   return [path, json] { return RunInspect(*path, *json); };

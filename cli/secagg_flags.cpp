@@ -10,28 +10,42 @@ namespace cartable::cli {
 void AddSecAggFlags(CLI::App* cmd, SecAggFlags& flags) {
   cmd->add_option("--secagg", flags.mode,
                   "Secure aggregation of updates (SecAgg+): on, or off for comparison runs only")
-      ->default_val("on")->check(CLI::IsMember({"on", "off"}))->group("Secure aggregation");
+      ->default_val("on")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->group("Secure aggregation");
   cmd->add_option("--neighbours", flags.neighbours,
-                  "Nodes each node masks with: auto (the smallest degree meeting --tolerate-corrupt and "
-                  "--tolerate-dropout), full (classic SecAgg; use it when the coordinator itself may "
-                  "deviate from the protocol), or an even K")
-      ->default_val("auto")->group("Secure aggregation");
+                  "Nodes each node masks with: auto (the smallest degree meeting "
+                  "--tolerate-corrupt and --tolerate-dropout), full (classic SecAgg; use it when "
+                  "the coordinator itself may deviate from the protocol), or an even K")
+      ->default_val("auto")
+      ->group("Secure aggregation");
   cmd->add_option("--secagg-bits", flags.modulus_bits, "Updates are summed modulo 2^BITS")
-      ->default_val(32)->check(CLI::Range(8, 62))->group("Secure aggregation");
+      ->default_val(32)
+      ->check(CLI::Range(8, 62))
+      ->group("Secure aggregation");
   cmd->add_option("--value-range", flags.value_range,
-                  "Each value of a node's update is clamped to [-R, R] before weighting; secure aggregation "
-                  "quantises this range, and every averaged update stays within it")
-      ->default_val(4.0)->check(CLI::Range(1.0, 1e6))->group("Contributions");
-  cmd->add_option("--weight-cap", flags.weight_cap,
-                  "Training examples that give a node the full weight (weights are examples/cap, at most 1)")
-      ->default_val(10000)->check(CLI::Range(1.0, 1e12))->group("Contributions");
+                  "Each value of a node's update is clamped to [-R, R] before weighting; secure "
+                  "aggregation quantises this range, and every averaged update stays within it")
+      ->default_val(4.0)
+      ->check(CLI::Range(1.0, 1e6))
+      ->group("Contributions");
+  cmd->add_option(
+         "--weight-cap", flags.weight_cap,
+         "Training examples that give a node the full weight (weights are examples/cap, at most 1)")
+      ->default_val(10000)
+      ->check(CLI::Range(1.0, 1e12))
+      ->group("Contributions");
   cmd->add_option("--tolerate-corrupt", flags.tolerate_corrupt,
                   "Fraction of nodes that may collude with the coordinator; the Shamir threshold "
                   "outlasts them")
-      ->default_val(0.05)->check(CLI::Range(0.0, 0.99))->group("Secure aggregation");
+      ->default_val(0.05)
+      ->check(CLI::Range(0.0, 0.99))
+      ->group("Secure aggregation");
   cmd->add_option("--tolerate-dropout", flags.tolerate_dropout,
                   "Fraction of nodes that may drop mid-round and still leave the sum recoverable")
-      ->default_val(0.1)->check(CLI::Range(0.0, 0.99))->group("Secure aggregation");
+      ->default_val(0.1)
+      ->check(CLI::Range(0.0, 0.99))
+      ->group("Secure aggregation");
 }
 
 Status ApplySecAggFlags(const SecAggFlags& flags, coordinator::SecAggConfig& config,
@@ -58,8 +72,9 @@ Status ApplySecAggFlags(const SecAggFlags& flags, coordinator::SecAggConfig& con
   if (config.enabled && expected_cohort > 0) {
     auto plan = coordinator::PlanSecureRound(config, static_cast<int>(expected_cohort));
     if (!plan.ok()) {
-      return plan.status().WithContext("secure aggregation among " + std::to_string(expected_cohort) +
-                                       " nodes (--tolerate-corrupt, --tolerate-dropout, --neighbours)");
+      return plan.status().WithContext(
+          "secure aggregation among " + std::to_string(expected_cohort) +
+          " nodes (--tolerate-corrupt, --tolerate-dropout, --neighbours)");
     }
   }
   return Status::Ok();

@@ -1,11 +1,10 @@
 #pragma once
 
-// The flags shared by `cartable coordinator` and `cartable simulate` for what nodes contribute to a round
-// and how it is securely aggregated.
-
-#include <string>
+// The flags shared by `cartable coordinator` and `cartable simulate` for what nodes contribute to a
+// round and how it is securely aggregated.
 
 #include <CLI/CLI.hpp>
+#include <string>
 
 #include "coordinator/run_config.h"
 #include "core/status.h"
@@ -25,8 +24,8 @@ struct SecAggFlags {
 void AddSecAggFlags(CLI::App* cmd, SecAggFlags& flags);
 
 // Fills `config` and `contribution` from the flags; kInvalidArgument naming the flag that is wrong.
-// With `expected_cohort` > 0 and secure aggregation on, also checks that a cohort of that size can be
-// planned with the declared tolerances, so a run that could never aggregate fails at start-up.
+// With `expected_cohort` > 0 and secure aggregation on, also checks that a cohort of that size can
+// be planned with the declared tolerances, so a run that could never aggregate fails at start-up.
 Status ApplySecAggFlags(const SecAggFlags& flags, coordinator::SecAggConfig& config,
                         coordinator::ContributionConfig& contribution, size_t expected_cohort = 0);
 

@@ -1,9 +1,9 @@
-// `cartable simulate`: a whole federation of synthetic schools on this machine, one process per school.
+// `cartable simulate`: a whole federation of synthetic schools on this machine, one process per
+// school.
 
 #include <cstdio>
 #include <iostream>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -25,17 +25,19 @@ struct SimulateOptions {
 };
 
 void PrintRound(const coordinator::RoundRecord& r, uint32_t rounds) {
-  std::printf("round %3u/%u  nodes %2zu  train loss %.4f  held-out AUC %s  %.2f s%s\n", r.round, rounds,
-              r.nodes, r.train_loss, r.auc ? std::to_string(*r.auc).substr(0, 6).c_str() : "  n/a ",
-              r.seconds, r.dropped.empty() ? "" : "  (some nodes dropped, see the log)");
+  std::printf("round %3u/%u  nodes %2zu  train loss %.4f  held-out AUC %s  %.2f s%s\n", r.round,
+              rounds, r.nodes, r.train_loss,
+              r.auc ? std::to_string(*r.auc).substr(0, 6).c_str() : "  n/a ", r.seconds,
+              r.dropped.empty() ? "" : "  (some nodes dropped, see the log)");
   std::fflush(stdout);
 }
 
 void PrintSummary(const nlohmann::json& report, const std::string& path) {
   std::printf("\nheld-out AUC on the same pupils:\n");
-  std::printf("  federated    %.4f   (%d schools, %d rounds, only model updates left each school)\n",
-              report["federated"]["auc"].get<double>(), report["config"]["schools"].get<int>(),
-              report["config"]["rounds"].get<int>());
+  std::printf(
+      "  federated    %.4f   (%d schools, %d rounds, only model updates left each school)\n",
+      report["federated"]["auc"].get<double>(), report["config"]["schools"].get<int>(),
+      report["config"]["rounds"].get<int>());
   std::printf("  centralized  %.4f   (the same model trained on all schools' data pooled)\n",
               report["centralized"]["auc"].get<double>());
   std::printf("  local only   %.4f   (mean over schools, each training alone)\n",
@@ -62,8 +64,8 @@ int Run(SimulateOptions& o) {
   if (Status s = simulations::Validate(o.scenario); !s.ok()) return ReportFailure(s);
   InstallShutdownHandler();
   const uint32_t rounds = o.scenario.rounds;
-  auto report = simulations::RunMultiProcessScenario(
-      o.scenario, [&](const coordinator::RoundRecord& r) {
+  auto report =
+      simulations::RunMultiProcessScenario(o.scenario, [&](const coordinator::RoundRecord& r) {
         if (!o.json) PrintRound(r, rounds);
       });
   if (ShutdownRequested()) {
@@ -84,39 +86,58 @@ int Run(SimulateOptions& o) {
 
 Runner AddSimulateCommand(CLI::App& app) {
   auto o = std::make_shared<SimulateOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "simulate",
-      "Run a federation of synthetic schools on this machine: a coordinator here and one node process\n"
-      "per school over ZeroMQ, then compare the federated model with pooled and school-alone training.");
+  CLI::App* cmd = app.add_subcommand("simulate",
+                                     "Run a federation of synthetic schools on this machine: a "
+                                     "coordinator here and one node process\n"
+                                     "per school over ZeroMQ, then compare the federated model "
+                                     "with pooled and school-alone training.");
   auto& c = o->scenario.cohort;
   cmd->add_option("--schools", c.schools, "Number of establishments (node processes)")
-      ->default_val(8)->check(CLI::Range(1, 200));
-  cmd->add_option("--rounds", o->scenario.rounds, "Federated rounds")->default_val(10)->check(CLI::Range(1, 100000));
-  cmd->add_option("--seed", c.seed, "Seed of the cohort, the split and the training")->default_val(1);
-  cmd->add_option("--out", o->out_dir, "Directory for report.json, the schools' CSV files and node logs")
+      ->default_val(8)
+      ->check(CLI::Range(1, 200));
+  cmd->add_option("--rounds", o->scenario.rounds, "Federated rounds")
+      ->default_val(10)
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("--seed", c.seed, "Seed of the cohort, the split and the training")
+      ->default_val(1);
+  cmd->add_option("--out", o->out_dir,
+                  "Directory for report.json, the schools' CSV files and node logs")
       ->default_val("cartable-out");
-  cmd->add_option("--skills", c.skills, "Skills in the synthetic curriculum")->default_val(20)->check(CLI::Range(1, 100000));
-  cmd->add_option("--local-epochs", o->scenario.local_epochs, "Passes over its data a node makes per round")
-      ->default_val(1)->check(CLI::Range(1, 1000));
+  cmd->add_option("--skills", c.skills, "Skills in the synthetic curriculum")
+      ->default_val(20)
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("--local-epochs", o->scenario.local_epochs,
+                  "Passes over its data a node makes per round")
+      ->default_val(1)
+      ->check(CLI::Range(1, 1000));
   cmd->add_option("--batch-size", o->scenario.batch_size, "Minibatch size of local training")
-      ->default_val(64)->check(CLI::Range(1, 1 << 20));
+      ->default_val(64)
+      ->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--learning-rate", o->scenario.learning_rate, "Adam step size of local training")
-      ->default_val(0.05)->check(CLI::PositiveNumber);
-  cmd->add_option("--test-fraction", o->scenario.test_fraction, "Share of each school's pupils held out")
-      ->default_val(0.2)->check(CLI::Range(0.01, 0.99));
+      ->default_val(0.05)
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--test-fraction", o->scenario.test_fraction,
+                  "Share of each school's pupils held out")
+      ->default_val(0.2)
+      ->check(CLI::Range(0.01, 0.99));
   cmd->add_option("--round-timeout", o->round_timeout_s, "Seconds a round stage waits for nodes")
-      ->default_val(120)->check(CLI::Range(1, 86400));
-  cmd->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")->default_val("info");
-  cmd->add_flag("--insecure", [o](int64_t) { o->scenario.curve = false; },
-                "Run without CURVE (to measure its cost); by default every connection is encrypted and\n"
-                "authenticated with fresh keys written to OUT/keys/");
-  cmd->add_flag("--json", o->json, "Print the whole report as JSON on stdout instead of progress lines");
+      ->default_val(120)
+      ->check(CLI::Range(1, 86400));
+  cmd->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")
+      ->default_val("info");
+  cmd->add_flag(
+      "--insecure", [o](int64_t) { o->scenario.curve = false; },
+      "Run without CURVE (to measure its cost); by default every connection is encrypted and\n"
+      "authenticated with fresh keys written to OUT/keys/");
+  cmd->add_flag("--json", o->json,
+                "Print the whole report as JSON on stdout instead of progress lines");
   AddSecAggFlags(cmd, o->secagg);
   cmd->footer(
       "Example: cartable simulate --schools 8 --rounds 10 --out /tmp/run1\n"
-      "Output: one line per round (nodes that answered, their mean training loss, the new global model's\n"
-      "AUC on held-out pupils computed from summed statistics, seconds), then the comparison with the\n"
-      "baselines. Ctrl-C stops the coordinator and every node; no partial report is written.");
+      "Output: one line per round (nodes that answered, their mean training loss, the new\n"
+      "global model's AUC on held-out pupils computed from summed statistics, seconds), then\n"
+      "the comparison with the baselines. Ctrl-C stops the coordinator and every node; no\n"
+      "partial report is written.");
   return [o] { return Run(*o); };
 }
 

@@ -124,8 +124,9 @@ Status ApplyConfig(const std::string& path, TrainCommandOptions& o, const GivenF
       if (!real || !(*real >= 0 && *real <= 0.9)) return bad(key, "expected a number in [0, 0.9]");
       if (!given("--validation-fraction")) o.validation_fraction = *real;
     } else {
-      return bad(key, "unknown key (known: epochs, batch_size, learning_rate, seed, test_fraction, "
-                      "validation_fraction)");
+      return bad(key,
+                 "unknown key (known: epochs, batch_size, learning_rate, seed, test_fraction, "
+                 "validation_fraction)");
     }
   }
   return Status::Ok();
@@ -154,7 +155,8 @@ nlohmann::json ScoresJson(const simulations::Scores& s) {
 StatusOr<models::PupilSplit> LoadSplit(const TrainCommandOptions& o) {
   auto data = ingest::LoadData(o.data);
   if (!data.ok()) return data.status().WithContext("--data");
-  if (o.test.empty()) return models::SplitByPupil(*data, o.test_fraction, o.seed, o.validation_fraction);
+  if (o.test.empty())
+    return models::SplitByPupil(*data, o.test_fraction, o.seed, o.validation_fraction);
   auto test = ingest::LoadData(o.test);
   if (!test.ok()) return test.status().WithContext("--test");
   if (data->records.feature_names != test->records.feature_names) {
@@ -245,12 +247,9 @@ Status WriteModel(const TrainCommandOptions& o, const models::Model& model,
                   const TrainingData& data, const nlohmann::json& scores) {
   const models::PupilSplit& split = data.split;
   models::ModelCard card;
-  card.training = {{"epochs", o.epochs},
-                   {"batch_size", o.batch_size},
-                   {"learning_rate", o.learning_rate},
-                   {"seed", o.seed},
-                   {"optimizer", "adam"},
-                   {"setting", "centralised"}};
+  card.training = {
+      {"epochs", o.epochs}, {"batch_size", o.batch_size}, {"learning_rate", o.learning_rate},
+      {"seed", o.seed},     {"optimizer", "adam"},        {"setting", "centralised"}};
   card.data = {{"train_pupils", split.train.num_pupils()},
                {"train_answers", data.Count(split.train)},
                {"test_pupils", split.test.num_pupils()},
@@ -284,8 +283,7 @@ Status Train(TrainCommandOptions& o, const GivenFlag& given) {
     CARTABLE_RETURN_IF_ERROR(WriteModel(o, *model, data, result));
     result["model_file"] = o.out;
     result["model_card"] = models::ModelCardPath(o.out).string();
-    std::fprintf(stderr, "wrote %s and %s\n", o.out.c_str(),
-                 models::ModelCardPath(o.out).c_str());
+    std::fprintf(stderr, "wrote %s and %s\n", o.out.c_str(), models::ModelCardPath(o.out).c_str());
   }
   if (o.json) {
     std::cout << result.dump(2) << std::endl;
@@ -336,9 +334,10 @@ Runner AddTrainCommand(CLI::App& app) {
                   "Share of pupils held out when there is no --test")
       ->default_val(0.2)
       ->check(CLI::Range(0.01, 0.99));
-  cmd->add_option("--validation-fraction", o->validation_fraction,
-                  "Share of pupils held out for validation (its AUC after each epoch, and \"validation\"\n"
-                  "in --json); the test pupils stay the same")
+  cmd->add_option(
+         "--validation-fraction", o->validation_fraction,
+         "Share of pupils held out for validation (its AUC after each epoch, and \"validation\"\n"
+         "in --json); the test pupils stay the same")
       ->default_val(0)
       ->check(CLI::Range(0.0, 0.9));
   cmd->add_option("--epochs", o->epochs, "Passes over the training data")

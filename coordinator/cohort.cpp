@@ -4,7 +4,8 @@
 
 namespace cartable::coordinator {
 
-std::vector<CohortMember> SelectCohort(std::vector<CohortMember> joined, const std::set<std::string>& excluded) {
+std::vector<CohortMember> SelectCohort(std::vector<CohortMember> joined,
+                                       const std::set<std::string>& excluded) {
   std::erase_if(joined, [&](const CohortMember& m) { return excluded.contains(m.name); });
   std::sort(joined.begin(), joined.end(),
             [](const CohortMember& a, const CohortMember& b) { return a.name < b.name; });
@@ -28,14 +29,16 @@ std::set<std::string> ResolveDisputes(std::vector<std::pair<std::string, std::st
     for (const auto& [name, count] : named) {
       if (count == most) out.insert(name);
     }
-    std::erase_if(open, [&](const auto& d) { return out.contains(d.first) || out.contains(d.second); });
+    std::erase_if(open,
+                  [&](const auto& d) { return out.contains(d.first) || out.contains(d.second); });
   }
   return out;
 }
 
 }  // namespace
 
-std::vector<CohortMember> CohortForRetry(const std::vector<CohortMember>& attempt, const AttemptFaults& faults) {
+std::vector<CohortMember> CohortForRetry(const std::vector<CohortMember>& attempt,
+                                         const AttemptFaults& faults) {
   std::set<std::string> leave = ResolveDisputes(faults.disputes);
   std::set<std::string> accusers;
   for (const auto& [accuser, accused] : faults.disputes) accusers.insert(accuser);

@@ -11,7 +11,8 @@ std::unique_ptr<EvaluationStage> EvaluationStage::Start(uint64_t run_id, uint32_
                                                         const models::ModelSpec& model,
                                                         const std::vector<float>& parameters,
                                                         std::vector<Outgoing>& out) {
-  auto stage = std::unique_ptr<EvaluationStage>(new EvaluationStage(run_id, round, std::move(cohort)));
+  auto stage =
+      std::unique_ptr<EvaluationStage>(new EvaluationStage(run_id, round, std::move(cohort)));
   std::vector<uint32_t> everyone(stage->members().size());
   std::iota(everyone.begin(), everyone.end(), 0u);
   stage->Ask(everyone);

@@ -1,10 +1,10 @@
 #pragma once
 
-// EvaluationStage: the cohort evaluates the round's new global model on its held-out pupils and answers
-// with summable statistics (models::SummableMetrics), which this stage adds up; the federation's metrics
-// are computed from the total. Statistics no honest evaluation gives (histograms that do not add up to
-// the count, sums outside what the count allows, values not finite) drop their sender and never enter
-// the total.
+// EvaluationStage: the cohort evaluates the round's new global model on its held-out pupils and
+// answers with summable statistics (models::SummableMetrics), which this stage adds up; the
+// federation's metrics are computed from the total. Statistics no honest evaluation gives
+// (histograms that do not add up to the count, sums outside what the count allows, values not
+// finite) drop their sender and never enter the total.
 
 #include <memory>
 #include <vector>
@@ -17,8 +17,10 @@ namespace cartable::coordinator {
 
 class EvaluationStage final : public RoundStage {
  public:
-  static std::unique_ptr<EvaluationStage> Start(uint64_t run_id, uint32_t round, std::vector<CohortMember> cohort,
-                                                const models::ModelSpec& model, const std::vector<float>& parameters,
+  static std::unique_ptr<EvaluationStage> Start(uint64_t run_id, uint32_t round,
+                                                std::vector<CohortMember> cohort,
+                                                const models::ModelSpec& model,
+                                                const std::vector<float>& parameters,
                                                 std::vector<Outgoing>& out);
 
   // The sum of the statistics accepted so far (all of them once finished()).

@@ -27,23 +27,26 @@ bool IsUsableName(const std::string& name) {
 
 StatusOr<std::optional<protocol::PeerId>> NodeRegistry::Join(const protocol::PeerId& peer,
                                                              const protocol::Hello& hello,
-                                                             const SenderIdentity& sender, TimePoint now) {
+                                                             const SenderIdentity& sender,
+                                                             TimePoint now) {
   if (!IsUsableName(hello.node_name)) {
     return PermissionDeniedError("a node name must be 1 to 128 bytes without control characters");
   }
   if (!sender.name.empty() && sender.name != hello.node_name) {
-    return PermissionDeniedError("your key is allowed as '" + sender.name + "', not as '" + Printable(hello.node_name) +
-                                 "': use --name " + sender.name);
+    return PermissionDeniedError("your key is allowed as '" + sender.name + "', not as '" +
+                                 Printable(hello.node_name) + "': use --name " + sender.name);
   }
   if (sender.identity_key && *sender.identity_key != hello.signing_key) {
-    return PermissionDeniedError("your identity key is not the one this coordinator holds for '" +
-                                 hello.node_name + "' (" + hello.node_name +
-                                 ".sign.pub in its allow-list): start the node with the key pair enrolled");
+    return PermissionDeniedError(
+        "your identity key is not the one this coordinator holds for '" + hello.node_name + "' (" +
+        hello.node_name +
+        ".sign.pub in its allow-list): start the node with the key pair enrolled");
   }
   if (IsZero(hello.signing_key)) return PermissionDeniedError("a Hello without an identity key");
   if (auto known = nodes_.find(peer); known != nodes_.end()) {
     if (known->second.name != hello.node_name || known->second.signing_key != hello.signing_key) {
-      return PermissionDeniedError("this connection already joined as '" + known->second.name + "'");
+      return PermissionDeniedError("this connection already joined as '" + known->second.name +
+                                   "'");
     }
     known->second.last_heard = now;
     return std::optional<protocol::PeerId>();  // a repeated hello is harmless
@@ -53,10 +56,12 @@ StatusOr<std::optional<protocol::PeerId>> NodeRegistry::Join(const protocol::Pee
     if (node.name == hello.node_name) {
       replaced = other_peer;
     } else if (node.signing_key == hello.signing_key) {
-      return PermissionDeniedError("the identity key you present is already that of node '" + node.name + "'");
+      return PermissionDeniedError("the identity key you present is already that of node '" +
+                                   node.name + "'");
     }
   }
-  if (replaced) nodes_.erase(*replaced);  // the same establishment on a new connection: it restarted
+  if (replaced)
+    nodes_.erase(*replaced);  // the same establishment on a new connection: it restarted
   nodes_.emplace(peer, JoinedNode{hello.node_name, hello.signing_key, now, std::nullopt});
   return replaced;
 }
@@ -87,8 +92,8 @@ void NodeRegistry::Sent(const std::vector<Outgoing>& out, TimePoint now) {
   }
 }
 
-std::vector<protocol::PeerId> NodeRegistry::OwedHeartbeat(const std::vector<Outgoing>& out, TimePoint now,
-                                                          Duration interval) const {
+std::vector<protocol::PeerId> NodeRegistry::OwedHeartbeat(const std::vector<Outgoing>& out,
+                                                          TimePoint now, Duration interval) const {
   std::set<protocol::PeerId> addressed;
   for (const Outgoing& o : out) addressed.insert(o.peer);
   std::vector<protocol::PeerId> owed;

@@ -1,11 +1,11 @@
 #pragma once
 
-// NodeRegistry: the nodes that have joined the coordinator, by the peer id of their connection: the name
-// each is known by, its identity key, when it was last heard and last sent anything. It decides whether a
-// Hello is accepted (an authenticated node must call itself by its allow-list name and present the
-// identity key the allow-list holds for it, when it holds one; no two nodes share an identity key) and
-// which nodes are owed a heartbeat or have fallen silent. Sans-I/O: time points come from the caller.
-// Not thread safe.
+// NodeRegistry: the nodes that have joined the coordinator, by the peer id of their connection: the
+// name each is known by, its identity key, when it was last heard and last sent anything. It
+// decides whether a Hello is accepted (an authenticated node must call itself by its allow-list
+// name and present the identity key the allow-list holds for it, when it holds one; no two nodes
+// share an identity key) and which nodes are owed a heartbeat or have fallen silent. Sans-I/O: time
+// points come from the caller. Not thread safe.
 
 #include <map>
 #include <optional>
@@ -31,16 +31,18 @@ struct JoinedNode {
 // Who sent a message, as the transport authenticated it.
 struct SenderIdentity {
   std::string name;  // the allow-list name; empty without authentication
-  std::optional<protocol::PublicKeyBytes> identity_key;  // the allow-list's identity key for that name
+  std::optional<protocol::PublicKeyBytes>
+      identity_key;  // the allow-list's identity key for that name
 };
 
 class NodeRegistry {
  public:
-  // Accepts a Hello, or refuses it (kPermissionDenied, with a message for the node) when the name is not
-  // the one the transport authenticated, the identity key is not the allow-list's, or another joined
-  // node already presented that identity key. When the name was joined on another connection (the node
-  // restarted), that connection is forgotten and its peer id returned.
-  StatusOr<std::optional<protocol::PeerId>> Join(const protocol::PeerId& peer, const protocol::Hello& hello,
+  // Accepts a Hello, or refuses it (kPermissionDenied, with a message for the node) when the name
+  // is not the one the transport authenticated, the identity key is not the allow-list's, or
+  // another joined node already presented that identity key. When the name was joined on another
+  // connection (the node restarted), that connection is forgotten and its peer id returned.
+  StatusOr<std::optional<protocol::PeerId>> Join(const protocol::PeerId& peer,
+                                                 const protocol::Hello& hello,
                                                  const SenderIdentity& sender, TimePoint now);
 
   const JoinedNode* Find(const protocol::PeerId& peer) const;
@@ -59,7 +61,8 @@ class NodeRegistry {
   // Joined nodes not addressed in `out` that have been sent nothing for `interval`.
   std::vector<protocol::PeerId> OwedHeartbeat(const std::vector<Outgoing>& out, TimePoint now,
                                               Duration interval) const;
-  // Forgets nodes silent for longer than `timeout`, except those `busy` says are working; returns them.
+  // Forgets nodes silent for longer than `timeout`, except those `busy` says are working; returns
+  // them.
   template <typename Busy>
   std::vector<JoinedNode> ForgetSilent(TimePoint now, Duration timeout, Busy busy) {
     std::vector<JoinedNode> forgotten;

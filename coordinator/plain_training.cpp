@@ -6,27 +6,35 @@
 
 namespace cartable::coordinator {
 
-StatusOr<std::unique_ptr<PlainTraining>> PlainTraining::Start(const RunConfig& config, uint32_t round,
+StatusOr<std::unique_ptr<PlainTraining>> PlainTraining::Start(const RunConfig& config,
+                                                              uint32_t round,
                                                               std::vector<CohortMember> cohort,
                                                               const std::vector<float>& global,
                                                               std::vector<Outgoing>& out) {
-  CARTABLE_ASSIGN_OR_RETURN(exchange::ContributionLayout layout,
-                            exchange::ContributionLayout::Create(global.size(), config.contribution.value_range,
-                                                                 config.contribution.weight_cap));
-  auto stage = std::unique_ptr<PlainTraining>(new PlainTraining(config, round, std::move(cohort), layout));
+  CARTABLE_ASSIGN_OR_RETURN(
+      exchange::ContributionLayout layout,
+      exchange::ContributionLayout::Create(global.size(), config.contribution.value_range,
+                                           config.contribution.weight_cap));
+  auto stage =
+      std::unique_ptr<PlainTraining>(new PlainTraining(config, round, std::move(cohort), layout));
   std::vector<uint32_t> everyone(stage->members().size());
   std::iota(everyone.begin(), everyone.end(), 0u);
   stage->Ask(everyone);
-  protocol::TrainRequest request{exchange::ToWire(config.model), config.train, global,
-                                 {config.contribution.value_range, config.contribution.weight_cap}, {}};
+  protocol::TrainRequest request{exchange::ToWire(config.model),
+                                 config.train,
+                                 global,
+                                 {config.contribution.value_range, config.contribution.weight_cap},
+                                 {}};
   stage->SendToAwaited(std::move(request), out);
   stage->Settle(out);
   return stage;
 }
 
-PlainTraining::PlainTraining(const RunConfig& config, uint32_t round, std::vector<CohortMember> cohort,
-                             exchange::ContributionLayout layout)
-    : TrainingStage(config.run_id, round, std::move(cohort)), layout_(layout), sum_(layout.size(), 0.0) {}
+PlainTraining::PlainTraining(const RunConfig& config, uint32_t round,
+                             std::vector<CohortMember> cohort, exchange::ContributionLayout layout)
+    : TrainingStage(config.run_id, round, std::move(cohort)),
+      layout_(layout),
+      sum_(layout.size(), 0.0) {}
 
 Status PlainTraining::Accept(uint32_t, const protocol::Envelope& envelope) {
   const auto& result = std::get<protocol::TrainResult>(envelope.body);
@@ -38,7 +46,8 @@ Status PlainTraining::Accept(uint32_t, const protocol::Envelope& envelope) {
 
 void PlainTraining::CloseStep(std::vector<Outgoing>&) {
   if (contributors_ == 0) return Fail(FailedPreconditionError("no node sent a usable update"));
-  // Each value was rounded to float once by its node, and sums in double add nothing worth counting.
+  // Each value was rounded to float once by its node, and sums in double add nothing worth
+  // counting.
   const double tolerance = contributors_ * layout_.value_range() * 1e-6;
   auto sum = layout_.Unpack(sum_, contributors_, tolerance);
   if (!sum.ok()) return Fail(sum.status());

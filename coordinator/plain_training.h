@@ -1,9 +1,10 @@
 #pragma once
 
-// PlainTraining: a training stage without secure aggregation, for comparison runs only. Each node sends
-// its packed contribution in the clear; a vector that no well-formed Pack gives (wrong length, a value
-// not finite or outside ±range, a weight below one example's) drops its sender, named, and never
-// enters the sum. Sums are kept in double precision, so the order of arrival does not matter.
+// PlainTraining: a training stage without secure aggregation, for comparison runs only. Each node
+// sends its packed contribution in the clear; a vector that no well-formed Pack gives (wrong
+// length, a value not finite or outside ±range, a weight below one example's) drops its sender,
+// named, and never enters the sum. Sums are kept in double precision, so the order of arrival does
+// not matter.
 
 #include <memory>
 #include <vector>
@@ -23,7 +24,9 @@ class PlainTraining final : public TrainingStage {
   PlainTraining(const RunConfig& config, uint32_t round, std::vector<CohortMember> cohort,
                 exchange::ContributionLayout layout);
   Status Accept(uint32_t member, const protocol::Envelope& envelope) override;
-  bool AnswersStep(protocol::MessageType type) const override { return type == protocol::MessageType::kTrainResult; }
+  bool AnswersStep(protocol::MessageType type) const override {
+    return type == protocol::MessageType::kTrainResult;
+  }
   void CloseStep(std::vector<Outgoing>& out) override;
   std::string StepName() const override { return "training"; }
 

@@ -18,12 +18,15 @@ std::string Names(const std::vector<CohortMember>& members) {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<RoundLoop>> RoundLoop::Create(const RunConfig& config, const Clock& clock) {
+StatusOr<std::unique_ptr<RoundLoop>> RoundLoop::Create(const RunConfig& config,
+                                                       const Clock& clock) {
   CARTABLE_RETURN_IF_ERROR(CheckRunConfig(config));
   CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<aggregation::Strategy> strategy,
                             aggregation::CreateStrategy(config.strategy));
-  CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<models::Model> model, models::CreateModel(config.model));
-  return std::unique_ptr<RoundLoop>(new RoundLoop(config, clock, std::move(strategy), model->GetParameters()));
+  CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<models::Model> model,
+                            models::CreateModel(config.model));
+  return std::unique_ptr<RoundLoop>(
+      new RoundLoop(config, clock, std::move(strategy), model->GetParameters()));
 }
 
 RoundLoop::RoundLoop(const RunConfig& config, const Clock& clock,
@@ -42,7 +45,8 @@ RoundStage* RoundLoop::stage() const {
   return nullptr;
 }
 
-std::vector<Outgoing> RoundLoop::OnMessage(const protocol::PeerId& peer, const protocol::Envelope& envelope,
+std::vector<Outgoing> RoundLoop::OnMessage(const protocol::PeerId& peer,
+                                           const protocol::Envelope& envelope,
                                            const SenderIdentity& sender) {
   return Sent(HandleMessage(peer, envelope, sender));
 }
@@ -51,8 +55,10 @@ std::vector<Outgoing> RoundLoop::OnTick() {
   std::vector<Outgoing> out = CheckDeadlines();
   if (phase_ != Phase::kDone) {
     std::shared_ptr<const protocol::Envelope> heartbeat;  // one envelope for all, encoded once
-    for (const protocol::PeerId& peer : registry_.OwedHeartbeat(out, clock_.Now(), config_.heartbeat_interval)) {
-      if (!heartbeat) heartbeat = std::make_shared<const protocol::Envelope>(MakeEnvelope(protocol::Heartbeat{}));
+    for (const protocol::PeerId& peer :
+         registry_.OwedHeartbeat(out, clock_.Now(), config_.heartbeat_interval)) {
+      if (!heartbeat)
+        heartbeat = std::make_shared<const protocol::Envelope>(MakeEnvelope(protocol::Heartbeat{}));
       out.push_back({peer, heartbeat});
     }
   }
@@ -62,9 +68,11 @@ std::vector<Outgoing> RoundLoop::OnTick() {
 std::vector<Outgoing> RoundLoop::OnUnreachable(const protocol::PeerId& peer, const Status& why) {
   if (phase_ == Phase::kDone || !registry_.Contains(peer)) return {};
   std::vector<Outgoing> out;
-  if (stage() != nullptr) stage()->OnUnreachable(peer, "could not be sent a message: " + why.message(), out);
-  // A connection that is gone stays gone: the node, if it comes back, says Hello on a new one. A node
-  // that is only not reading stays joined, and is dropped from each round it cannot keep up with.
+  if (stage() != nullptr)
+    stage()->OnUnreachable(peer, "could not be sent a message: " + why.message(), out);
+  // A connection that is gone stays gone: the node, if it comes back, says Hello on a new one. A
+  // node that is only not reading stays joined, and is dropped from each round it cannot keep up
+  // with.
   if (why.code() == StatusCode::kUnavailable) registry_.Forget(peer);
   return Sent(AfterStageStep(std::move(out)));
 }
@@ -74,20 +82,25 @@ std::vector<Outgoing> RoundLoop::Sent(std::vector<Outgoing> out) {
   return out;
 }
 
-std::vector<Outgoing> RoundLoop::HandleMessage(const protocol::PeerId& peer, const protocol::Envelope& envelope,
+std::vector<Outgoing> RoundLoop::HandleMessage(const protocol::PeerId& peer,
+                                               const protocol::Envelope& envelope,
                                                const SenderIdentity& sender) {
   if (phase_ == Phase::kDone) return {};
-  if (const auto* hello = std::get_if<protocol::Hello>(&envelope.body)) return OnHello(peer, *hello, sender);
+  if (const auto* hello = std::get_if<protocol::Hello>(&envelope.body))
+    return OnHello(peer, *hello, sender);
   if (!registry_.Contains(peer)) {
     // A coordinator that restarted, or forgot a silent node, asks it to join again.
     spdlog::debug("a {} from a peer that has not joined; asking it to say hello",
                   protocol::MessageTypeName(protocol::TypeOf(envelope.body)));
-    return {{peer, std::make_shared<const protocol::Envelope>(MakeEnvelope(protocol::ErrorReply{
-                       protocol::kErrorNotJoined, "this coordinator does not know you: say hello", {}}))}};
+    return {
+        {peer,
+         std::make_shared<const protocol::Envelope>(MakeEnvelope(protocol::ErrorReply{
+             protocol::kErrorNotJoined, "this coordinator does not know you: say hello", {}}))}};
   }
   registry_.Heard(peer, clock_.Now());
   if (std::holds_alternative<protocol::Heartbeat>(envelope.body)) {
-    return {{peer, std::make_shared<const protocol::Envelope>(MakeEnvelope(protocol::Heartbeat{}))}};
+    return {
+        {peer, std::make_shared<const protocol::Envelope>(MakeEnvelope(protocol::Heartbeat{}))}};
   }
   const bool current = envelope.run_id == config_.run_id && envelope.round == attempt_;
   if (const auto* error = std::get_if<protocol::ErrorReply>(&envelope.body); error && !current) {
@@ -96,8 +109,8 @@ std::vector<Outgoing> RoundLoop::HandleMessage(const protocol::PeerId& peer, con
   }
   if (stage() == nullptr || !current) {
     spdlog::debug("ignoring a {} from {} (run {:016x}, round {})",
-                  protocol::MessageTypeName(protocol::TypeOf(envelope.body)), registry_.NameOf(peer),
-                  envelope.run_id, envelope.round);
+                  protocol::MessageTypeName(protocol::TypeOf(envelope.body)),
+                  registry_.NameOf(peer), envelope.run_id, envelope.round);
     return {};
   }
   std::vector<Outgoing> out;
@@ -109,9 +122,12 @@ std::vector<Outgoing> RoundLoop::OnHello(const protocol::PeerId& peer, const pro
                                          const SenderIdentity& sender) {
   auto joined = registry_.Join(peer, hello, sender, clock_.Now());
   if (!joined.ok()) {
-    spdlog::warn("refusing a Hello as '{}': {}", Printable(hello.node_name), joined.status().message());
-    return {{peer, std::make_shared<const protocol::Envelope>(MakeEnvelope(protocol::ErrorReply{
-                       static_cast<uint32_t>(StatusCode::kPermissionDenied), joined.status().message(), {}}))}};
+    spdlog::warn("refusing a Hello as '{}': {}", Printable(hello.node_name),
+                 joined.status().message());
+    return {{peer, std::make_shared<const protocol::Envelope>(MakeEnvelope(
+                       protocol::ErrorReply{static_cast<uint32_t>(StatusCode::kPermissionDenied),
+                                            joined.status().message(),
+                                            {}}))}};
   }
   std::vector<Outgoing> out;
   if (const std::optional<protocol::PeerId>& old = *joined) {
@@ -122,11 +138,13 @@ std::vector<Outgoing> RoundLoop::OnHello(const protocol::PeerId& peer, const pro
     spdlog::debug("node '{}' joined ({} connected)", hello.node_name, registry_.size());
   }
   if (excluded_.contains(hello.node_name)) {
-    spdlog::warn("node '{}' joined, but it misbehaved earlier in this run and takes no further part",
-                 hello.node_name);
+    spdlog::warn(
+        "node '{}' joined, but it misbehaved earlier in this run and takes no further part",
+        hello.node_name);
   }
   std::vector<Outgoing> start;
-  if (phase_ == Phase::kJoining && config_.expected_nodes != 0 && registry_.size() >= config_.expected_nodes) {
+  if (phase_ == Phase::kJoining && config_.expected_nodes != 0 &&
+      registry_.size() >= config_.expected_nodes) {
     start = StartRound();
   } else if (phase_ == Phase::kWaiting) {
     start = StartAttempt();
@@ -137,10 +155,9 @@ std::vector<Outgoing> RoundLoop::OnHello(const protocol::PeerId& peer, const pro
 
 void RoundLoop::ForgetSilentNodes() {
   const RoundStage* busy = stage();
-  for (const JoinedNode& node : registry_.ForgetSilent(clock_.Now(), config_.node_timeout,
-                                                       [&](const protocol::PeerId& p) {
-                                                         return busy && busy->Awaits(p);
-                                                       })) {
+  for (const JoinedNode& node :
+       registry_.ForgetSilent(clock_.Now(), config_.node_timeout,
+                              [&](const protocol::PeerId& p) { return busy && busy->Awaits(p); })) {
     spdlog::warn("forgetting node '{}': silent for {} s", node.name,
                  static_cast<int>(ToSeconds(clock_.Now() - node.last_heard)));
   }
@@ -152,9 +169,10 @@ std::vector<Outgoing> RoundLoop::CheckDeadlines() {
   if (clock_.Now() < deadline_) return {};
   if (phase_ == Phase::kPausing) return StartAttempt();
   if (phase_ == Phase::kWaiting) {
-    return Fail(DeadlineExceededError(shortage_.message() + ", still after waiting " +
-                                      std::to_string(static_cast<int>(ToSeconds(config_.join_timeout))) +
-                                      " s for nodes to join"));
+    return Fail(
+        DeadlineExceededError(shortage_.message() + ", still after waiting " +
+                              std::to_string(static_cast<int>(ToSeconds(config_.join_timeout))) +
+                              " s for nodes to join"));
   }
   if (phase_ == Phase::kJoining) {
     if (registry_.size() < config_.min_nodes) {
@@ -197,12 +215,13 @@ std::vector<Outgoing> RoundLoop::StartRound() {
 
 Status RoundLoop::EnoughToRun(const std::vector<CohortMember>& cohort) const {
   if (cohort.size() < config_.min_nodes) {
-    return FailedPreconditionError("only " + std::to_string(cohort.size()) + " node(s) can take part (" +
-                                   Names(cohort) + "); the run needs " + std::to_string(config_.min_nodes));
+    return FailedPreconditionError("only " + std::to_string(cohort.size()) +
+                                   " node(s) can take part (" + Names(cohort) +
+                                   "); the run needs " + std::to_string(config_.min_nodes));
   }
   if (config_.secagg.enabled) {
-    // A cohort that shrank below what secure aggregation can serve is short of nodes, like one below
-    // min_nodes: more may join, so it is never a reason to end the run by itself.
+    // A cohort that shrank below what secure aggregation can serve is short of nodes, like one
+    // below min_nodes: more may join, so it is never a reason to end the run by itself.
     auto plan = PlanSecureRound(config_.secagg, static_cast<int>(cohort.size()));
     if (!plan.ok()) return FailedPreconditionError(plan.status().message());
   }
@@ -218,13 +237,14 @@ std::vector<Outgoing> RoundLoop::StartAttempt() {
   if (Status enough = EnoughToRun(SelectCohort(registry_.Members(), excluded_)); !enough.ok()) {
     return WaitForNodes(enough);
   }
-  // Members that failed an earlier attempt of this round sit it out, unless that leaves too few: then
-  // they are asked again, since failing the round is the only other way.
+  // Members that failed an earlier attempt of this round sit it out, unless that leaves too few:
+  // then they are asked again, since failing the round is the only other way.
   std::set<std::string> left_out = excluded_;
   left_out.insert(sitting_out_.begin(), sitting_out_.end());
   std::vector<CohortMember> cohort = SelectCohort(registry_.Members(), left_out);
   if (!sitting_out_.empty() && !EnoughToRun(cohort).ok()) {
-    spdlog::info("round {}: too few nodes without those that failed an attempt; asking them again", current_.round);
+    spdlog::info("round {}: too few nodes without those that failed an attempt; asking them again",
+                 current_.round);
     sitting_out_.clear();
     cohort = SelectCohort(registry_.Members(), excluded_);
   }
@@ -250,7 +270,8 @@ std::vector<Outgoing> RoundLoop::WaitForNodes(const Status& shortage) {
 std::vector<Outgoing> RoundLoop::FinishTraining() {
   for (const auto& [name, why] : training_->proven()) {
     if (excluded_.insert(name).second) {
-      spdlog::warn("round {}: node '{}' takes no further part in this run: {}", current_.round, name, why);
+      spdlog::warn("round {}: node '{}' takes no further part in this run: {}", current_.round,
+                   name, why);
     }
   }
   if (!training_->outcome().ok()) return RetryOrFail(training_->outcome().status());
@@ -275,14 +296,16 @@ std::vector<Outgoing> RoundLoop::FinishTraining() {
   phase_ = Phase::kEvaluating;
   drops_recorded_ = 0;
   std::vector<Outgoing> out;
-  evaluation_ = EvaluationStage::Start(config_.run_id, attempt_, std::move(cohort), config_.model, global_, out);
+  evaluation_ = EvaluationStage::Start(config_.run_id, attempt_, std::move(cohort), config_.model,
+                                       global_, out);
   deadline_ = clock_.Now() + config_.round_timeout;
   return AfterStageStep(std::move(out));
 }
 
 std::vector<Outgoing> RoundLoop::RetryOrFail(const Status& failure) {
   const Status why = failure.WithContext("round " + std::to_string(current_.round));
-  if (why.code() != StatusCode::kFailedPrecondition || ++failed_attempts_ >= config_.max_attempts) return Fail(why);
+  if (why.code() != StatusCode::kFailedPrecondition || ++failed_attempts_ >= config_.max_attempts)
+    return Fail(why);
   std::string without;
   if (training_ != nullptr) {
     AttemptFaults faults;
@@ -293,7 +316,8 @@ std::vector<Outgoing> RoundLoop::RetryOrFail(const Status& failure) {
     faults.disputes = training_->disputes();
     const std::vector<CohortMember> next = CohortForRetry(training_->members(), faults);
     for (const CohortMember& m : training_->members()) {
-      if (std::none_of(next.begin(), next.end(), [&](const CohortMember& n) { return n.name == m.name; })) {
+      if (std::none_of(next.begin(), next.end(),
+                       [&](const CohortMember& n) { return n.name == m.name; })) {
         sitting_out_.insert(m.name);
         without += (without.empty() ? " without " : ", ") + m.name;
       }
@@ -301,8 +325,8 @@ std::vector<Outgoing> RoundLoop::RetryOrFail(const Status& failure) {
   }
   // A short pause lets nodes that restarted or lost their connection rejoin before the next cohort.
   const Duration pause = std::min<Duration>(config_.round_timeout, std::chrono::seconds(5));
-  spdlog::warn("{}; trying again{} in {:g} s ({} of {} attempts)", why.message(), without, ToSeconds(pause),
-               failed_attempts_ + 1, config_.max_attempts);
+  spdlog::warn("{}; trying again{} in {:g} s ({} of {} attempts)", why.message(), without,
+               ToSeconds(pause), failed_attempts_ + 1, config_.max_attempts);
   phase_ = Phase::kPausing;
   training_.reset();
   deadline_ = clock_.Now() + pause;
@@ -357,8 +381,9 @@ std::vector<Outgoing> RoundLoop::EndOnRequest() {
   phase_ = Phase::kDone;
   outcome_ = Status::Ok();
   stopped_by_ = stop_requested_by_;
-  return ShutdownAll("run stopped by admin '" + *stopped_by_ + "' after " + std::to_string(records_.size()) +
-                     " of " + std::to_string(config_.rounds) + " rounds");
+  return ShutdownAll("run stopped by admin '" + *stopped_by_ + "' after " +
+                     std::to_string(records_.size()) + " of " + std::to_string(config_.rounds) +
+                     " rounds");
 }
 
 RunSnapshot RoundLoop::Snapshot() const {
@@ -368,17 +393,31 @@ RunSnapshot RoundLoop::Snapshot() const {
   s.rounds_planned = config_.rounds;
   s.rounds_completed = records_.size();
   switch (phase_) {
-    case Phase::kJoining: s.stage = "joining"; break;
-    case Phase::kTraining: s.stage = "training"; break;
-    case Phase::kEvaluating: s.stage = "evaluating"; break;
-    case Phase::kPausing: s.stage = "retrying"; break;
-    case Phase::kWaiting: s.stage = "waiting for nodes"; break;
-    case Phase::kDone: s.stage = "done"; break;
+    case Phase::kJoining:
+      s.stage = "joining";
+      break;
+    case Phase::kTraining:
+      s.stage = "training";
+      break;
+    case Phase::kEvaluating:
+      s.stage = "evaluating";
+      break;
+    case Phase::kPausing:
+      s.stage = "retrying";
+      break;
+    case Phase::kWaiting:
+      s.stage = "waiting for nodes";
+      break;
+    case Phase::kDone:
+      s.stage = "done";
+      break;
   }
   if (phase_ != Phase::kJoining && phase_ != Phase::kDone) s.round = current_.round;
   const TimePoint now = clock_.Now();
-  for (const auto& [peer, node] : registry_.nodes()) s.nodes.push_back({node.name, ToSeconds(now - node.last_heard)});
-  std::sort(s.nodes.begin(), s.nodes.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  for (const auto& [peer, node] : registry_.nodes())
+    s.nodes.push_back({node.name, ToSeconds(now - node.last_heard)});
+  std::sort(s.nodes.begin(), s.nodes.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
   if (!records_.empty()) s.last_round = records_.back();
   s.stop_requested_by = stop_requested_by_;
   return s;
@@ -386,7 +425,8 @@ RunSnapshot RoundLoop::Snapshot() const {
 
 std::vector<Outgoing> RoundLoop::ShutdownAll(const std::string& reason) {
   std::vector<Outgoing> out;
-  auto shared = std::make_shared<const protocol::Envelope>(MakeEnvelope(protocol::Shutdown{reason}));
+  auto shared =
+      std::make_shared<const protocol::Envelope>(MakeEnvelope(protocol::Shutdown{reason}));
   for (const auto& [peer, node] : registry_.nodes()) out.push_back({peer, shared});
   return out;
 }

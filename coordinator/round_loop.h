@@ -1,18 +1,18 @@
 #pragma once
 
-// RoundLoop: the coordinator's run as a sans-I/O state machine — the one place where rounds happen. It is
-// fed node messages and clock ticks and returns the messages to send; the ZeroMQ service, in-process
-// simulations and tests drive this same code. Per round: pick the cohort (cohort.h), run the training
-// stage (plain or secure, training_stage.h) that ends with the sum of the nodes' contributions, let the
-// Strategy pick the next model, run the evaluation stage, and record federation metrics computed from
-// summed statistics only. Nodes that miss a deadline are dropped from the round and named in the log
-// and the round record. An attempt whose aggregation fails is retried, up to max_attempts, without the
-// nodes that dropped or misbehaved in it; a node whose misbehaviour the coordinator checked for itself
-// is left out for the rest of the run.
-// Membership is live: a node that joins (or restarts and rejoins under the same name) mid-run takes part
-// from the next round; a node silent past node_timeout is forgotten; a stranger is told to say Hello.
-// Every joined node that has been sent nothing for heartbeat_interval gets a Heartbeat at the next tick.
-// Not thread safe; the Clock must outlive the loop.
+// RoundLoop: the coordinator's run as a sans-I/O state machine — the one place where rounds happen.
+// It is fed node messages and clock ticks and returns the messages to send; the ZeroMQ service,
+// in-process simulations and tests drive this same code. Per round: pick the cohort (cohort.h), run
+// the training stage (plain or secure, training_stage.h) that ends with the sum of the nodes'
+// contributions, let the Strategy pick the next model, run the evaluation stage, and record
+// federation metrics computed from summed statistics only. Nodes that miss a deadline are dropped
+// from the round and named in the log and the round record. An attempt whose aggregation fails is
+// retried, up to max_attempts, without the nodes that dropped or misbehaved in it; a node whose
+// misbehaviour the coordinator checked for itself is left out for the rest of the run. Membership
+// is live: a node that joins (or restarts and rejoins under the same name) mid-run takes part from
+// the next round; a node silent past node_timeout is forgotten; a stranger is told to say Hello.
+// Every joined node that has been sent nothing for heartbeat_interval gets a Heartbeat at the next
+// tick. Not thread safe; the Clock must outlive the loop.
 
 #include <functional>
 #include <memory>
@@ -36,9 +36,10 @@ namespace cartable::coordinator {
 
 struct RoundRecord {
   uint32_t round = 0;
-  size_t nodes = 0;        // nodes whose update entered the sum
-  double train_loss = 0;   // weighted mean of the nodes' local training losses
-  std::optional<double> auc, accuracy, log_loss, rmse;  // of the new global model on held-out pupils
+  size_t nodes = 0;       // nodes whose update entered the sum
+  double train_loss = 0;  // weighted mean of the nodes' local training losses
+  std::optional<double> auc, accuracy, log_loss,
+      rmse;                // of the new global model on held-out pupils
   uint64_t evaluated = 0;  // held-out answers behind those metrics
   double seconds = 0;
   std::vector<std::string> dropped;  // nodes that missed a deadline or failed this round
@@ -54,8 +55,8 @@ struct RunSnapshot {
   std::string model;
   uint32_t rounds_planned = 0;
   size_t rounds_completed = 0;
-  uint32_t round = 0;   // the round in progress, from 1; 0 while joining and once the run is over
-  std::string stage;    // "joining", "training", "evaluating", "retrying" or "done"
+  uint32_t round = 0;  // the round in progress, from 1; 0 while joining and once the run is over
+  std::string stage;   // "joining", "training", "evaluating", "retrying" or "done"
   std::vector<NodeView> nodes;  // joined nodes, by name
   std::optional<RoundRecord> last_round;
   std::optional<std::string> stop_requested_by;
@@ -65,21 +66,24 @@ class RoundLoop {
  public:
   static StatusOr<std::unique_ptr<RoundLoop>> Create(const RunConfig& config, const Clock& clock);
 
-  // `sender` is who the transport authenticated the sender as (nobody without authentication): a node
-  // must call itself by that name and present its identity key, so no node can take another
+  // `sender` is who the transport authenticated the sender as (nobody without authentication): a
+  // node must call itself by that name and present its identity key, so no node can take another
   // establishment's place.
   std::vector<Outgoing> OnMessage(const protocol::PeerId& peer, const protocol::Envelope& envelope,
                                   const SenderIdentity& sender = {});
   // Checks deadlines; call at least every poll interval.
   std::vector<Outgoing> OnTick();
-  // The transport could not hand `peer` a message: the peer is dropped from the round at once, never
-  // waited on. `why` is the transport's status: kUnavailable (the connection is gone) also forgets the
-  // peer, which says Hello again if it comes back; otherwise (it is not reading) it stays joined.
+  // The transport could not hand `peer` a message: the peer is dropped from the round at once,
+  // never waited on. `why` is the transport's status: kUnavailable (the connection is gone) also
+  // forgets the peer, which says Hello again if it comes back; otherwise (it is not reading) it
+  // stays joined.
   std::vector<Outgoing> OnUnreachable(const protocol::PeerId& peer, const Status& why);
-  // Ends the run now (e.g. the operator pressed Ctrl-C): Shutdown to every node, outcome kCancelled.
+  // Ends the run now (e.g. the operator pressed Ctrl-C): Shutdown to every node, outcome
+  // kCancelled.
   std::vector<Outgoing> Stop(const std::string& reason);
-  // Ends the run cleanly once the current round is recorded, or at once when no round has started: every
-  // node gets Shutdown and the outcome is OK. `by` names who asked (an admin's allow-list name).
+  // Ends the run cleanly once the current round is recorded, or at once when no round has started:
+  // every node gets Shutdown and the outcome is OK. `by` names who asked (an admin's allow-list
+  // name).
   std::vector<Outgoing> StopAfterRound(const std::string& by);
 
   bool done() const { return phase_ == Phase::kDone; }
@@ -88,7 +92,8 @@ class RoundLoop {
   const std::vector<RoundRecord>& records() const { return records_; }
   const std::vector<float>& global_model() const { return global_; }
   const RunConfig& config() const { return config_; }
-  // Who ended the run with StopAfterRound; empty when the run ended any other way (or is still going).
+  // Who ended the run with StopAfterRound; empty when the run ended any other way (or is still
+  // going).
   const std::optional<std::string>& stopped_by() const { return stopped_by_; }
   // Nodes left out for the rest of the run, by name: the coordinator caught them misbehaving.
   const std::set<std::string>& excluded() const { return excluded_; }
@@ -100,20 +105,21 @@ class RoundLoop {
   }
 
  private:
-  // kPausing: between a failed attempt and the next, so that nodes that restarted or lost a connection
-  // can rejoin before the cohort is picked again. kWaiting: a round short of connected nodes waits for
-  // joins, up to the join timeout.
+  // kPausing: between a failed attempt and the next, so that nodes that restarted or lost a
+  // connection can rejoin before the cohort is picked again. kWaiting: a round short of connected
+  // nodes waits for joins, up to the join timeout.
   enum class Phase { kJoining, kTraining, kEvaluating, kPausing, kWaiting, kDone };
 
-  RoundLoop(const RunConfig& config, const Clock& clock, std::unique_ptr<aggregation::Strategy> strategy,
-            std::vector<float> initial);
-  std::vector<Outgoing> HandleMessage(const protocol::PeerId& peer, const protocol::Envelope& envelope,
+  RoundLoop(const RunConfig& config, const Clock& clock,
+            std::unique_ptr<aggregation::Strategy> strategy, std::vector<float> initial);
+  std::vector<Outgoing> HandleMessage(const protocol::PeerId& peer,
+                                      const protocol::Envelope& envelope,
                                       const SenderIdentity& sender);
   std::vector<Outgoing> OnHello(const protocol::PeerId& peer, const protocol::Hello& hello,
                                 const SenderIdentity& sender);
   std::vector<Outgoing> CheckDeadlines();
-  // Records what the current stage dropped since last asked, restarts the deadline of a new step, and
-  // moves on when the stage is finished.
+  // Records what the current stage dropped since last asked, restarts the deadline of a new step,
+  // and moves on when the stage is finished.
   std::vector<Outgoing> AfterStageStep(std::vector<Outgoing> out);
   std::vector<Outgoing> Sent(std::vector<Outgoing> out);
   void ForgetSilentNodes();

@@ -31,9 +31,11 @@ void RoundStage::OnMessage(const protocol::PeerId& peer, const protocol::Envelop
     }
     Drop(member, "failed: " + Printable(error->message, 400), DroppedMember::Kind::kRefused);
   } else {
-    if (!awaited_.contains(member) || !AnswersStep(protocol::TypeOf(envelope.body))) return;  // stale, repeated
+    if (!awaited_.contains(member) || !AnswersStep(protocol::TypeOf(envelope.body)))
+      return;  // stale, repeated
     if (Status accepted = Accept(member, envelope); !accepted.ok()) {
-      Drop(member, "sent an unusable " + StepName() + " answer: " + accepted.message(), DroppedMember::Kind::kUnusable);
+      Drop(member, "sent an unusable " + StepName() + " answer: " + accepted.message(),
+           DroppedMember::Kind::kUnusable);
     } else {
       awaited_.erase(member);
     }
@@ -44,11 +46,13 @@ void RoundStage::OnMessage(const protocol::PeerId& peer, const protocol::Envelop
 void RoundStage::OnDeadline(std::vector<Outgoing>& out) {
   if (finished_) return;
   const std::set<uint32_t> late = awaited_;
-  for (uint32_t member : late) Drop(member, "missed the deadline of " + StepName(), DroppedMember::Kind::kLate);
+  for (uint32_t member : late)
+    Drop(member, "missed the deadline of " + StepName(), DroppedMember::Kind::kLate);
   CloseIfAnswered(out);
 }
 
-void RoundStage::OnUnreachable(const protocol::PeerId& peer, const std::string& why, std::vector<Outgoing>& out) {
+void RoundStage::OnUnreachable(const protocol::PeerId& peer, const std::string& why,
+                               std::vector<Outgoing>& out) {
   if (finished_) return;
   for (uint32_t member = 0; member < members_.size(); ++member) {
     if (members_[member].peer == peer && !gone_.contains(member)) {
@@ -60,8 +64,8 @@ void RoundStage::OnUnreachable(const protocol::PeerId& peer, const std::string& 
 }
 
 void RoundStage::CloseIfAnswered(std::vector<Outgoing>& out) {
-  // A step nobody is left to answer closes at once; every CloseStep opens the next step or finishes,
-  // and no stage has more steps than this.
+  // A step nobody is left to answer closes at once; every CloseStep opens the next step or
+  // finishes, and no stage has more steps than this.
   for (int steps = 0; !finished_ && awaited_.empty(); ++steps) {
     CARTABLE_CHECK(steps < 16) << "a round stage that neither advances nor finishes";
     step_changed_ = true;
@@ -93,12 +97,13 @@ void RoundStage::Finish() {
 }
 
 void RoundStage::Send(uint32_t member, protocol::Body body, std::vector<Outgoing>& out) const {
-  out.push_back({members_[member].peer,
-                 std::make_shared<const protocol::Envelope>(protocol::Envelope{run_id_, round_, std::move(body)})});
+  out.push_back({members_[member].peer, std::make_shared<const protocol::Envelope>(
+                                            protocol::Envelope{run_id_, round_, std::move(body)})});
 }
 
 void RoundStage::SendToAwaited(protocol::Body body, std::vector<Outgoing>& out) const {
-  auto shared = std::make_shared<const protocol::Envelope>(protocol::Envelope{run_id_, round_, std::move(body)});
+  auto shared = std::make_shared<const protocol::Envelope>(
+      protocol::Envelope{run_id_, round_, std::move(body)});
   for (uint32_t member : awaited_) out.push_back({members_[member].peer, shared});
 }
 

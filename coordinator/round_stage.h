@@ -1,13 +1,13 @@
 #pragma once
 
-// RoundStage: one stage of one attempt at a round, at the coordinator (training, plain or secure; then
-// evaluation), as a sans-I/O state machine. The RoundLoop feeds it its cohort's messages, the
-// deadline of its current step and the peers the transport could not reach; the stage appends what to
-// send. A stage is a sequence of steps (one for a plain stage, five for SecAgg+): each step asks some
-// members and closes when all have answered, are gone, or its deadline passed. Members that miss a
-// step, fail, or send something unusable are dropped from the attempt and named with why. Messages
-// from strangers, for another run or attempt, or for another step are ignored. One per stage; not
-// thread safe.
+// RoundStage: one stage of one attempt at a round, at the coordinator (training, plain or secure;
+// then evaluation), as a sans-I/O state machine. The RoundLoop feeds it its cohort's messages, the
+// deadline of its current step and the peers the transport could not reach; the stage appends what
+// to send. A stage is a sequence of steps (one for a plain stage, five for SecAgg+): each step asks
+// some members and closes when all have answered, are gone, or its deadline passed. Members that
+// miss a step, fail, or send something unusable are dropped from the attempt and named with why.
+// Messages from strangers, for another run or attempt, or for another step are ignored. One per
+// stage; not thread safe.
 
 #include <cstdint>
 #include <set>
@@ -40,11 +40,13 @@ class RoundStage {
   RoundStage(uint64_t run_id, uint32_t round, std::vector<CohortMember> members);
   virtual ~RoundStage() = default;
 
-  void OnMessage(const protocol::PeerId& peer, const protocol::Envelope& envelope, std::vector<Outgoing>& out);
+  void OnMessage(const protocol::PeerId& peer, const protocol::Envelope& envelope,
+                 std::vector<Outgoing>& out);
   // The current step's deadline passed: drop who has not answered and close it.
   void OnDeadline(std::vector<Outgoing>& out);
   // The transport could not hand `peer` a message: it is dropped now, never waited on.
-  void OnUnreachable(const protocol::PeerId& peer, const std::string& why, std::vector<Outgoing>& out);
+  void OnUnreachable(const protocol::PeerId& peer, const std::string& why,
+                     std::vector<Outgoing>& out);
 
   bool finished() const { return finished_; }
   const std::vector<CohortMember>& members() const { return members_; }
@@ -66,7 +68,8 @@ class RoundStage {
   virtual void CloseStep(std::vector<Outgoing>& out) = 0;
   virtual std::string StepName() const = 0;
 
-  // Starts a step: `members` (not gone) are awaited. A subclass's factory calls Settle after its first Ask.
+  // Starts a step: `members` (not gone) are awaited. A subclass's factory calls Settle after its
+  // first Ask.
   void Ask(std::span<const uint32_t> members);
   // Closes the current step at once if nobody is left to answer it.
   void Settle(std::vector<Outgoing>& out) { CloseIfAnswered(out); }

@@ -12,19 +12,24 @@ Status CheckRunConfig(const RunConfig& config) {
     return InvalidArgumentError("expected_nodes (" + std::to_string(config.expected_nodes) +
                                 ") is below min_nodes (" + std::to_string(config.min_nodes) + ")");
   }
-  if (config.train.local_epochs < 1 || config.train.batch_size < 1 || !(config.train.learning_rate > 0)) {
-    return InvalidArgumentError("local training needs epochs ≥ 1, batch size ≥ 1 and a positive rate");
+  if (config.train.local_epochs < 1 || config.train.batch_size < 1 ||
+      !(config.train.learning_rate > 0)) {
+    return InvalidArgumentError(
+        "local training needs epochs ≥ 1, batch size ≥ 1 and a positive rate");
   }
   if (!(config.contribution.value_range >= 1) || !std::isfinite(config.contribution.value_range) ||
       !(config.contribution.weight_cap >= 1) || !std::isfinite(config.contribution.weight_cap)) {
-    return InvalidArgumentError("contributions need a value range of at least 1 and a weight cap of at least 1");
+    return InvalidArgumentError(
+        "contributions need a value range of at least 1 and a weight cap of at least 1");
   }
   if (config.max_attempts < 1) return InvalidArgumentError("a round needs at least 1 attempt");
   const SecAggConfig& sa = config.secagg;
   if (sa.enabled) {
-    if (sa.neighbours != -1 && sa.neighbours != 0 && (sa.neighbours < 2 || sa.neighbours % 2 != 0)) {
-      return InvalidArgumentError("secure aggregation neighbours must be 'full', or an even number ≥ 2; got " +
-                                  std::to_string(sa.neighbours));
+    if (sa.neighbours != -1 && sa.neighbours != 0 &&
+        (sa.neighbours < 2 || sa.neighbours % 2 != 0)) {
+      return InvalidArgumentError(
+          "secure aggregation neighbours must be 'full', or an even number ≥ 2; got " +
+          std::to_string(sa.neighbours));
     }
     if (sa.modulus_bits < 8 || sa.modulus_bits > 62) {
       return InvalidArgumentError("secure aggregation modulus bits must be in [8, 62]");

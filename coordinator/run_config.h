@@ -1,7 +1,8 @@
 #pragma once
 
-// RunConfig: what a federated training run is — the model, how nodes train, how many rounds, who must
-// take part, and how long each wait may last. Validated once by RoundLoop::Create (CheckRunConfig).
+// RunConfig: what a federated training run is — the model, how nodes train, how many rounds, who
+// must take part, and how long each wait may last. Validated once by RoundLoop::Create
+// (CheckRunConfig).
 
 #include <chrono>
 #include <cstdint>
@@ -25,14 +26,14 @@ struct SecAggConfig {
   // which the neighbour count and Shamir threshold are chosen to withstand (graph_plan.h).
   double tolerate_corrupt = 0.05;
   double tolerate_dropout = 0.1;
-  int modulus_bits = 32;    // updates are summed modulo 2^bits, 8..62
+  int modulus_bits = 32;  // updates are summed modulo 2^bits, 8..62
 };
 
 // How nodes pack what they contribute to a round (exchange/contribution.h), with or without secure
 // aggregation, so both paths weight nodes the same way.
 struct ContributionConfig {
-  // Every packed value lies in [−value_range, value_range]: each delta value is clamped to it before
-  // weighting, and secure aggregation quantises this range.
+  // Every packed value lies in [−value_range, value_range]: each delta value is clamped to it
+  // before weighting, and secure aggregation quantises this range.
   double value_range = 4.0;
   // A node's weight is min(examples, weight_cap) / weight_cap, in (0, 1].
   double weight_cap = 10000;
@@ -43,24 +44,26 @@ struct RunConfig {
   uint32_t rounds = 10;
   // The first round starts as soon as this many nodes have joined (0: wait for the join deadline).
   size_t expected_nodes = 0;
-  // Fewer nodes than this joined at the join deadline fails the run; fewer connected when a round (or a
-  // retry) starts makes it wait for joins, up to join_timeout; fewer answering fails the attempt.
+  // Fewer nodes than this joined at the join deadline fails the run; fewer connected when a round
+  // (or a retry) starts makes it wait for joins, up to join_timeout; fewer answering fails the
+  // attempt.
   size_t min_nodes = 2;
   models::ModelSpec model;
   protocol::WireTrainConfig train;  // local epochs, batch size, rate, seed
   std::string strategy = "fedavg";
   ContributionConfig contribution;
   SecAggConfig secagg;
-  // Attempts at one round whose aggregation failed (too few nodes left to unmask the sum, or a sum no
-  // honest cohort gives); each retry leaves out the nodes that dropped or misbehaved. Then the run fails.
+  // Attempts at one round whose aggregation failed (too few nodes left to unmask the sum, or a sum
+  // no honest cohort gives); each retry leaves out the nodes that dropped or misbehaved. Then the
+  // run fails.
   int max_attempts = 3;
   Duration join_timeout = std::chrono::seconds(60);
   Duration round_timeout = std::chrono::seconds(120);  // per stage (training, evaluation)
-  // A node not busy in a round stage and silent this long (no heartbeat) is forgotten until it says Hello
-  // again. Nodes send heartbeats every few seconds, so this only catches nodes that are gone.
+  // A node not busy in a round stage and silent this long (no heartbeat) is forgotten until it says
+  // Hello again. Nodes send heartbeats every few seconds, so this only catches nodes that are gone.
   Duration node_timeout = std::chrono::seconds(30);
-  // Every joined node the coordinator has sent nothing to for this long gets a Heartbeat, so a node can
-  // tell a quiet coordinator from a gone one (it waits a few intervals, then says Hello again).
+  // Every joined node the coordinator has sent nothing to for this long gets a Heartbeat, so a node
+  // can tell a quiet coordinator from a gone one (it waits a few intervals, then says Hello again).
   Duration heartbeat_interval = std::chrono::seconds(5);
 };
 

@@ -23,7 +23,8 @@ StatusOr<secagg::GraphPlan> PlanSecureRound(const SecAggConfig& config, int coho
 
 namespace {
 
-secagg::RoundParameters ParametersOf(const RunConfig& config, uint32_t round, const secagg::GraphPlan& plan,
+secagg::RoundParameters ParametersOf(const RunConfig& config, uint32_t round,
+                                     const secagg::GraphPlan& plan,
                                      const std::vector<CohortMember>& cohort) {
   secagg::RoundParameters params;
   params.run_id = config.run_id;
@@ -40,36 +41,48 @@ secagg::RoundParameters ParametersOf(const RunConfig& config, uint32_t round, co
 
 }  // namespace
 
-StatusOr<std::unique_ptr<SecureTraining>> SecureTraining::Start(const RunConfig& config, uint32_t round,
+StatusOr<std::unique_ptr<SecureTraining>> SecureTraining::Start(const RunConfig& config,
+                                                                uint32_t round,
                                                                 std::vector<CohortMember> cohort,
                                                                 const std::vector<float>& global,
                                                                 std::vector<Outgoing>& out) {
   const int n = static_cast<int>(cohort.size());
   auto plan = PlanSecureRound(config.secagg, n);
-  if (!plan.ok()) return plan.status().WithContext("planning secure aggregation for round " + std::to_string(round));
-  CARTABLE_ASSIGN_OR_RETURN(exchange::ContributionLayout layout,
-                            exchange::ContributionLayout::Create(global.size(), config.contribution.value_range,
-                                                                 config.contribution.weight_cap));
+  if (!plan.ok())
+    return plan.status().WithContext("planning secure aggregation for round " +
+                                     std::to_string(round));
+  CARTABLE_ASSIGN_OR_RETURN(
+      exchange::ContributionLayout layout,
+      exchange::ContributionLayout::Create(global.size(), config.contribution.value_range,
+                                           config.contribution.weight_cap));
   secagg::RoundParameters params = ParametersOf(config, round, *plan, cohort);
-  protocol::TrainRequest request{exchange::ToWire(config.model), config.train, global,
+  protocol::TrainRequest request{exchange::ToWire(config.model),
+                                 config.train,
+                                 global,
                                  {config.contribution.value_range, config.contribution.weight_cap},
                                  exchange::PlanOf(params)};
-  CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<secagg::SecAggServer> server,
-                            secagg::SecAggServer::Create(std::move(params), layout.size(), exchange::ModelHash(global)));
+  CARTABLE_ASSIGN_OR_RETURN(
+      std::unique_ptr<secagg::SecAggServer> server,
+      secagg::SecAggServer::Create(std::move(params), layout.size(), exchange::ModelHash(global)));
   auto stage = std::unique_ptr<SecureTraining>(
       new SecureTraining(config, round, std::move(cohort), std::move(server), layout));
-  spdlog::info("round {}: secure aggregation among {} nodes, {} neighbours each, threshold {} "
-               "(outlasts {} colluding neighbours, survives {} dropped)",
-               round, n, plan->degree, plan->threshold, plan->corrupt_allowance, plan->tolerated_dropouts);
+  spdlog::info(
+      "round {}: secure aggregation among {} nodes, {} neighbours each, threshold {} "
+      "(outlasts {} colluding neighbours, survives {} dropped)",
+      round, n, plan->degree, plan->threshold, plan->corrupt_allowance, plan->tolerated_dropouts);
   stage->AskServer();
   stage->SendToAwaited(std::move(request), out);
   stage->Settle(out);
   return stage;
 }
 
-SecureTraining::SecureTraining(const RunConfig& config, uint32_t round, std::vector<CohortMember> cohort,
-                               std::unique_ptr<secagg::SecAggServer> server, exchange::ContributionLayout layout)
-    : TrainingStage(config.run_id, round, std::move(cohort)), server_(std::move(server)), layout_(layout) {}
+SecureTraining::SecureTraining(const RunConfig& config, uint32_t round,
+                               std::vector<CohortMember> cohort,
+                               std::unique_ptr<secagg::SecAggServer> server,
+                               exchange::ContributionLayout layout)
+    : TrainingStage(config.run_id, round, std::move(cohort)),
+      server_(std::move(server)),
+      layout_(layout) {}
 
 void SecureTraining::AskServer() { Ask(server_->asked()); }
 
@@ -79,12 +92,18 @@ bool SecureTraining::AnswersStep(protocol::MessageType type) const {
 
 std::string SecureTraining::StepName() const {
   switch (step_) {
-    case protocol::Stage::kAdvertiseKeys: return "AdvertiseKeys";
-    case protocol::Stage::kShareKeys: return "ShareKeys";
-    case protocol::Stage::kMaskedInput: return "MaskedInput";
-    case protocol::Stage::kConsistencyCheck: return "ConsistencyCheck";
-    case protocol::Stage::kUnmask: return "Unmask";
-    default: return "secure aggregation";
+    case protocol::Stage::kAdvertiseKeys:
+      return "AdvertiseKeys";
+    case protocol::Stage::kShareKeys:
+      return "ShareKeys";
+    case protocol::Stage::kMaskedInput:
+      return "MaskedInput";
+    case protocol::Stage::kConsistencyCheck:
+      return "ConsistencyCheck";
+    case protocol::Stage::kUnmask:
+      return "Unmask";
+    default:
+      return "secure aggregation";
   }
 }
 
@@ -126,7 +145,8 @@ void SecureTraining::CloseStep(std::vector<Outgoing>& out) {
       step_ = protocol::Stage::kMaskedInput;
       AskServer();
       for (auto& [member, shares] : *deliveries) {
-        if (!gone(member)) Send(member, protocol::ShareDelivery{exchange::ToWire(std::move(shares))}, out);
+        if (!gone(member))
+          Send(member, protocol::ShareDelivery{exchange::ToWire(std::move(shares))}, out);
       }
       return;
     }
@@ -150,22 +170,25 @@ void SecureTraining::CloseStep(std::vector<Outgoing>& out) {
       if (!sum.ok()) return Fail(sum.status());
       return Unpack(*sum);
     }
-    default: return Fail(InternalError("secure aggregation closed an unknown step"));
+    default:
+      return Fail(InternalError("secure aggregation closed an unknown step"));
   }
 }
 
 void SecureTraining::TakeBlame() {
   for (const secagg::Blame& blame : server_->blamed()) {
-    spdlog::warn("round {}: '{}' broke the secure-aggregation protocol: {}", round(), members()[blame.member].name,
-                 blame.reason);
+    spdlog::warn("round {}: '{}' broke the secure-aggregation protocol: {}", round(),
+                 members()[blame.member].name, blame.reason);
     Prove(members()[blame.member].name, blame.reason);
   }
-  for (const secagg::Dispute& dispute : server_->disputes()) Dispute(dispute.reporter, dispute.owner);
+  for (const secagg::Dispute& dispute : server_->disputes())
+    Dispute(dispute.reporter, dispute.owner);
 }
 
 void SecureTraining::Unpack(const secagg::UnmaskedSum& sum) {
   const int contributors = static_cast<int>(sum.survivors.size());
-  // Each contribution was rounded to one of the quantiser's levels: off by less than one level each.
+  // Each contribution was rounded to one of the quantiser's levels: off by less than one level
+  // each.
   const secagg::Quantizer& q = server_->quantizer();
   const double level = 2 * q.range() / static_cast<double>(q.levels());
   auto unpacked = layout_.Unpack(sum.sum, contributors, 2 * contributors * level);

@@ -1,9 +1,9 @@
 #pragma once
 
-// SecureTraining: the training stage of one attempt under SecAgg+, sans-I/O. It announces the plan with
-// the global model, relays keys and sealed shares between the cohort's nodes, collects masked
-// contributions, runs the consistency check and the unmasking, and ends with the unpacked sum of the
-// survivors' contributions and never one of them (the SecAgg+ server state machine,
+// SecureTraining: the training stage of one attempt under SecAgg+, sans-I/O. It announces the plan
+// with the global model, relays keys and sealed shares between the cohort's nodes, collects masked
+// contributions, runs the consistency check and the unmasking, and ends with the unpacked sum of
+// the survivors' contributions and never one of them (the SecAgg+ server state machine,
 // aggregation/secagg/server.h, holds the cryptography; this is its workflow). Its steps are the
 // protocol's stages: AdvertiseKeys, ShareKeys, MaskedInput, ConsistencyCheck, Unmask.
 
@@ -30,7 +30,8 @@ class SecureTraining final : public TrainingStage {
 
  private:
   SecureTraining(const RunConfig& config, uint32_t round, std::vector<CohortMember> cohort,
-                 std::unique_ptr<aggregation::secagg::SecAggServer> server, exchange::ContributionLayout layout);
+                 std::unique_ptr<aggregation::secagg::SecAggServer> server,
+                 exchange::ContributionLayout layout);
   Status Accept(uint32_t member, const protocol::Envelope& envelope) override;
   bool AnswersStep(protocol::MessageType type) const override;
   void CloseStep(std::vector<Outgoing>& out) override;

@@ -1,11 +1,11 @@
 #pragma once
 
-// TrainingStage: the training stage of one attempt at a round, plain or secure behind one interface.
-// It sends the global model to the cohort, collects the nodes' packed contributions
-// (exchange/contribution.h) and ends with their unpacked sum, or why there is none. Both kinds weight
-// nodes the same way and check the sum against the same bounds; they differ in what the coordinator
-// sees on the way: every node's vector (PlainTraining, comparison runs), or only the sum
-// (SecureTraining, SecAgg+).
+// TrainingStage: the training stage of one attempt at a round, plain or secure behind one
+// interface. It sends the global model to the cohort, collects the nodes' packed contributions
+// (exchange/contribution.h) and ends with their unpacked sum, or why there is none. Both kinds
+// weight nodes the same way and check the sum against the same bounds; they differ in what the
+// coordinator sees on the way: every node's vector (PlainTraining, comparison runs), or only the
+// sum (SecureTraining, SecAgg+).
 
 #include <memory>
 #include <optional>
@@ -23,8 +23,8 @@ class TrainingStage : public RoundStage {
  public:
   using RoundStage::RoundStage;
 
-  // Set once finished(): the sum, or why the attempt failed (kFailedPrecondition: worth another attempt
-  // without the members it dropped or blamed).
+  // Set once finished(): the sum, or why the attempt failed (kFailedPrecondition: worth another
+  // attempt without the members it dropped or blamed).
   const StatusOr<exchange::SummedContributions>& outcome() const { return *outcome_; }
   // Members whose misbehaviour the coordinator checked for itself, by name, with why.
   const std::vector<std::pair<std::string, std::string>>& proven() const { return proven_; }
@@ -45,10 +45,12 @@ class TrainingStage : public RoundStage {
   std::vector<std::pair<std::string, std::string>> proven_;
 };
 
-// Starts the training stage of attempt `round` among `cohort` (sorted by name) from `global`: plain or
-// secure as `config` says. Fails when the attempt cannot start (a secure plan the cohort cannot hold).
+// Starts the training stage of attempt `round` among `cohort` (sorted by name) from `global`: plain
+// or secure as `config` says. Fails when the attempt cannot start (a secure plan the cohort cannot
+// hold).
 StatusOr<std::unique_ptr<TrainingStage>> StartTraining(const RunConfig& config, uint32_t round,
                                                        std::vector<CohortMember> cohort,
-                                                       const std::vector<float>& global, std::vector<Outgoing>& out);
+                                                       const std::vector<float>& global,
+                                                       std::vector<Outgoing>& out);
 
 }  // namespace cartable::coordinator

@@ -1,7 +1,8 @@
 #pragma once
 
-// CARTABLE_CHECK(condition) << "details": aborts the process with file, line and details when a programmer
-// error (a broken invariant, never bad input) is detected. Bad input returns a Status instead.
+// CARTABLE_CHECK(condition) << "details": aborts the process with file, line and details when a
+// programmer error (a broken invariant, never bad input) is detected. Bad input returns a Status
+// instead.
 
 #include <sstream>
 #include <string_view>
@@ -25,7 +26,7 @@ struct CheckVoidify {
 
 }  // namespace cartable::internal
 
-#define CARTABLE_CHECK(condition)                            \
-  (condition) ? (void)0                                      \
-              : ::cartable::internal::CheckVoidify() &       \
+#define CARTABLE_CHECK(condition)                      \
+  (condition) ? (void)0                                \
+              : ::cartable::internal::CheckVoidify() & \
                     ::cartable::internal::CheckFailure(#condition, __FILE__, __LINE__).stream()

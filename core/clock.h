@@ -1,7 +1,7 @@
 #pragma once
 
-// Clock: where the state machines read the time, so that deadlines are testable. Production code uses
-// SystemClock (a monotonic steady clock); tests drive a ManualClock. Both are thread safe.
+// Clock: where the state machines read the time, so that deadlines are testable. Production code
+// uses SystemClock (a monotonic steady clock); tests drive a ManualClock. Both are thread safe.
 
 #include <atomic>
 #include <chrono>

@@ -1,8 +1,9 @@
 #pragma once
 
-// Whole-file reads and crash-safe writes. WriteFileAtomically writes a temporary file beside the target,
-// fsyncs it, renames it over the target and fsyncs the directory: a reader sees the old file or the new
-// one, never half of one, even if the process is killed or the machine loses power mid-write.
+// Whole-file reads and crash-safe writes. WriteFileAtomically writes a temporary file beside the
+// target, fsyncs it, renames it over the target and fsyncs the directory: a reader sees the old
+// file or the new one, never half of one, even if the process is killed or the machine loses power
+// mid-write.
 
 #include <filesystem>
 #include <string>

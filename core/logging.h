@@ -1,8 +1,8 @@
 #pragma once
 
-// Logging goes through spdlog to stderr (stdout is for a command's results). SetupLogging is called once by
-// each executable; libraries just call spdlog::info(...) and friends. The process name tags every line so
-// that interleaved logs of a coordinator and its nodes stay readable.
+// Logging goes through spdlog to stderr (stdout is for a command's results). SetupLogging is called
+// once by each executable; libraries just call spdlog::info(...) and friends. The process name tags
+// every line so that interleaved logs of a coordinator and its nodes stay readable.
 
 #include <string_view>
 

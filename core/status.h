@@ -1,9 +1,10 @@
 #pragma once
 
-// Status and StatusOr<T>: how every expected failure (bad input, refused plan, timeout, peer gone) travels
-// across cartable's public APIs. A Status is either OK or carries a code and a message a user can act on;
-// context is chained outside-in with WithContext ("loading school-3.csv: line 12: field 'correct': ...").
-// Both are plain values: cheap to move, safe to copy, not thread safe to mutate concurrently.
+// Status and StatusOr<T>: how every expected failure (bad input, refused plan, timeout, peer gone)
+// travels across cartable's public APIs. A Status is either OK or carries a code and a message a
+// user can act on; context is chained outside-in with WithContext ("loading school-3.csv: line 12:
+// field 'correct': ..."). Both are plain values: cheap to move, safe to copy, not thread safe to
+// mutate concurrently.
 
 #include <optional>
 #include <ostream>
@@ -75,8 +76,8 @@ Status DataLossError(std::string message);
 Status InternalError(std::string message);
 Status ResourceExhaustedError(std::string message);
 
-// Holds either a T or a non-OK Status. Accessing the value of an errored StatusOr is a programmer error and
-// aborts.
+// Holds either a T or a non-OK Status. Accessing the value of an errored StatusOr is a programmer
+// error and aborts.
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
@@ -108,7 +109,8 @@ class [[nodiscard]] StatusOr {
 
  private:
   void CheckHasValue() const {
-    CARTABLE_CHECK(ok()) << "value() on an errored StatusOr: " << std::get<Status>(state_).ToString();
+    CARTABLE_CHECK(ok()) << "value() on an errored StatusOr: "
+                         << std::get<Status>(state_).ToString();
   }
   std::variant<Status, T> state_;
 };
@@ -119,9 +121,9 @@ class [[nodiscard]] StatusOr {
 #define CARTABLE_CONCAT_(a, b) CARTABLE_CONCAT_INNER_(a, b)
 
 // Returns the Status of `expr` from the enclosing function when it is not OK.
-#define CARTABLE_RETURN_IF_ERROR(expr)                 \
-  do {                                                 \
-    ::cartable::Status cartable_status_ = (expr);      \
+#define CARTABLE_RETURN_IF_ERROR(expr)                   \
+  do {                                                   \
+    ::cartable::Status cartable_status_ = (expr);        \
     if (!cartable_status_.ok()) return cartable_status_; \
   } while (0)
 

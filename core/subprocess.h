@@ -1,8 +1,9 @@
 #pragma once
 
-// ChildProcess: a program started with fork/exec and owned by this object. The child receives SIGTERM if
-// its parent dies (so no orphan outlives a crashed coordinator), and the destructor terminates and reaps
-// it, so a test or command that fails halfway never leaves processes behind. Not thread safe.
+// ChildProcess: a program started with fork/exec and owned by this object. The child receives
+// SIGTERM if its parent dies (so no orphan outlives a crashed coordinator), and the destructor
+// terminates and reaps it, so a test or command that fails halfway never leaves processes behind.
+// Not thread safe.
 
 #include <sys/types.h>
 
@@ -40,7 +41,8 @@ class ChildProcess {
 
   pid_t pid() const { return pid_; }
 
-  // The exit code once the child has ended (128 + signal when killed by one), nullopt while it runs.
+  // The exit code once the child has ended (128 + signal when killed by one), nullopt while it
+  // runs.
   std::optional<int> Poll();
 
   // Waits up to `timeout` for the child to end by itself.
@@ -61,13 +63,13 @@ class ChildProcess {
 // Path of the running executable (/proc/self/exe), so a command can start more of itself.
 StatusOr<std::filesystem::path> CurrentExecutable();
 
-// SIGINT and SIGTERM set a flag instead of killing the process, so long loops can stop cleanly: close
-// sockets, stop children, and leave no half-written file. A second signal exits at once.
+// SIGINT and SIGTERM set a flag instead of killing the process, so long loops can stop cleanly:
+// close sockets, stop children, and leave no half-written file. A second signal exits at once.
 void InstallShutdownHandler();
 bool ShutdownRequested();
 
-// SIGHUP asks long-running services to reload their files (the coordinator's key allow-list). Readers
-// compare the generation with the last one they acted on.
+// SIGHUP asks long-running services to reload their files (the coordinator's key allow-list).
+// Readers compare the generation with the last one they acted on.
 void InstallReloadHandler();
 uint64_t ReloadGeneration();
 

@@ -15,14 +15,19 @@ std::string Number(double v) {
 
 }  // namespace
 
-StatusOr<ContributionLayout> ContributionLayout::Create(size_t dimension, double value_range, double weight_cap) {
-  if (dimension == 0) return InvalidArgumentError("a contribution needs at least one model parameter");
+StatusOr<ContributionLayout> ContributionLayout::Create(size_t dimension, double value_range,
+                                                        double weight_cap) {
+  if (dimension == 0)
+    return InvalidArgumentError("a contribution needs at least one model parameter");
   if (!(value_range >= 1) || !std::isfinite(value_range)) {
-    return InvalidArgumentError("the value range of a contribution must be at least 1 (a weight of 1 must fit) "
-                                "and finite, not " + Number(value_range));
+    return InvalidArgumentError(
+        "the value range of a contribution must be at least 1 (a weight of 1 must fit) and finite, "
+        "not " +
+        Number(value_range));
   }
   if (!(weight_cap >= 1) || !std::isfinite(weight_cap)) {
-    return InvalidArgumentError("the weight cap must be at least 1 example, not " + Number(weight_cap));
+    return InvalidArgumentError("the weight cap must be at least 1 example, not " +
+                                Number(weight_cap));
   }
   return ContributionLayout(dimension, value_range, weight_cap);
 }
@@ -31,7 +36,8 @@ double ContributionLayout::WeightOf(double examples) const {
   return std::min(examples, weight_cap_) / weight_cap_;
 }
 
-StatusOr<std::vector<float>> ContributionLayout::Pack(const LocalUpdate& update, size_t* clamped) const {
+StatusOr<std::vector<float>> ContributionLayout::Pack(const LocalUpdate& update,
+                                                      size_t* clamped) const {
   if (update.delta.size() != dimension_) {
     return InvalidArgumentError("the update has " + std::to_string(update.delta.size()) +
                                 " values; the model has " + std::to_string(dimension_));
@@ -41,7 +47,8 @@ StatusOr<std::vector<float>> ContributionLayout::Pack(const LocalUpdate& update,
                                    Number(update.examples));
   }
   if (!(update.loss >= 0) || !std::isfinite(update.loss)) {
-    return InvalidArgumentError("the training loss must be finite and non-negative, not " + Number(update.loss));
+    return InvalidArgumentError("the training loss must be finite and non-negative, not " +
+                                Number(update.loss));
   }
   const double r = value_range_;
   const double weight = WeightOf(update.examples);
@@ -49,7 +56,8 @@ StatusOr<std::vector<float>> ContributionLayout::Pack(const LocalUpdate& update,
   packed.reserve(size());
   size_t over = 0;
   for (float d : update.delta) {
-    if (!std::isfinite(d)) return InvalidArgumentError("the update holds a value that is not finite");
+    if (!std::isfinite(d))
+      return InvalidArgumentError("the update holds a value that is not finite");
     if (std::abs(d) > r) ++over;
     packed.push_back(static_cast<float>(weight * std::clamp<double>(d, -r, r)));
   }
@@ -61,14 +69,14 @@ StatusOr<std::vector<float>> ContributionLayout::Pack(const LocalUpdate& update,
 
 Status ContributionLayout::CheckPacked(std::span<const float> packed) const {
   if (packed.size() != size()) {
-    return InvalidArgumentError("a contribution of " + std::to_string(packed.size()) + " values, not " +
-                                std::to_string(size()));
+    return InvalidArgumentError("a contribution of " + std::to_string(packed.size()) +
+                                " values, not " + std::to_string(size()));
   }
   const double r = value_range_;
   for (size_t i = 0; i < packed.size(); ++i) {
     if (!std::isfinite(packed[i]) || std::abs(packed[i]) > r) {
-      return InvalidArgumentError("value " + std::to_string(i) + " of the contribution (" + Number(packed[i]) +
-                                  ") is outside the range ±" + Number(r));
+      return InvalidArgumentError("value " + std::to_string(i) + " of the contribution (" +
+                                  Number(packed[i]) + ") is outside the range ±" + Number(r));
     }
   }
   // Floats of ω and ω·loss may sit a rounding away from their exact bounds.
@@ -79,43 +87,48 @@ Status ContributionLayout::CheckPacked(std::span<const float> packed) const {
   }
   const double loss = packed[dimension_ + 1];
   if (loss < 0 || loss > r * weight * (1 + 1e-6)) {
-    return InvalidArgumentError("the contribution's weighted loss " + Number(loss) + " is outside [0, " +
-                                Number(r * weight) + "]");
+    return InvalidArgumentError("the contribution's weighted loss " + Number(loss) +
+                                " is outside [0, " + Number(r * weight) + "]");
   }
   return Status::Ok();
 }
 
-StatusOr<SummedContributions> ContributionLayout::Unpack(std::span<const double> sum, int contributors,
-                                                         double tolerance) const {
+StatusOr<SummedContributions> ContributionLayout::Unpack(std::span<const double> sum,
+                                                         int contributors, double tolerance) const {
   if (sum.size() != size()) {
-    return InvalidArgumentError("a sum of " + std::to_string(sum.size()) + " values, not " + std::to_string(size()));
+    return InvalidArgumentError("a sum of " + std::to_string(sum.size()) + " values, not " +
+                                std::to_string(size()));
   }
   if (contributors < 1) return FailedPreconditionError("no contribution to unpack");
   if (!(tolerance >= 0)) return InvalidArgumentError("a negative tolerance");
   const double r = value_range_;
   const double k = contributors;
   for (double v : sum) {
-    if (!std::isfinite(v)) return FailedPreconditionError("the summed contributions hold a value that is not finite");
+    if (!std::isfinite(v))
+      return FailedPreconditionError("the summed contributions hold a value that is not finite");
   }
   SummedContributions out;
   const double total_weight = sum[dimension_];
   if (total_weight < k / weight_cap_ - tolerance || total_weight > k + tolerance) {
-    return FailedPreconditionError("the weights of " + std::to_string(contributors) + " contributions sum to " +
-                                   Number(total_weight) + ", outside [" + Number(k / weight_cap_) + ", " +
-                                   Number(k) + "]: at least one node sent a weight no training gives");
+    return FailedPreconditionError("the weights of " + std::to_string(contributors) +
+                                   " contributions sum to " + Number(total_weight) + ", outside [" +
+                                   Number(k / weight_cap_) + ", " + Number(k) +
+                                   "]: at least one node sent a weight no training gives");
   }
   const double delta_bound = r * std::max(total_weight, 0.0) + tolerance;
   for (size_t j = 0; j < dimension_; ++j) {
     if (std::abs(sum[j]) > delta_bound) {
-      return FailedPreconditionError("summed update value " + std::to_string(j) + " (" + Number(sum[j]) +
-                                     ") exceeds the range ±" + Number(r) + " times the total weight " +
-                                     Number(total_weight) + ": at least one node sent values outside the range");
+      return FailedPreconditionError("summed update value " + std::to_string(j) + " (" +
+                                     Number(sum[j]) + ") exceeds the range ±" + Number(r) +
+                                     " times the total weight " + Number(total_weight) +
+                                     ": at least one node sent values outside the range");
     }
   }
   const double loss_sum = sum[dimension_ + 1];
   if (loss_sum < -tolerance || loss_sum > r * std::max(total_weight, 0.0) + tolerance) {
-    return FailedPreconditionError("the summed training loss " + Number(loss_sum) +
-                                   " is outside what the weights allow: at least one node sent a bad loss");
+    return FailedPreconditionError(
+        "the summed training loss " + Number(loss_sum) +
+        " is outside what the weights allow: at least one node sent a bad loss");
   }
   out.update.weighted_delta =
       Eigen::Map<const Eigen::VectorXd>(sum.data(), static_cast<Eigen::Index>(dimension_));

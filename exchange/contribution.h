@@ -1,19 +1,20 @@
 #pragma once
 
 // ContributionLayout: what one node adds to a round's sum, as one vector of floats that every path
-// carries the same way. A node packs it (NodeSession), the coordinator sums packed vectors (in the clear
-// for comparison runs, under SecAgg+ otherwise) and unpacks only the sum. The layout, for a model of
-// d parameters and a value range r:
+// carries the same way. A node packs it (NodeSession), the coordinator sums packed vectors (in the
+// clear for comparison runs, under SecAgg+ otherwise) and unpacks only the sum. The layout, for a
+// model of d parameters and a value range r:
 //
 //     index 0 .. d−1   ω·clamp(Δⱼ, −r, r)   the weighted model delta
 //     index d          ω                    the weight
 //     index d+1        ω·min(loss, r)       the weighted loss
 //
-// with ω = min(examples, weight_cap) / weight_cap, so ω ∈ [1/weight_cap, 1] for a node that trained on
-// anything. Every packed value lies in [−r, r] (r ≥ 1, so the weight fits), the range SecAgg+ quantises.
+// with ω = min(examples, weight_cap) / weight_cap, so ω ∈ [1/weight_cap, 1] for a node that trained
+// on anything. Every packed value lies in [−r, r] (r ≥ 1, so the weight fits), the range SecAgg+
+// quantises.
 //
-// A malicious node can put any value in its slots (under SecAgg+, nobody sees its vector), so Unpack
-// checks what a sum of k well-formed contributions must satisfy, and refuses any other sum:
+// A malicious node can put any value in its slots (under SecAgg+, nobody sees its vector), so
+// Unpack checks what a sum of k well-formed contributions must satisfy, and refuses any other sum:
 //     Σω ∈ [k / weight_cap, k]           (every contributor trained on at least one example)
 //     |Σ ωΔⱼ| ≤ r·Σω for every j         (each Δⱼ was clamped to ±r)
 //     Σ ω·loss ∈ [0, r·Σω]
@@ -29,7 +30,8 @@
 
 namespace cartable::exchange {
 
-// What local training produced: the model delta (local − global), the examples it saw, its mean loss.
+// What local training produced: the model delta (local − global), the examples it saw, its mean
+// loss.
 struct LocalUpdate {
   std::vector<float> delta;
   double examples = 0;
@@ -46,7 +48,8 @@ class ContributionLayout {
  public:
   // `dimension` ≥ 1 parameters; `value_range` r ≥ 1 and finite (the weight, up to 1, must fit the
   // range); `weight_cap` ≥ 1 example.
-  static StatusOr<ContributionLayout> Create(size_t dimension, double value_range, double weight_cap);
+  static StatusOr<ContributionLayout> Create(size_t dimension, double value_range,
+                                             double weight_cap);
 
   size_t dimension() const { return dimension_; }
   size_t size() const { return dimension_ + 2; }  // the packed vector's length
@@ -56,20 +59,22 @@ class ContributionLayout {
   // ω for a node that trained on `examples`: min(examples, cap) / cap.
   double WeightOf(double examples) const;
 
-  // The packed vector of `update`. Refuses a delta of the wrong length, non-finite values, no example,
-  // and a negative or non-finite loss. `clamped`, when given, counts the delta values clamped to ±r.
+  // The packed vector of `update`. Refuses a delta of the wrong length, non-finite values, no
+  // example, and a negative or non-finite loss. `clamped`, when given, counts the delta values
+  // clamped to ±r.
   StatusOr<std::vector<float>> Pack(const LocalUpdate& update, size_t* clamped = nullptr) const;
 
-  // Refuses a packed vector no well-formed Pack could produce: wrong length, non-finite values, values
-  // outside [−r, r], a weight outside [1/weight_cap, 1], a weighted loss outside [0, r·ω]. For sums made in the clear, where
-  // each node's vector is seen, this names the offending index.
+  // Refuses a packed vector no well-formed Pack could produce: wrong length, non-finite values,
+  // values outside [−r, r], a weight outside [1/weight_cap, 1], a weighted loss outside [0, r·ω].
+  // For sums made in the clear, where each node's vector is seen, this names the offending index.
   Status CheckPacked(std::span<const float> packed) const;
 
-  // The sum of `contributors` packed vectors, unpacked and checked (see above). `tolerance` is how far
-  // any one summed value may be from its exact value (rounding of floats, or quantisation: the caller
-  // says which); the bounds are widened by it. kFailedPrecondition says which bound the sum breaks:
-  // at least one contributor sent a vector Pack could not have produced.
-  StatusOr<SummedContributions> Unpack(std::span<const double> sum, int contributors, double tolerance) const;
+  // The sum of `contributors` packed vectors, unpacked and checked (see above). `tolerance` is how
+  // far any one summed value may be from its exact value (rounding of floats, or quantisation: the
+  // caller says which); the bounds are widened by it. kFailedPrecondition says which bound the sum
+  // breaks: at least one contributor sent a vector Pack could not have produced.
+  StatusOr<SummedContributions> Unpack(std::span<const double> sum, int contributors,
+                                       double tolerance) const;
 
  private:
   ContributionLayout(size_t dimension, double value_range, double weight_cap)

@@ -1,8 +1,9 @@
 #pragma once
 
-// The model as node and coordinator name it on the wire: models::ModelSpec ↔ protocol::WireModelSpec,
-// and the SHA-256 of a model's flat parameter vector, which SecAgg+ members sign so that a coordinator
-// sending different models to different nodes is caught. Pure functions, thread safe.
+// The model as node and coordinator name it on the wire: models::ModelSpec ↔
+// protocol::WireModelSpec, and the SHA-256 of a model's flat parameter vector, which SecAgg+
+// members sign so that a coordinator sending different models to different nodes is caught. Pure
+// functions, thread safe.
 
 #include <span>
 

@@ -5,8 +5,9 @@
 namespace cartable::exchange {
 namespace secagg = aggregation::secagg;
 
-StatusOr<secagg::RoundParameters> RoundParametersOf(const protocol::SecAggPlan& plan, double value_range,
-                                                    uint64_t run_id, uint32_t round) {
+StatusOr<secagg::RoundParameters> RoundParametersOf(const protocol::SecAggPlan& plan,
+                                                    double value_range, uint64_t run_id,
+                                                    uint32_t round) {
   if (plan.corrupt_allowance > plan.cohort.size()) {
     return InvalidArgumentError("the round tolerates " + std::to_string(plan.corrupt_allowance) +
                                 " colluders in a cohort of " + std::to_string(plan.cohort.size()));
@@ -23,7 +24,8 @@ StatusOr<secagg::RoundParameters> RoundParametersOf(const protocol::SecAggPlan& 
   params.graph_seed = plan.graph_seed;
   params.modulus_bits = static_cast<int>(plan.modulus_bits);
   params.value_range = value_range;
-  for (const protocol::CohortMember& m : plan.cohort) params.cohort.push_back({m.name, m.signing_key});
+  for (const protocol::CohortMember& m : plan.cohort)
+    params.cohort.push_back({m.name, m.signing_key});
   return params;
 }
 
@@ -34,7 +36,8 @@ protocol::SecAggPlan PlanOf(const secagg::RoundParameters& params) {
   plan.corrupt_allowance = static_cast<uint32_t>(params.corrupt_allowance);
   plan.modulus_bits = static_cast<uint32_t>(params.modulus_bits);
   plan.graph_seed = params.graph_seed;
-  for (const secagg::CohortMember& m : params.cohort) plan.cohort.push_back({m.name, m.signing_key});
+  for (const secagg::CohortMember& m : params.cohort)
+    plan.cohort.push_back({m.name, m.signing_key});
   return plan;
 }
 
@@ -63,34 +66,40 @@ protocol::KeyList KeyListOf(const std::vector<secagg::KeyAdvert>& adverts) {
 std::vector<secagg::SealedShare> SharesOf(const std::vector<protocol::SealedShare>& shares) {
   std::vector<secagg::SealedShare> out;
   out.reserve(shares.size());
-  for (const protocol::SealedShare& s : shares) out.push_back({s.from, s.to, s.self_seed_commitment, s.mask_key_commitment, s.ciphertext});
+  for (const protocol::SealedShare& s : shares)
+    out.push_back({s.from, s.to, s.self_seed_commitment, s.mask_key_commitment, s.ciphertext});
   return out;
 }
 
 std::vector<protocol::SealedShare> ToWire(std::vector<secagg::SealedShare> shares) {
   std::vector<protocol::SealedShare> out;
   out.reserve(shares.size());
-  for (secagg::SealedShare& s : shares) out.push_back({s.from, s.to, s.self_seed_commitment, s.mask_key_commitment, std::move(s.ciphertext)});
+  for (secagg::SealedShare& s : shares)
+    out.push_back(
+        {s.from, s.to, s.self_seed_commitment, s.mask_key_commitment, std::move(s.ciphertext)});
   return out;
 }
 
 std::vector<secagg::MemberSignature> SignaturesOf(const protocol::UnmaskRequest& request) {
   std::vector<secagg::MemberSignature> out;
   out.reserve(request.signatures.size());
-  for (const protocol::MemberSignature& s : request.signatures) out.push_back({s.member, s.signature});
+  for (const protocol::MemberSignature& s : request.signatures)
+    out.push_back({s.member, s.signature});
   return out;
 }
 
 protocol::UnmaskRequest UnmaskRequestOf(const std::vector<secagg::MemberSignature>& signatures) {
   protocol::UnmaskRequest request;
   request.signatures.reserve(signatures.size());
-  for (const secagg::MemberSignature& s : signatures) request.signatures.push_back({s.member, s.signature});
+  for (const secagg::MemberSignature& s : signatures)
+    request.signatures.push_back({s.member, s.signature});
   return request;
 }
 
 namespace {
 
-std::vector<secagg::RevealedShare> RevealedSharesOf(const std::vector<protocol::RevealedShare>& shares) {
+std::vector<secagg::RevealedShare> RevealedSharesOf(
+    const std::vector<protocol::RevealedShare>& shares) {
   std::vector<secagg::RevealedShare> out;
   out.reserve(shares.size());
   for (const protocol::RevealedShare& s : shares) out.push_back({s.of, s.share});
@@ -111,7 +120,8 @@ secagg::RevealedShares RevealedOf(const protocol::UnmaskResponse& response) {
 }
 
 protocol::UnmaskResponse ToWire(secagg::RevealedShares revealed) {
-  return {ToWire(std::move(revealed.self_seed_shares)), ToWire(std::move(revealed.mask_key_shares))};
+  return {ToWire(std::move(revealed.self_seed_shares)),
+          ToWire(std::move(revealed.mask_key_shares))};
 }
 
 protocol::MaskedInput MaskedInputOf(std::vector<uint64_t> words, int modulus_bits) {
@@ -129,12 +139,14 @@ StatusOr<std::vector<uint64_t>> WordsOf(const protocol::MaskedInput& input, int 
     return InvalidArgumentError("the masked input comes in two widths");
   }
   if (modulus_bits <= 32) {
-    if (!input.words64.empty()) return InvalidArgumentError("the masked input comes in 64-bit words for a " +
-                                                            std::to_string(modulus_bits) + "-bit modulus");
+    if (!input.words64.empty())
+      return InvalidArgumentError("the masked input comes in 64-bit words for a " +
+                                  std::to_string(modulus_bits) + "-bit modulus");
     return std::vector<uint64_t>(input.words32.begin(), input.words32.end());
   }
-  if (!input.words32.empty()) return InvalidArgumentError("the masked input comes in 32-bit words for a " +
-                                                          std::to_string(modulus_bits) + "-bit modulus");
+  if (!input.words32.empty())
+    return InvalidArgumentError("the masked input comes in 32-bit words for a " +
+                                std::to_string(modulus_bits) + "-bit modulus");
   return input.words64;
 }
 

@@ -20,9 +20,11 @@ std::vector<std::string_view> SplitFields(std::string_view line) {
   size_t start = 0;
   while (true) {
     size_t comma = line.find(',', start);
-    std::string_view f = line.substr(start, comma == std::string_view::npos ? comma : comma - start);
+    std::string_view f =
+        line.substr(start, comma == std::string_view::npos ? comma : comma - start);
     while (!f.empty() && (f.front() == ' ' || f.front() == '\t')) f.remove_prefix(1);
-    while (!f.empty() && (f.back() == ' ' || f.back() == '\t' || f.back() == '\r')) f.remove_suffix(1);
+    while (!f.empty() && (f.back() == ' ' || f.back() == '\t' || f.back() == '\r'))
+      f.remove_suffix(1);
     fields.push_back(f);
     if (comma == std::string_view::npos) break;
     start = comma + 1;
@@ -50,10 +52,12 @@ StatusOr<Columns> ParseHeader(std::string_view line) {
       return InvalidArgumentError("unknown column '" + std::string(fields[i]) +
                                   "' (expected pupil_id, timestamp, skill_id, item_id, correct)");
     }
-    if (*slot >= 0) return InvalidArgumentError("column '" + std::string(fields[i]) + "' appears twice");
+    if (*slot >= 0)
+      return InvalidArgumentError("column '" + std::string(fields[i]) + "' appears twice");
     *slot = static_cast<int>(i);
   }
-  for (auto [column, name] : {std::pair{c.pupil, "pupil_id"}, {c.skill, "skill_id"}, {c.correct, "correct"}}) {
+  for (auto [column, name] :
+       {std::pair{c.pupil, "pupil_id"}, {c.skill, "skill_id"}, {c.correct, "correct"}}) {
     if (column < 0) {
       return InvalidArgumentError(std::string("the header lacks the required column '") + name +
                                   "' (required: pupil_id, skill_id, correct)");
@@ -97,8 +101,8 @@ StatusOr<models::InteractionLog> LoadLongCsv(const std::filesystem::path& path,
     const std::string where = path.string() + ":" + std::to_string(line_number);
     auto fields = SplitFields(line);
     if (fields.size() != columns->count) {
-      return InvalidArgumentError(where + ": " + std::to_string(fields.size()) + " fields, the header has " +
-                                  std::to_string(columns->count));
+      return InvalidArgumentError(where + ": " + std::to_string(fields.size()) +
+                                  " fields, the header has " + std::to_string(columns->count));
     }
     std::string_view pupil = fields[columns->pupil];
     if (pupil.empty()) return InvalidArgumentError(where + ": field 'pupil_id' is empty");
@@ -133,7 +137,8 @@ StatusOr<models::InteractionLog> LoadLongCsv(const std::filesystem::path& path,
       std::string_view item = fields[columns->item];
       if (item.empty()) return InvalidArgumentError(where + ": field 'item_id' is empty");
       auto id = items.Id(item);
-      if (!id) return InvalidArgumentError(where + ": field 'item_id': more than 4194304 distinct items");
+      if (!id)
+        return InvalidArgumentError(where + ": field 'item_id': more than 4194304 distinct items");
       row.item = *id;
     }
     rows[it->second].push_back(row);

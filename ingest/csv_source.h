@@ -4,10 +4,10 @@
 //   pupil_id,timestamp,skill_id,item_id,correct
 // `timestamp` and `item_id` are optional columns (the header says which are present, in any order).
 // skill_id is a non-negative integer, correct is 0 or 1, timestamp an integer or decimal number.
-// item_id is any non-empty text; items are numbered densely in order of first appearance in the file
-// (so the numbering is local to the file), filling Interaction::item and num_items.
-// Answers are grouped by pupil (in order of first appearance) and sorted by timestamp within a pupil
-// (file order when there is no timestamp). Every error names the file, the line and the field.
+// item_id is any non-empty text; items are numbered densely in order of first appearance in the
+// file (so the numbering is local to the file), filling Interaction::item and num_items. Answers
+// are grouped by pupil (in order of first appearance) and sorted by timestamp within a pupil (file
+// order when there is no timestamp). Every error names the file, the line and the field.
 
 #include <filesystem>
 

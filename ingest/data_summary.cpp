@@ -30,17 +30,21 @@ DataSummary Summarize(const models::InteractionLog& log) {
     s.median_answers_per_pupil = sorted[sorted.size() / 2];
     s.max_answers_per_pupil = sorted.back();
   }
-  const size_t single = static_cast<size_t>(std::count(per_pupil.begin(), per_pupil.end(), size_t{1}));
+  const size_t single =
+      static_cast<size_t>(std::count(per_pupil.begin(), per_pupil.end(), size_t{1}));
   if (single > 0) {
-    s.problems.push_back(std::to_string(single) + " pupil(s) have a single answer: nothing to learn from " +
+    s.problems.push_back(std::to_string(single) +
+                         " pupil(s) have a single answer: nothing to learn from " +
                          "their history");
   }
   if (s.skills_seen < s.skill_space) {
     s.problems.push_back(std::to_string(s.skill_space - s.skills_seen) + " skill id(s) below " +
-                         std::to_string(s.skill_space) + " never occur: is the skill numbering dense?");
+                         std::to_string(s.skill_space) +
+                         " never occur: is the skill numbering dense?");
   }
   if (s.answers > 0 && (s.correct_rate < 0.05 || s.correct_rate > 0.95)) {
-    s.problems.push_back("answers are almost all " + std::string(s.correct_rate > 0.5 ? "right" : "wrong") +
+    s.problems.push_back("answers are almost all " +
+                         std::string(s.correct_rate > 0.5 ? "right" : "wrong") +
                          ": metrics such as AUC will be unstable");
   }
   s.records = log.records.size();
@@ -50,7 +54,8 @@ DataSummary Summarize(const models::InteractionLog& log) {
     for (uint8_t outcome : log.records.outcome) positive += outcome;
     s.outcome_rate = static_cast<double>(positive) / static_cast<double>(s.records);
     if (s.outcome_rate < 0.05 || s.outcome_rate > 0.95) {
-      s.problems.push_back("record outcomes are almost all " + std::string(s.outcome_rate > 0.5 ? "1" : "0") +
+      s.problems.push_back("record outcomes are almost all " +
+                           std::string(s.outcome_rate > 0.5 ? "1" : "0") +
                            ": metrics such as AUC will be unstable");
     }
   }

@@ -22,10 +22,12 @@ constexpr size_t kKeyBytes = 32;
 Status CreateKeyFile(const std::filesystem::path& path) {
   CARTABLE_RETURN_IF_ERROR(EnsureDirectory(path.parent_path().empty() ? "." : path.parent_path()));
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return UnavailableError("cannot create " + path.string() + ": " + std::strerror(errno));
+  if (fd < 0)
+    return UnavailableError("cannot create " + path.string() + ": " + std::strerror(errno));
   aggregation::secagg::SecretBytes key = aggregation::secagg::SecretBytes::Random(kKeyBytes);
-  const bool written = ::write(fd, key.span().data(), kKeyBytes) == static_cast<ssize_t>(kKeyBytes) &&
-                       ::fsync(fd) == 0;
+  const bool written =
+      ::write(fd, key.span().data(), kKeyBytes) == static_cast<ssize_t>(kKeyBytes) &&
+      ::fsync(fd) == 0;
   ::close(fd);
   if (!written) {
     ::unlink(path.c_str());
@@ -39,10 +41,11 @@ Status CreateKeyFile(const std::filesystem::path& path) {
 StatusOr<Pseudonymizer> Pseudonymizer::LoadOrCreate(const std::filesystem::path& key_file) {
   if (!std::filesystem::exists(key_file)) CARTABLE_RETURN_IF_ERROR(CreateKeyFile(key_file));
   struct stat info {};
-  if (::stat(key_file.c_str(), &info) != 0) return NotFoundError("cannot read " + key_file.string());
+  if (::stat(key_file.c_str(), &info) != 0)
+    return NotFoundError("cannot read " + key_file.string());
   if (info.st_mode & 077) {
-    return PermissionDeniedError(key_file.string() +
-                                 " (pseudonymisation key) is readable by others; run chmod 600 on it");
+    return PermissionDeniedError(
+        key_file.string() + " (pseudonymisation key) is readable by others; run chmod 600 on it");
   }
   CARTABLE_ASSIGN_OR_RETURN(std::string bytes, ReadFile(key_file));
   if (bytes.size() != kKeyBytes) {
@@ -70,7 +73,8 @@ std::string Pseudonymizer::Pseudonym(std::string_view pupil_id) const {
 
 std::filesystem::path DefaultPseudonymKeyFile() {
   const char* home = std::getenv("HOME");
-  return std::filesystem::path(home != nullptr ? home : ".") / ".local/state/cartable/pseudonym.key";
+  return std::filesystem::path(home != nullptr ? home : ".") /
+         ".local/state/cartable/pseudonym.key";
 }
 
 Status InsecureWriteSeededPseudonymKey(uint64_t seed, std::string_view school,

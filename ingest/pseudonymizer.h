@@ -1,10 +1,10 @@
 #pragma once
 
-// Pseudonymizer: turns pupil ids into pseudonyms at ingestion, as HMAC-SHA-256 under a key that never
-// leaves the node. A pupil keeps one pseudonym at one school across runs (continuity for local
-// personalisation); without the key nobody can link a pseudonym to an id, and two schools' pseudonyms
-// of the same id are unrelated. The key is created on first use (32 random bytes, mode 0600); a key
-// file readable by others is refused. Immutable once loaded, so thread safe.
+// Pseudonymizer: turns pupil ids into pseudonyms at ingestion, as HMAC-SHA-256 under a key that
+// never leaves the node. A pupil keeps one pseudonym at one school across runs (continuity for
+// local personalisation); without the key nobody can link a pseudonym to an id, and two schools'
+// pseudonyms of the same id are unrelated. The key is created on first use (32 random bytes, mode
+// 0600); a key file readable by others is refused. Immutable once loaded, so thread safe.
 
 #include <cstdint>
 #include <filesystem>

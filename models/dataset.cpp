@@ -47,19 +47,23 @@ Status CheckRecords(const InteractionLog& log) {
                                 std::to_string(r.features.size()) + " values for " +
                                 std::to_string(r.num_features()) + " columns do not fit together");
   }
-  if (r.size() > 0 && r.num_features() == 0) return InvalidArgumentError("pupil records without columns");
+  if (r.size() > 0 && r.num_features() == 0)
+    return InvalidArgumentError("pupil records without columns");
   std::vector<bool> seen(log.num_pupils(), false);
   for (size_t row = 0; row < r.size(); ++row) {
     const std::string where = "record " + std::to_string(row) + ": ";
-    if (r.pupil[row] >= log.num_pupils()) return InvalidArgumentError(where + "pupil index out of range");
+    if (r.pupil[row] >= log.num_pupils())
+      return InvalidArgumentError(where + "pupil index out of range");
     if (r.outcome[row] > 1) return InvalidArgumentError(where + "outcome is neither 0 nor 1");
     for (size_t c = 0; c < r.num_features(); ++c) {
       if (!std::isfinite(r.features[row * r.num_features() + c])) {
-        return InvalidArgumentError(where + "feature " + r.feature_names[c] + " is not a finite number");
+        return InvalidArgumentError(where + "feature " + r.feature_names[c] +
+                                    " is not a finite number");
       }
     }
     if (row == 0 || r.pupil[row - 1] != r.pupil[row]) {
-      if (seen[r.pupil[row]]) return InvalidArgumentError(where + "pupil's records are not contiguous");
+      if (seen[r.pupil[row]])
+        return InvalidArgumentError(where + "pupil's records are not contiguous");
       seen[r.pupil[row]] = true;
     }
   }
@@ -73,7 +77,8 @@ Status Validate(const InteractionLog& log) {
   for (size_t i = 0; i < log.interactions.size(); ++i) {
     const Interaction& x = log.interactions[i];
     const std::string where = "interaction " + std::to_string(i) + ": ";
-    if (x.pupil >= log.num_pupils()) return InvalidArgumentError(where + "pupil index out of range");
+    if (x.pupil >= log.num_pupils())
+      return InvalidArgumentError(where + "pupil index out of range");
     if (x.skill >= log.num_skills) {
       return InvalidArgumentError(where + "skill " + std::to_string(x.skill) + " is not below " +
                                   std::to_string(log.num_skills));
@@ -85,7 +90,8 @@ Status Validate(const InteractionLog& log) {
     if (x.correct > 1) return InvalidArgumentError(where + "answer is neither 0 nor 1");
     const bool continues = i > 0 && log.interactions[i - 1].pupil == x.pupil;
     if (!continues) {
-      if (seen[x.pupil]) return InvalidArgumentError(where + "pupil's interactions are not contiguous");
+      if (seen[x.pupil])
+        return InvalidArgumentError(where + "pupil's interactions are not contiguous");
       seen[x.pupil] = true;
     }
   }
@@ -95,9 +101,10 @@ Status Validate(const InteractionLog& log) {
 PupilSplit SplitByPupil(const InteractionLog& log, double test_fraction, uint64_t seed,
                         double validation_fraction) {
   PupilSplit split{EmptyLike(log), EmptyLike(log), EmptyLike(log)};
-  // Each pupil draws one uniform number u in [0, 1) from (seed, key): test when u < test fraction, then
-  // validation when u < test + validation fraction, else train. The comparisons are done on the 64-bit
-  // hash; 2^64 as a double is out of uint64_t's range, so full shares are handled apart, never converted.
+  // Each pupil draws one uniform number u in [0, 1) from (seed, key): test when u < test fraction,
+  // then validation when u < test + validation fraction, else train. The comparisons are done on
+  // the 64-bit hash; 2^64 as a double is out of uint64_t's range, so full shares are handled apart,
+  // never converted.
   const double test = std::clamp(test_fraction, 0.0, 1.0);
   const double validation = std::clamp(validation_fraction, 0.0, 1.0 - test);
   auto threshold = [](double fraction) {
@@ -111,12 +118,14 @@ PupilSplit SplitByPupil(const InteractionLog& log, double test_fraction, uint64_
   std::vector<uint32_t> new_index(log.num_pupils(), kUnset);
   for (size_t p = 0; p < log.num_pupils(); ++p) {
     const uint64_t u = Mix(seed ^ HashKey(log.pupil_keys[p]));
-    side_of[p] = (test >= 1.0 || u < test_below)          ? kTest
+    side_of[p] = (test >= 1.0 || u < test_below)                      ? kTest
                  : (test + validation >= 1.0 || u < validation_below) ? kValidation
                                                                       : kTrain;
   }
   auto log_of = [&](uint32_t pupil) -> InteractionLog& {
-    return side_of[pupil] == kTest ? split.test : side_of[pupil] == kValidation ? split.validation : split.train;
+    return side_of[pupil] == kTest         ? split.test
+           : side_of[pupil] == kValidation ? split.validation
+                                           : split.train;
   };
   auto index_of = [&](uint32_t pupil) {
     if (new_index[pupil] == kUnset) {

@@ -1,13 +1,14 @@
 #pragma once
 
 // InteractionLog: an establishment's data as models consume them. Two parts, either may be empty:
-//   - answers: who (a pupil index) answered which skill (and item), right or wrong, in order; the input of
-//     knowledge-tracing models. Interactions of one pupil are contiguous and chronological.
-//   - records: one row of numeric features and a 0/1 outcome per pupil or enrolment (e.g. registration
-//     data and early assessment scores → withdrew or failed); the input of early-warning models. Rows of
-//     one pupil are contiguous.
-// Pupils are indices into `pupil_keys`, which holds the node's pseudonymous keys; a raw pupil id never
-// reaches this structure. Plain value type; torch-free so every folder may use it.
+//   - answers: who (a pupil index) answered which skill (and item), right or wrong, in order; the
+//     input of knowledge-tracing models. Interactions of one pupil are contiguous and
+//     chronological.
+//   - records: one row of numeric features and a 0/1 outcome per pupil or enrolment (e.g.
+//     registration data and early assessment scores → withdrew or failed); the input of
+//     early-warning models. Rows of one pupil are contiguous.
+// Pupils are indices into `pupil_keys`, which holds the node's pseudonymous keys; a raw pupil id
+// never reaches this structure. Plain value type; torch-free so every folder may use it.
 
 #include <cstdint>
 #include <string>
@@ -47,8 +48,8 @@ struct InteractionLog {
   size_t size() const { return interactions.size(); }
 };
 
-// Checks the invariants above (pupil, skill and item ranges, contiguity, 0/1 answers and outcomes, record
-// shapes and finite features); names the first breach.
+// Checks the invariants above (pupil, skill and item ranges, contiguity, 0/1 answers and outcomes,
+// record shapes and finite features); names the first breach.
 Status Validate(const InteractionLog& log);
 
 struct PupilSplit {
@@ -57,16 +58,17 @@ struct PupilSplit {
   InteractionLog validation;  // empty unless a validation fraction was asked for
 };
 
-// Puts each pupil (answers and records) wholly in train or test; `test_fraction` is clamped to [0, 1]. The choice depends only on (seed, pupil key), so the same pupil
-// lands on the same side wherever the split is computed (a node, or a simulation's baseline).
-// With `validation_fraction` > 0, a further share of pupils goes to validation (for choosing epochs and
-// hyperparameters without touching the test pupils); the test side is the same pupils whatever the
-// validation fraction. Fractions are clamped so that test + validation ≤ 1.
+// Puts each pupil (answers and records) wholly in train or test; `test_fraction` is clamped to [0,
+// 1]. The choice depends only on (seed, pupil key), so the same pupil lands on the same side
+// wherever the split is computed (a node, or a simulation's baseline). With `validation_fraction` >
+// 0, a further share of pupils goes to validation (for choosing epochs and hyperparameters without
+// touching the test pupils); the test side is the same pupils whatever the validation fraction.
+// Fractions are clamped so that test + validation ≤ 1.
 PupilSplit SplitByPupil(const InteractionLog& log, double test_fraction, uint64_t seed,
                         double validation_fraction = 0);
 
-// Concatenates logs that share a skill space and record columns (pupils are renumbered; keys are kept). Logs
-// with different non-empty record columns are a programmer error (checked).
+// Concatenates logs that share a skill space and record columns (pupils are renumbered; keys are
+// kept). Logs with different non-empty record columns are a programmer error (checked).
 InteractionLog Concatenate(const std::vector<const InteractionLog*>& logs);
 
 }  // namespace cartable::models

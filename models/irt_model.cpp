@@ -1,6 +1,6 @@
 // Item response theory for pupils the model has never seen.
-//   1PL: P(correct) = σ(θ − b_j)        2PL: P(correct) = σ(a_j · (θ − b_j)),  a_j = softplus(α_j)
-//   > 0
+//   1PL: P(correct) = σ(θ − b_j)
+//   2PL: P(correct) = σ(a_j · (θ − b_j)),  a_j = softplus(α_j) > 0
 // j is the item, or the skill when the model has no items (spec.num_items == 0).
 // Classical IRT fits one ability θ per pupil. Here pupils stay on their node and test pupils are
 // unseen, so θ cannot be a parameter: it is read from the pupil's own answers before the current

@@ -91,7 +91,8 @@ StatusOr<SummableMetrics> SummableMetrics::Of(std::span<const float> scores,
   SummableMetrics m = Empty(bins);
   for (size_t i = 0; i < scores.size(); ++i) {
     const double p = std::isfinite(scores[i]) ? std::clamp<double>(scores[i], 0.0, 1.0) : 0.5;
-    const size_t bin = std::min<size_t>(static_cast<size_t>(p * bins), static_cast<size_t>(bins - 1));
+    const size_t bin =
+        std::min<size_t>(static_cast<size_t>(p * bins), static_cast<size_t>(bins - 1));
     (labels[i] ? m.positive_histogram : m.negative_histogram)[bin] += 1;
     const double q = Clamp(p);
     m.log_loss_sum -= labels[i] ? std::log(q) : std::log(1 - q);
@@ -115,8 +116,12 @@ BinBounds BoundsOf(size_t b, size_t bins, bool positive) {
   // The loss of a positive falls as its score rises; a negative's rises.
   const double worst = positive ? low : high;
   const double best = positive ? high : low;
-  auto loss = [positive](double p) { return positive ? -std::log(Clamp(p)) : -std::log(1 - Clamp(p)); };
-  auto squared = [positive](double p) { return (p - (positive ? 1.0 : 0.0)) * (p - (positive ? 1.0 : 0.0)); };
+  auto loss = [positive](double p) {
+    return positive ? -std::log(Clamp(p)) : -std::log(1 - Clamp(p));
+  };
+  auto squared = [positive](double p) {
+    return (p - (positive ? 1.0 : 0.0)) * (p - (positive ? 1.0 : 0.0));
+  };
   return {loss(best), loss(worst), squared(best), squared(worst)};
 }
 
@@ -128,14 +133,16 @@ Status SummableMetrics::Check() const {
     return InvalidArgumentError("score histograms of " + std::to_string(bins) + " and " +
                                 std::to_string(negative_histogram.size()) + " bins");
   }
-  if (count > kMaxSummableCount) return InvalidArgumentError("a count of " + std::to_string(count) + " answers");
+  if (count > kMaxSummableCount)
+    return InvalidArgumentError("a count of " + std::to_string(count) + " answers");
   uint64_t total = 0;
   uint64_t implied_correct = 0;
   double loss_low = 0, loss_high = 0, squared_low = 0, squared_high = 0;
   for (size_t b = 0; b < bins; ++b) {
     for (bool positive : {true, false}) {
       const uint64_t n = (positive ? positive_histogram : negative_histogram)[b];
-      if (n > kMaxSummableCount - total) return InvalidArgumentError("the histograms hold more answers than the count");
+      if (n > kMaxSummableCount - total)
+        return InvalidArgumentError("the histograms hold more answers than the count");
       total += n;
       if ((b >= bins / 2) == positive) implied_correct += n;
       const BinBounds bounds = BoundsOf(b, bins, positive);
@@ -146,11 +153,12 @@ Status SummableMetrics::Check() const {
     }
   }
   if (total != count) {
-    return InvalidArgumentError("the histograms hold " + std::to_string(total) + " answers, the count says " +
-                                std::to_string(count));
+    return InvalidArgumentError("the histograms hold " + std::to_string(total) +
+                                " answers, the count says " + std::to_string(count));
   }
   if (bins % 2 == 0 && correct != implied_correct) {
-    return InvalidArgumentError(std::to_string(correct) + " right predictions, where the histograms imply " +
+    return InvalidArgumentError(std::to_string(correct) +
+                                " right predictions, where the histograms imply " +
                                 std::to_string(implied_correct));
   }
   // Sums of up to 2^40 terms in double: allow their rounding.
@@ -177,7 +185,8 @@ Status SummableMetrics::Add(const SummableMetrics& other) {
   }
   CARTABLE_RETURN_IF_ERROR(other.Check());
   if (other.count > kMaxSummableCount - count) {
-    return InvalidArgumentError("the total would exceed " + std::to_string(kMaxSummableCount) + " answers");
+    return InvalidArgumentError("the total would exceed " + std::to_string(kMaxSummableCount) +
+                                " answers");
   }
   for (size_t b = 0; b < positive_histogram.size(); ++b) {
     positive_histogram[b] += other.positive_histogram[b];

@@ -1,9 +1,10 @@
 #pragma once
 
-// Evaluation metrics for binary predictions (will the pupil answer right? is the pupil at risk?). Each
-// metric exists twice: exact, from scores and labels; and from SummableMetrics, statistics that add up
-// across establishments (per-label score histograms, sums and counts), so a federation's AUC can be
-// computed from a (securely) summed total without any single school's predictions. Pure functions.
+// Evaluation metrics for binary predictions (will the pupil answer right? is the pupil at risk?).
+// Each metric exists twice: exact, from scores and labels; and from SummableMetrics, statistics
+// that add up across establishments (per-label score histograms, sums and counts), so a
+// federation's AUC can be computed from a (securely) summed total without any single school's
+// predictions. Pure functions.
 
 #include <cstdint>
 #include <span>
@@ -26,9 +27,11 @@ inline constexpr int kDefaultHistogramBins = 1000;
 // More answers than any federation evaluates; keeps every sum of counts far from overflow.
 inline constexpr uint64_t kMaxSummableCount = uint64_t{1} << 40;
 
-// Summable evaluation statistics. Two SummableMetrics with the same bin count add element by element.
+// Summable evaluation statistics. Two SummableMetrics with the same bin count add element by
+// element.
 struct SummableMetrics {
-  std::vector<uint64_t> positive_histogram;  // scores of label-1 examples, bins of width 1/bins on [0, 1]
+  std::vector<uint64_t>
+      positive_histogram;  // scores of label-1 examples, bins of width 1/bins on [0, 1]
   std::vector<uint64_t> negative_histogram;
   double log_loss_sum = 0;
   uint64_t correct = 0;
@@ -36,12 +39,14 @@ struct SummableMetrics {
   double squared_error_sum = 0;  // Σ (score − label)²
 
   static SummableMetrics Empty(int bins = kDefaultHistogramBins);
-  static StatusOr<SummableMetrics> Of(std::span<const float> scores, std::span<const uint8_t> labels,
+  static StatusOr<SummableMetrics> Of(std::span<const float> scores,
+                                      std::span<const uint8_t> labels,
                                       int bins = kDefaultHistogramBins);
-  // Refuses statistics that Of cannot produce from any scores, so a peer's numbers are checked before
-  // they count: the histograms must add up to `count` (at most kMaxSummableCount), `correct` must be
-  // what the histograms imply (with an even bin count), and the log-loss and squared-error sums must
-  // lie within the bounds the scores' bins allow, all finite. kInvalidArgument names the first breach.
+  // Refuses statistics that Of cannot produce from any scores, so a peer's numbers are checked
+  // before they count: the histograms must add up to `count` (at most kMaxSummableCount), `correct`
+  // must be what the histograms imply (with an even bin count), and the log-loss and squared-error
+  // sums must lie within the bounds the scores' bins allow, all finite. kInvalidArgument names the
+  // first breach.
   Status Check() const;
   // Adds `other` after checking it (Check) and that the total stays within kMaxSummableCount.
   Status Add(const SummableMetrics& other);

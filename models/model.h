@@ -1,10 +1,10 @@
 #pragma once
 
-// Model: a learning-analytics model behind a torch-free interface, so that nodes, the coordinator and the
-// simulations never include torch. Parameters travel as one flat float vector in a fixed order (see
-// parameter_layout()). Training is deterministic for a given seed and, by default, uses one torch thread:
-// simulations run many trainings side by side and parallelise across nodes instead.
-// A Model is not thread safe; give each thread its own.
+// Model: a learning-analytics model behind a torch-free interface, so that nodes, the coordinator
+// and the simulations never include torch. Parameters travel as one flat float vector in a fixed
+// order (see parameter_layout()). Training is deterministic for a given seed and, by default, uses
+// one torch thread: simulations run many trainings side by side and parallelise across nodes
+// instead. A Model is not thread safe; give each thread its own.
 
 #include <cstdint>
 #include <functional>
@@ -20,19 +20,20 @@
 namespace cartable::models {
 
 struct ModelSpec {
-  std::string name = "pfa";  // see KnownModels()
-  uint32_t num_skills = 0;   // size of the skill space shared by the federation
-  uint32_t num_items = 0;    // size of the item space; 0 when the data carry no item ids
+  std::string name = "pfa";   // see KnownModels()
+  uint32_t num_skills = 0;    // size of the skill space shared by the federation
+  uint32_t num_items = 0;     // size of the item space; 0 when the data carry no item ids
   uint32_t num_features = 0;  // columns of PupilRecords, for models that read them
-  // Hyperparameters by name, as text ("hidden_size" → "64", "cell" → "gru"); each model parses and checks
-  // its own, and refuses names it does not know. They travel to the nodes with the model's name.
+  // Hyperparameters by name, as text ("hidden_size" → "64", "cell" → "gru"); each model parses and
+  // checks its own, and refuses names it does not know. They travel to the nodes with the model's
+  // name.
   std::map<std::string, std::string> options;
-  int torch_threads = 1;     // intra-op threads for this model's training and prediction
+  int torch_threads = 1;  // intra-op threads for this model's training and prediction
 };
 
-// What a model reads and predicts: the answers of an InteractionLog (knowledge tracing: one probability of
-// a right answer per interaction) or its PupilRecords (early warning: one probability of the outcome per
-// record).
+// What a model reads and predicts: the answers of an InteractionLog (knowledge tracing: one
+// probability of a right answer per interaction) or its PupilRecords (early warning: one
+// probability of the outcome per record).
 enum class ModelInput { kAnswers, kPupilRecords };
 
 struct TrainOptions {
@@ -73,18 +74,20 @@ class Model {
   virtual StatusOr<std::vector<float>> Predict(const InteractionLog& log) const = 0;
 };
 
-// Builds a freshly initialised model. An unknown name, an empty skill space (answer models) or feature space
-// (records models), or an option the model does not know or cannot parse is an error naming it.
+// Builds a freshly initialised model. An unknown name, an empty skill space (answer models) or
+// feature space (records models), or an option the model does not know or cannot parse is an error
+// naming it.
 StatusOr<std::unique_ptr<Model>> CreateModel(const ModelSpec& spec);
 
-// The model names CreateModel knows, with a one-line description each, for --help and error messages.
+// The model names CreateModel knows, with a one-line description each, for --help and error
+// messages.
 std::vector<std::pair<std::string, std::string>> KnownModels();
 
 // What the model of this name reads; kInvalidArgument for an unknown name.
 StatusOr<ModelInput> InputOf(const std::string& model_name);
 
-// The labels a model of this input kind is scored against, in the log's order: the 0/1 answers, or the
-// records' outcomes.
+// The labels a model of this input kind is scored against, in the log's order: the 0/1 answers, or
+// the records' outcomes.
 std::vector<uint8_t> Labels(const InteractionLog& log, ModelInput input = ModelInput::kAnswers);
 
 }  // namespace cartable::models

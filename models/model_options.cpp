@@ -14,8 +14,8 @@ const std::string* ModelOptions::Take(const std::string& key) {
 
 Status ModelOptions::Bad(const std::string& key, const std::string& value,
                          const std::string& expected) const {
-  return InvalidArgumentError("model '" + spec_.name + "': option " + key + " = '" + value + "' is not " +
-                              expected);
+  return InvalidArgumentError("model '" + spec_.name + "': option " + key + " = '" + value +
+                              "' is not " + expected);
 }
 
 StatusOr<int64_t> ModelOptions::Integer(const std::string& key, int64_t fallback, int64_t min,
@@ -32,10 +32,12 @@ StatusOr<int64_t> ModelOptions::Integer(const std::string& key, int64_t fallback
   return static_cast<int64_t>(value);
 }
 
-StatusOr<double> ModelOptions::Real(const std::string& key, double fallback, double min, double max) {
+StatusOr<double> ModelOptions::Real(const std::string& key, double fallback, double min,
+                                    double max) {
   const std::string* text = Take(key);
   if (text == nullptr) return fallback;
-  const std::string expected = "a number in [" + std::to_string(min) + ", " + std::to_string(max) + "]";
+  const std::string expected =
+      "a number in [" + std::to_string(min) + ", " + std::to_string(max) + "]";
   if (text->empty()) return Bad(key, *text, expected);
   errno = 0;
   char* end = nullptr;
@@ -66,8 +68,8 @@ Status ModelOptions::Finish() const {
   if (unknown.empty()) return Status::Ok();
   std::string known;
   for (const std::string& key : known_) known += (known.empty() ? "" : ", ") + key;
-  return InvalidArgumentError("model '" + spec_.name + "' has no option " + unknown + " (its options: " +
-                              (known.empty() ? "none" : known) + ")");
+  return InvalidArgumentError("model '" + spec_.name + "' has no option " + unknown +
+                              " (its options: " + (known.empty() ? "none" : known) + ")");
 }
 
 }  // namespace cartable::models

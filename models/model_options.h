@@ -1,9 +1,9 @@
 #pragma once
 
-// ModelOptions: reads a ModelSpec's hyperparameters (text by name) with checks, for the model factories.
-// Each getter consumes one name and returns its default when the option is absent; Finish() refuses the
-// names nobody consumed, so a typo ("hiden_size") is an error rather than a silently ignored setting.
-// Errors name the model, the option and what was expected.
+// ModelOptions: reads a ModelSpec's hyperparameters (text by name) with checks, for the model
+// factories. Each getter consumes one name and returns its default when the option is absent;
+// Finish() refuses the names nobody consumed, so a typo ("hiden_size") is an error rather than a
+// silently ignored setting. Errors name the model, the option and what was expected.
 
 #include <set>
 #include <string>

@@ -25,19 +25,22 @@ const std::vector<ZooEntry>& Zoo() {
        "performance factors analysis: logistic on per-skill success and failure counts",
        internal::NewPfaModel},
       {"irt1pl", ModelInput::kAnswers,
-       "item response theory, 1PL: item (or skill) difficulty, ability from the pupil's earlier answers",
+       "item response theory, 1PL: item (or skill) difficulty, ability from the pupil's earlier "
+       "answers",
        internal::NewIrt1plModel},
       {"irt2pl", ModelInput::kAnswers,
        "item response theory, 2PL: irt1pl plus a discrimination per item (or skill)",
        internal::NewIrt2plModel},
       {"dkt", ModelInput::kAnswers,
-       "deep knowledge tracing: LSTM/GRU over the answers (cell, hidden_size, layers, dropout, max_length)",
+       "deep knowledge tracing: LSTM/GRU over the answers (cell, hidden_size, layers, dropout, "
+       "max_length)",
        internal::NewDktModel},
       {"sakt", ModelInput::kAnswers,
        "self-attentive knowledge tracing (embedding_size, heads, max_length, dropout)",
        internal::NewSaktModel},
       {"logistic", ModelInput::kPupilRecords,
-       "early warning: logistic regression on pupil records (option l2)", internal::NewLogisticModel},
+       "early warning: logistic regression on pupil records (option l2)",
+       internal::NewLogisticModel},
       {"mlp", ModelInput::kPupilRecords,
        "early warning: ReLU network on pupil records (hidden_size, layers, dropout, l2)",
        internal::NewMlpModel},
@@ -54,7 +57,8 @@ const ZooEntry* Find(const std::string& name) {
 
 std::string KnownNames() {
   std::string names;
-  for (const ZooEntry& entry : Zoo()) names += (names.empty() ? "" : ", ") + std::string(entry.name);
+  for (const ZooEntry& entry : Zoo())
+    names += (names.empty() ? "" : ", ") + std::string(entry.name);
   return names;
 }
 
@@ -67,10 +71,12 @@ StatusOr<std::unique_ptr<Model>> CreateModel(const ModelSpec& spec) {
   }
   if (spec.torch_threads < 1) return InvalidArgumentError("torch_threads must be at least 1");
   if (entry->input == ModelInput::kAnswers && spec.num_skills == 0) {
-    return InvalidArgumentError("model '" + spec.name + "' needs a skill space of at least 1 skill");
+    return InvalidArgumentError("model '" + spec.name +
+                                "' needs a skill space of at least 1 skill");
   }
   if (entry->input == ModelInput::kPupilRecords && spec.num_features == 0) {
-    return InvalidArgumentError("model '" + spec.name + "' needs pupil records with at least 1 feature");
+    return InvalidArgumentError("model '" + spec.name +
+                                "' needs pupil records with at least 1 feature");
   }
   return entry->create(spec);
 }

@@ -17,7 +17,8 @@ LstmAgreement CompareSequenceLstmWithTorch(int batch, int steps, int input_size,
   const torch::Tensor probe = torch::randn({batch, steps, hidden_size});  // the loss's weights
 
   auto leaf = [](const torch::Tensor& t) { return t.detach().clone().requires_grad_(true); };
-  std::vector<torch::Tensor> ours = {leaf(input), leaf(reference->named_parameters()["weight_ih_l0"]),
+  std::vector<torch::Tensor> ours = {leaf(input),
+                                     leaf(reference->named_parameters()["weight_ih_l0"]),
                                      leaf(reference->named_parameters()["weight_hh_l0"]),
                                      leaf(reference->named_parameters()["bias_ih_l0"]),
                                      leaf(reference->named_parameters()["bias_hh_l0"])};
@@ -37,7 +38,8 @@ LstmAgreement CompareSequenceLstmWithTorch(int batch, int steps, int input_size,
   agreement.max_output_difference = (our_output - their_output).abs().max().item<double>();
   for (size_t i = 0; i < ours.size(); ++i) {
     agreement.max_gradient_difference =
-        std::max(agreement.max_gradient_difference, (ours[i].grad() - theirs[i].grad()).abs().max().item<double>());
+        std::max(agreement.max_gradient_difference,
+                 (ours[i].grad() - theirs[i].grad()).abs().max().item<double>());
   }
   return agreement;
 }

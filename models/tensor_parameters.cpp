@@ -30,7 +30,8 @@ Status LoadParameters(std::vector<at::Tensor>& tensors, std::span<const float> p
     return InvalidArgumentError(model + " has " + std::to_string(expected) + " parameters, got " +
                                 std::to_string(parameters.size()));
   }
-  if (!std::all_of(parameters.begin(), parameters.end(), [](float v) { return std::isfinite(v); })) {
+  if (!std::all_of(parameters.begin(), parameters.end(),
+                   [](float v) { return std::isfinite(v); })) {
     return InvalidArgumentError("parameters contain NaN or infinite values");
   }
   torch::NoGradGuard no_grad;

@@ -17,15 +17,18 @@ StatusOr<secagg::SigningKey> SigningKeyFromCurveSecret(const protocol::CurveSecr
   const std::string& z85 = secret.z85();
   CARTABLE_ASSIGN_OR_RETURN(
       secagg::SecretBytes seed,
-      secagg::HkdfSha256({reinterpret_cast<const uint8_t*>(z85.data()), z85.size()}, {},
-                         {reinterpret_cast<const uint8_t*>(kSigningLabel.data()), kSigningLabel.size()},
-                         secagg::kEd25519SeedSize));
+      secagg::HkdfSha256(
+          {reinterpret_cast<const uint8_t*>(z85.data()), z85.size()}, {},
+          {reinterpret_cast<const uint8_t*>(kSigningLabel.data()), kSigningLabel.size()},
+          secagg::kEd25519SeedSize));
   return secagg::SigningKey::FromSeed(std::move(seed));
 }
 
-StatusOr<protocol::CurveKeyPair> CreateKeySet(const std::filesystem::path& dir, const std::string& name) {
+StatusOr<protocol::CurveKeyPair> CreateKeySet(const std::filesystem::path& dir,
+                                              const std::string& name) {
   CARTABLE_ASSIGN_OR_RETURN(protocol::CurveKeyPair pair, protocol::GenerateCurveKeyPair());
-  CARTABLE_ASSIGN_OR_RETURN(secagg::SigningKey identity, SigningKeyFromCurveSecret(pair.secret_key));
+  CARTABLE_ASSIGN_OR_RETURN(secagg::SigningKey identity,
+                            SigningKeyFromCurveSecret(pair.secret_key));
   CARTABLE_RETURN_IF_ERROR(protocol::WriteKeySet(dir, name, pair, ToWire(identity.PublicKey())));
   return pair;
 }
@@ -35,7 +38,8 @@ Status WriteSigningPublicKey(const std::filesystem::path& dir, const std::string
   return protocol::WriteIdentityKey(dir, name, ToWire(key));
 }
 
-StatusOr<std::map<std::string, secagg::Ed25519PublicKey>> LoadRoster(const std::filesystem::path& dir) {
+StatusOr<std::map<std::string, secagg::Ed25519PublicKey>> LoadRoster(
+    const std::filesystem::path& dir) {
   auto keys = protocol::LoadIdentityKeys(dir);
   if (!keys.ok()) return keys.status().WithContext("roster");
   if (keys->empty()) {

@@ -21,7 +21,8 @@
 
 namespace cartable::node {
 
-StatusOr<aggregation::secagg::SigningKey> SigningKeyFromCurveSecret(const protocol::CurveSecretKey& secret);
+StatusOr<aggregation::secagg::SigningKey> SigningKeyFromCurveSecret(
+    const protocol::CurveSecretKey& secret);
 
 // The two spellings of a public key: on the wire and in files, and for the signature checks.
 inline protocol::PublicKeyBytes ToWire(const aggregation::secagg::Ed25519PublicKey& key) {
@@ -35,10 +36,12 @@ inline aggregation::secagg::Ed25519PublicKey FromWire(const protocol::PublicKeyB
   return out;
 }
 
-// A fresh establishment's keys, as `cartable keygen` writes them in DIR: NAME.key (secret CURVE key, mode
-// 0600), NAME.pub, and NAME.sign.pub (its identity key, derived from the secret key). All or none: an
-// existing file of that NAME is kAlreadyExists and nothing is written. Returns the CURVE pair.
-StatusOr<protocol::CurveKeyPair> CreateKeySet(const std::filesystem::path& dir, const std::string& name);
+// A fresh establishment's keys, as `cartable keygen` writes them in DIR: NAME.key (secret CURVE
+// key, mode 0600), NAME.pub, and NAME.sign.pub (its identity key, derived from the secret key). All
+// or none: an existing file of that NAME is kAlreadyExists and nothing is written. Returns the
+// CURVE pair.
+StatusOr<protocol::CurveKeyPair> CreateKeySet(const std::filesystem::path& dir,
+                                              const std::string& name);
 
 // DIR/NAME.sign.pub (DIR created if missing), refusing to overwrite an existing file.
 Status WriteSigningPublicKey(const std::filesystem::path& dir, const std::string& name,

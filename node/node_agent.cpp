@@ -20,8 +20,8 @@ void LogCoordinatorGone(const CoordinatorLink& link, const NodeAgentOptions& opt
       ToSeconds(options.hello_interval), Seconds(options.idle_timeout));
 }
 
-// Sends that fail (a coordinator that is not reading, or gone) never end the agent: the link's rules
-// find a gone coordinator. A failure is logged once per episode, not once per attempt.
+// Sends that fail (a coordinator that is not reading, or gone) never end the agent: the link's
+// rules find a gone coordinator. A failure is logged once per episode, not once per attempt.
 class SendTrouble {
  public:
   void Note(const Status& sent, std::string_view what) {
@@ -31,8 +31,10 @@ class SendTrouble {
       return;
     }
     if (!failing_) {
-      spdlog::warn("could not send {} to the coordinator (carrying on; further failures are not logged "
-                   "until a send succeeds): {}", what, sent.message());
+      spdlog::warn(
+          "could not send {} to the coordinator (carrying on; further failures are not logged "
+          "until a send succeeds): {}",
+          what, sent.message());
     }
     failing_ = true;
   }
@@ -118,13 +120,15 @@ Status RunNodeAgent(NodeSession& session, protocol::ClientTransport& transport,
       rejoining = false;
     }
     link.Heard(now);
-    // A reply that cannot be sent is lost: the coordinator's deadline drops this node from the round.
+    // A reply that cannot be sent is lost: the coordinator's deadline drops this node from the
+    // round.
     for (const protocol::Envelope& reply : session.OnMessage(*envelope)) {
       Status sent = transport.SendOwned(protocol::Encode(reply));
       if (!sent.ok()) {
-        spdlog::warn("could not send {} (round {}) to the coordinator, which will drop this node from "
-                     "the round: {}", protocol::MessageTypeName(protocol::TypeOf(reply.body)), reply.round,
-                     sent.message());
+        spdlog::warn(
+            "could not send {} (round {}) to the coordinator, which will drop this node from the "
+            "round: {}",
+            protocol::MessageTypeName(protocol::TypeOf(reply.body)), reply.round, sent.message());
         continue;
       }
       trouble.Note(sent, "a reply");

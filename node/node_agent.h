@@ -1,10 +1,11 @@
 #pragma once
 
 // RunNodeAgent: drives a NodeSession over a ClientTransport until the coordinator ends the run, the
-// coordinator stays silent past a deadline, or the process is asked to stop (SIGINT/SIGTERM). This is the
-// only I/O in the node's round handling; when to say Hello, send a Heartbeat, rejoin a coordinator that
-// went silent or give up is decided by a CoordinatorLink. Frames that fail to decode are logged and dropped.
-// A send that fails (a coordinator that stops reading, or is gone) is logged and never ends the agent.
+// coordinator stays silent past a deadline, or the process is asked to stop (SIGINT/SIGTERM). This
+// is the only I/O in the node's round handling; when to say Hello, send a Heartbeat, rejoin a
+// coordinator that went silent or give up is decided by a CoordinatorLink. Frames that fail to
+// decode are logged and dropped. A send that fails (a coordinator that stops reading, or is gone)
+// is logged and never ends the agent.
 
 #include <functional>
 
@@ -25,9 +26,9 @@ struct NodeAgentOptions {
   // Send a Heartbeat after this long without sending anything, so the coordinator knows the node is
   // alive between rounds and a restarted coordinator learns of it (it answers "say hello").
   Duration heartbeat_interval = std::chrono::seconds(5);
-  // After this many heartbeat intervals without a message, the coordinator is taken for gone: the node
-  // logs it and rejoins (says Hello again, while ZeroMQ reconnects with backoff underneath) until the
-  // coordinator answers or idle_timeout passes.
+  // After this many heartbeat intervals without a message, the coordinator is taken for gone: the
+  // node logs it and rejoins (says Hello again, while ZeroMQ reconnects with backoff underneath)
+  // until the coordinator answers or idle_timeout passes.
   int missed_heartbeats = 4;
   // Largest payload accepted from the coordinator.
   size_t max_payload_bytes = protocol::kDefaultMaxPayloadBytes;

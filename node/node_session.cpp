@@ -29,7 +29,8 @@ NodeSession::NodeSession(std::string name, models::PupilSplit data, NodeSecurity
   if (!security_.identity) {
     auto key = aggregation::secagg::SigningKey::Generate();
     CARTABLE_CHECK(key.ok()) << key.status().ToString();
-    security_.identity = std::make_shared<const aggregation::secagg::SigningKey>(std::move(key).value());
+    security_.identity =
+        std::make_shared<const aggregation::secagg::SigningKey>(std::move(key).value());
   }
 }
 
@@ -42,13 +43,15 @@ std::vector<protocol::Envelope> NodeSession::OnSecAggMessage(const protocol::Env
   const protocol::Stage stage = protocol::StageOf(protocol::TypeOf(in.body));
   if (!secure_ || !run_id_ || in.run_id != *run_id_ || in.round != secure_round_ ||
       stage <= secure_stage_) {
-    spdlog::debug("ignoring a stale or repeated {}", protocol::MessageTypeName(protocol::TypeOf(in.body)));
+    spdlog::debug("ignoring a stale or repeated {}",
+                  protocol::MessageTypeName(protocol::TypeOf(in.body)));
     return {};
   }
   secure_stage_ = stage;
   StatusOr<protocol::Body> reply = secure_->OnMessage(in.body);
   if (!reply.ok()) {
-    spdlog::error("round {}: secure aggregation: {}", in.round, Printable(reply.status().ToString(), 400));
+    spdlog::error("round {}: secure aggregation: {}", in.round,
+                  Printable(reply.status().ToString(), 400));
     secure_.reset();
     secure_request_.reset();
     return {Reply(in.run_id, in.round,
@@ -76,13 +79,16 @@ std::vector<protocol::Envelope> NodeSession::OnMessage(const protocol::Envelope&
     return {Hello()};
   }
   if (run_id_ && *run_id_ != in.run_id && !rejoining_) {
-    spdlog::warn("ignoring a message for run {:016x}: this node serves run {:016x}", in.run_id, *run_id_);
+    spdlog::warn("ignoring a message for run {:016x}: this node serves run {:016x}", in.run_id,
+                 *run_id_);
     return {};
   }
-  if (rejoining_ && (std::holds_alternative<protocol::TrainRequest>(in.body) || (run_id_ && *run_id_ != in.run_id))) {
+  if (rejoining_ && (std::holds_alternative<protocol::TrainRequest>(in.body) ||
+                     (run_id_ && *run_id_ != in.run_id))) {
     // The first round after a Hello: what was answered before belongs to the coordinator's past (it
     // restarted, maybe with the same run id and from round 1 again), not to what it asks now.
-    if (run_id_ && *run_id_ != in.run_id) spdlog::info("joining run {:016x} (was {:016x})", in.run_id, *run_id_);
+    if (run_id_ && *run_id_ != in.run_id)
+      spdlog::info("joining run {:016x} (was {:016x})", in.run_id, *run_id_);
     last_train_round_.reset();
     last_evaluate_round_.reset();
   }
@@ -90,8 +96,10 @@ std::vector<protocol::Envelope> NodeSession::OnMessage(const protocol::Envelope&
     case protocol::MessageType::kKeyList:
     case protocol::MessageType::kShareDelivery:
     case protocol::MessageType::kSurvivorList:
-    case protocol::MessageType::kUnmaskRequest: return OnSecAggMessage(in);
-    default: break;
+    case protocol::MessageType::kUnmaskRequest:
+      return OnSecAggMessage(in);
+    default:
+      break;
   }
   StatusOr<protocol::Body> reply = InternalError("no reply");
   if (const auto* request = std::get_if<protocol::TrainRequest>(&in.body)) {
@@ -121,8 +129,10 @@ std::vector<protocol::Envelope> NodeSession::OnMessage(const protocol::Envelope&
   }
   if (!reply.ok()) {
     spdlog::error("round {}: {}", in.round, Printable(reply.status().ToString(), 400));
-    protocol::ErrorReply error{static_cast<uint32_t>(reply.status().code()), reply.status().message(), {}};
-    if (const auto* request = std::get_if<protocol::TrainRequest>(&in.body); request && request->secagg.enabled) {
+    protocol::ErrorReply error{
+        static_cast<uint32_t>(reply.status().code()), reply.status().message(), {}};
+    if (const auto* request = std::get_if<protocol::TrainRequest>(&in.body);
+        request && request->secagg.enabled) {
       error.accused = Disowned(request->secagg);
     }
     return {Reply(in.run_id, in.round, std::move(error))};
@@ -135,26 +145,29 @@ Status NodeSession::EnsureModel(const protocol::WireModelSpec& spec) {
   if (model_) {
     const models::ModelSpec& current = model_->spec();
     if (current.name == model_spec.name && current.num_skills == model_spec.num_skills &&
-        current.num_items == model_spec.num_items && current.num_features == model_spec.num_features &&
-        current.options == model_spec.options) {
+        current.num_items == model_spec.num_items &&
+        current.num_features == model_spec.num_features && current.options == model_spec.options) {
       return Status::Ok();
     }
   }
   const uint32_t skills = std::max(data_.train.num_skills, data_.test.num_skills);
   if (skills > spec.num_skills) {
-    return InvalidArgumentError("this node's data use skill ids up to " + std::to_string(skills - 1) +
-                                " but the run's model knows " + std::to_string(spec.num_skills) + " skills");
+    return InvalidArgumentError("this node's data use skill ids up to " +
+                                std::to_string(skills - 1) + " but the run's model knows " +
+                                std::to_string(spec.num_skills) + " skills");
   }
   const uint32_t items = std::max(data_.train.num_items, data_.test.num_items);
   if (spec.num_items != 0 && items > spec.num_items) {
     return InvalidArgumentError("this node's data use item ids up to " + std::to_string(items - 1) +
-                                " but the run's model knows " + std::to_string(spec.num_items) + " items");
+                                " but the run's model knows " + std::to_string(spec.num_items) +
+                                " items");
   }
   CARTABLE_ASSIGN_OR_RETURN(const models::ModelInput input, models::InputOf(spec.name));
   const size_t columns = data_.train.records.num_features();
   if (input == models::ModelInput::kPupilRecords && columns != spec.num_features) {
     return InvalidArgumentError("this node's pupil records have " + std::to_string(columns) +
-                                " columns but the run's model expects " + std::to_string(spec.num_features));
+                                " columns but the run's model expects " +
+                                std::to_string(spec.num_features));
   }
   CARTABLE_ASSIGN_OR_RETURN(model_, models::CreateModel(model_spec));
   return Status::Ok();
@@ -177,26 +190,31 @@ StatusOr<protocol::Body> NodeSession::Train(const protocol::TrainRequest& reques
     secure_stage_ = protocol::Stage::kAdvertiseKeys;
     protocol::Body advert;
     auto trainer = [this, round]() { return TrainLocally(*secure_request_, round); };
-    CARTABLE_ASSIGN_OR_RETURN(secure_, SecureUpdate::Start(request, *run_id_, round, name_, *security_.identity,
-                                                           security_.policy, trainer, &advert));
+    CARTABLE_ASSIGN_OR_RETURN(
+        secure_, SecureUpdate::Start(request, *run_id_, round, name_, *security_.identity,
+                                     security_.policy, trainer, &advert));
     return advert;
   }
   if (!security_.allow_plain_updates) {
     return PermissionDeniedError(
-        "this node sends its update only under secure aggregation, and the round asks for it in the clear");
+        "this node sends its update only under secure aggregation, and the round asks for it in "
+        "the clear");
   }
-  CARTABLE_ASSIGN_OR_RETURN(
-      exchange::ContributionLayout layout,
-      exchange::ContributionLayout::Create(request.global_parameters.size(), request.contribution.value_range,
-                                           request.contribution.weight_cap));
+  CARTABLE_ASSIGN_OR_RETURN(exchange::ContributionLayout layout,
+                            exchange::ContributionLayout::Create(request.global_parameters.size(),
+                                                                 request.contribution.value_range,
+                                                                 request.contribution.weight_cap));
   CARTABLE_ASSIGN_OR_RETURN(exchange::LocalUpdate update, TrainLocally(request, round));
   size_t clamped = 0;
   CARTABLE_ASSIGN_OR_RETURN(std::vector<float> packed, layout.Pack(update, &clamped));
-  if (clamped > 0) spdlog::warn("{} update value(s) beyond the range ±{} were clamped", clamped, layout.value_range());
+  if (clamped > 0)
+    spdlog::warn("{} update value(s) beyond the range ±{} were clamped", clamped,
+                 layout.value_range());
   return protocol::Body(protocol::TrainResult{std::move(packed)});
 }
 
-StatusOr<exchange::LocalUpdate> NodeSession::TrainLocally(const protocol::TrainRequest& request, uint32_t round) {
+StatusOr<exchange::LocalUpdate> NodeSession::TrainLocally(const protocol::TrainRequest& request,
+                                                          uint32_t round) {
   CARTABLE_RETURN_IF_ERROR(EnsureModel(request.model));
   CARTABLE_RETURN_IF_ERROR(model_->SetParameters(request.global_parameters));
   if (TrainingSize() == 0) return FailedPreconditionError("this node has no training pupil");
@@ -209,10 +227,12 @@ StatusOr<exchange::LocalUpdate> NodeSession::TrainLocally(const protocol::TrainR
   std::vector<float> local = model_->GetParameters();
   exchange::LocalUpdate update;
   update.delta.resize(local.size());
-  for (size_t i = 0; i < local.size(); ++i) update.delta[i] = local[i] - request.global_parameters[i];
+  for (size_t i = 0; i < local.size(); ++i)
+    update.delta[i] = local[i] - request.global_parameters[i];
   update.examples = static_cast<double>(report.examples);
   update.loss = report.mean_loss;
-  spdlog::info("round {}: trained on {} examples, loss {:.4f}", round, report.examples, report.mean_loss);
+  spdlog::info("round {}: trained on {} examples, loss {:.4f}", round, report.examples,
+               report.mean_loss);
   return update;
 }
 

@@ -1,9 +1,10 @@
 #pragma once
 
-// NodeSession: the node agent's round handling as a sans-I/O state machine. It is fed the coordinator's
-// messages and returns the replies to send; it never touches a socket or a clock, so the ZeroMQ agent, an
-// in-process simulation and the tests all run this same code. It owns the node's data split and its local
-// model. Training happens inside OnMessage (compute, not I/O). Not thread safe.
+// NodeSession: the node agent's round handling as a sans-I/O state machine. It is fed the
+// coordinator's messages and returns the replies to send; it never touches a socket or a clock, so
+// the ZeroMQ agent, an in-process simulation and the tests all run this same code. It owns the
+// node's data split and its local model. Training happens inside OnMessage (compute, not I/O). Not
+// thread safe.
 
 #include <memory>
 #include <optional>
@@ -19,17 +20,18 @@
 
 namespace cartable::node {
 
-// The seed of a node's local training in one round: distinct per node and round, reproducible from the
-// run's seed, so a run can be replayed and a test can recompute any node's update.
+// The seed of a node's local training in one round: distinct per node and round, reproducible from
+// the run's seed, so a run can be replayed and a test can recompute any node's update.
 uint64_t LocalTrainingSeed(uint64_t run_seed, uint32_t round, const std::string& node_name);
 
 // How a node protects what it sends.
 struct NodeSecurity {
-  // The node's Ed25519 identity key, which signs its SecAgg+ messages; its public key goes in Hello.
-  // Null: a fresh key for this process (nobody can pin it in a roster).
+  // The node's Ed25519 identity key, which signs its SecAgg+ messages; its public key goes in
+  // Hello. Null: a fresh key for this process (nobody can pin it in a roster).
   std::shared_ptr<const aggregation::secagg::SigningKey> identity;
   aggregation::secagg::ClientPolicy policy;  // cohort floor and roster
-  // Answer rounds that ask for the update in the clear (comparison runs). Off: such rounds are refused.
+  // Answer rounds that ask for the update in the clear (comparison runs). Off: such rounds are
+  // refused.
   bool allow_plain_updates = false;
 };
 
@@ -38,14 +40,14 @@ class NodeSession {
   // `data` is this establishment's split by pupil: train for local updates, test for evaluation.
   NodeSession(std::string name, models::PupilSplit data, NodeSecurity security = {});
 
-  // The first message on a connection, and again whenever the coordinator has lost track of this node
-  // (it restarted). After a Hello the node follows whatever run the coordinator serves next: a new run,
-  // or the same run started again from its first round by a coordinator that restarted.
+  // The first message on a connection, and again whenever the coordinator has lost track of this
+  // node (it restarted). After a Hello the node follows whatever run the coordinator serves next: a
+  // new run, or the same run started again from its first round by a coordinator that restarted.
   protocol::Envelope Hello();
 
-  // Handles one message from the coordinator. A message for another run (unless the node has just said
-  // Hello), or for a round already answered, gets no reply. Failures become an ErrorReply naming what went
-  // wrong. A coordinator that does not know this node gets a Hello.
+  // Handles one message from the coordinator. A message for another run (unless the node has just
+  // said Hello), or for a round already answered, gets no reply. Failures become an ErrorReply
+  // naming what went wrong. A coordinator that does not know this node gets a Hello.
   std::vector<protocol::Envelope> OnMessage(const protocol::Envelope& in);
 
   bool finished() const { return finished_; }
@@ -59,14 +61,16 @@ class NodeSession {
   // The cohort members this node's roster disowns, named in its refusal (never itself).
   std::vector<std::string> Disowned(const protocol::SecAggPlan& plan) const;
   StatusOr<protocol::Body> Train(const protocol::TrainRequest& request, uint32_t round);
-  StatusOr<exchange::LocalUpdate> TrainLocally(const protocol::TrainRequest& request, uint32_t round);
+  StatusOr<exchange::LocalUpdate> TrainLocally(const protocol::TrainRequest& request,
+                                               uint32_t round);
   std::vector<protocol::Envelope> OnSecAggMessage(const protocol::Envelope& in);
   StatusOr<protocol::Body> Evaluate(const protocol::EvaluateRequest& request);
   Status EnsureModel(const protocol::WireModelSpec& spec);
   // Examples the current model would train on: answers or pupil records.
   size_t TrainingSize() const {
-    return model_ && model_->input() == models::ModelInput::kPupilRecords ? data_.train.records.size()
-                                                                          : data_.train.size();
+    return model_ && model_->input() == models::ModelInput::kPupilRecords
+               ? data_.train.records.size()
+               : data_.train.size();
   }
 
   std::string name_;

@@ -21,26 +21,32 @@ StatusOr<std::unique_ptr<SecureUpdate>> SecureUpdate::Start(
       secagg::RoundParameters params,
       exchange::RoundParametersOf(request.secagg, request.contribution.value_range, run_id, round));
   const int modulus_bits = params.modulus_bits;
-  CARTABLE_ASSIGN_OR_RETURN(auto client,
-                            secagg::SecAggClient::Create(std::move(params), name, identity,
-                                                         exchange::ModelHash(request.global_parameters), policy));
+  CARTABLE_ASSIGN_OR_RETURN(
+      auto client,
+      secagg::SecAggClient::Create(std::move(params), name, identity,
+                                   exchange::ModelHash(request.global_parameters), policy));
   CARTABLE_ASSIGN_OR_RETURN(secagg::KeyAdvert key_advert, client->Advertise());
   *advert = exchange::ToWire(key_advert);
-  return std::unique_ptr<SecureUpdate>(new SecureUpdate(std::move(client), layout, modulus_bits, std::move(trainer)));
+  return std::unique_ptr<SecureUpdate>(
+      new SecureUpdate(std::move(client), layout, modulus_bits, std::move(trainer)));
 }
 
 StatusOr<protocol::Body> SecureUpdate::OnMessage(const protocol::Body& body) {
   if (const auto* list = std::get_if<protocol::KeyList>(&body)) {
-    CARTABLE_ASSIGN_OR_RETURN(std::vector<secagg::SealedShare> sealed, client_->OnKeyList(exchange::AdvertsOf(*list)));
+    CARTABLE_ASSIGN_OR_RETURN(std::vector<secagg::SealedShare> sealed,
+                              client_->OnKeyList(exchange::AdvertsOf(*list)));
     return protocol::Body(protocol::ShareKeys{exchange::ToWire(std::move(sealed))});
   }
-  if (const auto* delivery = std::get_if<protocol::ShareDelivery>(&body)) return TrainAndMask(*delivery);
+  if (const auto* delivery = std::get_if<protocol::ShareDelivery>(&body))
+    return TrainAndMask(*delivery);
   if (const auto* list = std::get_if<protocol::SurvivorList>(&body)) {
-    CARTABLE_ASSIGN_OR_RETURN(secagg::Ed25519Signature signature, client_->OnSurvivors(list->survivors));
+    CARTABLE_ASSIGN_OR_RETURN(secagg::Ed25519Signature signature,
+                              client_->OnSurvivors(list->survivors));
     return protocol::Body(protocol::SurvivorSignature{signature});
   }
   if (const auto* request = std::get_if<protocol::UnmaskRequest>(&body)) {
-    CARTABLE_ASSIGN_OR_RETURN(secagg::RevealedShares revealed, client_->OnSignatures(exchange::SignaturesOf(*request)));
+    CARTABLE_ASSIGN_OR_RETURN(secagg::RevealedShares revealed,
+                              client_->OnSignatures(exchange::SignaturesOf(*request)));
     done_ = true;
     return protocol::Body(exchange::ToWire(std::move(revealed)));
   }
@@ -51,14 +57,15 @@ StatusOr<protocol::Body> SecureUpdate::OnMessage(const protocol::Body& body) {
 StatusOr<protocol::Body> SecureUpdate::TrainAndMask(const protocol::ShareDelivery& delivery) {
   CARTABLE_RETURN_IF_ERROR(client_->OnShares(exchange::SharesOf(delivery.shares)));
   for (const auto& unusable : client_->unusable()) {
-    spdlog::warn("the shares of secure-aggregation member {} are unusable ({}); reporting it", unusable.from,
-                 Printable(unusable.why));
+    spdlog::warn("the shares of secure-aggregation member {} are unusable ({}); reporting it",
+                 unusable.from, Printable(unusable.why));
   }
   CARTABLE_ASSIGN_OR_RETURN(exchange::LocalUpdate update, trainer_());
   size_t clamped = 0;
   CARTABLE_ASSIGN_OR_RETURN(std::vector<float> packed, layout_.Pack(update, &clamped));
   if (clamped > 0) {
-    spdlog::warn("{} update value(s) beyond the range ±{} were clamped", clamped, layout_.value_range());
+    spdlog::warn("{} update value(s) beyond the range ±{} were clamped", clamped,
+                 layout_.value_range());
   }
   CARTABLE_ASSIGN_OR_RETURN(std::vector<uint64_t> masked, client_->MaskInput(packed));
   protocol::MaskedInput out = exchange::MaskedInputOf(std::move(masked), modulus_bits_);

@@ -1,11 +1,12 @@
 #pragma once
 
-// SecureUpdate: how a node sends its contribution to one round under SecAgg+, as a sans-I/O step of its
-// round handling. It turns the coordinator's messages into calls on the SecAgg+ client state machine and
-// the client's answers into messages (exchange/secagg_wire.h maps them); it trains when the shares have
-// arrived (the DESIGN's order: keys, shares, then local training, packing and masking). What it masks is
-// the node's packed contribution (exchange/contribution.h), so the coordinator unmasks Σ ωΔ, Σ ω and
-// Σ ω·loss together, and never one node's numbers. Not thread safe; one per round.
+// SecureUpdate: how a node sends its contribution to one round under SecAgg+, as a sans-I/O step of
+// its round handling. It turns the coordinator's messages into calls on the SecAgg+ client state
+// machine and the client's answers into messages (exchange/secagg_wire.h maps them); it trains when
+// the shares have arrived (the DESIGN's order: keys, shares, then local training, packing and
+// masking). What it masks is the node's packed contribution (exchange/contribution.h), so the
+// coordinator unmasks Σ ωΔ, Σ ω and Σ ω·loss together, and never one node's numbers. Not thread
+// safe; one per round.
 
 #include <functional>
 #include <memory>
@@ -25,12 +26,10 @@ class SecureUpdate {
 
   // Checks the plan against the node's policy and returns the node's signed key advert.
   // `identity` must outlive this object.
-  static StatusOr<std::unique_ptr<SecureUpdate>> Start(const protocol::TrainRequest& request,
-                                                       uint64_t run_id, uint32_t round,
-                                                       const std::string& name,
-                                                       const aggregation::secagg::SigningKey& identity,
-                                                       const aggregation::secagg::ClientPolicy& policy,
-                                                       Trainer trainer, protocol::Body* advert);
+  static StatusOr<std::unique_ptr<SecureUpdate>> Start(
+      const protocol::TrainRequest& request, uint64_t run_id, uint32_t round,
+      const std::string& name, const aggregation::secagg::SigningKey& identity,
+      const aggregation::secagg::ClientPolicy& policy, Trainer trainer, protocol::Body* advert);
 
   // One SecAgg+ message from the coordinator → the reply. Any refusal ends this node's part in the
   // round; the error says why.
@@ -39,9 +38,12 @@ class SecureUpdate {
   bool done() const { return done_; }
 
  private:
-  SecureUpdate(std::unique_ptr<aggregation::secagg::SecAggClient> client, exchange::ContributionLayout layout,
-               int modulus_bits, Trainer trainer)
-      : client_(std::move(client)), layout_(layout), modulus_bits_(modulus_bits), trainer_(std::move(trainer)) {}
+  SecureUpdate(std::unique_ptr<aggregation::secagg::SecAggClient> client,
+               exchange::ContributionLayout layout, int modulus_bits, Trainer trainer)
+      : client_(std::move(client)),
+        layout_(layout),
+        modulus_bits_(modulus_bits),
+        trainer_(std::move(trainer)) {}
   StatusOr<protocol::Body> TrainAndMask(const protocol::ShareDelivery& delivery);
 
   std::unique_ptr<aggregation::secagg::SecAggClient> client_;

@@ -1,10 +1,9 @@
 #include "protocol/codec.h"
 
-#include <cereal/archives/portable_binary.hpp>
-
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cereal/archives/portable_binary.hpp>
 #include <cstring>
 #include <istream>
 #include <iterator>
@@ -26,9 +25,9 @@ template <typename T>
 struct IsByteArray : std::false_type {};
 template <size_t N>
 struct IsByteArray<std::array<uint8_t, N>> : std::true_type {};
-// A list of numbers with a bound of its own on its count, checked before anything is allocated (lists of
-// members have at most kMaxSecAggMembers entries, however large the payload). On the wire it is a vector
-// of numbers like any other.
+// A list of numbers with a bound of its own on its count, checked before anything is allocated
+// (lists of members have at most kMaxSecAggMembers entries, however large the payload). On the wire
+// it is a vector of numbers like any other.
 template <typename T, size_t Max>
 struct Capped {
   static constexpr size_t kMax = Max;
@@ -38,7 +37,8 @@ template <typename T>
 struct IsCapped : std::false_type {};
 template <typename T, size_t Max>
 struct IsCapped<Capped<T, Max>> : std::true_type {};
-// Vectors of numbers are one block of bytes; vectors of anything else are a count and then each element.
+// Vectors of numbers are one block of bytes; vectors of anything else are a count and then each
+// element.
 template <typename T>
 constexpr bool IsBlockVector() {
   if constexpr (IsVector<T>::value) {
@@ -64,8 +64,9 @@ class ViewBuffer : public std::streambuf {
   }
 };
 
-// Walks the elements stored in a block of bytes at any alignment (a vector's bytes follow a length and
-// whatever came before them), so that vector::assign can size its vector once and fill it in one pass.
+// Walks the elements stored in a block of bytes at any alignment (a vector's bytes follow a length
+// and whatever came before them), so that vector::assign can size its vector once and fill it in
+// one pass.
 template <typename Element>
 struct UnalignedElements {
   using iterator_category = std::forward_iterator_tag;
@@ -93,8 +94,8 @@ struct UnalignedElements {
   bool operator==(const UnalignedElements&) const = default;
 };
 
-// An ostream that appends to a string reserved to the frame's final size: the payload is written once,
-// in place, after the header.
+// An ostream that appends to a string reserved to the frame's final size: the payload is written
+// once, in place, after the header.
 class AppendBuffer : public std::streambuf {
  public:
   explicit AppendBuffer(std::string& out) : out_(out) {}
@@ -116,7 +117,8 @@ class AppendBuffer : public std::streambuf {
 size_t TextBytes(const std::string& value) {
   // Text longer than a receiver accepts is cut (at a UTF-8 boundary) rather than sent unreadable.
   size_t size = std::min(value.size(), kMaxTextBytes);
-  while (size < value.size() && size > 0 && (static_cast<uint8_t>(value[size]) & 0xC0) == 0x80) --size;
+  while (size < value.size() && size > 0 && (static_cast<uint8_t>(value[size]) & 0xC0) == 0x80)
+    --size;
   return size;
 }
 
@@ -194,14 +196,17 @@ struct Reader {
       value.resize(size);
       ar(cereal::binary_data(value.data(), size));
     } else if constexpr (IsByteArray<T>::value) {
-      if (value.size() > buffer.remaining()) throw std::length_error("fixed-size field longer than the payload");
+      if (value.size() > buffer.remaining())
+        throw std::length_error("fixed-size field longer than the payload");
       ar(cereal::binary_data(value.data(), value.size()));
     } else if constexpr (IsVector<T>::value && !IsBlockVector<T>()) {
       uint64_t size = 0;
       ar(size);
-      // Each element takes at least MinWireBytes: a forged count cannot make us allocate past the payload.
+      // Each element takes at least MinWireBytes: a forged count cannot make us allocate past the
+      // payload.
       if (size > buffer.remaining() / MinWireBytes<typename T::value_type>()) {
-        throw std::length_error("list of " + std::to_string(size) + " elements is longer than the payload");
+        throw std::length_error("list of " + std::to_string(size) +
+                                " elements is longer than the payload");
       }
       value.resize(size);
       for (auto& element : value) (*this)(element);
@@ -222,12 +227,13 @@ struct Reader {
     }
   }
 
-  // `size` numbers into `value`. A count is believed only if the bytes are there: a forged one cannot
-  // make us allocate.
+  // `size` numbers into `value`. A count is believed only if the bytes are there: a forged one
+  // cannot make us allocate.
   template <typename Element>
   void ReadNumbers(std::vector<Element>& value, uint64_t size) {
     if (size > buffer.remaining() / sizeof(Element)) {
-      throw std::length_error("vector of " + std::to_string(size) + " elements is longer than the payload");
+      throw std::length_error("vector of " + std::to_string(size) +
+                              " elements is longer than the payload");
     }
     if constexpr (std::endian::native == std::endian::little) {
       // The payload is little-endian like this machine: copy straight from the frame, once, into a
@@ -245,53 +251,160 @@ struct Reader {
 }  // namespace
 
 // The field lists: one place per message says what it carries and in which order.
-template <typename F> void VisitFields(ModelOption& m, F& f) { f(m.key); f(m.value); }
-template <typename F> void VisitFields(WireModelSpec& m, F& f) {
-  f(m.name); f(m.num_skills); f(m.num_items); f(m.num_features); f(m.options);
+template <typename F>
+void VisitFields(ModelOption& m, F& f) {
+  f(m.key);
+  f(m.value);
 }
-template <typename F> void VisitFields(WireTrainConfig& m, F& f) {
-  f(m.local_epochs); f(m.batch_size); f(m.learning_rate); f(m.seed);
+template <typename F>
+void VisitFields(WireModelSpec& m, F& f) {
+  f(m.name);
+  f(m.num_skills);
+  f(m.num_items);
+  f(m.num_features);
+  f(m.options);
 }
-template <typename F> void VisitFields(Hello& m, F& f) { f(m.node_name); f(m.signing_key); }
-template <typename F> void VisitFields(CohortMember& m, F& f) { f(m.name); f(m.signing_key); }
-template <typename F> void VisitFields(SecAggPlan& m, F& f) {
-  f(m.enabled); f(m.neighbours); f(m.corrupt_allowance); f(m.modulus_bits);
-  f(m.graph_seed); f(m.cohort);
+template <typename F>
+void VisitFields(WireTrainConfig& m, F& f) {
+  f(m.local_epochs);
+  f(m.batch_size);
+  f(m.learning_rate);
+  f(m.seed);
 }
-template <typename F> void VisitFields(WireContribution& m, F& f) { f(m.value_range); f(m.weight_cap); }
-template <typename F> void VisitFields(TrainRequest& m, F& f) {
-  f(m.model); f(m.config); f(m.global_parameters); f(m.contribution); f(m.secagg);
+template <typename F>
+void VisitFields(Hello& m, F& f) {
+  f(m.node_name);
+  f(m.signing_key);
 }
-template <typename F> void VisitFields(TrainResult& m, F& f) { f(m.contribution); }
-template <typename F> void VisitFields(EvaluateRequest& m, F& f) { f(m.model); f(m.parameters); }
-template <typename F> void VisitFields(EvaluateResult& m, F& f) {
-  f(m.positive_histogram); f(m.negative_histogram); f(m.log_loss_sum); f(m.correct); f(m.count);
+template <typename F>
+void VisitFields(CohortMember& m, F& f) {
+  f(m.name);
+  f(m.signing_key);
+}
+template <typename F>
+void VisitFields(SecAggPlan& m, F& f) {
+  f(m.enabled);
+  f(m.neighbours);
+  f(m.corrupt_allowance);
+  f(m.modulus_bits);
+  f(m.graph_seed);
+  f(m.cohort);
+}
+template <typename F>
+void VisitFields(WireContribution& m, F& f) {
+  f(m.value_range);
+  f(m.weight_cap);
+}
+template <typename F>
+void VisitFields(TrainRequest& m, F& f) {
+  f(m.model);
+  f(m.config);
+  f(m.global_parameters);
+  f(m.contribution);
+  f(m.secagg);
+}
+template <typename F>
+void VisitFields(TrainResult& m, F& f) {
+  f(m.contribution);
+}
+template <typename F>
+void VisitFields(EvaluateRequest& m, F& f) {
+  f(m.model);
+  f(m.parameters);
+}
+template <typename F>
+void VisitFields(EvaluateResult& m, F& f) {
+  f(m.positive_histogram);
+  f(m.negative_histogram);
+  f(m.log_loss_sum);
+  f(m.correct);
+  f(m.count);
   f(m.squared_error_sum);
 }
-template <typename F> void VisitFields(Shutdown& m, F& f) { f(m.reason); }
-template <typename F> void VisitFields(ErrorReply& m, F& f) { f(m.code); f(m.message); f(m.accused); }
-template <typename F> void VisitFields(Heartbeat&, F&) {}
-template <typename F> void VisitFields(KeyAdvert& m, F& f) {
-  f(m.member); f(m.mask_key); f(m.share_key); f(m.seed_commitment); f(m.signature);
+template <typename F>
+void VisitFields(Shutdown& m, F& f) {
+  f(m.reason);
 }
-template <typename F> void VisitFields(KeyList& m, F& f) { f(m.adverts); }
-template <typename F> void VisitFields(SealedShare& m, F& f) {
-  f(m.from); f(m.to); f(m.self_seed_commitment); f(m.mask_key_commitment); f(m.ciphertext);
+template <typename F>
+void VisitFields(ErrorReply& m, F& f) {
+  f(m.code);
+  f(m.message);
+  f(m.accused);
 }
-template <typename F> void VisitFields(ShareKeys& m, F& f) { f(m.shares); }
-template <typename F> void VisitFields(ShareDelivery& m, F& f) { f(m.shares); }
-template <typename F> void VisitFields(MaskedInput& m, F& f) {
+template <typename F>
+void VisitFields(Heartbeat&, F&) {}
+template <typename F>
+void VisitFields(KeyAdvert& m, F& f) {
+  f(m.member);
+  f(m.mask_key);
+  f(m.share_key);
+  f(m.seed_commitment);
+  f(m.signature);
+}
+template <typename F>
+void VisitFields(KeyList& m, F& f) {
+  f(m.adverts);
+}
+template <typename F>
+void VisitFields(SealedShare& m, F& f) {
+  f(m.from);
+  f(m.to);
+  f(m.self_seed_commitment);
+  f(m.mask_key_commitment);
+  f(m.ciphertext);
+}
+template <typename F>
+void VisitFields(ShareKeys& m, F& f) {
+  f(m.shares);
+}
+template <typename F>
+void VisitFields(ShareDelivery& m, F& f) {
+  f(m.shares);
+}
+template <typename F>
+void VisitFields(MaskedInput& m, F& f) {
   Capped<uint32_t, kMaxSecAggMembers> unusable_from{m.unusable_from};
-  f(m.words32); f(m.words64); f(unusable_from);
+  f(m.words32);
+  f(m.words64);
+  f(unusable_from);
 }
-template <typename F> void VisitFields(SurvivorList& m, F& f) { f(m.survivors); }
-template <typename F> void VisitFields(SurvivorSignature& m, F& f) { f(m.signature); }
-template <typename F> void VisitFields(MemberSignature& m, F& f) { f(m.member); f(m.signature); }
-template <typename F> void VisitFields(UnmaskRequest& m, F& f) { f(m.signatures); }
-template <typename F> void VisitFields(RevealedShare& m, F& f) { f(m.of); f(m.share); }
-template <typename F> void VisitFields(UnmaskResponse& m, F& f) { f(m.self_seed_shares); f(m.mask_key_shares); }
-template <typename F> void VisitFields(AdminRequest& m, F& f) { f(m.command); }
-template <typename F> void VisitFields(AdminReply& m, F& f) { f(m.code); f(m.message); f(m.json); }
+template <typename F>
+void VisitFields(SurvivorList& m, F& f) {
+  f(m.survivors);
+}
+template <typename F>
+void VisitFields(SurvivorSignature& m, F& f) {
+  f(m.signature);
+}
+template <typename F>
+void VisitFields(MemberSignature& m, F& f) {
+  f(m.member);
+  f(m.signature);
+}
+template <typename F>
+void VisitFields(UnmaskRequest& m, F& f) {
+  f(m.signatures);
+}
+template <typename F>
+void VisitFields(RevealedShare& m, F& f) {
+  f(m.of);
+  f(m.share);
+}
+template <typename F>
+void VisitFields(UnmaskResponse& m, F& f) {
+  f(m.self_seed_shares);
+  f(m.mask_key_shares);
+}
+template <typename F>
+void VisitFields(AdminRequest& m, F& f) {
+  f(m.command);
+}
+template <typename F>
+void VisitFields(AdminReply& m, F& f) {
+  f(m.code);
+  f(m.message);
+  f(m.json);
+}
 
 namespace {
 
@@ -309,25 +422,44 @@ uint64_t GetLe(std::string_view in, size_t offset, int bytes) {
 
 Body EmptyBodyOf(MessageType type) {
   switch (type) {
-    case MessageType::kHello: return Hello{};
-    case MessageType::kTrainRequest: return TrainRequest{};
-    case MessageType::kTrainResult: return TrainResult{};
-    case MessageType::kEvaluateRequest: return EvaluateRequest{};
-    case MessageType::kEvaluateResult: return EvaluateResult{};
-    case MessageType::kShutdown: return Shutdown{};
-    case MessageType::kError: return ErrorReply{};
-    case MessageType::kHeartbeat: return Heartbeat{};
-    case MessageType::kKeyAdvert: return KeyAdvert{};
-    case MessageType::kKeyList: return KeyList{};
-    case MessageType::kShareKeys: return ShareKeys{};
-    case MessageType::kShareDelivery: return ShareDelivery{};
-    case MessageType::kMaskedInput: return MaskedInput{};
-    case MessageType::kSurvivorList: return SurvivorList{};
-    case MessageType::kSurvivorSignature: return SurvivorSignature{};
-    case MessageType::kUnmaskRequest: return UnmaskRequest{};
-    case MessageType::kUnmaskResponse: return UnmaskResponse{};
-    case MessageType::kAdminRequest: return AdminRequest{};
-    case MessageType::kAdminReply: return AdminReply{};
+    case MessageType::kHello:
+      return Hello{};
+    case MessageType::kTrainRequest:
+      return TrainRequest{};
+    case MessageType::kTrainResult:
+      return TrainResult{};
+    case MessageType::kEvaluateRequest:
+      return EvaluateRequest{};
+    case MessageType::kEvaluateResult:
+      return EvaluateResult{};
+    case MessageType::kShutdown:
+      return Shutdown{};
+    case MessageType::kError:
+      return ErrorReply{};
+    case MessageType::kHeartbeat:
+      return Heartbeat{};
+    case MessageType::kKeyAdvert:
+      return KeyAdvert{};
+    case MessageType::kKeyList:
+      return KeyList{};
+    case MessageType::kShareKeys:
+      return ShareKeys{};
+    case MessageType::kShareDelivery:
+      return ShareDelivery{};
+    case MessageType::kMaskedInput:
+      return MaskedInput{};
+    case MessageType::kSurvivorList:
+      return SurvivorList{};
+    case MessageType::kSurvivorSignature:
+      return SurvivorSignature{};
+    case MessageType::kUnmaskRequest:
+      return UnmaskRequest{};
+    case MessageType::kUnmaskResponse:
+      return UnmaskResponse{};
+    case MessageType::kAdminRequest:
+      return AdminRequest{};
+    case MessageType::kAdminReply:
+      return AdminReply{};
   }
   return ErrorReply{};
 }
@@ -363,8 +495,9 @@ std::string Encode(const Envelope& envelope) {
 
 StatusOr<FrameHeader> DecodeHeader(std::string_view frame, size_t max_payload_bytes) {
   if (frame.size() < kHeaderBytes) {
-    return DataLossError("frame of " + std::to_string(frame.size()) + " bytes is shorter than the " +
-                         std::to_string(kHeaderBytes) + "-byte header");
+    return DataLossError("frame of " + std::to_string(frame.size()) +
+                         " bytes is shorter than the " + std::to_string(kHeaderBytes) +
+                         "-byte header");
   }
   if (std::memcmp(frame.data(), kMagic, sizeof(kMagic)) != 0) {
     return DataLossError("frame does not start with the magic 'CRTB'");
@@ -372,11 +505,13 @@ StatusOr<FrameHeader> DecodeHeader(std::string_view frame, size_t max_payload_by
   FrameHeader header;
   header.version = static_cast<uint8_t>(frame[4]);
   if (header.version != kProtocolVersion) {
-    return FailedPreconditionError("unsupported protocol version " + std::to_string(header.version) +
-                                   " (this build speaks " + std::to_string(kProtocolVersion) + ")");
+    return FailedPreconditionError("unsupported protocol version " +
+                                   std::to_string(header.version) + " (this build speaks " +
+                                   std::to_string(kProtocolVersion) + ")");
   }
   const uint8_t type = static_cast<uint8_t>(frame[5]);
-  if (!IsKnownType(type)) return InvalidArgumentError("unknown message type " + std::to_string(type));
+  if (!IsKnownType(type))
+    return InvalidArgumentError("unknown message type " + std::to_string(type));
   header.type = static_cast<MessageType>(type);
   header.stage = static_cast<Stage>(static_cast<uint8_t>(frame[6]));
   if (header.stage != StageOf(header.type)) {
@@ -406,8 +541,8 @@ StatusOr<Envelope> Decode(std::string_view frame, size_t max_payload_bytes) {
   envelope.run_id = header.run_id;
   envelope.round = header.round;
   envelope.body = EmptyBodyOf(header.type);
-  // cereal's portable format opens with the writer's byte order; cartable always writes little-endian
-  // (1), and accepting another value would let two byte strings mean one message.
+  // cereal's portable format opens with the writer's byte order; cartable always writes
+  // little-endian (1), and accepting another value would let two byte strings mean one message.
   if (frame.size() == kHeaderBytes || frame[kHeaderBytes] != 1) {
     return DataLossError(std::string(MessageTypeName(header.type)) +
                          " payload does not start with the little-endian marker 1");

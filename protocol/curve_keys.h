@@ -46,8 +46,8 @@ Status WriteCurveKeyPair(const std::filesystem::path& dir, const std::string& na
 // Reads a public key file (NAME.pub) or a bare Z85 key; errors name the file and the problem.
 StatusOr<std::string> LoadCurvePublicKey(const std::filesystem::path& path);
 
-// Reads a secret key file (NAME.key) and derives its public key. Warns nothing: refuses a secret file
-// readable by group or others.
+// Reads a secret key file (NAME.key) and derives its public key. Warns nothing: refuses a secret
+// file readable by group or others.
 StatusOr<CurveKeyPair> LoadCurveKeyPair(const std::filesystem::path& secret_key_file);
 
 // True for a syntactically valid 40-character Z85 key.

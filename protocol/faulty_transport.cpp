@@ -71,8 +71,8 @@ namespace {
 // Receives in short slices so that delayed frames leave on time while the caller waits.
 template <typename Inner>
 auto ReceiveReleasingDue(Inner& inner, internal::FaultInjector& faults,
-                         const internal::FaultInjector::SendFn& send, const Clock& clock, Duration timeout)
-    -> decltype(inner.Receive(timeout)) {
+                         const internal::FaultInjector::SendFn& send, const Clock& clock,
+                         Duration timeout) -> decltype(inner.Receive(timeout)) {
   constexpr Duration kSlice = std::chrono::milliseconds(10);
   const TimePoint end = clock.Now() + timeout;
   while (true) {
@@ -85,8 +85,8 @@ auto ReceiveReleasingDue(Inner& inner, internal::FaultInjector& faults,
 
 }  // namespace
 
-FaultyServerTransport::FaultyServerTransport(std::unique_ptr<ServerTransport> inner, const FaultPlan& plan,
-                                             const Clock& clock)
+FaultyServerTransport::FaultyServerTransport(std::unique_ptr<ServerTransport> inner,
+                                             const FaultPlan& plan, const Clock& clock)
     : inner_(std::move(inner)), faults_(plan, clock), clock_(clock) {
   send_ = [this](const PeerId& peer, std::string_view frame) { return inner_->Send(peer, frame); };
 }
@@ -99,13 +99,15 @@ StatusOr<std::optional<Delivery>> FaultyServerTransport::Receive(Duration timeou
   return ReceiveReleasingDue(*inner_, faults_, send_, clock_, timeout);
 }
 
-FaultyClientTransport::FaultyClientTransport(std::unique_ptr<ClientTransport> inner, const FaultPlan& plan,
-                                             const Clock& clock)
+FaultyClientTransport::FaultyClientTransport(std::unique_ptr<ClientTransport> inner,
+                                             const FaultPlan& plan, const Clock& clock)
     : inner_(std::move(inner)), faults_(plan, clock), clock_(clock) {
   send_ = [this](const PeerId&, std::string_view frame) { return inner_->Send(frame); };
 }
 
-Status FaultyClientTransport::Send(std::string_view frame) { return faults_.Submit("", frame, send_); }
+Status FaultyClientTransport::Send(std::string_view frame) {
+  return faults_.Submit("", frame, send_);
+}
 
 StatusOr<std::optional<Frame>> FaultyClientTransport::Receive(Duration timeout) {
   return ReceiveReleasingDue(*inner_, faults_, send_, clock_, timeout);

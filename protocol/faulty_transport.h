@@ -1,9 +1,9 @@
 #pragma once
 
-// Fault-injecting transports: wrap any transport and, on the frames it sends, drop, duplicate, delay,
-// reorder or corrupt some, at seeded random — the pains of real school networks, reproducible in a test.
-// Receiving is untouched (wrap the other side to disturb that direction). Not thread safe, like the
-// transports they wrap.
+// Fault-injecting transports: wrap any transport and, on the frames it sends, drop, duplicate,
+// delay, reorder or corrupt some, at seeded random — the pains of real school networks,
+// reproducible in a test. Receiving is untouched (wrap the other side to disturb that direction).
+// Not thread safe, like the transports they wrap.
 
 #include <functional>
 #include <memory>
@@ -35,7 +35,8 @@ namespace internal {
 class FaultInjector {
  public:
   using SendFn = std::function<Status(const PeerId&, std::string_view)>;
-  FaultInjector(const FaultPlan& plan, const Clock& clock) : plan_(plan), clock_(clock), rng_(plan.seed) {}
+  FaultInjector(const FaultPlan& plan, const Clock& clock)
+      : plan_(plan), clock_(clock), rng_(plan.seed) {}
   Status Submit(const PeerId& peer, std::string_view frame, const SendFn& send);
   Status ReleaseDue(const SendFn& send);
   const FaultCounts& counts() const { return counts_; }

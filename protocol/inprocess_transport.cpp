@@ -47,7 +47,8 @@ class InProcessClient final : public ClientTransport {
     network_.clients_.erase(id_);
   }
 
-  // Like a DEALER socket, sending never fails while the server is away; frames to no server are lost.
+  // Like a DEALER socket, sending never fails while the server is away; frames to no server are
+  // lost.
   Status Send(std::string_view frame) override {
     std::lock_guard<std::mutex> lock(network_.mutex_);
     if (network_.serving_) {

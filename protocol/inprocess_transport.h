@@ -1,9 +1,9 @@
 #pragma once
 
-// InProcessNetwork: a coordinator and its nodes inside one process, exchanging frames through queues
-// instead of sockets — for simulations at scale and for tests. The round logic above it is the same as
-// over ZeroMQ. The network is thread safe: the server and each client may live on their own thread.
-// It must outlive every transport made from it.
+// InProcessNetwork: a coordinator and its nodes inside one process, exchanging frames through
+// queues instead of sockets — for simulations at scale and for tests. The round logic above it is
+// the same as over ZeroMQ. The network is thread safe: the server and each client may live on their
+// own thread. It must outlive every transport made from it.
 
 #include <condition_variable>
 #include <deque>

@@ -29,50 +29,78 @@ MessageType TypeOf(const Body& body) {
 
 Stage StageOf(MessageType type) {
   switch (type) {
-    case MessageType::kHello: return Stage::kJoin;
+    case MessageType::kHello:
+      return Stage::kJoin;
     case MessageType::kTrainRequest:
-    case MessageType::kTrainResult: return Stage::kTrain;
+    case MessageType::kTrainResult:
+      return Stage::kTrain;
     case MessageType::kEvaluateRequest:
-    case MessageType::kEvaluateResult: return Stage::kEvaluate;
+    case MessageType::kEvaluateResult:
+      return Stage::kEvaluate;
     case MessageType::kShutdown:
     case MessageType::kError:
     case MessageType::kHeartbeat:
     case MessageType::kAdminRequest:
-    case MessageType::kAdminReply: return Stage::kControl;
-    case MessageType::kKeyAdvert: return Stage::kAdvertiseKeys;
+    case MessageType::kAdminReply:
+      return Stage::kControl;
+    case MessageType::kKeyAdvert:
+      return Stage::kAdvertiseKeys;
     case MessageType::kKeyList:
-    case MessageType::kShareKeys: return Stage::kShareKeys;
+    case MessageType::kShareKeys:
+      return Stage::kShareKeys;
     case MessageType::kShareDelivery:
-    case MessageType::kMaskedInput: return Stage::kMaskedInput;
+    case MessageType::kMaskedInput:
+      return Stage::kMaskedInput;
     case MessageType::kSurvivorList:
-    case MessageType::kSurvivorSignature: return Stage::kConsistencyCheck;
+    case MessageType::kSurvivorSignature:
+      return Stage::kConsistencyCheck;
     case MessageType::kUnmaskRequest:
-    case MessageType::kUnmaskResponse: return Stage::kUnmask;
+    case MessageType::kUnmaskResponse:
+      return Stage::kUnmask;
   }
   return Stage::kControl;
 }
 
 std::string_view MessageTypeName(MessageType type) {
   switch (type) {
-    case MessageType::kHello: return "Hello";
-    case MessageType::kTrainRequest: return "TrainRequest";
-    case MessageType::kTrainResult: return "TrainResult";
-    case MessageType::kEvaluateRequest: return "EvaluateRequest";
-    case MessageType::kEvaluateResult: return "EvaluateResult";
-    case MessageType::kShutdown: return "Shutdown";
-    case MessageType::kError: return "Error";
-    case MessageType::kHeartbeat: return "Heartbeat";
-    case MessageType::kKeyAdvert: return "KeyAdvert";
-    case MessageType::kKeyList: return "KeyList";
-    case MessageType::kShareKeys: return "ShareKeys";
-    case MessageType::kShareDelivery: return "ShareDelivery";
-    case MessageType::kMaskedInput: return "MaskedInput";
-    case MessageType::kSurvivorList: return "SurvivorList";
-    case MessageType::kSurvivorSignature: return "SurvivorSignature";
-    case MessageType::kUnmaskRequest: return "UnmaskRequest";
-    case MessageType::kUnmaskResponse: return "UnmaskResponse";
-    case MessageType::kAdminRequest: return "AdminRequest";
-    case MessageType::kAdminReply: return "AdminReply";
+    case MessageType::kHello:
+      return "Hello";
+    case MessageType::kTrainRequest:
+      return "TrainRequest";
+    case MessageType::kTrainResult:
+      return "TrainResult";
+    case MessageType::kEvaluateRequest:
+      return "EvaluateRequest";
+    case MessageType::kEvaluateResult:
+      return "EvaluateResult";
+    case MessageType::kShutdown:
+      return "Shutdown";
+    case MessageType::kError:
+      return "Error";
+    case MessageType::kHeartbeat:
+      return "Heartbeat";
+    case MessageType::kKeyAdvert:
+      return "KeyAdvert";
+    case MessageType::kKeyList:
+      return "KeyList";
+    case MessageType::kShareKeys:
+      return "ShareKeys";
+    case MessageType::kShareDelivery:
+      return "ShareDelivery";
+    case MessageType::kMaskedInput:
+      return "MaskedInput";
+    case MessageType::kSurvivorList:
+      return "SurvivorList";
+    case MessageType::kSurvivorSignature:
+      return "SurvivorSignature";
+    case MessageType::kUnmaskRequest:
+      return "UnmaskRequest";
+    case MessageType::kUnmaskResponse:
+      return "UnmaskResponse";
+    case MessageType::kAdminRequest:
+      return "AdminRequest";
+    case MessageType::kAdminReply:
+      return "AdminReply";
   }
   return "Unknown";
 }

@@ -1,8 +1,9 @@
 #pragma once
 
-// The messages a coordinator and its nodes exchange, as plain structs. Framing and serialisation live in
-// codec.h; nothing here knows about bytes or sockets. Every message travels in an Envelope that names the
-// run and the round it belongs to, so stale or misdirected messages can be refused by the state machines.
+// The messages a coordinator and its nodes exchange, as plain structs. Framing and serialisation
+// live in codec.h; nothing here knows about bytes or sockets. Every message travels in an Envelope
+// that names the run and the round it belongs to, so stale or misdirected messages can be refused
+// by the state machines.
 
 #include <array>
 #include <cstddef>
@@ -45,12 +46,12 @@ using PublicKeyBytes = std::array<uint8_t, 32>;
 using SignatureBytes = std::array<uint8_t, 64>;
 using DigestBytes = std::array<uint8_t, 32>;  // SHA-256
 
-// The most members a secure round can have: a Shamir share's x is its holder's index + 1, at most 65535.
-// Lists of members in SecAgg+ messages are refused beyond it before anything is allocated.
+// The most members a secure round can have: a Shamir share's x is its holder's index + 1, at most
+// 65535. Lists of members in SecAgg+ messages are refused beyond it before anything is allocated.
 inline constexpr size_t kMaxSecAggMembers = 65535;
 
-// node → coordinator, first message on a connection. `signing_key` is the node's Ed25519 identity key,
-// which signs its secure-aggregation messages.
+// node → coordinator, first message on a connection. `signing_key` is the node's Ed25519 identity
+// key, which signs its secure-aggregation messages.
 struct Hello {
   std::string node_name;
   PublicKeyBytes signing_key{};
@@ -61,19 +62,19 @@ struct CohortMember {
   PublicKeyBytes signing_key{};
 };
 
-// How a node packs its contribution to a round (exchange/contribution.h): every packed value lies in
-// [−value_range, value_range], and `weight_cap` examples give a node the full weight 1.
+// How a node packs its contribution to a round (exchange/contribution.h): every packed value lies
+// in [−value_range, value_range], and `weight_cap` examples give a node the full weight 1.
 struct WireContribution {
   double value_range = 4.0;
   double weight_cap = 10000;
 };
 
-// How this round's updates are securely aggregated (SecAgg+); `enabled` 0 means updates travel in the
-// clear (comparison runs only). Members are indices into `cohort`, which is sorted by name. The
+// How this round's updates are securely aggregated (SecAgg+); `enabled` 0 means updates travel in
+// the clear (comparison runs only). Members are indices into `cohort`, which is sorted by name. The
 // quantiser's range is the contribution's value range.
 struct SecAggPlan {
   uint8_t enabled = 0;
-  uint32_t neighbours = 0;  // k, or 0 for every member (classic SecAgg)
+  uint32_t neighbours = 0;         // k, or 0 for every member (classic SecAgg)
   uint32_t corrupt_allowance = 0;  // colluders among a member's neighbours the threshold outlasts
   uint32_t modulus_bits = 32;
   std::array<uint8_t, 32> graph_seed{};
@@ -101,8 +102,9 @@ struct EvaluateRequest {
   std::vector<float> parameters;
 };
 
-// node → coordinator: summable evaluation statistics (per-label score histograms and sums), from which the
-// coordinator computes federation-wide AUC, accuracy and log-loss without seeing any single prediction.
+// node → coordinator: summable evaluation statistics (per-label score histograms and sums), from
+// which the coordinator computes federation-wide AUC, accuracy and log-loss without seeing any
+// single prediction.
 struct EvaluateResult {
   std::vector<uint64_t> positive_histogram;
   std::vector<uint64_t> negative_histogram;
@@ -117,18 +119,18 @@ struct Shutdown {
   std::string reason;
 };
 
-// either way: the peer could not act on a message. `message` is for the other side's log. A node that
-// refuses a round because of another member (a cohort member whose identity key is not the one in its
-// roster, an advert that does not verify) names it in `accused`, so the coordinator can leave the right
-// member out when it tries again.
+// either way: the peer could not act on a message. `message` is for the other side's log. A node
+// that refuses a round because of another member (a cohort member whose identity key is not the one
+// in its roster, an advert that does not verify) names it in `accused`, so the coordinator can
+// leave the right member out when it tries again.
 struct ErrorReply {
   uint32_t code = 0;  // a StatusCode, or kErrorNotJoined
   std::string message;
   std::vector<std::string> accused;
 };
 
-// ErrorReply code from a coordinator that does not know the sender (it restarted, or forgot a silent node):
-// the node should say Hello again.
+// ErrorReply code from a coordinator that does not know the sender (it restarted, or forgot a
+// silent node): the node should say Hello again.
 inline constexpr uint32_t kErrorNotJoined = 1000;
 
 // The SecAgg+ stages (aggregation/secagg/round_messages.h says what each carries and checks).
@@ -160,8 +162,9 @@ struct ShareKeys {
 struct ShareDelivery {
   std::vector<SealedShare> shares;
 };
-// node → coordinator: the masked, quantised update (words32 when the modulus has ≤ 32 bits, else words64),
-// and the neighbours whose shares the node could not use (members, ascending; at most kMaxSecAggMembers).
+// node → coordinator: the masked, quantised update (words32 when the modulus has ≤ 32 bits, else
+// words64), and the neighbours whose shares the node could not use (members, ascending; at most
+// kMaxSecAggMembers).
 struct MaskedInput {
   std::vector<uint32_t> words32;
   std::vector<uint64_t> words64;
@@ -192,33 +195,33 @@ struct UnmaskResponse {
   std::vector<RevealedShare> mask_key_shares;
 };
 
-// either way: "still here". A node sends one when it has been quiet for a while, and the coordinator
-// answers it; the coordinator also sends one to every node it has sent nothing to for a heartbeat interval,
-// so a node notices a coordinator that is gone within a few intervals.
+// either way: "still here". A node sends one when it has been quiet for a while, and the
+// coordinator answers it; the coordinator also sends one to every node it has sent nothing to for a
+// heartbeat interval, so a node notices a coordinator that is gone within a few intervals.
 struct Heartbeat {};
 
-// researcher → coordinator, on the admin socket only: `command` is "status" (how the run is going) or
-// "stop" (end the run cleanly after the current round).
+// researcher → coordinator, on the admin socket only: `command` is "status" (how the run is going)
+// or "stop" (end the run cleanly after the current round).
 struct AdminRequest {
   std::string command;
 };
 
-// Largest JSON document an AdminReply carries; a coordinator never sends more, and a client decodes admin
-// frames with a payload limit just above it.
+// Largest JSON document an AdminReply carries; a coordinator never sends more, and a client decodes
+// admin frames with a payload limit just above it.
 inline constexpr size_t kMaxAdminDocumentBytes = size_t{1} << 20;  // 1 MiB
 
-// coordinator → researcher: `code` 0 and a JSON document (UTF-8 text, at most kMaxAdminDocumentBytes) on
-// success; a StatusCode and `message` saying why otherwise.
+// coordinator → researcher: `code` 0 and a JSON document (UTF-8 text, at most
+// kMaxAdminDocumentBytes) on success; a StatusCode and `message` saying why otherwise.
 struct AdminReply {
   uint32_t code = 0;
   std::string message;
   std::vector<uint8_t> json;
 };
 
-using Body = std::variant<Hello, TrainRequest, TrainResult, EvaluateRequest, EvaluateResult, Shutdown,
-                          ErrorReply, Heartbeat, KeyAdvert, KeyList, ShareKeys, ShareDelivery, MaskedInput,
-                          SurvivorList, SurvivorSignature, UnmaskRequest, UnmaskResponse, AdminRequest,
-                          AdminReply>;
+using Body = std::variant<Hello, TrainRequest, TrainResult, EvaluateRequest, EvaluateResult,
+                          Shutdown, ErrorReply, Heartbeat, KeyAdvert, KeyList, ShareKeys,
+                          ShareDelivery, MaskedInput, SurvivorList, SurvivorSignature,
+                          UnmaskRequest, UnmaskResponse, AdminRequest, AdminReply>;
 
 enum class MessageType : uint8_t {
   kHello = 1,

@@ -1,8 +1,9 @@
 #pragma once
 
 // Transport: moves opaque frames between a coordinator and its nodes. It knows nothing of rounds or
-// messages (codec.h and the state machines do), so ZeroMQ, an in-process queue and a fault-injecting
-// wrapper can all drive the same coordinator and node logic. A transport is used by one thread at a time.
+// messages (codec.h and the state machines do), so ZeroMQ, an in-process queue and a
+// fault-injecting wrapper can all drive the same coordinator and node logic. A transport is used by
+// one thread at a time.
 
 #include <memory>
 #include <optional>
@@ -19,8 +20,9 @@ namespace cartable::protocol {
 // Identifies a connected node at the coordinator (the ZeroMQ routing id, for instance). Opaque.
 using PeerId = std::string;
 
-// The bytes of one received frame, kept alive by whatever holds them (a ZeroMQ message, a string), so a
-// 100 MB model is not copied on its way from the socket to the decoder. Cheap to copy; immutable.
+// The bytes of one received frame, kept alive by whatever holds them (a ZeroMQ message, a string),
+// so a 100 MB model is not copied on its way from the socket to the decoder. Cheap to copy;
+// immutable.
 class Frame {
  public:
   Frame() = default;
@@ -45,7 +47,8 @@ class Frame {
 struct Delivery {
   PeerId peer;
   Frame frame;
-  // Who the transport authenticated the sender as (its allow-list name); empty without authentication.
+  // Who the transport authenticated the sender as (its allow-list name); empty without
+  // authentication.
   std::string identity;
   // The identity key enrolled for `identity` (NAME.sign.pub beside NAME.pub in the allow-list): the
   // Ed25519 key the sender's Hello must carry. nullopt without authentication or without that file.
@@ -58,11 +61,13 @@ class ServerTransport {
   virtual ~ServerTransport() = default;
   // Fails with kUnavailable when the peer is not (or no longer) connected.
   virtual Status Send(const PeerId& peer, std::string_view frame) = 0;
-  // The same, for a frame shared by several sends (a broadcast): transports that can avoid copying it do.
+  // The same, for a frame shared by several sends (a broadcast): transports that can avoid copying
+  // it do.
   virtual Status SendShared(const PeerId& peer, std::shared_ptr<const std::string> frame) {
     return Send(peer, *frame);
   }
-  // Waits at most `timeout`; nullopt when nothing arrived in time (or a signal interrupted the wait).
+  // Waits at most `timeout`; nullopt when nothing arrived in time (or a signal interrupted the
+  // wait).
   virtual StatusOr<std::optional<Delivery>> Receive(Duration timeout) = 0;
   // Where nodes connect, with any wildcard port resolved ("tcp://127.0.0.1:41234").
   virtual std::string endpoint() const = 0;

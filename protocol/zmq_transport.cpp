@@ -26,7 +26,8 @@ void ApplyOptions(zmq::socket_t& socket, const ZmqOptions& options) {
   socket.set(zmq::sockopt::handshake_ivl, options.handshake_timeout_ms);
   // No single message part is larger than a chunk (or than a whole frame, when that is smaller).
   // The margin covers CURVE's per-message box, which ZeroMQ counts against the limit.
-  const size_t part = std::max(std::min(options.chunk_bytes, options.max_frame_bytes), internal::kChunkHeaderBytes);
+  const size_t part =
+      std::max(std::min(options.chunk_bytes, options.max_frame_bytes), internal::kChunkHeaderBytes);
   socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(part + 1024));
 }
 
@@ -37,7 +38,8 @@ void ApplyClientOptions(zmq::socket_t& dealer, const ZmqOptions& options) {
   dealer.set(zmq::sockopt::reconnect_ivl_max, options.reconnect_max_ms);
   dealer.set(zmq::sockopt::heartbeat_ivl, options.connection_heartbeat_ms);
   dealer.set(zmq::sockopt::heartbeat_timeout, options.connection_timeout_ms);
-  // A coordinator that stops reading fills this queue; a send then fails instead of blocking the node.
+  // A coordinator that stops reading fills this queue; a send then fails instead of blocking the
+  // node.
   dealer.set(zmq::sockopt::sndtimeo, options.send_timeout_ms);
 }
 
@@ -79,7 +81,8 @@ std::string Queued(const internal::SendQueue& queue, size_t cap) {
 
 }  // namespace
 
-// Members are destroyed in reverse order: the ZAP thread and the sockets close before the context ends.
+// Members are destroyed in reverse order: the ZAP thread and the sockets close before the context
+// ends.
 struct ZmqServerTransport::Sockets {
   explicit Sockets(const ZmqOptions& o) : options(o) {}
   ZmqOptions options;
@@ -97,8 +100,8 @@ struct ZmqServerTransport::Sockets {
   std::map<PeerId, InboundTransfer> transfers;  // one per peer with a transfer in progress
   uint64_t next_transfer = 1;
 
-  // Abandons the transfers that made no progress for transfer_idle_timeout_ms (their peer stopped or
-  // vanished: this libzmq says nothing of disconnections), and forgets idle send queues.
+  // Abandons the transfers that made no progress for transfer_idle_timeout_ms (their peer stopped
+  // or vanished: this libzmq says nothing of disconnections), and forgets idle send queues.
   void Sweep(TimePoint now) {
     const Duration idle = std::chrono::milliseconds(options.transfer_idle_timeout_ms);
     for (auto it = transfers.begin(); it != transfers.end();) {
@@ -107,8 +110,9 @@ struct ZmqServerTransport::Sockets {
         continue;
       }
       const internal::Reassembler& r = it->second.reassembler;
-      spdlog::warn("abandoning a {}-byte frame from {} after {} bytes: no chunk for {} s", r.total(),
-                   internal::PeerLabel(it->first), r.received(), options.transfer_idle_timeout_ms / 1000.0);
+      spdlog::warn("abandoning a {}-byte frame from {} after {} bytes: no chunk for {} s",
+                   r.total(), internal::PeerLabel(it->first), r.received(),
+                   options.transfer_idle_timeout_ms / 1000.0);
       it = transfers.erase(it);  // frees its buffer and its reservation
     }
     std::erase_if(queues, [](const auto& entry) { return entry.second.use_count() == 1; });
@@ -118,7 +122,8 @@ struct ZmqServerTransport::Sockets {
 struct ZmqClientTransport::Sockets {
   explicit Sockets(const ZmqOptions& o)
       : options(o),
-        reassembler(o.max_frame_bytes, std::make_shared<internal::FrameBufferPool>(o.max_frame_bytes)) {}
+        reassembler(o.max_frame_bytes,
+                    std::make_shared<internal::FrameBufferPool>(o.max_frame_bytes)) {}
   ZmqOptions options;
   std::shared_ptr<internal::SendQueue> queue = std::make_shared<internal::SendQueue>();
   zmq::context_t context{1};
@@ -154,10 +159,11 @@ StatusOr<std::string> BindRouter(zmq::socket_t& router, const std::string& endpo
   }
   try {
     ApplyOptions(router, options);
-    // Sending to a peer that is gone fails loudly instead of vanishing; sending to one whose queue is
-    // full fails too (EAGAIN), since every send is dontwait.
+    // Sending to a peer that is gone fails loudly instead of vanishing; sending to one whose queue
+    // is full fails too (EAGAIN), since every send is dontwait.
     router.set(zmq::sockopt::router_mandatory, 1);
-    // Left at 1000, ZeroMQ would buffer up to 1000 chunks from each peer before this code sees them.
+    // Left at 1000, ZeroMQ would buffer up to 1000 chunks from each peer before this code sees
+    // them.
     router.set(zmq::sockopt::rcvhwm, options.receive_hwm);
     router.bind(endpoint);
     return router.get(zmq::sockopt::last_endpoint);
@@ -178,10 +184,11 @@ StatusOr<std::unique_ptr<ZmqServerTransport>> ZmqServerTransport::Bind(const std
 }
 
 StatusOr<std::unique_ptr<ZmqServerTransport>> ZmqServerTransport::BindCurve(
-    const std::string& endpoint, const CurveKeyPair& server_keys, const std::filesystem::path& allow_list_dir,
-    const ZmqOptions& options) {
+    const std::string& endpoint, const CurveKeyPair& server_keys,
+    const std::filesystem::path& allow_list_dir, const ZmqOptions& options) {
   auto sockets = std::make_unique<Sockets>(options);
-  CARTABLE_ASSIGN_OR_RETURN(sockets->zap, internal::ZapHandler::Start(sockets->context, allow_list_dir));
+  CARTABLE_ASSIGN_OR_RETURN(sockets->zap,
+                            internal::ZapHandler::Start(sockets->context, allow_list_dir));
   try {
     sockets->router.set(zmq::sockopt::curve_server, 1);
     sockets->router.set(zmq::sockopt::curve_secretkey, server_keys.secret_key.z85());
@@ -204,34 +211,40 @@ Status ZmqServerTransport::Send(const PeerId& peer, std::string_view frame) {
   return SendShared(peer, std::make_shared<const std::string>(frame));
 }
 
-Status ZmqServerTransport::SendShared(const PeerId& peer, std::shared_ptr<const std::string> frame) {
+Status ZmqServerTransport::SendShared(const PeerId& peer,
+                                      std::shared_ptr<const std::string> frame) {
   std::shared_ptr<internal::SendQueue>& queue = sockets_->queues[peer];
   if (!queue) queue = std::make_shared<internal::SendQueue>();
   const size_t cap = QueueCap(sockets_->options);
   const size_t size = frame->size();
-  // The whole frame is checked before its first chunk, so a transfer is not started to be abandoned.
+  // The whole frame is checked before its first chunk, so a transfer is not started to be
+  // abandoned.
   if (size > cap) {
-    return ResourceExhaustedError("a frame of " + std::to_string(size) + " bytes exceeds the cap of " +
-                                  std::to_string(cap) + " bytes queued per peer");
+    return ResourceExhaustedError("a frame of " + std::to_string(size) +
+                                  " bytes exceeds the cap of " + std::to_string(cap) +
+                                  " bytes queued per peer");
   }
   if (size > cap - std::min(queue->bytes.load(), cap)) {
-    return ResourceExhaustedError(internal::PeerLabel(peer) + " is not reading: " + Queued(*queue, cap) +
+    return ResourceExhaustedError(internal::PeerLabel(peer) +
+                                  " is not reading: " + Queued(*queue, cap) +
                                   ", no room for a frame of " + std::to_string(size) + " bytes");
   }
   try {
-    const internal::SendProgress progress =
-        internal::SendFrame(sockets_->router, &peer, std::move(frame), sockets_->options.chunk_bytes,
-                            sockets_->next_transfer++, queue, zmq::send_flags::dontwait);
+    const internal::SendProgress progress = internal::SendFrame(
+        sockets_->router, &peer, std::move(frame), sockets_->options.chunk_bytes,
+        sockets_->next_transfer++, queue, zmq::send_flags::dontwait);
     if (progress.complete()) return Status::Ok();
-    std::string what = internal::PeerLabel(peer) + " is not reading: ZeroMQ's queue for it is full; " +
-                       Queued(*queue, cap);
+    std::string what = internal::PeerLabel(peer) +
+                       " is not reading: ZeroMQ's queue for it is full; " + Queued(*queue, cap);
     if (progress.sent > 0) {
-      what += "; " + std::to_string(progress.sent) + " of the " + std::to_string(progress.messages) +
-              " chunks of a " + std::to_string(size) + "-byte frame went out, the rest are abandoned";
+      what += "; " + std::to_string(progress.sent) + " of the " +
+              std::to_string(progress.messages) + " chunks of a " + std::to_string(size) +
+              "-byte frame went out, the rest are abandoned";
     }
     return ResourceExhaustedError(what);
   } catch (const zmq::error_t& e) {
-    if (e.num() == EHOSTUNREACH) return UnavailableError(internal::PeerLabel(peer) + " is no longer connected");
+    if (e.num() == EHOSTUNREACH)
+      return UnavailableError(internal::PeerLabel(peer) + " is no longer connected");
     return ZmqError("send failed", e);
   }
 }
@@ -264,11 +277,11 @@ StatusOr<std::optional<Delivery>> ZmqServerTransport::Receive(Duration timeout) 
         identity_key = internal::IdentityKeyOf(first);
       }
       PeerId peer = identity.to_string();
-      auto [it, inserted] = sockets_->transfers.try_emplace(peer, sockets_->options.max_frame_bytes,
-                                                            sockets_->buffers, sockets_->reassembly);
+      auto [it, inserted] = sockets_->transfers.try_emplace(
+          peer, sockets_->options.max_frame_bytes, sockets_->buffers, sockets_->reassembly);
       it->second.last_chunk = SystemClock::Get().Now();
-      std::optional<Frame> frame = internal::ReadFrame(sockets_->router, std::move(first),
-                                                       it->second.reassembler, internal::PeerLabel(peer));
+      std::optional<Frame> frame = internal::ReadFrame(
+          sockets_->router, std::move(first), it->second.reassembler, internal::PeerLabel(peer));
       if (!it->second.reassembler.in_progress()) sockets_->transfers.erase(it);
       if (frame) {
         return std::optional<Delivery>(
@@ -282,8 +295,8 @@ StatusOr<std::optional<Delivery>> ZmqServerTransport::Receive(Duration timeout) 
   }
 }
 
-StatusOr<std::unique_ptr<ZmqClientTransport>> ZmqClientTransport::Connect(const std::string& endpoint,
-                                                                          const ZmqOptions& options) {
+StatusOr<std::unique_ptr<ZmqClientTransport>> ZmqClientTransport::Connect(
+    const std::string& endpoint, const ZmqOptions& options) {
   auto sockets = std::make_unique<Sockets>(options);
   try {
     ApplyClientOptions(sockets->dealer, options);
@@ -297,7 +310,8 @@ StatusOr<std::unique_ptr<ZmqClientTransport>> ZmqClientTransport::Connect(const 
 StatusOr<std::unique_ptr<ZmqClientTransport>> ZmqClientTransport::Open(const Spec& spec) {
   if (spec.insecure) return Connect(spec.endpoint, spec.options);
   if (spec.key_file.empty() || spec.server_key_file.empty()) {
-    return InvalidArgumentError("a CURVE client needs its secret key file and the server's public key file");
+    return InvalidArgumentError(
+        "a CURVE client needs its secret key file and the server's public key file");
   }
   CARTABLE_ASSIGN_OR_RETURN(CurveKeyPair keys, LoadCurveKeyPair(spec.key_file));
   CARTABLE_ASSIGN_OR_RETURN(std::string server_key, LoadCurvePublicKey(spec.server_key_file));
@@ -305,8 +319,8 @@ StatusOr<std::unique_ptr<ZmqClientTransport>> ZmqClientTransport::Open(const Spe
 }
 
 StatusOr<std::unique_ptr<ZmqClientTransport>> ZmqClientTransport::ConnectCurve(
-    const std::string& endpoint, const CurveKeyPair& client_keys, const std::string& server_public_key,
-    const ZmqOptions& options) {
+    const std::string& endpoint, const CurveKeyPair& client_keys,
+    const std::string& server_public_key, const ZmqOptions& options) {
   if (!IsZ85Key(server_public_key)) {
     return InvalidArgumentError("the coordinator's public key is not a 40-character Z85 key");
   }
@@ -346,17 +360,18 @@ Status ZmqClientTransport::Send(std::string_view frame) { return SendOwned(std::
 Status ZmqClientTransport::SendOwned(std::string frame) {
   try {
     const size_t size = frame.size();
-    const internal::SendProgress progress =
-        internal::SendFrame(sockets_->dealer, nullptr, std::make_shared<const std::string>(std::move(frame)),
-                            sockets_->options.chunk_bytes, sockets_->next_transfer++, sockets_->queue,
-                            zmq::send_flags::none);
+    const internal::SendProgress progress = internal::SendFrame(
+        sockets_->dealer, nullptr, std::make_shared<const std::string>(std::move(frame)),
+        sockets_->options.chunk_bytes, sockets_->next_transfer++, sockets_->queue,
+        zmq::send_flags::none);
     if (progress.complete()) return Status::Ok();
     std::string what = "the coordinator is not reading: no room in the queue to it for " +
                        std::to_string(sockets_->options.send_timeout_ms) + " ms (" +
                        std::to_string(sockets_->queue->bytes.load()) + " bytes queued)";
     if (progress.sent > 0) {
-      what += "; " + std::to_string(progress.sent) + " of the " + std::to_string(progress.messages) +
-              " chunks of a " + std::to_string(size) + "-byte frame went out, the rest are abandoned";
+      what += "; " + std::to_string(progress.sent) + " of the " +
+              std::to_string(progress.messages) + " chunks of a " + std::to_string(size) +
+              "-byte frame went out, the rest are abandoned";
     }
     return ResourceExhaustedError(what);
   } catch (const zmq::error_t& e) {
@@ -364,7 +379,9 @@ Status ZmqClientTransport::SendOwned(std::string frame) {
   }
 }
 
-std::optional<TimePoint> ZmqClientTransport::last_activity() const { return sockets_->last_activity; }
+std::optional<TimePoint> ZmqClientTransport::last_activity() const {
+  return sockets_->last_activity;
+}
 
 size_t ZmqClientTransport::queued_bytes() const { return sockets_->queue->bytes.load(); }
 
@@ -413,8 +430,8 @@ StatusOr<std::optional<Frame>> ZmqClientTransport::Receive(Duration timeout) {
         zmq::message_t first;
         if (sockets_->dealer.recv(first, zmq::recv_flags::dontwait)) {
           sockets_->last_activity = SystemClock::Get().Now();
-          auto frame = internal::ReadFrame(sockets_->dealer, std::move(first), sockets_->reassembler,
-                                           "the coordinator");
+          auto frame = internal::ReadFrame(sockets_->dealer, std::move(first),
+                                           sockets_->reassembler, "the coordinator");
           if (frame) return std::optional<Frame>(std::move(*frame));
         }
       }

@@ -16,12 +16,13 @@
 // handshake and cuts each handshake after `handshake_timeout_ms` (internal/connection_guard.h), so
 // connections that never authenticate cannot take every descriptor of the process.
 //
-// Bounds: no send ever waits on a peer. The coordinator's ROUTER sends without waiting and refuses a
-// frame that would take the bytes queued for one peer past `max_queued_bytes_per_peer` (kResourceExhausted,
-// saying how much is queued); a peer that is gone fails with kUnavailable. A node's DEALER waits at most
-// `send_timeout_ms`. On the receiving side, ZeroMQ keeps at most `receive_hwm` messages per peer, a
-// chunked frame reserves its declared size from a budget of `max_reassembly_bytes` shared by all peers,
-// and a transfer that makes no progress for `transfer_idle_timeout_ms` is abandoned and its buffer freed.
+// Bounds: no send ever waits on a peer. The coordinator's ROUTER sends without waiting and refuses
+// a frame that would take the bytes queued for one peer past `max_queued_bytes_per_peer`
+// (kResourceExhausted, saying how much is queued); a peer that is gone fails with kUnavailable. A
+// node's DEALER waits at most `send_timeout_ms`. On the receiving side, ZeroMQ keeps at most
+// `receive_hwm` messages per peer, a chunked frame reserves its declared size from a budget of
+// `max_reassembly_bytes` shared by all peers, and a transfer that makes no progress for
+// `transfer_idle_timeout_ms` is abandoned and its buffer freed.
 
 #include <filesystem>
 #include <memory>
@@ -41,8 +42,9 @@ struct ZmqOptions {
   size_t chunk_bytes = size_t{8} << 20;
   // How long closing a socket may wait to flush queued frames.
   int linger_ms = 1000;
-  // A node reconnects after 100 ms, doubling the wait (plus ZeroMQ's random jitter of up to 100 ms) on
-  // each failure up to this ceiling, so a coordinator restart is not met by a storm of reconnections.
+  // A node reconnects after 100 ms, doubling the wait (plus ZeroMQ's random jitter of up to 100 ms)
+  // on each failure up to this ceiling, so a coordinator restart is not met by a storm of
+  // reconnections.
   int reconnect_max_ms = 10000;
   // ZMTP heartbeats on a node's connection: a PING this often, and the connection is closed and
   // re-established when nothing at all comes back for connection_timeout_ms after one. This is what
@@ -52,25 +54,26 @@ struct ZmqOptions {
   int connection_timeout_ms = 30000;
 
   // Most frame bytes the coordinator keeps queued for one peer (handed to ZeroMQ, which has not yet
-  // taken them for the connection: written, or encrypted under CURVE); a send beyond it fails at once
-  // instead of waiting for a peer that is not reading.
-  // 0 means max_frame_bytes + kQueueHeadroomBytes: one largest frame plus the small messages that follow
-  // it in a round. A frame larger than the cap can never be sent.
+  // taken them for the connection: written, or encrypted under CURVE); a send beyond it fails at
+  // once instead of waiting for a peer that is not reading. 0 means max_frame_bytes +
+  // kQueueHeadroomBytes: one largest frame plus the small messages that follow it in a round. A
+  // frame larger than the cap can never be sent.
   size_t max_queued_bytes_per_peer = 0;
-  // How long a node's send may wait for room in its queue to the coordinator (ZMQ_SNDTIMEO); the queue
-  // only fills when the coordinator stops reading.
+  // How long a node's send may wait for room in its queue to the coordinator (ZMQ_SNDTIMEO); the
+  // queue only fills when the coordinator stops reading.
   int send_timeout_ms = 5000;
-  // Messages ZeroMQ buffers for the coordinator per peer before it stops reading that peer's connection
-  // (ZMQ_RCVHWM; ZeroMQ's own default is 1000, i.e. up to 1000 chunks). About (receive_hwm + 2) chunks
-  // per peer live inside ZeroMQ at most, counting the one being read and, with CURVE, its decryption.
+  // Messages ZeroMQ buffers for the coordinator per peer before it stops reading that peer's
+  // connection (ZMQ_RCVHWM; ZeroMQ's own default is 1000, i.e. up to 1000 chunks). About
+  // (receive_hwm + 2) chunks per peer live inside ZeroMQ at most, counting the one being read and,
+  // with CURVE, its decryption.
   int receive_hwm = 2;
-  // Memory the coordinator reserves, across all peers, for chunked frames still arriving: each reserves
-  // its declared size on its first chunk, and one that would exceed the cap is refused (the node's
-  // message is lost and the round's deadline drops it). Must hold at least one largest frame; plan for
-  // as many model-sized uploads as nodes upload at once.
+  // Memory the coordinator reserves, across all peers, for chunked frames still arriving: each
+  // reserves its declared size on its first chunk, and one that would exceed the cap is refused
+  // (the node's message is lost and the round's deadline drops it). Must hold at least one largest
+  // frame; plan for as many model-sized uploads as nodes upload at once.
   size_t max_reassembly_bytes = size_t{4} << 30;
-  // A chunked transfer with no new chunk for this long is abandoned and its buffer freed: what frees
-  // the memory of a peer that stopped, or vanished, halfway through a frame.
+  // A chunked transfer with no new chunk for this long is abandoned and its buffer freed: what
+  // frees the memory of a peer that stopped, or vanished, halfway through a frame.
   int transfer_idle_timeout_ms = 60000;
   // A connection whose ZMTP/CURVE handshake has not completed after this long is closed
   // (ZMQ_HANDSHAKE_IVL; ZeroMQ's default is 30 s). At a server this bounds how long a connection
@@ -102,7 +105,8 @@ class ZmqServerTransport final : public ServerTransport {
 
   // Frame bytes queued for `peer` that ZeroMQ has not yet taken for its connection.
   size_t queued_bytes(const PeerId& peer) const;
-  // Bytes reserved for chunked frames still arriving, across all peers (at most max_reassembly_bytes).
+  // Bytes reserved for chunked frames still arriving, across all peers (at most
+  // max_reassembly_bytes).
   size_t reassembly_bytes() const;
 
  private:
@@ -118,10 +122,11 @@ class ZmqClientTransport final : public ClientTransport {
   static StatusOr<std::unique_ptr<ZmqClientTransport>> Connect(const std::string& endpoint,
                                                                const ZmqOptions& options = {});
   static StatusOr<std::unique_ptr<ZmqClientTransport>> ConnectCurve(
-      const std::string& endpoint, const CurveKeyPair& client_keys, const std::string& server_public_key,
-      const ZmqOptions& options = {});
-  // What Open needs: the endpoint, and the client's secret key file and the server's .pub (both from
-  // `cartable keygen`), or insecure (plain TCP: tests on loopback only; the key files are then unused).
+      const std::string& endpoint, const CurveKeyPair& client_keys,
+      const std::string& server_public_key, const ZmqOptions& options = {});
+  // What Open needs: the endpoint, and the client's secret key file and the server's .pub (both
+  // from `cartable keygen`), or insecure (plain TCP: tests on loopback only; the key files are then
+  // unused).
   struct Spec {
     std::string endpoint;
     std::filesystem::path key_file;

@@ -19,15 +19,18 @@ StatusOr<Scores> Evaluate(const models::Model& model, const models::InteractionL
   return ScoresOf(p, models::Labels(test, model.input()));
 }
 
-StatusOr<Scores> EvaluateParameters(const models::ModelSpec& spec, const std::vector<float>& parameters,
+StatusOr<Scores> EvaluateParameters(const models::ModelSpec& spec,
+                                    const std::vector<float>& parameters,
                                     const models::InteractionLog& test) {
   CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<models::Model> model, models::CreateModel(spec));
   CARTABLE_RETURN_IF_ERROR(model->SetParameters(parameters));
   return Evaluate(*model, test);
 }
 
-StatusOr<Scores> TrainAndEvaluate(const models::ModelSpec& spec, const models::TrainOptions& options,
-                                  const models::InteractionLog& train, const models::InteractionLog& test) {
+StatusOr<Scores> TrainAndEvaluate(const models::ModelSpec& spec,
+                                  const models::TrainOptions& options,
+                                  const models::InteractionLog& train,
+                                  const models::InteractionLog& test) {
   CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<models::Model> model, models::CreateModel(spec));
   CARTABLE_RETURN_IF_ERROR(model->Train(train, options).status());
   return Evaluate(*model, test);

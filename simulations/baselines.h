@@ -1,8 +1,9 @@
 #pragma once
 
-// Baselines a federated result is read against: the same model trained on the pooled data (what a single
-// central warehouse would get — the ceiling federation aims for) and each school training alone (the floor
-// it must beat). Both evaluate on the held-out pupils of the same split the nodes use.
+// Baselines a federated result is read against: the same model trained on the pooled data (what a
+// single central warehouse would get — the ceiling federation aims for) and each school training
+// alone (the floor it must beat). Both evaluate on the held-out pupils of the same split the nodes
+// use.
 
 #include <span>
 #include <vector>
@@ -28,11 +29,14 @@ StatusOr<Scores> ScoresOf(std::span<const float> probabilities, std::span<const 
 StatusOr<Scores> Evaluate(const models::Model& model, const models::InteractionLog& test);
 
 // Scores parameters of the model described by `spec` (e.g. a federation's final global model).
-StatusOr<Scores> EvaluateParameters(const models::ModelSpec& spec, const std::vector<float>& parameters,
+StatusOr<Scores> EvaluateParameters(const models::ModelSpec& spec,
+                                    const std::vector<float>& parameters,
                                     const models::InteractionLog& test);
 
 // Trains a fresh model on `train` and scores it on `test`.
-StatusOr<Scores> TrainAndEvaluate(const models::ModelSpec& spec, const models::TrainOptions& options,
-                                  const models::InteractionLog& train, const models::InteractionLog& test);
+StatusOr<Scores> TrainAndEvaluate(const models::ModelSpec& spec,
+                                  const models::TrainOptions& options,
+                                  const models::InteractionLog& train,
+                                  const models::InteractionLog& test);
 
 }  // namespace cartable::simulations

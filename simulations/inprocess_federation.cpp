@@ -33,7 +33,8 @@ node::NodeAgentOptions AgentOptions(const std::atomic<bool>& stop) {
 
 }  // namespace
 
-InProcessOutcome RunInProcess(const coordinator::RunConfig& run, std::vector<InProcessSchool> schools,
+InProcessOutcome RunInProcess(const coordinator::RunConfig& run,
+                              std::vector<InProcessSchool> schools,
                               const protocol::FaultPlan& faults) {
   InProcessOutcome outcome;
   auto loop = coordinator::RoundLoop::Create(run, SystemClock::Get());
@@ -57,9 +58,10 @@ InProcessOutcome RunInProcess(const coordinator::RunConfig& run, std::vector<InP
   for (size_t i = 0; i < schools.size(); ++i) {
     protocol::FaultPlan node_faults = faults;
     node_faults.seed = faults.seed + i;
-    clients.push_back(std::make_unique<protocol::FaultyClientTransport>(network.Connect(), node_faults));
-    sessions.push_back(
-        std::make_unique<node::NodeSession>(schools[i].name, std::move(schools[i].split), security));
+    clients.push_back(
+        std::make_unique<protocol::FaultyClientTransport>(network.Connect(), node_faults));
+    sessions.push_back(std::make_unique<node::NodeSession>(schools[i].name,
+                                                           std::move(schools[i].split), security));
   }
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;

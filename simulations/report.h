@@ -1,12 +1,11 @@
 #pragma once
 
-// The simulation report's JSON pieces, and its crash-safe writing. The layout of report.json is described
-// in docs/simulation-guide.md; keys are stable so scripts can read them.
+// The simulation report's JSON pieces, and its crash-safe writing. The layout of report.json is
+// described in docs/simulation-guide.md; keys are stable so scripts can read them.
 
 #include <filesystem>
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "coordinator/round_loop.h"
 #include "core/status.h"

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
-
 #include <optional>
 
 #include "coordinator/coordinator_service.h"
@@ -32,7 +31,8 @@ StatusOr<Scores> OracleScores(const std::vector<SyntheticSchool>& cohort,
                               const std::vector<SchoolData>& schools) {
   std::unordered_map<std::string, const SyntheticPupil*> by_id;  // by each school's pseudonym
   for (size_t s = 0; s < cohort.size(); ++s) {
-    for (const SyntheticPupil& p : cohort[s].pupils) by_id[schools[s].pseudonymizer->Pseudonym(p.id)] = &p;
+    for (const SyntheticPupil& p : cohort[s].pupils)
+      by_id[schools[s].pseudonymizer->Pseudonym(p.id)] = &p;
   }
   std::vector<float> p;
   std::vector<uint8_t> y;
@@ -61,14 +61,17 @@ StatusOr<std::vector<SchoolData>> PrepareSchools(const ScenarioConfig& config,
     // pseudonyms) is reproducible. Real nodes draw theirs at random.
     CARTABLE_RETURN_IF_ERROR(
         ingest::InsecureWriteSeededPseudonymKey(config.cohort.seed, s.name, school.pseudonym_key));
-    CARTABLE_ASSIGN_OR_RETURN(school.pseudonymizer, ingest::Pseudonymizer::LoadOrCreate(school.pseudonym_key));
-    // Read back through the node's own adapter and key, so baselines see exactly what the nodes see.
+    CARTABLE_ASSIGN_OR_RETURN(school.pseudonymizer,
+                              ingest::Pseudonymizer::LoadOrCreate(school.pseudonym_key));
+    // Read back through the node's own adapter and key, so baselines see exactly what the nodes
+    // see.
     CARTABLE_ASSIGN_OR_RETURN(models::InteractionLog log,
                               ingest::LoadLongCsv(school.csv, &*school.pseudonymizer));
     log.num_skills = static_cast<uint32_t>(config.cohort.skills);
     school.split = models::SplitByPupil(log, config.test_fraction, config.cohort.seed);
     if (school.split.train.size() == 0 || school.split.test.size() == 0) {
-      return FailedPreconditionError(s.name + " has no pupil on one side of the split; raise "
+      return FailedPreconditionError(s.name +
+                                     " has no pupil on one side of the split; raise "
                                      "min_pupils or change test_fraction");
     }
     schools.push_back(std::move(school));
@@ -77,21 +80,25 @@ StatusOr<std::vector<SchoolData>> PrepareSchools(const ScenarioConfig& config,
 }
 
 // Fresh keys for one simulation, as an academy would enrol its schools with `cartable keygen`: the
-// coordinator's, one set per school, the allow-list of the schools' .pub files and the roster of their
-// .sign.pub files.
+// coordinator's, one set per school, the allow-list of the schools' .pub files and the roster of
+// their .sign.pub files.
 struct ScenarioKeys {
   std::filesystem::path dir;
   std::filesystem::path coordinator_key() const { return dir / "coordinator.key"; }
   std::filesystem::path coordinator_pub() const { return dir / "coordinator.pub"; }
   std::filesystem::path allow_dir() const { return dir / "allowed"; }
-  std::filesystem::path node_key(const std::string& name) const { return dir / "nodes" / (name + ".key"); }
+  std::filesystem::path node_key(const std::string& name) const {
+    return dir / "nodes" / (name + ".key");
+  }
   std::filesystem::path roster_dir() const { return dir / "roster"; }
 };
 
-StatusOr<ScenarioKeys> MakeKeys(const ScenarioConfig& config, const std::vector<SchoolData>& schools) {
+StatusOr<ScenarioKeys> MakeKeys(const ScenarioConfig& config,
+                                const std::vector<SchoolData>& schools) {
   ScenarioKeys keys{config.out_dir / "keys"};
   std::error_code ignored;
-  std::filesystem::remove_all(keys.dir, ignored);  // keys of an earlier simulation in the same place
+  std::filesystem::remove_all(keys.dir,
+                              ignored);  // keys of an earlier simulation in the same place
   CARTABLE_RETURN_IF_ERROR(node::CreateKeySet(keys.dir, "coordinator").status());
   CARTABLE_RETURN_IF_ERROR(EnsureDirectory(keys.allow_dir()));
   CARTABLE_RETURN_IF_ERROR(EnsureDirectory(keys.roster_dir()));
@@ -101,7 +108,8 @@ StatusOr<ScenarioKeys> MakeKeys(const ScenarioConfig& config, const std::vector<
                                    std::pair{school.name + ".sign.pub", keys.roster_dir()}}) {
       std::error_code error;
       std::filesystem::copy_file(keys.dir / "nodes" / file, to / file, error);
-      if (error) return InternalError("copying " + file + " to " + to.string() + ": " + error.message());
+      if (error)
+        return InternalError("copying " + file + " to " + to.string() + ": " + error.message());
     }
   }
   return keys;
@@ -109,25 +117,34 @@ StatusOr<ScenarioKeys> MakeKeys(const ScenarioConfig& config, const std::vector<
 
 std::vector<std::string> NodeCommand(const ScenarioConfig& config, const SchoolData& school,
                                      const std::string& endpoint, const ScenarioKeys* keys) {
-  std::vector<std::string> command = {config.executable.string(), "node",
-                                      "--coordinator", endpoint,
-                                      "--data", "csv:" + school.csv.string(),
-                                      "--name", school.name,
-                                      "--test-fraction", std::to_string(config.test_fraction),
-                                      "--split-seed", std::to_string(config.cohort.seed),
-                                      "--pseudonym-key", school.pseudonym_key.string(),
-                                      "--log-level", config.log_level};
+  std::vector<std::string> command = {config.executable.string(),
+                                      "node",
+                                      "--coordinator",
+                                      endpoint,
+                                      "--data",
+                                      "csv:" + school.csv.string(),
+                                      "--name",
+                                      school.name,
+                                      "--test-fraction",
+                                      std::to_string(config.test_fraction),
+                                      "--split-seed",
+                                      std::to_string(config.cohort.seed),
+                                      "--pseudonym-key",
+                                      school.pseudonym_key.string(),
+                                      "--log-level",
+                                      config.log_level};
   if (keys) {
-    command.insert(command.end(), {"--key", keys->node_key(school.name).string(), "--coordinator-key",
-                                   keys->coordinator_pub().string(), "--roster",
-                                   keys->roster_dir().string()});
+    command.insert(command.end(),
+                   {"--key", keys->node_key(school.name).string(), "--coordinator-key",
+                    keys->coordinator_pub().string(), "--roster", keys->roster_dir().string()});
   } else {
     command.push_back("--insecure");
   }
   if (!config.secagg.enabled) command.push_back("--allow-plain-updates");
   // The schools assume what the simulated coordinator plans for, so a scenario with another
   // tolerance than the default does not see every round refused.
-  command.insert(command.end(), {"--tolerate-corrupt", std::to_string(config.secagg.tolerate_corrupt)});
+  command.insert(command.end(),
+                 {"--tolerate-corrupt", std::to_string(config.secagg.tolerate_corrupt)});
   return command;
 }
 
@@ -164,9 +181,10 @@ StatusOr<std::vector<float>> RunFederation(
   for (const SchoolData& school : schools) {
     const auto log_file = log_dir / (school.name + ".log");
     std::filesystem::remove(log_file);
-    CARTABLE_ASSIGN_OR_RETURN(auto child, ChildProcess::Spawn(
-                                              NodeCommand(config, school, transport->endpoint(), keys ? &*keys : nullptr),
-                                              log_file));
+    CARTABLE_ASSIGN_OR_RETURN(
+        auto child,
+        ChildProcess::Spawn(
+            NodeCommand(config, school, transport->endpoint(), keys ? &*keys : nullptr), log_file));
     nodes.push_back(std::move(child));
   }
   spdlog::info("started {} node processes; their logs are in {}", nodes.size(), log_dir.string());
@@ -186,19 +204,22 @@ StatusOr<std::vector<float>> RunFederation(
 
 Status Validate(const ScenarioConfig& c) {
   CARTABLE_RETURN_IF_ERROR(Validate(c.cohort));
-  if (c.rounds < 1 || c.rounds > 100000) return InvalidArgumentError("rounds must be in [1, 100000]");
+  if (c.rounds < 1 || c.rounds > 100000)
+    return InvalidArgumentError("rounds must be in [1, 100000]");
   if (c.local_epochs < 1) return InvalidArgumentError("local epochs must be at least 1");
   if (c.batch_size < 1) return InvalidArgumentError("batch size must be at least 1");
   if (!(c.learning_rate > 0)) return InvalidArgumentError("learning rate must be positive");
   if (!(c.test_fraction > 0 && c.test_fraction < 1)) {
     return InvalidArgumentError("test fraction must be strictly between 0 and 1");
   }
-  if (c.executable.empty()) return InvalidArgumentError("the path of the cartable executable is unknown");
+  if (c.executable.empty())
+    return InvalidArgumentError("the path of the cartable executable is unknown");
   return Status::Ok();
 }
 
 StatusOr<nlohmann::json> RunMultiProcessScenario(
-    const ScenarioConfig& config, const std::function<void(const coordinator::RoundRecord&)>& on_round) {
+    const ScenarioConfig& config,
+    const std::function<void(const coordinator::RoundRecord&)>& on_round) {
   CARTABLE_RETURN_IF_ERROR(Validate(config));
   CARTABLE_RETURN_IF_ERROR(EnsureDirectory(config.out_dir));
   const std::vector<SyntheticSchool> cohort = GenerateCohort(config.cohort);
@@ -219,13 +240,15 @@ StatusOr<nlohmann::json> RunMultiProcessScenario(
   models::ModelSpec spec;
   spec.num_skills = static_cast<uint32_t>(config.cohort.skills);
   models::TrainOptions options;
-  options.epochs = static_cast<int>(config.rounds * config.local_epochs);  // same passes over the data
+  options.epochs =
+      static_cast<int>(config.rounds * config.local_epochs);  // same passes over the data
   options.batch_size = static_cast<int>(config.batch_size);
   options.learning_rate = config.learning_rate;
   options.seed = config.cohort.seed;
 
   CARTABLE_ASSIGN_OR_RETURN(Scores federated, EvaluateParameters(spec, global, pooled_test));
-  CARTABLE_ASSIGN_OR_RETURN(Scores centralized, TrainAndEvaluate(spec, options, pooled_train, pooled_test));
+  CARTABLE_ASSIGN_OR_RETURN(Scores centralized,
+                            TrainAndEvaluate(spec, options, pooled_train, pooled_test));
   CARTABLE_ASSIGN_OR_RETURN(Scores oracle, OracleScores(cohort, schools));
   nlohmann::json per_school = nlohmann::json::array();
   double local_auc_sum = 0;

@@ -21,8 +21,10 @@ std::string TwoDigits(int i) {
 }  // namespace
 
 Status Validate(const CohortConfig& c) {
-  if (c.schools < 1 || c.schools > 10000) return InvalidArgumentError("schools must be in [1, 10000]");
-  if (c.skills < 1 || c.skills > 100000) return InvalidArgumentError("skills must be in [1, 100000]");
+  if (c.schools < 1 || c.schools > 10000)
+    return InvalidArgumentError("schools must be in [1, 10000]");
+  if (c.skills < 1 || c.skills > 100000)
+    return InvalidArgumentError("skills must be in [1, 100000]");
   if (c.items_per_skill < 1) return InvalidArgumentError("items_per_skill must be at least 1");
   if (c.min_pupils < 2 || c.max_pupils < c.min_pupils) {
     return InvalidArgumentError("pupils per school need 2 ≤ min_pupils ≤ max_pupils");
@@ -50,8 +52,8 @@ std::vector<SyntheticSchool> GenerateCohort(const CohortConfig& c) {
     SyntheticSchool school;
     school.name = "school-" + TwoDigits(s + 1);
     school.mean_ability = c.school_ability_spread * normal(rng);
-    const double log_size = std::log(c.min_pupils) +
-                            unit(rng) * (std::log(c.max_pupils) - std::log(c.min_pupils));
+    const double log_size =
+        std::log(c.min_pupils) + unit(rng) * (std::log(c.max_pupils) - std::log(c.min_pupils));
     const int size = static_cast<int>(std::lround(std::exp(log_size)));
     for (int p = 0; p < size; ++p) {
       SyntheticPupil pupil;
@@ -86,7 +88,8 @@ models::InteractionLog ToInteractionLog(const SyntheticSchool& school, int skill
   for (const SyntheticPupil& pupil : school.pupils) {
     const uint32_t index = static_cast<uint32_t>(log.pupil_keys.size());
     log.pupil_keys.push_back(pupil.id);
-    for (const SyntheticAnswer& a : pupil.answers) log.interactions.push_back({index, a.skill, a.correct});
+    for (const SyntheticAnswer& a : pupil.answers)
+      log.interactions.push_back({index, a.skill, a.correct});
   }
   return log;
 }
@@ -97,7 +100,8 @@ Status WriteLongCsv(const SyntheticSchool& school, const std::filesystem::path& 
   for (const SyntheticPupil& pupil : school.pupils) {
     int64_t t = 0;
     for (const SyntheticAnswer& a : pupil.answers) {
-      out << pupil.id << ',' << t++ << ',' << a.skill << ',' << a.item << ',' << int(a.correct) << '\n';
+      out << pupil.id << ',' << t++ << ',' << a.skill << ',' << a.item << ',' << int(a.correct)
+          << '\n';
     }
   }
   return WriteFileAtomically(path, out.str());

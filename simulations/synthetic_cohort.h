@@ -1,11 +1,12 @@
 #pragma once
 
-// Synthetic cohorts for simulations: establishments whose pupils answer exercises drawn from an item
-// response model with learning. Each skill k has a difficulty d_k; each school s a mean ability μ_s and a
-// size; each pupil an ability θ ~ N(μ_s, σ²). The n-th attempt on skill k succeeds with probability
+// Synthetic cohorts for simulations: establishments whose pupils answer exercises drawn from an
+// item response model with learning. Each skill k has a difficulty d_k; each school s a mean
+// ability μ_s and a size; each pupil an ability θ ~ N(μ_s, σ²). The n-th attempt on skill k
+// succeeds with probability
 //   σ(θ − d_k − e_i + λ · log(1 + earlier attempts on k))
-// where e_i is the item's offset. Schools differ in size and mean ability (non-IID, as real ones do).
-// Everything follows from the seed: the same config gives the same cohort, byte for byte.
+// where e_i is the item's offset. Schools differ in size and mean ability (non-IID, as real ones
+// do). Everything follows from the seed: the same config gives the same cohort, byte for byte.
 
 #include <cstdint>
 #include <filesystem>
@@ -21,7 +22,7 @@ struct CohortConfig {
   int schools = 8;
   int skills = 20;
   int items_per_skill = 5;
-  int min_pupils = 30;   // school sizes are log-uniform in [min_pupils, max_pupils]
+  int min_pupils = 30;  // school sizes are log-uniform in [min_pupils, max_pupils]
   int max_pupils = 240;
   int min_answers = 30;  // answers per pupil, uniform in [min_answers, max_answers]
   int max_answers = 90;
@@ -52,7 +53,8 @@ struct SyntheticSchool {
 Status Validate(const CohortConfig& config);
 std::vector<SyntheticSchool> GenerateCohort(const CohortConfig& config);
 
-// A school's answers as a model consumes them (pupil keys are the synthetic ids), for in-process runs.
+// A school's answers as a model consumes them (pupil keys are the synthetic ids), for in-process
+// runs.
 models::InteractionLog ToInteractionLog(const SyntheticSchool& school, int skills);
 
 // Writes a school's answers in the long CSV format read by `cartable node --data csv:PATH`.

@@ -35,7 +35,8 @@ Status CheckAscending(std::span<const uint32_t> members, size_t cohort, const ch
                                    ", outside the cohort of " + std::to_string(cohort));
     }
     if (i > 0 && members[i] <= members[i - 1]) {
-      return PermissionDeniedError(std::string(what) + " is not in ascending order without repeats");
+      return PermissionDeniedError(std::string(what) +
+                                   " is not in ascending order without repeats");
     }
   }
   return Status::Ok();
@@ -53,7 +54,8 @@ Status CheckCohort(const RoundParameters& params, const ClientPolicy& policy) {
   }
   if (params.cohort.size() < std::max<size_t>(policy.min_cohort, 2)) {
     return PermissionDeniedError("a cohort of " + std::to_string(params.cohort.size()) +
-                                 " is below this node's floor of " + std::to_string(policy.min_cohort));
+                                 " is below this node's floor of " +
+                                 std::to_string(policy.min_cohort));
   }
   if (policy.roster.empty()) return Status::Ok();
   for (const CohortMember& m : params.cohort) {
@@ -76,16 +78,17 @@ Status CheckAllowance(const RoundParameters& params, const ClientPolicy& policy)
   tolerance.dropout_fraction = 0;
   auto required = PlanGraph(static_cast<int>(params.cohort.size()), tolerance, params.neighbours);
   if (!required.ok()) {
-    return PermissionDeniedError("this node assumes up to " +
-                                 std::to_string(policy.tolerate_corrupt) +
-                                 " of the cohort may collude, and no round of this cohort stands that: " +
-                                 required.status().message());
+    return PermissionDeniedError(
+        "this node assumes up to " + std::to_string(policy.tolerate_corrupt) +
+        " of the cohort may collude, and no round of this cohort stands that: " +
+        required.status().message());
   }
   if (params.corrupt_allowance < required->corrupt_allowance) {
     return PermissionDeniedError(
         "the round's threshold outlasts " + std::to_string(params.corrupt_allowance) +
-        " colluding neighbour(s); this node assumes up to " + std::to_string(policy.tolerate_corrupt) +
-        " of the cohort may collude, which needs " + std::to_string(required->corrupt_allowance));
+        " colluding neighbour(s); this node assumes up to " +
+        std::to_string(policy.tolerate_corrupt) + " of the cohort may collude, which needs " +
+        std::to_string(required->corrupt_allowance));
   }
   return Status::Ok();
 }
@@ -95,24 +98,26 @@ Status CheckAllowance(const RoundParameters& params, const ClientPolicy& policy)
 StatusOr<internal::SharePair> OpenShares(const RoundParameters& params, uint32_t holder,
                                          const SecretBytes& key, const SealedShare& sealed) {
   auto plaintext =
-      Open(key, sealed.ciphertext, internal::ShareAssociatedData(params.run_id, params.round, sealed.from, holder));
+      Open(key, sealed.ciphertext,
+           internal::ShareAssociatedData(params.run_id, params.round, sealed.from, holder));
   if (!plaintext.ok()) return plaintext.status().WithContext("the sealed shares do not open");
   CARTABLE_ASSIGN_OR_RETURN(internal::SharePair pair,
                             internal::DecodeSharePair(plaintext->span(), sealed.from, holder));
-  CARTABLE_RETURN_IF_ERROR(internal::CheckShare(params.run_id, params.round, internal::ShareKind::kSelfSeed,
-                                                sealed.from, holder, pair.self_seed_share.span(),
-                                                sealed.self_seed_commitment)
-                               .status());
-  CARTABLE_RETURN_IF_ERROR(internal::CheckShare(params.run_id, params.round, internal::ShareKind::kMaskKey,
-                                                sealed.from, holder, pair.mask_key_share.span(),
-                                                sealed.mask_key_commitment)
-                               .status());
+  CARTABLE_RETURN_IF_ERROR(
+      internal::CheckShare(params.run_id, params.round, internal::ShareKind::kSelfSeed, sealed.from,
+                           holder, pair.self_seed_share.span(), sealed.self_seed_commitment)
+          .status());
+  CARTABLE_RETURN_IF_ERROR(
+      internal::CheckShare(params.run_id, params.round, internal::ShareKind::kMaskKey, sealed.from,
+                           holder, pair.mask_key_share.span(), sealed.mask_key_commitment)
+          .status());
   return pair;
 }
 
 }  // namespace
 
-std::vector<std::string> MembersAgainstRoster(const std::vector<CohortMember>& cohort, const ClientPolicy& policy) {
+std::vector<std::string> MembersAgainstRoster(const std::vector<CohortMember>& cohort,
+                                              const ClientPolicy& policy) {
   std::vector<std::string> disowned;
   if (policy.roster.empty()) return disowned;
   for (const CohortMember& m : cohort) {
@@ -135,11 +140,12 @@ StatusOr<std::unique_ptr<SecAggClient>> SecAggClient::Create(RoundParameters par
     return PermissionDeniedError("this node ('" + name + "') is not in the round's cohort");
   }
   if (me->signing_key != signing_key.PublicKey()) {
-    return PermissionDeniedError("the cohort lists another identity key for this node ('" + name + "')");
+    return PermissionDeniedError("the cohort lists another identity key for this node ('" + name +
+                                 "')");
   }
-  CARTABLE_ASSIGN_OR_RETURN(
-      Quantizer quantizer,
-      Quantizer::Create(params.value_range, internal::MaxContributors(params), params.modulus_bits));
+  CARTABLE_ASSIGN_OR_RETURN(Quantizer quantizer,
+                            Quantizer::Create(params.value_range, internal::MaxContributors(params),
+                                              params.modulus_bits));
   CARTABLE_ASSIGN_OR_RETURN(X25519PrivateKey mask_key, X25519PrivateKey::Generate());
   CARTABLE_ASSIGN_OR_RETURN(X25519PrivateKey share_key, X25519PrivateKey::Generate());
   auto secrets = std::make_unique<Secrets>(
@@ -165,7 +171,8 @@ SecAggClient::~SecAggClient() = default;
 
 Status SecAggClient::Expect(Stage stage, const char* what) {
   if (stage_ == stage) return Status::Ok();
-  if (stage_ == Stage::kFailed) return FailedPreconditionError("this round's secure aggregation failed");
+  if (stage_ == Stage::kFailed)
+    return FailedPreconditionError("this round's secure aggregation failed");
   return Refuse(PermissionDeniedError(std::string("unexpected ") + what +
                                       " at this point of the round (each stage happens once)"));
 }
@@ -184,9 +191,9 @@ StatusOr<KeyAdvert> SecAggClient::Advertise() {
   advert.share_key = secrets_->share_key.PublicKey();
   advert.seed_commitment =
       internal::SeedCommitment(params_.run_id, params_.round, member_, secrets_->self_seed);
-  CARTABLE_ASSIGN_OR_RETURN(
-      advert.signature,
-      signing_key_.Sign(internal::AdvertMessage(params_.run_id, params_.round, advert, model_hash_)));
+  CARTABLE_ASSIGN_OR_RETURN(advert.signature,
+                            signing_key_.Sign(internal::AdvertMessage(params_.run_id, params_.round,
+                                                                      advert, model_hash_)));
   stage_ = Stage::kKeyList;
   return advert;
 }
@@ -211,7 +218,8 @@ StatusOr<std::vector<SealedShare>> SecAggClient::OnKeyList(std::span<const KeyAd
       mine->second.share_key != secrets_->share_key.PublicKey() ||
       mine->second.seed_commitment !=
           internal::SeedCommitment(params_.run_id, params_.round, member_, secrets_->self_seed)) {
-    return Refuse(PermissionDeniedError("the key list does not carry this node's own advert unchanged"));
+    return Refuse(
+        PermissionDeniedError("the key list does not carry this node's own advert unchanged"));
   }
   if (advertised_.size() < std::max<size_t>(policy_.min_cohort, 2)) {
     return Refuse(PermissionDeniedError(std::to_string(advertised_.size()) +
@@ -224,19 +232,20 @@ StatusOr<std::vector<SealedShare>> SecAggClient::OnKeyList(std::span<const KeyAd
   auto threshold = internal::RoundThreshold(params_, *graph_);
   if (!threshold.ok()) return Refuse(threshold.status());
   threshold_ = *threshold;
-  // The adverts this node relies on are its neighbours': it agrees keys only with them (Bell et al.'s
-  // clients receive no others). Each is checked against this node's own model hash, so a neighbour
-  // served another model is caught; the others are checked by their own neighbours.
+  // The adverts this node relies on are its neighbours': it agrees keys only with them (Bell et
+  // al.'s clients receive no others). Each is checked against this node's own model hash, so a
+  // neighbour served another model is caught; the others are checked by their own neighbours.
   for (int j : graph_->neighbours(IndexIn(advertised_, member_))) {
     const KeyAdvert& advert = adverts_.at(advertised_[static_cast<size_t>(j)]);
     const CohortMember& who = params_.cohort[advert.member];
-    Status valid = VerifySignature(
-        who.signing_key, internal::AdvertMessage(params_.run_id, params_.round, advert, model_hash_),
-        advert.signature);
+    Status valid =
+        VerifySignature(who.signing_key,
+                        internal::AdvertMessage(params_.run_id, params_.round, advert, model_hash_),
+                        advert.signature);
     if (!valid.ok()) {
-      return Refuse(PermissionDeniedError(
-          "the advert of '" + who.name +
-          "' does not verify: forged, or signed over another global model than this node received"));
+      return Refuse(PermissionDeniedError("the advert of '" + who.name +
+                                          "' does not verify: forged, or signed over another "
+                                          "global model than this node received"));
     }
   }
   auto sealed = SealShares();
@@ -255,27 +264,33 @@ StatusOr<std::vector<SealedShare>> SecAggClient::SealShares() {
   CARTABLE_ASSIGN_OR_RETURN(std::vector<Share> self_shares,
                             Split(secrets_->self_seed.span(), threshold_, points));
   const SecretBytes mask_private = secrets_->mask_key.ExportPrivateBytes();
-  CARTABLE_ASSIGN_OR_RETURN(std::vector<Share> key_shares, Split(mask_private.span(), threshold_, points));
+  CARTABLE_ASSIGN_OR_RETURN(std::vector<Share> key_shares,
+                            Split(mask_private.span(), threshold_, points));
   std::vector<SealedShare> out;
   out.reserve(neighbours.size());
   for (size_t i = 0; i < neighbours.size(); ++i) {
     const uint32_t to = advertised_[static_cast<size_t>(neighbours[i])];
-    CARTABLE_ASSIGN_OR_RETURN(SecretBytes agreed,
-                              internal::ShareSealingKey(secrets_->share_key, adverts_.at(to).share_key,
-                                                        params_.run_id, params_.round));
-    const SecretBytes& key = secrets_->sealing_keys.insert_or_assign(to, std::move(agreed)).first->second;
+    CARTABLE_ASSIGN_OR_RETURN(
+        SecretBytes agreed,
+        internal::ShareSealingKey(secrets_->share_key, adverts_.at(to).share_key, params_.run_id,
+                                  params_.round));
+    const SecretBytes& key =
+        secrets_->sealing_keys.insert_or_assign(to, std::move(agreed)).first->second;
     const SecretBytes self_share = SerializeShare(self_shares[i]);
     const SecretBytes key_share = SerializeShare(key_shares[i]);
     const SecretBytes plaintext = internal::EncodeSharePair(member_, to, self_share, key_share);
-    SealedShare sealed{member_, to,
-                       internal::ShareCommitment(params_.run_id, params_.round, internal::ShareKind::kSelfSeed,
-                                                 member_, to, self_share.span()),
-                       internal::ShareCommitment(params_.run_id, params_.round, internal::ShareKind::kMaskKey,
-                                                 member_, to, key_share.span()),
-                       {}};
+    SealedShare sealed{
+        member_,
+        to,
+        internal::ShareCommitment(params_.run_id, params_.round, internal::ShareKind::kSelfSeed,
+                                  member_, to, self_share.span()),
+        internal::ShareCommitment(params_.run_id, params_.round, internal::ShareKind::kMaskKey,
+                                  member_, to, key_share.span()),
+        {}};
     CARTABLE_ASSIGN_OR_RETURN(
         sealed.ciphertext,
-        Seal(key, plaintext.span(), internal::ShareAssociatedData(params_.run_id, params_.round, member_, to)));
+        Seal(key, plaintext.span(),
+             internal::ShareAssociatedData(params_.run_id, params_.round, member_, to)));
     out.push_back(std::move(sealed));
   }
   return out;
@@ -297,7 +312,8 @@ Status SecAggClient::OnShares(std::span<const SealedShare> shares) {
     const auto key = secrets_->sealing_keys.find(sealed.from);
     CARTABLE_CHECK(key != secrets_->sealing_keys.end()) << "no sealing key for a neighbour";
     // What the owner dealt (or the relay altered) is not: this member does not hold that owner's
-    // shares, still masks with it (pairwise masks depend on the signed adverts alone), and reports it.
+    // shares, still masks with it (pairwise masks depend on the signed adverts alone), and reports
+    // it.
     auto pair = OpenShares(params_, member_, key->second, sealed);
     if (!pair.ok()) {
       unusable_.push_back({sealed.from, pair.status().message()});
@@ -356,7 +372,8 @@ StatusOr<Ed25519Signature> SecAggClient::OnSurvivors(std::span<const uint32_t> s
     }
   }
   if (IndexIn(survivors, member_) < 0) {
-    return Refuse(PermissionDeniedError("the survivor set leaves out this node, which sent its input"));
+    return Refuse(
+        PermissionDeniedError("the survivor set leaves out this node, which sent its input"));
   }
   if (survivors.size() < std::max<size_t>(policy_.min_cohort, 2)) {
     return Refuse(PermissionDeniedError("only " + std::to_string(survivors.size()) +
@@ -375,8 +392,8 @@ StatusOr<RevealedShares> SecAggClient::OnSignatures(std::span<const MemberSignat
   CARTABLE_RETURN_IF_ERROR(Expect(Stage::kSignatures, "unmask request"));
   const std::vector<uint8_t> message =
       internal::SurvivorsMessage(params_.run_id, params_.round, survivors_);
-  // t valid signatures over the set this node signed are what the never-both argument needs; checking
-  // more costs time and proves nothing further, so the check stops there.
+  // t valid signatures over the set this node signed are what the never-both argument needs;
+  // checking more costs time and proves nothing further, so the check stops there.
   std::set<uint32_t> signers;
   for (const MemberSignature& s : signatures) {
     if (static_cast<int>(signers.size()) >= threshold_) break;
@@ -397,13 +414,14 @@ StatusOr<RevealedShares> SecAggClient::OnSignatures(std::span<const MemberSignat
   }
   RevealedShares out;
   for (auto& [of, pair] : secrets_->held) {
-    // Never both: a survivor's self seed, or a dropped member's mask key, decided by the signed set.
+    // Never both: a survivor's self seed, or a dropped member's mask key, decided by the signed
+    // set.
     if (IndexIn(survivors_, of) >= 0) {
-      out.self_seed_shares.push_back(
-          {of, std::vector<uint8_t>(pair.self_seed_share.span().begin(), pair.self_seed_share.span().end())});
+      out.self_seed_shares.push_back({of, std::vector<uint8_t>(pair.self_seed_share.span().begin(),
+                                                               pair.self_seed_share.span().end())});
     } else {
-      out.mask_key_shares.push_back(
-          {of, std::vector<uint8_t>(pair.mask_key_share.span().begin(), pair.mask_key_share.span().end())});
+      out.mask_key_shares.push_back({of, std::vector<uint8_t>(pair.mask_key_share.span().begin(),
+                                                              pair.mask_key_share.span().end())});
     }
   }
   stage_ = Stage::kDone;

@@ -1,25 +1,28 @@
 #pragma once
 
-// SecAggClient: one node's side of one SecAgg+ round, as a sans-I/O state machine. The node feeds it
-// what the coordinator relays, in protocol order, and sends what it returns; it never touches a socket
-// or a clock. A new client serves each round; it holds that round's secrets (mask and share keys, self
-// seed, the shares it holds for its neighbours), all wiped when it is destroyed. Not thread safe.
+// SecAggClient: one node's side of one SecAgg+ round, as a sans-I/O state machine. The node feeds
+// it what the coordinator relays, in protocol order, and sends what it returns; it never touches a
+// socket or a clock. A new client serves each round; it holds that round's secrets (mask and share
+// keys, self seed, the shares it holds for its neighbours), all wiped when it is destroyed. Not
+// thread safe.
 //
 // The node-side defences live here, because a coordinator may be malicious:
-//   - the cohort must reach the node's floor, and every member's identity key must match the roster
-//     when the node has one;
-//   - every neighbour's advert must carry a valid signature over the same global-model hash this node
-//     received, so a coordinator that sends a tailored model to one node is caught by its neighbours;
+//   - the cohort must reach the node's floor, and every member's identity key must match the
+//     roster when the node has one;
+//   - every neighbour's advert must carry a valid signature over the same global-model hash this
+//     node received, so a coordinator that sends a tailored model to one node is caught by its
+//     neighbours;
 //   - the survivor set is signed by the survivors, and shares are revealed only after at least a
 //     threshold of valid signatures over the very set this node signed (consistency check);
 //   - for each neighbour, exactly one kind of share is revealed, once (never both);
 //   - every share is sealed with AES-256-GCM under a key only the two members can derive, with
 //     associated data binding run, round, sender and recipient, and evaluated at its holder's x;
-//   - the advert commits to the self seed, and each sealed share comes with its owner's commitments.
+//   - the advert commits to the self seed, and each sealed share comes with its owner's
+//     commitments.
 // Any breach by the coordinator makes the call fail with kPermissionDenied and leaves the client
-// unusable for the round. A neighbour's shares that do not open, do not decode, carry another x or do
-// not match their commitments are the neighbour's fault (or the relay's), not a reason to leave: the
-// client does not hold them, still masks with that neighbour, and reports it (unusable_from()).
+// unusable for the round. A neighbour's shares that do not open, do not decode, carry another x or
+// do not match their commitments are the neighbour's fault (or the relay's), not a reason to leave:
+// the client does not hold them, still masks with that neighbour, and reports it (unusable_from()).
 
 #include <map>
 #include <memory>
@@ -36,28 +39,33 @@
 namespace cartable::aggregation::secagg {
 
 struct ClientPolicy {
-  // Smallest cohort (advertised, and surviving to the sum) this node takes part in. Below 3, the sum
-  // and one's own input give away another node's input.
+  // Smallest cohort (advertised, and surviving to the sum) this node takes part in. Below 3, the
+  // sum and one's own input give away another node's input.
   size_t min_cohort = 3;
-  // When not empty: the enrolled identity key of every member, by name. A cohort member absent from it,
-  // or with another key, makes the node refuse the round (the coordinator cannot invent members).
+  // When not empty: the enrolled identity key of every member, by name. A cohort member absent from
+  // it, or with another key, makes the node refuse the round (the coordinator cannot invent
+  // members).
   std::map<std::string, Ed25519PublicKey> roster;
-  // Fraction of the cohort this node assumes may collude with the coordinator. A round whose corrupt
-  // allowance (and so threshold) is below what PlanGraph derives from this fraction for the round's
-  // cohort and degree is refused, so a coordinator cannot quietly lower the threshold. 0: no check.
+  // Fraction of the cohort this node assumes may collude with the coordinator. A round whose
+  // corrupt allowance (and so threshold) is below what PlanGraph derives from this fraction for the
+  // round's cohort and degree is refused, so a coordinator cannot quietly lower the threshold. 0:
+  // no check.
   double tolerate_corrupt = 0;
 };
 
-// The members of `cohort` this policy's roster disowns (absent from it, or with another identity key),
-// by name: whom a node names when it refuses a round for them, so the coordinator can leave them out of
-// the next attempt. Empty without a roster.
-std::vector<std::string> MembersAgainstRoster(const std::vector<CohortMember>& cohort, const ClientPolicy& policy);
+// The members of `cohort` this policy's roster disowns (absent from it, or with another identity
+// key), by name: whom a node names when it refuses a round for them, so the coordinator can leave
+// them out of the next attempt. Empty without a roster.
+std::vector<std::string> MembersAgainstRoster(const std::vector<CohortMember>& cohort,
+                                              const ClientPolicy& policy);
 
 class SecAggClient {
  public:
   // Checks the parameters and the cohort against the policy, and draws this round's keys and seed.
-  // `signing_key` must outlive the client; `model_hash` is the SHA-256 of the global model received.
-  static StatusOr<std::unique_ptr<SecAggClient>> Create(RoundParameters params, const std::string& name,
+  // `signing_key` must outlive the client; `model_hash` is the SHA-256 of the global model
+  // received.
+  static StatusOr<std::unique_ptr<SecAggClient>> Create(RoundParameters params,
+                                                        const std::string& name,
                                                         const SigningKey& signing_key,
                                                         const Sha256Digest& model_hash,
                                                         const ClientPolicy& policy);
@@ -65,34 +73,45 @@ class SecAggClient {
 
   // AdvertiseKeys: this member's two public keys, signed.
   StatusOr<KeyAdvert> Advertise();
-  // ShareKeys: checks the adverts (form of all, signatures of the neighbours'), then seals a share of the self seed and of the mask key for each
-  // neighbour in the graph over the members that advertised.
+  // ShareKeys: checks the adverts (form of all, signatures of the neighbours'), then seals a share
+  // of the self seed and of the mask key for each neighbour in the graph over the members that
+  // advertised.
   StatusOr<std::vector<SealedShare>> OnKeyList(std::span<const KeyAdvert> adverts);
   // The sealed shares of the neighbours that completed ShareKeys: they are this member's masking
   // partners, whether their shares can be used or not. Refuses a share list the coordinator
   // misaddressed, repeated or filled with non-neighbours, and fewer partners than the threshold.
   Status OnShares(std::span<const SealedShare> shares);
-  // After OnShares: the partners whose shares this member cannot use (ascending), for the MaskedInput
-  // message, and why, for the node's log.
+  // After OnShares: the partners whose shares this member cannot use (ascending), for the
+  // MaskedInput message, and why, for the node's log.
   struct UnusableShares {
     uint32_t from = 0;
     std::string why;
   };
   const std::vector<UnusableShares>& unusable() const { return unusable_; }
   std::vector<uint32_t> unusable_from() const;
-  // MaskedInput: quantises `values` (clamped to ±value_range) and masks them, modulo 2^modulus_bits.
+  // MaskedInput: quantises `values` (clamped to ±value_range) and masks them, modulo
+  // 2^modulus_bits.
   StatusOr<std::vector<uint64_t>> MaskInput(std::span<const float> values);
   // ConsistencyCheck: signs the survivor set (members whose masked input the coordinator holds).
   StatusOr<Ed25519Signature> OnSurvivors(std::span<const uint32_t> survivors);
-  // Unmask: checks the survivors' signatures, then reveals one kind of share per neighbour held (none
-  // for the neighbours whose shares were unusable).
+  // Unmask: checks the survivors' signatures, then reveals one kind of share per neighbour held
+  // (none for the neighbours whose shares were unusable).
   StatusOr<RevealedShares> OnSignatures(std::span<const MemberSignature> signatures);
 
   uint32_t member() const { return member_; }
   const Quantizer& quantizer() const { return quantizer_; }
 
  private:
-  enum class Stage { kAdvertise, kKeyList, kShares, kMask, kSurvivors, kSignatures, kDone, kFailed };
+  enum class Stage {
+    kAdvertise,
+    kKeyList,
+    kShares,
+    kMask,
+    kSurvivors,
+    kSignatures,
+    kDone,
+    kFailed
+  };
   struct Secrets;
 
   SecAggClient(RoundParameters params, uint32_t member, const SigningKey& signing_key,
@@ -111,13 +130,13 @@ class SecAggClient {
   std::unique_ptr<Secrets> secrets_;
   Stage stage_ = Stage::kAdvertise;
 
-  std::vector<uint32_t> advertised_;        // U1, ascending
-  std::map<uint32_t, KeyAdvert> adverts_;   // by member
-  std::optional<NeighbourGraph> graph_;     // over U1
+  std::vector<uint32_t> advertised_;       // U1, ascending
+  std::map<uint32_t, KeyAdvert> adverts_;  // by member
+  std::optional<NeighbourGraph> graph_;    // over U1
   int threshold_ = 0;
-  std::vector<uint32_t> partners_;          // neighbours that sent us shares, ascending
-  std::vector<UnusableShares> unusable_;    // partners whose shares we do not hold, ascending
-  std::vector<uint32_t> survivors_;         // the set we signed
+  std::vector<uint32_t> partners_;        // neighbours that sent us shares, ascending
+  std::vector<UnusableShares> unusable_;  // partners whose shares we do not hold, ascending
+  std::vector<uint32_t> survivors_;       // the set we signed
 };
 
 }  // namespace cartable::aggregation::secagg

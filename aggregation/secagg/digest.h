@@ -2,8 +2,8 @@
 
 // SHA-256 of a byte string. SecAgg+ nodes sign the hash of the global model they received, so a
 // coordinator that sends different models to different nodes is caught when the nodes check each
-// other's signatures; they also commit to their secrets and shares with it (internal/round_crypto.h).
-// Pure functions, thread safe.
+// other's signatures; they also commit to their secrets and shares with it
+// (internal/round_crypto.h). Pure functions, thread safe.
 
 #include <array>
 #include <cstdint>

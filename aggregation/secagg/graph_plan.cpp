@@ -69,8 +69,9 @@ StatusOr<GraphPlan> FullPlan(int n, int colluders, int dropped) {
   if (plan.threshold > plan.degree) {
     return InvalidArgumentError(
         "a cohort of " + std::to_string(n) + " is too small for secure aggregation: tolerating " +
-        std::to_string(colluders) + " colluding member(s) needs a threshold of " + std::to_string(plan.threshold) +
-        " shares, and each member has only " + std::to_string(plan.degree) +
+        std::to_string(colluders) + " colluding member(s) needs a threshold of " +
+        std::to_string(plan.threshold) + " shares, and each member has only " +
+        std::to_string(plan.degree) +
         " share holder(s); enlarge the cohort (3 members at least) or tolerate fewer colluders");
   }
   if (dropped > plan.tolerated_dropouts) {
@@ -78,7 +79,8 @@ StatusOr<GraphPlan> FullPlan(int n, int colluders, int dropped) {
         "a cohort of " + std::to_string(n) + " that tolerates " + std::to_string(colluders) +
         " colluding member(s) needs a threshold of " + std::to_string(plan.threshold) + " of " +
         std::to_string(plan.degree) + " share holders, which leaves room for " +
-        std::to_string(plan.tolerated_dropouts) + " dropout(s), fewer than the " + std::to_string(dropped) +
+        std::to_string(plan.tolerated_dropouts) + " dropout(s), fewer than the " +
+        std::to_string(dropped) +
         " declared; tolerate fewer colluders or dropouts, or enlarge the cohort");
   }
   return plan;
@@ -100,8 +102,10 @@ StatusOr<GraphPlan> PlanGraph(int num_nodes, const SecAggTolerance& tolerance,
   }
   for (double fraction : {tolerance.corrupt_fraction, tolerance.dropout_fraction}) {
     if (!(fraction >= 0 && fraction < 1)) {
-      return InvalidArgumentError("tolerated fractions of colluding and dropped members are in "
-                                  "[0, 1), got " + std::to_string(fraction));
+      return InvalidArgumentError(
+          "tolerated fractions of colluding and dropped members are in "
+          "[0, 1), got " +
+          std::to_string(fraction));
     }
   }
   if (tolerance.security_bits < 1 || tolerance.correctness_bits < 1) {

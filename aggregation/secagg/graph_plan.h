@@ -52,11 +52,11 @@ struct SecAggTolerance {
 };
 
 struct GraphPlan {
-  int neighbours = 0;         // k, or kFullNeighbourGraph
-  int corrupt_allowance = 0;  // c: colluders among a member's neighbours the threshold outlasts
-  int degree = 0;             // k, or n − 1
-  int threshold = 0;          // ShamirThreshold(degree, corrupt_allowance)
-  int tolerated_dropouts = 0; // degree − threshold: dropped neighbours a member survives
+  int neighbours = 0;          // k, or kFullNeighbourGraph
+  int corrupt_allowance = 0;   // c: colluders among a member's neighbours the threshold outlasts
+  int degree = 0;              // k, or n − 1
+  int threshold = 0;           // ShamirThreshold(degree, corrupt_allowance)
+  int tolerated_dropouts = 0;  // degree − threshold: dropped neighbours a member survives
 };
 
 // Plans for a cohort of `num_nodes` (2..65535). `neighbours`, when given, fixes k (even, 2 ≤ k <

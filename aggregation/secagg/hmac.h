@@ -1,8 +1,9 @@
 #pragma once
 
-// HMAC-SHA-256 (RFC 2104): a keyed hash. cartable uses it to turn pupil ids into pseudonyms under a key
-// that never leaves the node (ingest/pseudonymizer.h), so the same pupil keeps one pseudonym at one school
-// and nobody without the key can link a pseudonym back to an id. A pure function, thread safe.
+// HMAC-SHA-256 (RFC 2104): a keyed hash. cartable uses it to turn pupil ids into pseudonyms under a
+// key that never leaves the node (ingest/pseudonymizer.h), so the same pupil keeps one pseudonym at
+// one school and nobody without the key can link a pseudonym back to an id. A pure function, thread
+// safe.
 
 #include <array>
 #include <cstdint>

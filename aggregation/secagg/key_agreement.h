@@ -44,8 +44,9 @@ class X25519PrivateKey {
   SecretBytes ExportPrivateBytes() const { return private_key_.Clone(); }
 
  private:
-  // The key as OpenSSL holds it, loaded once: loading recomputes the public key, which would otherwise
-  // double the cost of every agreement. Opaque here, so no OpenSSL type reaches this header.
+  // The key as OpenSSL holds it, loaded once: loading recomputes the public key, which would
+  // otherwise double the cost of every agreement. Opaque here, so no OpenSSL type reaches this
+  // header.
   using LoadedKey = std::unique_ptr<void, void (*)(void*)>;
 
   X25519PrivateKey(SecretBytes private_key, const X25519PublicKey& public_key, LoadedKey loaded)

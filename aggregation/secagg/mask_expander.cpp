@@ -82,9 +82,8 @@ StatusOr<MaskExpander> MaskExpander::Create(std::span<const uint8_t> seed, int b
   auto context = std::make_unique<Context>();
   context->cipher.reset(EVP_CIPHER_CTX_new());
   static constexpr uint8_t kZeroIv[16] = {};
-  if (context->cipher == nullptr ||
-      EVP_EncryptInit_ex2(context->cipher.get(), EVP_aes_256_ctr(), seed.data(), kZeroIv,
-                          nullptr) != 1) {
+  if (context->cipher == nullptr || EVP_EncryptInit_ex2(context->cipher.get(), EVP_aes_256_ctr(),
+                                                        seed.data(), kZeroIv, nullptr) != 1) {
     return internal::OpenSslError(StatusCode::kInternal, "setting up AES-256-CTR");
   }
   return MaskExpander(std::move(context), bits);
@@ -121,9 +120,8 @@ Status MaskExpander::Keystream(std::span<uint8_t> bytes, size_t words) {
 
 Status MaskExpander::Next(std::span<uint32_t> words) {
   CARTABLE_CHECK(bits_ <= 32) << "a " << bits_ << "-bit mask expander cannot fill 32-bit words";
-  CARTABLE_RETURN_IF_ERROR(
-      Keystream({reinterpret_cast<uint8_t*>(words.data()), words.size() * sizeof(uint32_t)},
-                words.size()));
+  CARTABLE_RETURN_IF_ERROR(Keystream(
+      {reinterpret_cast<uint8_t*>(words.data()), words.size() * sizeof(uint32_t)}, words.size()));
   const auto keep = static_cast<uint32_t>(keep_);
   if (std::endian::native == std::endian::big || bits_ < 32) {
     for (uint32_t& word : words) {
@@ -136,9 +134,8 @@ Status MaskExpander::Next(std::span<uint32_t> words) {
 
 Status MaskExpander::Next(std::span<uint64_t> words) {
   if (bits_ > 32) {
-    CARTABLE_RETURN_IF_ERROR(
-        Keystream({reinterpret_cast<uint8_t*>(words.data()), words.size() * sizeof(uint64_t)},
-                  words.size()));
+    CARTABLE_RETURN_IF_ERROR(Keystream(
+        {reinterpret_cast<uint8_t*>(words.data()), words.size() * sizeof(uint64_t)}, words.size()));
     // A full-width stream on a little-endian host is already in its final form: skip the pass.
     if (std::endian::native == std::endian::big || keep_ != ~uint64_t{0}) {
       for (uint64_t& word : words) {

@@ -65,7 +65,7 @@ class MaskExpander {
 
   std::unique_ptr<Context> context_;
   int bits_;
-  uint64_t keep_;          // 2^bits − 1
+  uint64_t keep_;  // 2^bits − 1
   size_t words_done_ = 0;
 };
 

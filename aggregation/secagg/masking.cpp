@@ -76,9 +76,9 @@ void AddPartialBlock(Word* __restrict out, const Word* __restrict mask, size_t c
 // once at the end: 2^b divides the word range and unsigned arithmetic wraps, so reducing after the
 // sum gives the same result as reducing each term. The masks are streamed a block at a time and
 // interleaved, so the accumulator is walked once per pass of 128 masks instead of once per mask,
-// and no mask is ever whole in memory. The keystream is as sensitive as the seed (with it, y_i gives
-// away x_i), so the buffer is wiped before it goes out of scope. `describe(i)` names term i in an
-// error.
+// and no mask is ever whole in memory. The keystream is as sensitive as the seed (with it, y_i
+// gives away x_i), so the buffer is wiped before it goes out of scope. `describe(i)` names term i
+// in an error.
 template <typename Word, typename Describe>
 Status ApplyMasks(std::span<Word> accumulator, std::span<const MaskTerm> terms,
                   const Describe& describe) {
@@ -271,7 +271,8 @@ StatusOr<std::vector<uint64_t>> MaskInput(std::span<const uint64_t> input,
   std::vector<MaskTerm> terms{{&self_seed, Direction::kAdd}};
   terms.reserve(pairwise_seeds.size() + 1);
   for (const NeighbourSeed& pair : pairwise_seeds) {
-    terms.push_back({&pair.seed, pair.neighbour > my_index ? Direction::kAdd : Direction::kSubtract});
+    terms.push_back(
+        {&pair.seed, pair.neighbour > my_index ? Direction::kAdd : Direction::kSubtract});
   }
   return SumWithMasks(input, terms, bits, [&](size_t i) {
     return i == 0 ? "self mask of " + NodeName(my_index)
@@ -286,7 +287,8 @@ StatusOr<std::vector<uint64_t>> UnmaskSum(std::span<const uint64_t> masked_sum,
                                           const NeighbourGraph& graph, int bits) {
   std::vector<int> everyone(static_cast<size_t>(graph.num_nodes()));
   for (int i = 0; i < graph.num_nodes(); ++i) everyone[static_cast<size_t>(i)] = i;
-  return UnmaskSumAmong(masked_sum, everyone, survivors, self_seeds, dropped_pair_seeds, graph, bits);
+  return UnmaskSumAmong(masked_sum, everyone, survivors, self_seeds, dropped_pair_seeds, graph,
+                        bits);
 }
 
 StatusOr<std::vector<uint64_t>> UnmaskSumAmong(std::span<const uint64_t> masked_sum,
@@ -321,12 +323,14 @@ StatusOr<std::vector<uint64_t>> UnmaskSumAmong(std::span<const uint64_t> masked_
   for (const SelfSeed& self : self_seeds) terms.push_back({&self.seed, Direction::kSubtract});
   for (const DroppedPairSeed& pair : dropped_pair_seeds) {
     // The survivor added PRG(s) if the dropped node has the higher index, else subtracted it.
-    terms.push_back({&pair.seed, pair.dropped > pair.survivor ? Direction::kSubtract : Direction::kAdd});
+    terms.push_back(
+        {&pair.seed, pair.dropped > pair.survivor ? Direction::kSubtract : Direction::kAdd});
   }
   return SumWithMasks(masked_sum, terms, bits, [&](size_t i) {
     if (i < self_seeds.size()) return "self mask of " + NodeName(self_seeds[i].node);
     const DroppedPairSeed& pair = dropped_pair_seeds[i - self_seeds.size()];
-    return "pairwise mask between dropped " + NodeName(pair.dropped) + " and " + NodeName(pair.survivor);
+    return "pairwise mask between dropped " + NodeName(pair.dropped) + " and " +
+           NodeName(pair.survivor);
   });
 }
 

@@ -31,7 +31,7 @@
 namespace cartable::aggregation::secagg {
 
 struct CohortMember {
-  std::string name;             // the node's enrolled name
+  std::string name;              // the node's enrolled name
   Ed25519PublicKey signing_key;  // its long-term identity key
 };
 
@@ -45,16 +45,16 @@ struct RoundParameters {
   int corrupt_allowance = 0;         // c of ShamirThreshold (graph_plan.h)
   std::array<uint8_t, 32> graph_seed{};
   int modulus_bits = 32;
-  double value_range = 4.0;          // quantiser range [−value_range, value_range]
+  double value_range = 4.0;  // quantiser range [−value_range, value_range]
 };
 
 struct KeyAdvert {
   uint32_t member = 0;
-  X25519PublicKey mask_key{};   // for pairwise mask seeds (and the commitment to the mask key)
-  X25519PublicKey share_key{};  // for the keys that encrypt Shamir shares
+  X25519PublicKey mask_key{};      // for pairwise mask seeds (and the commitment to the mask key)
+  X25519PublicKey share_key{};     // for the keys that encrypt Shamir shares
   Sha256Digest seed_commitment{};  // internal::SeedCommitment of the member's self seed
-  // Ed25519 over run, round, member, both keys, the seed commitment and the hash of the global model
-  // the member received.
+  // Ed25519 over run, round, member, both keys, the seed commitment and the hash of the global
+  // model the member received.
   Ed25519Signature signature{};
 };
 
@@ -75,8 +75,9 @@ struct MemberSignature {
   Ed25519Signature signature{};
 };
 
-// The shares a survivor reveals in Unmask: for each neighbour `of` whose shares it holds, the share of
-// its self seed if `of` is a survivor, or of its mask key if `of` dropped. Never both for one `of`.
+// The shares a survivor reveals in Unmask: for each neighbour `of` whose shares it holds, the share
+// of its self seed if `of` is a survivor, or of its mask key if `of` dropped. Never both for one
+// `of`.
 struct RevealedShare {
   uint32_t of = 0;
   std::vector<uint8_t> share;  // SerializeShare

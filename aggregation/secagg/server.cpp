@@ -17,9 +17,11 @@ std::string Member(uint32_t member) { return "member " + std::to_string(member);
 
 }  // namespace
 
-StatusOr<std::unique_ptr<SecAggServer>> SecAggServer::Create(RoundParameters params, size_t dimension,
+StatusOr<std::unique_ptr<SecAggServer>> SecAggServer::Create(RoundParameters params,
+                                                             size_t dimension,
                                                              const Sha256Digest& model_hash) {
-  if (params.cohort.size() < 2) return InvalidArgumentError("secure aggregation needs at least 2 members");
+  if (params.cohort.size() < 2)
+    return InvalidArgumentError("secure aggregation needs at least 2 members");
   if (dimension == 0) return InvalidArgumentError("secure aggregation of empty vectors");
   if (params.cohort.size() > static_cast<size_t>(kShamirMaxShares)) {
     return InvalidArgumentError("a cohort of " + std::to_string(params.cohort.size()) +
@@ -30,10 +32,11 @@ StatusOr<std::unique_ptr<SecAggServer>> SecAggServer::Create(RoundParameters par
       return InvalidArgumentError("the cohort must be sorted by name without repeats");
     }
   }
-  CARTABLE_ASSIGN_OR_RETURN(
-      Quantizer quantizer,
-      Quantizer::Create(params.value_range, internal::MaxContributors(params), params.modulus_bits));
-  // The graph parameters are checked now, on the whole cohort, so a bad k fails the run's first round.
+  CARTABLE_ASSIGN_OR_RETURN(Quantizer quantizer,
+                            Quantizer::Create(params.value_range, internal::MaxContributors(params),
+                                              params.modulus_bits));
+  // The graph parameters are checked now, on the whole cohort, so a bad k fails the run's first
+  // round.
   std::vector<uint32_t> everyone(params.cohort.size());
   for (size_t i = 0; i < everyone.size(); ++i) everyone[i] = static_cast<uint32_t>(i);
   CARTABLE_RETURN_IF_ERROR(internal::GraphOver(params, everyone).status());
@@ -45,14 +48,20 @@ StatusOr<std::unique_ptr<SecAggServer>> SecAggServer::Create(RoundParameters par
 
 SecAggServer::SecAggServer(RoundParameters params, size_t dimension, const Sha256Digest& model_hash,
                            Quantizer quantizer)
-    : params_(std::move(params)), dimension_(dimension), model_hash_(model_hash), quantizer_(quantizer) {}
+    : params_(std::move(params)),
+      dimension_(dimension),
+      model_hash_(model_hash),
+      quantizer_(quantizer) {}
 
 Status SecAggServer::Expect(Stage stage, uint32_t member, const char* what) const {
-  if (stage_ != stage) return InvalidArgumentError(std::string(what) + " arrived outside its stage");
+  if (stage_ != stage)
+    return InvalidArgumentError(std::string(what) + " arrived outside its stage");
   if (IndexIn(asked_, member) < 0) {
-    return InvalidArgumentError(std::string(what) + " from " + Member(member) + ", not asked in this stage");
+    return InvalidArgumentError(std::string(what) + " from " + Member(member) +
+                                ", not asked in this stage");
   }
-  if (answered_.contains(member)) return InvalidArgumentError(std::string("a second ") + what + " from " + Member(member));
+  if (answered_.contains(member))
+    return InvalidArgumentError(std::string("a second ") + what + " from " + Member(member));
   return Status::Ok();
 }
 
@@ -65,17 +74,20 @@ std::vector<uint32_t> SecAggServer::Answered() const {
 Status SecAggServer::OnAdvert(const KeyAdvert& advert) {
   CARTABLE_RETURN_IF_ERROR(Expect(Stage::kAdvertise, advert.member, "key advert"));
   if (advert.mask_key == advert.share_key) {
-    return InvalidArgumentError("the key advert of " + Member(advert.member) + " carries one key twice");
+    return InvalidArgumentError("the key advert of " + Member(advert.member) +
+                                " carries one key twice");
   }
   for (const auto& [member, other] : adverts_) {
     if (other.mask_key == advert.mask_key || other.share_key == advert.share_key ||
         other.mask_key == advert.share_key || other.share_key == advert.mask_key) {
-      return InvalidArgumentError("the key advert of " + Member(advert.member) + " reuses a public key");
+      return InvalidArgumentError("the key advert of " + Member(advert.member) +
+                                  " reuses a public key");
     }
   }
-  CARTABLE_RETURN_IF_ERROR(VerifySignature(
-      params_.cohort[advert.member].signing_key,
-      internal::AdvertMessage(params_.run_id, params_.round, advert, model_hash_), advert.signature));
+  CARTABLE_RETURN_IF_ERROR(
+      VerifySignature(params_.cohort[advert.member].signing_key,
+                      internal::AdvertMessage(params_.run_id, params_.round, advert, model_hash_),
+                      advert.signature));
   adverts_.emplace(advert.member, advert);
   answered_[advert.member] = true;
   return Status::Ok();
@@ -85,7 +97,8 @@ StatusOr<std::vector<KeyAdvert>> SecAggServer::CloseAdvertising() {
   if (stage_ != Stage::kAdvertise) return FailedPreconditionError("advertising is already closed");
   advertised_ = Answered();
   if (advertised_.size() < 2) {
-    return FailedPreconditionError("only " + std::to_string(advertised_.size()) + " member(s) advertised keys");
+    return FailedPreconditionError("only " + std::to_string(advertised_.size()) +
+                                   " member(s) advertised keys");
   }
   CARTABLE_ASSIGN_OR_RETURN(NeighbourGraph graph, internal::GraphOver(params_, advertised_));
   CARTABLE_ASSIGN_OR_RETURN(threshold_, internal::RoundThreshold(params_, graph));
@@ -103,7 +116,8 @@ Status SecAggServer::OnShares(uint32_t member, std::vector<SealedShare> shares) 
   const int from = IndexIn(advertised_, member);
   if (shares.size() != static_cast<size_t>(graph_->degree())) {
     return InvalidArgumentError(Member(member) + " sent " + std::to_string(shares.size()) +
-                                " shares for its " + std::to_string(graph_->degree()) + " neighbours");
+                                " shares for its " + std::to_string(graph_->degree()) +
+                                " neighbours");
   }
   std::set<uint32_t> recipients;
   for (const SealedShare& share : shares) {
@@ -119,15 +133,17 @@ Status SecAggServer::OnShares(uint32_t member, std::vector<SealedShare> shares) 
   for (const SealedShare& share : shares) {
     commitments.push_back({share.to, share.self_seed_commitment, share.mask_key_commitment});
   }
-  std::sort(commitments.begin(), commitments.end(),
-            [](const HolderCommitments& a, const HolderCommitments& b) { return a.holder < b.holder; });
+  std::sort(
+      commitments.begin(), commitments.end(),
+      [](const HolderCommitments& a, const HolderCommitments& b) { return a.holder < b.holder; });
   commitments_[member] = std::move(commitments);
   shares_[member] = std::move(shares);
   answered_[member] = true;
   return Status::Ok();
 }
 
-const SecAggServer::HolderCommitments* SecAggServer::CommitmentsOf(uint32_t owner, uint32_t holder) const {
+const SecAggServer::HolderCommitments* SecAggServer::CommitmentsOf(uint32_t owner,
+                                                                   uint32_t holder) const {
   auto of = commitments_.find(owner);
   if (of == commitments_.end()) return nullptr;
   auto it = std::lower_bound(of->second.begin(), of->second.end(), holder,
@@ -139,7 +155,8 @@ StatusOr<std::map<uint32_t, std::vector<SealedShare>>> SecAggServer::CloseSharin
   if (stage_ != Stage::kShare) return FailedPreconditionError("sharing is not the current stage");
   sharers_ = Answered();
   if (sharers_.size() < 2) {
-    return FailedPreconditionError("only " + std::to_string(sharers_.size()) + " member(s) shared their keys");
+    return FailedPreconditionError("only " + std::to_string(sharers_.size()) +
+                                   " member(s) shared their keys");
   }
   std::map<uint32_t, std::vector<SealedShare>> deliveries;
   for (uint32_t member : sharers_) deliveries[member];
@@ -156,15 +173,16 @@ StatusOr<std::map<uint32_t, std::vector<SealedShare>>> SecAggServer::CloseSharin
   return deliveries;
 }
 
-Status SecAggServer::CheckUnusableReport(uint32_t member, std::span<const uint32_t> unusable_from) const {
+Status SecAggServer::CheckUnusableReport(uint32_t member,
+                                         std::span<const uint32_t> unusable_from) const {
   const int reporter = IndexIn(advertised_, member);
   for (size_t i = 0; i < unusable_from.size(); ++i) {
     const uint32_t owner = unusable_from[i];
     const int at = IndexIn(advertised_, owner);
     if (at < 0 || IndexIn(sharers_, owner) < 0 || !graph_->AreNeighbours(reporter, at) ||
         (i > 0 && owner <= unusable_from[i - 1])) {
-      return InvalidArgumentError(Member(member) + " reports unusable shares from " + Member(owner) +
-                                  ", which sent it none, or out of order");
+      return InvalidArgumentError(Member(member) + " reports unusable shares from " +
+                                  Member(owner) + ", which sent it none, or out of order");
     }
   }
   return Status::Ok();
@@ -176,14 +194,17 @@ Status SecAggServer::OnMaskedInput(uint32_t member, std::span<const uint64_t> ma
   CARTABLE_RETURN_IF_ERROR(CheckUnusableReport(member, unusable_from));
   if (masked.size() != dimension_) {
     return InvalidArgumentError("the masked input of " + Member(member) + " has " +
-                                std::to_string(masked.size()) + " words, not " + std::to_string(dimension_));
+                                std::to_string(masked.size()) + " words, not " +
+                                std::to_string(dimension_));
   }
   const uint64_t top = quantizer_.modulus_mask();
   if (std::any_of(masked.begin(), masked.end(), [top](uint64_t w) { return w > top; })) {
-    return InvalidArgumentError("the masked input of " + Member(member) + " has words beyond the modulus");
+    return InvalidArgumentError("the masked input of " + Member(member) +
+                                " has words beyond the modulus");
   }
   CARTABLE_RETURN_IF_ERROR(quantizer_.AddModulo(masked_sum_, masked));
-  if (!unusable_from.empty()) unusable_reports_[member].assign(unusable_from.begin(), unusable_from.end());
+  if (!unusable_from.empty())
+    unusable_reports_[member].assign(unusable_from.begin(), unusable_from.end());
   answered_[member] = true;
   return Status::Ok();
 }
@@ -192,8 +213,9 @@ StatusOr<std::vector<uint32_t>> SecAggServer::CloseMasking() {
   if (stage_ != Stage::kMask) return FailedPreconditionError("masking is not the current stage");
   survivors_ = Answered();
   if (survivors_.size() < 2) {
-    return FailedPreconditionError(std::to_string(survivors_.size()) +
-                                   " masked input(s) arrived: a sum of fewer than 2 would reveal an input");
+    return FailedPreconditionError(
+        std::to_string(survivors_.size()) +
+        " masked input(s) arrived: a sum of fewer than 2 would reveal an input");
   }
   stage_ = Stage::kConsistency;
   asked_ = survivors_;
@@ -203,19 +225,20 @@ StatusOr<std::vector<uint32_t>> SecAggServer::CloseMasking() {
 
 Status SecAggServer::OnSurvivorSignature(const MemberSignature& signature) {
   CARTABLE_RETURN_IF_ERROR(Expect(Stage::kConsistency, signature.member, "consistency signature"));
-  CARTABLE_RETURN_IF_ERROR(
-      VerifySignature(params_.cohort[signature.member].signing_key,
-                      internal::SurvivorsMessage(params_.run_id, params_.round, survivors_),
-                      signature.signature));
+  CARTABLE_RETURN_IF_ERROR(VerifySignature(
+      params_.cohort[signature.member].signing_key,
+      internal::SurvivorsMessage(params_.run_id, params_.round, survivors_), signature.signature));
   signatures_.push_back(signature);
   answered_[signature.member] = true;
   return Status::Ok();
 }
 
 StatusOr<std::vector<MemberSignature>> SecAggServer::CloseConsistency() {
-  if (stage_ != Stage::kConsistency) return FailedPreconditionError("consistency is not the current stage");
+  if (stage_ != Stage::kConsistency)
+    return FailedPreconditionError("consistency is not the current stage");
   if (static_cast<int>(signatures_.size()) < threshold_) {
-    return FailedPreconditionError(std::to_string(signatures_.size()) + " survivor(s) confirmed the survivor set; " +
+    return FailedPreconditionError(std::to_string(signatures_.size()) +
+                                   " survivor(s) confirmed the survivor set; " +
                                    std::to_string(threshold_) + " are needed");
   }
   std::sort(signatures_.begin(), signatures_.end(),
@@ -235,23 +258,27 @@ Status SecAggServer::CheckRevealed(uint32_t holder, const RevealedShares& shares
   auto check = [&](const RevealedShare& revealed, internal::ShareKind kind,
                    std::vector<std::pair<uint32_t, Share>>& out) -> Status {
     const bool of_survivor = kind == internal::ShareKind::kSelfSeed;
-    const std::string what =
-        std::string(of_survivor ? "a self-seed share" : "a mask-key share") + " of " + Member(revealed.of);
-    // Honest holders reveal, once, the kind the signed survivor set decides, of neighbours that shared.
+    const std::string what = std::string(of_survivor ? "a self-seed share" : "a mask-key share") +
+                             " of " + Member(revealed.of);
+    // Honest holders reveal, once, the kind the signed survivor set decides, of neighbours that
+    // shared.
     const int owner = IndexIn(advertised_, revealed.of);
     const HolderCommitments* commitments = owner < 0 ? nullptr : CommitmentsOf(revealed.of, holder);
     if (owner < 0 || !graph_->AreNeighbours(at, owner) || IndexIn(sharers_, revealed.of) < 0 ||
         commitments == nullptr || (IndexIn(survivors_, revealed.of) >= 0) != of_survivor ||
         !owners.insert(revealed.of).second) {
-      return PermissionDeniedError("revealed " + what + ", which it cannot hold, is of the wrong kind, or twice");
+      return PermissionDeniedError("revealed " + what +
+                                   ", which it cannot hold, is of the wrong kind, or twice");
     }
     if (report != unusable_reports_.end() && IndexIn(report->second, revealed.of) >= 0) {
       return PermissionDeniedError("revealed " + what + ", whose shares it had reported unusable");
     }
-    auto share = internal::CheckShare(params_.run_id, params_.round, kind, revealed.of, holder, revealed.share,
+    auto share = internal::CheckShare(params_.run_id, params_.round, kind, revealed.of, holder,
+                                      revealed.share,
                                       of_survivor ? commitments->self_seed : commitments->mask_key);
-    if (!share.ok()) return PermissionDeniedError("revealed " + what + " that it should have refused: " +
-                                                  share.status().message());
+    if (!share.ok())
+      return PermissionDeniedError("revealed " + what +
+                                   " that it should have refused: " + share.status().message());
     out.emplace_back(revealed.of, std::move(share).value());
     return Status::Ok();
   };
@@ -287,7 +314,8 @@ Status SecAggServer::OnRevealedShares(uint32_t member, const RevealedShares& sha
 }
 
 StatusOr<UnmaskedSum> SecAggServer::Finish() {
-  if (stage_ != Stage::kUnmask) return FailedPreconditionError("unmasking is not the current stage");
+  if (stage_ != Stage::kUnmask)
+    return FailedPreconditionError("unmasking is not the current stage");
   stage_ = Stage::kDone;
   CARTABLE_ASSIGN_OR_RETURN(std::vector<uint64_t> words, Unmask());
   CARTABLE_ASSIGN_OR_RETURN(std::vector<double> sum,
@@ -299,8 +327,9 @@ StatusOr<SecretBytes> SecAggServer::CombineShares(uint32_t owner, bool self_seed
   const char* what = self_seed ? "self seed" : "mask key";
   const std::vector<Share>& shares = (self_seed ? self_seed_shares_ : mask_key_shares_)[owner];
   if (static_cast<int>(shares.size()) < threshold_) {
-    std::string message = "only " + std::to_string(shares.size()) + " valid share(s) of the " + what + " of " +
-                          Member(owner) + " came back; " + std::to_string(threshold_) + " are needed";
+    std::string message = "only " + std::to_string(shares.size()) + " valid share(s) of the " +
+                          what + " of " + Member(owner) + " came back; " +
+                          std::to_string(threshold_) + " are needed";
     std::string reporters;
     for (const auto& [reporter, owners] : unusable_reports_) {
       if (IndexIn(owners, owner) < 0) continue;
@@ -309,8 +338,10 @@ StatusOr<SecretBytes> SecAggServer::CombineShares(uint32_t owner, bool self_seed
     }
     if (!reporters.empty()) message += "; member(s) " + reporters + " reported its shares unusable";
     std::string blamed;
-    for (const Blame& b : blamed_) blamed += (blamed.empty() ? "" : ", ") + std::to_string(b.member);
-    if (!blamed.empty()) message += "; the shares revealed by member(s) " + blamed + " were discarded";
+    for (const Blame& b : blamed_)
+      blamed += (blamed.empty() ? "" : ", ") + std::to_string(b.member);
+    if (!blamed.empty())
+      message += "; the shares revealed by member(s) " + blamed + " were discarded";
     return FailedPreconditionError(message);
   }
   auto secret = Combine(std::span(shares).first(static_cast<size_t>(threshold_)), threshold_,
@@ -319,17 +350,18 @@ StatusOr<SecretBytes> SecAggServer::CombineShares(uint32_t owner, bool self_seed
   return secret;
 }
 
-// Every share used matched the owner's own commitment and carries its holder's x, so a secret that does
-// not rebuild, or rebuilds to another than the advert commits to, is the owner's doing.
+// Every share used matched the owner's own commitment and carries its holder's x, so a secret that
+// does not rebuild, or rebuilds to another than the advert commits to, is the owner's doing.
 Status SecAggServer::Inconsistent(uint32_t owner, const std::string& what) {
-  const std::string reason = "dealt shares of its " + what + " that do not rebuild the " + what +
-                             " its advert commits to";
+  const std::string reason =
+      "dealt shares of its " + what + " that do not rebuild the " + what + " its advert commits to";
   BlameMember(owner, reason);
   return FailedPreconditionError(Member(owner) + " " + reason);
 }
 
 StatusOr<std::vector<uint64_t>> SecAggServer::Unmask() {
-  // Every secret is tried before failing, so one failed round names every owner and dispute at once.
+  // Every secret is tried before failing, so one failed round names every owner and dispute at
+  // once.
   std::vector<Status> failures;
   std::vector<SelfSeed> self_seeds;
   for (uint32_t survivor : survivors_) {
@@ -365,7 +397,8 @@ StatusOr<std::vector<uint64_t>> SecAggServer::Unmask() {
     });
     std::string message = failures.front().message();
     if (failures.size() > 1) {
-      message += " (and " + std::to_string(failures.size() - 1) + " more secret(s) could not be rebuilt)";
+      message +=
+          " (and " + std::to_string(failures.size() - 1) + " more secret(s) could not be rebuilt)";
     }
     return FailedPreconditionError(message);
   }

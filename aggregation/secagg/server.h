@@ -1,21 +1,22 @@
 #pragma once
 
 // SecAggServer: the coordinator's side of one SecAgg+ round, as a sans-I/O state machine. The round
-// workflow feeds it each member's message as it arrives and closes each stage when everyone answered or
-// the stage's deadline passed; the members still present after a stage are the only ones asked in the
-// next. Finish() rebuilds just what the never-both rule allows (self seeds of survivors, mask keys of
-// members that dropped after sharing) and returns the sum of the survivors' inputs, never one input.
-// Masked inputs are added into one running sum as they arrive; no member's vector is kept.
-// One server per round; not thread safe.
+// workflow feeds it each member's message as it arrives and closes each stage when everyone
+// answered or the stage's deadline passed; the members still present after a stage are the only
+// ones asked in the next. Finish() rebuilds just what the never-both rule allows (self seeds of
+// survivors, mask keys of members that dropped after sharing) and returns the sum of the survivors'
+// inputs, never one input. Masked inputs are added into one running sum as they arrive; no member's
+// vector is kept. One server per round; not thread safe.
 //
-// Wrong shares are caught, never summed. Every member's advert commits to its self seed (its mask key
-// is committed by its public key), and with each sealed share the owner sends its commitments to the
-// two shares inside, which this server keeps and relays. Each share's x is its holder's cohort index
-// + 1. So at Unmask a revealed share that does not match its commitment, or carries another x, proves
-// its holder misbehaved (an honest holder checks both before it holds a share), and a secret rebuilt
-// from shares that all matched, yet not matching its own commitment, proves its owner dealt
-// inconsistent shares. What cannot be proven — a holder saying the shares it was sent were unusable —
-// is recorded, and becomes a dispute only when it leaves a secret without enough shares.
+// Wrong shares are caught, never summed. Every member's advert commits to its self seed (its mask
+// key is committed by its public key), and with each sealed share the owner sends its commitments
+// to the two shares inside, which this server keeps and relays. Each share's x is its holder's
+// cohort index + 1. So at Unmask a revealed share that does not match its commitment, or carries
+// another x, proves its holder misbehaved (an honest holder checks both before it holds a share),
+// and a secret rebuilt from shares that all matched, yet not matching its own commitment, proves
+// its owner dealt inconsistent shares. What cannot be proven — a holder saying the shares it was
+// sent were unusable — is recorded, and becomes a dispute only when it leaves a secret without
+// enough shares.
 
 #include <map>
 #include <memory>
@@ -44,9 +45,9 @@ struct Blame {
   std::string reason;
 };
 
-// `reporter` said the shares `owner` sealed for it were unusable, and `owner`'s secret could then not
-// be rebuilt. Either may be lying (the owner dealt bad shares, or the reporter threw good ones away),
-// and nothing this server holds tells which; excluding either one ends the dispute.
+// `reporter` said the shares `owner` sealed for it were unusable, and `owner`'s secret could then
+// not be rebuilt. Either may be lying (the owner dealt bad shares, or the reporter threw good ones
+// away), and nothing this server holds tells which; excluding either one ends the dispute.
 struct Dispute {
   uint32_t reporter = 0;
   uint32_t owner = 0;
@@ -55,14 +56,15 @@ struct Dispute {
 class SecAggServer {
  public:
   // `dimension` is the length of every member's input; `model_hash` the SHA-256 of the global model
-  // sent to the cohort (adverts are checked against it, so a stale or forged advert is refused at once).
+  // sent to the cohort (adverts are checked against it, so a stale or forged advert is refused at
+  // once).
   static StatusOr<std::unique_ptr<SecAggServer>> Create(RoundParameters params, size_t dimension,
                                                         const Sha256Digest& model_hash);
 
   // Each On… refuses (kInvalidArgument, or kPermissionDenied for a bad signature) a message from a
-  // member not asked in the current stage, a repeat, or one that does not fit; the caller drops that
-  // member from the round. Each Close… ends a stage and fails (kFailedPrecondition) when too few
-  // members remain for the round to complete.
+  // member not asked in the current stage, a repeat, or one that does not fit; the caller drops
+  // that member from the round. Each Close… ends a stage and fails (kFailedPrecondition) when too
+  // few members remain for the round to complete.
   Status OnAdvert(const KeyAdvert& advert);
   StatusOr<std::vector<KeyAdvert>> CloseAdvertising();  // → every member of U1
   Status OnShares(uint32_t member, std::vector<SealedShare> shares);
@@ -75,25 +77,25 @@ class SecAggServer {
   StatusOr<std::vector<uint32_t>> CloseMasking();  // U3, → each member of U3
   Status OnSurvivorSignature(const MemberSignature& signature);
   StatusOr<std::vector<MemberSignature>> CloseConsistency();  // → each member of U4
-  // Beyond the refusals above: revealed shares that prove their holder misbehaved (a share that does
-  // not match its commitment or carries another x than its holder's, one of a member it cannot hold,
-  // of the wrong kind, twice, or of an owner it reported unusable) make it fail with
+  // Beyond the refusals above: revealed shares that prove their holder misbehaved (a share that
+  // does not match its commitment or carries another x than its holder's, one of a member it cannot
+  // hold, of the wrong kind, twice, or of an owner it reported unusable) make it fail with
   // kPermissionDenied, blame the holder and discard every share it revealed. The round goes on
   // without them.
   Status OnRevealedShares(uint32_t member, const RevealedShares& shares);
   // Rebuilds every needed secret from t valid shares. Fails with kFailedPrecondition (the round may
   // be tried again) when a secret has fewer than t valid shares — naming its owner, and recording
   // the unusable-share reports about that owner as disputes() — or when a secret rebuilt from valid
-  // shares does not match its commitment, which blames its owner. Never returns a wrong sum: a wrong
-  // share is either caught by its commitment or never used.
+  // shares does not match its commitment, which blames its owner. Never returns a wrong sum: a
+  // wrong share is either caught by its commitment or never used.
   StatusOr<UnmaskedSum> Finish();
 
   // The members expected to answer in the current stage.
   const std::vector<uint32_t>& asked() const { return asked_; }
   const RoundParameters& params() const { return params_; }
   const Quantizer& quantizer() const { return quantizer_; }
-  // Once advertising has closed: neighbours per member in the graph over the advertisers, and the Shamir
-  // threshold that graph implies (0 before, or when the round failed there).
+  // Once advertising has closed: neighbours per member in the graph over the advertisers, and the
+  // Shamir threshold that graph implies (0 before, or when the round failed there).
   int degree() const { return graph_ ? graph_->degree() : 0; }
   int threshold() const { return threshold_; }
   // Provable misbehaviour so far, in the order found; at most one entry per member.
@@ -128,21 +130,23 @@ class SecAggServer {
   Sha256Digest model_hash_;
   Quantizer quantizer_;
   Stage stage_ = Stage::kAdvertise;
-  std::vector<uint32_t> asked_;              // members asked in this stage, ascending
-  std::map<uint32_t, bool> answered_;        // this stage's answers so far
+  std::vector<uint32_t> asked_;        // members asked in this stage, ascending
+  std::map<uint32_t, bool> answered_;  // this stage's answers so far
 
-  std::map<uint32_t, KeyAdvert> adverts_;    // U1
-  std::vector<uint32_t> advertised_;         // U1, ascending
-  std::optional<NeighbourGraph> graph_;      // over U1
+  std::map<uint32_t, KeyAdvert> adverts_;  // U1
+  std::vector<uint32_t> advertised_;       // U1, ascending
+  std::optional<NeighbourGraph> graph_;    // over U1
   int threshold_ = 0;
   std::map<uint32_t, std::vector<SealedShare>> shares_;  // by sender, until relayed
-  std::map<uint32_t, std::vector<HolderCommitments>> commitments_;  // by owner; by holder, ascending
-  std::vector<uint32_t> sharers_;            // U2
+  std::map<uint32_t, std::vector<HolderCommitments>>
+      commitments_;                                             // by owner; by holder, ascending
+  std::vector<uint32_t> sharers_;                               // U2
   std::map<uint32_t, std::vector<uint32_t>> unusable_reports_;  // by reporter: owners, ascending
   std::vector<uint64_t> masked_sum_;
   std::vector<uint32_t> survivors_;          // U3
   std::vector<MemberSignature> signatures_;  // U4's
-  std::map<uint32_t, std::vector<Share>> self_seed_shares_, mask_key_shares_;  // valid ones, by owner
+  std::map<uint32_t, std::vector<Share>> self_seed_shares_,
+      mask_key_shares_;  // valid ones, by owner
   std::vector<Blame> blamed_;
   std::vector<Dispute> disputes_;
 };

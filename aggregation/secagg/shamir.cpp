@@ -96,7 +96,8 @@ ShareValues LagrangeWeightsAtZero(std::span<const Share> shares) {
   // inverse = 1 / (d_0 ⋯ d_i) as i walks down; 1/d_i = inverse · (d_0 ⋯ d_{i−1}).
   FieldElement inverse = internal::FieldInverse(prefix[t - 1]);
   for (size_t i = t; i-- > 0;) {
-    const FieldElement inverse_i = i == 0 ? inverse : internal::FieldMultiply(inverse, prefix[i - 1]);
+    const FieldElement inverse_i =
+        i == 0 ? inverse : internal::FieldMultiply(inverse, prefix[i - 1]);
     inverse = internal::FieldMultiply(inverse, denominators[i]);
     weights[i] = internal::FieldMultiply(all_x, inverse_i);
   }

@@ -11,7 +11,8 @@ StatusOr<Eigen::VectorXd> WeightedMeanDelta(const UpdateSum& sum) {
   return Eigen::VectorXd(sum.weighted_delta / sum.total_weight);
 }
 
-StatusOr<std::vector<float>> FedAvg::NextModel(std::span<const float> global, const UpdateSum& sum) {
+StatusOr<std::vector<float>> FedAvg::NextModel(std::span<const float> global,
+                                               const UpdateSum& sum) {
   if (static_cast<Eigen::Index>(global.size()) != sum.weighted_delta.size()) {
     return InvalidArgumentError("update sum has " + std::to_string(sum.weighted_delta.size()) +
                                 " values, the model has " + std::to_string(global.size()));
@@ -19,7 +20,8 @@ StatusOr<std::vector<float>> FedAvg::NextModel(std::span<const float> global, co
   CARTABLE_ASSIGN_OR_RETURN(Eigen::VectorXd mean, WeightedMeanDelta(sum));
   std::vector<float> next(global.size());
   for (size_t i = 0; i < global.size(); ++i) {
-    next[i] = static_cast<float>(global[i] + server_learning_rate_ * mean[static_cast<Eigen::Index>(i)]);
+    next[i] =
+        static_cast<float>(global[i] + server_learning_rate_ * mean[static_cast<Eigen::Index>(i)]);
   }
   return next;
 }

@@ -1,7 +1,7 @@
 #pragma once
 
-// FedAvg (McMahan et al., AISTATS 2017): the next model is the current one plus the example-weighted mean
-// of the nodes' updates, scaled by a server learning rate (1 = plain FedAvg).
+// FedAvg (McMahan et al., AISTATS 2017): the next model is the current one plus the
+// example-weighted mean of the nodes' updates, scaled by a server learning rate (1 = plain FedAvg).
 
 #include "aggregation/strategies/strategy.h"
 
@@ -12,9 +12,11 @@ StatusOr<Eigen::VectorXd> WeightedMeanDelta(const UpdateSum& sum);
 
 class FedAvg final : public Strategy {
  public:
-  explicit FedAvg(double server_learning_rate = 1.0) : server_learning_rate_(server_learning_rate) {}
+  explicit FedAvg(double server_learning_rate = 1.0)
+      : server_learning_rate_(server_learning_rate) {}
   std::string name() const override { return "fedavg"; }
-  StatusOr<std::vector<float>> NextModel(std::span<const float> global, const UpdateSum& sum) override;
+  StatusOr<std::vector<float>> NextModel(std::span<const float> global,
+                                         const UpdateSum& sum) override;
 
  private:
   double server_learning_rate_;

@@ -1,8 +1,8 @@
 #pragma once
 
 // Strategy: decides the next global model from the current one and the round's UpdateSum (Flower's
-// Strategy, reduced to what secure aggregation allows a server to see). Strategies may keep state across
-// rounds (momentum, Adam moments), so one instance serves one run; not thread safe.
+// Strategy, reduced to what secure aggregation allows a server to see). Strategies may keep state
+// across rounds (momentum, Adam moments), so one instance serves one run; not thread safe.
 
 #include <memory>
 #include <span>

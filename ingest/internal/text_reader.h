@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "core/status.h"
-#include "models/dataset.h"
 #include "ingest/pseudonymizer.h"
+#include "models/dataset.h"
 
 namespace cartable::ingest::internal {
 

@@ -1,7 +1,7 @@
 #pragma once
 
-// Factory of the PFA logistic model; the class itself lives in pfa_model.cpp, the only place that sees
-// its torch tensors.
+// Factory of the PFA logistic model; the class itself lives in pfa_model.cpp, the only place that
+// sees its torch tensors.
 
 #include <memory>
 

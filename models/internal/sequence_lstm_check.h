@@ -1,9 +1,9 @@
 #pragma once
 
 // How far SequenceLstm (the dkt model's hand-written LSTM layer) is from torch::nn::LSTM on random
-// inputs and weights: the largest absolute difference of the outputs, and of the gradients of a random
-// linear loss with respect to the input and the four weight tensors. Lets tests outside models/, which
-// never include torch, check the hand-written backward pass against torch's own.
+// inputs and weights: the largest absolute difference of the outputs, and of the gradients of a
+// random linear loss with respect to the input and the four weight tensors. Lets tests outside
+// models/, which never include torch, check the hand-written backward pass against torch's own.
 
 #include <cstdint>
 

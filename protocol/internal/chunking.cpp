@@ -48,7 +48,8 @@ std::string FrameBufferPool::Take(size_t bytes) {
     std::lock_guard lock(mutex_);
     auto best = spare_.end();
     for (auto it = spare_.begin(); it != spare_.end(); ++it) {
-      if (it->capacity() >= bytes && (best == spare_.end() || it->capacity() < best->capacity())) best = it;
+      if (it->capacity() >= bytes && (best == spare_.end() || it->capacity() < best->capacity()))
+        best = it;
     }
     if (best != spare_.end()) {
       std::string buffer = std::move(*best);
@@ -65,10 +66,11 @@ std::string FrameBufferPool::Take(size_t bytes) {
 Frame FrameBufferPool::Lend(std::string buffer) {
   auto* held = new std::string(std::move(buffer));
   const std::string_view bytes = *held;
-  std::shared_ptr<const std::string> owner(held, [pool = shared_from_this()](const std::string* done) {
-    pool->Give(std::move(*const_cast<std::string*>(done)));
-    delete done;
-  });
+  std::shared_ptr<const std::string> owner(held,
+                                           [pool = shared_from_this()](const std::string* done) {
+                                             pool->Give(std::move(*const_cast<std::string*>(done)));
+                                             delete done;
+                                           });
   return Frame(std::move(owner), bytes);
 }
 
@@ -104,31 +106,36 @@ StatusOr<std::optional<Frame>> Reassembler::Add(const ChunkHeader& h, std::strin
   if (!starts && (!buffer_ || h.transfer != header_.transfer || h.index != header_.index + 1 ||
                   h.count != header_.count || h.total != header_.total)) {
     Abandon();
-    return DataLossError("chunk " + std::to_string(h.index) + " of transfer " + std::to_string(h.transfer) +
+    return DataLossError("chunk " + std::to_string(h.index) + " of transfer " +
+                         std::to_string(h.transfer) +
                          " does not follow the chunks received; transfer abandoned");
   }
   if (starts) {
     if (h.total > max_frame_bytes_) {
       Abandon();
-      return OutOfRangeError("a frame of " + std::to_string(h.total) + " bytes exceeds the limit of " +
-                             std::to_string(max_frame_bytes_));
+      return OutOfRangeError("a frame of " + std::to_string(h.total) +
+                             " bytes exceeds the limit of " + std::to_string(max_frame_bytes_));
     }
     chunk_bytes_ = h.count == 1 ? static_cast<size_t>(h.total) : data.size();
-    if (h.count == 0 || chunk_bytes_ == 0 || (h.total + chunk_bytes_ - 1) / chunk_bytes_ != h.count) {
+    if (h.count == 0 || chunk_bytes_ == 0 ||
+        (h.total + chunk_bytes_ - 1) / chunk_bytes_ != h.count) {
       Abandon();
       return DataLossError("chunk count " + std::to_string(h.count) + " does not match " +
-                           std::to_string(h.total) + " bytes in chunks of " + std::to_string(chunk_bytes_));
+                           std::to_string(h.total) + " bytes in chunks of " +
+                           std::to_string(chunk_bytes_));
     }
     Abandon();  // a new transfer replaces one left unfinished
     if (budget_ && !budget_->TryReserve(static_cast<size_t>(h.total))) {
-      return ResourceExhaustedError(
-          "a frame of " + std::to_string(h.total) + " bytes would take the memory reserved for frames " +
-          "in transit past its cap of " + std::to_string(budget_->cap()) + " bytes (" +
-          std::to_string(budget_->reserved()) + " reserved for other peers' transfers)");
+      return ResourceExhaustedError("a frame of " + std::to_string(h.total) +
+                                    " bytes would take the memory reserved for frames " +
+                                    "in transit past its cap of " + std::to_string(budget_->cap()) +
+                                    " bytes (" + std::to_string(budget_->reserved()) +
+                                    " reserved for other peers' transfers)");
     }
     reserved_ = budget_ ? static_cast<size_t>(h.total) : 0;
     header_ = h;
-    // The whole frame's room at once (bounded by max_frame_bytes above), so no chunk moves what came before.
+    // The whole frame's room at once (bounded by max_frame_bytes above), so no chunk moves what
+    // came before.
     if (pool_) {
       buffer_.emplace(pool_->Take(static_cast<size_t>(h.total)));
     } else {
@@ -137,11 +144,13 @@ StatusOr<std::optional<Frame>> Reassembler::Add(const ChunkHeader& h, std::strin
     }
   }
   const bool last = h.index + 1 == h.count;
-  const uint64_t expected = last ? h.total - static_cast<uint64_t>(h.index) * chunk_bytes_ : chunk_bytes_;
+  const uint64_t expected =
+      last ? h.total - static_cast<uint64_t>(h.index) * chunk_bytes_ : chunk_bytes_;
   if (data.size() != expected) {
     Abandon();
-    return DataLossError("chunk " + std::to_string(h.index) + " holds " + std::to_string(data.size()) +
-                         " bytes, expected " + std::to_string(expected));
+    return DataLossError("chunk " + std::to_string(h.index) + " holds " +
+                         std::to_string(data.size()) + " bytes, expected " +
+                         std::to_string(expected));
   }
   buffer_->append(data);
   header_.index = h.index;

@@ -7,7 +7,8 @@
 namespace cartable::protocol::internal {
 namespace {
 
-constexpr uint64_t kReportTransfersFrom = uint64_t{16} << 20;  // log the progress of frames ≥ 16 MiB
+constexpr uint64_t kReportTransfersFrom = uint64_t{16}
+                                          << 20;  // log the progress of frames ≥ 16 MiB
 
 // What a borrowed message keeps alive until ZeroMQ lets go of it.
 struct Loan {
@@ -16,9 +17,10 @@ struct Loan {
   size_t size;
 };
 
-// A message over `size` bytes of `owner`, counted in `queue` until ZeroMQ (or our own destructor, when
-// ZeroMQ refused it) frees it, on whatever thread that happens.
-zmq::message_t Borrow(const char* data, size_t size, const std::shared_ptr<const std::string>& owner,
+// A message over `size` bytes of `owner`, counted in `queue` until ZeroMQ (or our own destructor,
+// when ZeroMQ refused it) frees it, on whatever thread that happens.
+zmq::message_t Borrow(const char* data, size_t size,
+                      const std::shared_ptr<const std::string>& owner,
                       const std::shared_ptr<SendQueue>& queue) {
   queue->bytes.fetch_add(size);
   queue->messages.fetch_add(1);
@@ -45,8 +47,9 @@ void Drain(zmq::socket_t& socket, bool more) {
 }  // namespace
 
 SendProgress SendFrame(zmq::socket_t& socket, const std::string* routing_id,
-                       std::shared_ptr<const std::string> frame, size_t chunk_bytes, uint64_t transfer,
-                       const std::shared_ptr<SendQueue>& queue, zmq::send_flags flags) {
+                       std::shared_ptr<const std::string> frame, size_t chunk_bytes,
+                       uint64_t transfer, const std::shared_ptr<SendQueue>& queue,
+                       zmq::send_flags flags) {
   const std::string& bytes = *frame;
   const zmq::send_flags more = flags | zmq::send_flags::sndmore;
   if (bytes.size() <= chunk_bytes) {
@@ -60,7 +63,8 @@ SendProgress SendFrame(zmq::socket_t& socket, const std::string* routing_id,
     const size_t size = std::min(chunk_bytes, bytes.size() - offset);
     // Only a message's first part can be refused for a full queue; the rest follow it.
     if (routing_id && !socket.send(zmq::buffer(*routing_id), more)) return {index, count};
-    if (!socket.send(zmq::buffer(EncodeChunkHeader({transfer, index, count, bytes.size()})), more)) {
+    if (!socket.send(zmq::buffer(EncodeChunkHeader({transfer, index, count, bytes.size()})),
+                     more)) {
       return {index, count};
     }
     zmq::message_t part = Borrow(bytes.data() + offset, size, frame, queue);
@@ -69,8 +73,8 @@ SendProgress SendFrame(zmq::socket_t& socket, const std::string* routing_id,
   return {count, count};
 }
 
-std::optional<Frame> ReadFrame(zmq::socket_t& socket, zmq::message_t first, Reassembler& reassembler,
-                               const std::string& who) {
+std::optional<Frame> ReadFrame(zmq::socket_t& socket, zmq::message_t first,
+                               Reassembler& reassembler, const std::string& who) {
   if (!first.more()) {
     auto owned = std::make_shared<zmq::message_t>(std::move(first));
     const std::string_view view(static_cast<const char*>(owned->data()), owned->size());

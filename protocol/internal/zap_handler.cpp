@@ -18,7 +18,8 @@ constexpr const char* kZapEndpoint = "inproc://zeromq.zap.01";
 std::string Z85Of(const zmq::message_t& key) {
   if (key.size() != 32) return {};
   std::array<char, 41> text{};
-  if (zmq_z85_encode(text.data(), static_cast<const uint8_t*>(key.data()), 32) == nullptr) return {};
+  if (zmq_z85_encode(text.data(), static_cast<const uint8_t*>(key.data()), 32) == nullptr)
+    return {};
   return std::string(text.data(), 40);
 }
 

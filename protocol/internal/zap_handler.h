@@ -34,9 +34,10 @@ std::optional<PublicKeyBytes> IdentityKeyOf(const zmq::message_t& message);
 
 class ZapHandler {
  public:
-  // Binds the handler in `context` and loads the allow-list; must run before any CURVE socket binds.
+  // Binds the handler in `context` and loads the allow-list; must run before any CURVE socket
+  // binds.
   static StatusOr<std::unique_ptr<ZapHandler>> Start(zmq::context_t& context,
-                                                    std::filesystem::path allow_list_dir);
+                                                     std::filesystem::path allow_list_dir);
   ~ZapHandler();  // stops and joins the thread
 
   size_t allowed_keys() const;

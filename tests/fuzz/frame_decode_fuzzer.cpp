@@ -1,5 +1,5 @@
-// Hostile frames into the wire decoder: it must never crash, and whatever it accepts must encode back to
-// the very same bytes (nothing accepted is misread).
+// Hostile frames into the wire decoder: it must never crash, and whatever it accepts must encode
+// back to the very same bytes (nothing accepted is misread).
 
 #include <cstdlib>
 #include <string_view>

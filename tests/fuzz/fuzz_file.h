@@ -1,6 +1,7 @@
 #pragma once
 
-// Hands fuzzer bytes to a decoder that reads a path: an anonymous in-memory file, seen as /proc/self/fd/N.
+// Hands fuzzer bytes to a decoder that reads a path: an anonymous in-memory file, seen as
+// /proc/self/fd/N.
 
 #include <sys/mman.h>
 #include <unistd.h>

@@ -53,20 +53,21 @@ class AdminSocketTest : public ::testing::Test {
   }
 
   void StartRun(const std::string& rounds) {
-    coordinator_ = ChildProcess::Spawn({CARTABLE_BINARY,   "coordinator",
-                                        "--bind",          endpoint_,
-                                        "--admin-bind",    admin_endpoint_,
-                                        "--key",           Key("coordinator"),
-                                        "--allow",         (dir_.path() / "allowed").string(),
-                                        "--admin-allow",   (dir_.path() / "researchers").string(),
-                                        "--skills",        "6",
-                                        "--nodes",         "3",
-                                        "--rounds",        rounds,
-                                        "--join-timeout",  "60",
-                                        "--round-timeout", "60",
-                                        "--out",           (dir_.path() / "run.safetensors").string()},
-                                       coordinator_log_)
-                       .value();
+    coordinator_ =
+        ChildProcess::Spawn({CARTABLE_BINARY,   "coordinator",
+                             "--bind",          endpoint_,
+                             "--admin-bind",    admin_endpoint_,
+                             "--key",           Key("coordinator"),
+                             "--allow",         (dir_.path() / "allowed").string(),
+                             "--admin-allow",   (dir_.path() / "researchers").string(),
+                             "--skills",        "6",
+                             "--nodes",         "3",
+                             "--rounds",        rounds,
+                             "--join-timeout",  "60",
+                             "--round-timeout", "60",
+                             "--out",           (dir_.path() / "run.safetensors").string()},
+                            coordinator_log_)
+            .value();
     for (const std::string& name : schools_) nodes_.push_back(StartNode(name, name));
   }
 
@@ -199,7 +200,8 @@ TEST_F(AdminSocketTest, UnknownAndNodeKeysAreRefusedOnTheAdminSocketAndResearche
 TEST_F(AdminSocketTest, NoCoordinatorMeansAClearErrorWithinTheTimeout) {
   std::string out;
   const auto started = std::chrono::steady_clock::now();
-  EXPECT_EQ(Admin({"status", "--key", Key("alice"), "--timeout", "2"}, out, testing::FreeLoopbackEndpoint()),
+  EXPECT_EQ(Admin({"status", "--key", Key("alice"), "--timeout", "2"}, out,
+                  testing::FreeLoopbackEndpoint()),
             1)
       << out;
   EXPECT_LT(std::chrono::steady_clock::now() - started, seconds(20));

@@ -1,11 +1,12 @@
 #pragma once
 
-// EnrolledFederation: a federation enrolled as an academy would enrol it, for the tests that attack one:
-// a coordinator key pair, a key pair per school (its secret in keys/, its public key in the coordinator's
-// allow-list, its identity key in the roster every node checks cohorts against) and each school's
-// answers in a CSV file. Honest schools run as `cartable node` processes; a school the test names
-// hostile runs in the test process as a HostileNode with the same key and data. The coordinator runs
-// in the test process (ServeRun), so the test reads its records and what it excluded.
+// EnrolledFederation: a federation enrolled as an academy would enrol it, for the tests that attack
+// one: a coordinator key pair, a key pair per school (its secret in keys/, its public key in the
+// coordinator's allow-list, its identity key in the roster every node checks cohorts against) and
+// each school's answers in a CSV file. Honest schools run as `cartable node` processes; a school
+// the test names hostile runs in the test process as a HostileNode with the same key and data. The
+// coordinator runs in the test process (ServeRun), so the test reads its records and what it
+// excluded.
 
 #include <gtest/gtest.h>
 
@@ -30,9 +31,10 @@ namespace cartable::testing {
 
 class EnrolledFederation {
  public:
-  // `schools` schools of 20–40 pupils over 6 skills, enrolled in `dir`. With `identity_keys_in_allow_list`,
-  // the coordinator's allow-list holds each school's NAME.sign.pub beside its NAME.pub (as keygen's
-  // output does), so the coordinator checks identity keys itself; without, only the nodes' rosters do.
+  // `schools` schools of 20–40 pupils over 6 skills, enrolled in `dir`. With
+  // `identity_keys_in_allow_list`, the coordinator's allow-list holds each school's NAME.sign.pub
+  // beside its NAME.pub (as keygen's output does), so the coordinator checks identity keys itself;
+  // without, only the nodes' rosters do.
   EnrolledFederation(const std::filesystem::path& dir, int schools, uint64_t seed = 21,
                      bool identity_keys_in_allow_list = true)
       : dir_(dir) {
@@ -43,20 +45,24 @@ class EnrolledFederation {
     cohort.max_pupils = 40;
     cohort.seed = seed;
     schools_ = simulations::GenerateCohort(cohort);
-    coordinator_keys_ = std::make_unique<protocol::CurveKeyPair>(protocol::GenerateCurveKeyPair().value());
+    coordinator_keys_ =
+        std::make_unique<protocol::CurveKeyPair>(protocol::GenerateCurveKeyPair().value());
     EXPECT_TRUE(protocol::WriteCurveKeyPair(dir_, "coordinator", *coordinator_keys_).ok());
     for (const auto& school : schools_) {
       auto pair = protocol::GenerateCurveKeyPair().value();
       EXPECT_TRUE(protocol::WriteCurveKeyPair(dir_ / "keys", school.name, pair).ok());
       EXPECT_TRUE(protocol::WriteCurveKeyPair(
                       dir_ / "allowed", school.name,
-                      protocol::CurveKeyPair{pair.public_key, protocol::CurveSecretKey(pair.secret_key.z85())})
+                      protocol::CurveKeyPair{pair.public_key,
+                                             protocol::CurveSecretKey(pair.secret_key.z85())})
                       .ok());
       std::filesystem::remove(dir_ / "allowed" / (school.name + ".key"));
       auto identity = node::SigningKeyFromCurveSecret(pair.secret_key).value();
-      EXPECT_TRUE(node::WriteSigningPublicKey(dir_ / "roster", school.name, identity.PublicKey()).ok());
+      EXPECT_TRUE(
+          node::WriteSigningPublicKey(dir_ / "roster", school.name, identity.PublicKey()).ok());
       if (identity_keys_in_allow_list) {
-        EXPECT_TRUE(node::WriteSigningPublicKey(dir_ / "allowed", school.name, identity.PublicKey()).ok());
+        EXPECT_TRUE(
+            node::WriteSigningPublicKey(dir_ / "allowed", school.name, identity.PublicKey()).ok());
       }
       EXPECT_TRUE(simulations::WriteLongCsv(school, dir_ / (school.name + ".csv")).ok());
     }
@@ -68,29 +74,33 @@ class EnrolledFederation {
 
   // The coordinator's CURVE socket on a free loopback port, admitting the enrolled schools.
   std::unique_ptr<protocol::ZmqServerTransport> Bind() const {
-    return protocol::ZmqServerTransport::BindCurve("tcp://127.0.0.1:*", *coordinator_keys_, dir_ / "allowed").value();
+    return protocol::ZmqServerTransport::BindCurve("tcp://127.0.0.1:*", *coordinator_keys_,
+                                                   dir_ / "allowed")
+        .value();
   }
 
   // School i as an honest `cartable node` process.
   std::unique_ptr<ChildProcess> StartHonest(int i, const std::string& endpoint) const {
     return ChildProcess::Spawn({CARTABLE_BINARY, "node", "--coordinator", endpoint, "--data",
-                                "csv:" + (dir_ / (name(i) + ".csv")).string(), "--name", name(i), "--key",
-                                (dir_ / "keys" / (name(i) + ".key")).string(), "--coordinator-key",
-                                (dir_ / "coordinator.pub").string(), "--roster", (dir_ / "roster").string(),
-                                "--pseudonym-key", (dir_ / (name(i) + ".pseudonym")).string(), "--idle-timeout",
-                                "60"},
+                                "csv:" + (dir_ / (name(i) + ".csv")).string(), "--name", name(i),
+                                "--key", (dir_ / "keys" / (name(i) + ".key")).string(),
+                                "--coordinator-key", (dir_ / "coordinator.pub").string(),
+                                "--roster", (dir_ / "roster").string(), "--pseudonym-key",
+                                (dir_ / (name(i) + ".pseudonym")).string(), "--idle-timeout", "60"},
                                log(i))
         .value();
   }
 
   // School i in this process, sending what `tamper` makes of its messages.
-  std::unique_ptr<HostileNode> StartHostile(int i, const std::string& endpoint, Tamper tamper) const {
+  std::unique_ptr<HostileNode> StartHostile(int i, const std::string& endpoint,
+                                            Tamper tamper) const {
     HostileNodeOptions options;
     options.endpoint = endpoint;
     options.coordinator_public_key_file = dir_ / "coordinator.pub";
     options.key_file = dir_ / "keys" / (name(i) + ".key");
     options.name = name(i);
-    options.data = models::SplitByPupil(simulations::ToInteractionLog(schools_[static_cast<size_t>(i)], 6), 0.2, 7);
+    options.data = models::SplitByPupil(
+        simulations::ToInteractionLog(schools_[static_cast<size_t>(i)], 6), 0.2, 7);
     auto secret = protocol::LoadCurveKeyPair(options.key_file).value();
     options.security.identity = std::make_shared<const aggregation::secagg::SigningKey>(
         node::SigningKeyFromCurveSecret(secret.secret_key).value());

@@ -170,7 +170,8 @@ TEST_F(FdExhaustionTest, AnHonestNodeJoinsWhileIdleConnectionsFloodACoordinatorW
                                 << testing::Slurp(node_log_);
   EXPECT_EQ(*code, 0) << testing::Slurp(coordinator_log_) << "\nnode:\n"
                       << testing::Slurp(node_log_);
-  const auto run = nlohmann::json::parse(testing::Slurp(dir_.path() / "run.safetensors.card.json"), nullptr, false);
+  const auto run = nlohmann::json::parse(testing::Slurp(dir_.path() / "run.safetensors.card.json"),
+                                         nullptr, false);
   ASSERT_TRUE(run.is_object()) << testing::Slurp(coordinator_log_);
   EXPECT_EQ(run["metrics"]["rounds"].size(), 2u);
   EXPECT_GT(flood.reopened(), 0u) << "the coordinator never shed an idle connection";

@@ -21,7 +21,8 @@ inline std::string FreeLoopbackEndpoint() {
 }
 
 // `count` schools of 20–40 pupils over 6 skills, one CSV file each in `dir`.
-inline std::vector<std::filesystem::path> WriteSmallSchools(const std::filesystem::path& dir, int count) {
+inline std::vector<std::filesystem::path> WriteSmallSchools(const std::filesystem::path& dir,
+                                                            int count) {
   simulations::CohortConfig cohort;
   cohort.schools = count;
   cohort.skills = 6;

@@ -1,5 +1,6 @@
-// A coordinator in this process and node agents as separate `cartable node` processes, over ZeroMQ TCP on
-// loopback: the aggregated model must be exactly the example-weighted mean of the nodes' local models.
+// A coordinator in this process and node agents as separate `cartable node` processes, over ZeroMQ
+// TCP on loopback: the aggregated model must be exactly the example-weighted mean of the nodes'
+// local models.
 
 #include <gtest/gtest.h>
 
@@ -54,15 +55,18 @@ coordinator::RunConfig OneRound(size_t nodes) {
   return run;
 }
 
-// What FedAvg must produce, computed here without any networking: each school's local training from the
-// same starting point with the same seed, then the example-weighted mean of the updates.
-std::vector<float> ExpectedModel(const coordinator::RunConfig& run, const std::vector<School>& schools,
-                                 const std::vector<float>& initial, const std::filesystem::path& key_dir) {
+// What FedAvg must produce, computed here without any networking: each school's local training from
+// the same starting point with the same seed, then the example-weighted mean of the updates.
+std::vector<float> ExpectedModel(const coordinator::RunConfig& run,
+                                 const std::vector<School>& schools,
+                                 const std::vector<float>& initial,
+                                 const std::filesystem::path& key_dir) {
   std::vector<double> weighted(initial.size(), 0.0);
   double total = 0;
   for (const School& school : schools) {
     // The node pseudonymised its pupils with its own key, and split them by pseudonym: do the same.
-    auto pseudonymizer = ingest::Pseudonymizer::LoadOrCreate(key_dir / (school.name + ".key")).value();
+    auto pseudonymizer =
+        ingest::Pseudonymizer::LoadOrCreate(key_dir / (school.name + ".key")).value();
     auto log = ingest::LoadLongCsv(school.csv, &pseudonymizer).value();
     auto split = models::SplitByPupil(log, kTestFraction, kSeed);
     auto model = models::CreateModel(run.model).value();
@@ -72,7 +76,8 @@ std::vector<float> ExpectedModel(const coordinator::RunConfig& run, const std::v
                                  node::LocalTrainingSeed(run.train.seed, 1, school.name)};
     auto report = model->Train(split.train, options).value();
     std::vector<float> local = model->GetParameters();
-    for (size_t i = 0; i < local.size(); ++i) weighted[i] += report.examples * double(local[i] - initial[i]);
+    for (size_t i = 0; i < local.size(); ++i)
+      weighted[i] += report.examples * double(local[i] - initial[i]);
     total += report.examples;
   }
   std::vector<float> expected(initial.size());
@@ -91,13 +96,14 @@ TEST(FederationTest, ThreeNodeProcessesAggregateToTheWeightedMean) {
 
   std::vector<std::unique_ptr<ChildProcess>> nodes;
   for (const School& school : schools) {
-    nodes.push_back(ChildProcess::Spawn({CARTABLE_BINARY, "node", "--coordinator", transport->endpoint(),
-                                         "--data", "csv:" + school.csv.string(), "--name", school.name, "--insecure",
-                                         "--pseudonym-key", (dir.path() / (school.name + ".key")).string(),
-                                         "--test-fraction", std::to_string(kTestFraction),
-                                         "--split-seed", std::to_string(kSeed)},
-                                        dir.path() / (school.name + ".log"))
-                        .value());
+    nodes.push_back(
+        ChildProcess::Spawn(
+            {CARTABLE_BINARY, "node", "--coordinator", transport->endpoint(), "--data",
+             "csv:" + school.csv.string(), "--name", school.name, "--insecure", "--pseudonym-key",
+             (dir.path() / (school.name + ".key")).string(), "--test-fraction",
+             std::to_string(kTestFraction), "--split-seed", std::to_string(kSeed)},
+            dir.path() / (school.name + ".log"))
+            .value());
     EXPECT_NE(nodes.back()->pid(), ::getpid());
   }
   Status outcome = coordinator::ServeRun(*loop, *transport);
@@ -167,12 +173,14 @@ TEST(FederationTest, AGarbledFrameIsAnsweredWithAnErrorNamingTheProblem) {
   options.should_stop = [&] { return ++polls > 30; };  // about 3 s
   coordinator::ServeRun(*loop, *transport, options).IgnoreError();
   std::optional<std::string> reply;
-  for (int i = 0; i < 20 && !reply; ++i) reply = client->Receive(std::chrono::milliseconds(100)).value();
+  for (int i = 0; i < 20 && !reply; ++i)
+    reply = client->Receive(std::chrono::milliseconds(100)).value();
   ASSERT_TRUE(reply.has_value());
   auto envelope = protocol::Decode(*reply).value();
   const auto* error = std::get_if<protocol::ErrorReply>(&envelope.body);
   ASSERT_NE(error, nullptr);
-  EXPECT_NE(error->message.find("unsupported protocol version 9"), std::string::npos) << error->message;
+  EXPECT_NE(error->message.find("unsupported protocol version 9"), std::string::npos)
+      << error->message;
 }
 
 }  // namespace

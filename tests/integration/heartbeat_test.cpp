@@ -23,8 +23,8 @@ TEST(HeartbeatTest, NodesNoticeAFrozenCoordinatorAndRejoinWhenItWakes) {
   const auto coordinator_log = dir.path() / "coordinator.log";
   auto coordinator =
       ChildProcess::Spawn({CARTABLE_BINARY, "coordinator", "--insecure", "--bind", endpoint,
-                           "--skills", "6", "--nodes", "3", "--rounds", "400", "--join-timeout", "60",
-                           "--round-timeout", "60", "--heartbeat", "1"},
+                           "--skills", "6", "--nodes", "3", "--rounds", "400", "--join-timeout",
+                           "60", "--round-timeout", "60", "--heartbeat", "1"},
                           coordinator_log)
           .value();
   std::vector<std::unique_ptr<ChildProcess>> nodes;

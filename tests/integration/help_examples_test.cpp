@@ -1,7 +1,8 @@
-// The examples in `cartable coordinator --help` and `cartable node --help`, run as a new user would run
-// them: keys made by the keygen line, a coordinator started by its line, three schools started by the
-// node line. Only what the reader is told to change is changed (HOST, the school's name and data file),
-// plus the port, so tests can run side by side, and the number of rounds, to keep it short.
+// The examples in `cartable coordinator --help` and `cartable node --help`, run as a new user would
+// run them: keys made by the keygen line, a coordinator started by its line, three schools started
+// by the node line. Only what the reader is told to change is changed (HOST, the school's name and
+// data file), plus the port, so tests can run side by side, and the number of rounds, to keep it
+// short.
 
 #include <gtest/gtest.h>
 
@@ -63,13 +64,15 @@ const std::string* Find(const std::vector<std::string>& commands, const std::str
 // Runs `command` (starting "cartable ") in `dir` through the shell, as it is typed.
 std::unique_ptr<ChildProcess> Shell(const std::filesystem::path& dir, const std::string& command,
                                     const std::filesystem::path& log) {
-  const std::string line = "cd '" + dir.string() + "' && exec '" CARTABLE_BINARY "'" + command.substr(8);
+  const std::string line =
+      "cd '" + dir.string() + "' && exec '" CARTABLE_BINARY "'" + command.substr(8);
   return ChildProcess::Spawn({"/bin/bash", "-c", line}, log).value();
 }
 
 TEST(HelpExamplesTest, TheCoordinatorAndNodeExamplesRunAsWritten) {
   testing::ScratchDir dir("cartable-help-examples");
-  const std::vector<std::string> coordinator_help = ExampleCommands(HelpOf(dir.path(), "coordinator"));
+  const std::vector<std::string> coordinator_help =
+      ExampleCommands(HelpOf(dir.path(), "coordinator"));
   const std::vector<std::string> node_help = ExampleCommands(HelpOf(dir.path(), "node"));
   const std::string* coordinator_keygen = Find(coordinator_help, "cartable keygen ");
   const std::string* coordinator = Find(coordinator_help, "cartable coordinator ");
@@ -80,18 +83,24 @@ TEST(HelpExamplesTest, TheCoordinatorAndNodeExamplesRunAsWritten) {
 
   const std::vector<std::string> schools = {"lycee-a", "lycee-b", "lycee-c"};
   const std::vector<std::filesystem::path> data = testing::WriteSmallSchools(dir.path(), 3);
-  ASSERT_EQ(Shell(dir.path(), *coordinator_keygen, dir.path() / "keygen.log")->WaitFor(std::chrono::seconds(30)), 0);
+  ASSERT_EQ(Shell(dir.path(), *coordinator_keygen, dir.path() / "keygen.log")
+                ->WaitFor(std::chrono::seconds(30)),
+            0);
   std::filesystem::create_directories(dir.path() / "allowed");
-  std::filesystem::copy_file(dir.path() / "keys" / "coordinator.pub", dir.path() / "coordinator.pub");
+  std::filesystem::copy_file(dir.path() / "keys" / "coordinator.pub",
+                             dir.path() / "coordinator.pub");
   for (const std::string& school : schools) {
     const std::string keygen = Replace(*node_keygen, "lycee-a", school);
-    ASSERT_EQ(Shell(dir.path(), keygen, dir.path() / "keygen.log")->WaitFor(std::chrono::seconds(30)), 0);
-    std::filesystem::copy_file(dir.path() / "keys" / (school + ".pub"), dir.path() / "allowed" / (school + ".pub"));
+    ASSERT_EQ(
+        Shell(dir.path(), keygen, dir.path() / "keygen.log")->WaitFor(std::chrono::seconds(30)), 0);
+    std::filesystem::copy_file(dir.path() / "keys" / (school + ".pub"),
+                               dir.path() / "allowed" / (school + ".pub"));
   }
 
   const std::string endpoint = testing::FreeLoopbackEndpoint();
   const std::string port = endpoint.substr(endpoint.rfind(':') + 1);
-  std::string coordinator_line = Replace(Replace(*coordinator, ":7450", ":" + port), "--rounds 5", "--rounds 2");
+  std::string coordinator_line =
+      Replace(Replace(*coordinator, ":7450", ":" + port), "--rounds 5", "--rounds 2");
   auto server = Shell(dir.path(), coordinator_line, dir.path() / "coordinator.log");
   std::vector<std::unique_ptr<ChildProcess>> nodes;
   for (size_t i = 0; i < schools.size(); ++i) {
@@ -99,22 +108,24 @@ TEST(HelpExamplesTest, TheCoordinatorAndNodeExamplesRunAsWritten) {
     line = Replace(Replace(line, "lycee-a", schools[i]), "answers.csv", data[i].string());
     nodes.push_back(Shell(dir.path(), line, dir.path() / (schools[i] + ".log")));
   }
-  EXPECT_EQ(server->WaitFor(std::chrono::seconds(180)), 0) << testing::Slurp(dir.path() / "coordinator.log");
+  EXPECT_EQ(server->WaitFor(std::chrono::seconds(180)), 0)
+      << testing::Slurp(dir.path() / "coordinator.log");
   for (size_t i = 0; i < nodes.size(); ++i) {
-    EXPECT_EQ(nodes[i]->WaitFor(std::chrono::seconds(30)), 0) << testing::Slurp(dir.path() / (schools[i] + ".log"));
+    EXPECT_EQ(nodes[i]->WaitFor(std::chrono::seconds(30)), 0)
+        << testing::Slurp(dir.path() / (schools[i] + ".log"));
   }
   EXPECT_NE(testing::Slurp(dir.path() / "coordinator.log").find("round   2/2"), std::string::npos);
 }
 
-// Regression: with its own defaults (--nodes 2 --min-nodes 2) the coordinator refused to start with a
-// self-contradictory error, while nodes refuse cohorts below 3. The defaults now agree with the nodes',
-// and a two-node secure run is refused saying what to change.
+// Regression: with its own defaults (--nodes 2 --min-nodes 2) the coordinator refused to start with
+// a self-contradictory error, while nodes refuse cohorts below 3. The defaults now agree with the
+// nodes', and a two-node secure run is refused saying what to change.
 TEST(HelpExamplesTest, CoordinatorDefaultsAgreeWithTheNodesAndTwoNodesSayWhatToChange) {
   testing::ScratchDir dir("cartable-coordinator-defaults");
   const std::filesystem::path defaults_log = dir.path() / "defaults.log";
   const std::string endpoint = testing::FreeLoopbackEndpoint();
-  auto defaults = ChildProcess::Spawn({CARTABLE_BINARY, "coordinator", "--insecure", "--bind", endpoint, "--skills",
-                                       "6", "--join-timeout", "1"},
+  auto defaults = ChildProcess::Spawn({CARTABLE_BINARY, "coordinator", "--insecure", "--bind",
+                                       endpoint, "--skills", "6", "--join-timeout", "1"},
                                       defaults_log)
                       .value();
   // Nobody joins: the run fails for want of nodes (1), not for its settings (2).
@@ -123,8 +134,8 @@ TEST(HelpExamplesTest, CoordinatorDefaultsAgreeWithTheNodesAndTwoNodesSayWhatToC
       << testing::Slurp(defaults_log);
 
   const std::filesystem::path two_log = dir.path() / "two.log";
-  auto two = ChildProcess::Spawn({CARTABLE_BINARY, "coordinator", "--insecure", "--bind", endpoint, "--skills", "6",
-                                  "--nodes", "2", "--min-nodes", "2"},
+  auto two = ChildProcess::Spawn({CARTABLE_BINARY, "coordinator", "--insecure", "--bind", endpoint,
+                                  "--skills", "6", "--nodes", "2", "--min-nodes", "2"},
                                  two_log)
                  .value();
   EXPECT_EQ(two->WaitFor(std::chrono::seconds(30)), 2);

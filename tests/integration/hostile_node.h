@@ -1,12 +1,12 @@
 #pragma once
 
-// HostileNode: an enrolled node that misbehaves on purpose, for the integration tests that attack a live
-// federation the way the threat model says an enrolled node may. It runs the node agent's own code
-// (NodeSession, RunNodeAgent) under its enrolled key over a real CURVE connection, and passes every
-// message it is about to send through a Tamper first, which may change any field of it, replace it, or
-// leave it alone. So each attack on a message of the protocol is a few lines in a test, and everything
-// else the node does is what an honest node does. It runs on a thread of the test process until the
-// coordinator ends the run or the test destroys it.
+// HostileNode: an enrolled node that misbehaves on purpose, for the integration tests that attack a
+// live federation the way the threat model says an enrolled node may. It runs the node agent's own
+// code (NodeSession, RunNodeAgent) under its enrolled key over a real CURVE connection, and passes
+// every message it is about to send through a Tamper first, which may change any field of it,
+// replace it, or leave it alone. So each attack on a message of the protocol is a few lines in a
+// test, and everything else the node does is what an honest node does. It runs on a thread of the
+// test process until the coordinator ends the run or the test destroys it.
 
 #include <atomic>
 #include <chrono>
@@ -26,13 +26,15 @@
 
 namespace cartable::testing {
 
-// Changes an outgoing message; returns true when it changed something (the node counts its attacks).
+// Changes an outgoing message; returns true when it changed something (the node counts its
+// attacks).
 using Tamper = std::function<bool(protocol::Envelope&)>;
 
 // Forwards to a real transport, passing each outgoing frame through the Tamper.
 class TamperingTransport final : public protocol::ClientTransport {
  public:
-  TamperingTransport(std::unique_ptr<protocol::ClientTransport> inner, Tamper tamper, std::atomic<int>& tampered)
+  TamperingTransport(std::unique_ptr<protocol::ClientTransport> inner, Tamper tamper,
+                     std::atomic<int>& tampered)
       : inner_(std::move(inner)), tamper_(std::move(tamper)), tampered_(tampered) {}
 
   Status Send(std::string_view frame) override { return SendOwned(std::string(frame)); }
@@ -44,7 +46,9 @@ class TamperingTransport final : public protocol::ClientTransport {
     }
     return inner_->SendOwned(std::move(frame));
   }
-  StatusOr<std::optional<protocol::Frame>> Receive(Duration timeout) override { return inner_->Receive(timeout); }
+  StatusOr<std::optional<protocol::Frame>> Receive(Duration timeout) override {
+    return inner_->Receive(timeout);
+  }
   std::optional<TimePoint> last_activity() const override { return inner_->last_activity(); }
 
  private:
@@ -54,12 +58,12 @@ class TamperingTransport final : public protocol::ClientTransport {
 };
 
 struct HostileNodeOptions {
-  std::string endpoint;                 // the coordinator's
+  std::string endpoint;  // the coordinator's
   std::filesystem::path coordinator_public_key_file;
-  std::filesystem::path key_file;       // this node's enrolled secret key (NAME.key)
+  std::filesystem::path key_file;  // this node's enrolled secret key (NAME.key)
   std::string name;
   models::PupilSplit data;
-  node::NodeSecurity security;          // identity key, roster, cohort floor (as an honest node has them)
+  node::NodeSecurity security;  // identity key, roster, cohort floor (as an honest node has them)
   Tamper tamper = [](protocol::Envelope&) { return false; };
   Duration idle_timeout = std::chrono::seconds(60);
 };
@@ -67,13 +71,16 @@ struct HostileNodeOptions {
 class HostileNode {
  public:
   static StatusOr<std::unique_ptr<HostileNode>> Start(HostileNodeOptions options) {
-    CARTABLE_ASSIGN_OR_RETURN(protocol::CurveKeyPair keys, protocol::LoadCurveKeyPair(options.key_file));
+    CARTABLE_ASSIGN_OR_RETURN(protocol::CurveKeyPair keys,
+                              protocol::LoadCurveKeyPair(options.key_file));
     CARTABLE_ASSIGN_OR_RETURN(std::string server_key,
                               protocol::LoadCurvePublicKey(options.coordinator_public_key_file));
-    CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<protocol::ZmqClientTransport> zmq,
-                              protocol::ZmqClientTransport::ConnectCurve(options.endpoint, keys, server_key));
+    CARTABLE_ASSIGN_OR_RETURN(
+        std::unique_ptr<protocol::ZmqClientTransport> zmq,
+        protocol::ZmqClientTransport::ConnectCurve(options.endpoint, keys, server_key));
     auto node = std::unique_ptr<HostileNode>(new HostileNode(options));
-    node->transport_ = std::make_unique<TamperingTransport>(std::move(zmq), options.tamper, node->tampered_);
+    node->transport_ =
+        std::make_unique<TamperingTransport>(std::move(zmq), options.tamper, node->tampered_);
     node->thread_ = std::thread([n = node.get(), idle = options.idle_timeout] {
       node::NodeAgentOptions agent;
       agent.idle_timeout = idle;

@@ -1,9 +1,8 @@
-// An enrolled node that misbehaves, against a live federation: honest `cartable node` processes, the
-// coordinator's round loop over real CURVE sockets, and one HostileNode that tampers with one message.
-// Each test is the regression of an attack that once froze, corrupted or sank a run.
+// An enrolled node that misbehaves, against a live federation: honest `cartable node` processes,
+// the coordinator's round loop over real CURVE sockets, and one HostileNode that tampers with one
+// message. Each test is the regression of an attack that once froze, corrupted or sank a run.
 
 #include <gtest/gtest.h>
-
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -26,8 +25,9 @@ struct RunResult {
 };
 
 // Runs `run` with school `hostile` tampering and every other school honest.
-RunResult RunWithOneHostile(const EnrolledFederation& federation, const coordinator::RunConfig& run, int hostile,
-                            testing::Tamper tamper, std::unique_ptr<testing::HostileNode>* kept = nullptr) {
+RunResult RunWithOneHostile(const EnrolledFederation& federation, const coordinator::RunConfig& run,
+                            int hostile, testing::Tamper tamper,
+                            std::unique_ptr<testing::HostileNode>* kept = nullptr) {
   auto loop = coordinator::RoundLoop::Create(run, SystemClock::Get()).value();
   auto transport = federation.Bind();
   std::vector<std::unique_ptr<ChildProcess>> honest;
@@ -45,9 +45,10 @@ RunResult RunWithOneHostile(const EnrolledFederation& federation, const coordina
   return result;
 }
 
-// Regression: a node claimed a negative number of examples; FedAvg divided by a total weight near 1e-4
-// and the loss reached 57,629. Under secure aggregation the node can still put any weight in its masked
-// vector, so the coordinator checks the sum: its weights must be what a cohort that trained gives.
+// Regression: a node claimed a negative number of examples; FedAvg divided by a total weight near
+// 1e-4 and the loss reached 57,629. Under secure aggregation the node can still put any weight in
+// its masked vector, so the coordinator checks the sum: its weights must be what a cohort that
+// trained gives.
 TEST(HostileNodeTest, ANegativeWeightCannotBlowUpTheModel) {
   testing::ScratchDir dir("cartable-hostile-weight");
   EnrolledFederation federation(dir.path(), 5);
@@ -74,9 +75,9 @@ TEST(HostileNodeTest, ANegativeWeightCannotBlowUpTheModel) {
   }
 }
 
-// Regression: a Hello presenting another identity key than the node's enrolled one was accepted, and every
-// roster-checking node then refused each attempt at the round. With keygen's NAME.sign.pub in its
-// allow-list, the coordinator checks the key itself and refuses the Hello.
+// Regression: a Hello presenting another identity key than the node's enrolled one was accepted,
+// and every roster-checking node then refused each attempt at the round. With keygen's
+// NAME.sign.pub in its allow-list, the coordinator checks the key itself and refuses the Hello.
 TEST(HostileNodeTest, AHelloWithAnotherIdentityKeyIsRefusedAndTheRunGoesOnWithoutIt) {
   testing::ScratchDir dir("cartable-hostile-hello");
   EnrolledFederation federation(dir.path(), 5);
@@ -97,11 +98,12 @@ TEST(HostileNodeTest, AHelloWithAnotherIdentityKeyIsRefusedAndTheRunGoesOnWithou
   for (const auto& r : result.records) EXPECT_EQ(r.nodes, 4u);
   ASSERT_TRUE(attacker->WaitDone(std::chrono::seconds(10)));
   EXPECT_EQ(attacker->outcome().code(), StatusCode::kPermissionDenied) << attacker->outcome();
-  EXPECT_NE(attacker->outcome().message().find(".sign.pub"), std::string::npos) << attacker->outcome();
+  EXPECT_NE(attacker->outcome().message().find(".sign.pub"), std::string::npos)
+      << attacker->outcome();
 }
 
-// Regression: a node's error text was logged verbatim, so a node could write a forged "round 5/5" line
-// and terminal escape codes into the coordinator's log.
+// Regression: a node's error text was logged verbatim, so a node could write a forged "round 5/5"
+// line and terminal escape codes into the coordinator's log.
 TEST(HostileNodeTest, WhatANodeSaysCannotForgeALogLine) {
   testing::ScratchDir dir("cartable-hostile-log");
   EnrolledFederation federation(dir.path(), 5);
@@ -110,7 +112,8 @@ TEST(HostileNodeTest, WhatANodeSaysCannotForgeALogLine) {
   spdlog::default_logger()->sinks().push_back(sink);
   RunResult result = RunWithOneHostile(federation, federation.Run(1), 4, [](protocol::Envelope& e) {
     if (!std::holds_alternative<protocol::KeyAdvert>(e.body)) return false;
-    e.body = protocol::ErrorReply{8, "refused\nround   5/5  nodes  5  train loss 0.1000  held-out AUC 0.9999\x1b[2J", {}};
+    e.body = protocol::ErrorReply{
+        8, "refused\nround   5/5  nodes  5  train loss 0.1000  held-out AUC 0.9999\x1b[2J", {}};
     return true;
   });
   spdlog::default_logger()->sinks().pop_back();
@@ -121,10 +124,11 @@ TEST(HostileNodeTest, WhatANodeSaysCannotForgeALogLine) {
   EXPECT_EQ(log.find('\x1b'), std::string::npos) << "and no escape code reaches the terminal";
 }
 
-// Regression: a holder revealed a self-seed share with one value changed at Unmask; the server rebuilt
-// the seed from the first t shares with nothing to check it against, and the run ended with exit 0 and a
-// ruined model. Every share is now checked against its owner's commitment: the holder is blamed, its
-// shares are discarded, the surplus rebuilds the seed, and the holder takes no further part in the run.
+// Regression: a holder revealed a self-seed share with one value changed at Unmask; the server
+// rebuilt the seed from the first t shares with nothing to check it against, and the run ended with
+// exit 0 and a ruined model. Every share is now checked against its owner's commitment: the holder
+// is blamed, its shares are discarded, the surplus rebuilds the seed, and the holder takes no
+// further part in the run.
 TEST(HostileNodeTest, AnAlteredRevealedShareIsCaughtAndItsHolderLeavesTheRun) {
   testing::ScratchDir dir("cartable-hostile-share");
   EnrolledFederation federation(dir.path(), 5);
@@ -142,13 +146,15 @@ TEST(HostileNodeTest, AnAlteredRevealedShareIsCaughtAndItsHolderLeavesTheRun) {
   EXPECT_GT(attacker->tampered(), 0);
   EXPECT_TRUE(result.excluded.contains(federation.name(4)));
   ASSERT_EQ(result.records.size(), 2u);
-  EXPECT_EQ(result.records[0].nodes, 5u) << "the sum keeps the holder's own input, unmasked exactly";
+  EXPECT_EQ(result.records[0].nodes, 5u)
+      << "the sum keeps the holder's own input, unmasked exactly";
   EXPECT_EQ(result.records[1].nodes, 4u) << "then the run goes on without it";
   for (const auto& r : result.records) EXPECT_LT(r.train_loss, 1.0);
   for (float v : result.model) ASSERT_TRUE(std::isfinite(v));
 }
 
-// Regression: a revealed share repeated (so two shares with the same x) failed the whole run at once.
+// Regression: a revealed share repeated (so two shares with the same x) failed the whole run at
+// once.
 TEST(HostileNodeTest, ARepeatedRevealedShareIsBlamedWithoutFailingTheRound) {
   testing::ScratchDir dir("cartable-hostile-repeat");
   EnrolledFederation federation(dir.path(), 5);
@@ -163,8 +169,9 @@ TEST(HostileNodeTest, ARepeatedRevealedShareIsBlamedWithoutFailingTheRound) {
   EXPECT_TRUE(result.excluded.contains(federation.name(4)));
 }
 
-// Regression: one flipped bit in a sealed share made its recipient refuse the round, and the round was
-// retried with the culprit three times. The recipient now reports the pair and stays; the round ends.
+// Regression: one flipped bit in a sealed share made its recipient refuse the round, and the round
+// was retried with the culprit three times. The recipient now reports the pair and stays; the round
+// ends.
 TEST(HostileNodeTest, AFlippedBitInASealedShareDoesNotSinkTheRound) {
   testing::ScratchDir dir("cartable-hostile-sealed");
   EnrolledFederation federation(dir.path(), 5);
@@ -179,9 +186,9 @@ TEST(HostileNodeTest, AFlippedBitInASealedShareDoesNotSinkTheRound) {
   for (const auto& r : result.records) EXPECT_EQ(r.nodes, 5u);
 }
 
-// Regression: without identity keys in the coordinator's allow-list, a Hello with a wrong signing key was
-// taken, and every roster-checking node refused each attempt. The nodes now name the member their roster
-// disowns, and the retry leaves it out.
+// Regression: without identity keys in the coordinator's allow-list, a Hello with a wrong signing
+// key was taken, and every roster-checking node refused each attempt. The nodes now name the member
+// their roster disowns, and the retry leaves it out.
 TEST(HostileNodeTest, NodesNameAMemberTheirRosterDisownsAndTheRetryLeavesItOut) {
   testing::ScratchDir dir("cartable-hostile-roster");
   EnrolledFederation federation(dir.path(), 5, 21, /*identity_keys_in_allow_list=*/false);

@@ -1,6 +1,6 @@
 // The deployed round logic over the in-process transport, with and without injected network faults:
-// duplicated and delayed frames change nothing; lost, corrupted and reordered frames cost nodes a round at
-// most, never the run.
+// duplicated and delayed frames change nothing; lost, corrupted and reordered frames cost nodes a
+// round at most, never the run.
 
 #include <gtest/gtest.h>
 
@@ -15,7 +15,8 @@ namespace {
 using Outcome = simulations::InProcessOutcome;
 
 // `schools` synthetic schools under `plan`'s faults; four rounds of the default model.
-Outcome RunFederation(int schools, const protocol::FaultPlan& plan, size_t min_nodes, bool secagg = true) {
+Outcome RunFederation(int schools, const protocol::FaultPlan& plan, size_t min_nodes,
+                      bool secagg = true) {
   simulations::CohortConfig cohort;
   cohort.schools = schools;
   cohort.skills = 8;
@@ -24,7 +25,9 @@ Outcome RunFederation(int schools, const protocol::FaultPlan& plan, size_t min_n
   cohort.seed = 5;
   std::vector<simulations::InProcessSchool> members;
   for (const auto& school : simulations::GenerateCohort(cohort)) {
-    members.push_back({school.name, models::SplitByPupil(simulations::ToInteractionLog(school, cohort.skills), 0.25, 5)});
+    members.push_back(
+        {school.name,
+         models::SplitByPupil(simulations::ToInteractionLog(school, cohort.skills), 0.25, 5)});
   }
   coordinator::RunConfig run;
   run.rounds = 4;
@@ -62,15 +65,16 @@ TEST(InProcessFaultsTest, DuplicatedAndDelayedFramesChangeNothing) {
   EXPECT_GT(disturbed.faults.delayed, 0u);
   ASSERT_EQ(disturbed.records.size(), 4u);
   for (const auto& r : disturbed.records) EXPECT_EQ(r.nodes, 4u);
-  // Under secure aggregation each update is rounded with fresh random coins, so two runs agree to within
-  // the quantisation step, not bit for bit.
+  // Under secure aggregation each update is rounded with fresh random coins, so two runs agree to
+  // within the quantisation step, not bit for bit.
   ASSERT_EQ(disturbed.model.size(), clean.model.size());
-  for (size_t i = 0; i < clean.model.size(); ++i) EXPECT_NEAR(disturbed.model[i], clean.model[i], 1e-5) << i;
+  for (size_t i = 0; i < clean.model.size(); ++i)
+    EXPECT_NEAR(disturbed.model[i], clean.model[i], 1e-5) << i;
 }
 
-// Corruption is a transport matter, tested on the plain path: under SecAgg+ a corrupted signature or
-// sealed share rightly makes the node that receives it refuse the round (CURVE rules corruption out in
-// deployments), which the next test covers without corruption.
+// Corruption is a transport matter, tested on the plain path: under SecAgg+ a corrupted signature
+// or sealed share rightly makes the node that receives it refuse the round (CURVE rules corruption
+// out in deployments), which the next test covers without corruption.
 TEST(InProcessFaultsTest, LostCorruptedAndReorderedFramesAreSurvived) {
   protocol::FaultPlan plan;
   plan.drop = 0.05;
@@ -94,9 +98,9 @@ TEST(InProcessFaultsTest, SecureRoundsSurviveLostDuplicatedAndReorderedFrames) {
   plan.duplicate = 0.1;
   plan.delay = 0.1;
   plan.seed = 17;
-  // Seven schools: the full graph's threshold is then 4 of 6 share holders (a strict majority of the
-  // cohort, which keeps two survivor sets from both collecting enough signatures), so a round outlasts
-  // two nodes whose frames were lost; with six it would outlast only one.
+  // Seven schools: the full graph's threshold is then 4 of 6 share holders (a strict majority of
+  // the cohort, which keeps two survivor sets from both collecting enough signatures), so a round
+  // outlasts two nodes whose frames were lost; with six it would outlast only one.
   Outcome disturbed = RunFederation(7, plan, 3);
   ASSERT_TRUE(disturbed.status.ok()) << disturbed.status;
   EXPECT_EQ(disturbed.records.size(), 4u);

@@ -1,9 +1,9 @@
-// Real processes failing the way school networks fail: a node killed and restarted mid-run rejoins without
-// restarting the coordinator; a coordinator killed and restarted is found again by its nodes.
-
-#include <signal.h>
+// Real processes failing the way school networks fail: a node killed and restarted mid-run rejoins
+// without restarting the coordinator; a coordinator killed and restarted is found again by its
+// nodes.
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include "coordinator/coordinator_service.h"
 #include "core/subprocess.h"
@@ -15,11 +15,12 @@
 namespace cartable {
 namespace {
 
-std::unique_ptr<ChildProcess> StartNode(const std::filesystem::path& dir, const std::string& endpoint,
+std::unique_ptr<ChildProcess> StartNode(const std::filesystem::path& dir,
+                                        const std::string& endpoint,
                                         const std::filesystem::path& csv, const std::string& name) {
-  return ChildProcess::Spawn({CARTABLE_BINARY, "node", "--insecure", "--coordinator", endpoint, "--data",
-                              "csv:" + csv.string(), "--name", name, "--idle-timeout", "60",
-                              "--pseudonym-key", (dir / (name + ".key")).string()},
+  return ChildProcess::Spawn({CARTABLE_BINARY, "node", "--insecure", "--coordinator", endpoint,
+                              "--data", "csv:" + csv.string(), "--name", name, "--idle-timeout",
+                              "60", "--pseudonym-key", (dir / (name + ".key")).string()},
                              dir / (name + ".log"))
       .value();
 }
@@ -37,7 +38,8 @@ TEST(LivenessTest, RestartedNodeRejoinsWithoutRestartingTheCoordinator) {
   auto transport = protocol::ZmqServerTransport::Bind("tcp://127.0.0.1:*").value();
   std::vector<std::unique_ptr<ChildProcess>> nodes;
   for (int i = 0; i < 3; ++i) {
-    nodes.push_back(StartNode(dir.path(), transport->endpoint(), files[i], "school-0" + std::to_string(i + 1)));
+    nodes.push_back(
+        StartNode(dir.path(), transport->endpoint(), files[i], "school-0" + std::to_string(i + 1)));
   }
   loop->set_round_listener([&](const coordinator::RoundRecord& r) {
     if (r.round != 2) return;
@@ -68,9 +70,23 @@ void RestartTheCoordinatorMidRun(const std::string& second_run_id) {
   const auto files = testing::WriteSmallSchools(dir.path(), 3);
   const std::string endpoint = testing::FreeLoopbackEndpoint();
   auto coordinator_command = [&](const std::string& rounds, const std::string& run_id) {
-    return std::vector<std::string>{CARTABLE_BINARY, "coordinator", "--insecure", "--bind", endpoint,
-                                    "--skills", "6", "--nodes", "3", "--rounds", rounds, "--run-id",
-                                    run_id, "--join-timeout", "60", "--round-timeout", "30"};
+    return std::vector<std::string>{CARTABLE_BINARY,
+                                    "coordinator",
+                                    "--insecure",
+                                    "--bind",
+                                    endpoint,
+                                    "--skills",
+                                    "6",
+                                    "--nodes",
+                                    "3",
+                                    "--rounds",
+                                    rounds,
+                                    "--run-id",
+                                    run_id,
+                                    "--join-timeout",
+                                    "60",
+                                    "--round-timeout",
+                                    "30"};
   };
   const auto first_log = dir.path() / "coordinator-1.log";
   auto first = ChildProcess::Spawn(coordinator_command("100000", "1"), first_log).value();
@@ -99,9 +115,12 @@ void RestartTheCoordinatorMidRun(const std::string& second_run_id) {
 
 TEST(LivenessTest, NodesFindARestartedCoordinator) { RestartTheCoordinatorMidRun("2"); }
 
-// Regression: restarted with the same run id, the coordinator starts again at round 1, which the nodes
-// took for repeats of rounds they had answered; the run failed with "only 0 member(s) advertised keys".
-TEST(LivenessTest, NodesFollowACoordinatorRestartedWithTheSameRunId) { RestartTheCoordinatorMidRun("1"); }
+// Regression: restarted with the same run id, the coordinator starts again at round 1, which the
+// nodes took for repeats of rounds they had answered; the run failed with "only 0 member(s)
+// advertised keys".
+TEST(LivenessTest, NodesFollowACoordinatorRestartedWithTheSameRunId) {
+  RestartTheCoordinatorMidRun("1");
+}
 
 }  // namespace
 }  // namespace cartable

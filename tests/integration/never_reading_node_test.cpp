@@ -1,12 +1,12 @@
-// An enrolled node that never reads, against a real coordinator and honest nodes (processes, CurveZMQ).
-// It completes the handshake with an allow-listed key, says Hello and floods heartbeats, so every answer
-// the coordinator owes it piles up in the coordinator's queue for it. The coordinator must neither
-// freeze nor wait on it: the honest run completes all its rounds, `cartable admin status` answers while
-// the attacker is connected, and SIGTERM ends the coordinator promptly.
-
-#include <signal.h>
+// An enrolled node that never reads, against a real coordinator and honest nodes (processes,
+// CurveZMQ). It completes the handshake with an allow-listed key, says Hello and floods heartbeats,
+// so every answer the coordinator owes it piles up in the coordinator's queue for it. The
+// coordinator must neither freeze nor wait on it: the honest run completes all its rounds,
+// `cartable admin status` answers while the attacker is connected, and SIGTERM ends the coordinator
+// promptly.
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <atomic>
 #include <nlohmann/json.hpp>
@@ -55,33 +55,40 @@ class NeverReadingNodeTest : public ::testing::Test {
   // Four nodes make a cohort, so the attacker is in every round's cohort with the three schools. It
   // never advertises its keys, so the secure sum goes on among the three that do.
   void StartCoordinator(const std::string& rounds) {
-    coordinator_ = ChildProcess::Spawn(
-                       {CARTABLE_BINARY, "coordinator", "--bind", endpoint_, "--admin-bind",
-                        admin_endpoint_, "--key", Key("coordinator"), "--allow",
-                        (dir_.path() / "allowed").string(), "--admin-allow",
-                        (dir_.path() / "researchers").string(), "--skills", "6", "--nodes", "4",
-                        "--min-nodes", "3", "--rounds", rounds, "--join-timeout", "120",
-                        "--round-timeout", "10", "--heartbeat", "1", "--out",
-                        (dir_.path() / "run.safetensors").string()},
-                       coordinator_log_)
-                       .value();
+    coordinator_ =
+        ChildProcess::Spawn({CARTABLE_BINARY,   "coordinator",
+                             "--bind",          endpoint_,
+                             "--admin-bind",    admin_endpoint_,
+                             "--key",           Key("coordinator"),
+                             "--allow",         (dir_.path() / "allowed").string(),
+                             "--admin-allow",   (dir_.path() / "researchers").string(),
+                             "--skills",        "6",
+                             "--nodes",         "4",
+                             "--min-nodes",     "3",
+                             "--rounds",        rounds,
+                             "--join-timeout",  "120",
+                             "--round-timeout", "10",
+                             "--heartbeat",     "1",
+                             "--out",           (dir_.path() / "run.safetensors").string()},
+                            coordinator_log_)
+            .value();
   }
 
   void StartSchools() {
     for (const std::string& name : schools_) {
       nodes_.push_back(
-          ChildProcess::Spawn({CARTABLE_BINARY, "node", "--coordinator", endpoint_, "--data",
-                               "csv:" + (dir_.path() / (name + ".csv")).string(), "--name", name,
-                               "--key", Key(name), "--coordinator-key", Key("coordinator", ".pub"),
-                               "--idle-timeout", "60", "--pseudonym-key",
-                               (dir_.path() / (name + ".pseudonym")).string()},
-                              dir_.path() / (name + ".log"))
+          ChildProcess::Spawn(
+              {CARTABLE_BINARY, "node", "--coordinator", endpoint_, "--data",
+               "csv:" + (dir_.path() / (name + ".csv")).string(), "--name", name, "--key",
+               Key(name), "--coordinator-key", Key("coordinator", ".pub"), "--idle-timeout", "60",
+               "--pseudonym-key", (dir_.path() / (name + ".pseudonym")).string()},
+              dir_.path() / (name + ".log"))
               .value());
     }
   }
 
-  // The attacker, on its own thread: heartbeats as fast as the coordinator takes them, a Hello under its
-  // allow-list name once a few thousand have gone, and never a read.
+  // The attacker, on its own thread: heartbeats as fast as the coordinator takes them, a Hello
+  // under its allow-list name once a few thousand have gone, and never a read.
   void StartAttacker() {
     attacker_ = std::thread([this] {
       auto keys = protocol::LoadCurveKeyPair(Key("intruder")).value();
@@ -124,7 +131,8 @@ class NeverReadingNodeTest : public ::testing::Test {
       if (AdminStatus(output) == 0 && output.find(wanted) != std::string::npos) return true;
       std::this_thread::sleep_for(milliseconds(200));
     }
-    ADD_FAILURE() << "cartable admin status never showed " << wanted << "; last answer:\n" << output;
+    ADD_FAILURE() << "cartable admin status never showed " << wanted << "; last answer:\n"
+                  << output;
     return false;
   }
 
@@ -159,7 +167,8 @@ TEST_F(NeverReadingNodeTest, ANodeThatNeverReadsCannotFreezeTheCoordinator) {
   // The attacker was dropped because its queue was full, not waited on.
   EXPECT_NE(log.find("dropping node 'intruder'"), std::string::npos) << log;
   EXPECT_NE(log.find("is not reading"), std::string::npos) << log;
-  nlohmann::json run = nlohmann::json::parse(testing::Slurp(dir_.path() / "run.safetensors.card.json"), nullptr, false);
+  nlohmann::json run = nlohmann::json::parse(
+      testing::Slurp(dir_.path() / "run.safetensors.card.json"), nullptr, false);
   ASSERT_TRUE(run.is_object()) << log;
   ASSERT_EQ(run["metrics"]["rounds"].size(), 5u);
   for (const auto& round : run["metrics"]["rounds"]) EXPECT_EQ(round["nodes"], 3) << round.dump();

@@ -1,7 +1,7 @@
 #pragma once
 
-// Helpers for tests that start real `cartable` processes: a scratch directory removed on exit, waiting
-// for a line in a log, and finding a process's children through /proc.
+// Helpers for tests that start real `cartable` processes: a scratch directory removed on exit,
+// waiting for a line in a log, and finding a process's children through /proc.
 
 #include <sys/types.h>
 #include <unistd.h>

@@ -1,9 +1,9 @@
-// A node and a coordinator of different protocol versions: each refuses the other's frames, says why,
-// and answers a frame it cannot read with one Error, but never answers an Error it cannot read (before,
-// a version-1 peer and a version-2 peer answered each other's refusals thousands of times a second).
+// A node and a coordinator of different protocol versions: each refuses the other's frames, says
+// why, and answers a frame it cannot read with one Error, but never answers an Error it cannot read
+// (before, a version-1 peer and a version-2 peer answered each other's refusals thousands of times
+// a second).
 
 #include <gtest/gtest.h>
-
 #include <signal.h>
 
 #include <chrono>
@@ -20,7 +20,8 @@
 namespace cartable {
 namespace {
 
-// `body` as a frame of protocol version `version` (its layout is this build's; only the byte differs).
+// `body` as a frame of protocol version `version` (its layout is this build's; only the byte
+// differs).
 std::string FrameOfVersion(const protocol::Body& body, uint8_t version) {
   std::string frame = protocol::Encode({0, 0, body});
   frame[4] = static_cast<char>(version);
@@ -43,25 +44,28 @@ TEST(ProtocolVersionTest, TheCoordinatorAnswersAnUnreadableFrameButNotAnUnreadab
   options.should_stop = [&] { return ++polls > 30; };  // about 3 s
   coordinator::ServeRun(*loop, *transport, options).IgnoreError();
   std::optional<std::string> reply;
-  for (int i = 0; i < 50 && !reply; ++i) reply = client->Receive(std::chrono::milliseconds(100)).value();
+  for (int i = 0; i < 50 && !reply; ++i)
+    reply = client->Receive(std::chrono::milliseconds(100)).value();
   ASSERT_TRUE(reply.has_value()) << "the Hello of another version was not answered";
   const protocol::Envelope answer = protocol::Decode(*reply).value();
   const auto* error = std::get_if<protocol::ErrorReply>(&answer.body);
   ASSERT_NE(error, nullptr);
-  EXPECT_NE(error->message.find("unsupported protocol version 3 (this build speaks 2)"), std::string::npos)
+  EXPECT_NE(error->message.find("unsupported protocol version 3 (this build speaks 2)"),
+            std::string::npos)
       << "the first answer is not the Hello's: " << error->message;
-  EXPECT_FALSE(client->Receive(std::chrono::milliseconds(500)).value().has_value()) << "a second answer";
+  EXPECT_FALSE(client->Receive(std::chrono::milliseconds(500)).value().has_value())
+      << "a second answer";
 }
 
 TEST(ProtocolVersionTest, ANodeAnswersNoErrorItCannotRead) {
   testing::ScratchDir dir("cartable-version");
   const auto csvs = testing::WriteSmallSchools(dir.path(), 1);
   auto transport = protocol::ZmqServerTransport::Bind("tcp://127.0.0.1:*").value();
-  auto node = ChildProcess::Spawn({CARTABLE_BINARY, "node", "--coordinator", transport->endpoint(), "--data",
-                                   "csv:" + csvs[0].string(), "--name", "school", "--insecure",
-                                   "--pseudonym-key", (dir.path() / "school.pseudonym").string(),
-                                   "--idle-timeout", "60"},
-                                  dir.path() / "node.log")
+  auto node = ChildProcess::Spawn(
+                  {CARTABLE_BINARY, "node", "--coordinator", transport->endpoint(), "--data",
+                   "csv:" + csvs[0].string(), "--name", "school", "--insecure", "--pseudonym-key",
+                   (dir.path() / "school.pseudonym").string(), "--idle-timeout", "60"},
+                  dir.path() / "node.log")
                   .value();
   // What the node sends next, within a generous bound.
   auto next = [&]() -> std::optional<protocol::Delivery> {
@@ -75,7 +79,9 @@ TEST(ProtocolVersionTest, ANodeAnswersNoErrorItCannotRead) {
   ASSERT_TRUE(hello.has_value()) << testing::Slurp(dir.path() / "node.log");
   ASSERT_TRUE(std::holds_alternative<protocol::Hello>(protocol::Decode(hello->frame).value().body));
   // A coordinator of version 1 refusing that Hello.
-  ASSERT_TRUE(transport->Send(hello->peer, FrameOfVersion(protocol::ErrorReply{9, "frame refused"}, 1)).ok());
+  ASSERT_TRUE(
+      transport->Send(hello->peer, FrameOfVersion(protocol::ErrorReply{9, "frame refused"}, 1))
+          .ok());
   // The node logs why it cannot read it, and says Hello again; it does not answer the Error.
   auto after = next();
   ASSERT_TRUE(after.has_value()) << testing::Slurp(dir.path() / "node.log");
@@ -83,7 +89,8 @@ TEST(ProtocolVersionTest, ANodeAnswersNoErrorItCannotRead) {
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_FALSE(std::holds_alternative<protocol::ErrorReply>(decoded->body))
       << std::get<protocol::ErrorReply>(decoded->body).message;
-  EXPECT_TRUE(testing::WaitForText(dir.path() / "node.log", "unsupported protocol version 1 (this build speaks 2)",
+  EXPECT_TRUE(testing::WaitForText(dir.path() / "node.log",
+                                   "unsupported protocol version 1 (this build speaks 2)",
                                    std::chrono::seconds(10)))
       << testing::Slurp(dir.path() / "node.log");
   node->Signal(SIGTERM);

@@ -1,10 +1,11 @@
 #pragma once
 
-// RawCurvePeer: a node as a hostile test wants it. A bare ZeroMQ DEALER that completes the real CurveZMQ
-// handshake with an enrolled key (so the coordinator's ZAP handler admits it and vouches for its name),
-// then sends exactly the frames its test asks for and reads only when told to. Small receive buffers
-// (ZeroMQ's and the kernel's) make a peer that never reads fill the coordinator's queue for it quickly.
-// One thread at a time, like any ZeroMQ socket; the socket lives and dies with the object.
+// RawCurvePeer: a node as a hostile test wants it. A bare ZeroMQ DEALER that completes the real
+// CurveZMQ handshake with an enrolled key (so the coordinator's ZAP handler admits it and vouches
+// for its name), then sends exactly the frames its test asks for and reads only when told to. Small
+// receive buffers (ZeroMQ's and the kernel's) make a peer that never reads fill the coordinator's
+// queue for it quickly. One thread at a time, like any ZeroMQ socket; the socket lives and dies
+// with the object.
 
 #include <chrono>
 #include <memory>
@@ -28,7 +29,8 @@ class RawCurvePeer {
 
   static std::unique_ptr<RawCurvePeer> Connect(const std::string& endpoint,
                                                const protocol::CurveKeyPair& keys,
-                                               const std::string& server_public_key, Options options) {
+                                               const std::string& server_public_key,
+                                               Options options) {
     auto peer = std::unique_ptr<RawCurvePeer>(new RawCurvePeer(keys));
     zmq::socket_t& s = peer->socket_;
     s.set(zmq::sockopt::rcvhwm, options.receive_hwm);

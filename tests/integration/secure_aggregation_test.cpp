@@ -1,18 +1,17 @@
-// Secure aggregation end to end: a coordinator in this process and 10 `cartable node` processes over
-// ZeroMQ with CURVE and a roster of identity keys. In round 2, three nodes are killed (SIGKILL) right
-// after ShareKeys, while the others train: the survivors' sum is still unmasked, the round completes with
-// 7 nodes, and the run goes on with them. And a sealed share altered on its way no longer makes its
-// recipient leave the round.
+// Secure aggregation end to end: a coordinator in this process and 10 `cartable node` processes
+// over ZeroMQ with CURVE and a roster of identity keys. In round 2, three nodes are killed
+// (SIGKILL) right after ShareKeys, while the others train: the survivors' sum is still unmasked,
+// the round completes with 7 nodes, and the run goes on with them. And a sealed share altered on
+// its way no longer makes its recipient leave the round.
 
 #include <gtest/gtest.h>
-
 #include <signal.h>
 
 #include <cmath>
 
 #include "coordinator/coordinator_service.h"
-#include "federation_fixtures.h"
 #include "core/subprocess.h"
+#include "federation_fixtures.h"
 #include "node/identity.h"
 #include "process_helpers.h"
 #include "protocol/codec.h"
@@ -34,7 +33,8 @@ class HookedTransport : public protocol::ServerTransport {
     Check(frame);
     return inner_.Send(peer, frame);
   }
-  Status SendShared(const protocol::PeerId& peer, std::shared_ptr<const std::string> frame) override {
+  Status SendShared(const protocol::PeerId& peer,
+                    std::shared_ptr<const std::string> frame) override {
     Check(*frame);
     return inner_.SendShared(peer, std::move(frame));
   }
@@ -58,16 +58,18 @@ class HookedTransport : public protocol::ServerTransport {
   std::function<void()> before_;
 };
 
-// Forwards to the real transport, but flips one bit of the first sealed share in the first ShareDelivery
-// of `round` it sends: what a relay, or the share's owner, slipping in a share that does not open looks
-// like to its recipient.
+// Forwards to the real transport, but flips one bit of the first sealed share in the first
+// ShareDelivery of `round` it sends: what a relay, or the share's owner, slipping in a share that
+// does not open looks like to its recipient.
 class ShareTamperingTransport : public protocol::ServerTransport {
  public:
-  ShareTamperingTransport(protocol::ServerTransport& inner, uint32_t round) : inner_(inner), round_(round) {}
+  ShareTamperingTransport(protocol::ServerTransport& inner, uint32_t round)
+      : inner_(inner), round_(round) {}
   Status Send(const protocol::PeerId& peer, std::string_view frame) override {
     return inner_.Send(peer, Tamper(frame));
   }
-  Status SendShared(const protocol::PeerId& peer, std::shared_ptr<const std::string> frame) override {
+  Status SendShared(const protocol::PeerId& peer,
+                    std::shared_ptr<const std::string> frame) override {
     return inner_.Send(peer, Tamper(*frame));
   }
   StatusOr<std::optional<protocol::Delivery>> Receive(Duration timeout) override {
@@ -85,7 +87,8 @@ class ShareTamperingTransport : public protocol::ServerTransport {
       return std::string(frame);
     }
     auto envelope = protocol::Decode(frame);
-    auto* delivery = envelope.ok() ? std::get_if<protocol::ShareDelivery>(&envelope->body) : nullptr;
+    auto* delivery =
+        envelope.ok() ? std::get_if<protocol::ShareDelivery>(&envelope->body) : nullptr;
     if (delivery == nullptr || delivery->shares.empty()) return std::string(frame);
     protocol::SealedShare& share = delivery->shares.front();
     share.ciphertext[share.ciphertext.size() / 2] ^= 0x01;
@@ -114,11 +117,12 @@ TEST(SecureAggregationTest, ASealedShareAlteredOnItsWayNoLongerDropsItsRecipient
   std::vector<std::unique_ptr<ChildProcess>> nodes;
   for (const auto& csv : csvs) {
     const std::string name = csv.stem().string();
-    nodes.push_back(ChildProcess::Spawn({CARTABLE_BINARY, "node", "--coordinator", zmq->endpoint(), "--data",
-                                         "csv:" + csv.string(), "--name", name, "--insecure", "--pseudonym-key",
-                                         (dir.path() / (name + ".pseudonym")).string(), "--idle-timeout", "60"},
-                                        dir.path() / (name + ".log"))
-                        .value());
+    nodes.push_back(
+        ChildProcess::Spawn({CARTABLE_BINARY, "node", "--coordinator", zmq->endpoint(), "--data",
+                             "csv:" + csv.string(), "--name", name, "--insecure", "--pseudonym-key",
+                             (dir.path() / (name + ".pseudonym")).string(), "--idle-timeout", "60"},
+                            dir.path() / (name + ".log"))
+            .value());
   }
   ShareTamperingTransport transport(*zmq, 1);
   Status outcome = coordinator::ServeRun(*loop, transport);
@@ -128,12 +132,14 @@ TEST(SecureAggregationTest, ASealedShareAlteredOnItsWayNoLongerDropsItsRecipient
   ASSERT_EQ(loop->records().size(), 2u);
   for (const auto& record : loop->records()) {
     EXPECT_EQ(record.nodes, static_cast<size_t>(kNodes)) << "round " << record.round;
-    EXPECT_TRUE(record.dropped.empty()) << "round " << record.round << " dropped " << record.dropped.front();
+    EXPECT_TRUE(record.dropped.empty())
+        << "round " << record.round << " dropped " << record.dropped.front();
   }
   // The cohort is sorted by name, so member m is the m-th school; its log tells what it did.
   const auto [owner, holder] = *transport.tampered();
   const std::string log = testing::Slurp(dir.path() / (csvs[holder].stem().string() + ".log"));
-  EXPECT_NE(log.find("the shares of secure-aggregation member " + std::to_string(owner) + " are unusable"),
+  EXPECT_NE(log.find("the shares of secure-aggregation member " + std::to_string(owner) +
+                     " are unusable"),
             std::string::npos)
       << log;
   for (auto& node : nodes) {
@@ -160,16 +166,19 @@ TEST(SecureAggregationTest, TenNodesThreeKilledAfterShareKeys) {
   for (const auto& school : schools) {
     auto pair = protocol::GenerateCurveKeyPair().value();
     ASSERT_TRUE(protocol::WriteCurveKeyPair(dir.path() / "keys", school.name, pair).ok());
-    ASSERT_TRUE(protocol::WriteCurveKeyPair(dir.path() / "allowed", school.name,
-                                            protocol::CurveKeyPair{pair.public_key,
-                                                                   protocol::CurveSecretKey(pair.secret_key.z85())})
+    ASSERT_TRUE(protocol::WriteCurveKeyPair(
+                    dir.path() / "allowed", school.name,
+                    protocol::CurveKeyPair{pair.public_key,
+                                           protocol::CurveSecretKey(pair.secret_key.z85())})
                     .ok());
     auto identity = node::SigningKeyFromCurveSecret(pair.secret_key).value();
-    ASSERT_TRUE(node::WriteSigningPublicKey(dir.path() / "roster", school.name, identity.PublicKey()).ok());
+    ASSERT_TRUE(
+        node::WriteSigningPublicKey(dir.path() / "roster", school.name, identity.PublicKey()).ok());
     ASSERT_TRUE(simulations::WriteLongCsv(school, dir.path() / (school.name + ".csv")).ok());
   }
   // The allow-list needs only the public halves.
-  for (const auto& school : schools) std::filesystem::remove(dir.path() / "allowed" / (school.name + ".key"));
+  for (const auto& school : schools)
+    std::filesystem::remove(dir.path() / "allowed" / (school.name + ".key"));
 
   coordinator::RunConfig run;
   run.rounds = 4;
@@ -185,15 +194,16 @@ TEST(SecureAggregationTest, TenNodesThreeKilledAfterShareKeys) {
 
   std::vector<std::unique_ptr<ChildProcess>> nodes;
   for (const auto& school : schools) {
-    nodes.push_back(ChildProcess::Spawn(
-                        {CARTABLE_BINARY, "node", "--coordinator", zmq->endpoint(), "--data",
-                         "csv:" + (dir.path() / (school.name + ".csv")).string(), "--name", school.name,
-                         "--key", (dir.path() / "keys" / (school.name + ".key")).string(),
-                         "--coordinator-key", (dir.path() / "coordinator.pub").string(), "--roster",
-                         (dir.path() / "roster").string(), "--pseudonym-key",
-                         (dir.path() / (school.name + ".pseudonym")).string(), "--idle-timeout", "60"},
-                        dir.path() / (school.name + ".log"))
-                        .value());
+    nodes.push_back(
+        ChildProcess::Spawn(
+            {CARTABLE_BINARY, "node", "--coordinator", zmq->endpoint(), "--data",
+             "csv:" + (dir.path() / (school.name + ".csv")).string(), "--name", school.name,
+             "--key", (dir.path() / "keys" / (school.name + ".key")).string(), "--coordinator-key",
+             (dir.path() / "coordinator.pub").string(), "--roster",
+             (dir.path() / "roster").string(), "--pseudonym-key",
+             (dir.path() / (school.name + ".pseudonym")).string(), "--idle-timeout", "60"},
+            dir.path() / (school.name + ".log"))
+            .value());
   }
   const std::vector<int> killed = {1, 4, 8};
   HookedTransport transport(*zmq, protocol::MessageType::kShareDelivery, 2, [&] {
@@ -203,7 +213,8 @@ TEST(SecureAggregationTest, TenNodesThreeKilledAfterShareKeys) {
     }
   });
   Status outcome = coordinator::ServeRun(*loop, transport);
-  ASSERT_TRUE(outcome.ok()) << outcome << "\n" << testing::Slurp(dir.path() / (schools[0].name + ".log"));
+  ASSERT_TRUE(outcome.ok()) << outcome << "\n"
+                            << testing::Slurp(dir.path() / (schools[0].name + ".log"));
 
   const auto& records = loop->records();
   ASSERT_EQ(records.size(), 4u);

@@ -1,14 +1,13 @@
-// `cartable simulate` as a user runs it: the default scenario meets its quality targets, and an interrupt
-// stops every node process and leaves no report behind.
-
-#include <signal.h>
+// `cartable simulate` as a user runs it: the default scenario meets its quality targets, and an
+// interrupt stops every node process and leaves no report behind.
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "core/subprocess.h"
 #include "process_helpers.h"
@@ -69,7 +68,8 @@ TEST(SimulateCommandTest, NoRawPupilIdInAnyOutput) {
   raw_ids.erase(std::unique(raw_ids.begin(), raw_ids.end()), raw_ids.end());
   std::vector<std::filesystem::path> outputs = {dir.path() / "simulate.log"};
   for (const auto& entry : std::filesystem::recursive_directory_iterator(out)) {
-    if (entry.is_regular_file() && entry.path().parent_path() != out / "data") outputs.push_back(entry.path());
+    if (entry.is_regular_file() && entry.path().parent_path() != out / "data")
+      outputs.push_back(entry.path());
   }
   ASSERT_GT(outputs.size(), 5u);
   for (const auto& path : outputs) {
@@ -84,11 +84,12 @@ TEST(SimulateCommandTest, InterruptStopsEveryNodeAndWritesNoReport) {
   testing::ScratchDir dir("cartable-interrupt");
   const auto out = dir.path() / "out";
   const auto log = dir.path() / "simulate.log";
-  auto run = ChildProcess::Spawn(
-                 {CARTABLE_BINARY, "simulate", "--schools", "4", "--rounds", "100000", "--out", out.string()},
-                 log)
+  auto run = ChildProcess::Spawn({CARTABLE_BINARY, "simulate", "--schools", "4", "--rounds",
+                                  "100000", "--out", out.string()},
+                                 log)
                  .value();
-  ASSERT_TRUE(testing::WaitForText(log, "round   2/", std::chrono::seconds(120))) << testing::Slurp(log);
+  ASSERT_TRUE(testing::WaitForText(log, "round   2/", std::chrono::seconds(120)))
+      << testing::Slurp(log);
   const std::vector<pid_t> nodes = testing::ChildrenOf(run->pid());
   EXPECT_EQ(nodes.size(), 4u);
   run->Signal(SIGINT);
@@ -96,19 +97,20 @@ TEST(SimulateCommandTest, InterruptStopsEveryNodeAndWritesNoReport) {
   ASSERT_TRUE(code.has_value()) << "simulate did not stop after SIGINT";
   EXPECT_EQ(*code, 130) << testing::Slurp(log);
   EXPECT_FALSE(std::filesystem::exists(out / "report.json"));
-  for (pid_t pid : nodes) EXPECT_FALSE(testing::ProcessExists(pid)) << "node " << pid << " outlived simulate";
+  for (pid_t pid : nodes)
+    EXPECT_FALSE(testing::ProcessExists(pid)) << "node " << pid << " outlived simulate";
   EXPECT_NE(testing::Slurp(log).find("interrupted"), std::string::npos);
 }
 
 TEST(SimulateCommandTest, BadOptionsExitWithCodeTwoAndAMessage) {
   testing::ScratchDir dir("cartable-badopts");
-  for (std::vector<std::string> args : {std::vector<std::string>{"simulate", "--schools", "zero"},
-                                        std::vector<std::string>{"simulate", "--rounds", "0"},
-                                        std::vector<std::string>{"simulate", "--neighbours", "3"},
-                                        std::vector<std::string>{"simulate", "--secagg", "maybe"},
-                                        std::vector<std::string>{"coordinator", "--neighbours", "all"},
-                                        std::vector<std::string>{"no-such-command"},
-                                        std::vector<std::string>{"node"}}) {
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"simulate", "--schools", "zero"},
+        std::vector<std::string>{"simulate", "--rounds", "0"},
+        std::vector<std::string>{"simulate", "--neighbours", "3"},
+        std::vector<std::string>{"simulate", "--secagg", "maybe"},
+        std::vector<std::string>{"coordinator", "--neighbours", "all"},
+        std::vector<std::string>{"no-such-command"}, std::vector<std::string>{"node"}}) {
     args.insert(args.begin(), CARTABLE_BINARY);
     const auto log = dir.path() / "cli.log";
     std::filesystem::remove(log);

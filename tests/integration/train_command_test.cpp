@@ -1,5 +1,5 @@
-// `cartable train` as a researcher runs it: metrics as JSON, a safetensors model that reads back into the
-// same model, and a model card.
+// `cartable train` as a researcher runs it: metrics as JSON, a safetensors model that reads back
+// into the same model, and a model card.
 
 #include <gtest/gtest.h>
 
@@ -25,10 +25,10 @@ TEST(TrainCommandTest, TrainsWritesAReadableModelAndReportsTestMetrics) {
   const auto model_path = dir.path() / "pfa.safetensors";
   const auto out = dir.path() / "stdout.json";
   auto run = ChildProcess::Spawn({"/bin/sh", "-c",
-                                  std::string(CARTABLE_BINARY) + " train --data csv:" +
-                                      (dir.path() / "answers.csv").string() + " --epochs 5 --out " +
-                                      model_path.string() + " --json > " + out.string() + " 2> " +
-                                      (dir.path() / "stderr.log").string()},
+                                  std::string(CARTABLE_BINARY) +
+                                      " train --data csv:" + (dir.path() / "answers.csv").string() +
+                                      " --epochs 5 --out " + model_path.string() + " --json > " +
+                                      out.string() + " 2> " + (dir.path() / "stderr.log").string()},
                                  std::nullopt)
                  .value();
   auto code = run->WaitFor(std::chrono::seconds(120));
@@ -71,26 +71,30 @@ TEST(TrainCommandTest, InspectingACorruptModelFileIsABadInput) {
   testing::ScratchDir dir("cartable-inspect-bad");
   std::ofstream(dir.path() / "broken.safetensors") << std::string("\x10\0\0\0\0\0\0\0{\"a\":", 13);
   const auto log = dir.path() / "inspect.log";
-  auto run = ChildProcess::Spawn(
-                 {CARTABLE_BINARY, "model", "inspect", (dir.path() / "broken.safetensors").string()}, log)
-                 .value();
+  auto run =
+      ChildProcess::Spawn(
+          {CARTABLE_BINARY, "model", "inspect", (dir.path() / "broken.safetensors").string()}, log)
+          .value();
   auto code = run->WaitFor(std::chrono::seconds(60));
   ASSERT_TRUE(code.has_value());
   EXPECT_EQ(*code, 2);
-  EXPECT_NE(testing::Slurp(log).find("broken.safetensors"), std::string::npos) << testing::Slurp(log);
+  EXPECT_NE(testing::Slurp(log).find("broken.safetensors"), std::string::npos)
+      << testing::Slurp(log);
 }
 
 TEST(TrainCommandTest, UnreadableDataIsABadInputNamingTheLine) {
   testing::ScratchDir dir("cartable-train-bad");
   std::ofstream(dir.path() / "bad.csv") << "pupil_id,skill_id,correct\np1,0,1\np2,0,maybe\n";
   const auto log = dir.path() / "train.log";
-  auto run = ChildProcess::Spawn({CARTABLE_BINARY, "train", "--data", "csv:" + (dir.path() / "bad.csv").string()},
-                                 log)
-                 .value();
+  auto run =
+      ChildProcess::Spawn(
+          {CARTABLE_BINARY, "train", "--data", "csv:" + (dir.path() / "bad.csv").string()}, log)
+          .value();
   auto code = run->WaitFor(std::chrono::seconds(60));
   ASSERT_TRUE(code.has_value());
   EXPECT_EQ(*code, 2);
-  EXPECT_NE(testing::Slurp(log).find("bad.csv:3: field 'correct'"), std::string::npos) << testing::Slurp(log);
+  EXPECT_NE(testing::Slurp(log).find("bad.csv:3: field 'correct'"), std::string::npos)
+      << testing::Slurp(log);
 }
 
 }  // namespace

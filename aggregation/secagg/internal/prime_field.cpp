@@ -45,12 +45,13 @@ FieldElement FieldMultiply(FieldElement a, FieldElement b) {
 }
 
 FieldElement FieldMultiplySmall(FieldElement a, uint64_t s) {
-  const FieldElement low = FieldElement{static_cast<uint64_t>(a)} * s;         // < 2^128
-  const FieldElement high = FieldElement{static_cast<uint64_t>(a >> 64)} * s;  // < 2^127 (a < 2^127)
+  const FieldElement low = FieldElement{static_cast<uint64_t>(a)} * s;  // < 2^128
+  const FieldElement high =
+      FieldElement{static_cast<uint64_t>(a >> 64)} * s;  // < 2^127 (a < 2^127)
   // a·s = high·2^64 + low. Split high·2^64 = high_top·2^128 + high_bottom·2^64, and 2^128 ≡ 2.
   const FieldElement high_bottom = high << 64;
   const FieldElement sum = low + high_bottom;
-  const FieldElement carry = sum < low;  // one more 2^128 ≡ 2
+  const FieldElement carry = sum < low;                        // one more 2^128 ≡ 2
   const FieldElement small_part = 2 * ((high >> 64) + carry);  // < 2^65
   return FieldAdd(Fold(sum), small_part);
 }

@@ -24,7 +24,8 @@ void Put(std::vector<uint8_t>& out, uint64_t value, int bytes) {
 
 uint64_t Get(std::span<const uint8_t> in, size_t at, int bytes) {
   uint64_t value = 0;
-  for (int i = 0; i < bytes; ++i) value |= static_cast<uint64_t>(in[at + static_cast<size_t>(i)]) << (8 * i);
+  for (int i = 0; i < bytes; ++i)
+    value |= static_cast<uint64_t>(in[at + static_cast<size_t>(i)]) << (8 * i);
   return value;
 }
 
@@ -48,7 +49,8 @@ std::vector<uint8_t> AdvertMessage(uint64_t run_id, uint32_t round, const KeyAdv
   return out;
 }
 
-Sha256Digest SeedCommitment(uint64_t run_id, uint32_t round, uint32_t member, const SecretBytes& seed) {
+Sha256Digest SeedCommitment(uint64_t run_id, uint32_t round, uint32_t member,
+                            const SecretBytes& seed) {
   std::vector<uint8_t> prefix = Labelled(kSelfSeedLabel, run_id, round);
   Put(prefix, member, 4);
   return Sha256OfParts({prefix, seed.span()});
@@ -74,15 +76,18 @@ StatusOr<Share> CheckShare(uint64_t run_id, uint32_t round, ShareKind kind, uint
   }
   auto share = ParseShare(serialized);
   if (!share.ok()) {
-    return PermissionDeniedError(std::string("the ") + what + " is malformed: " + share.status().message());
+    return PermissionDeniedError(std::string("the ") + what +
+                                 " is malformed: " + share.status().message());
   }
   constexpr size_t kChunks = (kSharedSecretBytes + kShamirChunkBytes - 1) / kShamirChunkBytes;
   if (share->y.size() != kChunks) {
-    return PermissionDeniedError(std::string("the ") + what + " has " + std::to_string(share->y.size()) +
-                                 " chunks, not the " + std::to_string(kChunks) + " of a 32-byte secret");
+    return PermissionDeniedError(std::string("the ") + what + " has " +
+                                 std::to_string(share->y.size()) + " chunks, not the " +
+                                 std::to_string(kChunks) + " of a 32-byte secret");
   }
   if (share->x != ShareX(holder)) {
-    return PermissionDeniedError(std::string("the ") + what + " carries x=" + std::to_string(share->x) +
+    return PermissionDeniedError(std::string("the ") + what +
+                                 " carries x=" + std::to_string(share->x) +
                                  ", not its holder's x=" + std::to_string(ShareX(holder)));
   }
   return share;
@@ -109,7 +114,8 @@ StatusOr<SecretBytes> ShareSealingKey(const X25519PrivateKey& mine, const X25519
   return HkdfSha256(shared.span(), {}, info, 32);
 }
 
-std::vector<uint8_t> ShareAssociatedData(uint64_t run_id, uint32_t round, uint32_t from, uint32_t to) {
+std::vector<uint8_t> ShareAssociatedData(uint64_t run_id, uint32_t round, uint32_t from,
+                                         uint32_t to) {
   std::vector<uint8_t> out = Labelled(kShareDataLabel, run_id, round);
   Put(out, from, 4);
   Put(out, to, 4);
@@ -137,7 +143,8 @@ SecretBytes EncodeSharePair(uint32_t from, uint32_t to, const SecretBytes& self_
   return out;
 }
 
-StatusOr<SharePair> DecodeSharePair(std::span<const uint8_t> plaintext, uint32_t from, uint32_t to) {
+StatusOr<SharePair> DecodeSharePair(std::span<const uint8_t> plaintext, uint32_t from,
+                                    uint32_t to) {
   if (plaintext.size() < 13 || plaintext[0] != kSharePairVersion) {
     return DataLossError("sealed share pair has an unknown layout");
   }
@@ -161,7 +168,8 @@ StatusOr<SharePair> DecodeSharePair(std::span<const uint8_t> plaintext, uint32_t
   return pair;
 }
 
-StatusOr<NeighbourGraph> GraphOver(const RoundParameters& params, std::span<const uint32_t> advertised) {
+StatusOr<NeighbourGraph> GraphOver(const RoundParameters& params,
+                                   std::span<const uint32_t> advertised) {
   const int n = static_cast<int>(advertised.size());
   // A sparse degree the shrunken cohort cannot hold becomes the full graph, as PlanGraph
   // would choose for so few members.
@@ -178,15 +186,18 @@ StatusOr<int> RoundThreshold(const RoundParameters& params, const NeighbourGraph
   }
   const int t = ShamirThreshold(graph.degree(), params.corrupt_allowance);
   if (t > graph.degree()) {
-    return FailedPreconditionError(
-        "a threshold of " + std::to_string(t) + " shares (tolerating " +
-        std::to_string(params.corrupt_allowance) + " colluder(s)) is more than the " +
-        std::to_string(graph.degree()) + " neighbours each member has: too few members advertised keys");
+    return FailedPreconditionError("a threshold of " + std::to_string(t) + " shares (tolerating " +
+                                   std::to_string(params.corrupt_allowance) +
+                                   " colluder(s)) is more than the " +
+                                   std::to_string(graph.degree()) +
+                                   " neighbours each member has: too few members advertised keys");
   }
   return t;
 }
 
-int MaxContributors(const RoundParameters& params) { return static_cast<int>(params.cohort.size()); }
+int MaxContributors(const RoundParameters& params) {
+  return static_cast<int>(params.cohort.size());
+}
 
 int IndexIn(std::span<const uint32_t> members, uint32_t member) {
   auto it = std::lower_bound(members.begin(), members.end(), member);

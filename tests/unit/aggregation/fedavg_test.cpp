@@ -20,9 +20,12 @@ namespace {
 // Builds Σ wᵢΔᵢ and Σ wᵢ as the coordinator hands them to a strategy.
 class UpdateAccumulator {
  public:
-  explicit UpdateAccumulator(size_t dimension) { sum_.weighted_delta = Eigen::VectorXd::Zero(dimension); }
+  explicit UpdateAccumulator(size_t dimension) {
+    sum_.weighted_delta = Eigen::VectorXd::Zero(dimension);
+  }
   ::cartable::Status Add(const std::vector<float>& delta, double weight) {
-    for (size_t i = 0; i < delta.size(); ++i) sum_.weighted_delta[static_cast<Eigen::Index>(i)] += weight * delta[i];
+    for (size_t i = 0; i < delta.size(); ++i)
+      sum_.weighted_delta[static_cast<Eigen::Index>(i)] += weight * delta[i];
     sum_.total_weight += weight;
     sum_.contributors += 1;
     return ::cartable::Status::Ok();

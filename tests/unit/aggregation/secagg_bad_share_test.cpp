@@ -1,7 +1,7 @@
-// One member against a secure round: wrong shares, at every point where a member or a relay can slip
-// one in, are caught and their sender named; an honest round goes on when enough shares remain, and
-// fails retryably otherwise. Never a wrong sum. Whole rounds of real clients and a real server,
-// driven by hand so that each lie is told exactly where it matters.
+// One member against a secure round: wrong shares, at every point where a member or a relay can
+// slip one in, are caught and their sender named; an honest round goes on when enough shares
+// remain, and fails retryably otherwise. Never a wrong sum. Whole rounds of real clients and a real
+// server, driven by hand so that each lie is told exactly where it matters.
 
 #include <gtest/gtest.h>
 
@@ -37,10 +37,14 @@ class InconsistentDealer {
       : params_(params), member_(member), identity_(identity), model_(model), lie_(lie) {}
 
   KeyAdvert Advertise() const {
-    KeyAdvert advert{member_, mask_.PublicKey(), share_.PublicKey(),
-                     internal::SeedCommitment(params_.run_id, params_.round, member_, seed_), {}};
+    KeyAdvert advert{member_,
+                     mask_.PublicKey(),
+                     share_.PublicKey(),
+                     internal::SeedCommitment(params_.run_id, params_.round, member_, seed_),
+                     {}};
     advert.signature =
-        identity_.Sign(internal::AdvertMessage(params_.run_id, params_.round, advert, model_)).value();
+        identity_.Sign(internal::AdvertMessage(params_.run_id, params_.round, advert, model_))
+            .value();
     return advert;
   }
 
@@ -52,51 +56,57 @@ class InconsistentDealer {
     graph_.emplace(internal::GraphOver(params_, advertised_).value());
     const int threshold = internal::RoundThreshold(params_, *graph_).value();
     std::vector<uint32_t> points;
-    for (int j : graph_->neighbours(Me())) points.push_back(internal::ShareX(advertised_[static_cast<size_t>(j)]));
+    for (int j : graph_->neighbours(Me()))
+      points.push_back(internal::ShareX(advertised_[static_cast<size_t>(j)]));
     const SecretBytes other_seed = SecretBytes::Random(32);
     const SecretBytes other_key = X25519PrivateKey::Generate().value().ExportPrivateBytes();
     const SecretBytes own_key = mask_.ExportPrivateBytes();
     const auto self_shares =
-        Split((lie_ == DealerLie::kOtherSelfSeed ? other_seed : seed_).span(), threshold, points).value();
+        Split((lie_ == DealerLie::kOtherSelfSeed ? other_seed : seed_).span(), threshold, points)
+            .value();
     const auto key_shares =
-        Split((lie_ == DealerLie::kOtherMaskKey ? other_key : own_key).span(), threshold, points).value();
+        Split((lie_ == DealerLie::kOtherMaskKey ? other_key : own_key).span(), threshold, points)
+            .value();
     std::vector<SealedShare> out;
     for (size_t i = 0; i < points.size(); ++i) {
       const uint32_t to = points[i] - 1;
       const size_t dealt = lie_ == DealerLie::kNextHoldersShare ? (i + 1) % points.size() : i;
       const SecretBytes self_share = SerializeShare(self_shares[dealt]);
       const SecretBytes key_share = SerializeShare(key_shares[dealt]);
-      const SecretBytes key =
-          internal::ShareSealingKey(share_, adverts_.at(to).share_key, params_.run_id, params_.round).value();
-      out.push_back(
-          {member_, to,
-           internal::ShareCommitment(params_.run_id, params_.round, ShareKind::kSelfSeed, member_, to,
-                                     self_share.span()),
-           internal::ShareCommitment(params_.run_id, params_.round, ShareKind::kMaskKey, member_, to,
-                                     key_share.span()),
-           Seal(key, internal::EncodeSharePair(member_, to, self_share, key_share).span(),
-                internal::ShareAssociatedData(params_.run_id, params_.round, member_, to))
-               .value()});
+      const SecretBytes key = internal::ShareSealingKey(share_, adverts_.at(to).share_key,
+                                                        params_.run_id, params_.round)
+                                  .value();
+      out.push_back({member_, to,
+                     internal::ShareCommitment(params_.run_id, params_.round, ShareKind::kSelfSeed,
+                                               member_, to, self_share.span()),
+                     internal::ShareCommitment(params_.run_id, params_.round, ShareKind::kMaskKey,
+                                               member_, to, key_share.span()),
+                     Seal(key, internal::EncodeSharePair(member_, to, self_share, key_share).span(),
+                          internal::ShareAssociatedData(params_.run_id, params_.round, member_, to))
+                         .value()});
     }
     return out;
   }
 
   // Masks with every neighbour: in these rounds every member shares.
   std::vector<uint64_t> MaskInput(std::span<const float> values) const {
-    const Quantizer quantizer = Quantizer::Create(params_.value_range, static_cast<int>(params_.cohort.size()),
-                                                  params_.modulus_bits)
-                                    .value();
+    const Quantizer quantizer =
+        Quantizer::Create(params_.value_range, static_cast<int>(params_.cohort.size()),
+                          params_.modulus_bits)
+            .value();
     const auto quantised = quantizer.Quantize(values, SecretBytes::Random(32).span()).value();
     std::vector<NeighbourSeed> seeds;
     for (int j : graph_->neighbours(Me())) {
       const KeyAdvert& partner = adverts_.at(advertised_[static_cast<size_t>(j)]);
-      seeds.push_back({j, PairwiseSeed(mask_, partner.mask_key, params_.run_id, params_.round).value()});
+      seeds.push_back(
+          {j, PairwiseSeed(mask_, partner.mask_key, params_.run_id, params_.round).value()});
     }
     return secagg::MaskInput(quantised, seed_, seeds, Me(), params_.modulus_bits).value();
   }
 
   Ed25519Signature OnSurvivors(std::span<const uint32_t> survivors) const {
-    return identity_.Sign(internal::SurvivorsMessage(params_.run_id, params_.round, survivors)).value();
+    return identity_.Sign(internal::SurvivorsMessage(params_.run_id, params_.round, survivors))
+        .value();
   }
 
  private:
@@ -122,8 +132,8 @@ struct Dealer {
   bool drops_after_sharing = false;
 };
 
-// Where a test changes what travels: the shares the coordinator relays to a holder, and the shares a
-// holder reveals; and who deals.
+// Where a test changes what travels: the shares the coordinator relays to a holder, and the shares
+// a holder reveals; and who deals.
 struct Lies {
   std::function<void(uint32_t holder, std::vector<SealedShare>&)> delivery;
   std::function<void(uint32_t holder, RevealedShares&)> reveal;
@@ -157,13 +167,15 @@ class HandRound {
     const bool dealer_drops = lies.dealer && lies.dealer->drops_after_sharing;
     for (uint32_t i = 0; i < params_.cohort.size(); ++i) {
       if (i == dealt_by) {
-        dealer = std::make_unique<InconsistentDealer>(params_, i, *keys_[i], model_, lies.dealer->lie);
+        dealer =
+            std::make_unique<InconsistentDealer>(params_, i, *keys_[i], model_, lies.dealer->lie);
         clients_.emplace_back();
         EXPECT_TRUE(server_->OnAdvert(dealer->Advertise()).ok());
         continue;
       }
       ClientPolicy policy;
-      clients_.push_back(SecAggClient::Create(params_, params_.cohort[i].name, *keys_[i], model_, policy).value());
+      clients_.push_back(
+          SecAggClient::Create(params_, params_.cohort[i].name, *keys_[i], model_, policy).value());
       EXPECT_TRUE(server_->OnAdvert(clients_[i]->Advertise().value()).ok());
     }
     const std::vector<KeyAdvert> list = server_->CloseAdvertising().value();
@@ -187,14 +199,16 @@ class HandRound {
     const std::vector<uint32_t> survivors = server_->CloseMasking().value();
     for (uint32_t i = 0; i < clients_.size(); ++i) {
       if (i == dealt_by && dealer_drops) continue;
-      const Ed25519Signature signature =
-          i == dealt_by ? dealer->OnSurvivors(survivors) : clients_[i]->OnSurvivors(survivors).value();
+      const Ed25519Signature signature = i == dealt_by
+                                             ? dealer->OnSurvivors(survivors)
+                                             : clients_[i]->OnSurvivors(survivors).value();
       EXPECT_TRUE(server_->OnSurvivorSignature({i, signature}).ok());
     }
     const std::vector<MemberSignature> signatures = server_->CloseConsistency().value();
     reveal_status_.assign(clients_.size(), Status::Ok());
     for (uint32_t i = 0; i < clients_.size(); ++i) {
-      if (i == dealt_by) continue;  // it holds shares like anyone else; whether it reveals them is moot
+      if (i == dealt_by)
+        continue;  // it holds shares like anyone else; whether it reveals them is moot
       RevealedShares revealed = clients_[i]->OnSignatures(signatures).value();
       if (lies.reveal) lies.reveal(i, revealed);
       reveal_status_[i] = server_->OnRevealedShares(i, revealed);
@@ -207,7 +221,9 @@ class HandRound {
     ASSERT_TRUE(sum.ok()) << sum.status();
     ASSERT_EQ(sum->survivors.size(), params_.cohort.size());
     const double n = static_cast<double>(params_.cohort.size());
-    const double level = 2 * params_.value_range / static_cast<double>((uint64_t{1} << params_.modulus_bits) / params_.cohort.size());
+    const double level =
+        2 * params_.value_range /
+        static_cast<double>((uint64_t{1} << params_.modulus_bits) / params_.cohort.size());
     for (size_t d = 0; d < kDimension; ++d) {
       double exact = 0;
       for (const auto& input : inputs_) exact += input[d];
@@ -231,8 +247,8 @@ class HandRound {
   std::vector<Status> reveal_status_;
 };
 
-// Changes one value of the self-seed share `holder` reveals of `owner` (the last byte of the first y,
-// kept below the field's prime so the share still parses).
+// Changes one value of the self-seed share `holder` reveals of `owner` (the last byte of the first
+// y, kept below the field's prime so the share still parses).
 void AlterSelfSeedShare(RevealedShares& revealed, uint32_t owner) {
   for (RevealedShare& s : revealed.self_seed_shares) {
     if (s.of == owner) s.share[kShamirShareHeaderSize] ^= 0x01;
@@ -242,7 +258,8 @@ void AlterSelfSeedShare(RevealedShares& revealed, uint32_t owner) {
 // Rewrites the x of every share `revealed` holds (each share's bytes 1..4, little-endian).
 void SetX(RevealedShares& revealed, uint32_t x) {
   for (RevealedShare& s : revealed.self_seed_shares) {
-    for (int b = 0; b < 4; ++b) s.share[1 + static_cast<size_t>(b)] = static_cast<uint8_t>(x >> (8 * b));
+    for (int b = 0; b < 4; ++b)
+      s.share[1 + static_cast<size_t>(b)] = static_cast<uint8_t>(x >> (8 * b));
   }
 }
 
@@ -261,7 +278,8 @@ TEST(SecAggBadShareTest, AnAlteredSelfSeedShareIsCaughtItsHolderBlamedAndTheSumS
   }});
   round.ExpectExactSum(sum);
   ASSERT_EQ(round.server().blamed().size(), 1u);
-  EXPECT_TRUE(Blamed(round.server(), 2, "does not match its commitment")) << round.server().blamed()[0].reason;
+  EXPECT_TRUE(Blamed(round.server(), 2, "does not match its commitment"))
+      << round.server().blamed()[0].reason;
   EXPECT_EQ(round.reveal_status(2).code(), StatusCode::kPermissionDenied);
   EXPECT_TRUE(round.server().disputes().empty());
 }
@@ -273,14 +291,16 @@ TEST(SecAggBadShareTest, AnAlteredShareWithNoSurplusFailsRetryablyNamingTheHolde
   }});
   ASSERT_FALSE(sum.ok()) << "a sum came out of a round that lost a needed share";
   EXPECT_EQ(sum.status().code(), StatusCode::kFailedPrecondition) << sum.status();
-  EXPECT_NE(sum.status().message().find("revealed by member(s) 1 were discarded"), std::string::npos)
+  EXPECT_NE(sum.status().message().find("revealed by member(s) 1 were discarded"),
+            std::string::npos)
       << sum.status();
   EXPECT_TRUE(Blamed(round.server(), 1, "does not match its commitment"));
   EXPECT_EQ(round.server().blamed().size(), 1u);
 }
 
-// Before: a duplicate x made Combine refuse and failed the whole round; a wrong x was never checked.
-// The x is inside what the commitment covers, so changing it is caught like any other change.
+// Before: a duplicate x made Combine refuse and failed the whole round; a wrong x was never
+// checked. The x is inside what the commitment covers, so changing it is caught like any other
+// change.
 TEST(SecAggBadShareTest, ADuplicateOrWrongXFromAHolderIsBlamedAndDoesNotFailTheRound) {
   for (const uint32_t x : {internal::ShareX(4), uint32_t{999}}) {  // member 4's x, and nobody's
     HandRound round(8);
@@ -293,14 +313,16 @@ TEST(SecAggBadShareTest, ADuplicateOrWrongXFromAHolderIsBlamedAndDoesNotFailTheR
   }
 }
 
-// A share dealt at another holder's x (with commitments over exactly those bytes) is refused by every
-// holder: the dealer's secrets cannot be rebuilt, and each holder's report becomes a dispute with it.
+// A share dealt at another holder's x (with commitments over exactly those bytes) is refused by
+// every holder: the dealer's secrets cannot be rebuilt, and each holder's report becomes a dispute
+// with it.
 TEST(SecAggBadShareTest, SharesDealtAtAnotherHoldersXAreReportedAndDisputed) {
   HandRound round(5);
   auto sum = round.Run({.dealer = Dealer{3, DealerLie::kNextHoldersShare}});
   ASSERT_FALSE(sum.ok());
   EXPECT_EQ(sum.status().code(), StatusCode::kFailedPrecondition) << sum.status();
-  EXPECT_NE(sum.status().message().find("only 0 valid share(s) of the self seed of member 3"), std::string::npos)
+  EXPECT_NE(sum.status().message().find("only 0 valid share(s) of the self seed of member 3"),
+            std::string::npos)
       << sum.status();
   for (uint32_t i : {0u, 1u, 2u, 4u}) {
     ASSERT_EQ(round.client(i).unusable_from(), std::vector<uint32_t>{3}) << i;
@@ -312,27 +334,31 @@ TEST(SecAggBadShareTest, SharesDealtAtAnotherHoldersXAreReportedAndDisputed) {
   EXPECT_TRUE(round.server().blamed().empty());
 }
 
-// The x is inside what the commitment covers, so a holder cannot change it undetected; a share dealt
-// with another x than its holder's is refused by the holder itself (CheckShare), and one revealed with
-// a matching commitment but another x could only come from a holder that skipped that check.
+// The x is inside what the commitment covers, so a holder cannot change it undetected; a share
+// dealt with another x than its holder's is refused by the holder itself (CheckShare), and one
+// revealed with a matching commitment but another x could only come from a holder that skipped that
+// check.
 TEST(SecAggBadShareTest, AShareWithAWrongXIsRefusedByTheCheckBothSidesRun) {
   const RoundParameters params = HandRound(4).params();
-  const Share share =
-      Split(SecretBytes::Random(32).span(), 2, std::vector<uint32_t>{internal::ShareX(3), internal::ShareX(2)})
-          .value()
-          .front();
+  const Share share = Split(SecretBytes::Random(32).span(), 2,
+                            std::vector<uint32_t>{internal::ShareX(3), internal::ShareX(2)})
+                          .value()
+                          .front();
   const SecretBytes bytes = SerializeShare(share);
-  const Sha256Digest commitment =
-      internal::ShareCommitment(params.run_id, params.round, ShareKind::kSelfSeed, 0, 2, bytes.span());
+  const Sha256Digest commitment = internal::ShareCommitment(
+      params.run_id, params.round, ShareKind::kSelfSeed, 0, 2, bytes.span());
   // Dealt to member 2 at member 3's x, with a commitment over exactly those bytes.
-  const auto checked =
-      internal::CheckShare(params.run_id, params.round, ShareKind::kSelfSeed, 0, 2, bytes.span(), commitment);
+  const auto checked = internal::CheckShare(params.run_id, params.round, ShareKind::kSelfSeed, 0, 2,
+                                            bytes.span(), commitment);
   ASSERT_FALSE(checked.ok());
-  EXPECT_NE(checked.status().message().find("not its holder's x=3"), std::string::npos) << checked.status();
+  EXPECT_NE(checked.status().message().find("not its holder's x=3"), std::string::npos)
+      << checked.status();
   // The same bytes for their rightful holder pass.
-  const Sha256Digest right =
-      internal::ShareCommitment(params.run_id, params.round, ShareKind::kSelfSeed, 0, 3, bytes.span());
-  EXPECT_TRUE(internal::CheckShare(params.run_id, params.round, ShareKind::kSelfSeed, 0, 3, bytes.span(), right).ok());
+  const Sha256Digest right = internal::ShareCommitment(params.run_id, params.round,
+                                                       ShareKind::kSelfSeed, 0, 3, bytes.span());
+  EXPECT_TRUE(internal::CheckShare(params.run_id, params.round, ShareKind::kSelfSeed, 0, 3,
+                                   bytes.span(), right)
+                  .ok());
 }
 
 TEST(SecAggBadShareTest, AnOwnerDealingSharesOfAnotherSelfSeedIsBlamed) {
@@ -340,7 +366,8 @@ TEST(SecAggBadShareTest, AnOwnerDealingSharesOfAnotherSelfSeedIsBlamed) {
   auto sum = round.Run({.dealer = Dealer{2, DealerLie::kOtherSelfSeed}});
   ASSERT_FALSE(sum.ok());
   EXPECT_EQ(sum.status().code(), StatusCode::kFailedPrecondition) << sum.status();
-  EXPECT_NE(sum.status().message().find("member 2 dealt shares of its self seed"), std::string::npos)
+  EXPECT_NE(sum.status().message().find("member 2 dealt shares of its self seed"),
+            std::string::npos)
       << sum.status();
   ASSERT_EQ(round.server().blamed().size(), 1u);
   EXPECT_EQ(round.server().blamed()[0].member, 2u);
@@ -355,7 +382,8 @@ TEST(SecAggBadShareTest, AnOwnerDealingSharesOfAnotherMaskKeyIsBlamedWhenItDrops
   // Its mask key is rebuilt only because it drops after ShareKeys; the rebuilt key is not the one
   // its advert carries.
   HandRound round(5);
-  auto sum = round.Run({.dealer = Dealer{1, DealerLie::kOtherMaskKey, /*drops_after_sharing=*/true}});
+  auto sum =
+      round.Run({.dealer = Dealer{1, DealerLie::kOtherMaskKey, /*drops_after_sharing=*/true}});
   ASSERT_FALSE(sum.ok());
   EXPECT_EQ(sum.status().code(), StatusCode::kFailedPrecondition) << sum.status();
   EXPECT_TRUE(Blamed(round.server(), 1, "dealt shares of its mask key")) << sum.status();
@@ -380,7 +408,8 @@ TEST(SecAggBadShareTest, ASealedShareThatDoesNotOpenIsReportedAndTheSumStaysExac
   EXPECT_EQ(round.client(4).unusable_from(), std::vector<uint32_t>{6});
   EXPECT_NE(round.client(4).unusable()[0].why.find("do not open"), std::string::npos)
       << round.client(4).unusable()[0].why;
-  // Member 4 still masked with member 6 (the sum would not unmask otherwise) and reveals nothing of it.
+  // Member 4 still masked with member 6 (the sum would not unmask otherwise) and reveals nothing of
+  // it.
   round.ExpectExactSum(sum);
   EXPECT_TRUE(round.server().blamed().empty());
   EXPECT_TRUE(round.server().disputes().empty());
@@ -396,14 +425,17 @@ TEST(SecAggBadShareTest, UnusableSharesThatLeaveTooFewFailRetryablyWithTheDisput
   }});
   ASSERT_FALSE(sum.ok());
   EXPECT_EQ(sum.status().code(), StatusCode::kFailedPrecondition) << sum.status();
-  EXPECT_NE(sum.status().message().find("self seed of member 0"), std::string::npos) << sum.status();
-  EXPECT_NE(sum.status().message().find("member(s) 2 reported its shares unusable"), std::string::npos)
+  EXPECT_NE(sum.status().message().find("self seed of member 0"), std::string::npos)
+      << sum.status();
+  EXPECT_NE(sum.status().message().find("member(s) 2 reported its shares unusable"),
+            std::string::npos)
       << sum.status();
   ASSERT_EQ(round.server().disputes().size(), 1u);
   EXPECT_EQ(round.server().disputes()[0].reporter, 2u);
   EXPECT_EQ(round.server().disputes()[0].owner, 0u);
   EXPECT_TRUE(round.server().blamed().empty());
-  EXPECT_NE(round.client(2).unusable()[0].why.find("does not match its commitment"), std::string::npos);
+  EXPECT_NE(round.client(2).unusable()[0].why.find("does not match its commitment"),
+            std::string::npos);
 }
 
 TEST(SecAggBadShareTest, AHolderRevealingAShareItReportedUnusableIsBlamed) {
@@ -445,7 +477,8 @@ TEST(SecAggBadShareTest, SharesOfTheWrongKindOrTwiceOrOfAStrangerAreBlamed) {
       if (holder == 0) c.lie(r);
     }});
     round.ExpectExactSum(sum);
-    EXPECT_TRUE(Blamed(round.server(), 0, "cannot hold")) << c.what << ": " << round.reveal_status(0);
+    EXPECT_TRUE(Blamed(round.server(), 0, "cannot hold"))
+        << c.what << ": " << round.reveal_status(0);
   }
 }
 

@@ -1,6 +1,6 @@
-// A malicious coordinator against SecAggClient and SecAggServer, driven directly (no transport): every
-// lie the client's header promises to catch is told here, each beside the honest message it corrupts
-// so that the test fails if the honest path breaks or the lie goes through.
+// A malicious coordinator against SecAggClient and SecAggServer, driven directly (no transport):
+// every lie the client's header promises to catch is told here, each beside the honest message it
+// corrupts so that the test fails if the honest path breaks or the lie goes through.
 
 #include <gtest/gtest.h>
 
@@ -47,15 +47,16 @@ struct Cohort {
 
   // Every member's client, all given `model`.
   void Start() {
-    for (size_t i = 0; i < keys.size(); ++i) clients.push_back(Client(static_cast<int>(i), model).value());
+    for (size_t i = 0; i < keys.size(); ++i)
+      clients.push_back(Client(static_cast<int>(i), model).value());
   }
   std::vector<KeyAdvert> Advertise(size_t count) {
     std::vector<KeyAdvert> out;
     for (size_t i = 0; i < count; ++i) out.push_back(clients[i]->Advertise().value());
     return out;
   }
-  // Runs AdvertiseKeys, ShareKeys and share delivery for the first `count` members; returns what each
-  // member was sent, by recipient.
+  // Runs AdvertiseKeys, ShareKeys and share delivery for the first `count` members; returns what
+  // each member was sent, by recipient.
   std::vector<std::vector<SealedShare>> ShareAmong(size_t count) {
     adverts = Advertise(count);
     std::vector<std::vector<SealedShare>> inbox(keys.size());
@@ -86,7 +87,9 @@ KeyAdvert SignedAdvert(const Cohort& c, uint32_t member, const X25519PublicKey& 
                        const X25519PublicKey& share_key) {
   KeyAdvert advert{member, mask_key, share_key, {}};
   advert.signature =
-      c.keys[member]->Sign(internal::AdvertMessage(c.params.run_id, c.params.round, advert, c.model)).value();
+      c.keys[member]
+          ->Sign(internal::AdvertMessage(c.params.run_id, c.params.round, advert, c.model))
+          .value();
   return advert;
 }
 
@@ -144,7 +147,8 @@ TEST(SecAggClientTest, APlanBelowTheNodesCorruptToleranceIsRefused) {
   StatusOr<std::unique_ptr<SecAggClient>> client = c.Client(0, c.model);
   ASSERT_FALSE(client.ok());
   EXPECT_EQ(client.status().code(), StatusCode::kPermissionDenied);
-  EXPECT_NE(client.status().message().find("needs 2"), std::string::npos) << client.status().message();
+  EXPECT_NE(client.status().message().find("needs 2"), std::string::npos)
+      << client.status().message();
   c.params.corrupt_allowance = 2;
   EXPECT_TRUE(c.Client(0, c.model).ok());
   c.params.corrupt_allowance = 5;
@@ -209,9 +213,10 @@ TEST(SecAggClientTest, ASurvivorSetWithoutThisNodeOrWithAStrangerIsRefused) {
   EXPECT_FALSE(c.clients[0]->OnSurvivors(std::vector<uint32_t>{0, 1, 2, 3}).ok());
 }
 
-// Never both: asking m0 a second time (with m1 now "dropped"), or showing it signatures over another
-// survivor set than the one it signed, would make it reveal m1's mask-key share after its self-seed
-// share. Every such request is refused, and what is revealed holds one kind of share per neighbour.
+// Never both: asking m0 a second time (with m1 now "dropped"), or showing it signatures over
+// another survivor set than the one it signed, would make it reveal m1's mask-key share after its
+// self-seed share. Every such request is refused, and what is revealed holds one kind of share per
+// neighbour.
 TEST(SecAggClientTest, ACoordinatorCannotCollectBothSharesOfOneNeighbour) {
   Cohort c(5);
   c.Start();
@@ -244,14 +249,15 @@ TEST(SecAggClientTest, SignaturesOverAnotherSurvivorSetAreRefused) {
   const std::vector<uint32_t> told_m0 = {0, 2, 3, 4}, told_others = {0, 1, 2, 3, 4};
   ASSERT_TRUE(c.clients[0]->OnSurvivors(told_m0).ok());
   std::vector<MemberSignature> others;
-  for (uint32_t i : {2, 3, 4}) others.push_back({i, c.clients[i]->OnSurvivors(told_others).value()});
+  for (uint32_t i : {2, 3, 4})
+    others.push_back({i, c.clients[i]->OnSurvivors(told_others).value()});
   EXPECT_EQ(c.clients[0]->OnSignatures(others).status().code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(c.clients[0]->OnSignatures(others).status().code(), StatusCode::kFailedPrecondition);
 }
 
 // A share that does not open is its owner's fault or the relay's: the holder goes on without it and
-// reports the owner (before, it refused the round, which was then retried with the culprit again). A
-// share list the coordinator misaddressed is the coordinator's fault alone, and is refused.
+// reports the owner (before, it refused the round, which was then retried with the culprit again).
+// A share list the coordinator misaddressed is the coordinator's fault alone, and is refused.
 TEST(SecAggClientTest, ATamperedShareIsReportedAndAMisaddressedOneRefused) {
   Cohort c(4);
   c.Start();
@@ -303,10 +309,11 @@ TEST(SecAggClientTest, TheSeedCommitmentIsCoveredByTheAdvertSignature) {
   for (const KeyAdvert& a : honest) EXPECT_NE(a.seed_commitment, Sha256Digest{}) << a.member;
   std::vector<KeyAdvert> changed = honest;
   changed[2].seed_commitment[7] ^= 0x01;
-  EXPECT_FALSE(VerifySignature(c.params.cohort[2].signing_key,
-                               internal::AdvertMessage(c.params.run_id, c.params.round, changed[2], c.model),
-                               changed[2].signature)
-                   .ok());
+  EXPECT_FALSE(
+      VerifySignature(c.params.cohort[2].signing_key,
+                      internal::AdvertMessage(c.params.run_id, c.params.round, changed[2], c.model),
+                      changed[2].signature)
+          .ok());
   EXPECT_EQ(c.clients[0]->OnKeyList(changed).status().code(), StatusCode::kPermissionDenied);
   EXPECT_TRUE(c.clients[1]->OnKeyList(honest).ok());
   auto server = SecAggServer::Create(c.params, 16, c.model).value();
@@ -318,9 +325,9 @@ TEST(SecAggClientTest, TheSeedCommitmentIsCoveredByTheAdvertSignature) {
   EXPECT_EQ(c.clients[3]->OnKeyList(own_changed).status().code(), StatusCode::kPermissionDenied);
 }
 
-// Regression: the check that an advert's two keys differ once sat inside the loop over adverts already
-// received, so the first advert to arrive was never checked. Clients refuse such an advert; so does the
-// server.
+// Regression: the check that an advert's two keys differ once sat inside the loop over adverts
+// already received, so the first advert to arrive was never checked. Clients refuse such an advert;
+// so does the server.
 TEST(SecAggClientTest, TheServerRefusesAFirstAdvertWithOneKeyTwice) {
   Cohort c(4);
   c.Start();

@@ -1,6 +1,6 @@
 // The fast paths behind SecAgg+'s speed give exactly what the plain definitions give: the
-// small-factor field product, Lagrange weights batched over many shares, and masks streamed block by
-// block (regression guard for the optimisations measured in docs/benchmarks.md).
+// small-factor field product, Lagrange weights batched over many shares, and masks streamed block
+// by block (regression guard for the optimisations measured in docs/benchmarks.md).
 
 #include <gtest/gtest.h>
 
@@ -20,8 +20,14 @@ using internal::kFieldPrime;
 
 TEST(SecAggFastPathsTest, SmallFactorProductMatchesTheGeneralOne) {
   std::mt19937_64 rng(11);
-  const FieldElement edges[] = {0, 1, 2, kFieldPrime - 1, kFieldPrime - 2, FieldElement{1} << 126,
-                                (FieldElement{1} << 127) - 3, ~uint64_t{0}};
+  const FieldElement edges[] = {0,
+                                1,
+                                2,
+                                kFieldPrime - 1,
+                                kFieldPrime - 2,
+                                FieldElement{1} << 126,
+                                (FieldElement{1} << 127) - 3,
+                                ~uint64_t{0}};
   const uint64_t factors[] = {0, 1, 2, 65535, 65534ULL * 65533 * 65532 * 65531, ~uint64_t{0}};
   for (FieldElement a : edges) {
     for (uint64_t s : factors) {

@@ -1,10 +1,9 @@
-#include "aggregation/secagg/graph_plan.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
+#include "aggregation/secagg/graph_plan.h"
 #include "aggregation/secagg/neighbour_graph.h"
 
 namespace cartable::aggregation::secagg {
@@ -33,10 +32,10 @@ TEST(GraphPlanTest, MatchesPlansComputedWithExactArithmetic) {
     double corrupt, dropout;
     int k, allowance, threshold;
   };
-  for (const Case& c : {Case{100, 0.05, 0.1, 28, 5, 18},
-                        Case{200, 0.05, 0.1, 42, 10, 27}, Case{500, 0.05, 0.1, 66, 20, 44},
-                        Case{500, 0.05, 0.3, 218, 25, 123}, Case{1000, 0.05, 0.1, 78, 24, 52},
-                        Case{1000, 0.0, 0.1, 36, 0, 19}, Case{10000, 0.05, 0.1, 96, 30, 64}}) {
+  for (const Case& c : {Case{100, 0.05, 0.1, 28, 5, 18}, Case{200, 0.05, 0.1, 42, 10, 27},
+                        Case{500, 0.05, 0.1, 66, 20, 44}, Case{500, 0.05, 0.3, 218, 25, 123},
+                        Case{1000, 0.05, 0.1, 78, 24, 52}, Case{1000, 0.0, 0.1, 36, 0, 19},
+                        Case{10000, 0.05, 0.1, 96, 30, 64}}) {
     StatusOr<GraphPlan> plan = PlanGraph(c.n, {c.corrupt, c.dropout});
     ASSERT_TRUE(plan.ok()) << plan.status();
     EXPECT_EQ(plan->neighbours, c.k) << "n=" << c.n << " dropout=" << c.dropout;

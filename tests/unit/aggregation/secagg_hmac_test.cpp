@@ -1,9 +1,9 @@
-#include "aggregation/secagg/hmac.h"
-#include "hex.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
+
+#include "aggregation/secagg/hmac.h"
+#include "hex.h"
 
 namespace cartable::aggregation::secagg {
 namespace {
@@ -31,9 +31,7 @@ TEST(HmacTest, Rfc4231TestCase2) {
   EXPECT_EQ(Hex(*tag), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
-TEST(HmacTest, RefusesAnEmptyKey) {
-  EXPECT_FALSE(HmacSha256(SecretBytes(), Bytes("x")).ok());
-}
+TEST(HmacTest, RefusesAnEmptyKey) { EXPECT_FALSE(HmacSha256(SecretBytes(), Bytes("x")).ok()); }
 
 }  // namespace
 }  // namespace cartable::aggregation::secagg

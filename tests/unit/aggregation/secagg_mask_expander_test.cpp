@@ -78,7 +78,8 @@ TEST(MaskExpanderTest, NarrowModuliReadThirtyTwoBitKeystreamWords) {
   // From 33 bits on, words are 64-bit keystream words.
   StatusOr<std::vector<uint64_t>> wide = ExpandMask64(FixedSeed(9), 100, 33);
   ASSERT_TRUE(wide.ok());
-  EXPECT_EQ((*wide)[1], ((uint64_t{(*keystream)[3]} << 32 | (*keystream)[2]) & ((uint64_t{1} << 33) - 1)));
+  EXPECT_EQ((*wide)[1],
+            ((uint64_t{(*keystream)[3]} << 32 | (*keystream)[2]) & ((uint64_t{1} << 33) - 1)));
 }
 
 TEST(MaskExpanderTest, ReducesSixtyFourBitWordsToTheRequestedWidth) {

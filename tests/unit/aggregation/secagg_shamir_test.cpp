@@ -209,11 +209,16 @@ TEST(ShamirTest, SplitRefusesRepeatedOrOutOfRangePoints) {
   const std::vector<uint8_t> secret(32, 1);
   const StatusOr<std::vector<Share>> repeated = Split(secret, 2, std::vector<uint32_t>{4, 9, 4});
   ASSERT_FALSE(repeated.ok());
-  EXPECT_NE(repeated.status().message().find("x=4 is given twice"), std::string::npos) << repeated.status();
-  EXPECT_EQ(Split(secret, 2, std::vector<uint32_t>{0, 1}).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(Split(secret, 2, std::vector<uint32_t>{1, 65536}).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(Split(secret, 3, std::vector<uint32_t>{1, 2}).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(Split(secret, 1, std::vector<uint32_t>{}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(repeated.status().message().find("x=4 is given twice"), std::string::npos)
+      << repeated.status();
+  EXPECT_EQ(Split(secret, 2, std::vector<uint32_t>{0, 1}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(Split(secret, 2, std::vector<uint32_t>{1, 65536}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(Split(secret, 3, std::vector<uint32_t>{1, 2}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(Split(secret, 1, std::vector<uint32_t>{}).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST(ShamirTest, SplitRefusesBadParameters) {

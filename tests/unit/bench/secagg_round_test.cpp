@@ -1,5 +1,7 @@
-// Whole SecAgg+ rounds between real client and server state machines: the sum comes out right for any
-// dropouts the threshold tolerates, and the round aborts cleanly otherwise.
+// Whole SecAgg+ rounds between real client and server state machines: the sum comes out right for
+// any dropouts the threshold tolerates, and the round aborts cleanly otherwise.
+
+#include "bench/secagg_round.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +10,6 @@
 #include <vector>
 
 #include "aggregation/secagg/neighbour_graph.h"
-#include "bench/secagg_round.h"
 
 namespace cartable::bench {
 namespace {
@@ -18,7 +19,8 @@ using aggregation::secagg::kFullNeighbourGraph;
 // The dequantised sum is within one quantisation level per contributor of the exact sum.
 void ExpectSumOfSurvivors(const SimulatedRoundResult& r, const SimulatedRoundConfig& c) {
   ASSERT_TRUE(r.status.ok()) << r.status;
-  const double level = 2 * c.value_range / static_cast<double>((uint64_t{1} << c.modulus_bits) / c.members);
+  const double level =
+      2 * c.value_range / static_cast<double>((uint64_t{1} << c.modulus_bits) / c.members);
   const double tolerance = level * static_cast<double>(r.sum.survivors.size()) + 1e-9;
   for (size_t d = 0; d < c.dimension; ++d) {
     double exact = 0;
@@ -52,7 +54,8 @@ TEST(SecAggRoundTest, SparseGraphSurvivesDropoutsAtEveryStage) {
 }
 
 TEST(SecAggRoundTest, WideModulusSumsExactlyToo) {
-  SimulatedRoundConfig c{.members = 6, .dimension = 20, .neighbours = 4, .modulus_bits = 48, .seed = 3};
+  SimulatedRoundConfig c{
+      .members = 6, .dimension = 20, .neighbours = 4, .modulus_bits = 48, .seed = 3};
   c.drops = {DropPoint::kNever, DropPoint::kBeforeMaskedInput};
   auto r = SimulateRound(c);
   ASSERT_TRUE(r.ok()) << r.status();
@@ -80,7 +83,8 @@ TEST(SecAggRoundTest, RandomDropoutsNeverGiveAWrongSum) {
     c.members = 3 + static_cast<int>(rng() % 14);
     c.dimension = 1 + rng() % 40;
     const int max_k = (c.members - 2) / 2 * 2;
-    c.neighbours = (rng() % 3 == 0 || max_k < 2) ? kFullNeighbourGraph : 2 + 2 * static_cast<int>(rng() % (max_k / 2));
+    c.neighbours = (rng() % 3 == 0 || max_k < 2) ? kFullNeighbourGraph
+                                                 : 2 + 2 * static_cast<int>(rng() % (max_k / 2));
     c.modulus_bits = rng() % 2 ? 32 : 40;
     c.seed = rng();
     for (int i = 0; i < c.members; ++i) {

@@ -5,10 +5,10 @@
 
 #include <gtest/gtest.h>
 
-#include "loop_messages.h"
-
 #include <chrono>
 #include <nlohmann/json.hpp>
+
+#include "loop_messages.h"
 
 namespace cartable::coordinator {
 namespace {
@@ -36,9 +36,10 @@ Envelope Evaluation(uint32_t round) {
   models::SummableMetrics m =
       models::SummableMetrics::Of(std::vector<float>{0.2f, 0.9f}, std::vector<uint8_t>{0, 1})
           .value();
-  return Envelope{42, round,
-                  protocol::EvaluateResult{m.positive_histogram, m.negative_histogram,
-                                           m.log_loss_sum, m.correct, m.count, m.squared_error_sum}};
+  return Envelope{
+      42, round,
+      protocol::EvaluateResult{m.positive_histogram, m.negative_histogram, m.log_loss_sum,
+                               m.correct, m.count, m.squared_error_sum}};
 }
 
 Envelope Request(const std::string& command) {
@@ -184,8 +185,7 @@ TEST_F(AdminDeskTest, AnUnauthenticatedAdminIsNamedSo) {
 
 TEST_F(AdminDeskTest, ADocumentOverTheCapLeavesOutTheNodesOrIsRefused) {
   for (int i = 0; i < 40; ++i) {
-    loop_->OnMessage("peer-" + std::to_string(i),
-                     HelloFrom("node-" + std::to_string(i)));
+    loop_->OnMessage("peer-" + std::to_string(i), HelloFrom("node-" + std::to_string(i)));
   }
   AdminDesk small({/*max_document_bytes=*/600});
   AdminAnswer answer = small.Answer(Request("status"), "alice", loop_->Snapshot());

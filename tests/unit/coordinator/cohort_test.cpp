@@ -26,7 +26,8 @@ TEST(CohortTest, ARetryLeavesOutWhoDroppedAndWhoWasCaught) {
   AttemptFaults faults;
   faults.dropped = {"b"};
   faults.proven = {"d"};
-  EXPECT_EQ(NamesOf(CohortForRetry(Members({"a", "b", "c", "d"}), faults)), (std::vector<std::string>{"a", "c"}));
+  EXPECT_EQ(NamesOf(CohortForRetry(Members({"a", "b", "c", "d"}), faults)),
+            (std::vector<std::string>{"a", "c"}));
 }
 
 // Regression: one node sent bad shares to every neighbour; each refused naming it, and every retry
@@ -42,7 +43,8 @@ TEST(CohortTest, TheNodeEveryAccuserNamesGoesAndTheAccusersStay) {
 TEST(CohortTest, ALoneFalseAccusationCostsTheAccuserItsPlaceToo) {
   AttemptFaults faults;
   faults.disputes = {{"m", "a"}};
-  EXPECT_EQ(NamesOf(CohortForRetry(Members({"a", "b", "c", "m"}), faults)), (std::vector<std::string>{"b", "c"}));
+  EXPECT_EQ(NamesOf(CohortForRetry(Members({"a", "b", "c", "m"}), faults)),
+            (std::vector<std::string>{"b", "c"}));
 }
 
 }  // namespace

@@ -10,7 +10,9 @@ namespace {
 
 using ::testing::HasSubstr;
 
-const protocol::Hello& HelloOf(const protocol::Envelope& e) { return std::get<protocol::Hello>(e.body); }
+const protocol::Hello& HelloOf(const protocol::Envelope& e) {
+  return std::get<protocol::Hello>(e.body);
+}
 
 TEST(NodeRegistryTest, AnAuthenticatedNodeMustPresentTheIdentityKeyTheAllowListHolds) {
   NodeRegistry registry;

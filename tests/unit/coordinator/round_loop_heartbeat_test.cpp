@@ -3,12 +3,11 @@
 
 #include <gtest/gtest.h>
 
-#include "loop_messages.h"
-
 #include <chrono>
 #include <set>
 
 #include "coordinator/round_loop.h"
+#include "loop_messages.h"
 
 namespace cartable::coordinator {
 namespace {

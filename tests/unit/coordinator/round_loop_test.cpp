@@ -42,11 +42,13 @@ Envelope Update(uint32_t round, float value, double examples) {
 }
 
 Envelope Evaluation(uint32_t round) {
-  models::SummableMetrics m = models::SummableMetrics::Of(std::vector<float>{0.2f, 0.9f},
-                                                          std::vector<uint8_t>{0, 1})
-                                  .value();
-  return Envelope{42, round, protocol::EvaluateResult{m.positive_histogram, m.negative_histogram,
-                                                      m.log_loss_sum, m.correct, m.count, m.squared_error_sum}};
+  models::SummableMetrics m =
+      models::SummableMetrics::Of(std::vector<float>{0.2f, 0.9f}, std::vector<uint8_t>{0, 1})
+          .value();
+  return Envelope{
+      42, round,
+      protocol::EvaluateResult{m.positive_histogram, m.negative_histogram, m.log_loss_sum,
+                               m.correct, m.count, m.squared_error_sum}};
 }
 
 class RoundLoopTest : public ::testing::Test {
@@ -106,10 +108,12 @@ TEST_F(RoundLoopTest, AnUnreachableNodeIsDroppedAtOnceNotWaitedOn) {
   loop_->OnMessage("a", Update(1, 1.0f, 1));
   loop_->OnMessage("b", Update(1, 3.0f, 1));
   // c's queue is full: the round goes on without it, before any deadline.
-  std::vector<Outgoing> evaluate = loop_->OnUnreachable("c", DeadlineExceededError("it is not reading"));
+  std::vector<Outgoing> evaluate =
+      loop_->OnUnreachable("c", DeadlineExceededError("it is not reading"));
   EXPECT_EQ(BodiesOf<protocol::EvaluateRequest>(evaluate).size(), 2u);
   for (float v : loop_->global_model()) EXPECT_NEAR(v, 2.0f, 1e-5);
-  EXPECT_TRUE(loop_->OnUnreachable("c", DeadlineExceededError("again")).empty()) << "c is out of this round already";
+  EXPECT_TRUE(loop_->OnUnreachable("c", DeadlineExceededError("again")).empty())
+      << "c is out of this round already";
   EXPECT_TRUE(loop_->Snapshot().nodes.size() == 3u) << "a node that is not reading stays joined";
   EXPECT_TRUE(loop_->OnUnreachable("stranger", UnavailableError("never joined")).empty());
 }
@@ -149,7 +153,8 @@ TEST_F(RoundLoopTest, FailsWhenTooFewUpdatesArrive) {
 }
 
 // Regression: a node killed between rounds was still joined when the next round started; its send
-// failed at once, the round failed at once, and the retries came before the restarted node rejoined.
+// failed at once, the round failed at once, and the retries came before the restarted node
+// rejoined.
 TEST_F(RoundLoopTest, AGoneNodeIsForgottenAndARetryWaitsForNodesToRejoin) {
   RunConfig config = SmallRun();
   config.min_nodes = 3;
@@ -157,7 +162,8 @@ TEST_F(RoundLoopTest, AGoneNodeIsForgottenAndARetryWaitsForNodesToRejoin) {
   for (const char* p : {"a", "b", "c"}) Join(p);
   loop_->OnMessage("a", Update(1, 1.0f, 1));
   loop_->OnMessage("b", Update(1, 1.0f, 1));
-  std::vector<Outgoing> out = loop_->OnUnreachable("c", UnavailableError("peer is no longer connected"));
+  std::vector<Outgoing> out =
+      loop_->OnUnreachable("c", UnavailableError("peer is no longer connected"));
   EXPECT_TRUE(out.empty()) << "too few updates: the attempt failed, and the next one waits";
   EXPECT_FALSE(loop_->done());
   EXPECT_EQ(loop_->Snapshot().stage, "retrying");
@@ -180,14 +186,16 @@ std::set<std::string> AskedToTrain(const std::vector<Outgoing>& out) {
   return asked;
 }
 
-// A retry that finds too few nodes connected waits for joins, and starts as soon as there are enough.
+// A retry that finds too few nodes connected waits for joins, and starts as soon as there are
+// enough.
 TEST_F(RoundLoopTest, ARetryShortOfNodesWaitsForOneToJoin) {
   RunConfig config = SmallRun();
   config.min_nodes = 3;
   Create(config);
   for (const char* p : {"a", "b", "c"}) Join(p);
   loop_->OnUnreachable("c", UnavailableError("peer is no longer connected"));
-  clock_.Advance(std::chrono::seconds(5));  // a and b send nothing: the attempt fails at its deadline
+  clock_.Advance(
+      std::chrono::seconds(5));  // a and b send nothing: the attempt fails at its deadline
   loop_->OnTick();
   EXPECT_EQ(loop_->Snapshot().stage, "retrying");
   clock_.Advance(std::chrono::seconds(5));
@@ -196,7 +204,8 @@ TEST_F(RoundLoopTest, ARetryShortOfNodesWaitsForOneToJoin) {
   clock_.Advance(std::chrono::seconds(9));
   EXPECT_TRUE(AskedToTrain(loop_->OnTick()).empty());
   EXPECT_FALSE(loop_->done()) << "the join timeout (10 s) has not passed since the wait began";
-  EXPECT_EQ(AskedToTrain(loop_->OnMessage("c2", HelloFrom("school-c"))), (std::set<std::string>{"a", "b", "c2"}));
+  EXPECT_EQ(AskedToTrain(loop_->OnMessage("c2", HelloFrom("school-c"))),
+            (std::set<std::string>{"a", "b", "c2"}));
 }
 
 TEST_F(RoundLoopTest, ARetryShortOfNodesFailsTheRunAfterTheJoinTimeout) {
@@ -218,9 +227,9 @@ TEST_F(RoundLoopTest, ARetryShortOfNodesFailsTheRunAfterTheJoinTimeout) {
   EXPECT_EQ(BodiesOf<protocol::Shutdown>(out).size(), 2u);
 }
 
-// Regression: in a secure run with min_nodes 2, a node that restarted mid-round left a cohort of two,
-// too few for secure aggregation; planning the retry failed, and that ended the run before the node
-// was back. Too small for secure aggregation is short of nodes, as below min_nodes is.
+// Regression: in a secure run with min_nodes 2, a node that restarted mid-round left a cohort of
+// two, too few for secure aggregation; planning the retry failed, and that ended the run before the
+// node was back. Too small for secure aggregation is short of nodes, as below min_nodes is.
 TEST_F(RoundLoopTest, ASecureRetryTooSmallToMaskWaitsForARestartedNode) {
   RunConfig config = SmallRun();
   config.secagg.enabled = true;
@@ -234,7 +243,8 @@ TEST_F(RoundLoopTest, ASecureRetryTooSmallToMaskWaitsForARestartedNode) {
   EXPECT_TRUE(AskedToTrain(loop_->OnTick()).empty());
   ASSERT_FALSE(loop_->done()) << loop_->outcome();
   EXPECT_EQ(loop_->Snapshot().stage, "waiting for nodes");
-  EXPECT_EQ(AskedToTrain(loop_->OnMessage("c2", HelloFrom("school-c"))), (std::set<std::string>{"a", "b", "c2"}));
+  EXPECT_EQ(AskedToTrain(loop_->OnMessage("c2", HelloFrom("school-c"))),
+            (std::set<std::string>{"a", "b", "c2"}));
 }
 
 TEST_F(RoundLoopTest, JoinDeadlineWithTooFewNodesFailsTheRun) {
@@ -272,7 +282,8 @@ TEST_F(RoundLoopTest, IgnoresStrangersWrongRunsAndBadUpdates) {
   for (float v : loop_->global_model()) EXPECT_NEAR(v, 2.0f, 1e-5);
 }
 
-// Regression: a weight of 1e308 with deltas of 1e30 overflowed the sum, and a NaN loss was accepted.
+// Regression: a weight of 1e308 with deltas of 1e30 overflowed the sum, and a NaN loss was
+// accepted.
 TEST_F(RoundLoopTest, AbsurdValuesInAPlainRunDropTheirSenderAndNeverEnterTheSum) {
   RunConfig config = SmallRun();
   config.expected_nodes = 4;
@@ -291,7 +302,8 @@ TEST_F(RoundLoopTest, AbsurdValuesInAPlainRunDropTheirSenderAndNeverEnterTheSum)
   for (float v : loop_->global_model()) EXPECT_NEAR(v, 2.0f, 1e-5);
 }
 
-// Regression: an EvaluateResult claiming AUC 1.0 with a log-loss of −2.6e296 was added to the total.
+// Regression: an EvaluateResult claiming AUC 1.0 with a log-loss of −2.6e296 was added to the
+// total.
 TEST_F(RoundLoopTest, ImpossibleEvaluationStatisticsDropTheirSender) {
   Create(SmallRun());
   for (const char* p : {"a", "b", "c"}) Join(p);
@@ -340,7 +352,7 @@ TEST_F(RoundLoopTest, SilentNodesAreForgottenAndLiveOnesKept) {
   clock_.Advance(std::chrono::seconds(20));
   loop_->OnMessage("a", Envelope{0, 0, protocol::Heartbeat{}});
   loop_->OnMessage("b", Envelope{0, 0, protocol::Heartbeat{}});
-  clock_.Advance(std::chrono::seconds(15));  // c silent for 35 s
+  clock_.Advance(std::chrono::seconds(15));    // c silent for 35 s
   for (const Outgoing& o : loop_->OnTick()) {  // heartbeats only, and none to the forgotten node
     EXPECT_TRUE(std::holds_alternative<protocol::Heartbeat>(o.envelope->body));
     EXPECT_NE(o.peer, "c");
@@ -376,7 +388,8 @@ TEST_F(RoundLoopTest, AnAuthenticatedNodeMustUseItsAllowListName) {
   EXPECT_EQ(BodiesOf<protocol::ErrorReply>(refused)[0]->code,
             static_cast<uint32_t>(StatusCode::kPermissionDenied));
   // Not registered: its heartbeat is answered with "say hello".
-  auto after = loop_->OnMessage("x", Envelope{0, 0, protocol::Heartbeat{}}, {"lycee-a", std::nullopt});
+  auto after =
+      loop_->OnMessage("x", Envelope{0, 0, protocol::Heartbeat{}}, {"lycee-a", std::nullopt});
   EXPECT_EQ(BodiesOf<protocol::ErrorReply>(after)[0]->code, protocol::kErrorNotJoined);
   EXPECT_TRUE(loop_->OnMessage("x", HelloFrom("lycee-a"), {"lycee-a", std::nullopt}).empty());
 }

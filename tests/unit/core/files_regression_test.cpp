@@ -1,5 +1,6 @@
 // Regression tests for core/files.cpp: ReadFile once returned an empty OK for a directory, and
-// WriteFileAtomically once kept the mode of a stale temporary file (a secret key could end up 0644).
+// WriteFileAtomically once kept the mode of a stale temporary file (a secret key could end up
+// 0644).
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -34,22 +35,23 @@ class FilesRegressionTest : public ::testing::Test {
   mode_t old_umask_ = 0;
 };
 
-// Bug: ReadFile of a directory returns OK with empty contents. std::ifstream opens a directory fine on Linux;
-// the read error (EISDIR) is swallowed by `contents << in.rdbuf()`, which only sets failbit on `contents`,
-// and `in.bad()` stays false. A user passing a directory where a file is expected gets a silently empty
-// file. Fix (core/files.cpp, ReadFile): read with ::open/::read in a loop and return ErrnoError on a
-// negative read (EISDIR), or refuse non-regular files up front with std::filesystem::is_regular_file.
+// Bug: ReadFile of a directory returns OK with empty contents. std::ifstream opens a directory fine
+// on Linux; the read error (EISDIR) is swallowed by `contents << in.rdbuf()`, which only sets
+// failbit on `contents`, and `in.bad()` stays false. A user passing a directory where a file is
+// expected gets a silently empty file. Fix (core/files.cpp, ReadFile): read with ::open/::read in a
+// loop and return ErrnoError on a negative read (EISDIR), or refuse non-regular files up front with
+// std::filesystem::is_regular_file.
 TEST_F(FilesRegressionTest, ReadFileOfDirectoryIsAnError) {
   auto read = cartable::ReadFile(dir_);
   EXPECT_FALSE(read.ok()) << "ReadFile(directory) returned OK with " << read->size() << " bytes";
 }
 
-// Bug: the temporary file is opened with O_CREAT|O_TRUNC but without O_EXCL, and `mode` only applies when
-// open() creates the file. If a stale "PATH.tmp.PID" is left over (a crash mid-write, then a later process
-// with the same pid — common in containers, where pids repeat), the new file keeps the stale file's mode:
-// a secret key asked for 0600 ends up 0644. Fix (core/files.cpp, WriteFileAtomically): ::unlink(tmp)
-// before opening and add O_EXCL (which also refuses a planted symlink), and/or ::fchmod(fd, mode) after
-// open.
+// Bug: the temporary file is opened with O_CREAT|O_TRUNC but without O_EXCL, and `mode` only
+// applies when open() creates the file. If a stale "PATH.tmp.PID" is left over (a crash mid-write,
+// then a later process with the same pid — common in containers, where pids repeat), the new file
+// keeps the stale file's mode: a secret key asked for 0600 ends up 0644. Fix (core/files.cpp,
+// WriteFileAtomically): ::unlink(tmp) before opening and add O_EXCL (which also refuses a planted
+// symlink), and/or ::fchmod(fd, mode) after open.
 TEST_F(FilesRegressionTest, WriteFileAtomicallyAppliesModeDespiteStaleTemporaryFile) {
   const fs::path path = dir_ / "node.key";
   const fs::path stale = path.string() + ".tmp." + std::to_string(::getpid());

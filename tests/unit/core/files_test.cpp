@@ -21,7 +21,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory per test, removed afterwards. The umask is pinned so that file modes are predictable.
+// A fresh directory per test, removed afterwards. The umask is pinned so that file modes are
+// predictable.
 class FilesTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -108,7 +108,8 @@ using StatusOrDeathTest = ::testing::Test;
 TEST_F(StatusOrDeathTest, ValueOfErroredStatusOrAborts) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   StatusOr<int> result(NotFoundError("no such pupil"));
-  EXPECT_DEATH((void)result.value(), "value\\(\\) on an errored StatusOr: NOT_FOUND: no such pupil");
+  EXPECT_DEATH((void)result.value(),
+               "value\\(\\) on an errored StatusOr: NOT_FOUND: no such pupil");
 }
 
 TEST_F(StatusOrDeathTest, DereferenceOfErroredStatusOrAborts) {
@@ -119,13 +120,22 @@ TEST_F(StatusOrDeathTest, DereferenceOfErroredStatusOrAborts) {
 
 TEST_F(StatusOrDeathTest, StatusOrFromOkStatusAborts) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_DEATH({ StatusOr<int> result(Status::Ok()); (void)result; },
-               "StatusOr built from an OK status");
+  EXPECT_DEATH(
+      {
+        StatusOr<int> result(Status::Ok());
+        (void)result;
+      },
+      "StatusOr built from an OK status");
 }
 
 TEST_F(StatusOrDeathTest, OkStatusWithMessageAborts) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_DEATH({ Status status(StatusCode::kOk, "oops"); (void)status; }, "OK status carries no message");
+  EXPECT_DEATH(
+      {
+        Status status(StatusCode::kOk, "oops");
+        (void)status;
+      },
+      "OK status carries no message");
 }
 
 // Helpers exercising the macros.

@@ -62,8 +62,8 @@ TEST_F(SubprocessTest, ReportsExitCode) {
   std::optional<int> code = child->WaitFor(kPatience);
   ASSERT_TRUE(code.has_value());
   EXPECT_EQ(*code, 3);
-  EXPECT_EQ(child->Poll(), std::optional<int>(3));     // remembered once reaped
-  EXPECT_EQ(child->Terminate(), 3);                     // nothing left to terminate
+  EXPECT_EQ(child->Poll(), std::optional<int>(3));  // remembered once reaped
+  EXPECT_EQ(child->Terminate(), 3);                 // nothing left to terminate
 }
 
 TEST_F(SubprocessTest, ReportsSuccess) {
@@ -99,8 +99,8 @@ TEST_F(SubprocessTest, SignalDeliversTheSignal) {
 }
 
 TEST_F(SubprocessTest, TerminateEscalatesToSigkill) {
-  // An ignored signal stays ignored across exec, so this sleep ignores SIGTERM and only the SIGKILL after
-  // the grace period ends it.
+  // An ignored signal stays ignored across exec, so this sleep ignores SIGTERM and only the SIGKILL
+  // after the grace period ends it.
   const fs::path ready = dir_ / "ready";
   auto child = SpawnOrDie(
       {"/bin/sh", "-c", "trap '' TERM; : > '" + ready.string() + "'; exec /bin/sleep 30"});

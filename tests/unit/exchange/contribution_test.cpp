@@ -12,7 +12,9 @@ namespace {
 
 using ::testing::HasSubstr;
 
-ContributionLayout Layout(size_t dimension = 3) { return ContributionLayout::Create(dimension, 4.0, 100).value(); }
+ContributionLayout Layout(size_t dimension = 3) {
+  return ContributionLayout::Create(dimension, 4.0, 100).value();
+}
 
 std::vector<double> SumOf(const std::vector<std::vector<float>>& packed) {
   std::vector<double> sum(packed.front().size(), 0.0);
@@ -28,8 +30,8 @@ TEST(ContributionLayoutTest, PacksTheWeightedClampedDeltaAndMapsWeightAndLossInt
   auto packed = layout.Pack({{1.0f, -9.0f, 0.5f}, 25, 0.7}, &clamped);
   ASSERT_TRUE(packed.ok()) << packed.status();
   ASSERT_EQ(packed->size(), 5u);
-  EXPECT_FLOAT_EQ((*packed)[0], 0.25f);   // ω = 25/100
-  EXPECT_FLOAT_EQ((*packed)[1], -1.0f);   // −9 clamped to −4, then weighted
+  EXPECT_FLOAT_EQ((*packed)[0], 0.25f);  // ω = 25/100
+  EXPECT_FLOAT_EQ((*packed)[1], -1.0f);  // −9 clamped to −4, then weighted
   EXPECT_FLOAT_EQ((*packed)[2], 0.125f);
   EXPECT_FLOAT_EQ((*packed)[3], 0.25f);
   EXPECT_FLOAT_EQ((*packed)[4], 0.25f * 0.7f);
@@ -64,8 +66,8 @@ TEST(ContributionLayoutTest, CheckPackedNamesTheValueOutsideTheRange) {
   EXPECT_FALSE(layout.CheckPacked(packed).ok());
 }
 
-// Regression: a node claimed a negative number of examples; the weights summed to almost nothing and
-// FedAvg's division blew the model up.
+// Regression: a node claimed a negative number of examples; the weights summed to almost nothing
+// and FedAvg's division blew the model up.
 TEST(ContributionLayoutTest, NoWellFormedVectorCarriesANegativeWeight) {
   const ContributionLayout layout = Layout();
   std::vector<float> packed = layout.Pack({{1, 2, 3}, 10, 0.5}).value();

@@ -10,10 +10,10 @@
 #include "data_file_test.h"
 
 using ::cartable::StatusCode;
-using ::cartable::models::Interaction;
-using ::cartable::models::InteractionLog;
 using ::cartable::ingest::LoadLongCsv;
 using ::cartable::ingest::Pseudonymizer;
+using ::cartable::models::Interaction;
+using ::cartable::models::InteractionLog;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
@@ -55,10 +55,14 @@ TEST_F(CsvSourceTest, LoadsColumnsInAnyOrderAndSortsByTimestampWithinPupil) {
                               "1,1,15,bob,i5\n");
   auto log = LoadLongCsv(path);
   ASSERT_TRUE(log.ok()) << log.status();
-  EXPECT_EQ(log->pupil_keys, (std::vector<std::string>{"bob", "alice"}));  // order of first appearance
+  EXPECT_EQ(log->pupil_keys,
+            (std::vector<std::string>{"bob", "alice"}));  // order of first appearance
   EXPECT_EQ(log->num_skills, 4u);
-  EXPECT_EQ(Answers(*log), (std::vector<Answer>{{0, 2, 0}, {0, 1, 1}, {0, 3, 1},  // bob: t 10, 15, 20
-                                                {1, 0, 1}, {1, 1, 0}}));          // alice: t 2.5, 5
+  EXPECT_EQ(Answers(*log), (std::vector<Answer>{{0, 2, 0},
+                                                {0, 1, 1},
+                                                {0, 3, 1},  // bob: t 10, 15, 20
+                                                {1, 0, 1},
+                                                {1, 1, 0}}));  // alice: t 2.5, 5
 }
 
 TEST_F(CsvSourceTest, KeepsFileOrderWithoutTimestamp) {
@@ -74,7 +78,8 @@ TEST_F(CsvSourceTest, KeepsFileOrderWithoutTimestamp) {
   ASSERT_TRUE(log.ok()) << log.status();
   EXPECT_EQ(log->pupil_keys, (std::vector<std::string>{"p2", "p1", "p3"}));
   EXPECT_EQ(log->num_skills, 5u);
-  EXPECT_EQ(Answers(*log), (std::vector<Answer>{{0, 4, 1}, {0, 1, 0}, {1, 0, 0}, {1, 2, 1}, {2, 0, 1}}));
+  EXPECT_EQ(Answers(*log),
+            (std::vector<Answer>{{0, 4, 1}, {0, 1, 0}, {1, 0, 0}, {1, 2, 1}, {2, 0, 1}}));
 }
 
 TEST_F(CsvSourceTest, EqualTimestampsKeepFileOrder) {
@@ -122,7 +127,8 @@ TEST_F(CsvSourceTest, AWrongFieldCountNamesFileAndLine) {
 }
 
 TEST_F(CsvSourceTest, ABadTimestampNamesTheField) {
-  ExpectError("pupil_id,timestamp,skill_id,correct\na,1,1,1\na,noon,2,0\n", "3", {"timestamp", "noon"});
+  ExpectError("pupil_id,timestamp,skill_id,correct\na,1,1,1\na,noon,2,0\n", "3",
+              {"timestamp", "noon"});
 }
 
 TEST_F(CsvSourceTest, AnUnknownColumnNamesFileLineAndColumn) {

@@ -13,13 +13,13 @@
 #include "ingest/formats.h"
 
 using ::cartable::StatusCode;
-using ::cartable::models::InteractionLog;
 using ::cartable::ingest::LoadData;
 using ::cartable::ingest::LoadOulad;
 using ::cartable::ingest::LoadOuladLocation;
 using ::cartable::ingest::OuladFeatureNames;
 using ::cartable::ingest::OuladOptions;
 using ::cartable::ingest::Pseudonymizer;
+using ::cartable::models::InteractionLog;
 using ::testing::AllOf;
 using ::testing::AnyOf;
 using ::testing::ElementsAre;
@@ -93,7 +93,6 @@ class OuladSourceTest : public ::cartable::ingest::testing::TempDirTest {
     EXPECT_EQ(log.status().code(), StatusCode::kInvalidArgument);
     for (const std::string& part : parts) EXPECT_THAT(log.status().message(), HasSubstr(part));
   }
-
 };
 
 TEST_F(OuladSourceTest, OneRecordPerRegistrationGroupedByStudent) {

@@ -21,7 +21,8 @@ using ::testing::HasSubstr;
 
 namespace {
 
-// A valid log: pupil p has key keys[p] and (p % 4) + 1 answers; skills and answers follow a fixed pattern.
+// A valid log: pupil p has key keys[p] and (p % 4) + 1 answers; skills and answers follow a fixed
+// pattern.
 InteractionLog MakeLog(const std::vector<std::string>& keys, uint32_t num_skills = 5) {
   InteractionLog log;
   log.num_skills = num_skills;
@@ -43,7 +44,8 @@ std::vector<std::string> Keys(int n, const std::string& prefix = "pupil-") {
 // key → the interactions (skill, correct) of that pupil, in order.
 std::map<std::string, std::vector<std::pair<uint32_t, uint8_t>>> ByKey(const InteractionLog& log) {
   std::map<std::string, std::vector<std::pair<uint32_t, uint8_t>>> out;
-  for (const Interaction& x : log.interactions) out[log.pupil_keys[x.pupil]].push_back({x.skill, x.correct});
+  for (const Interaction& x : log.interactions)
+    out[log.pupil_keys[x.pupil]].push_back({x.skill, x.correct});
   return out;
 }
 
@@ -111,11 +113,13 @@ TEST(SplitByPupilTest, AValidationShareLeavesTheTestPupilsAsTheyWere) {
   const PupilSplit three_way = SplitByPupil(log, 0.2, 77, 0.15);
   EXPECT_EQ(KeySet(three_way.test), KeySet(two_way.test));
   EXPECT_NEAR(three_way.validation.num_pupils() / 2000.0, 0.15, 0.04);
-  EXPECT_EQ(three_way.train.num_pupils() + three_way.validation.num_pupils() + three_way.test.num_pupils(),
+  EXPECT_EQ(three_way.train.num_pupils() + three_way.validation.num_pupils() +
+                three_way.test.num_pupils(),
             2000u);
   for (const std::string& key : KeySet(three_way.validation)) {
     EXPECT_FALSE(KeySet(three_way.train).contains(key));
-    EXPECT_TRUE(KeySet(two_way.train).contains(key));  // validation pupils come from the training side
+    EXPECT_TRUE(
+        KeySet(two_way.train).contains(key));  // validation pupils come from the training side
   }
   EXPECT_TRUE(Validate(three_way.validation).ok());
   // Shares beyond 1 are clamped: everything not in test goes to validation.
@@ -199,8 +203,8 @@ TEST(ValidateTest, CatchesAPupilIndexOutOfRange) {
 
 }  // namespace
 
-// Regression: a fraction of 1.0 once converted 2^64 to uint64_t (undefined behaviour) and sent every
-// pupil to train.
+// Regression: a fraction of 1.0 once converted 2^64 to uint64_t (undefined behaviour) and sent
+// every pupil to train.
 TEST(SplitByPupilRegressionTest, FractionOneSendsEveryPupilToTest) {
   cartable::models::InteractionLog log;
   log.num_skills = 1;

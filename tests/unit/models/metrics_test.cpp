@@ -20,7 +20,9 @@ using ::testing::HasSubstr;
 
 namespace {
 
-uint64_t Sum(const std::vector<uint64_t>& v) { return std::accumulate(v.begin(), v.end(), uint64_t{0}); }
+uint64_t Sum(const std::vector<uint64_t>& v) {
+  return std::accumulate(v.begin(), v.end(), uint64_t{0});
+}
 
 TEST(AucTest, MatchesAHandComputedValue) {
   // Positives 0.35 and 0.8 against negatives 0.1 and 0.4: three of the four pairs are ranked right.
@@ -42,8 +44,8 @@ TEST(AucTest, PerfectAndReversedRankings) {
 }
 
 TEST(AucTest, TiesCountOneHalf) {
-  auto all_equal = Auc(std::vector<float>{0.3f, 0.3f, 0.3f, 0.3f, 0.3f},
-                       std::vector<uint8_t>{1, 0, 0, 1, 1});
+  auto all_equal =
+      Auc(std::vector<float>{0.3f, 0.3f, 0.3f, 0.3f, 0.3f}, std::vector<uint8_t>{1, 0, 0, 1, 1});
   ASSERT_TRUE(all_equal.ok());
   EXPECT_DOUBLE_EQ(*all_equal, 0.5);
   // Positives 0.5, 0.9 against negatives 0.2, 0.5: 1 + 0.5 (tie) + 2 = 3.5 of 4 pairs.
@@ -175,7 +177,8 @@ TEST(SummableMetricsTest, AddOfTwoHalvesEqualsOfTheWhole) {
 }
 
 TEST(SummableMetricsTest, AddToEmptyIsIdentity) {
-  auto m = SummableMetrics::Of(std::vector<float>{0.2f, 0.7f, 0.9f}, std::vector<uint8_t>{0, 1, 0}, 20);
+  auto m =
+      SummableMetrics::Of(std::vector<float>{0.2f, 0.7f, 0.9f}, std::vector<uint8_t>{0, 1, 0}, 20);
   ASSERT_TRUE(m.ok());
   SummableMetrics empty = SummableMetrics::Empty(20);
   ASSERT_TRUE(empty.Add(*m).ok());
@@ -206,7 +209,8 @@ TEST(SummableMetricsTest, InvalidInputsAndEmptyStatisticsAreErrors) {
   EXPECT_FALSE(empty.Auc().ok());
   EXPECT_FALSE(empty.Accuracy().ok());
   EXPECT_FALSE(empty.LogLoss().ok());
-  auto one_class = SummableMetrics::Of(std::vector<float>{0.1f, 0.9f}, std::vector<uint8_t>{1, 1}, 10);
+  auto one_class =
+      SummableMetrics::Of(std::vector<float>{0.1f, 0.9f}, std::vector<uint8_t>{1, 1}, 10);
   ASSERT_TRUE(one_class.ok());
   EXPECT_FALSE(one_class->Auc().ok());
   EXPECT_TRUE(one_class->Accuracy().ok());
@@ -221,8 +225,10 @@ TEST(RmseTest, HandComputedAndSummable) {
   auto exact = cartable::models::Rmse(p, y);
   ASSERT_TRUE(exact.ok());
   EXPECT_NEAR(*exact, std::sqrt(0.1925), 1e-6);
-  auto half1 = cartable::models::SummableMetrics::Of(std::span(p).first(2), std::span(y).first(2)).value();
-  auto half2 = cartable::models::SummableMetrics::Of(std::span(p).last(2), std::span(y).last(2)).value();
+  auto half1 =
+      cartable::models::SummableMetrics::Of(std::span(p).first(2), std::span(y).first(2)).value();
+  auto half2 =
+      cartable::models::SummableMetrics::Of(std::span(p).last(2), std::span(y).last(2)).value();
   ASSERT_TRUE(half1.Add(half2).ok());
   EXPECT_NEAR(half1.Rmse().value(), *exact, 1e-6);
   EXPECT_FALSE(cartable::models::Rmse({}, {}).ok());
@@ -244,12 +250,14 @@ SummableMetrics Honest() {
 TEST(SummableMetricsCheckTest, WhatOfProducesPasses) {
   EXPECT_TRUE(Honest().Check().ok());
   EXPECT_TRUE(SummableMetrics::Empty().Check().ok());
-  SummableMetrics nan_scores =
-      SummableMetrics::Of(std::vector<float>{std::nanf(""), 1.0f, 0.0f}, std::vector<uint8_t>{1, 1, 0}).value();
+  SummableMetrics nan_scores = SummableMetrics::Of(std::vector<float>{std::nanf(""), 1.0f, 0.0f},
+                                                   std::vector<uint8_t>{1, 1, 0})
+                                   .value();
   EXPECT_TRUE(nan_scores.Check().ok());
 }
 
-// Regression: a node reported AUC 1.0 with a log-loss of −2.6e296, and the federation's metrics took it.
+// Regression: a node reported AUC 1.0 with a log-loss of −2.6e296, and the federation's metrics
+// took it.
 TEST(SummableMetricsCheckTest, RefusesStatisticsNoScoresCanGive) {
   SummableMetrics forged = Honest();
   forged.log_loss_sum = -2.6e296;

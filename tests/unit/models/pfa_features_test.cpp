@@ -17,9 +17,12 @@ std::vector<float> Row(const PfaFeatures& f, size_t i) {
                             f.values.begin() + static_cast<long>((i + 1) * PfaFeatures::kValues));
 }
 
-std::vector<float> Expect(int skill_successes, int skill_failures, int all_successes, int all_failures) {
-  return {std::log1p(static_cast<float>(skill_successes)), std::log1p(static_cast<float>(skill_failures)),
-          std::log1p(static_cast<float>(all_successes)), std::log1p(static_cast<float>(all_failures))};
+std::vector<float> Expect(int skill_successes, int skill_failures, int all_successes,
+                          int all_failures) {
+  return {std::log1p(static_cast<float>(skill_successes)),
+          std::log1p(static_cast<float>(skill_failures)),
+          std::log1p(static_cast<float>(all_successes)),
+          std::log1p(static_cast<float>(all_failures))};
 }
 
 // Pupil 0: skill 0 right, skill 0 wrong, skill 1 right, skill 0 right, skill 2 wrong.
@@ -28,8 +31,8 @@ InteractionLog TwoPupils() {
   InteractionLog log;
   log.num_skills = 3;
   log.pupil_keys = {"k0", "k1"};
-  log.interactions = {{0, 0, 1}, {0, 0, 0}, {0, 1, 1}, {0, 0, 1}, {0, 2, 0},
-                      {1, 0, 0}, {1, 1, 1}, {1, 2, 1}};
+  log.interactions = {{0, 0, 1}, {0, 0, 0}, {0, 1, 1}, {0, 0, 1},
+                      {0, 2, 0}, {1, 0, 0}, {1, 1, 1}, {1, 2, 1}};
   return log;
 }
 
@@ -53,7 +56,8 @@ TEST(PfaFeaturesTest, CountsOnlyWhatCameBeforeEachAnswer) {
 TEST(PfaFeaturesTest, CountsResetBetweenPupils) {
   const PfaFeatures f = ComputePfaFeatures(TwoPupils());
   ASSERT_EQ(f.values.size(), 8u * PfaFeatures::kValues);
-  EXPECT_EQ(Row(f, 5), Expect(0, 0, 0, 0));  // pupil 1 starts from scratch, although pupil 0 used skill 0
+  EXPECT_EQ(Row(f, 5),
+            Expect(0, 0, 0, 0));  // pupil 1 starts from scratch, although pupil 0 used skill 0
   EXPECT_EQ(Row(f, 6), Expect(0, 0, 0, 1));  // skill 1 (pupil 0 got it right) is new for pupil 1
   EXPECT_EQ(Row(f, 7), Expect(0, 0, 1, 1));  // skill 2 (pupil 0 got it wrong) is new for pupil 1
 }
@@ -62,7 +66,8 @@ TEST(PfaFeaturesTest, RepeatedPracticeGrowsLogarithmically) {
   InteractionLog log;
   log.num_skills = 1;
   log.pupil_keys = {"only"};
-  for (int i = 0; i < 6; ++i) log.interactions.push_back({0, 0, static_cast<uint8_t>(i < 4 ? 1 : 0)});
+  for (int i = 0; i < 6; ++i)
+    log.interactions.push_back({0, 0, static_cast<uint8_t>(i < 4 ? 1 : 0)});
   const PfaFeatures f = ComputePfaFeatures(log);
   ASSERT_EQ(f.values.size(), 6u * PfaFeatures::kValues);
   EXPECT_EQ(Row(f, 4), Expect(4, 0, 4, 0));

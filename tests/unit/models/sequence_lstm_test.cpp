@@ -9,7 +9,8 @@ namespace {
 
 TEST(SequenceLstmTest, MatchesTorchLstmOutputsAndGradients) {
   for (uint64_t seed : {1u, 2u, 3u}) {
-    const LstmAgreement a = CompareSequenceLstmWithTorch(/*batch=*/4, /*steps=*/7, /*input=*/5, /*hidden=*/6, seed);
+    const LstmAgreement a =
+        CompareSequenceLstmWithTorch(/*batch=*/4, /*steps=*/7, /*input=*/5, /*hidden=*/6, seed);
     EXPECT_LT(a.max_output_difference, 1e-5) << "seed " << seed;
     EXPECT_LT(a.max_gradient_difference, 1e-4) << "seed " << seed;
   }

@@ -11,9 +11,10 @@ namespace {
 class IdentityTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("cartable-identity-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ =
+        std::filesystem::temp_directory_path() /
+        ("cartable-identity-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+         "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
   }
@@ -38,7 +39,8 @@ TEST_F(IdentityTest, WrittenKeysComeBackAsARosterAndAreNeverOverwritten) {
   ASSERT_TRUE(WriteSigningPublicKey(dir_ / "roster", "college-b", b.PublicKey()).ok());
   Status again = WriteSigningPublicKey(dir_ / "roster", "lycee-a", b.PublicKey());
   EXPECT_EQ(again.code(), StatusCode::kAlreadyExists);
-  std::ofstream(dir_ / "roster" / "lycee-a.pub") << "not a signing key\n";  // other files are ignored
+  std::ofstream(dir_ / "roster" / "lycee-a.pub")
+      << "not a signing key\n";  // other files are ignored
   auto roster = LoadRoster(dir_ / "roster");
   ASSERT_TRUE(roster.ok()) << roster.status();
   ASSERT_EQ(roster->size(), 2u);
@@ -50,7 +52,8 @@ TEST_F(IdentityTest, ABadRosterFileIsNamed) {
   std::ofstream(dir_ / "ecole-c.sign.pub") << "0123zz\n";
   auto roster = LoadRoster(dir_);
   ASSERT_FALSE(roster.ok());
-  EXPECT_NE(roster.status().message().find("ecole-c.sign.pub"), std::string::npos) << roster.status();
+  EXPECT_NE(roster.status().message().find("ecole-c.sign.pub"), std::string::npos)
+      << roster.status();
 }
 
 TEST_F(IdentityTest, AnEmptyOrMissingRosterIsAnError) {

@@ -1,5 +1,6 @@
-// The node agent's loop against a transport whose sends all fail (a coordinator that stopped reading):
-// the agent keeps going, keeps trying on the link's schedule, and still ends as the coordinator says.
+// The node agent's loop against a transport whose sends all fail (a coordinator that stopped
+// reading): the agent keeps going, keeps trying on the link's schedule, and still ends as the
+// coordinator says.
 
 #include "node/node_agent.h"
 
@@ -47,9 +48,11 @@ class JammedTransport final : public protocol::ClientTransport {
 TEST(NodeAgentTest, SendsThatFailDoNotEndTheAgent) {
   ManualClock clock;
   std::deque<std::optional<protocol::Envelope>> script;
-  for (int i = 0; i < 6; ++i) script.push_back(std::nullopt);  // 12 s of quiet: Hellos are due again
+  for (int i = 0; i < 6; ++i)
+    script.push_back(std::nullopt);  // 12 s of quiet: Hellos are due again
   // The coordinator does not know this node: the session answers with a Hello, which fails too.
-  script.push_back(protocol::Envelope{7, 0, protocol::ErrorReply{protocol::kErrorNotJoined, "say hello"}});
+  script.push_back(
+      protocol::Envelope{7, 0, protocol::ErrorReply{protocol::kErrorNotJoined, "say hello"}});
   for (int i = 0; i < 4; ++i) script.push_back(std::nullopt);  // 8 s more: a Heartbeat is due
   script.push_back(protocol::Envelope{7, 0, protocol::Shutdown{"the run is over"}});
   JammedTransport transport(clock, std::move(script));

@@ -33,7 +33,8 @@ namespace {
 constexpr uint32_t kSkills = 4;
 constexpr uint64_t kRun = 0x1234;
 
-models::InteractionLog RandomLog(int pupils, int answers, const std::string& prefix, uint32_t seed) {
+models::InteractionLog RandomLog(int pupils, int answers, const std::string& prefix,
+                                 uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<uint32_t> skill(0, kSkills - 1);
   std::bernoulli_distribution right(0.6);
@@ -42,7 +43,8 @@ models::InteractionLog RandomLog(int pupils, int answers, const std::string& pre
   for (int p = 0; p < pupils; ++p) {
     log.pupil_keys.push_back(prefix + std::to_string(p));
     for (int i = 0; i < answers; ++i) {
-      log.interactions.push_back({static_cast<uint32_t>(p), skill(rng), static_cast<uint8_t>(right(rng))});
+      log.interactions.push_back(
+          {static_cast<uint32_t>(p), skill(rng), static_cast<uint8_t>(right(rng))});
     }
   }
   return log;
@@ -126,13 +128,15 @@ TEST(NodeSessionTest, TrainResultIsTheDeltaOfAReproducibleLocalTraining) {
 
   // The reply is that update, packed as the round asks (exchange/contribution.h).
   exchange::LocalUpdate expected;
-  for (size_t i = 0; i < local.size(); ++i) expected.delta.push_back(local[i] - train_request.global_parameters[i]);
+  for (size_t i = 0; i < local.size(); ++i)
+    expected.delta.push_back(local[i] - train_request.global_parameters[i]);
   expected.examples = 12.0 * 9.0;
   expected.loss = report->mean_loss;
   ASSERT_EQ(session.data().train.size(), 12u * 9u);
-  auto layout = exchange::ContributionLayout::Create(local.size(), train_request.contribution.value_range,
-                                                     train_request.contribution.weight_cap)
-                    .value();
+  auto layout =
+      exchange::ContributionLayout::Create(local.size(), train_request.contribution.value_range,
+                                           train_request.contribution.weight_cap)
+          .value();
   EXPECT_EQ(result->contribution, layout.Pack(expected).value());
   bool any_nonzero = false;
   for (float d : expected.delta) any_nonzero |= d != 0;
@@ -166,22 +170,26 @@ TEST(NodeSessionTest, AnotherRunGetsNoReplyUntilTheNextHello) {
 TEST(NodeSessionTest, ANodeFollowsACoordinatorThatRestartsTheSameRun) {
   NodeSession session("school-a", SmallSplit(), PlainUpdates());
   session.Hello();
-  for (uint32_t round = 1; round <= 3; ++round) ASSERT_EQ(session.OnMessage(TrainMessage(kRun, round)).size(), 1u);
+  for (uint32_t round = 1; round <= 3; ++round)
+    ASSERT_EQ(session.OnMessage(TrainMessage(kRun, round)).size(), 1u);
   // The restarted coordinator does not know the node, which says Hello again.
-  const auto hello = session.OnMessage({kRun, 0, protocol::ErrorReply{protocol::kErrorNotJoined, "say hello", {}}});
+  const auto hello = session.OnMessage(
+      {kRun, 0, protocol::ErrorReply{protocol::kErrorNotJoined, "say hello", {}}});
   ASSERT_EQ(hello.size(), 1u);
   EXPECT_TRUE(std::holds_alternative<protocol::Hello>(hello[0].body));
   const auto replies = session.OnMessage(TrainMessage(kRun, 1));
   ASSERT_EQ(replies.size(), 1u);
   EXPECT_TRUE(std::holds_alternative<protocol::TrainResult>(replies[0].body));
-  EXPECT_TRUE(session.OnMessage(TrainMessage(kRun, 1)).empty()) << "a repeat after that is still a repeat";
+  EXPECT_TRUE(session.OnMessage(TrainMessage(kRun, 1)).empty())
+      << "a repeat after that is still a repeat";
 }
 
 TEST(NodeSessionTest, EvaluateResultCountsTheHeldOutAnswers) {
   NodeSession session("school-b", SmallSplit(), PlainUpdates());
   session.Hello();
   std::vector<float> parameters = FreshParameters();
-  for (size_t i = 0; i < parameters.size(); ++i) parameters[i] = 0.1f * static_cast<float>(i % 5) - 0.2f;
+  for (size_t i = 0; i < parameters.size(); ++i)
+    parameters[i] = 0.1f * static_cast<float>(i % 5) - 0.2f;
   const auto replies = session.OnMessage(EvaluateMessage(kRun, 1, parameters));
   ASSERT_EQ(replies.size(), 1u);
   EXPECT_EQ(replies[0].round, 1u);
@@ -190,10 +198,10 @@ TEST(NodeSessionTest, EvaluateResultCountsTheHeldOutAnswers) {
   const models::InteractionLog& test = session.data().test;
   EXPECT_EQ(result->count, test.size());
   EXPECT_EQ(result->count, 5u * 7u);
-  const uint64_t positives =
-      std::accumulate(result->positive_histogram.begin(), result->positive_histogram.end(), uint64_t{0});
-  const uint64_t negatives =
-      std::accumulate(result->negative_histogram.begin(), result->negative_histogram.end(), uint64_t{0});
+  const uint64_t positives = std::accumulate(result->positive_histogram.begin(),
+                                             result->positive_histogram.end(), uint64_t{0});
+  const uint64_t negatives = std::accumulate(result->negative_histogram.begin(),
+                                             result->negative_histogram.end(), uint64_t{0});
   EXPECT_EQ(positives + negatives, result->count);
   const std::vector<uint8_t> labels = models::Labels(test);
   EXPECT_EQ(positives, static_cast<uint64_t>(std::accumulate(labels.begin(), labels.end(), 0)));

@@ -1,4 +1,5 @@
-// Large frames in chunks: reassembly rules, and a 100 MB model over real sockets with small message parts.
+// Large frames in chunks: reassembly rules, and a 100 MB model over real sockets with small message
+// parts.
 
 #include "protocol/internal/chunking.h"
 
@@ -44,11 +45,11 @@ TEST(ChunkingTest, RefusesGapsForeignTransfersAndLies) {
   EXPECT_FALSE(r.Add({1, 2, 3, 10}, "ij").ok());  // skipped chunk 1
   EXPECT_FALSE(r.in_progress());
   ASSERT_TRUE(r.Add({2, 0, 3, 10}, "abcd").ok());
-  EXPECT_FALSE(r.Add({3, 1, 3, 10}, "efgh").ok());  // another transfer's chunk
+  EXPECT_FALSE(r.Add({3, 1, 3, 10}, "efgh").ok());    // another transfer's chunk
   EXPECT_FALSE(r.Add({4, 0, 3, 1000}, "abcd").ok());  // over the 100-byte limit
   EXPECT_FALSE(r.Add({5, 0, 2, 10}, "abcd").ok());    // 10 bytes cannot be 2 chunks of 4
   ASSERT_TRUE(r.Add({6, 0, 3, 10}, "abcd").ok());
-  EXPECT_FALSE(r.Add({6, 1, 3, 10}, "abc").ok());     // short middle chunk
+  EXPECT_FALSE(r.Add({6, 1, 3, 10}, "abc").ok());  // short middle chunk
 }
 
 TEST(ChunkingTest, AReleasedFrameLendsItsBufferToTheNextFrame) {
@@ -142,10 +143,12 @@ TEST(ChunkingTest, HundredMegabyteModelCrossesRealSocketsInSmallParts) {
   ASSERT_TRUE(hello.has_value());
 
   TrainRequest request{{"pfa", 1}, {}, std::vector<float>(25'000'000)};
-  for (size_t i = 0; i < request.global_parameters.size(); ++i) request.global_parameters[i] = float(i % 9973);
+  for (size_t i = 0; i < request.global_parameters.size(); ++i)
+    request.global_parameters[i] = float(i % 9973);
   ASSERT_TRUE(server->Send(hello->peer, Encode({1, 1, request})).ok());
   std::optional<Frame> frame;
-  for (int i = 0; i < 100 && !frame; ++i) frame = client->Receive(std::chrono::milliseconds(200)).value();
+  for (int i = 0; i < 100 && !frame; ++i)
+    frame = client->Receive(std::chrono::milliseconds(200)).value();
   ASSERT_TRUE(frame.has_value());
   EXPECT_TRUE(client->last_activity().has_value());
   auto decoded = Decode(*frame);
@@ -157,7 +160,8 @@ TEST(ChunkingTest, HundredMegabyteModelCrossesRealSocketsInSmallParts) {
   // And back: the node's update of the same size.
   ASSERT_TRUE(client->SendOwned(Encode({1, 1, TrainResult{got}})).ok());
   std::optional<Delivery> update;
-  for (int i = 0; i < 100 && !update; ++i) update = server->Receive(std::chrono::milliseconds(200)).value();
+  for (int i = 0; i < 100 && !update; ++i)
+    update = server->Receive(std::chrono::milliseconds(200)).value();
   ASSERT_TRUE(update.has_value());
   EXPECT_EQ(update->frame.size(), kHeaderBytes + 1 + 8 + 25'000'000 * 4);
 }
@@ -170,10 +174,11 @@ TEST(ChunkingTest, AFrameAboveTheReceiversLimitIsDropped) {
   sender.chunk_bytes = 1 << 20;
   auto server = ZmqServerTransport::Bind("tcp://127.0.0.1:*", receiver).value();
   auto client = ZmqClientTransport::Connect(server->endpoint(), sender).value();
-  ASSERT_TRUE(client->Send(std::string(5 << 20, 'x')).ok());    // 5 chunks, 5 MiB: over the limit
-  ASSERT_TRUE(client->Send(std::string(2 << 20, 'y')).ok());    // 2 MiB: fine
+  ASSERT_TRUE(client->Send(std::string(5 << 20, 'x')).ok());  // 5 chunks, 5 MiB: over the limit
+  ASSERT_TRUE(client->Send(std::string(2 << 20, 'y')).ok());  // 2 MiB: fine
   std::optional<Delivery> got;
-  for (int i = 0; i < 50 && !got; ++i) got = server->Receive(std::chrono::milliseconds(100)).value();
+  for (int i = 0; i < 50 && !got; ++i)
+    got = server->Receive(std::chrono::milliseconds(100)).value();
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got->frame.size(), size_t{2} << 20);
   EXPECT_EQ(got->frame.bytes()[0], 'y');

@@ -1,5 +1,5 @@
-// Decode treats frames as hostile: every malformed frame below must be refused with a Status, never crash,
-// throw, or allocate memory out of proportion to the bytes received.
+// Decode treats frames as hostile: every malformed frame below must be refused with a Status, never
+// crash, throw, or allocate memory out of proportion to the bytes received.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -14,8 +14,9 @@
 #include "protocol/codec.h"
 #include "protocol/messages.h"
 
-// Records the largest single allocation while tracking is on, to prove forged counts allocate nothing big.
-// The replacement pair is malloc/free on both sides; GCC cannot see that once it inlines them.
+// Records the largest single allocation while tracking is on, to prove forged counts allocate
+// nothing big. The replacement pair is malloc/free on both sides; GCC cannot see that once it
+// inlines them.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
@@ -48,7 +49,9 @@ void PutLe(std::string& frame, size_t offset, uint64_t value, int bytes) {
 // Rewrites the header's payload length to match the frame.
 void FixLength(std::string& frame) { PutLe(frame, 20, frame.size() - kHeaderBytes, 4); }
 
-std::string SmallTrainResult() { return Encode(Envelope{42, 3, TrainResult{{0.5f, -2.0f, 10.0f, 0.25f}}}); }
+std::string SmallTrainResult() {
+  return Encode(Envelope{42, 3, TrainResult{{0.5f, -2.0f, 10.0f, 0.25f}}});
+}
 
 std::vector<std::string> SmallFrames() {
   return {
@@ -65,7 +68,8 @@ std::vector<std::string> SmallFrames() {
 
 ::testing::AssertionResult Refused(const std::string& frame, size_t max = kDefaultMaxPayloadBytes) {
   auto decoded = Decode(frame, max);
-  if (decoded.ok()) return ::testing::AssertionFailure() << "a frame of " << frame.size() << " bytes decoded";
+  if (decoded.ok())
+    return ::testing::AssertionFailure() << "a frame of " << frame.size() << " bytes decoded";
   return ::testing::AssertionSuccess() << decoded.status();
 }
 
@@ -181,9 +185,10 @@ TEST(CodecHostileInputTest, TrailingBytesAfterLastFieldAreRefused) {
   }
 }
 
-// Splices `text` into a frame whose text field (empty) has its u64 count at `count_offset` of the payload.
-// Built by hand so that the test does not depend on what Encode does with over-long text.
-std::string WithText(const Body& body_with_empty_text, size_t count_offset, const std::string& text) {
+// Splices `text` into a frame whose text field (empty) has its u64 count at `count_offset` of the
+// payload. Built by hand so that the test does not depend on what Encode does with over-long text.
+std::string WithText(const Body& body_with_empty_text, size_t count_offset,
+                     const std::string& text) {
   std::string frame = Encode(Envelope{1, 1, body_with_empty_text});
   const size_t at = kHeaderBytes + count_offset;
   PutLe(frame, at, text.size(), 8);
@@ -216,7 +221,8 @@ TEST(CodecHostileInputTest, TextLongerThanLimitIsRefused) {
   }
 }
 
-// Overwrites the u64 count that starts the payload (after the endianness byte) and measures allocations.
+// Overwrites the u64 count that starts the payload (after the endianness byte) and measures
+// allocations.
 size_t LargestAllocationDecoding(std::string frame, uint64_t forged_count, bool* refused) {
   PutLe(frame, kHeaderBytes + 1, forged_count, 8);
   g_largest_allocation = 0;
@@ -230,10 +236,10 @@ size_t LargestAllocationDecoding(std::string frame, uint64_t forged_count, bool*
 TEST(CodecHostileInputTest, ForgedCountsAllocateNothingBig) {
   constexpr size_t kLimit = size_t{1} << 20;  // one decoding chunk is 256-512 KiB
   const std::vector<std::string> frames = {
-      SmallTrainResult(),                                         // vector<float> delta
-      Encode(Envelope{1, 1, EvaluateResult{{1}, {2}, 0, 0, 0}}),  // vector<uint64_t>
-      Encode(Envelope{1, 1, Hello{"n"}}),                         // text
-      Encode(Envelope{1, 1, TrainRequest{{"m", 1}, {}, {1.0f}}}), // text first, then a vector
+      SmallTrainResult(),                                          // vector<float> delta
+      Encode(Envelope{1, 1, EvaluateResult{{1}, {2}, 0, 0, 0}}),   // vector<uint64_t>
+      Encode(Envelope{1, 1, Hello{"n"}}),                          // text
+      Encode(Envelope{1, 1, TrainRequest{{"m", 1}, {}, {1.0f}}}),  // text first, then a vector
   };
   for (const std::string& frame : frames) {
     for (uint64_t count : {uint64_t{1} << 60, uint64_t{1} << 32, uint64_t{1000000}, ~uint64_t{0}}) {
@@ -247,7 +253,8 @@ TEST(CodecHostileInputTest, ForgedCountsAllocateNothingBig) {
 
 TEST(CodecHostileInputTest, AllocationTrackerSeesAnHonestLargeVector) {
   // Control for the two tests around it: the tracker does notice a real 4 MB vector.
-  const std::string frame = Encode(Envelope{1, 1, TrainResult{std::vector<float>(1'000'000, 1.0f)}});
+  const std::string frame =
+      Encode(Envelope{1, 1, TrainResult{std::vector<float>(1'000'000, 1.0f)}});
   g_largest_allocation = 0;
   g_tracking = true;
   auto decoded = Decode(frame);
@@ -256,9 +263,9 @@ TEST(CodecHostileInputTest, AllocationTrackerSeesAnHonestLargeVector) {
   EXPECT_GE(g_largest_allocation.load(), 1'000'000 * sizeof(float));
 }
 
-// The counts SecAgg+ messages added in version 2: a MaskedInput's list of members with unusable shares
-// (capped at kMaxSecAggMembers before the bytes are even looked at) and the sealed shares of a
-// ShareKeys, each now carrying two commitments.
+// The counts SecAgg+ messages added in version 2: a MaskedInput's list of members with unusable
+// shares (capped at kMaxSecAggMembers before the bytes are even looked at) and the sealed shares of
+// a ShareKeys, each now carrying two commitments.
 TEST(CodecHostileInputTest, ForgedSecAggCountsAllocateNothingBig) {
   struct Case {
     std::string frame;
@@ -272,7 +279,8 @@ TEST(CodecHostileInputTest, ForgedSecAggCountsAllocateNothingBig) {
   };
   for (const Case& c : cases) {
     ASSERT_TRUE(Decode(c.frame).ok());
-    for (uint64_t count : {uint64_t{1} << 60, uint64_t{1} << 32, uint64_t{65536}, uint64_t{1000000}, ~uint64_t{0}}) {
+    for (uint64_t count :
+         {uint64_t{1} << 60, uint64_t{1} << 32, uint64_t{65536}, uint64_t{1000000}, ~uint64_t{0}}) {
       std::string frame = c.frame;
       PutLe(frame, kHeaderBytes + c.count_offset, count, 8);
       g_largest_allocation = 0;
@@ -280,7 +288,8 @@ TEST(CodecHostileInputTest, ForgedSecAggCountsAllocateNothingBig) {
       auto decoded = Decode(frame);
       g_tracking = false;
       EXPECT_FALSE(decoded.ok()) << "type " << int(frame[5]) << ", count " << count;
-      EXPECT_LT(g_largest_allocation.load(), size_t{1} << 20) << "type " << int(frame[5]) << ", count " << count;
+      EXPECT_LT(g_largest_allocation.load(), size_t{1} << 20)
+          << "type " << int(frame[5]) << ", count " << count;
     }
   }
 }
@@ -305,8 +314,8 @@ TEST(CodecHostileInputTest, FlippingAnyByteNeverCrashes) {
         std::string frame = valid;
         frame[i] = static_cast<char>(frame[i] ^ mask);
         auto decoded = Decode(frame);
-        // A frame that still decodes must be what it re-encodes to, except for the payload's endianness
-        // byte, which changes how the rest is read.
+        // A frame that still decodes must be what it re-encodes to, except for the payload's
+        // endianness byte, which changes how the rest is read.
         if (decoded.ok()) ++still_valid;
         if (decoded.ok() && i != kHeaderBytes) {
           EXPECT_EQ(Encode(*decoded), frame) << "byte " << i << " ^ " << int(mask);

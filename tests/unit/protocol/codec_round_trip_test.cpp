@@ -1,4 +1,5 @@
-// Encode → Decode round trips of every message type, and the frame layout docs/wire-format.md promises.
+// Encode → Decode round trips of every message type, and the frame layout docs/wire-format.md
+// promises.
 
 #include <gtest/gtest.h>
 
@@ -23,7 +24,8 @@ namespace {
   }
   for (size_t i = 0; i < a.size(); ++i) {
     if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0) {
-      return ::testing::AssertionFailure() << "element " << i << " differs: " << a[i] << " vs " << b[i];
+      return ::testing::AssertionFailure()
+             << "element " << i << " differs: " << a[i] << " vs " << b[i];
     }
   }
   return ::testing::AssertionSuccess();
@@ -42,7 +44,9 @@ void ExpectSame(const TrainRequest& a, const TrainRequest& b) {
   EXPECT_EQ(a.config.seed, b.config.seed);
   EXPECT_TRUE(SameFloats(a.global_parameters, b.global_parameters));
 }
-void ExpectSame(const TrainResult& a, const TrainResult& b) { EXPECT_TRUE(SameFloats(a.contribution, b.contribution)); }
+void ExpectSame(const TrainResult& a, const TrainResult& b) {
+  EXPECT_TRUE(SameFloats(a.contribution, b.contribution));
+}
 void ExpectSame(const EvaluateRequest& a, const EvaluateRequest& b) {
   ExpectSame(a.model, b.model);
   EXPECT_TRUE(SameFloats(a.parameters, b.parameters));
@@ -108,17 +112,17 @@ TEST(CodecRoundTripTest, MillionFloatTrainRequest) {
 TEST(CodecRoundTripTest, TrainResultKeepsSpecialFloatsBitExact) {
   TrainResult result;
   result.contribution = {1.0f,
-                  -0.0f,
-                  std::numeric_limits<float>::infinity(),
-                  -std::numeric_limits<float>::infinity(),
-                  std::numeric_limits<float>::denorm_min(),
-                  std::numeric_limits<float>::max(),
-                  std::numeric_limits<float>::quiet_NaN()};
+                         -0.0f,
+                         std::numeric_limits<float>::infinity(),
+                         -std::numeric_limits<float>::infinity(),
+                         std::numeric_limits<float>::denorm_min(),
+                         std::numeric_limits<float>::max(),
+                         std::numeric_limits<float>::quiet_NaN()};
   ExpectRoundTrip(42, 1, result);
 }
 
-// Received frames sit wherever their buffer put them, and a vector's bytes follow fields of any length:
-// decoding copies elements from every alignment.
+// Received frames sit wherever their buffer put them, and a vector's bytes follow fields of any
+// length: decoding copies elements from every alignment.
 TEST(CodecRoundTripTest, VectorsDecodeFromFramesAtAnyAlignment) {
   TrainResult result{{1.5f, -2.25f, 3.0f, 1e-30f, 7.0f}};
   EvaluateResult counts;
@@ -134,13 +138,16 @@ TEST(CodecRoundTripTest, VectorsDecodeFromFramesAtAnyAlignment) {
   }
 }
 
-TEST(CodecRoundTripTest, TrainResultWithEmptyContribution) { ExpectRoundTrip(42, 2, TrainResult{{}}); }
+TEST(CodecRoundTripTest, TrainResultWithEmptyContribution) {
+  ExpectRoundTrip(42, 2, TrainResult{{}});
+}
 
 TEST(CodecRoundTripTest, EvaluateRequest) {
   EvaluateRequest request;
   request.model = WireModelSpec{"logistic", 4};
   request.parameters = {0.1f, 0.2f, 0.3f, -0.4f, 5.0f, 60.0f, -700.0f, 8000.0f, 0.009f};
-  ExpectRoundTrip(std::numeric_limits<uint64_t>::max(), std::numeric_limits<uint32_t>::max(), request);
+  ExpectRoundTrip(std::numeric_limits<uint64_t>::max(), std::numeric_limits<uint32_t>::max(),
+                  request);
 }
 
 TEST(CodecRoundTripTest, EvaluateResult) {
@@ -163,7 +170,8 @@ TEST(CodecRoundTripTest, ErrorReply) {
   ExpectRoundTrip(5, 4, ErrorReply{8, "cannot train: dataset school-3.csv has no rows"});
   std::string binary_text("nul\0inside\xff", 11);
   ExpectRoundTrip(5, 4, ErrorReply{0xffffffffu, binary_text});
-  ExpectRoundTrip(5, 4, ErrorReply{7, "cohort member 'b' comes with another identity key", {"b", "lycée-c"}});
+  ExpectRoundTrip(
+      5, 4, ErrorReply{7, "cohort member 'b' comes with another identity key", {"b", "lycée-c"}});
 }
 
 TEST(CodecRoundTripTest, Heartbeat) {
@@ -182,7 +190,8 @@ uint64_t Le(const std::string& frame, size_t offset, int bytes) {
 }
 
 TEST(CodecLayoutTest, HeaderFieldsAreWhereTheDocSays) {
-  const std::string frame = Encode(Envelope{0x0102030405060708ULL, 0x0a0b0c0d, TrainResult{{1.0f}}});
+  const std::string frame =
+      Encode(Envelope{0x0102030405060708ULL, 0x0a0b0c0d, TrainResult{{1.0f}}});
   ASSERT_GE(frame.size(), kHeaderBytes);
   EXPECT_EQ(frame.substr(0, 4), "CRTB");
   EXPECT_EQ(static_cast<uint8_t>(frame[4]), kProtocolVersion);
@@ -201,10 +210,10 @@ TEST(CodecLayoutTest, HeaderFieldsAreWhereTheDocSays) {
 TEST(CodecLayoutTest, HelloFrameIsByteExact) {
   const std::string expected =
       std::string("CRTB\x02\x01\x00\x00", 8) + std::string(8, '\0') + std::string(4, '\0') +
-      std::string("\x2b\x00\x00\x00", 4) +                      // payload length 43
-      std::string("\x01", 1) +                                  // little-endian writer
+      std::string("\x2b\x00\x00\x00", 4) +                         // payload length 43
+      std::string("\x01", 1) +                                     // little-endian writer
       std::string("\x02\x00\x00\x00\x00\x00\x00\x00", 8) + "ab" +  // text: u64 count, bytes
-      std::string(31, '\0') + "\x07";                           // signing key: 32 bytes, no count
+      std::string(31, '\0') + "\x07";  // signing key: 32 bytes, no count
   PublicKeyBytes key{};
   key[31] = 7;
   EXPECT_EQ(Encode(Envelope{0, 0, Hello{"ab", key}}), expected);
@@ -248,9 +257,9 @@ TEST(MessagesTest, TypesStagesAndNames) {
 }
 
 TEST(MessagesTest, DefaultBodiesRoundTrip) {
-  for (const Body& body : std::vector<Body>{Hello{}, TrainRequest{}, TrainResult{}, EvaluateRequest{},
-                                            EvaluateResult{}, Shutdown{}, ErrorReply{},
-                                            Heartbeat{}}) {
+  for (const Body& body :
+       std::vector<Body>{Hello{}, TrainRequest{}, TrainResult{}, EvaluateRequest{},
+                         EvaluateResult{}, Shutdown{}, ErrorReply{}, Heartbeat{}}) {
     auto decoded = Decode(Encode(Envelope{1, 1, body}));
     ASSERT_TRUE(decoded.ok()) << decoded.status();
     EXPECT_EQ(TypeOf(decoded->body), TypeOf(body));

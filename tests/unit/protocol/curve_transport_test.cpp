@@ -64,13 +64,16 @@ class CurveTransportTest : public ::testing::Test {
 
 TEST_F(CurveTransportTest, AllowedNodeTalksBothWays) {
   Allow("node", *node_);
-  auto server = ZmqServerTransport::BindCurve("tcp://127.0.0.1:*", *server_, dir_ / "allowed").value();
-  auto client = ZmqClientTransport::ConnectCurve(server->endpoint(), *node_, server_->public_key).value();
+  auto server =
+      ZmqServerTransport::BindCurve("tcp://127.0.0.1:*", *server_, dir_ / "allowed").value();
+  auto client =
+      ZmqClientTransport::ConnectCurve(server->endpoint(), *node_, server_->public_key).value();
   ASSERT_TRUE(client->Send("hello").ok());
   auto delivery = ServerReceives(*server, milliseconds(5000));
   ASSERT_TRUE(delivery.has_value());
   EXPECT_EQ(delivery->frame, "hello");
-  EXPECT_EQ(delivery->identity, "node");  // the allow-list file's name, vouched for by the handshake
+  EXPECT_EQ(delivery->identity,
+            "node");  // the allow-list file's name, vouched for by the handshake
   ASSERT_TRUE(server->Send(delivery->peer, "welcome").ok());
   auto reply = client->Receive(milliseconds(5000));
   ASSERT_TRUE(reply.ok());
@@ -80,8 +83,10 @@ TEST_F(CurveTransportTest, AllowedNodeTalksBothWays) {
 
 TEST_F(CurveTransportTest, UnknownKeyIsRefusedAndNeverHeard) {
   Allow("someone-else", GenerateCurveKeyPair().value());
-  auto server = ZmqServerTransport::BindCurve("tcp://127.0.0.1:*", *server_, dir_ / "allowed").value();
-  auto client = ZmqClientTransport::ConnectCurve(server->endpoint(), *node_, server_->public_key).value();
+  auto server =
+      ZmqServerTransport::BindCurve("tcp://127.0.0.1:*", *server_, dir_ / "allowed").value();
+  auto client =
+      ZmqClientTransport::ConnectCurve(server->endpoint(), *node_, server_->public_key).value();
   ASSERT_TRUE(client->Send("let me in").ok());
   Status refused = ClientError(*client, milliseconds(5000));
   EXPECT_EQ(refused.code(), StatusCode::kPermissionDenied);
@@ -93,7 +98,8 @@ TEST_F(CurveTransportTest, UnknownKeyIsRefusedAndNeverHeard) {
 // overloaded one may: retried, never heard, and diagnosed with both possibilities.
 TEST_F(CurveTransportTest, WrongPinnedServerKeyIsRetriedAndDiagnosed) {
   Allow("node", *node_);
-  auto server = ZmqServerTransport::BindCurve("tcp://127.0.0.1:*", *server_, dir_ / "allowed").value();
+  auto server =
+      ZmqServerTransport::BindCurve("tcp://127.0.0.1:*", *server_, dir_ / "allowed").value();
   const std::string impostor_key = GenerateCurveKeyPair().value().public_key;
   auto client = ZmqClientTransport::ConnectCurve(server->endpoint(), *node_, impostor_key).value();
   ASSERT_TRUE(client->Send("hello").ok());
@@ -137,7 +143,8 @@ TEST_F(CurveTransportTest, AfterASuccessfulHandshakeThereIsNothingToDiagnose) {
 
 TEST_F(CurveTransportTest, PlainClientCannotReachACurveServer) {
   Allow("node", *node_);
-  auto server = ZmqServerTransport::BindCurve("tcp://127.0.0.1:*", *server_, dir_ / "allowed").value();
+  auto server =
+      ZmqServerTransport::BindCurve("tcp://127.0.0.1:*", *server_, dir_ / "allowed").value();
   auto client = ZmqClientTransport::Connect(server->endpoint()).value();
   ASSERT_TRUE(client->Send("plaintext").ok());
   EXPECT_FALSE(ServerReceives(*server, milliseconds(1000)).has_value());
@@ -145,9 +152,11 @@ TEST_F(CurveTransportTest, PlainClientCannotReachACurveServer) {
 
 TEST_F(CurveTransportTest, SighupReloadsTheAllowList) {
   InstallReloadHandler();
-  auto server = ZmqServerTransport::BindCurve("tcp://127.0.0.1:*", *server_, dir_ / "allowed").value();
+  auto server =
+      ZmqServerTransport::BindCurve("tcp://127.0.0.1:*", *server_, dir_ / "allowed").value();
   {
-    auto refused = ZmqClientTransport::ConnectCurve(server->endpoint(), *node_, server_->public_key).value();
+    auto refused =
+        ZmqClientTransport::ConnectCurve(server->endpoint(), *node_, server_->public_key).value();
     ASSERT_TRUE(refused->Send("first try").ok());
     EXPECT_EQ(ClientError(*refused, milliseconds(5000)).code(), StatusCode::kPermissionDenied);
   }
@@ -156,7 +165,8 @@ TEST_F(CurveTransportTest, SighupReloadsTheAllowList) {
   // The handler notices the signal within its 100 ms poll; retry until the new key is admitted.
   std::optional<Delivery> delivery;
   for (int attempt = 0; attempt < 20 && !delivery; ++attempt) {
-    auto client = ZmqClientTransport::ConnectCurve(server->endpoint(), *node_, server_->public_key).value();
+    auto client =
+        ZmqClientTransport::ConnectCurve(server->endpoint(), *node_, server_->public_key).value();
     ASSERT_TRUE(client->Send("second try").ok());
     delivery = ServerReceives(*server, milliseconds(500));
   }
@@ -173,22 +183,26 @@ TEST_F(CurveTransportTest, KeyFilesRoundTripWithPrivateModeAndNoOverwrite) {
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(loaded->public_key, node_->public_key);
   EXPECT_EQ(LoadCurvePublicKey(dir_ / "keys" / "school.pub").value(), node_->public_key);
-  EXPECT_EQ(WriteCurveKeyPair(dir_ / "keys", "school", *server_).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(WriteCurveKeyPair(dir_ / "keys", "school", *server_).code(),
+            StatusCode::kAlreadyExists);
   EXPECT_EQ(LoadCurvePublicKey(dir_ / "keys" / "school.pub").value(), node_->public_key);
   ::chmod((dir_ / "keys" / "school.key").c_str(), 0644);
-  EXPECT_EQ(LoadCurveKeyPair(dir_ / "keys" / "school.key").status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(LoadCurveKeyPair(dir_ / "keys" / "school.key").status().code(),
+            StatusCode::kPermissionDenied);
 }
 
-// Regression: ZMQ_MAXMSGSIZE was set to the chunk size exactly, and CURVE's per-message box pushed every
-// full chunk over it, so large frames never arrived under CURVE.
+// Regression: ZMQ_MAXMSGSIZE was set to the chunk size exactly, and CURVE's per-message box pushed
+// every full chunk over it, so large frames never arrived under CURVE.
 TEST_F(CurveTransportTest, LargeFramesCrossInFullChunks) {
   Allow("node", *node_);
   ZmqOptions options;
   options.chunk_bytes = 1 << 20;
   auto server =
-      ZmqServerTransport::BindCurve("tcp://127.0.0.1:*", *server_, dir_ / "allowed", options).value();
+      ZmqServerTransport::BindCurve("tcp://127.0.0.1:*", *server_, dir_ / "allowed", options)
+          .value();
   auto client =
-      ZmqClientTransport::ConnectCurve(server->endpoint(), *node_, server_->public_key, options).value();
+      ZmqClientTransport::ConnectCurve(server->endpoint(), *node_, server_->public_key, options)
+          .value();
   const std::string big(5 << 20, 'z');  // exactly 5 full chunks
   ASSERT_TRUE(client->Send(big).ok());
   std::optional<Delivery> got;

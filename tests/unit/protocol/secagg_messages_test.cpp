@@ -70,7 +70,8 @@ void PutLe(std::string& frame, size_t offset, uint64_t value, int bytes) {
 
 uint64_t Le(const std::string& frame, size_t offset, int bytes) {
   uint64_t value = 0;
-  for (int i = 0; i < bytes; ++i) value |= uint64_t{static_cast<uint8_t>(frame[offset + i])} << (8 * i);
+  for (int i = 0; i < bytes; ++i)
+    value |= uint64_t{static_cast<uint8_t>(frame[offset + i])} << (8 * i);
   return value;
 }
 
@@ -117,12 +118,12 @@ TEST(SecAggMessagesTest, SealedShareAndMaskedInputFramesAreLaidOutAsTheDocSays) 
   const std::string shares = Encode(Envelope{5, 3, ShareKeys{{SomeShare(6, 7)}}});
   const size_t p = kHeaderBytes;
   ASSERT_EQ(shares.size(), p + 1 + 8 + 4 + 4 + 32 + 32 + 8 + 5);
-  EXPECT_EQ(Le(shares, p + 1, 8), 1u);                               // one share
-  EXPECT_EQ(Le(shares, p + 9, 4), 6u);                               // from
-  EXPECT_EQ(Le(shares, p + 13, 4), 7u);                              // to
-  EXPECT_EQ(shares.substr(p + 17, 32), std::string(32, '\x55'));     // self-seed share commitment
-  EXPECT_EQ(shares.substr(p + 49, 32), std::string(32, '\x66'));     // mask-key share commitment
-  EXPECT_EQ(Le(shares, p + 81, 8), 5u);                              // ciphertext length
+  EXPECT_EQ(Le(shares, p + 1, 8), 1u);                            // one share
+  EXPECT_EQ(Le(shares, p + 9, 4), 6u);                            // from
+  EXPECT_EQ(Le(shares, p + 13, 4), 7u);                           // to
+  EXPECT_EQ(shares.substr(p + 17, 32), std::string(32, '\x55'));  // self-seed share commitment
+  EXPECT_EQ(shares.substr(p + 49, 32), std::string(32, '\x66'));  // mask-key share commitment
+  EXPECT_EQ(Le(shares, p + 81, 8), 5u);                           // ciphertext length
   EXPECT_EQ(shares.substr(p + 89), std::string("\x01\x02\x03\x04\x05", 5));
 
   const std::string masked = Encode(Envelope{5, 3, MaskedInput{{0xaabbccdd}, {}, {2, 4}}});
@@ -163,7 +164,8 @@ TEST(SecAggMessagesTest, AnUnusableListBeyondAnyCohortIsRefused) {
   // A forged count with few bytes behind it: refused by the cap, and by the bytes present below it.
   std::string forged = Encode(Envelope{5, 3, MaskedInput{{0}, {}, {1}}});
   const size_t count_at = kHeaderBytes + 1 + 8 + 4 + 8;
-  for (uint64_t count : {~uint64_t{0}, uint64_t{1} << 40, uint64_t{kMaxSecAggMembers + 1}, uint64_t{1000}}) {
+  for (uint64_t count :
+       {~uint64_t{0}, uint64_t{1} << 40, uint64_t{kMaxSecAggMembers + 1}, uint64_t{1000}}) {
     PutLe(forged, count_at, count, 8);
     auto refused = Decode(forged);
     EXPECT_FALSE(refused.ok()) << count;

@@ -1,8 +1,9 @@
 // The ZeroMQ transport's bounds, on real sockets: a peer that never reads can neither make the
-// coordinator's send wait nor make it queue more than its cap; a coordinator that never reads cannot
-// block a node for longer than its send timeout; a chunked frame left unfinished (its sender stopped,
-// or vanished) is freed after its deadline; the memory reserved for frames in transit is capped across
-// peers. The figures checked are the transport's own accounting, not the process's memory.
+// coordinator's send wait nor make it queue more than its cap; a coordinator that never reads
+// cannot block a node for longer than its send timeout; a chunked frame left unfinished (its sender
+// stopped, or vanished) is freed after its deadline; the memory reserved for frames in transit is
+// capped across peers. The figures checked are the transport's own accounting, not the process's
+// memory.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -27,8 +28,8 @@ using ::testing::HasSubstr;
 // Bounds every wait, so that a regression fails instead of hanging; never asserted as a duration.
 constexpr auto kPatience = std::chrono::seconds(30);
 
-// A raw ZeroMQ socket that reads nothing unless told to: ZeroMQ on its side buffers one message and the
-// kernel a few KiB, so whatever is sent to it piles up at the sender.
+// A raw ZeroMQ socket that reads nothing unless told to: ZeroMQ on its side buffers one message and
+// the kernel a few KiB, so whatever is sent to it piles up at the sender.
 class RawPeer {
  public:
   static std::unique_ptr<RawPeer> Dealer(const std::string& endpoint) {
@@ -43,7 +44,9 @@ class RawPeer {
   }
 
   std::string endpoint() { return socket_.get(zmq::sockopt::last_endpoint); }
-  void Send(std::string_view bytes) { (void)socket_.send(zmq::buffer(bytes), zmq::send_flags::none); }
+  void Send(std::string_view bytes) {
+    (void)socket_.send(zmq::buffer(bytes), zmq::send_flags::none);
+  }
   // One chunk of a transfer, laid out as the transport sends it (docs/wire-format.md).
   void SendChunk(const internal::ChunkHeader& header, std::string_view data) {
     (void)socket_.send(zmq::buffer(internal::EncodeChunkHeader(header)), zmq::send_flags::sndmore);
@@ -81,11 +84,12 @@ ZmqOptions SmallOptions() {
   return options;
 }
 
-// Offers frames on another thread until the receiver's queue stays full (`stuck_after` refusals in a
-// row, a few milliseconds apart: the kernel's buffers and the receiver's own ZeroMQ have taken what
-// they could) or `most` frames went out; returns the last refusal (OK if there was none). A sender
-// that blocks is unblocked by draining `receiver`, and the test fails.
-Status OfferUntilStuck(const std::function<Status()>& send, int most, int stuck_after, RawPeer& receiver) {
+// Offers frames on another thread until the receiver's queue stays full (`stuck_after` refusals in
+// a row, a few milliseconds apart: the kernel's buffers and the receiver's own ZeroMQ have taken
+// what they could) or `most` frames went out; returns the last refusal (OK if there was none). A
+// sender that blocks is unblocked by draining `receiver`, and the test fails.
+Status OfferUntilStuck(const std::function<Status()>& send, int most, int stuck_after,
+                       RawPeer& receiver) {
   auto sending = std::async(std::launch::async, [&] {
     Status last;
     for (int sent = 0, refused = 0; sent < most && refused < stuck_after;) {
@@ -104,7 +108,8 @@ Status OfferUntilStuck(const std::function<Status()>& send, int most, int stuck_
   });
   if (sending.wait_for(kPatience) != std::future_status::ready) {
     ADD_FAILURE() << "a send blocked on a peer that does not read";
-    receiver.DrainUntil([&] { return sending.wait_for(milliseconds(0)) == std::future_status::ready; });
+    receiver.DrainUntil(
+        [&] { return sending.wait_for(milliseconds(0)) == std::future_status::ready; });
   }
   return sending.get();
 }
@@ -121,7 +126,8 @@ TEST(TransportBoundsTest, ASendToAPeerThatNeverReadsFailsAtOnceAndItsQueueStaysU
 
   // Three chunks per frame; 2000 of them would be 190 MiB.
   auto frame = std::make_shared<const std::string>(96 << 10, 'm');
-  Status refused = OfferUntilStuck([&] { return server->SendShared(peer, frame); }, 2000, 100, *silent);
+  Status refused =
+      OfferUntilStuck([&] { return server->SendShared(peer, frame); }, 2000, 100, *silent);
   ASSERT_FALSE(refused.ok()) << "2000 frames were queued for a peer that reads nothing";
   EXPECT_EQ(refused.code(), StatusCode::kResourceExhausted) << refused;
   EXPECT_THAT(refused.message(), HasSubstr("is not reading"));

@@ -18,7 +18,8 @@ using ::testing::HasSubstr;
 
 namespace {
 
-// Only a bound on waiting for loopback delivery when something is broken; never asserted as a duration.
+// Only a bound on waiting for loopback delivery when something is broken; never asserted as a
+// duration.
 constexpr auto kPatience = std::chrono::seconds(10);
 
 ZmqOptions FastClose() {
@@ -145,8 +146,8 @@ TEST(ZmqTransportTest, SendToUnknownPeerFails) {
 }
 
 TEST(ZmqTransportTest, BindingAnInvalidEndpointNamesIt) {
-  for (const std::string endpoint : {"not-an-endpoint", "tcp://no.such.host.invalid:7450",
-                                     "bogus://127.0.0.1:1"}) {
+  for (const std::string endpoint :
+       {"not-an-endpoint", "tcp://no.such.host.invalid:7450", "bogus://127.0.0.1:1"}) {
     auto server = ZmqServerTransport::Bind(endpoint, FastClose());
     ASSERT_FALSE(server.ok()) << endpoint;
     EXPECT_THAT(server.status().message(), HasSubstr(endpoint));

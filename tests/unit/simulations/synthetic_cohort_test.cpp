@@ -77,7 +77,8 @@ TEST(SyntheticCohortTest, AnswersFollowAbility) {
   config.min_pupils = config.max_pupils = 400;
   config.school_ability_spread = 0;
   auto school = GenerateCohort(config)[0];
-  // Pupils with a high empirical success rate have higher true probabilities: the data carry signal.
+  // Pupils with a high empirical success rate have higher true probabilities: the data carry
+  // signal.
   double high = 0, low = 0;
   int n_high = 0, n_low = 0;
   for (const auto& pupil : school.pupils) {
@@ -98,7 +99,8 @@ TEST(SyntheticCohortTest, AnswersFollowAbility) {
 
 TEST(SyntheticCohortTest, CsvRoundTripsThroughTheNodeAdapter) {
   auto cohort = GenerateCohort(Small());
-  const auto dir = std::filesystem::temp_directory_path() / ("cartable-cohort-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("cartable-cohort-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const auto path = dir / "school.csv";
   ASSERT_TRUE(WriteLongCsv(cohort[0], path).ok());
