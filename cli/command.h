@@ -39,4 +39,9 @@ int ReportFailure(const Status& status);
 // connections plus the handshakes in flight.
 void RaiseFileLimit(size_t nodes, const std::string& who);
 
+// The key flags of a socket that speaks CURVE: under --insecure, a warning that nothing is
+// encrypted or authenticated; otherwise, unless `keys_given`, an error saying what `needs` (e.g. "a
+// node needs --key (…) and --coordinator-key (…)") and that --insecure runs without them.
+Status CheckKeyFlags(bool insecure, bool keys_given, const std::string& needs);
+
 }  // namespace cartable::cli

@@ -76,16 +76,11 @@ protocol::ZmqOptions TransportOptions(const CoordinatorOptions& o) {
 }
 
 StatusOr<std::unique_ptr<protocol::ZmqServerTransport>> Bind(const CoordinatorOptions& o) {
-  if (o.insecure) {
-    spdlog::warn("--insecure: no encryption and no authentication; for tests on loopback only");
-  } else if (o.key_file.empty() || o.allow_dir.empty()) {
-    return InvalidArgumentError(
-        "a coordinator needs --key (its secret key file, from cartable keygen) and --allow (a "
-        "directory of the nodes' .pub files); --insecure runs without them, for tests on loopback "
-        "only");
-  } else {
-    InstallReloadHandler();
-  }
+  CARTABLE_RETURN_IF_ERROR(CheckKeyFlags(
+      o.insecure, !o.key_file.empty() && !o.allow_dir.empty(),
+      "a coordinator needs --key (its secret key file, from cartable keygen) and --allow (a "
+      "directory of the nodes' .pub files)"));
+  if (!o.insecure) InstallReloadHandler();
   return coordinator::Listen({o.bind, o.key_file, o.allow_dir, o.insecure, TransportOptions(o)});
 }
 

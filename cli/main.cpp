@@ -45,6 +45,15 @@ void RaiseFileLimit(size_t nodes, const std::string& who) {
   }
 }
 
+Status CheckKeyFlags(bool insecure, bool keys_given, const std::string& needs) {
+  if (insecure) {
+    spdlog::warn("--insecure: no encryption and no authentication; for tests on loopback only");
+    return Status::Ok();
+  }
+  if (keys_given) return Status::Ok();
+  return InvalidArgumentError(needs + "; --insecure runs without them, for tests on loopback only");
+}
+
 }  // namespace cartable::cli
 
 int main(int argc, char** argv) {

@@ -69,13 +69,10 @@ protocol::ZmqOptions TransportOptions(const NodeOptions& o) {
 }
 
 StatusOr<std::unique_ptr<protocol::ZmqClientTransport>> Connect(const NodeOptions& o) {
-  if (o.insecure) {
-    spdlog::warn("--insecure: no encryption and no authentication; for tests on loopback only");
-  } else if (o.key_file.empty() || o.coordinator_key_file.empty()) {
-    return InvalidArgumentError(
-        "a node needs --key (its secret key file, from cartable keygen) and --coordinator-key (the "
-        "coordinator's .pub file); --insecure runs without them, for tests on loopback only");
-  }
+  CARTABLE_RETURN_IF_ERROR(CheckKeyFlags(
+      o.insecure, !o.key_file.empty() && !o.coordinator_key_file.empty(),
+      "a node needs --key (its secret key file, from cartable keygen) and --coordinator-key (the "
+      "coordinator's .pub file)"));
   return protocol::ZmqClientTransport::Open(
       {o.coordinator, o.key_file, o.coordinator_key_file, o.insecure, TransportOptions(o)});
 }
