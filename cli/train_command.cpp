@@ -303,8 +303,12 @@ int Run(TrainCommandOptions& o, const GivenFlag& given) {
 
 std::string ModelHelp() {
   std::string help = "Model to train:";
-  for (const auto& [name, description] : models::KnownModels())
-    help += "\n  " + name + ": " + description;
+  for (const auto& [name, description] : models::KnownModels()) {
+    help += "\n  ";
+    help += name;
+    help += ": ";
+    help += description;
+  }
   return help;
 }
 

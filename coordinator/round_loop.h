@@ -131,7 +131,7 @@ class RoundLoop {
   std::vector<Outgoing> FinishTraining();
   std::vector<Outgoing> RetryOrFail(const Status& why);
   std::vector<Outgoing> FinishEvaluation();
-  std::vector<Outgoing> Fail(Status why);
+  std::vector<Outgoing> Fail(const Status& why);
   std::vector<Outgoing> EndOnRequest();
   std::vector<Outgoing> ShutdownAll(const std::string& reason);
   RoundStage* stage() const;

@@ -34,8 +34,8 @@ class TrainingStage : public RoundStage {
     outcome_.emplace(std::move(sum));
     Finish();
   }
-  void Fail(Status why) {
-    outcome_.emplace(std::move(why));
+  void Fail(const Status& why) {
+    outcome_.emplace(why);
     Finish();
   }
   void Prove(const std::string& name, const std::string& why) { proven_.emplace_back(name, why); }

@@ -26,7 +26,9 @@ struct CheckVoidify {
 
 }  // namespace cartable::internal
 
+// NOLINTBEGIN(bugprone-macro-parentheses): the expansion must stay open for `<< message`.
 #define CARTABLE_CHECK(condition)                      \
   (condition) ? (void)0                                \
               : ::cartable::internal::CheckVoidify() & \
                     ::cartable::internal::CheckFailure(#condition, __FILE__, __LINE__).stream()
+// NOLINTEND(bugprone-macro-parentheses)

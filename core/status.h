@@ -123,14 +123,17 @@ class [[nodiscard]] StatusOr {
 // Returns the Status of `expr` from the enclosing function when it is not OK.
 #define CARTABLE_RETURN_IF_ERROR(expr)                   \
   do {                                                   \
-    ::cartable::Status cartable_status_ = (expr);        \
+    const ::cartable::Status& cartable_status_ = (expr); \
     if (!cartable_status_.ok()) return cartable_status_; \
   } while (0)
 
 // `lhs = value of expr`, or returns its Status from the enclosing function.
+// NOLINTBEGIN(bugprone-macro-parentheses): `lhs` may be a declaration ("auto x"), never
+// parenthesised.
 #define CARTABLE_ASSIGN_OR_RETURN(lhs, expr) \
   CARTABLE_ASSIGN_OR_RETURN_IMPL_(CARTABLE_CONCAT_(cartable_statusor_, __LINE__), lhs, expr)
 #define CARTABLE_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                                    \
   if (!tmp.ok()) return tmp.status();                   \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

@@ -45,6 +45,7 @@ StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
     }
   }
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   const pid_t parent = ::getpid();

@@ -105,9 +105,12 @@ class PyktReader {
     std::vector<Entry> kept;
     for (size_t i = 0; i < concepts.size(); ++i) {
       auto bad = [&](const char* field, std::string_view value, const std::string& expected) {
-        return InvalidArgumentError(where + ": field '" + field + "': entry " +
-                                    std::to_string(i + 1) + ": " + Quote(value) + " is not " +
-                                    expected);
+        std::string message = where;
+        message += ": field '";
+        message += field;
+        message += "': entry " + std::to_string(i + 1) + ": " + Quote(value) + " is not ";
+        message += expected;
+        return InvalidArgumentError(std::move(message));
       };
       const std::string_view response = responses[i];
       if (response != "-1" && response != "0" && response != "1")

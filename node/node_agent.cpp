@@ -2,12 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cmath>
+
 #include "protocol/codec.h"
 
 namespace cartable::node {
 namespace {
 
-int Seconds(Duration d) { return static_cast<int>(ToSeconds(d) + 0.5); }
+int Seconds(Duration d) { return static_cast<int>(std::lround(ToSeconds(d))); }
 
 // The one line a node logs when its coordinator falls silent: what it waited for, and what it does
 // now.

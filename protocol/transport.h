@@ -63,7 +63,9 @@ class ServerTransport {
   virtual Status Send(const PeerId& peer, std::string_view frame) = 0;
   // The same, for a frame shared by several sends (a broadcast): transports that can avoid copying
   // it do.
-  virtual Status SendShared(const PeerId& peer, std::shared_ptr<const std::string> frame) {
+  // By value: an override may keep the frame (NOLINT: this default only reads it).
+  virtual Status SendShared(const PeerId& peer,
+                            std::shared_ptr<const std::string> frame) {  // NOLINT(performance-*)
     return Send(peer, *frame);
   }
   // Waits at most `timeout`; nullopt when nothing arrived in time (or a signal interrupted the
@@ -79,7 +81,8 @@ class ClientTransport {
   virtual ~ClientTransport() = default;
   virtual Status Send(std::string_view frame) = 0;
   // The same, handing the frame over: transports that can avoid copying it do.
-  virtual Status SendOwned(std::string frame) { return Send(frame); }
+  // By value: an override may keep the frame (NOLINT: this default only reads it).
+  virtual Status SendOwned(std::string frame) { return Send(frame); }  // NOLINT(performance-*)
   virtual StatusOr<std::optional<Frame>> Receive(Duration timeout) = 0;
   // When anything last arrived, even part of a frame: a node waiting for a large model is not idle.
   virtual std::optional<TimePoint> last_activity() const { return std::nullopt; }

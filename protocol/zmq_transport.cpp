@@ -230,9 +230,9 @@ Status ZmqServerTransport::SendShared(const PeerId& peer,
                                   ", no room for a frame of " + std::to_string(size) + " bytes");
   }
   try {
-    const internal::SendProgress progress = internal::SendFrame(
-        sockets_->router, &peer, std::move(frame), sockets_->options.chunk_bytes,
-        sockets_->next_transfer++, queue, zmq::send_flags::dontwait);
+    const internal::SendProgress progress =
+        internal::SendFrame(sockets_->router, &peer, frame, sockets_->options.chunk_bytes,
+                            sockets_->next_transfer++, queue, zmq::send_flags::dontwait);
     if (progress.complete()) return Status::Ok();
     std::string what = internal::PeerLabel(peer) +
                        " is not reading: ZeroMQ's queue for it is full; " + Queued(*queue, cap);

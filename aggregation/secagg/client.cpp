@@ -151,9 +151,8 @@ StatusOr<std::unique_ptr<SecAggClient>> SecAggClient::Create(RoundParameters par
   auto secrets = std::make_unique<Secrets>(
       Secrets{std::move(mask_key), std::move(share_key), SecretBytes::Random(32), {}});
   const auto member = static_cast<uint32_t>(me - params.cohort.begin());
-  return std::unique_ptr<SecAggClient>(new SecAggClient(std::move(params), member, signing_key,
-                                                        model_hash, policy, std::move(quantizer),
-                                                        std::move(secrets)));
+  return std::unique_ptr<SecAggClient>(new SecAggClient(
+      std::move(params), member, signing_key, model_hash, policy, quantizer, std::move(secrets)));
 }
 
 SecAggClient::SecAggClient(RoundParameters params, uint32_t member, const SigningKey& signing_key,

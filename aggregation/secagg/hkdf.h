@@ -16,7 +16,7 @@
 namespace cartable::aggregation::secagg {
 
 // RFC 5869 caps the output at 255 hash blocks.
-inline constexpr size_t kHkdfSha256MaxLength = 255 * 32;
+inline constexpr size_t kHkdfSha256MaxLength = size_t{255} * 32;
 // OpenSSL 3.0 keeps `info` in a 1024-byte buffer; refusing longer ones up front gives a clear
 // error.
 inline constexpr size_t kHkdfMaxInfoLength = 1024;

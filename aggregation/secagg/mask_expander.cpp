@@ -19,7 +19,7 @@ struct CipherContextDeleter {
 };
 
 // Bytes handed to OpenSSL per call; a multiple of the AES block, so chunking never splits a word.
-constexpr size_t kChunkBytes = 64 * 1024;
+constexpr size_t kChunkBytes = size_t{64} * 1024;
 
 Status CheckRequest(std::span<const uint8_t> seed, size_t count) {
   if (seed.size() != kMaskSeedSize) {

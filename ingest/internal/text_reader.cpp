@@ -296,11 +296,11 @@ std::optional<int64_t> ParseIso8601Micros(std::string_view text) {
       if (!m || *m > 59) return std::nullopt;
       zone_minutes = *m;
     }
-    offset_minutes = sign * (*zone_hours * 60 + zone_minutes);
+    offset_minutes = sign * (int64_t{*zone_hours} * 60 + zone_minutes);
   }
   if (at != text.size()) return std::nullopt;
-  const int64_t seconds = DaysFromCivil(*year, *month, *day) * 86400 + *hour * 3600 + *minute * 60 +
-                          *second - offset_minutes * 60;
+  const int64_t seconds = DaysFromCivil(*year, *month, *day) * 86400 + int64_t{*hour} * 3600 +
+                          int64_t{*minute} * 60 + *second - int64_t{offset_minutes} * 60;
   return seconds * 1000000 + micros;
 }
 

@@ -47,7 +47,7 @@ void Drain(zmq::socket_t& socket, bool more) {
 }  // namespace
 
 SendProgress SendFrame(zmq::socket_t& socket, const std::string* routing_id,
-                       std::shared_ptr<const std::string> frame, size_t chunk_bytes,
+                       const std::shared_ptr<const std::string>& frame, size_t chunk_bytes,
                        uint64_t transfer, const std::shared_ptr<SendQueue>& queue,
                        zmq::send_flags flags) {
   const std::string& bytes = *frame;

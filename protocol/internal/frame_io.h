@@ -37,7 +37,7 @@ struct SendProgress {
 // the progress says how many went out. ZeroMQ checks its high-water mark on a message's first part
 // only, so each message is queued whole or not at all.
 SendProgress SendFrame(zmq::socket_t& socket, const std::string* routing_id,
-                       std::shared_ptr<const std::string> frame, size_t chunk_bytes,
+                       const std::shared_ptr<const std::string>& frame, size_t chunk_bytes,
                        uint64_t transfer, const std::shared_ptr<SendQueue>& queue,
                        zmq::send_flags flags);
 
