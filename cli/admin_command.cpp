@@ -5,76 +5,18 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "cli/admin_client.h"
 #include "cli/command.h"
 #include "core/logging.h"
-#include "protocol/codec.h"
-#include "protocol/zmq_transport.h"
 
 namespace cartable::cli {
 namespace {
 
-// An AdminReply's payload: its document, its message and a few length fields.
-constexpr size_t kMaxReplyPayloadBytes =
-    protocol::kMaxAdminDocumentBytes + protocol::kMaxTextBytes + 64;
-
 struct AdminOptions {
   std::string command;
-  std::string coordinator;
-  std::string server_key_file;
-  std::string key_file;
-  int timeout_s = 10;
+  AdminEndpoint endpoint;
   bool json = false;
-  bool insecure = false;
 };
-
-StatusOr<std::unique_ptr<protocol::ZmqClientTransport>> Connect(const AdminOptions& o) {
-  protocol::ZmqOptions options;
-  options.max_frame_bytes = protocol::kHeaderBytes + kMaxReplyPayloadBytes;
-  options.linger_ms = 0;  // an unreachable coordinator must not keep this process from exiting
-  options.send_timeout_ms =
-      o.timeout_s * 1000;  // nor one that stops reading keep the request waiting
-  if (!o.insecure && (o.key_file.empty() || o.server_key_file.empty())) {
-    return InvalidArgumentError(
-        "cartable admin needs --key (your secret key file, from cartable keygen) and --server-key "
-        "(the coordinator's .pub file); --insecure talks to a coordinator started with --insecure");
-  }
-  return protocol::ZmqClientTransport::Open(
-      {o.coordinator, o.key_file, o.server_key_file, o.insecure, options});
-}
-
-// Sends the command and waits for the coordinator's reply, at most --timeout seconds.
-StatusOr<protocol::AdminReply> Ask(const AdminOptions& o) {
-  CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<protocol::ZmqClientTransport> transport, Connect(o));
-  CARTABLE_RETURN_IF_ERROR(
-      transport->Send(protocol::Encode({0, 0, protocol::AdminRequest{o.command}})));
-  const Duration timeout = std::chrono::seconds(o.timeout_s);
-  const TimePoint end = SystemClock::Get().Now() + timeout;
-  while (SystemClock::Get().Now() < end) {
-    auto frame = transport->Receive(
-        std::min<Duration>(end - SystemClock::Get().Now(), std::chrono::milliseconds(200)));
-    if (!frame.ok()) {
-      if (frame.status().code() != StatusCode::kPermissionDenied) return frame.status();
-      // The transport's own message speaks to nodes; say what a researcher can check.
-      return PermissionDeniedError(
-          "the admin socket at " + o.coordinator +
-          " refused the secure handshake: either your .pub file is not in the "
-          "coordinator's --admin-allow directory, or --server-key is not the "
-          "coordinator's public key");
-    }
-    if (!*frame) continue;
-    auto envelope = protocol::Decode(**frame, kMaxReplyPayloadBytes);
-    if (!envelope.ok()) return envelope.status().WithContext("the coordinator's reply");
-    if (auto* reply = std::get_if<protocol::AdminReply>(&envelope->body)) return std::move(*reply);
-  }
-  std::string why = transport->HandshakeDiagnosis();
-  if (why.empty()) {
-    why =
-        "is a coordinator running there with --admin-bind, is --server-key its public key, and is "
-        "your .pub file in its --admin-allow directory? (a refused key is never answered)";
-  }
-  return DeadlineExceededError("no answer from " + o.coordinator + " within " +
-                               std::to_string(o.timeout_s) + " s: " + why);
-}
 
 std::string Number(const nlohmann::json& value, int decimals) {
   if (!value.is_number()) return "n/a";
@@ -126,7 +68,9 @@ void PrintStatus(const nlohmann::json& s) {
 
 int Run(const AdminOptions& o) {
   if (Status s = SetupLogging("warn", "admin"); !s.ok()) return ReportFailure(s);
-  auto reply = Ask(o);
+  auto client = AdminClient::Connect(o.endpoint);
+  if (!client.ok()) return ReportFailure(client.status());
+  auto reply = (*client)->Ask(protocol::AdminRequest{o.command});
   if (!reply.ok()) return ReportFailure(reply.status());
   if (reply->code != 0) {
     return ReportFailure(
@@ -144,6 +88,14 @@ int Run(const AdminOptions& o) {
   const nlohmann::json status = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (status.is_discarded() || !status.is_object()) {
     return ReportFailure(DataLossError("the coordinator's status is not a JSON object"));
+  }
+  if (status.contains("queued")) {  // a coordinator daemon: its own state, and the run under way
+    std::printf("coordinator daemon: %s run(s) queued; %s\n", status["queued"].dump().c_str(),
+                status["running"].is_null()
+                    ? "no run in progress"
+                    : ("run " + status["running"].dump() + " in progress").c_str());
+    if (status.contains("live") && status["live"].is_object()) PrintStatus(status["live"]);
+    return kExitOk;
   }
   PrintStatus(status);
   return kExitOk;
@@ -165,22 +117,8 @@ Runner AddAdminCommand(CLI::App& app) {
   cmd->add_option("command", o->command, "status or stop")
       ->required()
       ->check(CLI::IsMember({"status", "stop"}));
-  cmd->add_option("--coordinator", o->coordinator,
-                  "The coordinator's admin endpoint, e.g. tcp://10.0.0.5:7451")
-      ->required();
-  cmd->add_option(
-      "--server-key", o->server_key_file,
-      "The coordinator's public key file (.pub): the only server this command will talk to");
-  cmd->add_option("--key", o->key_file,
-                  "Your secret key file (NAME.key from cartable keygen); NAME.pub must be in the "
-                  "coordinator's\n"
-                  "--admin-allow directory, and NAME is how the coordinator knows you");
-  cmd->add_option("--timeout", o->timeout_s, "Seconds to wait for the answer before giving up")
-      ->default_val(10)
-      ->check(CLI::Range(1, 3600));
+  AddAdminEndpointFlags(cmd, o->endpoint);
   cmd->add_flag("--json", o->json, "Print the coordinator's JSON document as it came");
-  cmd->add_flag("--insecure", o->insecure,
-                "No CURVE (for a coordinator started with --insecure; tests only)");
   cmd->footer(
       "Example: cartable admin status --coordinator tcp://coordinator.academie.fr:7451 \\\n"
       "           --server-key keys/coordinator.pub --key keys/alice.key");

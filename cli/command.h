@@ -29,6 +29,9 @@ Runner AddDataCommand(CLI::App& app);
 Runner AddTrainCommand(CLI::App& app);
 Runner AddModelCommand(CLI::App& app);
 Runner AddAdminCommand(CLI::App& app);
+Runner AddPlanCommand(CLI::App& app);
+Runner AddRunCommand(CLI::App& app);
+Runner AddAuditCommand(CLI::App& app);
 
 // Prints "cartable: error: <message>" (or "stopped" when cancelled) to stderr and maps the status
 // to an exit code.

@@ -10,10 +10,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/coordinator_options.h"
 #include "cli/secagg_flags.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/listen.h"
-#include "coordinator/round_record_json.h"
+#include "coordinator/run_artefacts.h"
 #include "core/logging.h"
 #include "core/subprocess.h"
 #include "models/model.h"
@@ -21,50 +22,6 @@
 #include "protocol/zmq_transport.h"
 
 namespace cartable::cli {
-namespace {
-
-struct CoordinatorOptions {
-  coordinator::RunConfig run;
-  std::string bind = "tcp://127.0.0.1:7450";
-  int join_timeout_s = 300;
-  int round_timeout_s = 120;
-  int heartbeat_s = 5;
-  std::string out;
-  std::string log_level = "info";
-  std::string key_file;
-  std::string allow_dir;
-  bool insecure = false;
-  std::string admin_bind;
-  std::string admin_allow_dir;
-  int max_message_mb = 256;
-  int peer_queue_mb = 0;  // 0: max_message_mb + 16
-  int reassembly_mb = 4096;
-  int transfer_timeout_s = 60;
-  std::vector<std::string> model_options;  // KEY=VALUE, from --option
-  SecAggFlags secagg;
-};
-
-// --option KEY=VALUE flags into the model spec, and the space its input kind needs.
-Status CompleteModelSpec(CoordinatorOptions& o) {
-  for (const std::string& flag : o.model_options) {
-    const size_t equals = flag.find('=');
-    if (equals == std::string::npos || equals == 0) {
-      return InvalidArgumentError("--option '" + flag +
-                                  "': expected KEY=VALUE, e.g. hidden_size=64");
-    }
-    o.run.model.options[flag.substr(0, equals)] = flag.substr(equals + 1);
-  }
-  CARTABLE_ASSIGN_OR_RETURN(models::ModelInput input, models::InputOf(o.run.model.name));
-  if (input == models::ModelInput::kAnswers && o.run.model.num_skills == 0) {
-    return InvalidArgumentError("model '" + o.run.model.name + "' needs --skills");
-  }
-  if (input == models::ModelInput::kPupilRecords && o.run.model.num_features == 0) {
-    return InvalidArgumentError("model '" + o.run.model.name +
-                                "' needs --features (the columns of " +
-                                "the nodes' pupil records)");
-  }
-  return Status::Ok();
-}
 
 protocol::ZmqOptions TransportOptions(const CoordinatorOptions& o) {
   protocol::ZmqOptions options;
@@ -89,7 +46,8 @@ StatusOr<std::unique_ptr<protocol::ZmqServerTransport>> Bind(const CoordinatorOp
 // socket).
 StatusOr<std::unique_ptr<protocol::ZmqServerTransport>> BindAdmin(const CoordinatorOptions& o) {
   protocol::ZmqOptions options;
-  options.max_frame_bytes = size_t{64} << 10;  // an admin request is a command word
+  // An admin request is a command and its arguments, at most a plan file.
+  options.max_frame_bytes = protocol::kMaxAdminDocumentBytes + (size_t{64} << 10);
   std::error_code ignored;
   if (o.insecure) {
     spdlog::warn(
@@ -107,29 +65,35 @@ StatusOr<std::unique_ptr<protocol::ZmqServerTransport>> BindAdmin(const Coordina
   return coordinator::Listen({o.admin_bind, o.key_file, o.admin_allow_dir, o.insecure, options});
 }
 
-// --out: the final global model as a model file (models/model_file.h), its card holding the run's
-// settings, how it ended, and every round's record.
-Status WriteRunModel(const CoordinatorOptions& o, const coordinator::RoundLoop& loop) {
-  char rate[32];  // the rate the nodes use is a float: its shortest decimal, not the widened double
-  const auto end = std::to_chars(rate, rate + sizeof(rate), o.run.train.learning_rate).ptr;
-  models::ModelCard card;
-  card.training = {{"setting", "federated"},
-                   {"strategy", o.run.strategy},
-                   {"optimizer", "adam"},
-                   {"rounds_planned", o.run.rounds},
-                   {"rounds", loop.records().size()},
-                   {"local_epochs", o.run.train.local_epochs},
-                   {"batch_size", o.run.train.batch_size},
-                   {"learning_rate", std::stod(std::string(rate, end))},
-                   {"seed", o.run.train.seed},
-                   {"run_id", o.run.run_id},
-                   {"secure_aggregation", o.run.secagg.enabled ? "SecAgg+" : "off"}};
-  if (loop.stopped_by()) card.training["stopped_by_admin"] = *loop.stopped_by();
-  card.metrics = {{"rounds", nlohmann::json::array()}};
-  for (const auto& r : loop.records()) {
-    card.metrics["rounds"].push_back(coordinator::RoundRecordJson(r));
+namespace {
+
+// --option KEY=VALUE flags into the model spec, and the space its input kind needs.
+Status CompleteModelSpec(CoordinatorOptions& o) {
+  for (const std::string& flag : o.model_options) {
+    const size_t equals = flag.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      return InvalidArgumentError("--option '" + flag +
+                                  "': expected KEY=VALUE, e.g. hidden_size=64");
+    }
+    o.run.model.options[flag.substr(0, equals)] = flag.substr(equals + 1);
   }
-  return models::WriteModelFile(o.out, o.run.model, loop.global_model(), card);
+  CARTABLE_ASSIGN_OR_RETURN(models::ModelInput input, models::InputOf(o.run.model.name));
+  if (input == models::ModelInput::kAnswers && o.run.model.num_skills == 0) {
+    return InvalidArgumentError("model '" + o.run.model.name + "' needs --skills");
+  }
+  if (input == models::ModelInput::kPupilRecords && o.run.model.num_features == 0) {
+    return InvalidArgumentError("model '" + o.run.model.name +
+                                "' needs --features (the columns of " +
+                                "the nodes' pupil records)");
+  }
+  return Status::Ok();
+}
+
+// --out: the final global model as a model file, its card holding the run's settings, how it
+// ended, and every round's record (coordinator/run_artefacts.h).
+Status WriteRunModel(const CoordinatorOptions& o, const coordinator::RoundLoop& loop) {
+  return models::WriteModelFile(o.out, o.run.model, loop.global_model(),
+                                coordinator::RunCard(loop, {}));
 }
 
 int Run(CoordinatorOptions& o) {
@@ -327,11 +291,24 @@ void AddSocketFlags(CLI::App* cmd, CoordinatorOptions& options) {
 
 Runner AddCoordinatorCommand(CLI::App& app) {
   auto o = std::make_shared<CoordinatorOptions>();
-  CLI::App* cmd = app.add_subcommand("coordinator",
-                                     "Run one federated training run: wait for node agents, then "
-                                     "run the rounds with them and print\n"
-                                     "one line per round. The coordinator never sees pupil data, "
-                                     "only model updates and summed metrics.");
+  CLI::App* cmd = app.add_subcommand(
+      "coordinator",
+      "Run federated training for node agents. With --config FILE, the daemon: it serves the runs\n"
+      "researchers submit (cartable run submit), one after another, for as long as it runs, and\n"
+      "resumes a run it was stopped in. Without, one run from the flags below, printing one line\n"
+      "per round. The coordinator never sees pupil data, only model updates and summed metrics.");
+  cmd->require_subcommand(0, 1);
+  auto init_dir = std::make_shared<std::string>();
+  CLI::App* init = cmd->add_subcommand(
+      "init",
+      "Write a commented coordinator.toml, the coordinator's keys and the directories for the\n"
+      "nodes' and researchers' keys into DIR, to start a daemon from");
+  init->add_option("dir", *init_dir, "The directory (created; must not hold a configuration)")
+      ->required();
+  cmd->add_option("--config", o->config_file,
+                  "Serve submitted runs as a daemon, configured by this file (see `cartable\n"
+                  "coordinator init`); the socket, key and limit flags below override it")
+      ->group("Daemon");
   AddRunFlags(cmd, *o);
   AddSocketFlags(cmd, *o);
   cmd->add_option(
@@ -357,7 +334,14 @@ Runner AddCoordinatorCommand(CLI::App& app) {
       ".pub is in researchers/ asks how the run goes with:\n"
       "  cartable admin status --coordinator tcp://127.0.0.1:7451 \\\n"
       "    --server-key coordinator.pub --key alice.key");
-  return [o] { return Run(*o); };
+  return [o, cmd, init, init_dir] {
+    if (init->parsed()) return InitCoordinator(*init_dir);
+    if (!o->config_file.empty()) {
+      return RunCoordinatorDaemon(
+          *o, [cmd](const std::string& flag) { return cmd->get_option(flag)->count() > 0; });
+    }
+    return Run(*o);
+  };
 }
 
 }  // namespace cartable::cli

@@ -72,8 +72,9 @@ int main(int argc, char** argv) {
       {"simulate", AddSimulateCommand}, {"coordinator", AddCoordinatorCommand},
       {"node", AddNodeCommand},         {"keygen", AddKeygenCommand},
       {"train", AddTrainCommand},       {"model", AddModelCommand},
-      {"data", AddDataCommand},         {"admin", AddAdminCommand},
-      {"bench", AddBenchCommand}};
+      {"data", AddDataCommand},         {"plan", AddPlanCommand},
+      {"run", AddRunCommand},           {"admin", AddAdminCommand},
+      {"audit", AddAuditCommand},       {"bench", AddBenchCommand}};
   std::map<CLI::App*, Runner> runners;
   for (const auto& [name, add] : commands) {
     Runner runner = add(app);

@@ -3,10 +3,13 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <iostream>
 #include <memory>
 
 #include "cli/command.h"
+#include "core/config_file.h"
+#include "core/files.h"
 #include "core/logging.h"
 #include "core/subprocess.h"
 #include "ingest/formats.h"
@@ -37,7 +40,85 @@ struct NodeOptions {
   double tolerate_corrupt = 0.05;
   std::string roster_dir;
   bool allow_plain_updates = false;
+  bool serve = false;       // run after run, until stopped
+  std::string config_file;  // node.toml: serve, configured by the file
 };
+
+using GivenFlag = std::function<bool(const std::string& flag)>;
+
+std::string Resolve(const std::filesystem::path& base, const std::string& path) {
+  if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
+  return (base / path).lexically_normal().string();
+}
+
+// Each key of node.toml, unless its flag was given (the flag wins).
+Status ApplyConfig(NodeOptions& o, const GivenFlag& given) {
+  CARTABLE_ASSIGN_OR_RETURN(ConfigTable root, ConfigTable::ReadFile(o.config_file));
+  const std::filesystem::path base = std::filesystem::path(o.config_file).parent_path();
+  auto text = [&](ConfigTable& t, const char* key, const char* flag, std::string& field,
+                  bool is_path) -> Status {
+    CARTABLE_ASSIGN_OR_RETURN(std::string value, t.String(key, field));
+    if (!given(flag) && t.Has(key)) field = is_path ? Resolve(base, value) : value;
+    return Status::Ok();
+  };
+  auto number = [&](ConfigTable& t, const char* key, const char* flag, auto& field, int64_t min,
+                    int64_t max) -> Status {
+    CARTABLE_ASSIGN_OR_RETURN(int64_t value, t.Integer(key, static_cast<int64_t>(field), min, max));
+    if (!given(flag)) field = static_cast<std::decay_t<decltype(field)>>(value);
+    return Status::Ok();
+  };
+  auto real = [&](ConfigTable& t, const char* key, const char* flag, double& field, double min,
+                  double max) -> Status {
+    CARTABLE_ASSIGN_OR_RETURN(double value, t.Real(key, field, min, max));
+    if (!given(flag)) field = value;
+    return Status::Ok();
+  };
+  CARTABLE_RETURN_IF_ERROR(text(root, "name", "--name", o.name, false));
+  CARTABLE_RETURN_IF_ERROR(text(root, "log_level", "--log-level", o.log_level, false));
+  CARTABLE_ASSIGN_OR_RETURN(ConfigTable coordinator, root.Table("coordinator"));
+  CARTABLE_RETURN_IF_ERROR(text(coordinator, "endpoint", "--coordinator", o.coordinator, false));
+  CARTABLE_RETURN_IF_ERROR(
+      text(coordinator, "key", "--coordinator-key", o.coordinator_key_file, true));
+  CARTABLE_RETURN_IF_ERROR(
+      number(coordinator, "heartbeat_seconds", "--heartbeat", o.heartbeat_s, 1, 3600));
+  CARTABLE_RETURN_IF_ERROR(number(coordinator, "missed_heartbeats", "--missed-heartbeats",
+                                  o.missed_heartbeats, 1, 1000));
+  CARTABLE_RETURN_IF_ERROR(
+      number(coordinator, "idle_timeout_seconds", "--idle-timeout", o.idle_timeout_s, 1, 86400));
+  CARTABLE_RETURN_IF_ERROR(
+      number(coordinator, "max_message_mb", "--max-message-mb", o.max_message_mb, 1, 4095));
+  CARTABLE_RETURN_IF_ERROR(coordinator.Finish());
+  CARTABLE_ASSIGN_OR_RETURN(ConfigTable keys, root.Table("keys"));
+  CARTABLE_RETURN_IF_ERROR(text(keys, "key", "--key", o.key_file, true));
+  CARTABLE_RETURN_IF_ERROR(text(keys, "pseudonym_key", "--pseudonym-key", o.pseudonym_key, true));
+  CARTABLE_RETURN_IF_ERROR(keys.Finish());
+  CARTABLE_ASSIGN_OR_RETURN(ConfigTable data, root.Table("data"));
+  CARTABLE_ASSIGN_OR_RETURN(std::string source, data.String("source", o.data));
+  if (!given("--data") && data.Has("source")) {
+    // FORMAT:PATH, the path relative to this file.
+    const size_t colon = source.find(':');
+    o.data = colon == std::string::npos
+                 ? source
+                 : source.substr(0, colon + 1) + Resolve(base, source.substr(colon + 1));
+  }
+  CARTABLE_RETURN_IF_ERROR(
+      real(data, "test_fraction", "--test-fraction", o.test_fraction, 0.01, 0.99));
+  CARTABLE_RETURN_IF_ERROR(number(data, "split_seed", "--split-seed", o.split_seed, 0, INT64_MAX));
+  CARTABLE_RETURN_IF_ERROR(data.Finish());
+  CARTABLE_ASSIGN_OR_RETURN(ConfigTable secure, root.Table("secure_aggregation"));
+  CARTABLE_RETURN_IF_ERROR(number(secure, "min_cohort", "--min-cohort", o.min_cohort, 2, 65535));
+  CARTABLE_RETURN_IF_ERROR(
+      real(secure, "tolerate_corrupt", "--tolerate-corrupt", o.tolerate_corrupt, 0, 0.99));
+  CARTABLE_RETURN_IF_ERROR(text(secure, "roster", "--roster", o.roster_dir, true));
+  CARTABLE_ASSIGN_OR_RETURN(bool plain, secure.Bool("allow_plain_updates", o.allow_plain_updates));
+  if (!given("--allow-plain-updates")) o.allow_plain_updates = plain;
+  CARTABLE_RETURN_IF_ERROR(secure.Finish());
+  CARTABLE_RETURN_IF_ERROR(root.Finish());
+  if (o.coordinator.empty() || o.data.empty()) {
+    return InvalidArgumentError(o.config_file + ": needs [coordinator] endpoint and [data] source");
+  }
+  return Status::Ok();
+}
 
 // The node's identity key (from its CURVE secret key, or fresh under --insecure), floor and roster.
 StatusOr<node::NodeSecurity> Security(const NodeOptions& o) {
@@ -83,8 +164,70 @@ std::string HostName() {
   return buffer;
 }
 
+constexpr const char* kNodeTemplate =
+    R"toml(# This establishment's node agent: cartable node --config node.toml
+# It serves the coordinator's runs one after another until stopped. Relative paths are relative to
+# this file's directory; flags given on the command line override what is here
+# (`cartable node --help` explains each setting).
+name = "NAME"
+log_level = "info"
+
+[coordinator]
+endpoint = "tcp://COORDINATOR-HOST:7450"
+key = "coordinator.pub"          # the coordinator's public key: the only server this node talks to
+heartbeat_seconds = 5
+missed_heartbeats = 4
+idle_timeout_seconds = 120       # within a run; between runs the agent waits as long as it runs
+max_message_mb = 256
+
+[keys]
+key = "keys/NAME.key"            # send keys/NAME.pub to the coordinator's operator
+pseudonym_key = "state/pseudonym.key"  # keep it: pupils keep their pseudonyms across runs
+
+[data]
+source = "csv:data/answers.csv"  # FORMAT:PATH: csv, kt3, pykt, xapi, oulad (docs/data-formats.md)
+test_fraction = 0.2              # pupils held out to evaluate each round's model
+split_seed = 0
+
+[secure_aggregation]
+min_cohort = 3                   # refuse rounds whose sum mixes fewer establishments
+tolerate_corrupt = 0.05
+# roster = "roster"              # NAME.sign.pub of every enrolled establishment (recommended)
+allow_plain_updates = false      # never send an update in the clear
+)toml";
+
+int InitNode(const std::string& dir, const std::string& name) {
+  const std::filesystem::path root = dir;
+  const std::filesystem::path config = root / "node.toml";
+  std::error_code error;
+  if (std::filesystem::exists(config, error)) {
+    return ReportFailure(
+        AlreadyExistsError(config.string() + " exists; init writes nothing over a configuration"));
+  }
+  for (const char* sub : {"data", "state"}) {
+    if (Status s = EnsureDirectory(root / sub); !s.ok()) return ReportFailure(s);
+  }
+  auto keys = node::CreateKeySet(root / "keys", name);
+  if (!keys.ok()) return ReportFailure(keys.status());
+  std::string text = kNodeTemplate;
+  for (size_t at; (at = text.find("NAME")) != std::string::npos;) text.replace(at, 4, name);
+  if (Status s = WriteFileAtomically(config, text); !s.ok()) return ReportFailure(s);
+  std::printf(
+      "wrote %s and this establishment's keys in %s/keys.\n"
+      "Send keys/%s.pub (and keys/%s.sign.pub, for the rosters) to the coordinator's operator,\n"
+      "put its coordinator.pub beside node.toml, set [coordinator] endpoint and [data] source,\n"
+      "then start the agent:\n"
+      "  cartable node --config %s\n",
+      config.c_str(), root.c_str(), name.c_str(), name.c_str(), config.c_str());
+  return kExitOk;
+}
+
 int Run(NodeOptions& o) {
   if (o.name.empty()) o.name = HostName();
+  if (o.coordinator.empty() || o.data.empty()) {
+    return ReportFailure(InvalidArgumentError(
+        "a node needs --coordinator and --data (or --config FILE giving them)"));
+  }
   if (Status s = SetupLogging(o.log_level, o.name); !s.ok()) return ReportFailure(s);
   const std::filesystem::path key_file = o.pseudonym_key.empty()
                                              ? ingest::DefaultPseudonymKeyFile()
@@ -100,7 +243,6 @@ int Run(NodeOptions& o) {
       log->size(), log->records.size(), log->num_pupils(), split.test.num_pupils());
   auto security = Security(o);
   if (!security.ok()) return ReportFailure(security.status());
-  node::NodeSession session(o.name, std::move(split), std::move(security).value());
   auto transport = Connect(o);
   if (!transport.ok()) return ReportFailure(transport.status());
   InstallShutdownHandler();
@@ -110,7 +252,20 @@ int Run(NodeOptions& o) {
   options.missed_heartbeats = o.missed_heartbeats;
   options.should_stop = [] { return ShutdownRequested(); };
   options.max_payload_bytes = static_cast<size_t>(o.max_message_mb) << 20;
-  Status outcome = node::RunNodeAgent(session, **transport, options);
+  Status outcome;
+  if (o.serve) {
+    spdlog::info("serving run after run until stopped (SIGTERM or Ctrl-C)");
+    outcome = node::ServeRuns(
+        [&] { return std::make_unique<node::NodeSession>(o.name, split, *security); }, **transport,
+        options);
+    if (outcome.code() == StatusCode::kCancelled) {
+      spdlog::info("node agent stopped");
+      return kExitOk;
+    }
+  } else {
+    node::NodeSession session(o.name, std::move(split), std::move(security).value());
+    outcome = node::RunNodeAgent(session, **transport, options);
+  }
   if (outcome.code() == StatusCode::kDeadlineExceeded) {
     // Giving up on a coordinator never securely reached says why it may be, not only that it was
     // silent.
@@ -131,13 +286,12 @@ Runner AddNodeCommand(CLI::App& app) {
       "Run a node agent: load this establishment's answers, join a coordinator, train locally\n"
       "and send only model updates and summed evaluation statistics. Pupil rows never leave this\n"
       "process.");
-  cmd->add_option("--coordinator", o->coordinator, "Coordinator endpoint, e.g. tcp://10.0.0.5:7450")
-      ->required();
+  cmd->add_option("--coordinator", o->coordinator,
+                  "Coordinator endpoint, e.g. tcp://10.0.0.5:7450");
   cmd->add_option("--data", o->data,
                   "This establishment's data as FORMAT:PATH: csv "
                   "(pupil_id,timestamp,skill_id,item_id,correct),\n"
-                  "kt3, pykt, xapi (JSON lines) or oulad:DIR (see docs/data-formats.md)")
-      ->required();
+                  "kt3, pykt, xapi (JSON lines) or oulad:DIR (see docs/data-formats.md)");
   cmd->add_option("--name", o->name,
                   "Name of this establishment in the federation (default: host name)");
   cmd->add_option("--test-fraction", o->test_fraction, "Share of pupils held out for evaluation")
@@ -212,7 +366,35 @@ Runner AddNodeCommand(CLI::App& app) {
       "    --key keys/lycee-a.key --name lycee-a --data csv:answers.csv\n"
       "To try it on one machine without keys: --coordinator tcp://127.0.0.1:7450 --insecure,\n"
       "with a coordinator started with --insecure.");
-  return [o] { return Run(*o); };
+  cmd->add_flag("--serve", o->serve,
+                "Serve run after run until stopped, instead of ending with the first run: when\n"
+                "a run ends, or the coordinator is silent past --idle-timeout, wait for the next")
+      ->group("Daemon");
+  cmd->add_option("--config", o->config_file,
+                  "Serve run after run as the installed agent, configured by this file (see\n"
+                  "`cartable node init`); flags given here override it")
+      ->group("Daemon");
+  cmd->require_subcommand(0, 1);
+  auto init_dir = std::make_shared<std::string>();
+  auto init_name = std::make_shared<std::string>();
+  CLI::App* init = cmd->add_subcommand(
+      "init",
+      "Write a commented node.toml and this establishment's keys into DIR, to install the agent");
+  init->add_option("dir", *init_dir, "The directory (created; must not hold a configuration)")
+      ->required();
+  init->add_option("--name", *init_name, "This establishment's name in the federation")->required();
+  return [o, cmd, init, init_dir, init_name] {
+    if (init->parsed()) return InitNode(*init_dir, *init_name);
+    if (!o->config_file.empty()) {
+      if (Status s = ApplyConfig(
+              *o, [cmd](const std::string& flag) { return cmd->get_option(flag)->count() > 0; });
+          !s.ok()) {
+        return ReportFailure(s);
+      }
+      o->serve = true;
+    }
+    return Run(*o);
+  };
 }
 
 }  // namespace cartable::cli

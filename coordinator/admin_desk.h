@@ -26,6 +26,8 @@ struct AdminDeskOptions {
 struct AdminAnswer {
   protocol::Envelope reply;            // an AdminReply
   std::optional<std::string> stop_by;  // set when a stop was accepted: the admin's name
+  // Set when cancelling the running run was accepted: the admin's name (the run ends now).
+  std::optional<std::string> cancel_by;
 };
 
 class AdminDesk {

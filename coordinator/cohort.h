@@ -4,6 +4,7 @@
 // The RoundLoop asks here rather than deciding inline, so sampling by the strategies (a fraction of
 // the joined nodes per round, with the plan's seed) has one place to attach. Pure functions.
 
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -21,10 +22,25 @@ struct CohortMember {
   protocol::PublicKeyBytes signing_key{};
 };
 
-// The cohort of a round's first attempt: every joined node not excluded from the run, sorted by
-// name.
+// How many of the eligible nodes a round takes, and which: a plan's fraction (1: all of them),
+// never fewer than at_least, drawn from the run's seed and the round number.
+struct Sampling {
+  double fraction = 1.0;
+  size_t at_least = 0;
+  uint64_t seed = 0;
+  uint32_t round = 0;
+};
+
+// How many of `eligible` nodes a round with this sampling takes: max(at_least, ⌈fraction·n⌉), at
+// most n. The ceiling forgives the last bits of the product (0.28 × 25 is 7, not 8).
+size_t SampleSize(const Sampling& sampling, size_t eligible);
+
+// The cohort of an attempt: the joined nodes not excluded, sorted by name; with a fraction below 1,
+// the max(at_least, ⌈fraction·n⌉) of them whose names hash lowest under (seed, round). A node's
+// chance does not depend on who else joined, and a replayed run draws the same cohorts.
 std::vector<CohortMember> SelectCohort(std::vector<CohortMember> joined,
-                                       const std::set<std::string>& excluded);
+                                       const std::set<std::string>& excluded,
+                                       const Sampling& sampling = {});
 
 // What a failed attempt taught the coordinator about its members.
 struct AttemptFaults {

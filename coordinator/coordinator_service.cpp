@@ -33,20 +33,21 @@ void SendAll(RoundLoop& loop, protocol::ServerTransport& transport,
   }
 }
 
-// AdminRequest frames are small: a command word.
-constexpr size_t kMaxAdminRequestBytes = size_t{16} << 10;
+// An AdminRequest carries at most a plan file (kMaxAdminDocumentBytes) besides its command.
+constexpr size_t kMaxAdminRequestBytes = protocol::kMaxAdminDocumentBytes + (size_t{64} << 10);
 // Requests answered per poll of the nodes' socket, so a flood of admin requests cannot starve the
 // nodes.
 constexpr int kAdminRequestsPerPoll = 8;
 
-// Answers the admin requests waiting on `admin`, without waiting for more. False when the admin
-// socket failed (it is then left alone; the run goes on).
-bool ServeAdmin(RoundLoop& loop, protocol::ServerTransport& nodes, protocol::ServerTransport& admin,
-                const AdminDesk& desk) {
+// Answers the admin requests waiting on `admin`, without waiting for more; `loop` is the run in
+// progress (null between runs), to which accepted stops and cancels are applied. False when the
+// admin socket failed (it is then left alone; the run goes on).
+bool ServeAdmin(RoundLoop* loop, protocol::ServerTransport* nodes, protocol::ServerTransport& admin,
+                const AdminAnswerer& answer_admin) {
   for (int i = 0; i < kAdminRequestsPerPoll; ++i) {
     auto delivery = admin.Receive(Duration::zero());
     if (!delivery.ok()) {
-      spdlog::error("the admin socket failed; the run goes on without it: {}",
+      spdlog::error("the admin socket failed; the coordinator goes on without it: {}",
                     delivery.status().message());
       return false;
     }
@@ -54,20 +55,42 @@ bool ServeAdmin(RoundLoop& loop, protocol::ServerTransport& nodes, protocol::Ser
     auto request = protocol::Decode((*delivery)->frame, kMaxAdminRequestBytes);
     AdminAnswer answer;
     if (request.ok()) {
-      answer = desk.Answer(*request, (*delivery)->identity, loop.Snapshot());
+      const std::optional<RunSnapshot> snapshot =
+          loop ? std::optional<RunSnapshot>(loop->Snapshot()) : std::nullopt;
+      answer = answer_admin(*request, (*delivery)->identity, snapshot ? &*snapshot : nullptr);
     } else {
       spdlog::warn("refusing an admin frame: {}", request.status().ToString());
       answer.reply =
-          protocol::Envelope{loop.config().run_id, 0,
+          protocol::Envelope{0, 0,
                              protocol::AdminReply{static_cast<uint32_t>(request.status().code()),
                                                   "frame refused: " + request.status().message(),
                                                   {}}};
     }
     Status sent = admin.Send((*delivery)->peer, protocol::Encode(answer.reply));
     if (!sent.ok()) spdlog::warn("could not answer an admin: {}", sent.message());
-    if (answer.stop_by) SendAll(loop, nodes, loop.StopAfterRound(*answer.stop_by));
+    if (loop == nullptr) continue;
+    if (answer.stop_by) SendAll(*loop, *nodes, loop->StopAfterRound(*answer.stop_by));
+    if (answer.cancel_by) {
+      spdlog::warn("run {} cancelled by admin '{}'", loop->config().run_id, *answer.cancel_by);
+      SendAll(*loop, *nodes, loop->Stop("run cancelled by " + *answer.cancel_by));
+    }
   }
   return true;
+}
+
+AdminAnswerer OneRunDesk() {
+  return [desk = AdminDesk()](const protocol::Envelope& request, const std::string& identity,
+                              const RunSnapshot* run) {
+    if (run == nullptr) {
+      return AdminAnswer{
+          protocol::Envelope{
+              0, 0,
+              protocol::AdminReply{
+                  static_cast<uint32_t>(StatusCode::kUnavailable), "no run in progress", {}}},
+          std::nullopt, std::nullopt};
+    }
+    return desk.Answer(request, identity, *run);
+  };
 }
 
 }  // namespace
@@ -77,7 +100,7 @@ Status ServeRun(RoundLoop& loop, protocol::ServerTransport& transport,
   spdlog::info("coordinator listening on {}", transport.endpoint());
   protocol::ServerTransport* admin = options.admin;
   if (admin != nullptr) spdlog::info("admin socket listening on {}", admin->endpoint());
-  const AdminDesk desk;
+  const AdminAnswerer answer_admin = options.answer_admin ? options.answer_admin : OneRunDesk();
   while (!loop.done()) {
     if (options.should_stop()) {
       SendAll(loop, transport, loop.Stop("the coordinator was stopped"));
@@ -107,10 +130,31 @@ Status ServeRun(RoundLoop& loop, protocol::ServerTransport& transport,
         }
       }
     }
-    if (admin != nullptr && !ServeAdmin(loop, transport, *admin, desk)) admin = nullptr;
+    if (admin != nullptr && !ServeAdmin(&loop, &transport, *admin, answer_admin)) admin = nullptr;
     SendAll(loop, transport, loop.OnTick());
   }
   return loop.outcome();
+}
+
+Status ServeIdle(protocol::ServerTransport& transport, const ServeOptions& options,
+                 Duration duration) {
+  const AdminAnswerer answer_admin = options.answer_admin ? options.answer_admin : OneRunDesk();
+  protocol::ServerTransport* admin = options.admin;
+  const TimePoint until = SystemClock::Get().Now() + duration;
+  const std::string heartbeat = protocol::Encode({0, 0, protocol::Heartbeat{}});
+  while (!options.should_stop() && SystemClock::Get().Now() < until) {
+    auto delivery = transport.Receive(options.poll_interval);
+    if (!delivery.ok()) return delivery.status().WithContext("coordinator");
+    if (*delivery) {
+      auto envelope = protocol::Decode((*delivery)->frame, options.max_payload_bytes);
+      if (envelope.ok() && (std::holds_alternative<protocol::Hello>(envelope->body) ||
+                            std::holds_alternative<protocol::Heartbeat>(envelope->body))) {
+        transport.Send((*delivery)->peer, heartbeat).IgnoreError();
+      }
+    }
+    if (admin != nullptr && !ServeAdmin(nullptr, nullptr, *admin, answer_admin)) admin = nullptr;
+  }
+  return Status::Ok();
 }
 
 }  // namespace cartable::coordinator

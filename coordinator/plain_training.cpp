@@ -34,24 +34,31 @@ PlainTraining::PlainTraining(const RunConfig& config, uint32_t round,
                              std::vector<CohortMember> cohort, exchange::ContributionLayout layout)
     : TrainingStage(config.run_id, round, std::move(cohort)),
       layout_(layout),
-      sum_(layout.size(), 0.0) {}
+      contributions_(members().size()) {}
 
-Status PlainTraining::Accept(uint32_t, const protocol::Envelope& envelope) {
+Status PlainTraining::Accept(uint32_t member, const protocol::Envelope& envelope) {
   const auto& result = std::get<protocol::TrainResult>(envelope.body);
   CARTABLE_RETURN_IF_ERROR(layout_.CheckPacked(result.contribution));
-  for (size_t i = 0; i < sum_.size(); ++i) sum_[i] += result.contribution[i];
-  ++contributors_;
+  contributions_[member] = result.contribution;
   return Status::Ok();
 }
 
 void PlainTraining::CloseStep(std::vector<Outgoing>&) {
-  if (contributors_ == 0) return Fail(FailedPreconditionError("no node sent a usable update"));
+  std::vector<double> sum(layout_.size(), 0.0);
+  int contributors = 0;
+  for (const std::vector<float>& contribution : contributions_) {
+    if (contribution.empty()) continue;
+    for (size_t i = 0; i < sum.size(); ++i) sum[i] += contribution[i];
+    ++contributors;
+  }
+  contributions_.clear();
+  if (contributors == 0) return Fail(FailedPreconditionError("no node sent a usable update"));
   // Each value was rounded to float once by its node, and sums in double add nothing worth
   // counting.
-  const double tolerance = contributors_ * layout_.value_range() * 1e-6;
-  auto sum = layout_.Unpack(sum_, contributors_, tolerance);
-  if (!sum.ok()) return Fail(sum.status());
-  Succeed(std::move(sum).value());
+  const double tolerance = contributors * layout_.value_range() * 1e-6;
+  auto unpacked = layout_.Unpack(sum, contributors, tolerance);
+  if (!unpacked.ok()) return Fail(unpacked.status());
+  Succeed(std::move(unpacked).value());
 }
 
 }  // namespace cartable::coordinator

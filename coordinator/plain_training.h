@@ -3,8 +3,9 @@
 // PlainTraining: a training stage without secure aggregation, for comparison runs only. Each node
 // sends its packed contribution in the clear; a vector that no well-formed Pack gives (wrong
 // length, a value not finite or outside ±range, a weight below one example's) drops its sender,
-// named, and never enters the sum. Sums are kept in double precision, so the order of arrival does
-// not matter.
+// named, and never enters the sum. Contributions are kept until the stage closes and summed in
+// cohort order, so the sum, to the last bit, does not depend on the order they arrived in (a
+// resumed or replayed run gives the same models); the price is one model-sized vector per member.
 
 #include <memory>
 #include <vector>
@@ -31,8 +32,7 @@ class PlainTraining final : public TrainingStage {
   std::string StepName() const override { return "training"; }
 
   exchange::ContributionLayout layout_;
-  std::vector<double> sum_;
-  int contributors_ = 0;
+  std::vector<std::vector<float>> contributions_;  // by member; empty until it arrives
 };
 
 }  // namespace cartable::coordinator

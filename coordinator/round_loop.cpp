@@ -22,17 +22,46 @@ StatusOr<std::unique_ptr<RoundLoop>> RoundLoop::Create(const RunConfig& config,
                                                        const Clock& clock) {
   CARTABLE_RETURN_IF_ERROR(CheckRunConfig(config));
   CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<aggregation::Strategy> strategy,
-                            aggregation::CreateStrategy(config.strategy));
+                            aggregation::CreateStrategy(aggregation::StrategyParameters{
+                                config.strategy, config.strategy_options}));
   CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<models::Model> model,
                             models::CreateModel(config.model));
   return std::unique_ptr<RoundLoop>(
       new RoundLoop(config, clock, std::move(strategy), model->GetParameters()));
 }
 
+StatusOr<std::unique_ptr<RoundLoop>> RoundLoop::Resume(const RunConfig& config, const Clock& clock,
+                                                       const Checkpoint& checkpoint,
+                                                       std::vector<RoundRecord> records) {
+  CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<RoundLoop> loop, Create(config, clock));
+  if (checkpoint.global_model.size() != loop->global_.size()) {
+    return InvalidArgumentError(
+        "checkpoint holds a model of " + std::to_string(checkpoint.global_model.size()) +
+        " values; the plan's model has " + std::to_string(loop->global_.size()));
+  }
+  if (records.size() != checkpoint.rounds_completed || records.size() > config.rounds) {
+    return InvalidArgumentError("checkpoint after round " +
+                                std::to_string(checkpoint.rounds_completed) + " comes with " +
+                                std::to_string(records.size()) + " round records, of a run of " +
+                                std::to_string(config.rounds) + " rounds");
+  }
+  CARTABLE_RETURN_IF_ERROR(
+      loop->strategy_->RestoreState(checkpoint.strategy_state, checkpoint.global_model.size())
+          .WithContext("checkpoint"));
+  loop->global_ = checkpoint.global_model;
+  loop->records_ = std::move(records);
+  loop->attempt_ = checkpoint.attempts;
+  loop->checkpoint_ = checkpoint;
+  // Killed after its last round was recorded, before it was reported ended: nothing is left to do.
+  if (loop->records_.size() == config.rounds) loop->phase_ = Phase::kDone;
+  return loop;
+}
+
 RoundLoop::RoundLoop(const RunConfig& config, const Clock& clock,
                      std::unique_ptr<aggregation::Strategy> strategy, std::vector<float> initial)
     : config_(config), clock_(clock), strategy_(std::move(strategy)), global_(std::move(initial)) {
   deadline_ = clock_.Now() + config_.join_timeout;
+  checkpoint_.global_model = global_;
 }
 
 protocol::Envelope RoundLoop::MakeEnvelope(protocol::Body body) const {
@@ -241,12 +270,13 @@ std::vector<Outgoing> RoundLoop::StartAttempt() {
   // then they are asked again, since failing the round is the only other way.
   std::set<std::string> left_out = excluded_;
   left_out.insert(sitting_out_.begin(), sitting_out_.end());
-  std::vector<CohortMember> cohort = SelectCohort(registry_.Members(), left_out);
+  const Sampling sampling{config_.fraction, config_.min_nodes, config_.train.seed, current_.round};
+  std::vector<CohortMember> cohort = SelectCohort(registry_.Members(), left_out, sampling);
   if (!sitting_out_.empty() && !EnoughToRun(cohort).ok()) {
     spdlog::info("round {}: too few nodes without those that failed an attempt; asking them again",
                  current_.round);
     sitting_out_.clear();
-    cohort = SelectCohort(registry_.Members(), excluded_);
+    cohort = SelectCohort(registry_.Members(), excluded_, sampling);
   }
   phase_ = Phase::kTraining;
   std::vector<Outgoing> out;
@@ -342,6 +372,8 @@ std::vector<Outgoing> RoundLoop::FinishEvaluation() {
   current_.evaluated = total.count;
   current_.seconds = ToSeconds(clock_.Now() - round_started_);
   records_.push_back(current_);
+  checkpoint_ =
+      Checkpoint{static_cast<uint32_t>(records_.size()), attempt_, global_, strategy_->SaveState()};
   if (listener_) listener_(current_);
   if (records_.size() >= config_.rounds) {
     phase_ = Phase::kDone;

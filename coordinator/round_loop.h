@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "aggregation/strategies/strategy.h"
+#include "coordinator/checkpoint.h"
 #include "coordinator/evaluation_stage.h"
 #include "coordinator/node_registry.h"
 #include "coordinator/outgoing.h"
@@ -65,6 +66,15 @@ struct RunSnapshot {
 class RoundLoop {
  public:
   static StatusOr<std::unique_ptr<RoundLoop>> Create(const RunConfig& config, const Clock& clock);
+  // A run that stopped (its coordinator was killed, or shut down) going on after its last
+  // completed round: `checkpoint` as MakeCheckpoint gave it then, and the records of the rounds it
+  // covers. Nodes rejoin as to a new run. With the same nodes and seed, every later round is what
+  // it would have been had the run never stopped; a checkpoint after the last round gives a loop
+  // already done (OK). Fails when the checkpoint does not fit `config` (model size, strategy
+  // state, number of records).
+  static StatusOr<std::unique_ptr<RoundLoop>> Resume(const RunConfig& config, const Clock& clock,
+                                                     const Checkpoint& checkpoint,
+                                                     std::vector<RoundRecord> records);
 
   // `sender` is who the transport authenticated the sender as (nobody without authentication): a
   // node must call itself by that name and present its identity key, so no node can take another
@@ -98,6 +108,9 @@ class RoundLoop {
   // Nodes left out for the rest of the run, by name: the coordinator caught them misbehaving.
   const std::set<std::string>& excluded() const { return excluded_; }
   RunSnapshot Snapshot() const;
+  // The state after the last completed round (or the start), for Resume. Taken as each round
+  // completes, so it stays right while the next round is under way.
+  const Checkpoint& checkpoint() const { return checkpoint_; }
 
   // Called once per completed round (progress lines, metrics files).
   void set_round_listener(std::function<void(const RoundRecord&)> listener) {
@@ -158,6 +171,7 @@ class RoundLoop {
   int failed_attempts_ = 0;  // of the current round
   RoundRecord current_;
   std::vector<RoundRecord> records_;
+  Checkpoint checkpoint_;
   std::optional<std::string> stop_requested_by_;
   std::optional<std::string> stopped_by_;
 };

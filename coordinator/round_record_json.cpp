@@ -19,3 +19,30 @@ nlohmann::json RoundRecordJson(const RoundRecord& r) {
 }
 
 }  // namespace cartable::coordinator
+
+namespace cartable::coordinator {
+
+StatusOr<RoundRecord> RoundRecordFromJson(const nlohmann::json& json) {
+  try {
+    auto optional = [&](const char* key) {
+      const nlohmann::json& v = json.at(key);
+      return v.is_null() ? std::optional<double>() : std::optional<double>(v.get<double>());
+    };
+    RoundRecord r;
+    r.round = json.at("round").get<uint32_t>();
+    r.nodes = json.at("nodes").get<size_t>();
+    r.train_loss = json.at("train_loss").get<double>();
+    r.auc = optional("auc");
+    r.accuracy = optional("accuracy");
+    r.log_loss = optional("log_loss");
+    r.rmse = optional("rmse");
+    r.evaluated = json.at("evaluated_answers").get<uint64_t>();
+    r.seconds = json.at("seconds").get<double>();
+    r.dropped = json.at("dropped").get<std::vector<std::string>>();
+    return r;
+  } catch (const nlohmann::json::exception& e) {
+    return DataLossError(std::string("round record: ") + e.what());
+  }
+}
+
+}  // namespace cartable::coordinator

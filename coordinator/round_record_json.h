@@ -10,5 +10,7 @@
 namespace cartable::coordinator {
 
 nlohmann::json RoundRecordJson(const RoundRecord& record);
+// The record RoundRecordJson gave (a run store's); kDataLoss naming what is missing or mistyped.
+StatusOr<RoundRecord> RoundRecordFromJson(const nlohmann::json& json);
 
 }  // namespace cartable::coordinator

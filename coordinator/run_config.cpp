@@ -22,6 +22,9 @@ Status CheckRunConfig(const RunConfig& config) {
     return InvalidArgumentError(
         "contributions need a value range of at least 1 and a weight cap of at least 1");
   }
+  if (!(config.fraction > 0 && config.fraction <= 1)) {
+    return InvalidArgumentError("the fraction of nodes sampled per round must be in (0, 1]");
+  }
   if (config.max_attempts < 1) return InvalidArgumentError("a round needs at least 1 attempt");
   const SecAggConfig& sa = config.secagg;
   if (sa.enabled) {

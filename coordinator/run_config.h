@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "core/clock.h"
@@ -50,7 +51,12 @@ struct RunConfig {
   size_t min_nodes = 2;
   models::ModelSpec model;
   protocol::WireTrainConfig train;  // local epochs, batch size, rate, seed
+  // Of the nodes that could take part, the fraction sampled into each round (never fewer than
+  // min_nodes), drawn from train.seed and the round number, so a run can be replayed.
+  double fraction = 1.0;
   std::string strategy = "fedavg";
+  // The strategy's parameters by name (aggregation/strategies); absent ones take its defaults.
+  std::map<std::string, double> strategy_options;
   ContributionConfig contribution;
   SecAggConfig secagg;
   // Attempts at one round whose aggregation failed (too few nodes left to unmask the sum, or a sum

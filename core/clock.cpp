@@ -7,4 +7,10 @@ const SystemClock& SystemClock::Get() {
   return clock;
 }
 
+int64_t UnixMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace cartable

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 
 namespace cartable {
 
@@ -35,5 +36,9 @@ class ManualClock final : public Clock {
 };
 
 inline double ToSeconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+
+// Wall-clock time, Unix milliseconds: for what is recorded (the run store, the audit log), never
+// for deadlines.
+int64_t UnixMillis();
 
 }  // namespace cartable

@@ -23,4 +23,9 @@ aggregation::secagg::Sha256Digest ModelHash(std::span<const float> parameters) {
       {reinterpret_cast<const uint8_t*>(parameters.data()), parameters.size_bytes()});
 }
 
+std::string ModelHashHex(std::span<const float> parameters) {
+  return aggregation::secagg::Sha256Hex(
+      {reinterpret_cast<const uint8_t*>(parameters.data()), parameters.size_bytes()});
+}
+
 }  // namespace cartable::exchange

@@ -6,6 +6,7 @@
 // functions, thread safe.
 
 #include <span>
+#include <string>
 
 #include "aggregation/secagg/digest.h"
 #include "models/model.h"
@@ -18,5 +19,7 @@ models::ModelSpec FromWire(const protocol::WireModelSpec& wire);
 
 // The hash of the parameters' bytes as they travel (IEEE floats, little-endian).
 aggregation::secagg::Sha256Digest ModelHash(std::span<const float> parameters);
+// The same, as 64 lower-case hex digits: how audit logs name a model.
+std::string ModelHashHex(std::span<const float> parameters);
 
 }  // namespace cartable::exchange

@@ -143,4 +143,30 @@ Status RunNodeAgent(NodeSession& session, protocol::ClientTransport& transport,
   return Status::Ok();
 }
 
+Status ServeRuns(const std::function<std::unique_ptr<NodeSession>()>& new_session,
+                 protocol::ClientTransport& transport, const NodeAgentOptions& options,
+                 const Clock& clock, const std::function<void(const Status&)>& on_run_end) {
+  while (true) {
+    std::unique_ptr<NodeSession> session = new_session();
+    Status outcome = RunNodeAgent(*session, transport, options, clock);
+    if (on_run_end) on_run_end(outcome);
+    switch (outcome.code()) {
+      case StatusCode::kCancelled:
+      case StatusCode::kPermissionDenied:
+        return outcome;
+      case StatusCode::kOk:
+        spdlog::info("waiting for the coordinator's next run");
+        break;
+      case StatusCode::kDeadlineExceeded:
+        spdlog::info("{}; still waiting for the coordinator (the node serves until stopped)",
+                     outcome.message());
+        break;
+      default:
+        // A transport that failed for good (its socket is closed) cannot be waited on.
+        if (options.should_stop()) return CancelledError("node agent stopped");
+        return outcome;
+    }
+  }
+}
+
 }  // namespace cartable::node

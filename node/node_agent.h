@@ -8,6 +8,7 @@
 // is logged and never ends the agent.
 
 #include <functional>
+#include <memory>
 
 #include "core/clock.h"
 #include "core/status.h"
@@ -41,5 +42,17 @@ struct NodeAgentOptions {
 // OK when the coordinator sent Shutdown; kDeadlineExceeded on silence; kCancelled when stopped.
 Status RunNodeAgent(NodeSession& session, protocol::ClientTransport& transport,
                     const NodeAgentOptions& options = {}, const Clock& clock = SystemClock::Get());
+
+// ServeRuns: the installed node agent, serving run after run for as long as it runs. Each run gets
+// a fresh session from `new_session` (nothing of one run carries into the next). When a run ends,
+// or the coordinator stays silent past idle_timeout (it is down, or between runs and not
+// answering), the agent logs it and says Hello again, while ZeroMQ reconnects underneath with its
+// backoff: an idle timeout ends a wait, never the agent. `on_run_end` (if set) hears how each run
+// ended. Returns kCancelled once stopped, or a session's refusal for good (kPermissionDenied: this
+// node's name or key is not the coordinator's to accept), which no retry would change.
+Status ServeRuns(const std::function<std::unique_ptr<NodeSession>()>& new_session,
+                 protocol::ClientTransport& transport, const NodeAgentOptions& options = {},
+                 const Clock& clock = SystemClock::Get(),
+                 const std::function<void(const Status&)>& on_run_end = {});
 
 }  // namespace cartable::node

@@ -398,6 +398,9 @@ void VisitFields(UnmaskResponse& m, F& f) {
 template <typename F>
 void VisitFields(AdminRequest& m, F& f) {
   f(m.command);
+  f(m.run_id);
+  f(m.offset);
+  f(m.document);
 }
 template <typename F>
 void VisitFields(AdminReply& m, F& f) {
@@ -564,6 +567,11 @@ StatusOr<Envelope> Decode(std::string_view frame, size_t max_payload_bytes) {
   if (const auto* reply = std::get_if<AdminReply>(&envelope.body);
       reply && reply->json.size() > kMaxAdminDocumentBytes) {
     return OutOfRangeError("AdminReply document of " + std::to_string(reply->json.size()) +
+                           " bytes exceeds the limit of " + std::to_string(kMaxAdminDocumentBytes));
+  }
+  if (const auto* request = std::get_if<AdminRequest>(&envelope.body);
+      request && request->document.size() > kMaxAdminDocumentBytes) {
+    return OutOfRangeError("AdminRequest document of " + std::to_string(request->document.size()) +
                            " bytes exceeds the limit of " + std::to_string(kMaxAdminDocumentBytes));
   }
   return envelope;

@@ -17,7 +17,7 @@ namespace cartable::protocol {
 
 // Frames carry it; a peer speaking another version is refused (codec.h). 2: SecAgg+ commitments to
 // secrets and shares, and reports of unusable shares.
-inline constexpr uint8_t kProtocolVersion = 2;
+inline constexpr uint8_t kProtocolVersion = 3;
 
 // One hyperparameter of a model, as text (the model parses and checks it).
 struct ModelOption {
@@ -200,10 +200,15 @@ struct UnmaskResponse {
 // heartbeat interval, so a node notices a coordinator that is gone within a few intervals.
 struct Heartbeat {};
 
-// researcher → coordinator, on the admin socket only: `command` is "status" (how the run is going)
-// or "stop" (end the run cleanly after the current round).
+// researcher → coordinator, on the admin socket only. `command` names what is asked; `run_id`,
+// `offset` and `document` are its arguments where it takes them (docs/wire-format.md lists the
+// commands): the run it is about, where a file fetch resumes, and a plan file's text (at most
+// kMaxAdminDocumentBytes, like a reply's document).
 struct AdminRequest {
   std::string command;
+  uint64_t run_id = 0;
+  uint64_t offset = 0;
+  std::vector<uint8_t> document;
 };
 
 // Largest JSON document an AdminReply carries; a coordinator never sends more, and a client decodes

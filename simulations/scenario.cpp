@@ -5,10 +5,12 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "audit/audit_log.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/listen.h"
 #include "core/files.h"
 #include "core/subprocess.h"
+#include "exchange/model_wire.h"
 #include "ingest/csv_source.h"
 #include "ingest/pseudonymizer.h"
 #include "models/metrics.h"
@@ -165,7 +167,29 @@ StatusOr<std::vector<float>> RunFederation(
   run.contribution = config.contribution;
   run.secagg = config.secagg;
   CARTABLE_ASSIGN_OR_RETURN(auto loop, coordinator::RoundLoop::Create(run, SystemClock::Get()));
-  loop->set_round_listener(on_round);
+  // The coordinator's audit log, as a daemon keeps it; a fresh one per simulation, like
+  // report.json.
+  const auto audit_path = config.out_dir / "audit.jsonl";
+  std::filesystem::remove(audit_path);
+  CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<audit::AuditLog> audit,
+                            audit::AuditLog::Open(audit_path));
+  CARTABLE_RETURN_IF_ERROR(
+      audit->Append("run_started", {{"run_id", run.run_id},
+                                    {"model", run.model.name},
+                                    {"rounds", run.rounds},
+                                    {"schools", schools.size()},
+                                    {"secure_aggregation", run.secagg.enabled}}));
+  Status audited;
+  loop->set_round_listener([&](const coordinator::RoundRecord& record) {
+    if (audited.ok()) {
+      audited = audit->Append("round_completed",
+                              {{"run_id", run.run_id},
+                               {"round", record.round},
+                               {"nodes", record.nodes},
+                               {"model_sha256", exchange::ModelHashHex(loop->global_model())}});
+    }
+    on_round(record);
+  });
   std::optional<ScenarioKeys> keys;
   coordinator::ListenSpec listen{"tcp://127.0.0.1:*", {}, {}, /*insecure=*/!config.curve, {}};
   if (config.curve) {
@@ -193,6 +217,13 @@ StatusOr<std::vector<float>> RunFederation(
   serve.should_stop = [] { return ShutdownRequested(); };
   Status outcome = coordinator::ServeRun(*loop, *transport, serve);
   records = loop->records();
+  CARTABLE_RETURN_IF_ERROR(audited);
+  CARTABLE_RETURN_IF_ERROR(
+      audit->Append("run_ended", {{"run_id", run.run_id},
+                                  {"state", outcome.ok() ? "ended" : "failed"},
+                                  {"reason", outcome.ok() ? "" : outcome.message()},
+                                  {"rounds_completed", records.size()},
+                                  {"model_sha256", exchange::ModelHashHex(loop->global_model())}}));
   for (auto& node : nodes) {
     if (!node->WaitFor(std::chrono::seconds(10))) node->Terminate();
   }

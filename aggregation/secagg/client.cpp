@@ -339,9 +339,28 @@ std::vector<uint32_t> SecAggClient::unusable_from() const {
   return out;
 }
 
+// The seed of the quantiser's rounding coins: SHA-256 of this member's signature over a message
+// that names the purpose, the run, the round and the model. Unpredictable to anyone without the
+// identity key (the signature is never sent), and the same whenever the same member quantises for
+// the same round of the same model, so a run resumed after its coordinator stopped is bit for bit
+// the run that never stopped.
+StatusOr<SecretBytes> SecAggClient::RoundingCoins() const {
+  static constexpr std::string_view kPurpose = "cartable/secagg/rounding-coins/v1";
+  std::vector<uint8_t> message(kPurpose.begin(), kPurpose.end());
+  for (int i = 0; i < 8; ++i) message.push_back(static_cast<uint8_t>(params_.run_id >> (8 * i)));
+  for (int i = 0; i < 4; ++i) message.push_back(static_cast<uint8_t>(params_.round >> (8 * i)));
+  message.insert(message.end(), model_hash_.begin(), model_hash_.end());
+  CARTABLE_ASSIGN_OR_RETURN(Ed25519Signature signature, signing_key_.Sign(message));
+  Sha256Digest seed = Sha256(signature);
+  SecretBytes coins = SecretBytes::CopyFrom(seed);
+  WipeBytes(signature.data(), signature.size());
+  WipeBytes(seed.data(), seed.size());
+  return coins;
+}
+
 StatusOr<std::vector<uint64_t>> SecAggClient::MaskInput(std::span<const float> values) {
   CARTABLE_RETURN_IF_ERROR(Expect(Stage::kMask, "masking"));
-  const SecretBytes coins = SecretBytes::Random(32);
+  CARTABLE_ASSIGN_OR_RETURN(SecretBytes coins, RoundingCoins());
   auto quantised = quantizer_.Quantize(values, coins.span());
   if (!quantised.ok()) return Refuse(quantised.status());
   std::vector<NeighbourSeed> seeds;

@@ -90,7 +90,8 @@ class SecAggClient {
   const std::vector<UnusableShares>& unusable() const { return unusable_; }
   std::vector<uint32_t> unusable_from() const;
   // MaskedInput: quantises `values` (clamped to ±value_range) and masks them, modulo
-  // 2^modulus_bits.
+  // 2^modulus_bits. The quantiser's rounding coins are derived from this member's identity key, the
+  // run, the round and the model (RoundingCoins): secret, and the same when a round is replayed.
   StatusOr<std::vector<uint64_t>> MaskInput(std::span<const float> values);
   // ConsistencyCheck: signs the survivor set (members whose masked input the coordinator holds).
   StatusOr<Ed25519Signature> OnSurvivors(std::span<const uint32_t> survivors);
@@ -120,6 +121,7 @@ class SecAggClient {
   Status Expect(Stage stage, const char* what);
   Status Refuse(Status why);
   StatusOr<std::vector<SealedShare>> SealShares();
+  StatusOr<SecretBytes> RoundingCoins() const;
 
   RoundParameters params_;
   uint32_t member_;

@@ -36,4 +36,15 @@ Sha256Digest Sha256OfParts(std::initializer_list<std::span<const uint8_t>> parts
   return digest;
 }
 
+std::string Sha256Hex(std::span<const uint8_t> bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(64);
+  for (uint8_t b : Sha256(bytes)) {
+    hex += kHex[b >> 4];
+    hex += kHex[b & 15];
+  }
+  return hex;
+}
+
 }  // namespace cartable::aggregation::secagg

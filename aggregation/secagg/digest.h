@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <initializer_list>
 #include <span>
+#include <string>
+#include <string_view>
 
 namespace cartable::aggregation::secagg {
 
@@ -19,5 +21,11 @@ Sha256Digest Sha256(std::span<const uint8_t> bytes);
 // SHA-256 of the concatenation of `parts`, without copying them into one buffer (parts holding
 // secrets leave no unwiped copy behind).
 Sha256Digest Sha256OfParts(std::initializer_list<std::span<const uint8_t>> parts);
+// SHA-256 of `bytes` as 64 lower-case hex digits: how plans, models, files and audit entries are
+// named in what people read.
+std::string Sha256Hex(std::span<const uint8_t> bytes);
+inline std::string Sha256Hex(std::string_view text) {
+  return Sha256Hex({reinterpret_cast<const uint8_t*>(text.data()), text.size()});
+}
 
 }  // namespace cartable::aggregation::secagg

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "aggregation/strategies/internal/checks.h"
+
 namespace cartable::aggregation {
 
 StatusOr<Eigen::VectorXd> WeightedMeanDelta(const UpdateSum& sum) {
@@ -11,24 +13,31 @@ StatusOr<Eigen::VectorXd> WeightedMeanDelta(const UpdateSum& sum) {
   return Eigen::VectorXd(sum.weighted_delta / sum.total_weight);
 }
 
-StatusOr<std::vector<float>> FedAvg::NextModel(std::span<const float> global,
-                                               const UpdateSum& sum) {
+StatusOr<Eigen::VectorXd> MeanDeltaFor(std::span<const float> global, const UpdateSum& sum) {
   if (static_cast<Eigen::Index>(global.size()) != sum.weighted_delta.size()) {
     return InvalidArgumentError("update sum has " + std::to_string(sum.weighted_delta.size()) +
                                 " values, the model has " + std::to_string(global.size()));
   }
-  CARTABLE_ASSIGN_OR_RETURN(Eigen::VectorXd mean, WeightedMeanDelta(sum));
+  return WeightedMeanDelta(sum);
+}
+
+std::vector<float> AddStep(std::span<const float> global, const Eigen::VectorXd& step) {
+  CARTABLE_CHECK(static_cast<Eigen::Index>(global.size()) == step.size());
   std::vector<float> next(global.size());
   for (size_t i = 0; i < global.size(); ++i) {
-    next[i] =
-        static_cast<float>(global[i] + server_learning_rate_ * mean[static_cast<Eigen::Index>(i)]);
+    next[i] = static_cast<float>(global[i] + step[static_cast<Eigen::Index>(i)]);
   }
   return next;
 }
 
-StatusOr<std::unique_ptr<Strategy>> CreateStrategy(const std::string& name) {
-  if (name == "fedavg") return std::unique_ptr<Strategy>(std::make_unique<FedAvg>());
-  return InvalidArgumentError("unknown strategy '" + name + "' (known: fedavg)");
+StatusOr<std::vector<float>> FedAvg::NextModel(std::span<const float> global,
+                                               const UpdateSum& sum) {
+  CARTABLE_ASSIGN_OR_RETURN(Eigen::VectorXd mean, MeanDeltaFor(global, sum));
+  return AddStep(global, server_learning_rate_ * mean);
+}
+
+Status FedAvg::RestoreState(std::span<const double> state, size_t model_size) {
+  return internal::CheckStateSize(name(), state.size(), model_size, /*blocks=*/0);
 }
 
 }  // namespace cartable::aggregation

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -24,7 +25,10 @@ class ScratchDir {
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
-  ~ScratchDir() { std::filesystem::remove_all(path_); }
+  // KEEP_SCRATCH=1 in the environment keeps it, to read a failed test's logs.
+  ~ScratchDir() {
+    if (std::getenv("KEEP_SCRATCH") == nullptr) std::filesystem::remove_all(path_);
+  }
   const std::filesystem::path& path() const { return path_; }
 
  private:

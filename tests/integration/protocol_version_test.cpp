@@ -38,7 +38,7 @@ TEST(ProtocolVersionTest, TheCoordinatorAnswersAnUnreadableFrameButNotAnUnreadab
   auto client = protocol::ZmqClientTransport::Connect(transport->endpoint()).value();
   // An older node's refusal of our frames, then an older node's Hello: only the Hello is answered.
   ASSERT_TRUE(client->Send(FrameOfVersion(protocol::ErrorReply{9, "frame refused"}, 1)).ok());
-  ASSERT_TRUE(client->Send(FrameOfVersion(protocol::Hello{"school"}, 3)).ok());
+  ASSERT_TRUE(client->Send(FrameOfVersion(protocol::Hello{"school"}, 4)).ok());
   coordinator::ServeOptions options;
   int polls = 0;
   options.should_stop = [&] { return ++polls > 30; };  // about 3 s
@@ -50,7 +50,7 @@ TEST(ProtocolVersionTest, TheCoordinatorAnswersAnUnreadableFrameButNotAnUnreadab
   const protocol::Envelope answer = protocol::Decode(*reply).value();
   const auto* error = std::get_if<protocol::ErrorReply>(&answer.body);
   ASSERT_NE(error, nullptr);
-  EXPECT_NE(error->message.find("unsupported protocol version 3 (this build speaks 2)"),
+  EXPECT_NE(error->message.find("unsupported protocol version 4 (this build speaks 3)"),
             std::string::npos)
       << "the first answer is not the Hello's: " << error->message;
   EXPECT_FALSE(client->Receive(std::chrono::milliseconds(500)).value().has_value())
@@ -90,7 +90,7 @@ TEST(ProtocolVersionTest, ANodeAnswersNoErrorItCannotRead) {
   EXPECT_FALSE(std::holds_alternative<protocol::ErrorReply>(decoded->body))
       << std::get<protocol::ErrorReply>(decoded->body).message;
   EXPECT_TRUE(testing::WaitForText(dir.path() / "node.log",
-                                   "unsupported protocol version 1 (this build speaks 2)",
+                                   "unsupported protocol version 1 (this build speaks 3)",
                                    std::chrono::seconds(10)))
       << testing::Slurp(dir.path() / "node.log");
   node->Signal(SIGTERM);

@@ -1,4 +1,4 @@
-// The admin socket's two messages: their numbers, their bytes, and the cap on a reply's document.
+// The admin socket's two messages: their numbers, their bytes, and the caps on their documents.
 
 #include <gtest/gtest.h>
 
@@ -26,19 +26,37 @@ TEST(AdminMessagesTest, TakeTheNextTypeNumbersInTheControlStage) {
 TEST(AdminMessagesTest, RequestBytesAreAsDocumented) {
   // The example in docs/wire-format.md, "The admin socket".
   const std::string expected(
-      "CRTB\x02\x12\x03\x00"
+      "CRTB\x03\x12\x03\x00"
       "\0\0\0\0\0\0\0\0"
       "\0\0\0\0"
-      "\x0f\0\0\0"
+      "\x29\0\0\0"
       "\x01"
       "\x06\0\0\0\0\0\0\0"
-      "status",
-      39);
-  const std::string frame = Encode(Envelope{0, 0, AdminRequest{"status"}});
+      "status"
+      "\x07\0\0\0\0\0\0\0"
+      "\0\0\0\0\0\0\0\0"
+      "\x02\0\0\0\0\0\0\0"
+      "{}",
+      65);
+  const std::string frame = Encode(Envelope{0, 0, AdminRequest{"status", 7, 0, Bytes("{}")}});
   EXPECT_EQ(frame, expected);
   auto decoded = Decode(frame);
   ASSERT_TRUE(decoded.ok()) << decoded.status();
-  EXPECT_EQ(std::get<AdminRequest>(decoded->body).command, "status");
+  const auto& back = std::get<AdminRequest>(decoded->body);
+  EXPECT_EQ(back.command, "status");
+  EXPECT_EQ(back.run_id, 7u);
+  EXPECT_EQ(back.offset, 0u);
+  EXPECT_EQ(std::string(back.document.begin(), back.document.end()), "{}");
+}
+
+TEST(AdminMessagesTest, ARequestDocumentOverTheCapIsRefused) {
+  AdminRequest request{"submit", 0, 0, std::vector<uint8_t>(kMaxAdminDocumentBytes + 1, 'x')};
+  auto decoded = Decode(Encode(Envelope{0, 0, request}));
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.status().code(), StatusCode::kOutOfRange);
+  EXPECT_NE(decoded.status().message().find("AdminRequest document"), std::string::npos);
+  request.document.pop_back();
+  EXPECT_TRUE(Decode(Encode(Envelope{0, 0, request})).ok());
 }
 
 TEST(AdminMessagesTest, ReplyRoundTripsADocumentLongerThanATextField) {

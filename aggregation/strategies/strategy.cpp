@@ -1,0 +1,170 @@
+// The catalog of strategies CreateStrategy knows: each one's name, description and options, with
+// their defaults and ranges, in one table so that --help, the docs and validation cannot disagree.
+
+#include "aggregation/strategies/strategy.h"
+
+#include <cmath>
+#include <set>
+
+#include "aggregation/strategies/fedavg.h"
+#include "aggregation/strategies/fedavgm.h"
+#include "aggregation/strategies/fedopt.h"
+#include "aggregation/strategies/internal/checks.h"
+
+namespace cartable::aggregation {
+namespace {
+
+enum class Range { kPositive, kFraction };  // (0, inf) and [0, 1)
+
+struct OptionRule {
+  const char* name;
+  double fallback;
+  Range range;
+  const char* meaning;
+};
+
+using Values = std::map<std::string, double>;
+
+struct Entry {
+  const char* name;
+  const char* description;
+  std::vector<OptionRule> options;  // sorted by name
+  std::unique_ptr<Strategy> (*make)(const Values&);
+};
+
+OptionRule Rate(double fallback) {
+  return {"server_learning_rate", fallback, Range::kPositive, "η, the server's step size"};
+}
+constexpr OptionRule kBeta1 = {"beta1", 0.9, Range::kFraction, "β₁, decay of the mean m of Δ"};
+constexpr OptionRule kBeta2 = {"beta2", 0.99, Range::kFraction, "β₂, decay of the moment v of Δ²"};
+constexpr OptionRule kTau = {"tau", 1e-3, Range::kPositive,
+                             "τ, added to √v (v starts at τ²); smaller adapts more"};
+constexpr OptionRule kMomentum = {"momentum", 0.9, Range::kFraction, "β, server momentum"};
+
+template <FedOpt::Variant variant>
+std::unique_ptr<Strategy> MakeFedOpt(const Values& values) {
+  FedOptOptions options;
+  options.server_learning_rate = values.at("server_learning_rate");
+  options.beta1 = values.at("beta1");
+  if (values.contains("beta2")) options.beta2 = values.at("beta2");
+  options.tau = values.at("tau");
+  return std::make_unique<FedOpt>(variant, options);
+}
+
+const std::vector<Entry>& Catalog() {
+  static const std::vector<Entry> catalog = {
+      {"fedavg",
+       "the model plus the weighted mean of the updates (McMahan et al. 2017)",
+       {Rate(1.0)},
+       [](const Values& v) -> std::unique_ptr<Strategy> {
+         return std::make_unique<FedAvg>(v.at("server_learning_rate"));
+       }},
+      {"fedavgm",
+       "FedAvg with server momentum (Hsu et al. 2019)",
+       {kMomentum, Rate(1.0)},
+       [](const Values& v) -> std::unique_ptr<Strategy> {
+         return std::make_unique<FedAvgM>(v.at("server_learning_rate"), v.at("momentum"));
+       }},
+      {"fedadagrad",
+       "adaptive server steps, Adagrad moments (Reddi et al. 2021)",
+       {kBeta1, Rate(0.01), kTau},
+       MakeFedOpt<FedOpt::Variant::kAdagrad>},
+      {"fedadam",
+       "adaptive server steps, Adam moments (Reddi et al. 2021)",
+       {kBeta1, kBeta2, Rate(0.01), kTau},
+       MakeFedOpt<FedOpt::Variant::kAdam>},
+      {"fedyogi",
+       "adaptive server steps, Yogi moments (Reddi et al. 2021)",
+       {kBeta1, kBeta2, Rate(0.01), kTau},
+       MakeFedOpt<FedOpt::Variant::kYogi>},
+  };
+  return catalog;
+}
+
+StatusOr<const Entry*> Find(const std::string& name) {
+  std::string known;
+  for (const Entry& entry : Catalog()) {
+    if (name == entry.name) return &entry;
+    known += (known.empty() ? "" : ", ") + std::string(entry.name);
+  }
+  return InvalidArgumentError("unknown strategy '" + name + "' (known: " + known + ")");
+}
+
+std::string RangeText(Range range) { return range == Range::kPositive ? "(0, inf)" : "[0, 1)"; }
+
+bool InRange(Range range, double value) {
+  if (range == Range::kPositive) return std::isfinite(value) && value > 0;
+  return value >= 0 && value < 1;  // false for NaN
+}
+
+Status CheckKnown(const Entry& entry, const Values& given) {
+  std::string taken;
+  for (const OptionRule& rule : entry.options)
+    taken += (taken.empty() ? "" : ", ") + std::string(rule.name);
+  for (const auto& [key, value] : given) {
+    bool known = false;
+    for (const OptionRule& rule : entry.options) known = known || key == rule.name;
+    if (!known) {
+      std::string message = "strategy '";
+      message += entry.name;
+      message += "' has no option '";
+      message += key;
+      message += "' (its options: ";
+      message += taken;
+      message += ")";
+      return InvalidArgumentError(message);
+    }
+  }
+  return Status::Ok();
+}
+
+// Every option of `entry`, given or defaulted, checked against its range.
+StatusOr<Values> Resolve(const Entry& entry, const Values& given) {
+  CARTABLE_RETURN_IF_ERROR(CheckKnown(entry, given));
+  Values values;
+  for (const OptionRule& rule : entry.options) {
+    const auto it = given.find(rule.name);
+    const double value = it == given.end() ? rule.fallback : it->second;
+    if (!InRange(rule.range, value)) {
+      return InvalidArgumentError("strategy '" + std::string(entry.name) + "': option " +
+                                  rule.name + " = " + internal::NumberText(value) +
+                                  " is out of range; allowed: " + RangeText(rule.range));
+    }
+    values[rule.name] = value;
+  }
+  return values;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Strategy>> CreateStrategy(const StrategyParameters& parameters) {
+  CARTABLE_ASSIGN_OR_RETURN(const Entry* entry, Find(parameters.name));
+  CARTABLE_ASSIGN_OR_RETURN(Values values, Resolve(*entry, parameters.options));
+  return entry->make(values);
+}
+
+StatusOr<std::unique_ptr<Strategy>> CreateStrategy(const std::string& name) {
+  return CreateStrategy(StrategyParameters{name, {}});
+}
+
+std::vector<std::pair<std::string, std::string>> KnownStrategies() {
+  std::vector<std::pair<std::string, std::string>> known;
+  for (const Entry& entry : Catalog()) known.emplace_back(entry.name, entry.description);
+  return known;
+}
+
+StatusOr<std::vector<StrategyOption>> StrategyOptionsOf(const std::string& strategy_name) {
+  CARTABLE_ASSIGN_OR_RETURN(const Entry* entry, Find(strategy_name));
+  std::vector<StrategyOption> options;
+  for (const OptionRule& rule : entry->options) {
+    options.push_back({rule.name, rule.fallback, RangeText(rule.range), rule.meaning});
+  }
+  return options;
+}
+
+bool NeedsIndividualUpdates(const std::string& strategy_name) {
+  static const std::set<std::string> kRobust = {"median", "trimmed_mean", "krum"};
+  return kRobust.contains(strategy_name);
+}
+
+}  // namespace cartable::aggregation

@@ -1,0 +1,191 @@
+#include "coordinator/plan.h"
+
+#include <charconv>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "aggregation/secagg/digest.h"
+#include "aggregation/strategies/strategy.h"
+#include "coordinator/cohort.h"
+#include "coordinator/secure_training.h"
+#include "models/model.h"
+
+namespace cartable::coordinator {
+namespace {
+
+// The rate as the nodes receive it (a float), in its shortest decimal form.
+double WireRate(float rate) {
+  char text[32];
+  const auto end = std::to_chars(text, text + sizeof(text), rate).ptr;
+  return std::stod(std::string(text, end));
+}
+
+// The cohort a round draws when every expected node is there.
+size_t SampledCohort(const RunConfig& run) {
+  const size_t joined = run.expected_nodes != 0 ? run.expected_nodes : run.min_nodes;
+  return SampleSize({run.fraction, run.min_nodes}, joined);
+}
+
+Status CheckModel(const models::ModelSpec& spec) {
+  auto known = models::InputOf(spec.name);
+  if (!known.ok()) return known.status().WithContext("[model] name");
+  const models::ModelInput input = *known;
+  if (input == models::ModelInput::kAnswers && spec.num_skills == 0) {
+    return InvalidArgumentError("[data] skills: model '" + spec.name +
+                                "' reads answers and needs the size of the skill space");
+  }
+  if (input == models::ModelInput::kPupilRecords && spec.num_features == 0) {
+    return InvalidArgumentError("[data] features: model '" + spec.name +
+                                "' reads pupil records and needs their number of columns");
+  }
+  auto model = models::CreateModel(spec);
+  if (!model.ok()) return model.status().WithContext("[model] options");
+  return Status::Ok();
+}
+
+Status CheckStrategy(const RunConfig& run) {
+  if (aggregation::NeedsIndividualUpdates(run.strategy) && run.secagg.enabled) {
+    return InvalidArgumentError(
+        "[strategy] name: '" + run.strategy +
+        "' needs each node's own update, which secure aggregation exists to hide; it runs only "
+        "with [secure_aggregation] enabled = false (a comparison run)");
+  }
+  auto strategy = aggregation::CreateStrategy(
+      aggregation::StrategyParameters{run.strategy, run.strategy_options});
+  if (!strategy.ok()) return strategy.status().WithContext("[strategy]");
+  return Status::Ok();
+}
+
+Status CheckSecureAggregation(const RunConfig& run) {
+  if (!run.secagg.enabled) return Status::Ok();
+  if (run.min_nodes < 3 || (run.expected_nodes != 0 && run.expected_nodes < 3)) {
+    return InvalidArgumentError(
+        "[nodes] min and expected: a secure round needs 3 nodes at least (nodes refuse smaller "
+        "cohorts, since "
+        "a sum of two gives each the other's update)");
+  }
+  const size_t cohort = SampledCohort(run);
+  auto planned = PlanSecureRound(run.secagg, static_cast<int>(cohort));
+  if (!planned.ok()) {
+    return planned.status().WithContext("[secure_aggregation] among " + std::to_string(cohort) +
+                                        " nodes (tolerate_corrupt, tolerate_dropout, neighbours)");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status CheckPlan(const Plan& plan) {
+  CARTABLE_RETURN_IF_ERROR(CheckRunConfig(plan.run));
+  CARTABLE_RETURN_IF_ERROR(CheckModel(plan.run.model));
+  CARTABLE_RETURN_IF_ERROR(CheckStrategy(plan.run));
+  return CheckSecureAggregation(plan.run);
+}
+
+std::string CanonicalPlan(const Plan& plan) {
+  const RunConfig& run = plan.run;
+  nlohmann::json options = nlohmann::json::object();
+  for (const auto& [key, value] : run.model.options) options[key] = value;
+  // Every option the strategy takes, so that spelling out a default keeps the hash.
+  nlohmann::json strategy = {{"name", run.strategy}};
+  if (auto known = aggregation::StrategyOptionsOf(run.strategy); known.ok()) {
+    for (const auto& option : *known) strategy[option.name] = option.default_value;
+  }
+  for (const auto& [key, value] : run.strategy_options) strategy[key] = value;
+  const SecAggConfig& sa = run.secagg;
+  const nlohmann::json document = {
+      {"cartable_plan", 1},
+      {"name", plan.name},
+      {"description", plan.description},
+      {"rounds", run.rounds},
+      {"model", {{"name", run.model.name}, {"options", options}}},
+      {"data",
+       {{"skills", run.model.num_skills},
+        {"items", run.model.num_items},
+        {"features", run.model.num_features}}},
+      {"nodes",
+       {{"min", run.min_nodes}, {"expected", run.expected_nodes}, {"fraction", run.fraction}}},
+      {"local_training",
+       {{"epochs", run.train.local_epochs},
+        {"batch_size", run.train.batch_size},
+        {"learning_rate", WireRate(run.train.learning_rate)},
+        {"seed", run.train.seed}}},
+      {"strategy", strategy},
+      {"secure_aggregation",
+       {{"enabled", sa.enabled},
+        {"neighbours", sa.neighbours},
+        {"modulus_bits", sa.modulus_bits},
+        {"tolerate_corrupt", sa.tolerate_corrupt},
+        {"tolerate_dropout", sa.tolerate_dropout}}},
+      {"contribution",
+       {{"value_range", run.contribution.value_range},
+        {"weight_cap", run.contribution.weight_cap}}},
+      {"deadlines",
+       {{"join_seconds",
+         std::chrono::duration_cast<std::chrono::seconds>(run.join_timeout).count()},
+        {"round_seconds",
+         std::chrono::duration_cast<std::chrono::seconds>(run.round_timeout).count()},
+        {"attempts", run.max_attempts}}}};
+  return document.dump();
+}
+
+std::string PlanHash(const Plan& plan) {
+  return aggregation::secagg::Sha256Hex(CanonicalPlan(plan));
+}
+
+std::string ExplainPlan(const Plan& plan) {
+  const RunConfig& run = plan.run;
+  std::ostringstream out;
+  if (!plan.name.empty()) out << "Plan '" << plan.name << "'.\n";
+  if (!plan.description.empty()) out << plan.description << "\n";
+  out << "Trains model '" << run.model.name << "'";
+  for (const auto& [key, value] : run.model.options) out << " " << key << "=" << value;
+  out << " for " << run.rounds << " round(s).\n";
+  std::vector<std::string> needs;
+  if (run.model.num_skills)
+    needs.push_back("skill ids 0.." + std::to_string(run.model.num_skills - 1));
+  if (run.model.num_items)
+    needs.push_back("item ids 0.." + std::to_string(run.model.num_items - 1));
+  if (run.model.num_features) {
+    needs.push_back("pupil records of " + std::to_string(run.model.num_features) + " columns");
+  }
+  for (size_t i = 0; i < needs.size(); ++i) {
+    out << (i == 0                  ? "Each node's data must provide "
+            : i + 1 == needs.size() ? " and "
+                                    : ", ")
+        << needs[i] << (i + 1 == needs.size() ? ".\n" : "");
+  }
+  out << "Starts when " << (run.expected_nodes ? std::to_string(run.expected_nodes) : "enough")
+      << " nodes have joined (within "
+      << std::chrono::duration_cast<std::chrono::seconds>(run.join_timeout).count()
+      << " s); every round needs " << run.min_nodes << " at least";
+  if (run.fraction < 1) out << " and samples " << run.fraction * 100 << "% of the joined nodes";
+  out << ".\n";
+  out << "Each node trains " << run.train.local_epochs << " epoch(s) per round, batches of "
+      << run.train.batch_size << ", Adam rate " << WireRate(run.train.learning_rate) << ", seed "
+      << run.train.seed << ".\n";
+  out << "The coordinator combines the averaged update with '" << run.strategy << "'";
+  for (const auto& [key, value] : run.strategy_options) out << " " << key << "=" << value;
+  out << ".\n";
+  if (run.secagg.enabled) {
+    out << "Updates are securely aggregated (SecAgg+, sums modulo 2^" << run.secagg.modulus_bits
+        << "): the coordinator sees only their sum, and withstands "
+        << run.secagg.tolerate_corrupt * 100 << "% colluding and "
+        << run.secagg.tolerate_dropout * 100 << "% dropping nodes.\n";
+  } else {
+    out << "Secure aggregation is OFF: the coordinator sees each node's update (comparison runs "
+           "only; nodes refuse such rounds unless their operator allows them).\n";
+  }
+  out << "Each value of an update is clamped to ±" << run.contribution.value_range
+      << "; a node weighs min(examples, " << run.contribution.weight_cap << ")/"
+      << run.contribution.weight_cap << ".\n";
+  out << "A stage waits "
+      << std::chrono::duration_cast<std::chrono::seconds>(run.round_timeout).count()
+      << " s for nodes; a round is tried " << run.max_attempts
+      << " time(s) before the run fails.\n";
+  out << "Plan hash: " << PlanHash(plan) << "\n";
+  return out.str();
+}
+
+}  // namespace cartable::coordinator

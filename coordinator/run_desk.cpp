@@ -1,0 +1,227 @@
+#include "coordinator/run_desk.h"
+
+#include <fstream>
+
+#include "aggregation/secagg/digest.h"
+#include "coordinator/plan.h"
+#include "core/files.h"
+
+namespace cartable::coordinator {
+namespace {
+
+constexpr size_t kListedRuns = 200;
+
+protocol::Envelope Reply(uint64_t run_id, const StatusOr<std::string>& document) {
+  protocol::AdminReply reply;
+  if (document.ok()) {
+    reply.message = "OK";
+    reply.json.assign(document->begin(), document->end());
+  } else {
+    reply.code = static_cast<uint32_t>(document.status().code());
+    reply.message = document.status().message();
+  }
+  return protocol::Envelope{run_id, 0, std::move(reply)};
+}
+
+nlohmann::json RunJson(const StoredRun& run) {
+  return {{"run_id", run.id},
+          {"name", run.name},
+          {"submitter", run.submitter},
+          {"plan_hash", run.plan_hash},
+          {"state", RunStateName(run.state)},
+          {"reason", run.reason},
+          {"submitted_ms", run.submitted_ms},
+          {"started_ms", run.started_ms},
+          {"ended_ms", run.ended_ms},
+          {"rounds_planned", run.rounds_planned},
+          {"rounds_completed", run.rounds_completed}};
+}
+
+std::string Dump(const nlohmann::json& json) {
+  // Names come from allow-list file names and plans: replace invalid UTF-8 rather than throw.
+  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+RunDesk::RunDesk(RunStore& store, RunDeskOptions options)
+    : store_(store), options_(std::move(options)) {}
+
+AdminAnswer RunDesk::Answer(const protocol::Envelope& envelope, const std::string& identity,
+                            const RunSnapshot* running) {
+  const auto* request = std::get_if<protocol::AdminRequest>(&envelope.body);
+  if (request == nullptr) {
+    return {Reply(0, InvalidArgumentError("the admin socket takes AdminRequest messages only")),
+            std::nullopt, std::nullopt};
+  }
+  const std::string who = identity.empty() ? "unauthenticated" : identity;
+  const std::string& command = request->command;
+  if (command == "submit") return {Reply(0, Submit(*request, who)), std::nullopt, std::nullopt};
+  if (command == "list") return {Reply(0, List(who)), std::nullopt, std::nullopt};
+  if (command == "status" && request->run_id == 0) {
+    return {Reply(0, DaemonStatus(running)), std::nullopt, std::nullopt};
+  }
+  const uint64_t id =
+      request->run_id == 0 && command == "stop" && running ? running->run_id : request->run_id;
+  if (command != "status" && command != "cancel" && command != "stop" && command != "files" &&
+      command != "fetch") {
+    return {Reply(id, InvalidArgumentError(
+                          "unknown command '" + command +
+                          "': the commands are submit, list, status, cancel, stop, files, fetch")),
+            std::nullopt, std::nullopt};
+  }
+  StatusOr<StoredRun> run = Visible(id, who);
+  if (!run.ok()) return {Reply(id, run.status()), std::nullopt, std::nullopt};
+  const bool is_running = running != nullptr && running->run_id == run->id;
+  if (command == "status") return {Reply(id, RunStatus(*run, running)), std::nullopt, std::nullopt};
+  if (command == "files") return {Reply(id, Files(*run)), std::nullopt, std::nullopt};
+  if (command == "fetch") return {Reply(id, Fetch(*run, *request)), std::nullopt, std::nullopt};
+  if (IsFinal(run->state)) {
+    return {Reply(id, FailedPreconditionError("run " + std::to_string(id) + " has already " +
+                                              std::string(RunStateName(run->state)))),
+            std::nullopt, std::nullopt};
+  }
+  if (command == "stop") {
+    if (!is_running) {
+      return {Reply(id, FailedPreconditionError("run " + std::to_string(id) +
+                                                " has not started; cancel it instead")),
+              std::nullopt, std::nullopt};
+    }
+    AdminAnswer answer = live_.Answer(envelope, who, *running);
+    answer.reply.run_id = id;
+    return answer;
+  }
+  // cancel
+  if (options_.audit) {
+    Status logged = options_.audit("run_cancelled", {{"run_id", id}, {"by", who}});
+    if (!logged.ok()) return {Reply(id, logged), std::nullopt, std::nullopt};
+  }
+  if (is_running) {
+    return {Reply(id, std::string(Dump({{"run_id", id}, {"state", "cancelling"}}))), std::nullopt,
+            who};
+  }
+  Status cancelled =
+      store_.SetState(id, RunState::kCancelled, "cancelled by " + who, options_.now_ms());
+  if (!cancelled.ok()) return {Reply(id, cancelled), std::nullopt, std::nullopt};
+  return {Reply(id, std::string(Dump({{"run_id", id}, {"state", "cancelled"}}))), std::nullopt,
+          std::nullopt};
+}
+
+StatusOr<StoredRun> RunDesk::Visible(uint64_t run_id, const std::string& who) {
+  CARTABLE_ASSIGN_OR_RETURN(std::optional<StoredRun> run, store_.Find(run_id));
+  if (!run || (run->submitter != who && !IsOperator(who))) {
+    return NotFoundError("no run " + std::to_string(run_id) + " of yours");
+  }
+  return *run;
+}
+
+StatusOr<std::string> RunDesk::Submit(const protocol::AdminRequest& request,
+                                      const std::string& who) {
+  const std::string text(request.document.begin(), request.document.end());
+  CARTABLE_ASSIGN_OR_RETURN(Plan plan, ParsePlan(text, "plan"));
+  StoredRun run;
+  run.submitter = who;
+  run.name = plan.name;
+  run.plan = text;
+  run.plan_hash = PlanHash(plan);
+  run.submitted_ms = options_.now_ms();
+  run.rounds_planned = plan.run.rounds;
+  CARTABLE_ASSIGN_OR_RETURN(std::vector<StoredRun> runs, store_.List(kListedRuns));
+  size_t ahead = 0;
+  for (const StoredRun& r : runs)
+    ahead += r.state == RunState::kQueued || r.state == RunState::kRunning;
+  CARTABLE_ASSIGN_OR_RETURN(run.id, store_.Submit(run));
+  if (options_.audit) {
+    CARTABLE_RETURN_IF_ERROR(options_.audit(
+        "run_submitted",
+        {{"run_id", run.id}, {"by", who}, {"plan_hash", run.plan_hash}, {"name", run.name}}));
+  }
+  return Dump({{"run_id", run.id}, {"plan_hash", run.plan_hash}, {"queued_before", ahead}});
+}
+
+StatusOr<std::string> RunDesk::List(const std::string& who) {
+  CARTABLE_ASSIGN_OR_RETURN(std::vector<StoredRun> runs, store_.List(kListedRuns));
+  nlohmann::json listed = nlohmann::json::array();
+  for (const StoredRun& run : runs) {
+    if (run.submitter == who || IsOperator(who)) listed.push_back(RunJson(run));
+  }
+  return Dump({{"runs", listed}});
+}
+
+StatusOr<std::string> RunDesk::DaemonStatus(const RunSnapshot* running) {
+  CARTABLE_ASSIGN_OR_RETURN(std::vector<StoredRun> runs, store_.List(kListedRuns));
+  size_t queued = 0;
+  for (const StoredRun& r : runs) queued += r.state == RunState::kQueued;
+  nlohmann::json doc = {{"running", running ? nlohmann::json(running->run_id) : nlohmann::json()},
+                        {"queued", queued}};
+  if (running) {
+    CARTABLE_ASSIGN_OR_RETURN(std::string live, live_.StatusDocument(*running));
+    doc["live"] = nlohmann::json::parse(live);
+  }
+  return Dump(doc);
+}
+
+StatusOr<std::string> RunDesk::RunStatus(const StoredRun& run, const RunSnapshot* running) {
+  nlohmann::json doc = RunJson(run);
+  if (running != nullptr && running->run_id == run.id) {
+    CARTABLE_ASSIGN_OR_RETURN(std::string live, live_.StatusDocument(*running));
+    doc["live"] = nlohmann::json::parse(live);
+  }
+  CARTABLE_ASSIGN_OR_RETURN(std::vector<std::string> records, store_.RoundRecords(run.id));
+  nlohmann::json rounds = nlohmann::json::array();
+  for (const std::string& r : records) {
+    rounds.push_back(nlohmann::json::parse(r, nullptr, /*allow_exceptions=*/false));
+  }
+  doc["rounds"] = rounds;
+  std::string text = Dump(doc);
+  if (text.size() > protocol::kMaxAdminDocumentBytes) {
+    doc["rounds"] = nlohmann::json(rounds.size() > 0 ? nlohmann::json::array({rounds.back()})
+                                                     : nlohmann::json::array());
+    text = Dump(doc);
+  }
+  return text;
+}
+
+StatusOr<std::string> RunDesk::Files(const StoredRun& run) {
+  const std::filesystem::path dir = options_.runs_dir / std::to_string(run.id);
+  std::error_code error;
+  if (!std::filesystem::is_directory(dir, error)) {
+    return FailedPreconditionError("run " + std::to_string(run.id) + " is " +
+                                   std::string(RunStateName(run.state)) +
+                                   " and has no artefacts yet");
+  }
+  nlohmann::json files = nlohmann::json::array();
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    if (!entry.is_regular_file()) continue;
+    CARTABLE_ASSIGN_OR_RETURN(std::string bytes, ReadFile(entry.path()));
+    files.push_back({{"name", entry.path().filename().string()},
+                     {"bytes", bytes.size()},
+                     {"sha256", aggregation::secagg::Sha256Hex(bytes)}});
+  }
+  if (error) return InternalError(dir.string() + ": " + error.message());
+  return Dump({{"run_id", run.id}, {"files", files}});
+}
+
+StatusOr<std::string> RunDesk::Fetch(const StoredRun& run, const protocol::AdminRequest& request) {
+  const std::string name(request.document.begin(), request.document.end());
+  if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
+    return InvalidArgumentError("fetch takes the name of one of the run's files (see files)");
+  }
+  const std::filesystem::path path = options_.runs_dir / std::to_string(run.id) / name;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError("run " + std::to_string(run.id) + " has no file '" + name + "'");
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<uint64_t>(in.tellg());
+  if (request.offset > size) {
+    return OutOfRangeError("offset " + std::to_string(request.offset) + " is past the end of " +
+                           name + " (" + std::to_string(size) + " bytes)");
+  }
+  std::string chunk(std::min<uint64_t>(size - request.offset, protocol::kMaxAdminDocumentBytes),
+                    '\0');
+  in.seekg(static_cast<std::streamoff>(request.offset));
+  in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+  if (!in) return InternalError("reading " + path.string() + " failed");
+  return chunk;
+}
+
+}  // namespace cartable::coordinator

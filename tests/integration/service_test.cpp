@@ -1,0 +1,312 @@
+// The coordinator and node daemons as an academy installs them and a researcher uses them, all real
+// processes over CURVE: `coordinator init` and `node init`, runs submitted, watched and fetched
+// with `cartable run`, two runs served back to back by the same node processes, a coordinator
+// killed with SIGKILL mid-run that resumes bit-identically, and who may see and cancel what.
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "core/files.h"
+#include "core/subprocess.h"
+#include "federation_fixtures.h"
+#include "process_helpers.h"
+
+namespace cartable::testing {
+namespace {
+
+using std::chrono::seconds;
+namespace fs = std::filesystem;
+
+// Runs `cartable ARGS...` to its end; returns its exit code and output (stdout and stderr).
+std::pair<int, std::string> Cartable(const std::vector<std::string>& args, const fs::path& log,
+                                     seconds timeout = seconds(60)) {
+  std::vector<std::string> argv{CARTABLE_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  fs::remove(log);
+  auto child = ChildProcess::Spawn(argv, log).value();
+  std::optional<int> code = child->WaitFor(timeout);
+  if (!code) code = child->Terminate();
+  return {*code, Slurp(log)};
+}
+
+void Copy(const fs::path& from, const fs::path& to) {
+  fs::copy_file(from, to, fs::copy_options::overwrite_existing);
+}
+
+constexpr const char* kPlan = R"toml(
+name = "NAME"
+rounds = ROUNDS
+[model]
+name = "pfa"
+[data]
+skills = 6
+[nodes]
+min = 3
+expected = 3
+[local_training]
+seed = 5
+[strategy]
+name = "STRATEGY"
+[secure_aggregation]
+enabled = SECURE
+[deadlines]
+round_seconds = 20
+)toml";
+
+std::string Plan(const std::string& name, const std::string& strategy, bool secure,
+                 int rounds = 4) {
+  std::string plan = kPlan;
+  plan.replace(plan.find("ROUNDS"), 6, std::to_string(rounds));
+  plan.replace(plan.find("NAME"), 4, name);
+  plan.replace(plan.find("STRATEGY"), 8, strategy);
+  plan.replace(plan.find("SECURE"), 6, secure ? "true" : "false");
+  return plan;
+}
+
+// A coordinator daemon, three node daemons and two researchers, installed in a scratch directory
+// the way docs/researcher-guide.md and docs/operations.md say.
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    nodes_endpoint_ = FreeLoopbackEndpoint();
+    admin_endpoint_ = FreeLoopbackEndpoint();
+    ASSERT_EQ(Cartable({"coordinator", "init", (dir() / "coord").string()}, Log("init")).first, 0);
+    for (const char* who : {"alice", "bob"}) {
+      ASSERT_EQ(Cartable({"keygen", "--out", (dir() / "researchers").string(), "--name", who},
+                         Log("keygen"))
+                    .first,
+                0);
+      Copy(dir() / "researchers" / (std::string(who) + ".pub"),
+           dir() / "coord" / "researchers" / (std::string(who) + ".pub"));
+    }
+    const auto data = WriteSmallSchools(dir(), 3);
+    for (int i = 0; i < 3; ++i) {
+      const std::string name = "school-" + std::to_string(i);
+      const fs::path home = dir() / name;
+      ASSERT_EQ(Cartable({"node", "init", home.string(), "--name", name}, Log("init")).first, 0);
+      Copy(home / "keys" / (name + ".pub"), dir() / "coord" / "nodes" / (name + ".pub"));
+      Copy(home / "keys" / (name + ".sign.pub"), dir() / "coord" / "nodes" / (name + ".sign.pub"));
+      Copy(dir() / "coord" / "keys" / "coordinator.pub", home / "coordinator.pub");
+      Copy(data[static_cast<size_t>(i)], home / "data" / "answers.csv");
+    }
+  }
+
+  void TearDown() override {
+    for (auto& node : nodes_) node->Terminate();
+    if (coordinator_) coordinator_->Terminate();
+  }
+
+  const fs::path& dir() const { return scratch_.path(); }
+  fs::path Log(const std::string& name) const { return dir() / (name + ".log"); }
+
+  void StartCoordinator() {
+    coordinator_ =
+        ChildProcess::Spawn({CARTABLE_BINARY, "coordinator", "--config",
+                             (dir() / "coord" / "coordinator.toml").string(), "--bind",
+                             nodes_endpoint_, "--admin-bind", admin_endpoint_, "--heartbeat", "1"},
+                            Log("coordinator"))
+            .value();
+    ASSERT_TRUE(WaitForText(Log("coordinator"), "coordinator daemon:", seconds(30)))
+        << Slurp(Log("coordinator"));
+  }
+
+  void StartNodes() {
+    for (int i = 0; i < 3; ++i) {
+      const std::string name = "school-" + std::to_string(i);
+      nodes_.push_back(ChildProcess::Spawn({CARTABLE_BINARY, "node", "--config",
+                                            (dir() / name / "node.toml").string(), "--coordinator",
+                                            nodes_endpoint_, "--allow-plain-updates", "--heartbeat",
+                                            "1", "--missed-heartbeats", "2"},
+                                           Log(name))
+                           .value());
+    }
+  }
+
+  // `cartable run COMMAND ... ` as `who`.
+  std::pair<int, std::string> Run(const std::string& who, std::vector<std::string> args,
+                                  seconds timeout = seconds(60)) {
+    args.insert(args.begin(), "run");
+    for (const std::string& flag :
+         {std::string("--coordinator"), admin_endpoint_, std::string("--server-key"),
+          (dir() / "coord" / "keys" / "coordinator.pub").string(), std::string("--key"),
+          (dir() / "researchers" / (who + ".key")).string()}) {
+      args.push_back(flag);
+    }
+    return Cartable(args, Log("run-" + who), timeout);
+  }
+
+  std::string Submit(const std::string& who, const std::string& plan_text,
+                     const std::string& file) {
+    const fs::path plan = dir() / file;
+    EXPECT_TRUE(WriteFileAtomically(plan, plan_text).ok());
+    auto [code, out] = Run(who, {"submit", plan.string()});
+    EXPECT_EQ(code, 0) << out;
+    std::smatch id;
+    EXPECT_TRUE(std::regex_search(out, id, std::regex("(^|\n)([0-9]+)\n"))) << out;
+    return id.size() > 2 ? id[2].str() : "0";
+  }
+
+  ScratchDir scratch_{"cartable-service"};
+  std::string nodes_endpoint_;
+  std::string admin_endpoint_;
+  std::unique_ptr<ChildProcess> coordinator_;
+  std::vector<std::unique_ptr<ChildProcess>> nodes_;
+};
+
+TEST_F(ServiceTest, TwoRunsSubmittedWatchedAndFetchedAreServedByTheSameNodeDaemons) {
+  StartCoordinator();
+  StartNodes();
+  const std::string first = Submit("alice", Plan("adam", "fedadam", true), "adam.toml");
+  const std::string second = Submit("alice", Plan("momentum", "fedavgm", true), "momentum.toml");
+  EXPECT_NE(first, second);
+
+  auto [watched, progress] = Run("alice", {"watch", first}, seconds(300));
+  EXPECT_EQ(watched, 0) << progress;
+  EXPECT_NE(progress.find("round   4/4"), std::string::npos) << progress;
+  EXPECT_NE(progress.find("ended"), std::string::npos) << progress;
+  auto [watched2, progress2] = Run("alice", {"watch", second}, seconds(300));
+  EXPECT_EQ(watched2, 0) << progress2 << Slurp(Log("coordinator"));
+
+  const fs::path out = dir() / "fetched";
+  auto [fetched, listing] = Run("alice", {"fetch", first, "--out", out.string()});
+  ASSERT_EQ(fetched, 0) << listing;
+  for (const char* file : {"model.safetensors", "model.safetensors.card.json", "rounds.csv"}) {
+    EXPECT_TRUE(fs::exists(out / file)) << file << "\n" << listing;
+  }
+  auto [checked, explained] =
+      Cartable({"plan", "check", (dir() / "adam.toml").string()}, Log("check"));
+  ASSERT_EQ(checked, 0) << explained;
+  const std::string hash = explained.substr(explained.find("Plan hash: ") + 11, 64);
+  const std::string card = Slurp(out / "model.safetensors.card.json");
+  EXPECT_NE(card.find(hash), std::string::npos) << card;
+  EXPECT_NE(card.find("fedadam"), std::string::npos);
+  const std::string rounds = Slurp(out / "rounds.csv");
+  EXPECT_EQ(std::count(rounds.begin(), rounds.end(), '\n'), 5) << rounds;  // a header, 4 rounds
+
+  auto [listed, runs] = Run("alice", {"list"});
+  EXPECT_EQ(listed, 0);
+  EXPECT_EQ(std::count(runs.begin(), runs.end(), '\n'), 3) << runs;  // a header and two runs
+  // The node daemons served both runs and are still waiting for the next.
+  for (auto& node : nodes_) EXPECT_FALSE(node->Poll().has_value());
+  for (auto& node : nodes_) EXPECT_EQ(node->Terminate(), 0);
+  nodes_.clear();
+  EXPECT_EQ(coordinator_->Terminate(), 0) << Slurp(Log("coordinator"));
+  coordinator_.reset();
+
+  auto [verified, said] = Cartable(
+      {"audit", "verify", (dir() / "coord" / "state" / "audit.jsonl").string()}, Log("verify"));
+  EXPECT_EQ(verified, 0) << said;
+}
+
+TEST_F(ServiceTest, ACoordinatorKilledMidRunResumesAndEndsBitIdenticalToAnUninterruptedRun) {
+  StartCoordinator();
+  StartNodes();
+  // Secure rounds of a small model take tens of milliseconds: enough of them that the kill lands
+  // mid-run.
+  const std::string plan = Plan("replay", "fedyogi", true, 150);
+  const std::string killed = Submit("alice", plan, "replay.toml");
+  ASSERT_TRUE(WaitForText(Log("coordinator"), "round   2", seconds(120)))
+      << Slurp(Log("coordinator"));
+  coordinator_->Signal(SIGKILL);
+  coordinator_->WaitFor(std::chrono::milliseconds(5000));
+  StartCoordinator();
+  ASSERT_TRUE(WaitForText(Log("coordinator"), "resumes after round", seconds(30)))
+      << Slurp(Log("coordinator"));
+  auto [watched, progress] = Run("alice", {"watch", killed}, seconds(300));
+  ASSERT_EQ(watched, 0) << progress << Slurp(Log("coordinator"));
+
+  const std::string whole = Submit("alice", plan, "replay.toml");
+  auto [watched2, progress2] = Run("alice", {"watch", whole}, seconds(300));
+  ASSERT_EQ(watched2, 0) << progress2;
+  ASSERT_EQ(Run("alice", {"fetch", killed, "--out", (dir() / "killed").string()}).first, 0);
+  ASSERT_EQ(Run("alice", {"fetch", whole, "--out", (dir() / "whole").string()}).first, 0);
+  const std::string a = Slurp(dir() / "killed" / "model.safetensors");
+  const std::string b = Slurp(dir() / "whole" / "model.safetensors");
+  ASSERT_FALSE(a.empty());
+  EXPECT_TRUE(a == b) << "the resumed run's model differs from the uninterrupted run's";
+}
+
+TEST_F(ServiceTest, AResearcherSeesAndCancelsOnlyTheirOwnRunsAndOperatorsAnyRun) {
+  // An operator, named in the configuration.
+  std::string config = Slurp(dir() / "coord" / "coordinator.toml");
+  config.replace(config.find("operators = []"), 14, "operators = [\"bob\"]");
+  ASSERT_TRUE(WriteFileAtomically(dir() / "coord" / "coordinator.toml", config).ok());
+  StartCoordinator();  // no nodes: the runs stay queued
+  const std::string mine = Submit("alice", Plan("a", "fedavg", true), "a.toml");
+  const std::string other = Submit("alice", Plan("b", "fedavg", true), "b.toml");
+  // A third researcher, not an operator.
+  ASSERT_EQ(Cartable({"keygen", "--out", (dir() / "researchers").string(), "--name", "carol"},
+                     Log("keygen"))
+                .first,
+            0);
+  Copy(dir() / "researchers" / "carol.pub", dir() / "coord" / "researchers" / "carol.pub");
+  coordinator_->Signal(SIGHUP);  // re-read the allow-list
+  std::this_thread::sleep_for(seconds(1));
+  auto [seen, status] = Run("carol", {"status", mine});
+  EXPECT_NE(seen, 0);
+  EXPECT_NE(status.find("no run " + mine + " of yours"), std::string::npos) << status;
+  EXPECT_NE(Run("carol", {"cancel", mine}).first, 0);
+  auto [listed, runs] = Run("carol", {"list"});
+  EXPECT_EQ(listed, 0);
+  EXPECT_EQ(std::count(runs.begin(), runs.end(), '\n'), 1) << runs;  // the header alone
+  EXPECT_EQ(Run("alice", {"cancel", mine}).first, 0);
+  EXPECT_EQ(Run("bob", {"cancel", other}).first, 0) << "an operator cancels any run";
+  auto [shown, states] = Run("alice", {"list"});
+  EXPECT_EQ(std::count(states.begin(), states.end(), '\n'), 3) << states;
+  EXPECT_NE(states.find("cancelled"), std::string::npos) << states;
+  EXPECT_EQ(states.find("queued"), std::string::npos) << states;
+}
+
+TEST_F(ServiceTest, NodeKeysAreRefusedOnTheAdminSocketAndResearcherKeysOnTheNodesSocket) {
+  StartCoordinator();
+  // A node's key asking the admin socket: refused at the handshake, never answered.
+  auto [code, out] =
+      Cartable({"run", "list", "--coordinator", admin_endpoint_, "--server-key",
+                (dir() / "coord" / "keys" / "coordinator.pub").string(), "--key",
+                (dir() / "school-0" / "keys" / "school-0.key").string(), "--timeout", "3"},
+               Log("node-as-researcher"));
+  EXPECT_NE(code, 0) << out;
+  EXPECT_NE(out.find("admin allow-list"), std::string::npos) << out;
+  // A researcher's key as a node: the handshake never succeeds, and the node says so.
+  auto [refused, why] =
+      Cartable({"node", "--coordinator", nodes_endpoint_, "--coordinator-key",
+                (dir() / "coord" / "keys" / "coordinator.pub").string(), "--key",
+                (dir() / "researchers" / "alice.key").string(), "--name", "alice", "--data",
+                "csv:" + (dir() / "school-0" / "data" / "answers.csv").string(), "--pseudonym-key",
+                (dir() / "alice.pseudonym").string(), "--idle-timeout", "3"},
+               Log("researcher-as-node"));
+  EXPECT_NE(refused, 0) << why;
+  EXPECT_NE(why.find("refused this node's key"), std::string::npos) << why;
+}
+
+TEST_F(ServiceTest, BadPlansAndBadConfigurationsSayWhatAndWhere) {
+  const fs::path bad_plan = dir() / "bad.toml";
+  ASSERT_TRUE(WriteFileAtomically(bad_plan,
+                                  "rounds = 3\n[model]\nname = \"pfa\"\n[data]\nskills "
+                                  "= 6\n[nodes]\nfracton = 0.5\n")
+                  .ok());
+  auto [code, out] = Run("alice", {"submit", bad_plan.string()});
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("[nodes] fracton: unknown key"), std::string::npos) << out;
+
+  const fs::path bad_config = dir() / "coord" / "bad.toml";
+  ASSERT_TRUE(
+      WriteFileAtomically(bad_config, "state_dir = \"state\"\n[nodes]\nbind = 7450\n").ok());
+  auto [code2, out2] =
+      Cartable({"coordinator", "--config", bad_config.string()}, Log("bad-config"));
+  EXPECT_EQ(code2, 2);
+  EXPECT_NE(out2.find("bad.toml:3: [nodes] bind: expected a string"), std::string::npos) << out2;
+
+  auto [code3, out3] = Cartable(
+      {"coordinator", "--config", (dir() / "coord" / "coordinator.toml").string(), "--rounds", "3"},
+      Log("run-flag"));
+  EXPECT_EQ(code3, 2);
+  EXPECT_NE(out3.find("--rounds with --config"), std::string::npos) << out3;
+}
+
+}  // namespace
+}  // namespace cartable::testing
