@@ -23,9 +23,14 @@ Status CheckStateValues(const std::string& strategy, const std::string& what,
                         std::span<const double> values, bool non_negative) {
   for (size_t i = 0; i < values.size(); ++i) {
     if (!std::isfinite(values[i]) || (non_negative && values[i] < 0)) {
-      return InvalidArgumentError("strategy '" + strategy + "': the state to restore has " + what +
-                                  "[" + std::to_string(i) + "] = " + NumberText(values[i]) +
-                                  ", which no round can produce");
+      std::string message = "strategy '";
+      message += strategy;
+      message += "': the state to restore has ";
+      message += what;
+      message += "[" + std::to_string(i) + "] = ";
+      message += NumberText(values[i]);
+      message += ", which no round can produce";
+      return InvalidArgumentError(message);
     }
   }
   return Status::Ok();
