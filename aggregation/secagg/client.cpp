@@ -340,14 +340,15 @@ std::vector<uint32_t> SecAggClient::unusable_from() const {
 }
 
 // The seed of the quantiser's rounding coins: SHA-256 of this member's signature over a message
-// that names the purpose, the run, the round and the model. Unpredictable to anyone without the
-// identity key (the signature is never sent), and the same whenever the same member quantises for
-// the same round of the same model, so a run resumed after its coordinator stopped is bit for bit
-// the run that never stopped.
+// that names the purpose, the round and the model. Unpredictable to anyone without the identity
+// key (the signature is never sent), and the same whenever the same member quantises for the same
+// round of the same model, so a run resumed after its coordinator stopped is bit for bit the run
+// that never stopped, and a plan run again under another run id gives the same model. (Coins
+// that repeat across runs leak nothing: they only decide how each value is rounded, and the
+// coordinator sees sums alone.)
 StatusOr<SecretBytes> SecAggClient::RoundingCoins() const {
   static constexpr std::string_view kPurpose = "cartable/secagg/rounding-coins/v1";
   std::vector<uint8_t> message(kPurpose.begin(), kPurpose.end());
-  for (int i = 0; i < 8; ++i) message.push_back(static_cast<uint8_t>(params_.run_id >> (8 * i)));
   for (int i = 0; i < 4; ++i) message.push_back(static_cast<uint8_t>(params_.round >> (8 * i)));
   message.insert(message.end(), model_hash_.begin(), model_hash_.end());
   CARTABLE_ASSIGN_OR_RETURN(Ed25519Signature signature, signing_key_.Sign(message));

@@ -91,7 +91,7 @@ class SecAggClient {
   std::vector<uint32_t> unusable_from() const;
   // MaskedInput: quantises `values` (clamped to ±value_range) and masks them, modulo
   // 2^modulus_bits. The quantiser's rounding coins are derived from this member's identity key, the
-  // run, the round and the model (RoundingCoins): secret, and the same when a round is replayed.
+  // round and the model (RoundingCoins): secret, and the same when a round is replayed.
   StatusOr<std::vector<uint64_t>> MaskInput(std::span<const float> values);
   // ConsistencyCheck: signs the survivor set (members whose masked input the coordinator holds).
   StatusOr<Ed25519Signature> OnSurvivors(std::span<const uint32_t> survivors);
