@@ -33,6 +33,9 @@ Runner AddPlanCommand(CLI::App& app);
 Runner AddRunCommand(CLI::App& app);
 Runner AddAuditCommand(CLI::App& app);
 
+// True when the flag was given on the command line: a flag given overrides a configuration file.
+using GivenFlag = std::function<bool(const std::string& flag)>;
+
 // Prints "cartable: error: <message>" (or "stopped" when cancelled) to stderr and maps the status
 // to an exit code.
 int ReportFailure(const Status& status);

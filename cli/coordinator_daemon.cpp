@@ -55,19 +55,13 @@ reassembly_mb = 4096
 transfer_timeout_seconds = 60
 )toml";
 
-std::string Resolve(const std::filesystem::path& base, const std::string& path) {
-  if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
-  return (base / path).lexically_normal().string();
-}
-
 // Each key of the file, unless its flag was given.
 Status ApplyConfig(CoordinatorOptions& o, const GivenFlag& given) {
   CARTABLE_ASSIGN_OR_RETURN(ConfigTable root, ConfigTable::ReadFile(o.config_file));
-  const std::filesystem::path base = std::filesystem::path(o.config_file).parent_path();
   auto text = [&](ConfigTable& table, const std::string& key, const std::string& flag,
                   std::string& field, bool is_path) -> Status {
     CARTABLE_ASSIGN_OR_RETURN(std::string value, table.String(key, field));
-    if (!given(flag)) field = is_path ? Resolve(base, value) : value;
+    if (!given(flag)) field = is_path ? table.Path(value) : value;
     return Status::Ok();
   };
   auto number = [&](ConfigTable& table, const std::string& key, const std::string& flag, int& field,
@@ -77,7 +71,7 @@ Status ApplyConfig(CoordinatorOptions& o, const GivenFlag& given) {
     return Status::Ok();
   };
   CARTABLE_ASSIGN_OR_RETURN(std::string state, root.String("state_dir", "state"));
-  o.state_dir = Resolve(base, state);
+  o.state_dir = root.Path(state);
   CARTABLE_RETURN_IF_ERROR(text(root, "log_level", "--log-level", o.log_level, false));
   CARTABLE_ASSIGN_OR_RETURN(ConfigTable nodes, root.Table("nodes"));
   CARTABLE_RETURN_IF_ERROR(text(nodes, "bind", "--bind", o.bind, false));

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/command.h"
 #include "cli/secagg_flags.h"
 #include "coordinator/run_config.h"
 #include "core/status.h"
@@ -48,9 +49,6 @@ protocol::ZmqOptions TransportOptions(const CoordinatorOptions& o);
 // in --admin-allow reach it and no node key does).
 StatusOr<std::unique_ptr<protocol::ZmqServerTransport>> Bind(const CoordinatorOptions& o);
 StatusOr<std::unique_ptr<protocol::ZmqServerTransport>> BindAdmin(const CoordinatorOptions& o);
-
-// True when the flag was given on the command line (it then overrides the configuration file).
-using GivenFlag = std::function<bool(const std::string& flag)>;
 
 // `cartable coordinator --config FILE`: the daemon. `given` tells the flags from the defaults.
 int RunCoordinatorDaemon(CoordinatorOptions& o, const GivenFlag& given);

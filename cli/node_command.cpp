@@ -44,21 +44,13 @@ struct NodeOptions {
   std::string config_file;  // node.toml: serve, configured by the file
 };
 
-using GivenFlag = std::function<bool(const std::string& flag)>;
-
-std::string Resolve(const std::filesystem::path& base, const std::string& path) {
-  if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
-  return (base / path).lexically_normal().string();
-}
-
 // Each key of node.toml, unless its flag was given (the flag wins).
 Status ApplyConfig(NodeOptions& o, const GivenFlag& given) {
   CARTABLE_ASSIGN_OR_RETURN(ConfigTable root, ConfigTable::ReadFile(o.config_file));
-  const std::filesystem::path base = std::filesystem::path(o.config_file).parent_path();
   auto text = [&](ConfigTable& t, const char* key, const char* flag, std::string& field,
                   bool is_path) -> Status {
     CARTABLE_ASSIGN_OR_RETURN(std::string value, t.String(key, field));
-    if (!given(flag) && t.Has(key)) field = is_path ? Resolve(base, value) : value;
+    if (!given(flag) && t.Has(key)) field = is_path ? t.Path(value) : value;
     return Status::Ok();
   };
   auto number = [&](ConfigTable& t, const char* key, const char* flag, auto& field, int64_t min,
@@ -99,7 +91,7 @@ Status ApplyConfig(NodeOptions& o, const GivenFlag& given) {
     const size_t colon = source.find(':');
     o.data = colon == std::string::npos
                  ? source
-                 : source.substr(0, colon + 1) + Resolve(base, source.substr(colon + 1));
+                 : source.substr(0, colon + 1) + data.Path(source.substr(colon + 1));
   }
   CARTABLE_RETURN_IF_ERROR(
       real(data, "test_fraction", "--test-fraction", o.test_fraction, 0.01, 0.99));

@@ -39,8 +39,6 @@ struct TrainCommandOptions {
   bool json = false;
 };
 
-using GivenFlag = std::function<bool(const std::string& flag)>;
-
 // A TOML scalar as the text ModelOptions parses.
 std::optional<std::string> OptionText(const toml::node& value) {
   if (auto s = value.value_exact<std::string>()) return *s;

@@ -1,6 +1,5 @@
 #include "coordinator/plan.h"
 
-#include <charconv>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -13,13 +12,6 @@
 
 namespace cartable::coordinator {
 namespace {
-
-// The rate as the nodes receive it (a float), in its shortest decimal form.
-double WireRate(float rate) {
-  char text[32];
-  const auto end = std::to_chars(text, text + sizeof(text), rate).ptr;
-  return std::stod(std::string(text, end));
-}
 
 // The cohort a round draws when every expected node is there.
 size_t SampledCohort(const RunConfig& run) {
@@ -109,7 +101,7 @@ std::string CanonicalPlan(const Plan& plan) {
       {"local_training",
        {{"epochs", run.train.local_epochs},
         {"batch_size", run.train.batch_size},
-        {"learning_rate", WireRate(run.train.learning_rate)},
+        {"learning_rate", LearningRateAsSent(run)},
         {"seed", run.train.seed}}},
       {"strategy", strategy},
       {"secure_aggregation",
@@ -163,7 +155,7 @@ std::string ExplainPlan(const Plan& plan) {
   if (run.fraction < 1) out << " and samples " << run.fraction * 100 << "% of the joined nodes";
   out << ".\n";
   out << "Each node trains " << run.train.local_epochs << " epoch(s) per round, batches of "
-      << run.train.batch_size << ", Adam rate " << WireRate(run.train.learning_rate) << ", seed "
+      << run.train.batch_size << ", Adam rate " << LearningRateAsSent(run) << ", seed "
       << run.train.seed << ".\n";
   out << "The coordinator combines the averaged update with '" << run.strategy << "'";
   for (const auto& [key, value] : run.strategy_options) out << " " << key << "=" << value;

@@ -1,6 +1,5 @@
 #include "coordinator/run_artefacts.h"
 
-#include <charconv>
 #include <sstream>
 
 #include "coordinator/round_record_json.h"
@@ -8,13 +7,6 @@
 
 namespace cartable::coordinator {
 namespace {
-
-// The rate the nodes use is a float: its shortest decimal, not the widened double.
-double WireRate(float rate) {
-  char text[32];
-  const auto end = std::to_chars(text, text + sizeof(text), rate).ptr;
-  return std::stod(std::string(text, end));
-}
 
 std::string Cell(const std::optional<double>& value) {
   if (!value) return "";
@@ -47,7 +39,7 @@ models::ModelCard RunCard(const RoundLoop& loop, const RunEnding& ending) {
                    {"rounds", loop.records().size()},
                    {"local_epochs", run.train.local_epochs},
                    {"batch_size", run.train.batch_size},
-                   {"learning_rate", WireRate(run.train.learning_rate)},
+                   {"learning_rate", LearningRateAsSent(run)},
                    {"seed", run.train.seed},
                    {"run_id", run.run_id},
                    {"fraction", run.fraction},

@@ -1,5 +1,6 @@
 #include "coordinator/run_config.h"
 
+#include <charconv>
 #include <cmath>
 #include <string>
 
@@ -42,6 +43,12 @@ Status CheckRunConfig(const RunConfig& config) {
     return InvalidArgumentError("the heartbeat interval must be positive");
   }
   return Status::Ok();
+}
+
+double LearningRateAsSent(const RunConfig& config) {
+  char text[32];
+  const auto end = std::to_chars(text, text + sizeof(text), config.train.learning_rate).ptr;
+  return std::stod(std::string(text, end));
 }
 
 }  // namespace cartable::coordinator

@@ -76,4 +76,8 @@ struct RunConfig {
 // Ok, or what in `config` no run could work with.
 Status CheckRunConfig(const RunConfig& config);
 
+// The local learning rate as the nodes receive it (a float), in its shortest decimal form rather
+// than the widened double: what plan hashes and model cards record.
+double LearningRateAsSent(const RunConfig& config);
+
 }  // namespace cartable::coordinator

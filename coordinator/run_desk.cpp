@@ -51,15 +51,14 @@ AdminAnswer RunDesk::Answer(const protocol::Envelope& envelope, const std::strin
                             const RunSnapshot* running) {
   const auto* request = std::get_if<protocol::AdminRequest>(&envelope.body);
   if (request == nullptr) {
-    return {Reply(0, InvalidArgumentError("the admin socket takes AdminRequest messages only")),
-            std::nullopt, std::nullopt};
+    return {Reply(0, InvalidArgumentError("the admin socket takes AdminRequest messages only"))};
   }
   const std::string who = identity.empty() ? "unauthenticated" : identity;
   const std::string& command = request->command;
-  if (command == "submit") return {Reply(0, Submit(*request, who)), std::nullopt, std::nullopt};
-  if (command == "list") return {Reply(0, List(who)), std::nullopt, std::nullopt};
+  if (command == "submit") return {Reply(0, Submit(*request, who))};
+  if (command == "list") return {Reply(0, List(who))};
   if (command == "status" && request->run_id == 0) {
-    return {Reply(0, DaemonStatus(running)), std::nullopt, std::nullopt};
+    return {Reply(0, DaemonStatus(running))};
   }
   const uint64_t id =
       request->run_id == 0 && command == "stop" && running ? running->run_id : request->run_id;
@@ -67,25 +66,22 @@ AdminAnswer RunDesk::Answer(const protocol::Envelope& envelope, const std::strin
       command != "fetch") {
     return {Reply(id, InvalidArgumentError(
                           "unknown command '" + command +
-                          "': the commands are submit, list, status, cancel, stop, files, fetch")),
-            std::nullopt, std::nullopt};
+                          "': the commands are submit, list, status, cancel, stop, files, fetch"))};
   }
   StatusOr<StoredRun> run = Visible(id, who);
-  if (!run.ok()) return {Reply(id, run.status()), std::nullopt, std::nullopt};
+  if (!run.ok()) return {Reply(id, run.status())};
   const bool is_running = running != nullptr && running->run_id == run->id;
-  if (command == "status") return {Reply(id, RunStatus(*run, running)), std::nullopt, std::nullopt};
-  if (command == "files") return {Reply(id, Files(*run)), std::nullopt, std::nullopt};
-  if (command == "fetch") return {Reply(id, Fetch(*run, *request)), std::nullopt, std::nullopt};
+  if (command == "status") return {Reply(id, RunStatus(*run, running))};
+  if (command == "files") return {Reply(id, Files(*run))};
+  if (command == "fetch") return {Reply(id, Fetch(*run, *request))};
   if (IsFinal(run->state)) {
     return {Reply(id, FailedPreconditionError("run " + std::to_string(id) + " has already " +
-                                              std::string(RunStateName(run->state)))),
-            std::nullopt, std::nullopt};
+                                              std::string(RunStateName(run->state))))};
   }
   if (command == "stop") {
     if (!is_running) {
       return {Reply(id, FailedPreconditionError("run " + std::to_string(id) +
-                                                " has not started; cancel it instead")),
-              std::nullopt, std::nullopt};
+                                                " has not started; cancel it instead"))};
     }
     AdminAnswer answer = live_.Answer(envelope, who, *running);
     answer.reply.run_id = id;
@@ -94,7 +90,7 @@ AdminAnswer RunDesk::Answer(const protocol::Envelope& envelope, const std::strin
   // cancel
   if (options_.audit) {
     Status logged = options_.audit("run_cancelled", {{"run_id", id}, {"by", who}});
-    if (!logged.ok()) return {Reply(id, logged), std::nullopt, std::nullopt};
+    if (!logged.ok()) return {Reply(id, logged)};
   }
   if (is_running) {
     return {Reply(id, std::string(Dump({{"run_id", id}, {"state", "cancelling"}}))), std::nullopt,
@@ -102,9 +98,8 @@ AdminAnswer RunDesk::Answer(const protocol::Envelope& envelope, const std::strin
   }
   Status cancelled =
       store_.SetState(id, RunState::kCancelled, "cancelled by " + who, options_.now_ms());
-  if (!cancelled.ok()) return {Reply(id, cancelled), std::nullopt, std::nullopt};
-  return {Reply(id, std::string(Dump({{"run_id", id}, {"state", "cancelled"}}))), std::nullopt,
-          std::nullopt};
+  if (!cancelled.ok()) return {Reply(id, cancelled)};
+  return {Reply(id, std::string(Dump({{"run_id", id}, {"state", "cancelled"}})))};
 }
 
 StatusOr<StoredRun> RunDesk::Visible(uint64_t run_id, const std::string& who) {

@@ -180,6 +180,13 @@ StatusOr<std::map<std::string, std::string>> ConfigTable::ScalarsAsText(const st
   return texts;
 }
 
+std::string ConfigTable::Path(const std::string& written) const {
+  if (written.empty() || std::filesystem::path(written).is_absolute()) return written;
+  return (std::filesystem::path(document_->source).parent_path() / written)
+      .lexically_normal()
+      .string();
+}
+
 std::vector<std::string> ConfigTable::Keys() const {
   std::vector<std::string> keys;
   for (const auto& [name, value] : AsTable(table_)) keys.emplace_back(name.str());

@@ -45,6 +45,9 @@ class ConfigTable {
   // Every entry of a table of scalars, as text (strings as they are, numbers in their shortest
   // exact form, booleans as true/false); an empty map when absent.
   StatusOr<std::map<std::string, std::string>> ScalarsAsText(const std::string& key);
+  // A path as the file writes it, relative to the file's directory (absolute and empty paths are
+  // kept as they are): what a configuration's relative paths mean.
+  std::string Path(const std::string& written) const;
   // Every key of this table, as read.
   std::vector<std::string> Keys() const;
 
