@@ -61,7 +61,8 @@ StatusOr<protocol::AdminReply> AdminClient::Ask(const protocol::AdminRequest& re
       return PermissionDeniedError(
           "the admin socket at " + endpoint_.coordinator +
           " refused the secure handshake: either your .pub file is not in the coordinator's "
-          "admin allow-list directory, or --server-key is not the coordinator's public key");
+          "admin allow-list directory (--admin-allow, or [admin] allow in its configuration), "
+          "or --server-key is not the coordinator's public key");
     }
     if (!*frame) continue;
     auto envelope = protocol::Decode(**frame, kMaxReplyPayloadBytes);
@@ -72,8 +73,8 @@ StatusOr<protocol::AdminReply> AdminClient::Ask(const protocol::AdminRequest& re
   if (why.empty()) {
     why =
         "is a coordinator running there with an admin socket, is --server-key its public key, "
-        "and is your .pub file in its admin allow-list directory? (a refused key is never "
-        "answered)";
+        "and is your .pub file in its admin allow-list directory (--admin-allow, or [admin] "
+        "allow)? (a refused key is never answered)";
   }
   return DeadlineExceededError("no answer from " + endpoint_.coordinator + " within " +
                                std::to_string(endpoint_.timeout_s) + " s: " + why);
