@@ -35,6 +35,12 @@ void AddSecAggFlags(CLI::App* cmd, SecAggFlags& flags) {
       ->default_val(10000)
       ->check(CLI::Range(1.0, 1e12))
       ->group("Contributions");
+  cmd->add_option("--max-norm", flags.max_norm,
+                  "Each node scales its update down to this L2 norm before masking it, so no one "
+                  "school can dominate the sum; 0 for no bound")
+      ->default_val(0.0)
+      ->check(CLI::Range(0.0, 1e12))
+      ->group("Contributions");
   cmd->add_option("--tolerate-corrupt", flags.tolerate_corrupt,
                   "Fraction of nodes that may collude with the coordinator; the Shamir threshold "
                   "outlasts them")
@@ -54,6 +60,7 @@ Status ApplySecAggFlags(const SecAggFlags& flags, coordinator::SecAggConfig& con
   config.modulus_bits = flags.modulus_bits;
   contribution.value_range = flags.value_range;
   contribution.weight_cap = flags.weight_cap;
+  contribution.max_norm = flags.max_norm;
   config.tolerate_corrupt = flags.tolerate_corrupt;
   config.tolerate_dropout = flags.tolerate_dropout;
   if (flags.neighbours == "auto") {

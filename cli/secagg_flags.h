@@ -17,6 +17,7 @@ struct SecAggFlags {
   int modulus_bits = 32;
   double value_range = 4.0;
   double weight_cap = 10000;
+  double max_norm = 0;
   double tolerate_corrupt = 0.05;
   double tolerate_dropout = 0.1;
 };

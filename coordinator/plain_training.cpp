@@ -2,8 +2,6 @@
 
 #include <numeric>
 
-#include "exchange/model_wire.h"
-
 namespace cartable::coordinator {
 
 StatusOr<std::unique_ptr<PlainTraining>> PlainTraining::Start(const RunConfig& config,
@@ -11,20 +9,14 @@ StatusOr<std::unique_ptr<PlainTraining>> PlainTraining::Start(const RunConfig& c
                                                               std::vector<CohortMember> cohort,
                                                               const std::vector<float>& global,
                                                               std::vector<Outgoing>& out) {
-  CARTABLE_ASSIGN_OR_RETURN(
-      exchange::ContributionLayout layout,
-      exchange::ContributionLayout::Create(global.size(), config.contribution.value_range,
-                                           config.contribution.weight_cap));
+  CARTABLE_ASSIGN_OR_RETURN(exchange::ContributionLayout layout,
+                            exchange::ContributionLayout::For(global.size(), config.contribution));
+  CARTABLE_ASSIGN_OR_RETURN(protocol::TrainRequest request, TrainRequestOf(config, global, {}));
   auto stage =
       std::unique_ptr<PlainTraining>(new PlainTraining(config, round, std::move(cohort), layout));
   std::vector<uint32_t> everyone(stage->members().size());
   std::iota(everyone.begin(), everyone.end(), 0u);
   stage->Ask(everyone);
-  protocol::TrainRequest request{exchange::ToWire(config.model),
-                                 config.train,
-                                 global,
-                                 {config.contribution.value_range, config.contribution.weight_cap},
-                                 {}};
   stage->SendToAwaited(std::move(request), out);
   stage->Settle(out);
   return stage;

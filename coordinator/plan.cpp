@@ -112,7 +112,8 @@ std::string CanonicalPlan(const Plan& plan) {
         {"tolerate_dropout", sa.tolerate_dropout}}},
       {"contribution",
        {{"value_range", run.contribution.value_range},
-        {"weight_cap", run.contribution.weight_cap}}},
+        {"weight_cap", run.contribution.weight_cap},
+        {"max_norm", run.contribution.max_norm}}},
       {"deadlines",
        {{"join_seconds",
          std::chrono::duration_cast<std::chrono::seconds>(run.join_timeout).count()},
@@ -124,6 +125,12 @@ std::string CanonicalPlan(const Plan& plan) {
 
 std::string PlanHash(const Plan& plan) {
   return aggregation::secagg::Sha256Hex(CanonicalPlan(plan));
+}
+
+protocol::DigestBytes PlanDigest(const Plan& plan) {
+  const std::string canonical = CanonicalPlan(plan);
+  return aggregation::secagg::Sha256(
+      {reinterpret_cast<const uint8_t*>(canonical.data()), canonical.size()});
 }
 
 std::string ExplainPlan(const Plan& plan) {
@@ -172,6 +179,10 @@ std::string ExplainPlan(const Plan& plan) {
   out << "Each value of an update is clamped to ±" << run.contribution.value_range
       << "; a node weighs min(examples, " << run.contribution.weight_cap << ")/"
       << run.contribution.weight_cap << ".\n";
+  if (run.contribution.max_norm > 0) {
+    out << "Each node scales its update down to an L2 norm of at most " << run.contribution.max_norm
+        << " before masking it.\n";
+  }
   out << "A stage waits "
       << std::chrono::duration_cast<std::chrono::seconds>(run.round_timeout).count()
       << " s for nodes; a round is tried " << run.max_attempts

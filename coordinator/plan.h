@@ -40,6 +40,8 @@ Status CheckPlan(const Plan& plan);
 // The canonical JSON of `plan` (sorted keys, no spaces), and its SHA-256 in lower-case hex.
 std::string CanonicalPlan(const Plan& plan);
 std::string PlanHash(const Plan& plan);
+// The same SHA-256 as bytes, as the nodes receive it (RunConfig::plan_hash).
+protocol::DigestBytes PlanDigest(const Plan& plan);
 
 // What the plan asks for, in plain words, one setting a line (for `cartable plan check`).
 std::string ExplainPlan(const Plan& plan);

@@ -91,6 +91,7 @@ Status ReadSecureAggregation(ConfigTable& root, RunConfig& run) {
                             contribution.Real("value_range", 4.0, 1.0, 1e6));
   CARTABLE_ASSIGN_OR_RETURN(run.contribution.weight_cap,
                             contribution.Real("weight_cap", 10000, 1.0, 1e12));
+  CARTABLE_ASSIGN_OR_RETURN(run.contribution.max_norm, contribution.Real("max_norm", 0, 0, 1e12));
   return contribution.Finish();
 }
 

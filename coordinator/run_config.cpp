@@ -23,6 +23,9 @@ Status CheckRunConfig(const RunConfig& config) {
     return InvalidArgumentError(
         "contributions need a value range of at least 1 and a weight cap of at least 1");
   }
+  if (!(config.contribution.max_norm >= 0) || !std::isfinite(config.contribution.max_norm)) {
+    return InvalidArgumentError("the norm bound of contributions must be finite and ≥ 0 (0: none)");
+  }
   if (!(config.fraction > 0 && config.fraction <= 1)) {
     return InvalidArgumentError("the fraction of nodes sampled per round must be in (0, 1]");
   }

@@ -31,14 +31,11 @@ struct SecAggConfig {
 };
 
 // How nodes pack what they contribute to a round (exchange/contribution.h), with or without secure
-// aggregation, so both paths weight nodes the same way.
-struct ContributionConfig {
-  // Every packed value lies in [−value_range, value_range]: each delta value is clamped to it
-  // before weighting, and secure aggregation quantises this range.
-  double value_range = 4.0;
-  // A node's weight is min(examples, weight_cap) / weight_cap, in (0, 1].
-  double weight_cap = 10000;
-};
+// aggregation, so both paths weight nodes the same way: the value range every packed value lies in
+// (each delta value is clamped to it before weighting, and secure aggregation quantises it), the
+// weight cap (a node's weight is min(examples, weight_cap) / weight_cap, in (0, 1]) and the norm
+// bound (0: none). Sent to the nodes as it is.
+using ContributionConfig = protocol::WireContribution;
 
 struct RunConfig {
   uint64_t run_id = 1;  // names the run in every frame; stale runs' messages are refused
@@ -59,6 +56,9 @@ struct RunConfig {
   std::map<std::string, double> strategy_options;
   ContributionConfig contribution;
   SecAggConfig secagg;
+  // The SHA-256 of the run's plan (plan.h), sent to the nodes with each round; zeros for a run
+  // started from flags.
+  protocol::DigestBytes plan_hash{};
   // Attempts at one round whose aggregation failed (too few nodes left to unmask the sum, or a sum
   // no honest cohort gives); each retry leaves out the nodes that dropped or misbehaved. Then the
   // run fails.

@@ -71,6 +71,7 @@ class QueueServer {
     if (!plan.ok()) return Refuse(run, plan.status());
     RunConfig config = plan->run;
     config.run_id = run.id;
+    config.plan_hash = PlanDigest(*plan);
     config.heartbeat_interval = options_.heartbeat_interval;
     config.node_timeout = options_.node_timeout;
     auto prepared = Prepare(run, config);

@@ -51,16 +51,11 @@ StatusOr<std::unique_ptr<SecureTraining>> SecureTraining::Start(const RunConfig&
   if (!plan.ok())
     return plan.status().WithContext("planning secure aggregation for round " +
                                      std::to_string(round));
-  CARTABLE_ASSIGN_OR_RETURN(
-      exchange::ContributionLayout layout,
-      exchange::ContributionLayout::Create(global.size(), config.contribution.value_range,
-                                           config.contribution.weight_cap));
+  CARTABLE_ASSIGN_OR_RETURN(exchange::ContributionLayout layout,
+                            exchange::ContributionLayout::For(global.size(), config.contribution));
   secagg::RoundParameters params = ParametersOf(config, round, *plan, cohort);
-  protocol::TrainRequest request{exchange::ToWire(config.model),
-                                 config.train,
-                                 global,
-                                 {config.contribution.value_range, config.contribution.weight_cap},
-                                 exchange::PlanOf(params)};
+  CARTABLE_ASSIGN_OR_RETURN(protocol::TrainRequest request,
+                            TrainRequestOf(config, global, exchange::PlanOf(params)));
   CARTABLE_ASSIGN_OR_RETURN(
       std::unique_ptr<secagg::SecAggServer> server,
       secagg::SecAggServer::Create(std::move(params), layout.size(), exchange::ModelHash(global)));

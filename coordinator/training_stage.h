@@ -45,6 +45,13 @@ class TrainingStage : public RoundStage {
   std::vector<std::pair<std::string, std::string>> proven_;
 };
 
+// What every member of a training stage is sent: the model, local training (with FedProx's μ
+// when the strategy has one), the contribution's layout, `secagg` and the plan hash. Fails only on
+// a strategy CheckPlan would have refused.
+StatusOr<protocol::TrainRequest> TrainRequestOf(const RunConfig& config,
+                                                const std::vector<float>& global,
+                                                protocol::SecAggPlan secagg);
+
 // Starts the training stage of attempt `round` among `cohort` (sorted by name) from `global`: plain
 // or secure as `config` says. Fails when the attempt cannot start (a secure plan the cohort cannot
 // hold).

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <string>
 
+#include "aggregation/strategies/norm_bound.h"
+
 namespace cartable::exchange {
 namespace {
 
@@ -13,10 +15,22 @@ std::string Number(double v) {
   return text;
 }
 
+double Norm(std::span<const float> values) {
+  double squares = 0;
+  for (float v : values) squares += static_cast<double>(v) * v;
+  return std::sqrt(squares);
+}
+
 }  // namespace
 
+StatusOr<ContributionLayout> ContributionLayout::For(
+    size_t dimension, const protocol::WireContribution& contribution) {
+  return Create(dimension, contribution.value_range, contribution.weight_cap,
+                contribution.max_norm);
+}
+
 StatusOr<ContributionLayout> ContributionLayout::Create(size_t dimension, double value_range,
-                                                        double weight_cap) {
+                                                        double weight_cap, double max_norm) {
   if (dimension == 0)
     return InvalidArgumentError("a contribution needs at least one model parameter");
   if (!(value_range >= 1) || !std::isfinite(value_range)) {
@@ -29,7 +43,11 @@ StatusOr<ContributionLayout> ContributionLayout::Create(size_t dimension, double
     return InvalidArgumentError("the weight cap must be at least 1 example, not " +
                                 Number(weight_cap));
   }
-  return ContributionLayout(dimension, value_range, weight_cap);
+  if (!(max_norm >= 0) || !std::isfinite(max_norm)) {
+    return InvalidArgumentError("the norm bound must be finite and at least 0 (0: none), not " +
+                                Number(max_norm));
+  }
+  return ContributionLayout(dimension, value_range, weight_cap, max_norm);
 }
 
 double ContributionLayout::WeightOf(double examples) const {
@@ -37,7 +55,7 @@ double ContributionLayout::WeightOf(double examples) const {
 }
 
 StatusOr<std::vector<float>> ContributionLayout::Pack(const LocalUpdate& update,
-                                                      size_t* clamped) const {
+                                                      PackNotes* notes) const {
   if (update.delta.size() != dimension_) {
     return InvalidArgumentError("the update has " + std::to_string(update.delta.size()) +
                                 " values; the model has " + std::to_string(dimension_));
@@ -51,19 +69,26 @@ StatusOr<std::vector<float>> ContributionLayout::Pack(const LocalUpdate& update,
                                 Number(update.loss));
   }
   const double r = value_range_;
-  const double weight = WeightOf(update.examples);
+  PackNotes done;
   std::vector<float> packed;
   packed.reserve(size());
-  size_t over = 0;
   for (float d : update.delta) {
     if (!std::isfinite(d))
       return InvalidArgumentError("the update holds a value that is not finite");
-    if (std::abs(d) > r) ++over;
-    packed.push_back(static_cast<float>(weight * std::clamp<double>(d, -r, r)));
+    if (std::abs(d) > r) ++done.clamped;
+    packed.push_back(static_cast<float>(std::clamp<double>(d, -r, r)));
   }
+  if (max_norm_ > 0) {
+    CARTABLE_ASSIGN_OR_RETURN(done.norm, aggregation::BoundNorm(packed, max_norm_));
+    done.norm_bounded = done.norm > max_norm_;
+  } else {
+    done.norm = Norm(packed);
+  }
+  const double weight = WeightOf(update.examples);
+  for (float& v : packed) v = static_cast<float>(weight * v);
   packed.push_back(static_cast<float>(weight));
   packed.push_back(static_cast<float>(weight * std::min(update.loss, r)));
-  if (clamped) *clamped = over;
+  if (notes) *notes = done;
   return packed;
 }
 
@@ -89,6 +114,15 @@ Status ContributionLayout::CheckPacked(std::span<const float> packed) const {
   if (loss < 0 || loss > r * weight * (1 + 1e-6)) {
     return InvalidArgumentError("the contribution's weighted loss " + Number(loss) +
                                 " is outside [0, " + Number(r * weight) + "]");
+  }
+  if (max_norm_ > 0) {
+    // Weighting each float by ω rounds it once more: a relative 1e-6 covers it.
+    const double norm = Norm(packed.first(dimension_));
+    if (norm > max_norm_ * weight * (1 + 1e-6)) {
+      return InvalidArgumentError("the contribution's weighted delta has norm " + Number(norm) +
+                                  ", above the bound " + Number(max_norm_) + " times its weight " +
+                                  Number(weight));
+    }
   }
   return Status::Ok();
 }
@@ -122,6 +156,20 @@ StatusOr<SummedContributions> ContributionLayout::Unpack(std::span<const double>
                                      Number(sum[j]) + ") exceeds the range ±" + Number(r) +
                                      " times the total weight " + Number(total_weight) +
                                      ": at least one node sent values outside the range");
+    }
+  }
+  if (max_norm_ > 0) {
+    // Each coordinate may be `tolerance` off, so the norm of the sum √d·tolerance.
+    const Eigen::Map<const Eigen::VectorXd> delta(sum.data(),
+                                                  static_cast<Eigen::Index>(dimension_));
+    const double norm = delta.norm();
+    const double norm_bound = max_norm_ * std::max(total_weight, 0.0) +
+                              tolerance * std::sqrt(static_cast<double>(dimension_));
+    if (norm > norm_bound) {
+      return FailedPreconditionError("the summed update has norm " + Number(norm) +
+                                     ", above the bound " + Number(max_norm_) +
+                                     " times the total weight " + Number(total_weight) +
+                                     ": at least one node sent an update longer than the bound");
     }
   }
   const double loss_sum = sum[dimension_ + 1];

@@ -11,13 +11,16 @@
 //
 // with ω = min(examples, weight_cap) / weight_cap, so ω ∈ [1/weight_cap, 1] for a node that trained
 // on anything. Every packed value lies in [−r, r] (r ≥ 1, so the weight fits), the range SecAgg+
-// quantises.
+// quantises. With a norm bound b > 0, the clamped delta is then scaled down to ‖Δ‖₂ ≤ b (norm
+// bounding, aggregation/strategies/norm_bound.h) before it is weighted: the bound is applied by
+// each node to its own update, before masking, so it holds under secure aggregation too.
 //
 // A malicious node can put any value in its slots (under SecAgg+, nobody sees its vector), so
 // Unpack checks what a sum of k well-formed contributions must satisfy, and refuses any other sum:
 //     Σω ∈ [k / weight_cap, k]           (every contributor trained on at least one example)
 //     |Σ ωΔⱼ| ≤ r·Σω for every j         (each Δⱼ was clamped to ±r)
 //     Σ ω·loss ∈ [0, r·Σω]
+//     ‖Σ ωΔ‖₂ ≤ b·Σω                      (with a norm bound b: the triangle inequality)
 // So whatever one node sends, the averaged update Σ ωΔ / Σ ω has every coordinate within ±r and the
 // weights cannot be driven towards zero to blow it up. Immutable after Create; thread safe.
 
@@ -27,6 +30,7 @@
 
 #include "aggregation/update_sum.h"
 #include "core/status.h"
+#include "protocol/messages.h"
 
 namespace cartable::exchange {
 
@@ -38,6 +42,13 @@ struct LocalUpdate {
   double loss = 0;
 };
 
+// What Pack did to an update beyond weighting it.
+struct PackNotes {
+  size_t clamped = 0;         // delta values clamped to ±r
+  double norm = 0;            // ‖Δ‖₂ after clamping, before the norm bound
+  bool norm_bounded = false;  // the delta was scaled down to the norm bound
+};
+
 // The unpacked sum of a round's contributions.
 struct SummedContributions {
   aggregation::UpdateSum update;  // Σ ωΔ, Σ ω, contributors
@@ -47,25 +58,30 @@ struct SummedContributions {
 class ContributionLayout {
  public:
   // `dimension` ≥ 1 parameters; `value_range` r ≥ 1 and finite (the weight, up to 1, must fit the
-  // range); `weight_cap` ≥ 1 example.
+  // range); `weight_cap` ≥ 1 example; `max_norm` b finite and ≥ 0 (0: no norm bound).
   static StatusOr<ContributionLayout> Create(size_t dimension, double value_range,
-                                             double weight_cap);
+                                             double weight_cap, double max_norm = 0);
+  // The layout a round's request describes (errors as Create's).
+  static StatusOr<ContributionLayout> For(size_t dimension,
+                                          const protocol::WireContribution& contribution);
 
   size_t dimension() const { return dimension_; }
   size_t size() const { return dimension_ + 2; }  // the packed vector's length
   double value_range() const { return value_range_; }
   double weight_cap() const { return weight_cap_; }
+  double max_norm() const { return max_norm_; }  // 0: none
 
   // ω for a node that trained on `examples`: min(examples, cap) / cap.
   double WeightOf(double examples) const;
 
-  // The packed vector of `update`. Refuses a delta of the wrong length, non-finite values, no
-  // example, and a negative or non-finite loss. `clamped`, when given, counts the delta values
-  // clamped to ±r.
-  StatusOr<std::vector<float>> Pack(const LocalUpdate& update, size_t* clamped = nullptr) const;
+  // The packed vector of `update`: clamped, norm-bounded, weighted. Refuses a delta of the wrong
+  // length, non-finite values, no example, and a negative or non-finite loss. `notes`, when
+  // given, says what clamping and the norm bound did.
+  StatusOr<std::vector<float>> Pack(const LocalUpdate& update, PackNotes* notes = nullptr) const;
 
   // Refuses a packed vector no well-formed Pack could produce: wrong length, non-finite values,
-  // values outside [−r, r], a weight outside [1/weight_cap, 1], a weighted loss outside [0, r·ω].
+  // values outside [−r, r], a weight outside [1/weight_cap, 1], a weighted loss outside [0, r·ω],
+  // and with a norm bound b, a weighted delta longer than ω·b.
   // For sums made in the clear, where each node's vector is seen, this names the offending index.
   Status CheckPacked(std::span<const float> packed) const;
 
@@ -77,12 +93,16 @@ class ContributionLayout {
                                        double tolerance) const;
 
  private:
-  ContributionLayout(size_t dimension, double value_range, double weight_cap)
-      : dimension_(dimension), value_range_(value_range), weight_cap_(weight_cap) {}
+  ContributionLayout(size_t dimension, double value_range, double weight_cap, double max_norm)
+      : dimension_(dimension),
+        value_range_(value_range),
+        weight_cap_(weight_cap),
+        max_norm_(max_norm) {}
 
   size_t dimension_;
   double value_range_;
   double weight_cap_;
+  double max_norm_;
 };
 
 }  // namespace cartable::exchange

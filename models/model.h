@@ -41,6 +41,9 @@ struct TrainOptions {
   int batch_size = 256;
   double learning_rate = 0.05;  // Adam step size
   uint64_t seed = 0;            // order of the examples in each epoch
+  // FedProx (Li et al., MLSys 2020): above 0, each step's objective gains μ/2·‖w − w₀‖², w₀ the
+  // parameters training started from, which keeps a school's model near the federation's.
+  double proximal_mu = 0;
   // Called after each epoch with its number (from 1) and mean loss: progress for long trainings.
   std::function<void(int epoch, double mean_loss)> on_epoch;
 };

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <numeric>
 #include <string>
@@ -138,6 +139,20 @@ double Backpropagate(const TrainingProblem& problem, const Batch& batch,
   return summed_loss;
 }
 
+void AddProximalGradient(const std::vector<at::Tensor>& parameters,
+                         const std::vector<at::Tensor>& anchors, double mu) {
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < parameters.size(); ++i) {
+    torch::Tensor pull = (parameters[i].detach() - anchors[i]) * mu;
+    torch::Tensor& grad = parameters[i].mutable_grad();
+    if (grad.defined()) {
+      grad.add_(pull);
+    } else {
+      grad = pull;
+    }
+  }
+}
+
 StatusOr<TrainReport> RunTrainingLoop(std::vector<at::Tensor> parameters, int torch_threads,
                                       const TrainOptions& options,
                                       const std::function<TrainingProblem()>& make_problem,
@@ -145,10 +160,17 @@ StatusOr<TrainReport> RunTrainingLoop(std::vector<at::Tensor> parameters, int to
   if (options.epochs < 1 || options.batch_size < 1 || !(options.learning_rate > 0)) {
     return InvalidArgumentError("training needs epochs ≥ 1, batch size ≥ 1 and a positive rate");
   }
+  if (!(options.proximal_mu >= 0) || !std::isfinite(options.proximal_mu)) {
+    return InvalidArgumentError("the proximal term's μ must be finite and at least 0");
+  }
   try {
     torch::set_num_threads(torch_threads);
     const TrainingProblem problem = make_problem();
     torch::optim::Adam optimiser(parameters, torch::optim::AdamOptions(options.learning_rate));
+    std::vector<torch::Tensor> anchors;
+    if (options.proximal_mu > 0) {
+      for (const torch::Tensor& p : parameters) anchors.push_back(p.detach().clone());
+    }
     EpochBatches batches(problem.pupils, options.batch_size, options.seed);
     TrainReport report;
     report.examples = problem.answers;
@@ -158,6 +180,7 @@ StatusOr<TrainReport> RunTrainingLoop(std::vector<at::Tensor> parameters, int to
       for (size_t b = 0; b < batches.size(); ++b) {
         optimiser.zero_grad();
         loss_sum += step(problem, batches[b], parameters);
+        if (!anchors.empty()) AddProximalGradient(parameters, anchors, options.proximal_mu);
         optimiser.step();
       }
       report.mean_loss = loss_sum / static_cast<double>(problem.answers);

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cmath>
+
 #include "core/check.h"
 #include "core/printable.h"
 #include "exchange/contribution.h"
@@ -200,16 +202,13 @@ StatusOr<protocol::Body> NodeSession::Train(const protocol::TrainRequest& reques
         "this node sends its update only under secure aggregation, and the round asks for it in "
         "the clear");
   }
-  CARTABLE_ASSIGN_OR_RETURN(exchange::ContributionLayout layout,
-                            exchange::ContributionLayout::Create(request.global_parameters.size(),
-                                                                 request.contribution.value_range,
-                                                                 request.contribution.weight_cap));
+  CARTABLE_ASSIGN_OR_RETURN(
+      exchange::ContributionLayout layout,
+      exchange::ContributionLayout::For(request.global_parameters.size(), request.contribution));
   CARTABLE_ASSIGN_OR_RETURN(exchange::LocalUpdate update, TrainLocally(request, round));
-  size_t clamped = 0;
-  CARTABLE_ASSIGN_OR_RETURN(std::vector<float> packed, layout.Pack(update, &clamped));
-  if (clamped > 0)
-    spdlog::warn("{} update value(s) beyond the range ±{} were clamped", clamped,
-                 layout.value_range());
+  exchange::PackNotes notes;
+  CARTABLE_ASSIGN_OR_RETURN(std::vector<float> packed, layout.Pack(update, &notes));
+  LogPackNotes(notes, layout);
   return protocol::Body(protocol::TrainResult{std::move(packed)});
 }
 
@@ -218,7 +217,13 @@ StatusOr<exchange::LocalUpdate> NodeSession::TrainLocally(const protocol::TrainR
   CARTABLE_RETURN_IF_ERROR(EnsureModel(request.model));
   CARTABLE_RETURN_IF_ERROR(model_->SetParameters(request.global_parameters));
   if (TrainingSize() == 0) return FailedPreconditionError("this node has no training pupil");
+  if (!(request.proximal_mu >= 0) || !std::isfinite(request.proximal_mu)) {
+    return InvalidArgumentError(
+        "the round asks for a proximal term μ = " + std::to_string(request.proximal_mu) +
+        "; it must be finite and at least 0");
+  }
   models::TrainOptions options;
+  options.proximal_mu = request.proximal_mu;
   options.epochs = static_cast<int>(request.config.local_epochs);
   options.batch_size = static_cast<int>(request.config.batch_size);
   options.learning_rate = request.config.learning_rate;

@@ -9,14 +9,24 @@
 namespace cartable::node {
 namespace secagg = aggregation::secagg;
 
+void LogPackNotes(const exchange::PackNotes& notes, const exchange::ContributionLayout& layout) {
+  if (notes.clamped > 0) {
+    spdlog::warn("{} update value(s) beyond the range ±{} were clamped", notes.clamped,
+                 layout.value_range());
+  }
+  if (notes.norm_bounded) {
+    spdlog::info("the update's norm {:.4g} was scaled down to the run's bound {:.4g}", notes.norm,
+                 layout.max_norm());
+  }
+}
+
 StatusOr<std::unique_ptr<SecureUpdate>> SecureUpdate::Start(
     const protocol::TrainRequest& request, uint64_t run_id, uint32_t round, const std::string& name,
     const secagg::SigningKey& identity, const secagg::ClientPolicy& policy, Trainer trainer,
     protocol::Body* advert) {
-  CARTABLE_ASSIGN_OR_RETURN(exchange::ContributionLayout layout,
-                            exchange::ContributionLayout::Create(request.global_parameters.size(),
-                                                                 request.contribution.value_range,
-                                                                 request.contribution.weight_cap));
+  CARTABLE_ASSIGN_OR_RETURN(
+      exchange::ContributionLayout layout,
+      exchange::ContributionLayout::For(request.global_parameters.size(), request.contribution));
   CARTABLE_ASSIGN_OR_RETURN(
       secagg::RoundParameters params,
       exchange::RoundParametersOf(request.secagg, request.contribution.value_range, run_id, round));
@@ -61,12 +71,9 @@ StatusOr<protocol::Body> SecureUpdate::TrainAndMask(const protocol::ShareDeliver
                  unusable.from, Printable(unusable.why));
   }
   CARTABLE_ASSIGN_OR_RETURN(exchange::LocalUpdate update, trainer_());
-  size_t clamped = 0;
-  CARTABLE_ASSIGN_OR_RETURN(std::vector<float> packed, layout_.Pack(update, &clamped));
-  if (clamped > 0) {
-    spdlog::warn("{} update value(s) beyond the range ±{} were clamped", clamped,
-                 layout_.value_range());
-  }
+  exchange::PackNotes notes;
+  CARTABLE_ASSIGN_OR_RETURN(std::vector<float> packed, layout_.Pack(update, &notes));
+  LogPackNotes(notes, layout_);
   CARTABLE_ASSIGN_OR_RETURN(std::vector<uint64_t> masked, client_->MaskInput(packed));
   protocol::MaskedInput out = exchange::MaskedInputOf(std::move(masked), modulus_bits_);
   out.unusable_from = client_->unusable_from();

@@ -20,6 +20,10 @@
 
 namespace cartable::node {
 
+// Logs what packing did to the node's update: values clamped to the range, a norm scaled down to
+// the run's bound.
+void LogPackNotes(const exchange::PackNotes& notes, const exchange::ContributionLayout& layout);
+
 class SecureUpdate {
  public:
   using Trainer = std::function<StatusOr<exchange::LocalUpdate>()>;

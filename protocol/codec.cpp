@@ -294,6 +294,7 @@ template <typename F>
 void VisitFields(WireContribution& m, F& f) {
   f(m.value_range);
   f(m.weight_cap);
+  f(m.max_norm);
 }
 template <typename F>
 void VisitFields(TrainRequest& m, F& f) {
@@ -302,6 +303,8 @@ void VisitFields(TrainRequest& m, F& f) {
   f(m.global_parameters);
   f(m.contribution);
   f(m.secagg);
+  f(m.plan_hash);
+  f(m.proximal_mu);
 }
 template <typename F>
 void VisitFields(TrainResult& m, F& f) {

@@ -17,7 +17,7 @@ namespace cartable::protocol {
 
 // Frames carry it; a peer speaking another version is refused (codec.h). 2: SecAgg+ commitments to
 // secrets and shares, and reports of unusable shares.
-inline constexpr uint8_t kProtocolVersion = 3;
+inline constexpr uint8_t kProtocolVersion = 4;
 
 // One hyperparameter of a model, as text (the model parses and checks it).
 struct ModelOption {
@@ -63,10 +63,12 @@ struct CohortMember {
 };
 
 // How a node packs its contribution to a round (exchange/contribution.h): every packed value lies
-// in [−value_range, value_range], and `weight_cap` examples give a node the full weight 1.
+// in [−value_range, value_range], `weight_cap` examples give a node the full weight 1, and a
+// `max_norm` above 0 bounds the L2 norm of the node's delta (0: no bound beyond the value range).
 struct WireContribution {
   double value_range = 4.0;
   double weight_cap = 10000;
+  double max_norm = 0;
 };
 
 // How this round's updates are securely aggregated (SecAgg+); `enabled` 0 means updates travel in
@@ -81,13 +83,17 @@ struct SecAggPlan {
   std::vector<CohortMember> cohort;
 };
 
-// coordinator → node: train from these global parameters.
+// coordinator → node: train from these global parameters. `plan_hash` is the SHA-256 of the run's
+// plan (coordinator/plan.h), all zeros for a run started from flags without one; a node logs it.
+// `proximal_mu` above 0 adds FedProx's proximal term μ/2·‖w − w_global‖² to local training.
 struct TrainRequest {
   WireModelSpec model;
   WireTrainConfig config;
   std::vector<float> global_parameters;
   WireContribution contribution;
   SecAggPlan secagg;
+  DigestBytes plan_hash{};
+  float proximal_mu = 0;
 };
 
 // node → coordinator, in rounds without secure aggregation only: the node's packed contribution

@@ -33,32 +33,33 @@ nlohmann::json ToJson(const coordinator::RoundRecord& r) {
 }
 
 nlohmann::json ToJson(const ScenarioConfig& c) {
-  return {
-      {"schools", c.cohort.schools},
-      {"skills", c.cohort.skills},
-      {"pupils_per_school", {c.cohort.min_pupils, c.cohort.max_pupils}},
-      {"answers_per_pupil", {c.cohort.min_answers, c.cohort.max_answers}},
-      {"seed", c.cohort.seed},
-      {"rounds", c.rounds},
-      {"local_epochs", c.local_epochs},
-      {"batch_size", c.batch_size},
-      {"learning_rate", c.learning_rate},
-      {"test_fraction", c.test_fraction},
-      {"model", "pfa"},
-      {"strategy", "fedavg"},
-      {"secure_aggregation",
-       c.secagg.enabled
-           ? nlohmann::json{{"protocol", "SecAgg+"},
-                            {"neighbours", c.secagg.neighbours < 0 ? nlohmann::json("auto")
-                                           : c.secagg.neighbours == 0
-                                               ? nlohmann::json("full")
-                                               : nlohmann::json(c.secagg.neighbours)},
-                            {"modulus_bits", c.secagg.modulus_bits}}
-           : nlohmann::json("off")},
-      {"contribution",
-       {{"value_range", c.contribution.value_range}, {"weight_cap", c.contribution.weight_cap}}},
-      {"transport", c.curve ? "zeromq tcp loopback, CURVE, one process per school"
-                            : "zeromq tcp loopback, no security, one process per school"}};
+  return {{"schools", c.cohort.schools},
+          {"skills", c.cohort.skills},
+          {"pupils_per_school", {c.cohort.min_pupils, c.cohort.max_pupils}},
+          {"answers_per_pupil", {c.cohort.min_answers, c.cohort.max_answers}},
+          {"seed", c.cohort.seed},
+          {"rounds", c.rounds},
+          {"local_epochs", c.local_epochs},
+          {"batch_size", c.batch_size},
+          {"learning_rate", c.learning_rate},
+          {"test_fraction", c.test_fraction},
+          {"model", "pfa"},
+          {"strategy", "fedavg"},
+          {"secure_aggregation",
+           c.secagg.enabled
+               ? nlohmann::json{{"protocol", "SecAgg+"},
+                                {"neighbours", c.secagg.neighbours < 0 ? nlohmann::json("auto")
+                                               : c.secagg.neighbours == 0
+                                                   ? nlohmann::json("full")
+                                                   : nlohmann::json(c.secagg.neighbours)},
+                                {"modulus_bits", c.secagg.modulus_bits}}
+               : nlohmann::json("off")},
+          {"contribution",
+           {{"value_range", c.contribution.value_range},
+            {"weight_cap", c.contribution.weight_cap},
+            {"max_norm", c.contribution.max_norm}}},
+          {"transport", c.curve ? "zeromq tcp loopback, CURVE, one process per school"
+                                : "zeromq tcp loopback, no security, one process per school"}};
 }
 
 Status WriteReport(const nlohmann::json& report, const std::filesystem::path& path) {

@@ -6,6 +6,8 @@
 // Not thread safe (Strategy); the free functions are.
 
 #include <span>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "aggregation/strategies/strategy.h"
@@ -24,9 +26,10 @@ std::vector<float> AddStep(std::span<const float> global, const Eigen::VectorXd&
 
 class FedAvg final : public Strategy {
  public:
-  explicit FedAvg(double server_learning_rate = 1.0)
-      : server_learning_rate_(server_learning_rate) {}
-  std::string name() const override { return "fedavg"; }
+  // `name` says which catalog entry it is: FedProx averages as FedAvg does.
+  explicit FedAvg(double server_learning_rate = 1.0, std::string name = "fedavg")
+      : server_learning_rate_(server_learning_rate), name_(std::move(name)) {}
+  std::string name() const override { return name_; }
   StatusOr<std::vector<float>> NextModel(std::span<const float> global,
                                          const UpdateSum& sum) override;
   std::vector<double> SaveState() const override { return {}; }
@@ -34,6 +37,7 @@ class FedAvg final : public Strategy {
 
  private:
   double server_learning_rate_;
+  std::string name_;
 };
 
 }  // namespace cartable::aggregation

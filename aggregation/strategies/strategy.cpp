@@ -40,6 +40,9 @@ constexpr OptionRule kBeta2 = {"beta2", 0.99, Range::kFraction, "β₂, decay of
 constexpr OptionRule kTau = {"tau", 1e-3, Range::kPositive,
                              "τ, added to √v (v starts at τ²); smaller adapts more"};
 constexpr OptionRule kMomentum = {"momentum", 0.9, Range::kFraction, "β, server momentum"};
+constexpr OptionRule kProximalMu = {
+    "proximal_mu", 0.01, Range::kPositive,
+    "μ, weight of the proximal term μ/2·‖w − w_global‖² in each node's local training"};
 
 template <FedOpt::Variant variant>
 std::unique_ptr<Strategy> MakeFedOpt(const Values& values) {
@@ -58,6 +61,12 @@ const std::vector<Entry>& Catalog() {
        {Rate(1.0)},
        [](const Values& v) -> std::unique_ptr<Strategy> {
          return std::make_unique<FedAvg>(v.at("server_learning_rate"));
+       }},
+      {"fedprox",
+       "FedAvg whose nodes train with a proximal term, for dissimilar schools (Li et al. 2020)",
+       {kProximalMu, Rate(1.0)},
+       [](const Values& v) -> std::unique_ptr<Strategy> {
+         return std::make_unique<FedAvg>(v.at("server_learning_rate"), "fedprox");
        }},
       {"fedavgm",
        "FedAvg with server momentum (Hsu et al. 2019)",
@@ -160,6 +169,13 @@ StatusOr<std::vector<StrategyOption>> StrategyOptionsOf(const std::string& strat
     options.push_back({rule.name, rule.fallback, RangeText(rule.range), rule.meaning});
   }
   return options;
+}
+
+StatusOr<double> ProximalMuOf(const StrategyParameters& parameters) {
+  CARTABLE_ASSIGN_OR_RETURN(const Entry* entry, Find(parameters.name));
+  CARTABLE_ASSIGN_OR_RETURN(Values values, Resolve(*entry, parameters.options));
+  const auto mu = values.find(kProximalMu.name);
+  return mu == values.end() ? 0.0 : mu->second;
 }
 
 bool NeedsIndividualUpdates(const std::string& strategy_name) {

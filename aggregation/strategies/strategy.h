@@ -66,6 +66,10 @@ struct StrategyOption {
 // unknown strategy.
 StatusOr<std::vector<StrategyOption>> StrategyOptionsOf(const std::string& strategy_name);
 
+// The μ of FedProx's proximal term that nodes add to their local training under `parameters`
+// (its option proximal_mu), 0 for a strategy without one; errors as CreateStrategy's.
+StatusOr<double> ProximalMuOf(const StrategyParameters& parameters);
+
 // True for the robust aggregators ("median", "trimmed_mean", "krum"): they rank or compare the
 // nodes' updates one by one, which secure aggregation exists to prevent (the server only ever
 // learns the sum), so a plan asking for one with secure aggregation must be refused. False for

@@ -109,19 +109,26 @@ at::Tensor PredictWindows(const InteractionLog& log, int64_t max_length,
 
 // The seam between a batch's loss and the optimiser step: leaves in each parameter's gradient (zero
 // when it is called) what the optimiser is to apply, and returns the batch's summed loss for the
-// report. Backpropagate is the plain step: one backward pass of the batch's objective. A proximal
-// term (FedProx, μ/2·‖w − w_global‖²) belongs here, added to the objective before that pass; so
-// does per-pupil DP-SGD, which evaluates problem.loss on each pupil's examples of the batch
+// report. Backpropagate is the plain step: one backward pass of the batch's objective. FedProx's
+// proximal term is added by RunTrainingLoop after any step (AddProximalGradient). Per-pupil DP-SGD
+// belongs here: it evaluates problem.loss on each pupil's examples of the batch
 // (Batch::pupils), backpropagates each, clips each pupil's gradient, then sums and noises them.
 using GradientStep = std::function<double(const TrainingProblem& problem, const Batch& batch,
                                           const std::vector<at::Tensor>& parameters)>;
 double Backpropagate(const TrainingProblem& problem, const Batch& batch,
                      const std::vector<at::Tensor>& parameters);
 
-// Refuses options without an epoch, a batch or a positive rate (InvalidArgument). Then, with
-// `torch_threads` torch threads, builds the problem (make_problem, which may call torch) and trains
-// `parameters` (tensors that require gradients, shared with the model) for options.epochs epochs.
-// A torch failure is an Internal error naming what failed.
+// FedProx's proximal term μ/2·‖w − w₀‖², added to what the step left: each parameter's gradient
+// gains μ·(w − w₀) (a parameter the step left without a gradient gets that alone). `anchors` are
+// the parameters' values when training started, in the same order and shapes. Calls torch.
+void AddProximalGradient(const std::vector<at::Tensor>& parameters,
+                         const std::vector<at::Tensor>& anchors, double mu);
+
+// Refuses options without an epoch, a batch or a positive rate, or with a negative or non-finite
+// proximal μ (InvalidArgument). Then, with `torch_threads` torch threads, builds the problem
+// (make_problem, which may call torch) and trains `parameters` (tensors that require gradients,
+// shared with the model) for options.epochs epochs, adding the proximal gradient after each step
+// when μ > 0. A torch failure is an Internal error naming what failed.
 StatusOr<TrainReport> RunTrainingLoop(std::vector<at::Tensor> parameters, int torch_threads,
                                       const TrainOptions& options,
                                       const std::function<TrainingProblem()>& make_problem,

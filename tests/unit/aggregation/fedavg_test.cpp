@@ -131,7 +131,7 @@ TEST(CreateStrategyTest, CreatesFedAvg) {
 }
 
 TEST(CreateStrategyTest, UnknownNameListsKnownOnes) {
-  for (const std::string name : {"fedprox", "", "FedAvg"}) {
+  for (const std::string name : {"bulyan", "", "FedAvg"}) {
     auto strategy = CreateStrategy(name);
     ASSERT_FALSE(strategy.ok()) << name;
     EXPECT_EQ(strategy.status().code(), StatusCode::kInvalidArgument);

@@ -16,6 +16,7 @@ using ::cartable::StatusCode;
 using ::cartable::aggregation::CreateStrategy;
 using ::cartable::aggregation::KnownStrategies;
 using ::cartable::aggregation::NeedsIndividualUpdates;
+using ::cartable::aggregation::ProximalMuOf;
 using ::cartable::aggregation::StrategyOptionsOf;
 using ::cartable::aggregation::StrategyParameters;
 using ::cartable::aggregation::testing::SumWithMean;
@@ -36,15 +37,17 @@ TEST(StrategyParametersTest, EveryKnownStrategyIsCreatedUnderItsName) {
     ASSERT_TRUE(strategy.ok()) << strategy.status();
     EXPECT_EQ((*strategy)->name(), name);
   }
-  EXPECT_THAT(names, ElementsAre("fedavg", "fedavgm", "fedadagrad", "fedadam", "fedyogi"));
+  EXPECT_THAT(names,
+              ElementsAre("fedavg", "fedprox", "fedavgm", "fedadagrad", "fedadam", "fedyogi"));
 }
 
 TEST(StrategyParametersTest, UnknownNameListsTheKnownOnes) {
-  auto strategy = CreateStrategy(StrategyParameters{"krum", {}});
+  auto strategy = CreateStrategy(StrategyParameters{"bulyan", {}});
   ASSERT_FALSE(strategy.ok());
   EXPECT_EQ(strategy.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_THAT(strategy.status().message(),
-              HasSubstr("'krum' (known: fedavg, fedavgm, fedadagrad, fedadam, fedyogi)"));
+  EXPECT_THAT(
+      strategy.status().message(),
+      HasSubstr("'bulyan' (known: fedavg, fedprox, fedavgm, fedadagrad, fedadam, fedyogi)"));
 }
 
 TEST(StrategyParametersTest, UnknownOptionNamesItAndTheOptionsTaken) {
@@ -151,9 +154,38 @@ TEST(StrategyParametersTest, OptionsOfEachStrategyWithDefaults) {
   ASSERT_TRUE(adagrad.ok());
   EXPECT_EQ(adagrad->size(), 3u);  // no beta2
 
-  auto unknown = StrategyOptionsOf("fedprox");
+  auto unknown = StrategyOptionsOf("bulyan");
   ASSERT_FALSE(unknown.ok());
-  EXPECT_THAT(unknown.status().message(), HasSubstr("unknown strategy 'fedprox'"));
+  EXPECT_THAT(unknown.status().message(), HasSubstr("unknown strategy 'bulyan'"));
+}
+
+// FedProx is FedAvg at the coordinator; its μ travels to the nodes (TrainRequest::proximal_mu).
+TEST(StrategyParametersTest, FedProxCarriesMuForTheNodesAndAveragesLikeFedAvg) {
+  auto defaults = ProximalMuOf(StrategyParameters{"fedprox", {}});
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_DOUBLE_EQ(*defaults, 0.01);
+  EXPECT_DOUBLE_EQ(ProximalMuOf(StrategyParameters{"fedprox", {{"proximal_mu", 0.5}}}).value(),
+                   0.5);
+  EXPECT_DOUBLE_EQ(ProximalMuOf(StrategyParameters{"fedadam", {}}).value(), 0.0);
+  auto negative = ProximalMuOf(StrategyParameters{"fedprox", {{"proximal_mu", -1}}});
+  ASSERT_FALSE(negative.ok());
+  EXPECT_THAT(negative.status().message(), HasSubstr("proximal_mu"));
+  EXPECT_FALSE(ProximalMuOf(StrategyParameters{"fedprox", {{"proximal_mu", kInf}}}).ok());
+
+  // Global (1, 2), two nodes of weights 1 and 3 moving by (4, 0) and (0, 4): the mean delta is
+  // (1, 3), scaled by the server learning rate 0.5.
+  auto fedprox = CreateStrategy(
+      StrategyParameters{"fedprox", {{"proximal_mu", 0.1}, {"server_learning_rate", 0.5}}});
+  ASSERT_TRUE(fedprox.ok()) << fedprox.status();
+  EXPECT_EQ((*fedprox)->name(), "fedprox");
+  ::cartable::aggregation::UpdateSum sum;
+  sum.weighted_delta = Eigen::Vector2d(4, 12);
+  sum.total_weight = 4;
+  sum.contributors = 2;
+  const std::vector<float> global = {1, 2};
+  auto next = (*fedprox)->NextModel(global, sum);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_THAT(*next, ElementsAre(1.5f, 3.5f));
 }
 
 TEST(StrategyParametersTest, RobustAggregatorsNeedIndividualUpdates) {

@@ -128,6 +128,7 @@ tolerate_dropout = 0.2
 [contribution]
 value_range = 2.5
 weight_cap = 500
+max_norm = 3
 
 [deadlines]
 join_seconds = 600
@@ -163,6 +164,7 @@ neighbours = "full"
 enabled = true
 
 [contribution]
+max_norm = 3.0
 weight_cap = 500.0
 value_range = 2.5
 
@@ -230,6 +232,7 @@ TEST(PlanTest, AMinimalPlanTakesTheDocumentedDefaults) {
   EXPECT_EQ(run.secagg.tolerate_dropout, 0.1);
   EXPECT_EQ(run.contribution.value_range, 4.0);
   EXPECT_EQ(run.contribution.weight_cap, 10000.0);
+  EXPECT_EQ(run.contribution.max_norm, 0.0);
   EXPECT_EQ(run.join_timeout, std::chrono::seconds(300));
   EXPECT_EQ(run.round_timeout, std::chrono::seconds(120));
   EXPECT_EQ(run.max_attempts, 3);
@@ -268,6 +271,7 @@ TEST(PlanTest, AFullPlanSetsEveryField) {
   EXPECT_EQ(run.secagg.tolerate_dropout, 0.2);
   EXPECT_EQ(run.contribution.value_range, 2.5);
   EXPECT_EQ(run.contribution.weight_cap, 500.0);
+  EXPECT_EQ(run.contribution.max_norm, 3.0);
   EXPECT_EQ(run.join_timeout, std::chrono::seconds(600));
   EXPECT_EQ(run.round_timeout, std::chrono::seconds(90));
   EXPECT_EQ(run.max_attempts, 5);
@@ -327,6 +331,7 @@ TEST(PlanTest, ChangingAnyOneSettingChangesTheHash) {
       {"tolerate_dropout = 0.2", "tolerate_dropout = 0.21"},
       {"value_range = 2.5", "value_range = 2.6"},
       {"weight_cap = 500", "weight_cap = 501"},
+      {"max_norm = 3", "max_norm = 4"},
       {"join_seconds = 600", "join_seconds = 601"},
       {"round_seconds = 90", "round_seconds = 91"},
       {"attempts = 5", "attempts = 6"},

@@ -26,8 +26,8 @@ std::vector<double> SumOf(const std::vector<std::vector<float>>& packed) {
 
 TEST(ContributionLayoutTest, PacksTheWeightedClampedDeltaAndMapsWeightAndLossIntoTheRange) {
   const ContributionLayout layout = Layout();
-  size_t clamped = 0;
-  auto packed = layout.Pack({{1.0f, -9.0f, 0.5f}, 25, 0.7}, &clamped);
+  PackNotes notes;
+  auto packed = layout.Pack({{1.0f, -9.0f, 0.5f}, 25, 0.7}, &notes);
   ASSERT_TRUE(packed.ok()) << packed.status();
   ASSERT_EQ(packed->size(), 5u);
   EXPECT_FLOAT_EQ((*packed)[0], 0.25f);  // ω = 25/100
@@ -35,7 +35,9 @@ TEST(ContributionLayoutTest, PacksTheWeightedClampedDeltaAndMapsWeightAndLossInt
   EXPECT_FLOAT_EQ((*packed)[2], 0.125f);
   EXPECT_FLOAT_EQ((*packed)[3], 0.25f);
   EXPECT_FLOAT_EQ((*packed)[4], 0.25f * 0.7f);
-  EXPECT_EQ(clamped, 1u);
+  EXPECT_EQ(notes.clamped, 1u);
+  EXPECT_NEAR(notes.norm, std::sqrt(1 + 16 + 0.25), 1e-6);
+  EXPECT_FALSE(notes.norm_bounded);
   for (float v : *packed) EXPECT_LE(std::abs(v), 4.0f);
   EXPECT_TRUE(layout.CheckPacked(*packed).ok());
 }
@@ -124,12 +126,79 @@ TEST(ContributionLayoutTest, UnpackRefusesALossOutsideWhatTheWeightsAllow) {
   EXPECT_FALSE(layout.Unpack(SumOf({honest, attacker}), 2, 1e-5).ok());
 }
 
+// Δ = (3, 4, 0) has norm 5; with b = 1 it is sent as (0.6, 0.8, 0), then weighted by ω = 0.5.
+TEST(ContributionLayoutTest, NormBoundScalesTheClampedDeltaBeforeWeighting) {
+  const ContributionLayout layout = ContributionLayout::Create(3, 4.0, 100, 1.0).value();
+  EXPECT_DOUBLE_EQ(layout.max_norm(), 1.0);
+  PackNotes notes;
+  auto packed = layout.Pack({{3, 4, 0}, 50, 0.5}, &notes);
+  ASSERT_TRUE(packed.ok()) << packed.status();
+  EXPECT_NEAR((*packed)[0], 0.5 * 0.6, 1e-6);
+  EXPECT_NEAR((*packed)[1], 0.5 * 0.8, 1e-6);
+  EXPECT_FLOAT_EQ((*packed)[2], 0.0f);
+  EXPECT_FLOAT_EQ((*packed)[3], 0.5f);
+  EXPECT_NEAR(notes.norm, 5.0, 1e-6);
+  EXPECT_TRUE(notes.norm_bounded);
+  EXPECT_TRUE(layout.CheckPacked(*packed).ok());
+
+  // Clamping comes first: (9, 0, 0) is clamped to (4, 0, 0), whose norm 4 is then bounded to 1.
+  auto clamped = layout.Pack({{9, 0, 0}, 100, 0.5}, &notes).value();
+  EXPECT_EQ(notes.clamped, 1u);
+  EXPECT_NEAR(notes.norm, 4.0, 1e-6);
+  EXPECT_NEAR(clamped[0], 1.0, 1e-6);
+
+  // A delta inside the bound is left as it is.
+  auto inside = layout.Pack({{0.3f, 0.4f, 0}, 100, 0.5}, &notes).value();
+  EXPECT_FALSE(notes.norm_bounded);
+  EXPECT_FLOAT_EQ(inside[0], 0.3f);
+}
+
+TEST(ContributionLayoutTest, CheckPackedRefusesAWeightedDeltaLongerThanTheBound) {
+  const ContributionLayout layout = ContributionLayout::Create(3, 4.0, 100, 1.0).value();
+  std::vector<float> packed = layout.Pack({{3, 4, 0}, 50, 0.5}).value();
+  packed[2] = 0.3f;  // ‖(0.3, 0.4, 0.3)‖ ≈ 0.58 > ω·b = 0.5, every value in range
+  Status refused = layout.CheckPacked(packed);
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.message(), HasSubstr("norm"));
+}
+
+// Under SecAgg+ the coordinator sees only the sum: ‖Σ ωΔ‖ ≤ b·Σω by the triangle inequality, so a
+// node sending an unbounded (but in-range) delta breaks it once it outweighs the others' slack.
+TEST(ContributionLayoutTest, UnpackRefusesASumLongerThanTheBoundTimesTheWeights) {
+  const ContributionLayout layout = ContributionLayout::Create(3, 4.0, 100, 1.0).value();
+  auto honest = layout.Pack({{1, 0, 0}, 100, 0.5}).value();
+  std::vector<float> attacker = layout.Pack({{1, 0, 0}, 100, 0.5}).value();
+  attacker[1] = 3.0f;  // ω = 1, ‖ωΔ‖ = √10 > 1
+  auto sum = layout.Unpack(SumOf({honest, attacker}), 2, 1e-5);
+  ASSERT_FALSE(sum.ok());
+  EXPECT_EQ(sum.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(sum.status().message(), HasSubstr("norm"));
+  EXPECT_TRUE(layout.Unpack(SumOf({honest, honest}), 2, 1e-5).ok());
+}
+
+TEST(ContributionLayoutTest, ForReadsTheRoundsWireSettings) {
+  protocol::WireContribution wire;
+  wire.value_range = 8;
+  wire.weight_cap = 50;
+  wire.max_norm = 2;
+  auto layout = ContributionLayout::For(4, wire);
+  ASSERT_TRUE(layout.ok()) << layout.status();
+  EXPECT_EQ(layout->size(), 6u);
+  EXPECT_DOUBLE_EQ(layout->value_range(), 8);
+  EXPECT_DOUBLE_EQ(layout->weight_cap(), 50);
+  EXPECT_DOUBLE_EQ(layout->max_norm(), 2);
+  wire.max_norm = -1;
+  EXPECT_THAT(ContributionLayout::For(4, wire).status().message(), HasSubstr("norm bound"));
+}
+
 TEST(ContributionLayoutTest, CreateRefusesUnusableParameters) {
   EXPECT_FALSE(ContributionLayout::Create(0, 4, 100).ok());
   EXPECT_FALSE(ContributionLayout::Create(3, 0, 100).ok());
   EXPECT_FALSE(ContributionLayout::Create(3, 0.5, 100).ok()) << "a weight of 1 would not fit";
   EXPECT_FALSE(ContributionLayout::Create(3, std::nan(""), 100).ok());
   EXPECT_FALSE(ContributionLayout::Create(3, 4, 0.5).ok());
+  EXPECT_FALSE(ContributionLayout::Create(3, 4, 100, -1).ok());
+  EXPECT_FALSE(ContributionLayout::Create(3, 4, 100, std::numeric_limits<double>::infinity()).ok());
 }
 
 }  // namespace

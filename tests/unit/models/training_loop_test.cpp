@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <map>
 #include <memory>
 #include <numeric>
@@ -171,6 +173,46 @@ TEST_P(TrainingLoopTest, RefusesOptionsWithoutAnEpochABatchOrAPositiveRateAndSta
     ASSERT_FALSE(report.ok());
     EXPECT_EQ(report.status().code(), StatusCode::kInvalidArgument);
     EXPECT_THAT(report.status().message(), HasSubstr("epochs ≥ 1, batch size ≥ 1"));
+  }
+  EXPECT_EQ(model_->GetParameters(), before);
+}
+
+// Euclidean distance between two parameter vectors.
+double Distance(const std::vector<float>& a, const std::vector<float>& b) {
+  double squares = 0;
+  for (size_t i = 0; i < a.size(); ++i) squares += (double{a[i]} - b[i]) * (double{a[i]} - b[i]);
+  return std::sqrt(squares);
+}
+
+// FedProx: a large μ holds the local model near where it started; μ = 0 is plain training.
+TEST_P(TrainingLoopTest, AProximalTermKeepsTheModelNearItsStartingPoint) {
+  const std::vector<float> start = model_->GetParameters();
+  TrainOptions options;
+  options.epochs = 3;
+  options.batch_size = 7;
+  options.learning_rate = 0.01;
+  ASSERT_TRUE(model_->Train(log_, options).ok());
+  const double free_distance = Distance(model_->GetParameters(), start);
+
+  ASSERT_TRUE(model_->SetParameters(start).ok());
+  options.proximal_mu = 100;
+  auto report = model_->Train(log_, options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  const double held_distance = Distance(model_->GetParameters(), start);
+  EXPECT_GT(free_distance, 0);
+  EXPECT_LT(held_distance, 0.5 * free_distance)
+      << "μ = 100 moved " << held_distance << ", μ = 0 moved " << free_distance;
+}
+
+TEST_P(TrainingLoopTest, RefusesANegativeOrNonFiniteProximalMu) {
+  const std::vector<float> before = model_->GetParameters();
+  for (double mu : {-0.1, std::nan(""), std::numeric_limits<double>::infinity()}) {
+    TrainOptions options;
+    options.proximal_mu = mu;
+    auto report = model_->Train(log_, options);
+    ASSERT_FALSE(report.ok()) << mu;
+    EXPECT_EQ(report.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_THAT(report.status().message(), HasSubstr("μ"));
   }
   EXPECT_EQ(model_->GetParameters(), before);
 }

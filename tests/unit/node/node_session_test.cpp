@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <string>
@@ -221,6 +223,61 @@ TEST(NodeSessionTest, AModelWithFewerSkillsThanTheDataIsAnError) {
   ASSERT_NE(error, nullptr);
   EXPECT_EQ(error->code, static_cast<uint32_t>(cartable::StatusCode::kInvalidArgument));
   EXPECT_THAT(error->message, HasSubstr("skills"));
+}
+
+// FedProx and norm bounding as the round asks: the reply is the update of a proximal training,
+// packed under the norm bound.
+TEST(NodeSessionTest, TrainsWithTheRoundsProximalTermAndBoundsTheUpdatesNorm) {
+  NodeSession session("school-a", SmallSplit(), PlainUpdates());
+  session.Hello();
+  protocol::Envelope request = TrainMessage(kRun, 1);
+  auto& train_request = std::get<protocol::TrainRequest>(request.body);
+  train_request.proximal_mu = 0.5f;
+  train_request.contribution.max_norm = 0.01;
+  const auto replies = session.OnMessage(request);
+  ASSERT_EQ(replies.size(), 1u);
+  const auto* result = std::get_if<protocol::TrainResult>(&replies[0].body);
+  ASSERT_NE(result, nullptr) << "reply type " << replies[0].body.index();
+
+  models::ModelSpec spec;
+  spec.num_skills = kSkills;
+  auto model = models::CreateModel(spec).value();
+  ASSERT_TRUE(model->SetParameters(train_request.global_parameters).ok());
+  models::TrainOptions options;
+  options.epochs = 2;
+  options.batch_size = 8;
+  options.learning_rate = 0.05;
+  options.seed = LocalTrainingSeed(99, 1, "school-a");
+  options.proximal_mu = 0.5f;
+  auto report = model->Train(session.data().train, options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  exchange::LocalUpdate expected;
+  const std::vector<float> local = model->GetParameters();
+  for (size_t i = 0; i < local.size(); ++i)
+    expected.delta.push_back(local[i] - train_request.global_parameters[i]);
+  expected.examples = 12.0 * 9.0;
+  expected.loss = report->mean_loss;
+  auto layout = exchange::ContributionLayout::For(local.size(), train_request.contribution).value();
+  exchange::PackNotes notes;
+  EXPECT_EQ(result->contribution, layout.Pack(expected, &notes).value());
+  EXPECT_TRUE(notes.norm_bounded) << "a norm of " << notes.norm << " under the bound 0.01";
+  EXPECT_TRUE(layout.CheckPacked(result->contribution).ok());
+}
+
+// A hostile coordinator's μ is refused with an error, not fed to training.
+TEST(NodeSessionTest, ANegativeOrNonFiniteProximalMuIsRefused) {
+  for (float mu : {-1.0f, std::nanf(""), std::numeric_limits<float>::infinity()}) {
+    NodeSession session("school-c", SmallSplit(), PlainUpdates());
+    session.Hello();
+    protocol::Envelope request = TrainMessage(kRun, 1);
+    std::get<protocol::TrainRequest>(request.body).proximal_mu = mu;
+    const auto replies = session.OnMessage(request);
+    ASSERT_EQ(replies.size(), 1u) << mu;
+    const auto* error = std::get_if<protocol::ErrorReply>(&replies[0].body);
+    ASSERT_NE(error, nullptr) << mu;
+    EXPECT_EQ(error->code, static_cast<uint32_t>(cartable::StatusCode::kInvalidArgument));
+    EXPECT_THAT(error->message, HasSubstr("proximal term"));
+  }
 }
 
 TEST(NodeSessionTest, ShutdownFinishesTheSession) {
