@@ -2,6 +2,8 @@
 
 #include <numeric>
 
+#include "aggregation/strategies/strategy.h"
+
 namespace cartable::coordinator {
 
 StatusOr<std::unique_ptr<PlainTraining>> PlainTraining::Start(const RunConfig& config,
@@ -26,6 +28,7 @@ PlainTraining::PlainTraining(const RunConfig& config, uint32_t round,
                              std::vector<CohortMember> cohort, exchange::ContributionLayout layout)
     : TrainingStage(config.run_id, round, std::move(cohort)),
       layout_(layout),
+      keep_individual_(aggregation::NeedsIndividualUpdates(config.strategy)),
       contributions_(members().size()) {}
 
 Status PlainTraining::Accept(uint32_t member, const protocol::Envelope& envelope) {
@@ -37,11 +40,14 @@ Status PlainTraining::Accept(uint32_t member, const protocol::Envelope& envelope
 
 void PlainTraining::CloseStep(std::vector<Outgoing>&) {
   std::vector<double> sum(layout_.size(), 0.0);
+  std::vector<Eigen::VectorXd> individual;
   int contributors = 0;
-  for (const std::vector<float>& contribution : contributions_) {
+  for (std::vector<float>& contribution : contributions_) {
     if (contribution.empty()) continue;
     for (size_t i = 0; i < sum.size(); ++i) sum[i] += contribution[i];
     ++contributors;
+    if (keep_individual_) individual.push_back(layout_.UnpackDelta(contribution));
+    std::vector<float>().swap(contribution);  // its memory goes now, not after the last member
   }
   contributions_.clear();
   if (contributors == 0) return Fail(FailedPreconditionError("no node sent a usable update"));
@@ -50,6 +56,7 @@ void PlainTraining::CloseStep(std::vector<Outgoing>&) {
   const double tolerance = contributors * layout_.value_range() * 1e-6;
   auto unpacked = layout_.Unpack(sum, contributors, tolerance);
   if (!unpacked.ok()) return Fail(unpacked.status());
+  unpacked->individual = std::move(individual);
   Succeed(std::move(unpacked).value());
 }
 

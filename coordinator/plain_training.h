@@ -6,6 +6,10 @@
 // named, and never enters the sum. Contributions are kept until the stage closes and summed in
 // cohort order, so the sum, to the last bit, does not depend on the order they arrived in (a
 // resumed or replayed run gives the same models); the price is one model-sized vector per member.
+// When the run's strategy ranks the updates one by one (aggregation::NeedsIndividualUpdates), the
+// outcome also carries each contributor's own delta (model-sized, in doubles), in cohort order;
+// each packed vector is let go as soon as its delta is made, so no member is held twice over in
+// floats.
 
 #include <memory>
 #include <vector>
@@ -32,6 +36,7 @@ class PlainTraining final : public TrainingStage {
   std::string StepName() const override { return "training"; }
 
   exchange::ContributionLayout layout_;
+  bool keep_individual_;                           // the strategy needs each contributor's delta
   std::vector<std::vector<float>> contributions_;  // by member; empty until it arrives
 };
 

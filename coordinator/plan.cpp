@@ -43,9 +43,16 @@ Status CheckStrategy(const RunConfig& run) {
         "' needs each node's own update, which secure aggregation exists to hide; it runs only "
         "with [secure_aggregation] enabled = false (a comparison run)");
   }
-  auto strategy = aggregation::CreateStrategy(
-      aggregation::StrategyParameters{run.strategy, run.strategy_options});
+  const aggregation::StrategyParameters parameters{run.strategy, run.strategy_options};
+  auto strategy = aggregation::CreateStrategy(parameters);
   if (!strategy.ok()) return strategy.status().WithContext("[strategy]");
+  // A round runs with min nodes' updates at the fewest: Krum must be able to decide from them.
+  if (Status enough = aggregation::CheckUpdateCount(parameters, run.min_nodes); !enough.ok()) {
+    return InvalidArgumentError("[nodes] min: a round may bring as few as " +
+                                std::to_string(run.min_nodes) + " updates, too few for strategy '" +
+                                run.strategy + "': " + enough.message() +
+                                "; raise [nodes] min or lower the strategy's options");
+  }
   return Status::Ok();
 }
 
@@ -164,7 +171,10 @@ std::string ExplainPlan(const Plan& plan) {
   out << "Each node trains " << run.train.local_epochs << " epoch(s) per round, batches of "
       << run.train.batch_size << ", Adam rate " << LearningRateAsSent(run) << ", seed "
       << run.train.seed << ".\n";
-  out << "The coordinator combines the averaged update with '" << run.strategy << "'";
+  out << "The coordinator combines "
+      << (aggregation::NeedsIndividualUpdates(run.strategy) ? "the nodes' own updates"
+                                                            : "the averaged update")
+      << " with '" << run.strategy << "'";
   for (const auto& [key, value] : run.strategy_options) out << " " << key << "=" << value;
   out << ".\n";
   if (run.secagg.enabled) {

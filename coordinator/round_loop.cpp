@@ -21,6 +21,11 @@ std::string Names(const std::vector<CohortMember>& members) {
 StatusOr<std::unique_ptr<RoundLoop>> RoundLoop::Create(const RunConfig& config,
                                                        const Clock& clock) {
   CARTABLE_RETURN_IF_ERROR(CheckRunConfig(config));
+  if (aggregation::NeedsIndividualUpdates(config.strategy) && config.secagg.enabled) {
+    return InvalidArgumentError("strategy '" + config.strategy +
+                                "' needs each node's own update, which secure aggregation exists "
+                                "to hide; it runs only with secure aggregation off");
+  }
   CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<aggregation::Strategy> strategy,
                             aggregation::CreateStrategy(aggregation::StrategyParameters{
                                 config.strategy, config.strategy_options}));
@@ -311,8 +316,14 @@ std::vector<Outgoing> RoundLoop::FinishTraining() {
                                                " update(s) arrived; the run needs " +
                                                std::to_string(config_.min_nodes)));
   }
-  auto next = strategy_->NextModel(global_, sum.update);
-  if (!next.ok()) return Fail(next.status().WithContext("round " + std::to_string(current_.round)));
+  // Create refused a strategy that ranks updates one by one under secure aggregation, and no
+  // secure stage has the individual updates to give.
+  CARTABLE_CHECK(!config_.secagg.enabled || sum.individual.empty());
+  auto next = aggregation::NeedsIndividualUpdates(strategy_->name())
+                  ? strategy_->NextModelFromUpdates(global_, sum.individual)
+                  : strategy_->NextModel(global_, sum.update);
+  // kFailedPrecondition (too few updates for Krum) is worth another attempt, as a short sum is.
+  if (!next.ok()) return RetryOrFail(next.status());
   global_ = std::move(next).value();
   current_.nodes = static_cast<size_t>(sum.update.contributors);
   current_.train_loss = sum.loss_sum / sum.update.total_weight;

@@ -4,15 +4,16 @@
 // It is fed node messages and clock ticks and returns the messages to send; the ZeroMQ service,
 // in-process simulations and tests drive this same code. Per round: pick the cohort (cohort.h), run
 // the training stage (plain or secure, training_stage.h) that ends with the sum of the nodes'
-// contributions, let the Strategy pick the next model, run the evaluation stage, and record
-// federation metrics computed from summed statistics only. Nodes that miss a deadline are dropped
-// from the round and named in the log and the round record. An attempt whose aggregation fails is
-// retried, up to max_attempts, without the nodes that dropped or misbehaved in it; a node whose
-// misbehaviour the coordinator checked for itself is left out for the rest of the run. Membership
-// is live: a node that joins (or restarts and rejoins under the same name) mid-run takes part from
-// the next round; a node silent past node_timeout is forgotten; a stranger is told to say Hello.
-// Every joined node that has been sent nothing for heartbeat_interval gets a Heartbeat at the next
-// tick. Not thread safe; the Clock must outlive the loop.
+// contributions, let the Strategy pick the next model (from that sum; a robust strategy of a plain
+// run, from each contribution's delta), run the evaluation stage, and record federation metrics
+// computed from summed statistics only. Nodes that miss a deadline are dropped from the round and
+// named in the log and the round record. An attempt whose aggregation fails is retried, up to
+// max_attempts, without the nodes that dropped or misbehaved in it; a node whose misbehaviour the
+// coordinator checked for itself is left out for the rest of the run. Membership is live: a node
+// that joins (or restarts and rejoins under the same name) mid-run takes part from the next round;
+// a node silent past node_timeout is forgotten; a stranger is told to say Hello. Every joined node
+// that has been sent nothing for heartbeat_interval gets a Heartbeat at the next tick. Not thread
+// safe; the Clock must outlive the loop.
 
 #include <functional>
 #include <memory>

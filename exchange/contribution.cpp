@@ -5,6 +5,7 @@
 #include <string>
 
 #include "aggregation/strategies/norm_bound.h"
+#include "core/check.h"
 
 namespace cartable::exchange {
 namespace {
@@ -110,6 +111,15 @@ Status ContributionLayout::CheckPacked(std::span<const float> packed) const {
     return InvalidArgumentError("the contribution's weight " + Number(weight) + " is outside [" +
                                 Number(1 / weight_cap_) + ", 1]: no training gives it");
   }
+  // Pack clamped each Δⱼ to ±r, so ω·Δⱼ lies within ±r·ω: a value beyond would unpack
+  // (UnpackDelta) to a delta outside the range.
+  for (size_t j = 0; j < dimension_; ++j) {
+    if (std::abs(packed[j]) > r * weight * (1 + 1e-6)) {
+      return InvalidArgumentError("value " + std::to_string(j) + " of the contribution (" +
+                                  Number(packed[j]) + ") is outside ±" + Number(r) +
+                                  " times its weight " + Number(weight));
+    }
+  }
   const double loss = packed[dimension_ + 1];
   if (loss < 0 || loss > r * weight * (1 + 1e-6)) {
     return InvalidArgumentError("the contribution's weighted loss " + Number(loss) +
@@ -125,6 +135,17 @@ Status ContributionLayout::CheckPacked(std::span<const float> packed) const {
     }
   }
   return Status::Ok();
+}
+
+Eigen::VectorXd ContributionLayout::UnpackDelta(std::span<const float> packed) const {
+  CARTABLE_CHECK(packed.size() == size()) << packed.size() << " " << size();
+  const double weight = packed[dimension_];
+  const double r = value_range_;
+  Eigen::VectorXd delta(static_cast<Eigen::Index>(dimension_));
+  for (size_t j = 0; j < dimension_; ++j) {
+    delta[static_cast<Eigen::Index>(j)] = std::clamp(packed[j] / weight, -r, r);
+  }
+  return delta;
 }
 
 StatusOr<SummedContributions> ContributionLayout::Unpack(std::span<const double> sum,

@@ -2,7 +2,8 @@
 
 // ContributionLayout: what one node adds to a round's sum, as one vector of floats that every path
 // carries the same way. A node packs it (NodeSession), the coordinator sums packed vectors (in the
-// clear for comparison runs, under SecAgg+ otherwise) and unpacks only the sum. The layout, for a
+// clear for comparison runs, under SecAgg+ otherwise) and unpacks the sum; only a comparison run
+// whose strategy ranks the updates one by one also unpacks each vector. The layout, for a
 // model of d parameters and a value range r:
 //
 //     index 0 .. d−1   ω·clamp(Δⱼ, −r, r)   the weighted model delta
@@ -24,6 +25,7 @@
 // So whatever one node sends, the averaged update Σ ωΔ / Σ ω has every coordinate within ±r and the
 // weights cannot be driven towards zero to blow it up. Immutable after Create; thread safe.
 
+#include <Eigen/Core>
 #include <cstddef>
 #include <span>
 #include <vector>
@@ -53,6 +55,11 @@ struct PackNotes {
 struct SummedContributions {
   aggregation::UpdateSum update;  // Σ ωΔ, Σ ω, contributors
   double loss_sum = 0;            // Σ ω·loss
+  // Each contributor's own Δ (UnpackDelta), in cohort order: filled only by a plain training stage
+  // whose strategy NeedsIndividualUpdates, and empty otherwise. Unpack, the only way a secure
+  // round's sum is unpacked, never fills it, and the round loop refuses to start a run whose
+  // strategy needs it under secure aggregation.
+  std::vector<Eigen::VectorXd> individual;
 };
 
 class ContributionLayout {
@@ -80,10 +87,16 @@ class ContributionLayout {
   StatusOr<std::vector<float>> Pack(const LocalUpdate& update, PackNotes* notes = nullptr) const;
 
   // Refuses a packed vector no well-formed Pack could produce: wrong length, non-finite values,
-  // values outside [−r, r], a weight outside [1/weight_cap, 1], a weighted loss outside [0, r·ω],
-  // and with a norm bound b, a weighted delta longer than ω·b.
+  // values outside [−r, r], a weight outside [1/weight_cap, 1], a weighted delta value outside
+  // [−r·ω, r·ω], a weighted loss outside [0, r·ω], and with a norm bound b, a weighted delta
+  // longer than ω·b.
   // For sums made in the clear, where each node's vector is seen, this names the offending index.
   Status CheckPacked(std::span<const float> packed) const;
+
+  // The delta a packed vector that passed CheckPacked carries: packed[0..d−1] / ω, each value
+  // clamped to ±r (dividing the float ω·Δ by ω may land a rounding beyond). For plain runs only:
+  // under SecAgg+ no node's vector is ever seen. Aborts on a vector of the wrong length.
+  Eigen::VectorXd UnpackDelta(std::span<const float> packed) const;
 
   // The sum of `contributors` packed vectors, unpacked and checked (see above). `tolerance` is how
   // far any one summed value may be from its exact value (rounding of floats, or quantisation: the

@@ -10,11 +10,14 @@
 #include "aggregation/strategies/fedavgm.h"
 #include "aggregation/strategies/fedopt.h"
 #include "aggregation/strategies/internal/checks.h"
+#include "aggregation/strategies/robust.h"
 
 namespace cartable::aggregation {
 namespace {
 
-enum class Range { kPositive, kFraction };  // (0, inf) and [0, 1)
+// (0, inf), [0, 1), [0, 0.5), and the whole numbers in [0, kMaxCount] and [1, kMaxCount].
+enum class Range { kPositive, kFraction, kUnderHalf, kCount, kPositiveCount };
+constexpr double kMaxCount = 100000;  // a plan's most nodes
 
 struct OptionRule {
   const char* name;
@@ -30,6 +33,8 @@ struct Entry {
   const char* description;
   std::vector<OptionRule> options;  // sorted by name
   std::unique_ptr<Strategy> (*make)(const Values&);
+  // Ok when a round of n updates is enough to decide from; absent: any n ≥ 1 is.
+  Status (*enough)(const Values&, size_t n) = nullptr;
 };
 
 OptionRule Rate(double fallback) {
@@ -43,6 +48,13 @@ constexpr OptionRule kMomentum = {"momentum", 0.9, Range::kFraction, "β, server
 constexpr OptionRule kProximalMu = {
     "proximal_mu", 0.01, Range::kPositive,
     "μ, weight of the proximal term μ/2·‖w − w_global‖² in each node's local training"};
+constexpr OptionRule kTrim = {"trim_fraction", 0.1, Range::kUnderHalf,
+                              "β, the fraction of largest and of smallest values dropped"};
+constexpr OptionRule kByzantine = {"byzantine", 1, Range::kCount,
+                                   "f, the updates that may be adversarial (needs n > 2f + 2)"};
+constexpr OptionRule kSelected = {
+    "selected", 1, Range::kPositiveCount,
+    "m, the best-scored updates averaged (1: Krum, more: Multi-Krum)"};
 
 template <FedOpt::Variant variant>
 std::unique_ptr<Strategy> MakeFedOpt(const Values& values) {
@@ -52,6 +64,21 @@ std::unique_ptr<Strategy> MakeFedOpt(const Values& values) {
   if (values.contains("beta2")) options.beta2 = values.at("beta2");
   options.tau = values.at("tau");
   return std::make_unique<FedOpt>(variant, options);
+}
+
+template <RobustAggregator::Rule rule>
+std::unique_ptr<Strategy> MakeRobust(const Values& values) {
+  RobustOptions options;
+  options.server_learning_rate = values.at("server_learning_rate");
+  if (values.contains("trim_fraction")) options.trim_fraction = values.at("trim_fraction");
+  if (values.contains("byzantine")) options.byzantine = static_cast<int>(values.at("byzantine"));
+  if (values.contains("selected")) options.selected = static_cast<int>(values.at("selected"));
+  return std::make_unique<RobustAggregator>(rule, options);
+}
+
+Status KrumEnough(const Values& values, size_t n) {
+  return CheckKrumCount(n, static_cast<int>(values.at("byzantine")),
+                        static_cast<int>(values.at("selected")));
 }
 
 const std::vector<Entry>& Catalog() {
@@ -86,6 +113,22 @@ const std::vector<Entry>& Catalog() {
        "adaptive server steps, Yogi moments (Reddi et al. 2021)",
        {kBeta1, kBeta2, Rate(0.01), kTau},
        MakeFedOpt<FedOpt::Variant::kYogi>},
+      {"median",
+       "the model plus the coordinate-wise median of the updates (Yin et al. 2018); plain runs "
+       "only",
+       {Rate(1.0)},
+       MakeRobust<RobustAggregator::Rule::kMedian>},
+      {"trimmed_mean",
+       "the model plus the coordinate-wise trimmed mean of the updates (Yin et al. 2018); plain "
+       "runs only",
+       {Rate(1.0), kTrim},
+       MakeRobust<RobustAggregator::Rule::kTrimmedMean>},
+      {"krum",
+       "the model plus the update closest to its neighbours (Blanchard et al. 2017); plain runs "
+       "only",
+       {kByzantine, kSelected, Rate(1.0)},
+       MakeRobust<RobustAggregator::Rule::kKrum>,
+       KrumEnough},
   };
   return catalog;
 }
@@ -99,11 +142,36 @@ StatusOr<const Entry*> Find(const std::string& name) {
   return InvalidArgumentError("unknown strategy '" + name + "' (known: " + known + ")");
 }
 
-std::string RangeText(Range range) { return range == Range::kPositive ? "(0, inf)" : "[0, 1)"; }
+std::string RangeText(Range range) {
+  switch (range) {
+    case Range::kPositive:
+      return "(0, inf)";
+    case Range::kFraction:
+      return "[0, 1)";
+    case Range::kUnderHalf:
+      return "[0, 0.5)";
+    case Range::kCount:
+      return "an integer in [0, 100000]";
+    case Range::kPositiveCount:
+      return "an integer in [1, 100000]";
+  }
+  return "?";
+}
 
-bool InRange(Range range, double value) {
-  if (range == Range::kPositive) return std::isfinite(value) && value > 0;
-  return value >= 0 && value < 1;  // false for NaN
+bool InRange(Range range, double value) {  // every comparison is false for NaN
+  switch (range) {
+    case Range::kPositive:
+      return std::isfinite(value) && value > 0;
+    case Range::kFraction:
+      return value >= 0 && value < 1;
+    case Range::kUnderHalf:
+      return value >= 0 && value < 0.5;
+    case Range::kCount:
+      return value >= 0 && value <= kMaxCount && value == std::floor(value);
+    case Range::kPositiveCount:
+      return value >= 1 && value <= kMaxCount && value == std::floor(value);
+  }
+  return false;
 }
 
 Status CheckKnown(const Entry& entry, const Values& given) {
@@ -176,6 +244,19 @@ StatusOr<double> ProximalMuOf(const StrategyParameters& parameters) {
   CARTABLE_ASSIGN_OR_RETURN(Values values, Resolve(*entry, parameters.options));
   const auto mu = values.find(kProximalMu.name);
   return mu == values.end() ? 0.0 : mu->second;
+}
+
+Status CheckUpdateCount(const StrategyParameters& parameters, size_t updates) {
+  CARTABLE_ASSIGN_OR_RETURN(const Entry* entry, Find(parameters.name));
+  CARTABLE_ASSIGN_OR_RETURN(Values values, Resolve(*entry, parameters.options));
+  if (entry->enough == nullptr) return Status::Ok();
+  return entry->enough(values, updates);
+}
+
+StatusOr<std::vector<float>> Strategy::NextModelFromUpdates(
+    std::span<const float> /*global*/, std::span<const Eigen::VectorXd> /*updates*/) {
+  return FailedPreconditionError("strategy '" + name() +
+                                 "' decides from the sum of the updates, not from each one");
 }
 
 bool NeedsIndividualUpdates(const std::string& strategy_name) {

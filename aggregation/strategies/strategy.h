@@ -1,10 +1,13 @@
 #pragma once
 
 // Strategy: decides the next global model from the current one and the round's UpdateSum (Flower's
-// Strategy, reduced to what secure aggregation allows a server to see). Strategies may keep state
-// across rounds (momentum, Adam moments), so one instance serves one run; not thread safe. The
-// factory and the catalog below (names, options, defaults) are pure functions and thread safe.
+// Strategy, reduced to what secure aggregation allows a server to see), or, for the robust
+// aggregators of plain runs (NeedsIndividualUpdates), from each node's own update. Strategies may
+// keep state across rounds (momentum, Adam moments), so one instance serves one run; not thread
+// safe. The factory and the catalog below (names, options, defaults) are pure functions and thread
+// safe.
 
+#include <Eigen/Core>
 #include <map>
 #include <memory>
 #include <span>
@@ -25,6 +28,12 @@ class Strategy {
   // a failed call leaves the state as it was.
   virtual StatusOr<std::vector<float>> NextModel(std::span<const float> global,
                                                  const UpdateSum& sum) = 0;
+  // The next model from each contributor's own delta Δᵢ (unweighted, in cohort order): what the
+  // strategies NeedsIndividualUpdates names are given instead of the sum, in rounds without secure
+  // aggregation only. The others refuse it (kFailedPrecondition): they decide from the sum alone.
+  // Fails as NextModel otherwise, leaving the state as it was.
+  virtual StatusOr<std::vector<float>> NextModelFromUpdates(
+      std::span<const float> global, std::span<const Eigen::VectorXd> updates);
 
   // What the strategy carries from one round to the next, for a checkpoint: empty before the first
   // round and for a stateless strategy, otherwise whole blocks of model-size doubles whose order
@@ -69,6 +78,11 @@ StatusOr<std::vector<StrategyOption>> StrategyOptionsOf(const std::string& strat
 // The μ of FedProx's proximal term that nodes add to their local training under `parameters`
 // (its option proximal_mu), 0 for a strategy without one; errors as CreateStrategy's.
 StatusOr<double> ProximalMuOf(const StrategyParameters& parameters);
+
+// Ok when a round of `updates` contributions is enough for the strategy `parameters` name to decide
+// from: always, but for Krum, which needs more than 2·byzantine + 2 (and selected ≤ n − byzantine).
+// kFailedPrecondition naming the counts otherwise; kInvalidArgument as CreateStrategy.
+Status CheckUpdateCount(const StrategyParameters& parameters, size_t updates);
 
 // True for the robust aggregators ("median", "trimmed_mean", "krum"): they rank or compare the
 // nodes' updates one by one, which secure aggregation exists to prevent (the server only ever

@@ -37,17 +37,17 @@ TEST(StrategyParametersTest, EveryKnownStrategyIsCreatedUnderItsName) {
     ASSERT_TRUE(strategy.ok()) << strategy.status();
     EXPECT_EQ((*strategy)->name(), name);
   }
-  EXPECT_THAT(names,
-              ElementsAre("fedavg", "fedprox", "fedavgm", "fedadagrad", "fedadam", "fedyogi"));
+  EXPECT_THAT(names, ElementsAre("fedavg", "fedprox", "fedavgm", "fedadagrad", "fedadam", "fedyogi",
+                                 "median", "trimmed_mean", "krum"));
 }
 
 TEST(StrategyParametersTest, UnknownNameListsTheKnownOnes) {
   auto strategy = CreateStrategy(StrategyParameters{"bulyan", {}});
   ASSERT_FALSE(strategy.ok());
   EXPECT_EQ(strategy.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_THAT(
-      strategy.status().message(),
-      HasSubstr("'bulyan' (known: fedavg, fedprox, fedavgm, fedadagrad, fedadam, fedyogi)"));
+  EXPECT_THAT(strategy.status().message(),
+              HasSubstr("'bulyan' (known: fedavg, fedprox, fedavgm, fedadagrad, fedadam, fedyogi, "
+                        "median, trimmed_mean, krum)"));
 }
 
 TEST(StrategyParametersTest, UnknownOptionNamesItAndTheOptionsTaken) {
@@ -60,6 +60,9 @@ TEST(StrategyParametersTest, UnknownOptionNamesItAndTheOptionsTaken) {
       {"fedavgm", "beta1", "(its options: momentum, server_learning_rate)"},
       {"fedadagrad", "beta2", "(its options: beta1, server_learning_rate, tau)"},
       {"fedadam", "learning_rate", "(its options: beta1, beta2, server_learning_rate, tau)"},
+      {"median", "trim_fraction", "(its options: server_learning_rate)"},
+      {"trimmed_mean", "byzantine", "(its options: server_learning_rate, trim_fraction)"},
+      {"krum", "trim_fraction", "(its options: byzantine, selected, server_learning_rate)"},
   };
   for (const auto& c : cases) {
     auto strategy = CreateStrategy(StrategyParameters{c.strategy, {{c.option, 0.5}}});
@@ -93,6 +96,16 @@ TEST(StrategyParametersTest, OutOfRangeNamesTheOptionTheValueAndTheRange) {
       {"fedadagrad", "tau", 0, "tau = 0 is out of range; allowed: (0, inf)"},
       {"fedadam", "tau", -0.001, "tau = -0.001 is out of range; allowed: (0, inf)"},
       {"fedyogi", "tau", kInf, "tau = inf is out of range; allowed: (0, inf)"},
+      {"median", "server_learning_rate", 0, "server_learning_rate = 0 is out of range"},
+      {"trimmed_mean", "trim_fraction", 0.5,
+       "trim_fraction = 0.5 is out of range; allowed: [0, 0.5)"},
+      {"trimmed_mean", "trim_fraction", kNan, "trim_fraction = nan is out of range"},
+      {"krum", "byzantine", -1,
+       "byzantine = -1 is out of range; allowed: an integer in [0, 100000]"},
+      {"krum", "byzantine", 1.5, "byzantine = 1.5 is out of range"},
+      {"krum", "byzantine", kInf, "byzantine = inf is out of range"},
+      {"krum", "selected", 0, "selected = 0 is out of range; allowed: an integer in [1, 100000]"},
+      {"krum", "selected", kNan, "selected = nan is out of range"},
   };
   for (const auto& c : cases) {
     auto strategy = CreateStrategy(StrategyParameters{c.strategy, {{c.option, c.value}}});
@@ -107,6 +120,10 @@ TEST(StrategyParametersTest, RangeEdgesThatAreAllowed) {
   EXPECT_TRUE(CreateStrategy(StrategyParameters{"fedavgm", {{"momentum", 0}}}).ok());
   EXPECT_TRUE(CreateStrategy(StrategyParameters{"fedadam", {{"beta1", 0}, {"beta2", 0}}}).ok());
   EXPECT_TRUE(CreateStrategy(StrategyParameters{"fedyogi", {{"tau", 1e-300}}}).ok());
+  EXPECT_TRUE(CreateStrategy(StrategyParameters{"trimmed_mean", {{"trim_fraction", 0}}}).ok());
+  EXPECT_TRUE(CreateStrategy(StrategyParameters{"trimmed_mean", {{"trim_fraction", 0.49}}}).ok());
+  EXPECT_TRUE(CreateStrategy(StrategyParameters{"krum", {{"byzantine", 0}}}).ok());
+  EXPECT_TRUE(CreateStrategy(StrategyParameters{"krum", {{"selected", 100000}}}).ok());
 }
 
 TEST(StrategyParametersTest, OptionsReachTheMaths) {
@@ -154,6 +171,20 @@ TEST(StrategyParametersTest, OptionsOfEachStrategyWithDefaults) {
   ASSERT_TRUE(adagrad.ok());
   EXPECT_EQ(adagrad->size(), 3u);  // no beta2
 
+  auto krum = StrategyOptionsOf("krum");
+  ASSERT_TRUE(krum.ok());
+  ASSERT_EQ(krum->size(), 3u);
+  EXPECT_EQ((*krum)[0].name, "byzantine");
+  EXPECT_EQ((*krum)[0].default_value, 1);
+  EXPECT_EQ((*krum)[1].name, "selected");
+  EXPECT_EQ((*krum)[1].default_value, 1);
+  EXPECT_EQ((*krum)[2].default_value, 1.0);  // server_learning_rate, as FedAvg's
+  auto trimmed = StrategyOptionsOf("trimmed_mean");
+  ASSERT_TRUE(trimmed.ok());
+  ASSERT_EQ(trimmed->size(), 2u);
+  EXPECT_EQ((*trimmed)[1].name, "trim_fraction");
+  EXPECT_EQ((*trimmed)[1].range, "[0, 0.5)");
+
   auto unknown = StrategyOptionsOf("bulyan");
   ASSERT_FALSE(unknown.ok());
   EXPECT_THAT(unknown.status().message(), HasSubstr("unknown strategy 'bulyan'"));
@@ -192,9 +223,12 @@ TEST(StrategyParametersTest, RobustAggregatorsNeedIndividualUpdates) {
   for (const char* name : {"median", "trimmed_mean", "krum"}) {
     EXPECT_TRUE(NeedsIndividualUpdates(name)) << name;
   }
+  std::vector<std::string> robust;
   for (const auto& [name, description] : KnownStrategies()) {
-    EXPECT_FALSE(NeedsIndividualUpdates(name)) << name;
+    if (NeedsIndividualUpdates(name)) robust.push_back(name);
   }
+  EXPECT_THAT(robust, ElementsAre("median", "trimmed_mean", "krum"));
+  EXPECT_FALSE(NeedsIndividualUpdates("fedprox"));
 }
 
 }  // namespace

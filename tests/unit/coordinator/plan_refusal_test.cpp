@@ -200,14 +200,35 @@ TEST_P(PlanRefusalTest, IsRefusedNamingTheKeyAndTheReason) {
 INSTANTIATE_TEST_SUITE_P(PlanFiles, PlanRefusalTest, ::testing::ValuesIn(Refusals()),
                          [](const auto& info) { return std::string(info.param.name); });
 
-TEST(PlanCheckTest, ARobustStrategyWithoutSecureAggregationIsNotRefusedForIt) {
-  // Median and Krum are not built yet: without secure aggregation they fail as unknown strategies,
-  // not for the reason secure aggregation gives.
+TEST(PlanCheckTest, ARobustStrategyWithoutSecureAggregationIsAccepted) {
+  for (const char* strategy :
+       {"name = \"median\"\n", "name = \"trimmed_mean\"\ntrim_fraction = 0.2\n",
+        "name = \"krum\"\n"}) {
+    auto plan = ParsePlan(Base("[nodes]\nmin = 5\n[strategy]\n" + std::string(strategy) +
+                               "[secure_aggregation]\nenabled = false\n"),
+                          "plan.toml");
+    EXPECT_TRUE(plan.ok()) << strategy << ": " << plan.status();
+  }
+  auto byzantine = ParsePlan(Base("[nodes]\nmin = 7\n[strategy]\nname = \"krum\"\nbyzantine = 2\n"
+                                  "selected = 3\n[secure_aggregation]\nenabled = false\n"),
+                             "plan.toml");
+  EXPECT_TRUE(byzantine.ok()) << byzantine.status();
+}
+
+TEST(PlanCheckTest, KrumIsRefusedWhenARoundMayBringTwoFPlusTwoUpdatesOrFewer) {
+  // f = 1 by default: more than 4 updates, and min defaults to 3.
   auto plan = ParsePlan(
       Base("[strategy]\nname = \"krum\"\n[secure_aggregation]\nenabled = false\n"), "plan.toml");
   ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(plan.status().message(),
-              AllOf(HasSubstr("unknown strategy 'krum'"), ::testing::Not(HasSubstr("hide"))));
+              AllOf(HasSubstr("[nodes] min"), HasSubstr("'krum'"), HasSubstr("f = 1"),
+                    HasSubstr("n > 2f + 2 = 4"), ::testing::Not(HasSubstr("hide"))));
+  auto two = ParsePlan(Base("[nodes]\nmin = 6\n[strategy]\nname = \"krum\"\nbyzantine = 2\n"
+                            "[secure_aggregation]\nenabled = false\n"),
+                       "plan.toml");
+  ASSERT_FALSE(two.ok());
+  EXPECT_THAT(two.status().message(), AllOf(HasSubstr("f = 2"), HasSubstr("got n = 6")));
 }
 
 TEST(PlanCheckTest, TwoNodesWithoutSecureAggregationAreAccepted) {

@@ -68,6 +68,30 @@ TEST(ContributionLayoutTest, CheckPackedNamesTheValueOutsideTheRange) {
   EXPECT_FALSE(layout.CheckPacked(packed).ok());
 }
 
+// A node of tiny weight sent values at the range's edge: divided by its weight, as the robust
+// strategies of plain runs unpack each vector, its delta would have been up to R·weight_cap.
+TEST(ContributionLayoutTest, AWeightedDeltaBeyondTheRangeTimesTheWeightIsRefused) {
+  const ContributionLayout layout = Layout();
+  std::vector<float> packed = layout.Pack({{1, 2, 3}, 10, 0.5}).value();  // ω = 0.1
+  packed[2] = 0.5f;                                                       // within ±4, but Δ = 5
+  Status refused = layout.CheckPacked(packed);
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.message(), HasSubstr("value 2"));
+  EXPECT_THAT(refused.message(), HasSubstr("times its weight"));
+  packed[2] = 0.4f;  // Δ = 4, the edge itself
+  EXPECT_TRUE(layout.CheckPacked(packed).ok());
+}
+
+TEST(ContributionLayoutTest, UnpackDeltaGivesBackTheClampedDelta) {
+  const ContributionLayout layout = Layout();
+  const std::vector<float> packed = layout.Pack({{1.0f, -9.0f, 0.5f}, 25, 0.7}).value();
+  const Eigen::VectorXd delta = layout.UnpackDelta(packed);
+  ASSERT_EQ(delta.size(), 3);
+  EXPECT_DOUBLE_EQ(delta[0], 1.0);  // ω = 0.25: every product and quotient is exact
+  EXPECT_DOUBLE_EQ(delta[1], -4.0);
+  EXPECT_DOUBLE_EQ(delta[2], 0.5);
+}
+
 // Regression: a node claimed a negative number of examples; the weights summed to almost nothing
 // and FedAvg's division blew the model up.
 TEST(ContributionLayoutTest, NoWellFormedVectorCarriesANegativeWeight) {
