@@ -127,6 +127,10 @@ int Run(CoordinatorOptions& o) {
     return ReportFailure(
         InvalidArgumentError("--admin-allow is only used with --admin-bind ENDPOINT"));
   }
+  if (!o.metrics_listen.empty()) {
+    return ReportFailure(InvalidArgumentError(
+        "--metrics-listen is the daemon's (--config FILE); a single run has no metrics endpoint"));
+  }
   auto loop = coordinator::RoundLoop::Create(o.run, SystemClock::Get());
   if (!loop.ok()) return ReportFailure(loop.status());
   auto transport = Bind(o);
@@ -308,6 +312,11 @@ Runner AddCoordinatorCommand(CLI::App& app) {
   cmd->add_option("--config", o->config_file,
                   "Serve submitted runs as a daemon, configured by this file (see `cartable\n"
                   "coordinator init`); the socket, key and limit flags below override it")
+      ->group("Daemon");
+  cmd->add_option("--metrics-listen", o->metrics_listen,
+                  "Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464),\n"
+                  "overriding [metrics] listen. Unauthenticated: keep it on loopback or a\n"
+                  "monitored network")
       ->group("Daemon");
   AddRunFlags(cmd, *o);
   AddSocketFlags(cmd, *o);

@@ -5,10 +5,14 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
+#include <optional>
 
 #include "audit/audit_log.h"
 #include "cli/command.h"
 #include "cli/coordinator_options.h"
+#include "cli/metrics_endpoint.h"
+#include "coordinator/metrics.h"
 #include "coordinator/run_service.h"
 #include "core/config_file.h"
 #include "core/files.h"
@@ -22,8 +26,8 @@ namespace {
 constexpr const char* kConfigTemplate =
     R"toml(# The coordinator daemon's configuration: cartable coordinator --config coordinator.toml
 # Relative paths are relative to this file's directory. Flags given on the command line
-# (--bind, --key, --allow, --admin-bind, --admin-allow, --log-level, --heartbeat and the limits)
-# override what is here. `cartable coordinator --help` explains each setting.
+# (--bind, --key, --allow, --admin-bind, --admin-allow, --metrics-listen, --log-level,
+# --heartbeat and the limits) override what is here. `cartable coordinator --help` explains each setting.
 
 # runs.db (the run store, SQLite), audit.jsonl (the audit log) and runs/<id>/ (what each run
 # left: model, card, rounds) live here. Back it up whole (docs/operations.md).
@@ -53,6 +57,11 @@ max_message_mb = 256
 peer_queue_mb = 0          # 0: max_message_mb + 16
 reassembly_mb = 4096
 transfer_timeout_seconds = 60
+
+# [metrics]
+# Prometheus metrics at http://HOST:PORT/metrics (counts and durations only; docs/operations.md
+# lists them). Unauthenticated: keep it on loopback or a network only your monitoring reaches.
+# listen = "127.0.0.1:9464"
 )toml";
 
 // Each key of the file, unless its flag was given.
@@ -98,6 +107,15 @@ Status ApplyConfig(CoordinatorOptions& o, const GivenFlag& given) {
   CARTABLE_RETURN_IF_ERROR(number(limits, "transfer_timeout_seconds", "--transfer-timeout",
                                   o.transfer_timeout_s, 1, 86400));
   CARTABLE_RETURN_IF_ERROR(limits.Finish());
+  CARTABLE_ASSIGN_OR_RETURN(ConfigTable metrics, root.Table("metrics"));
+  CARTABLE_ASSIGN_OR_RETURN(std::string listen, metrics.String("listen", ""));
+  if (!given("--metrics-listen")) {
+    if (auto parsed = ParseHttpAddress(listen); !listen.empty() && !parsed.ok()) {
+      return metrics.Error("listen", parsed.status().message());
+    }
+    o.metrics_listen = listen;
+  }
+  CARTABLE_RETURN_IF_ERROR(metrics.Finish());
   return root.Finish();
 }
 
@@ -139,6 +157,45 @@ void PrintRun(const coordinator::StoredRun& run) {
   std::fflush(stdout);
 }
 
+// The daemon's Prometheus endpoint and what it reads at each scrape: the counters the service's
+// hooks feed, the run store through a connection of its own (the service's is not thread safe),
+// and the nodes' socket's byte counters.
+class DaemonMetrics {
+ public:
+  coordinator::CoordinatorMetrics& counters() { return counters_; }
+
+  // Serves until destroyed; `nodes` must outlive this object. An error names `setting`.
+  Status Start(const std::string& setting, const HttpAddress& address,
+               const std::filesystem::path& store, const protocol::ZmqServerTransport& nodes) {
+    CARTABLE_ASSIGN_OR_RETURN(store_, coordinator::OpenSqliteRunStore(store));
+    auto endpoint = MetricsEndpoint::Start(address, [this, &nodes] { return Render(nodes); });
+    if (!endpoint.ok()) return InvalidArgumentError(setting + ": " + endpoint.status().message());
+    endpoint_ = std::move(endpoint).value();
+    return Status::Ok();
+  }
+
+ private:
+  std::string Render(const protocol::ZmqServerTransport& nodes) {
+    {
+      const std::lock_guard lock(store_mutex_);
+      auto counts = store_->CountByState();
+      if (counts.ok()) {
+        counters_.SetRunCounts((*counts)[coordinator::RunState::kQueued],
+                               (*counts)[coordinator::RunState::kRunning]);
+      } else {
+        spdlog::warn("metrics: the run store could not be read: {}", counts.status().message());
+      }
+    }
+    counters_.SetNodeTraffic(nodes.frame_bytes_received(), nodes.frame_bytes_sent());
+    return coordinator::RenderPrometheus(counters_.Snapshot());
+  }
+
+  coordinator::CoordinatorMetrics counters_;
+  std::mutex store_mutex_;
+  std::unique_ptr<coordinator::RunStore> store_;
+  std::unique_ptr<MetricsEndpoint> endpoint_;  // last: stopped before what it reads goes
+};
+
 int Fail(const Status& s) {
   // A socket that cannot bind is a configuration the operator must change.
   return ReportFailure(s.code() == StatusCode::kUnavailable ? InvalidArgumentError(s.message())
@@ -151,6 +208,17 @@ int RunCoordinatorDaemon(CoordinatorOptions& o, const GivenFlag& given) {
   if (Status s = ApplyConfig(o, given); !s.ok()) return ReportFailure(s);
   if (Status s = SetupLogging(o.log_level, "coordinator"); !s.ok()) return ReportFailure(s);
   if (Status s = RefuseRunFlags(given); !s.ok()) return ReportFailure(s);
+  const std::string metrics_setting =
+      given("--metrics-listen") ? "--metrics-listen" : o.config_file + ": [metrics] listen";
+  std::optional<HttpAddress> metrics_address;
+  if (!o.metrics_listen.empty()) {
+    auto parsed = ParseHttpAddress(o.metrics_listen);
+    if (!parsed.ok()) {
+      return ReportFailure(
+          InvalidArgumentError(metrics_setting + ": " + parsed.status().message()));
+    }
+    metrics_address = *parsed;
+  }
   if (o.admin_bind.empty()) {
     return ReportFailure(
         InvalidArgumentError(o.config_file +
@@ -171,6 +239,14 @@ int RunCoordinatorDaemon(CoordinatorOptions& o, const GivenFlag& given) {
   if (!nodes.ok()) return Fail(nodes.status());
   auto admin = BindAdmin(o);
   if (!admin.ok()) return Fail(admin.status().WithContext("admin socket"));
+  DaemonMetrics metrics;
+  if (metrics_address) {
+    if (Status s = metrics.Start(metrics_setting, *metrics_address, state / "runs.db", **nodes);
+        !s.ok()) {
+      return ReportFailure(s);
+    }
+    std::printf("metrics on http://%s/metrics\n", metrics_address->ToString().c_str());
+  }
   std::printf("coordinator daemon: nodes on %s, researchers on %s, state in %s\n",
               (*nodes)->endpoint().c_str(), (*admin)->endpoint().c_str(), state.c_str());
   std::fflush(stdout);
@@ -190,6 +266,20 @@ int RunCoordinatorDaemon(CoordinatorOptions& o, const GivenFlag& given) {
   service.audit_head = [&log] { return log.head(); };
   service.on_round = PrintRound;
   service.on_run = PrintRun;
+  if (metrics_address) {
+    coordinator::CoordinatorMetrics& counters = metrics.counters();
+    service.on_round = [&counters](uint64_t run_id, const coordinator::RoundRecord& record) {
+      PrintRound(run_id, record);
+      counters.OnRound(record);
+    };
+    service.on_run = [&counters](const coordinator::StoredRun& run) {
+      PrintRun(run);
+      counters.OnRun(run);
+    };
+    service.serve.observe = [&counters](const coordinator::RunSnapshot* run) {
+      counters.Observe(run);
+    };
+  }
   InstallShutdownHandler();
   if (Status s = log.Append("coordinator_started",
                             {{"nodes", (*nodes)->endpoint()}, {"admin", (*admin)->endpoint()}});

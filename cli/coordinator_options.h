@@ -42,6 +42,8 @@ struct CoordinatorOptions {
   std::string state_dir;               // runs.db, audit.jsonl, runs/<id>/
   std::vector<std::string> operators;  // admin names that may see and cancel every run
   int node_timeout_s = 30;
+  // HOST:PORT of the Prometheus endpoint ([metrics] listen, --metrics-listen); empty: none.
+  std::string metrics_listen;
 };
 
 protocol::ZmqOptions TransportOptions(const CoordinatorOptions& o);

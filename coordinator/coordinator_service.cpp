@@ -78,6 +78,12 @@ bool ServeAdmin(RoundLoop* loop, protocol::ServerTransport* nodes, protocol::Ser
   return true;
 }
 
+void Observe(const RoundLoop& loop, const ServeOptions& options) {
+  if (!options.observe) return;
+  const RunSnapshot snapshot = loop.Snapshot();
+  options.observe(&snapshot);
+}
+
 AdminAnswerer OneRunDesk() {
   return [desk = AdminDesk()](const protocol::Envelope& request, const std::string& identity,
                               const RunSnapshot* run) {
@@ -132,7 +138,9 @@ Status ServeRun(RoundLoop& loop, protocol::ServerTransport& transport,
     }
     if (admin != nullptr && !ServeAdmin(&loop, &transport, *admin, answer_admin)) admin = nullptr;
     SendAll(loop, transport, loop.OnTick());
+    Observe(loop, options);
   }
+  Observe(loop, options);
   return loop.outcome();
 }
 
@@ -142,6 +150,7 @@ Status ServeIdle(protocol::ServerTransport& transport, const ServeOptions& optio
   protocol::ServerTransport* admin = options.admin;
   const TimePoint until = SystemClock::Get().Now() + duration;
   const std::string heartbeat = protocol::Encode({0, 0, protocol::Heartbeat{}});
+  if (options.observe) options.observe(nullptr);
   while (!options.should_stop() && SystemClock::Get().Now() < until) {
     auto delivery = transport.Receive(options.poll_interval);
     if (!delivery.ok()) return delivery.status().WithContext("coordinator");

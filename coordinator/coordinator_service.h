@@ -27,6 +27,9 @@ struct ServeOptions {
   protocol::ServerTransport* admin = nullptr;
   // Who answers the admin socket. Empty: an AdminDesk (status and stop of this one run).
   AdminAnswerer answer_admin;
+  // Shown the run in progress after each poll and once more when it is over, and null when
+  // ServeIdle starts (metrics). Called on the serving thread; it must not wait. Empty: none.
+  std::function<void(const RunSnapshot* run)> observe;
 };
 
 // Returns the loop's outcome: OK when every round completed.

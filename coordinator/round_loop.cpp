@@ -345,6 +345,7 @@ std::vector<Outgoing> RoundLoop::FinishTraining() {
 
 std::vector<Outgoing> RoundLoop::RetryOrFail(const Status& failure) {
   const Status why = failure.WithContext("round " + std::to_string(current_.round));
+  attempts_failed_ += 1;
   if (why.code() != StatusCode::kFailedPrecondition || ++failed_attempts_ >= config_.max_attempts)
     return Fail(why);
   std::string without;

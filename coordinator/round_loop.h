@@ -62,6 +62,9 @@ struct RunSnapshot {
   std::vector<NodeView> nodes;  // joined nodes, by name
   std::optional<RoundRecord> last_round;
   std::optional<std::string> stop_requested_by;
+  // Round attempts that failed (each retried, or failing the run) since the loop was created or
+  // resumed: the metrics' count of aborted attempts.
+  uint64_t attempts_failed = 0;
 };
 
 class RoundLoop {
@@ -168,8 +171,9 @@ class RoundLoop {
   size_t drops_recorded_ = 0;  // of the current stage
   TimePoint deadline_{};
   TimePoint round_started_{};
-  uint32_t attempt_ = 0;     // every attempt at a round has its own number on the wire
-  int failed_attempts_ = 0;  // of the current round
+  uint32_t attempt_ = 0;          // every attempt at a round has its own number on the wire
+  int failed_attempts_ = 0;       // of the current round
+  uint64_t attempts_failed_ = 0;  // of the run, for RunSnapshot::attempts_failed
   RoundRecord current_;
   std::vector<RoundRecord> records_;
   Checkpoint checkpoint_;

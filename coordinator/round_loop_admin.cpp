@@ -63,6 +63,7 @@ RunSnapshot RoundLoop::Snapshot() const {
             [](const auto& a, const auto& b) { return a.name < b.name; });
   if (!records_.empty()) s.last_round = records_.back();
   s.stop_requested_by = stop_requested_by_;
+  s.attempts_failed = attempts_failed_;
   return s;
 }
 

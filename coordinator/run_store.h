@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,6 +67,8 @@ class RunStore {
   virtual StatusOr<std::optional<Checkpoint>> LoadCheckpoint(uint64_t id) = 0;
   // The records of a run's completed rounds, in order, as SaveRound got them.
   virtual StatusOr<std::vector<std::string>> RoundRecords(uint64_t id) = 0;
+  // How many runs are in each state; a state no run is in is absent.
+  virtual StatusOr<std::map<RunState, uint64_t>> CountByState() = 0;
 };
 
 // The embedded store: an SQLite database (WAL mode, full sync) at `path`, created with its schema

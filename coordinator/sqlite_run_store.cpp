@@ -2,7 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstring>
+#include <iterator>
 
 #include "coordinator/run_store.h"
 
@@ -239,6 +241,21 @@ class SqliteRunStore final : public RunStore {
     while (query.Step()) records.push_back(query.Text(0));
     CARTABLE_RETURN_IF_ERROR(query.status());
     return records;
+  }
+
+  StatusOr<std::map<RunState, uint64_t>> CountByState() override {
+    Statement query(db_, "SELECT state, COUNT(*) FROM runs GROUP BY state");
+    std::map<RunState, uint64_t> counts;
+    while (query.Step()) {
+      const std::string state = query.Text(0);
+      const auto* known = std::find_if(std::begin(kStates), std::end(kStates),
+                                       [&](RunState s) { return RunStateName(s) == state; });
+      if (known == std::end(kStates))
+        return DataLossError("run store: a run has state '" + state + "'");
+      counts[*known] = static_cast<uint64_t>(query.Int(1));
+    }
+    CARTABLE_RETURN_IF_ERROR(query.status());
+    return counts;
   }
 
  private:

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -99,6 +100,8 @@ struct ZmqServerTransport::Sockets {
       std::make_shared<internal::ReassemblyBudget>(options.max_reassembly_bytes);
   std::map<PeerId, InboundTransfer> transfers;  // one per peer with a transfer in progress
   uint64_t next_transfer = 1;
+  std::atomic<uint64_t> bytes_received{0};  // whole frames
+  std::atomic<uint64_t> bytes_sent{0};
 
   // Abandons the transfers that made no progress for transfer_idle_timeout_ms (their peer stopped
   // or vanished: this libzmq says nothing of disconnections), and forgets idle send queues.
@@ -233,7 +236,10 @@ Status ZmqServerTransport::SendShared(const PeerId& peer,
     const internal::SendProgress progress =
         internal::SendFrame(sockets_->router, &peer, frame, sockets_->options.chunk_bytes,
                             sockets_->next_transfer++, queue, zmq::send_flags::dontwait);
-    if (progress.complete()) return Status::Ok();
+    if (progress.complete()) {
+      sockets_->bytes_sent.fetch_add(size, std::memory_order_relaxed);
+      return Status::Ok();
+    }
     std::string what = internal::PeerLabel(peer) +
                        " is not reading: ZeroMQ's queue for it is full; " + Queued(*queue, cap);
     if (progress.sent > 0) {
@@ -255,6 +261,14 @@ size_t ZmqServerTransport::queued_bytes(const PeerId& peer) const {
 }
 
 size_t ZmqServerTransport::reassembly_bytes() const { return sockets_->reassembly->reserved(); }
+
+uint64_t ZmqServerTransport::frame_bytes_received() const {
+  return sockets_->bytes_received.load(std::memory_order_relaxed);
+}
+
+uint64_t ZmqServerTransport::frame_bytes_sent() const {
+  return sockets_->bytes_sent.load(std::memory_order_relaxed);
+}
 
 StatusOr<std::optional<Delivery>> ZmqServerTransport::Receive(Duration timeout) {
   const TimePoint end = SystemClock::Get().Now() + timeout;
@@ -284,6 +298,7 @@ StatusOr<std::optional<Delivery>> ZmqServerTransport::Receive(Duration timeout) 
           sockets_->router, std::move(first), it->second.reassembler, internal::PeerLabel(peer));
       if (!it->second.reassembler.in_progress()) sockets_->transfers.erase(it);
       if (frame) {
+        sockets_->bytes_received.fetch_add(frame->size(), std::memory_order_relaxed);
         return std::optional<Delivery>(
             Delivery{std::move(peer), std::move(*frame), identity_name, identity_key});
       }

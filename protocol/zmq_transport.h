@@ -108,6 +108,11 @@ class ZmqServerTransport final : public ServerTransport {
   // Bytes reserved for chunked frames still arriving, across all peers (at most
   // max_reassembly_bytes).
   size_t reassembly_bytes() const;
+  // Bytes of the whole frames received from peers, and sent to them in full, since the socket
+  // was bound (chunk headers and ZeroMQ's and CURVE's own bytes not counted). Unlike the rest of
+  // the transport, these may be read from any thread (metrics).
+  uint64_t frame_bytes_received() const;
+  uint64_t frame_bytes_sent() const;
 
  private:
   struct Sockets;

@@ -3,11 +3,18 @@
 // with `cartable run`, two runs served back to back by the same node processes, a coordinator
 // killed with SIGKILL mid-run that resumes bit-identically, and who may see and cancel what.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <fstream>
+#include <map>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "core/files.h"
@@ -67,6 +74,35 @@ std::string Plan(const std::string& name, const std::string& strategy, bool secu
   return plan;
 }
 
+// GET http://127.0.0.1:PORT/PATH.
+httplib::Result Fetch(const std::string& port, const std::string& path) {
+  httplib::Client client("127.0.0.1", std::stoi(port));
+  client.set_connection_timeout(5);
+  client.set_read_timeout(30);
+  return client.Get(path.c_str());
+}
+
+// The samples of a Prometheus text page, by "name{labels}"; a line that is neither a # HELP or
+// # TYPE comment nor `name{labels} value` fails the test.
+std::map<std::string, double> ParseMetrics(const std::string& text) {
+  static const std::regex kSample(
+      R"(^([a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*")"
+      R"((,[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*")*\})?) (\S+)$)");
+  std::map<std::string, double> samples;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("# HELP ") || line.starts_with("# TYPE ")) continue;
+    std::smatch sample;
+    EXPECT_TRUE(std::regex_match(line, sample, kSample)) << "not a sample: " << line;
+    if (sample.empty()) continue;
+    const std::string value = sample[sample.size() - 1];
+    size_t parsed = 0;
+    samples[sample[1]] = std::stod(value, &parsed);
+    EXPECT_EQ(parsed, value.size()) << "not a number: " << line;
+  }
+  return samples;
+}
+
 // A coordinator daemon, three node daemons and two researchers, installed in a scratch directory
 // the way docs/researcher-guide.md and docs/operations.md say.
 class ServiceTest : public ::testing::Test {
@@ -103,13 +139,20 @@ class ServiceTest : public ::testing::Test {
   const fs::path& dir() const { return scratch_.path(); }
   fs::path Log(const std::string& name) const { return dir() / (name + ".log"); }
 
-  void StartCoordinator() {
-    coordinator_ =
-        ChildProcess::Spawn({CARTABLE_BINARY, "coordinator", "--config",
-                             (dir() / "coord" / "coordinator.toml").string(), "--bind",
-                             nodes_endpoint_, "--admin-bind", admin_endpoint_, "--heartbeat", "1"},
-                            Log("coordinator"))
-            .value();
+  // The daemon's command line, with `extra` flags.
+  std::vector<std::string> CoordinatorArgs(const std::vector<std::string>& extra = {}) const {
+    std::vector<std::string> args{
+        "coordinator",   "--config",      (dir() / "coord" / "coordinator.toml").string(),
+        "--bind",        nodes_endpoint_, "--admin-bind",
+        admin_endpoint_, "--heartbeat",   "1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+
+  void StartCoordinator(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv{CARTABLE_BINARY};
+    for (const std::string& arg : CoordinatorArgs(extra)) argv.push_back(arg);
+    coordinator_ = ChildProcess::Spawn(argv, Log("coordinator")).value();
     ASSERT_TRUE(WaitForText(Log("coordinator"), "coordinator daemon:", seconds(30)))
         << Slurp(Log("coordinator"));
   }
@@ -148,6 +191,12 @@ class ServiceTest : public ::testing::Test {
     std::smatch id;
     EXPECT_TRUE(std::regex_search(out, id, std::regex("(^|\n)([0-9]+)\n"))) << out;
     return id.size() > 2 ? id[2].str() : "0";
+  }
+
+  // A port of 127.0.0.1 that no one listens on now.
+  static std::string FreePort() {
+    const std::string endpoint = FreeLoopbackEndpoint();
+    return endpoint.substr(endpoint.rfind(':') + 1);
   }
 
   ScratchDir scratch_{"cartable-service"};
@@ -306,6 +355,86 @@ TEST_F(ServiceTest, BadPlansAndBadConfigurationsSayWhatAndWhere) {
       Log("run-flag"));
   EXPECT_EQ(code3, 2);
   EXPECT_NE(out3.find("--rounds with --config"), std::string::npos) << out3;
+}
+
+TEST_F(ServiceTest, TheMetricsEndpointCountsARunsRoundsTrafficAndEnd) {
+  const std::string port = FreePort();
+  StartCoordinator({"--metrics-listen", "127.0.0.1:" + port});
+  EXPECT_NE(Slurp(Log("coordinator")).find("metrics on http://127.0.0.1:" + port + "/metrics"),
+            std::string::npos);
+  StartNodes();
+  const std::string id = Submit("alice", Plan("short", "fedavg", true, 2), "short.toml");
+  auto [watched, progress] = Run("alice", {"watch", id}, seconds(300));
+  ASSERT_EQ(watched, 0) << progress;
+
+  // The daemon counts a run's end just after the store records it, which `watch` may see first.
+  const std::string ended = "cartable_coordinator_runs_ended_total{state=\"ended\"}";
+  std::map<std::string, double> samples;
+  std::string text;
+  for (int scrape = 0; scrape < 300 && samples[ended] < 1; ++scrape) {
+    if (scrape > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto page = Fetch(port, "/metrics");
+    ASSERT_TRUE(page) << httplib::to_string(page.error());
+    ASSERT_EQ(page->status, 200);
+    EXPECT_EQ(page->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+    text = page->body;
+    samples = ParseMetrics(text);
+  }
+  const std::string prefix = "cartable_coordinator_";
+  EXPECT_EQ(samples[ended], 1) << text;
+  EXPECT_EQ(samples[prefix + "runs_ended_total{state=\"failed\"}"], 0) << text;
+  EXPECT_EQ(samples[prefix + "rounds_completed_total"], 2) << text;
+  EXPECT_EQ(samples[prefix + "round_duration_seconds_count"], 2) << text;
+  EXPECT_EQ(samples[prefix + "round_duration_seconds_bucket{le=\"+Inf\"}"], 2) << text;
+  EXPECT_GT(samples[prefix + "received_bytes_total"], 0) << text;
+  EXPECT_GT(samples[prefix + "sent_bytes_total"], 0) << text;
+  EXPECT_EQ(samples[prefix + "runs_queued"], 0) << text;
+  EXPECT_EQ(samples[prefix + "runs_running"], 0) << text;
+  EXPECT_EQ(samples[prefix + "nodes_connected"], 0) << text;  // the run is over
+  EXPECT_EQ(text.find("school-"), std::string::npos) << "a node's name in the metrics:\n" << text;
+
+  auto elsewhere = Fetch(port, "/");
+  ASSERT_TRUE(elsewhere) << httplib::to_string(elsewhere.error());
+  EXPECT_EQ(elsewhere->status, 404);
+  EXPECT_EQ(coordinator_->Terminate(), 0) << Slurp(Log("coordinator"));
+  coordinator_.reset();
+  EXPECT_FALSE(Fetch(port, "/metrics")) << "the endpoint outlived the daemon";
+}
+
+TEST_F(ServiceTest, ABadMetricsAddressIsRefusedBeforeServing) {
+  auto [code, out] =
+      Cartable(CoordinatorArgs({"--metrics-listen", "127.0.0.1:70000"}), Log("bad-port"));
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("--metrics-listen: '127.0.0.1:70000': the port 70000 is out of range"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("coordinator daemon:"), std::string::npos) << out;
+
+  const fs::path config = dir() / "coord" / "coordinator.toml";
+  ASSERT_TRUE(
+      WriteFileAtomically(config, Slurp(config) + "\n[metrics]\nlisten = \"localhost\"\n").ok());
+  auto [code2, out2] = Cartable(CoordinatorArgs(), Log("bad-listen"));
+  EXPECT_EQ(code2, 2);
+  EXPECT_NE(out2.find("[metrics] listen: 'localhost' is not HOST:PORT"), std::string::npos) << out2;
+
+  // A port another program listens on (the flag overrides the file's bad address).
+  const int busy = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(busy, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(::bind(busy, reinterpret_cast<sockaddr*>(&address), length), 0);
+  ASSERT_EQ(::listen(busy, 1), 0);
+  ASSERT_EQ(::getsockname(busy, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  const std::string port = std::to_string(ntohs(address.sin_port));
+  auto [code3, out3] =
+      Cartable(CoordinatorArgs({"--metrics-listen", "127.0.0.1:" + port}), Log("busy-port"));
+  ::close(busy);
+  EXPECT_EQ(code3, 2);
+  EXPECT_NE(out3.find("--metrics-listen: cannot listen on 127.0.0.1:" + port), std::string::npos)
+      << out3;
+  EXPECT_EQ(out3.find("coordinator daemon:"), std::string::npos) << out3;
 }
 
 }  // namespace

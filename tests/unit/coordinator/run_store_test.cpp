@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -196,6 +197,25 @@ TEST_F(RunStoreTest, AQueuedRunCancelledNeverStarted) {
   EXPECT_EQ(run.state, RunState::kCancelled);
   EXPECT_EQ(run.started_ms, 0);
   EXPECT_EQ(run.ended_ms, 1500);
+}
+
+// The metrics endpoint counts runs through a second connection to the daemon's database.
+TEST_F(RunStoreTest, CountByStateSeesEveryStateAndAnotherConnectionsWrites) {
+  auto reader = OpenSqliteRunStore(path_);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  auto empty = (*reader)->CountByState();
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_TRUE(empty->empty());
+  const uint64_t a = Submit("a");
+  const uint64_t b = Submit("b");
+  Submit("c");
+  ASSERT_TRUE(store_->SetState(a, RunState::kRunning, "", 1100).ok());
+  ASSERT_TRUE(store_->SetState(b, RunState::kCancelled, "admin", 1200).ok());
+  auto counts = (*reader)->CountByState();
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(*counts,
+            (std::map<RunState, uint64_t>{
+                {RunState::kQueued, 1}, {RunState::kRunning, 1}, {RunState::kCancelled, 1}}));
 }
 
 TEST_F(RunStoreTest, SetStateRefusesToLeaveAFinalStateOrTouchAnUnknownRun) {
