@@ -22,6 +22,12 @@ namespace {
 
 // `body` as a frame of protocol version `version` (its layout is this build's; only the byte
 // differs).
+// How this build refuses a frame of `version`.
+std::string VersionRefusal(int version) {
+  return "unsupported protocol version " + std::to_string(version) + " (this build speaks " +
+         std::to_string(protocol::kProtocolVersion) + ")";
+}
+
 std::string FrameOfVersion(const protocol::Body& body, uint8_t version) {
   std::string frame = protocol::Encode({0, 0, body});
   frame[4] = static_cast<char>(version);
@@ -38,7 +44,8 @@ TEST(ProtocolVersionTest, TheCoordinatorAnswersAnUnreadableFrameButNotAnUnreadab
   auto client = protocol::ZmqClientTransport::Connect(transport->endpoint()).value();
   // An older node's refusal of our frames, then an older node's Hello: only the Hello is answered.
   ASSERT_TRUE(client->Send(FrameOfVersion(protocol::ErrorReply{9, "frame refused"}, 1)).ok());
-  ASSERT_TRUE(client->Send(FrameOfVersion(protocol::Hello{"school"}, 4)).ok());
+  ASSERT_TRUE(
+      client->Send(FrameOfVersion(protocol::Hello{"school"}, protocol::kProtocolVersion + 1)).ok());
   coordinator::ServeOptions options;
   int polls = 0;
   options.should_stop = [&] { return ++polls > 30; };  // about 3 s
@@ -50,8 +57,7 @@ TEST(ProtocolVersionTest, TheCoordinatorAnswersAnUnreadableFrameButNotAnUnreadab
   const protocol::Envelope answer = protocol::Decode(*reply).value();
   const auto* error = std::get_if<protocol::ErrorReply>(&answer.body);
   ASSERT_NE(error, nullptr);
-  EXPECT_NE(error->message.find("unsupported protocol version 4 (this build speaks 3)"),
-            std::string::npos)
+  EXPECT_NE(error->message.find(VersionRefusal(protocol::kProtocolVersion + 1)), std::string::npos)
       << "the first answer is not the Hello's: " << error->message;
   EXPECT_FALSE(client->Receive(std::chrono::milliseconds(500)).value().has_value())
       << "a second answer";
@@ -89,9 +95,8 @@ TEST(ProtocolVersionTest, ANodeAnswersNoErrorItCannotRead) {
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_FALSE(std::holds_alternative<protocol::ErrorReply>(decoded->body))
       << std::get<protocol::ErrorReply>(decoded->body).message;
-  EXPECT_TRUE(testing::WaitForText(dir.path() / "node.log",
-                                   "unsupported protocol version 1 (this build speaks 3)",
-                                   std::chrono::seconds(10)))
+  EXPECT_TRUE(
+      testing::WaitForText(dir.path() / "node.log", VersionRefusal(1), std::chrono::seconds(10)))
       << testing::Slurp(dir.path() / "node.log");
   node->Signal(SIGTERM);
   ASSERT_TRUE(node->WaitFor(std::chrono::seconds(20)).has_value());
