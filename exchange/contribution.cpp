@@ -16,12 +16,6 @@ std::string Number(double v) {
   return text;
 }
 
-double Norm(std::span<const float> values) {
-  double squares = 0;
-  for (float v : values) squares += static_cast<double>(v) * v;
-  return std::sqrt(squares);
-}
-
 }  // namespace
 
 StatusOr<ContributionLayout> ContributionLayout::For(
@@ -83,7 +77,7 @@ StatusOr<std::vector<float>> ContributionLayout::Pack(const LocalUpdate& update,
     CARTABLE_ASSIGN_OR_RETURN(done.norm, aggregation::BoundNorm(packed, max_norm_));
     done.norm_bounded = done.norm > max_norm_;
   } else {
-    done.norm = Norm(packed);
+    done.norm = aggregation::L2Norm(packed);
   }
   const double weight = WeightOf(update.examples);
   for (float& v : packed) v = static_cast<float>(weight * v);
@@ -127,7 +121,7 @@ Status ContributionLayout::CheckPacked(std::span<const float> packed) const {
   }
   if (max_norm_ > 0) {
     // Weighting each float by ω rounds it once more: a relative 1e-6 covers it.
-    const double norm = Norm(packed.first(dimension_));
+    const double norm = aggregation::L2Norm(packed.first(dimension_));
     if (norm > max_norm_ * weight * (1 + 1e-6)) {
       return InvalidArgumentError("the contribution's weighted delta has norm " + Number(norm) +
                                   ", above the bound " + Number(max_norm_) + " times its weight " +

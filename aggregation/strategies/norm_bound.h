@@ -12,6 +12,9 @@
 
 namespace cartable::aggregation {
 
+// ‖values‖₂, summed in double over the floats: the norm BoundNorm bounds.
+double L2Norm(std::span<const float> values);
+
 // Scales `delta` by max_norm / ‖delta‖₂ when its norm exceeds max_norm, leaving it untouched
 // otherwise, and returns its norm BEFORE scaling (compare it with max_norm to know whether, and by
 // how much, it was clipped). Afterwards ‖delta‖₂ ≤ max_norm holds exactly (computed in double over
