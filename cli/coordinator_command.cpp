@@ -313,6 +313,12 @@ Runner AddCoordinatorCommand(CLI::App& app) {
                   "Serve submitted runs as a daemon, configured by this file (see `cartable\n"
                   "coordinator init`); the socket, key and limit flags below override it")
       ->group("Daemon");
+  auto check = std::make_shared<bool>(false);
+  cmd->add_flag("--check", *check,
+                "With --config: validate the configuration and what it names (keys, allow-lists,\n"
+                "state directory, audit log), explain what the daemon would do, and exit without\n"
+                "starting it (0: valid)")
+      ->group("Daemon");
   cmd->add_option("--metrics-listen", o->metrics_listen,
                   "Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464),\n"
                   "overriding [metrics] listen. Unauthenticated: keep it on loopback or a\n"
@@ -343,11 +349,16 @@ Runner AddCoordinatorCommand(CLI::App& app) {
       ".pub is in researchers/ asks how the run goes with:\n"
       "  cartable admin status --coordinator tcp://127.0.0.1:7451 \\\n"
       "    --server-key coordinator.pub --key alice.key");
-  return [o, cmd, init, init_dir] {
+  return [o, cmd, init, init_dir, check] {
     if (init->parsed()) return InitCoordinator(*init_dir);
+    if (*check && o->config_file.empty()) {
+      return ReportFailure(InvalidArgumentError("--check needs --config FILE: it checks a file"));
+    }
     if (!o->config_file.empty()) {
-      return RunCoordinatorDaemon(
-          *o, [cmd](const std::string& flag) { return cmd->get_option(flag)->count() > 0; });
+      const GivenFlag given = [cmd](const std::string& flag) {
+        return cmd->get_option(flag)->count() > 0;
+      };
+      return *check ? CheckCoordinatorDaemon(*o, given) : RunCoordinatorDaemon(*o, given);
     }
     return Run(*o);
   };

@@ -51,6 +51,8 @@ bind = "tcp://127.0.0.1:7451"
 allow = "researchers"
 # Researchers (their .pub file names) who may see and cancel every run, not only their own.
 operators = []
+# Runs one researcher may have queued or running at once; a submission beyond is refused.
+max_queued_runs = 20
 
 [limits]
 max_message_mb = 256
@@ -96,6 +98,8 @@ Status ApplyConfig(CoordinatorOptions& o, const GivenFlag& given) {
   CARTABLE_RETURN_IF_ERROR(text(admin, "bind", "--admin-bind", o.admin_bind, false));
   CARTABLE_RETURN_IF_ERROR(text(admin, "allow", "--admin-allow", o.admin_allow_dir, true));
   CARTABLE_ASSIGN_OR_RETURN(o.operators, admin.Strings("operators"));
+  CARTABLE_ASSIGN_OR_RETURN(int64_t max_queued, admin.Integer("max_queued_runs", 20, 1, 100000));
+  o.max_unfinished_runs = static_cast<int>(max_queued);
   CARTABLE_RETURN_IF_ERROR(admin.Finish());
   CARTABLE_ASSIGN_OR_RETURN(ConfigTable limits, root.Table("limits"));
   CARTABLE_RETURN_IF_ERROR(
@@ -204,30 +208,36 @@ int Fail(const Status& s) {
 
 }  // namespace
 
-int RunCoordinatorDaemon(CoordinatorOptions& o, const GivenFlag& given) {
-  if (Status s = ApplyConfig(o, given); !s.ok()) return ReportFailure(s);
-  if (Status s = SetupLogging(o.log_level, "coordinator"); !s.ok()) return ReportFailure(s);
-  if (Status s = RefuseRunFlags(given); !s.ok()) return ReportFailure(s);
-  const std::string metrics_setting =
+StatusOr<DaemonSettings> ReadDaemonSettings(CoordinatorOptions& o, const GivenFlag& given) {
+  CARTABLE_RETURN_IF_ERROR(ApplyConfig(o, given));
+  CARTABLE_RETURN_IF_ERROR(RefuseRunFlags(given));
+  DaemonSettings settings;
+  settings.metrics_setting =
       given("--metrics-listen") ? "--metrics-listen" : o.config_file + ": [metrics] listen";
-  std::optional<HttpAddress> metrics_address;
   if (!o.metrics_listen.empty()) {
     auto parsed = ParseHttpAddress(o.metrics_listen);
     if (!parsed.ok()) {
-      return ReportFailure(
-          InvalidArgumentError(metrics_setting + ": " + parsed.status().message()));
+      return InvalidArgumentError(settings.metrics_setting + ": " + parsed.status().message());
     }
-    metrics_address = *parsed;
+    settings.metrics_address = *parsed;
   }
   if (o.admin_bind.empty()) {
-    return ReportFailure(
-        InvalidArgumentError(o.config_file +
-                             ": [admin] bind is empty: a daemon takes its runs from researchers, "
-                             "on its admin socket"));
+    return InvalidArgumentError(o.config_file +
+                                ": [admin] bind is empty: a daemon takes its runs from "
+                                "researchers, on its admin socket");
   }
   if (o.reassembly_mb < o.max_message_mb) {
-    return ReportFailure(InvalidArgumentError("reassembly_mb must be at least max_message_mb"));
+    return InvalidArgumentError("reassembly_mb must be at least max_message_mb");
   }
+  return settings;
+}
+
+int RunCoordinatorDaemon(CoordinatorOptions& o, const GivenFlag& given) {
+  auto settings = ReadDaemonSettings(o, given);
+  if (!settings.ok()) return ReportFailure(settings.status());
+  if (Status s = SetupLogging(o.log_level, "coordinator"); !s.ok()) return ReportFailure(s);
+  const std::string& metrics_setting = settings->metrics_setting;
+  const std::optional<HttpAddress>& metrics_address = settings->metrics_address;
   const std::filesystem::path state = o.state_dir;
   if (Status s = EnsureDirectory(state / "runs"); !s.ok()) return ReportFailure(s);
   auto store = coordinator::OpenSqliteRunStore(state / "runs.db");
@@ -256,6 +266,7 @@ int RunCoordinatorDaemon(CoordinatorOptions& o, const GivenFlag& given) {
   service.heartbeat_interval = std::chrono::seconds(o.heartbeat_s);
   service.node_timeout = std::chrono::seconds(o.node_timeout_s);
   service.operators = {o.operators.begin(), o.operators.end()};
+  service.max_unfinished_runs = static_cast<uint64_t>(o.max_unfinished_runs);
   service.serve.max_payload_bytes = static_cast<size_t>(o.max_message_mb) << 20;
   service.serve.admin = admin->get();
   service.serve.should_stop = [] { return ShutdownRequested(); };

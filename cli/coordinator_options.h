@@ -6,11 +6,13 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/metrics_endpoint.h"
 #include "cli/secagg_flags.h"
 #include "coordinator/run_config.h"
 #include "core/status.h"
@@ -42,6 +44,7 @@ struct CoordinatorOptions {
   std::string state_dir;               // runs.db, audit.jsonl, runs/<id>/
   std::vector<std::string> operators;  // admin names that may see and cancel every run
   int node_timeout_s = 30;
+  int max_unfinished_runs = 20;  // per researcher ([admin] max_queued_runs)
   // HOST:PORT of the Prometheus endpoint ([metrics] listen, --metrics-listen); empty: none.
   std::string metrics_listen;
 };
@@ -52,8 +55,21 @@ protocol::ZmqOptions TransportOptions(const CoordinatorOptions& o);
 StatusOr<std::unique_ptr<protocol::ZmqServerTransport>> Bind(const CoordinatorOptions& o);
 StatusOr<std::unique_ptr<protocol::ZmqServerTransport>> BindAdmin(const CoordinatorOptions& o);
 
+// What the daemon makes of its configuration beyond the options themselves.
+struct DaemonSettings {
+  std::optional<HttpAddress> metrics_address;  // none: no metrics endpoint
+  std::string metrics_setting;                 // where the address came from, for errors
+};
+// Reads o.config_file into `o` (flags given win), and checks what can be checked without touching
+// a socket or a file: an error names the setting and the file.
+StatusOr<DaemonSettings> ReadDaemonSettings(CoordinatorOptions& o, const GivenFlag& given);
+
 // `cartable coordinator --config FILE`: the daemon. `given` tells the flags from the defaults.
 int RunCoordinatorDaemon(CoordinatorOptions& o, const GivenFlag& given);
+// `cartable coordinator --config FILE --check`: validates the configuration and what it names
+// (keys, allow-lists, state), and explains in plain words what the daemon would do, starting
+// nothing and writing nothing.
+int CheckCoordinatorDaemon(CoordinatorOptions& o, const GivenFlag& given);
 // `cartable coordinator init DIR`: a commented configuration, keys and directories to start from.
 int InitCoordinator(const std::string& dir);
 

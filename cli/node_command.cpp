@@ -7,6 +7,8 @@
 #include <iostream>
 #include <memory>
 
+#include "audit/audit_log.h"
+#include "audit/verify.h"
 #include "cli/command.h"
 #include "core/config_file.h"
 #include "core/files.h"
@@ -16,6 +18,7 @@
 #include "ingest/pseudonymizer.h"
 #include "node/identity.h"
 #include "node/node_agent.h"
+#include "protocol/curve_keys.h"
 #include "protocol/zmq_transport.h"
 
 namespace cartable::cli {
@@ -41,8 +44,13 @@ struct NodeOptions {
   std::string roster_dir;
   bool allow_plain_updates = false;
   bool serve = false;       // run after run, until stopped
+  bool check = false;       // --check: validate the configuration, start nothing
+  std::string audit_log;    // this node's audit log; empty: none
   std::string config_file;  // node.toml: serve, configured by the file
 };
+
+// Where an installed node keeps its audit log, relative to node.toml.
+constexpr const char* kDefaultAuditLog = "state/audit.jsonl";
 
 // Each key of node.toml, unless its flag was given (the flag wins).
 Status ApplyConfig(NodeOptions& o, const GivenFlag& given) {
@@ -105,6 +113,12 @@ Status ApplyConfig(NodeOptions& o, const GivenFlag& given) {
   CARTABLE_ASSIGN_OR_RETURN(bool plain, secure.Bool("allow_plain_updates", o.allow_plain_updates));
   if (!given("--allow-plain-updates")) o.allow_plain_updates = plain;
   CARTABLE_RETURN_IF_ERROR(secure.Finish());
+  CARTABLE_ASSIGN_OR_RETURN(ConfigTable audit, root.Table("audit"));
+  if (!given("--audit-log") && !audit.Has("path")) {
+    o.audit_log = (std::filesystem::path(o.config_file).parent_path() / kDefaultAuditLog).string();
+  }
+  CARTABLE_RETURN_IF_ERROR(text(audit, "path", "--audit-log", o.audit_log, true));
+  CARTABLE_RETURN_IF_ERROR(audit.Finish());
   CARTABLE_RETURN_IF_ERROR(root.Finish());
   if (o.coordinator.empty() || o.data.empty()) {
     return InvalidArgumentError(o.config_file + ": needs [coordinator] endpoint and [data] source");
@@ -186,6 +200,10 @@ min_cohort = 3                   # refuse rounds whose sum mixes fewer establish
 tolerate_corrupt = 0.05
 # roster = "roster"              # NAME.sign.pub of every enrolled establishment (recommended)
 allow_plain_updates = false      # never send an update in the clear
+
+[audit]
+path = "state/audit.jsonl"       # runs offered, rounds asked, each message sent: sizes and hashes
+                                 # (check it with: cartable audit verify state/audit.jsonl)
 )toml";
 
 int InitNode(const std::string& dir, const std::string& name) {
@@ -214,6 +232,73 @@ int InitNode(const std::string& dir, const std::string& name) {
   return kExitOk;
 }
 
+// `cartable node --config FILE --check`: the configuration and what it names (keys, data, roster,
+// audit log) checked, and what the agent would do said in plain words. Nothing is started,
+// created or written; the data are read to count them, as the agent would read them.
+int Check(const NodeOptions& o) {
+  if (o.insecure) {
+    return ReportFailure(InvalidArgumentError(
+        "--check validates an agent that uses CURVE; --insecure switches off its keys"));
+  }
+  auto keys = protocol::LoadCurveKeyPair(o.key_file);
+  if (!keys.ok()) return ReportFailure(keys.status().WithContext("[keys] key"));
+  auto coordinator_key = protocol::LoadCurvePublicKey(o.coordinator_key_file);
+  if (!coordinator_key.ok())
+    return ReportFailure(coordinator_key.status().WithContext("[coordinator] key"));
+  auto data = ingest::LoadData(o.data);
+  if (!data.ok()) return ReportFailure(data.status().WithContext("[data] source"));
+  const models::PupilSplit split = models::SplitByPupil(*data, o.test_fraction, o.split_seed);
+  std::string roster = "none: the coordinator is trusted to name each cohort's members truthfully";
+  if (!o.roster_dir.empty()) {
+    auto loaded = node::LoadRoster(o.roster_dir);
+    if (!loaded.ok())
+      return ReportFailure(loaded.status().WithContext("[secure_aggregation] roster"));
+    roster = std::to_string(loaded->size()) + " enrolled establishment(s) in " + o.roster_dir +
+             ", against which every cohort is checked";
+  }
+  std::error_code error;
+  const std::filesystem::path pseudonym_key = o.pseudonym_key.empty()
+                                                  ? ingest::DefaultPseudonymKeyFile()
+                                                  : std::filesystem::path(o.pseudonym_key);
+  const bool has_pseudonym_key = std::filesystem::exists(pseudonym_key, error);
+  std::string audit = "none (set [audit] path or --audit-log)";
+  if (!o.audit_log.empty()) {
+    audit = o.audit_log + ": no log yet (it is created at the first start)";
+    if (std::filesystem::exists(o.audit_log, error)) {
+      auto verified = audit::VerifyAuditLog(o.audit_log);
+      if (!verified.ok()) return ReportFailure(verified.status().WithContext("[audit] path"));
+      audit = o.audit_log + ": intact, " + std::to_string(verified->entries) + " entries";
+    }
+  }
+  std::printf("%s is valid. Started with it, the node agent of '%s' would:\n",
+              o.config_file.c_str(), (o.name.empty() ? HostName() : o.name).c_str());
+  std::printf(
+      "  - read %s: %zu answers and %zu pupil records of %zu pupils; hold out %zu pupils\n"
+      "    (%.0f%%) to evaluate each round's model;\n",
+      o.data.c_str(), data->size(), data->records.size(), data->num_pupils(),
+      split.test.num_pupils(), 100 * o.test_fraction);
+  std::printf("  - pseudonymise pupil ids as it reads them with the key in %s%s;\n",
+              pseudonym_key.c_str(), has_pseudonym_key ? "" : " (created at the first start)");
+  std::printf(
+      "  - connect to the coordinator at %s, accepting only the server key in %s,\n"
+      "    as the key in %s (public %s);\n",
+      o.coordinator.c_str(), o.coordinator_key_file.c_str(), o.key_file.c_str(),
+      keys->public_key.c_str());
+  std::printf(
+      "  - serve its runs one after another until stopped, rejoining a silent coordinator\n"
+      "    after %d heartbeats of %d s;\n",
+      o.missed_heartbeats, o.heartbeat_s);
+  std::printf(
+      "  - refuse rounds whose secure sum mixes fewer than %zu establishments, assume up to\n"
+      "    %.0f%% of a cohort may collude, and %s;\n",
+      o.min_cohort, 100 * o.tolerate_corrupt,
+      o.allow_plain_updates ? "ALSO answer rounds that ask for the update in the clear"
+                            : "never send an update in the clear");
+  std::printf("  - roster: %s;\n", roster.c_str());
+  std::printf("  - audit log: %s.\n", audit.c_str());
+  return kExitOk;
+}
+
 int Run(NodeOptions& o) {
   if (o.name.empty()) o.name = HostName();
   if (o.coordinator.empty() || o.data.empty()) {
@@ -237,8 +322,27 @@ int Run(NodeOptions& o) {
   if (!security.ok()) return ReportFailure(security.status());
   auto transport = Connect(o);
   if (!transport.ok()) return ReportFailure(transport.status());
+  std::unique_ptr<audit::AuditLog> audit_log;
+  if (!o.audit_log.empty()) {
+    auto opened = audit::AuditLog::Open(o.audit_log);
+    if (!opened.ok()) return ReportFailure(opened.status().WithContext("the node's audit log"));
+    audit_log = std::move(opened).value();
+    if (Status s = audit_log->Append("node_started", {{"name", o.name},
+                                                      {"coordinator", o.coordinator},
+                                                      {"pupils", log->num_pupils()},
+                                                      {"held_out", split.test.num_pupils()}});
+        !s.ok()) {
+      return ReportFailure(s);
+    }
+    spdlog::info("audit log: {} ({} entries)", o.audit_log, audit_log->size());
+  }
   InstallShutdownHandler();
   node::NodeAgentOptions options;
+  if (audit_log) {
+    options.audit = [&audit_log](const node::AuditNote& note) {
+      return audit_log->Append(note.event, note.data);
+    };
+  }
   options.idle_timeout = std::chrono::seconds(o.idle_timeout_s);
   options.heartbeat_interval = std::chrono::seconds(o.heartbeat_s);
   options.missed_heartbeats = o.missed_heartbeats;
@@ -250,10 +354,7 @@ int Run(NodeOptions& o) {
     outcome = node::ServeRuns(
         [&] { return std::make_unique<node::NodeSession>(o.name, split, *security); }, **transport,
         options);
-    if (outcome.code() == StatusCode::kCancelled) {
-      spdlog::info("node agent stopped");
-      return kExitOk;
-    }
+    if (outcome.code() == StatusCode::kCancelled) outcome = Status::Ok();
   } else {
     node::NodeSession session(o.name, std::move(split), std::move(security).value());
     outcome = node::RunNodeAgent(session, **transport, options);
@@ -265,7 +366,12 @@ int Run(NodeOptions& o) {
       outcome = DeadlineExceededError(outcome.message() + ": " + why);
     }
   }
+  if (audit_log) {
+    audit_log->Append("node_stopped", {{"outcome", outcome.ok() ? "ok" : outcome.ToString()}})
+        .IgnoreError();
+  }
   if (!outcome.ok()) return ReportFailure(outcome);
+  if (o.serve) spdlog::info("node agent stopped");
   return kExitOk;
 }
 
@@ -362,6 +468,17 @@ Runner AddNodeCommand(CLI::App& app) {
                 "Serve run after run until stopped, instead of ending with the first run: when\n"
                 "a run ends, or the coordinator is silent past --idle-timeout, wait for the next")
       ->group("Daemon");
+  cmd->add_option("--audit-log", o->audit_log,
+                  "Keep this node's audit log in this file (hash-chained JSON lines; see\n"
+                  "docs/audit-log.md): runs offered, rounds asked, each message sent by size and\n"
+                  "SHA-256, never a value. With --config the default is state/audit.jsonl beside\n"
+                  "node.toml; check it with `cartable audit verify FILE`")
+      ->group("Daemon");
+  cmd->add_flag("--check", o->check,
+                "With --config: validate the configuration and what it names (keys, data,\n"
+                "roster, audit log), explain what the agent would do, and exit without starting\n"
+                "it (0: valid)")
+      ->group("Daemon");
   cmd->add_option("--config", o->config_file,
                   "Serve run after run as the installed agent, configured by this file (see\n"
                   "`cartable node init`); flags given here override it")
@@ -384,6 +501,9 @@ Runner AddNodeCommand(CLI::App& app) {
         return ReportFailure(s);
       }
       o->serve = true;
+      if (o->check) return Check(*o);
+    } else if (o->check) {
+      return ReportFailure(InvalidArgumentError("--check needs --config FILE: it checks a file"));
     }
     return Run(*o);
   };

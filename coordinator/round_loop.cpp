@@ -154,6 +154,7 @@ std::vector<Outgoing> RoundLoop::HandleMessage(const protocol::PeerId& peer,
 
 std::vector<Outgoing> RoundLoop::OnHello(const protocol::PeerId& peer, const protocol::Hello& hello,
                                          const SenderIdentity& sender) {
+  const bool known = registry_.Contains(peer);
   auto joined = registry_.Join(peer, hello, sender, clock_.Now());
   if (!joined.ok()) {
     spdlog::warn("refusing a Hello as '{}': {}", Printable(hello.node_name),
@@ -170,6 +171,9 @@ std::vector<Outgoing> RoundLoop::OnHello(const protocol::PeerId& peer, const pro
     out = AfterStageStep(std::move(out));
   } else {
     spdlog::debug("node '{}' joined ({} connected)", hello.node_name, registry_.size());
+  }
+  if (!known && event_listener_) {
+    event_listener_({.node = hello.node_name, .reconnected = joined->has_value()});
   }
   if (excluded_.contains(hello.node_name)) {
     spdlog::warn(
@@ -284,6 +288,12 @@ std::vector<Outgoing> RoundLoop::StartAttempt() {
     cohort = SelectCohort(registry_.Members(), excluded_, sampling);
   }
   phase_ = Phase::kTraining;
+  if (event_listener_) {
+    LoopEvent started{
+        .kind = LoopEvent::Kind::kAttemptStarted, .round = current_.round, .attempt = attempt_};
+    for (const CohortMember& member : cohort) started.cohort.push_back(member.name);
+    event_listener_(started);
+  }
   std::vector<Outgoing> out;
   auto training = StartTraining(config_, attempt_, std::move(cohort), global_, out);
   if (!training.ok()) return RetryOrFail(training.status());

@@ -67,6 +67,19 @@ struct RunSnapshot {
   uint64_t attempts_failed = 0;
 };
 
+// What the loop did that an audit log records, as it happened: a node joined (on a new connection:
+// a Hello repeated on the same one is not an event), or an attempt at a round started with its
+// cohort.
+struct LoopEvent {
+  enum class Kind { kNodeJoined, kAttemptStarted };
+  Kind kind = Kind::kNodeJoined;
+  std::string node;                 // kNodeJoined: its name
+  bool reconnected = false;         // kNodeJoined: it replaced an earlier connection
+  uint32_t round = 0;               // kAttemptStarted
+  uint32_t attempt = 0;             // kAttemptStarted: the attempt's number on the wire
+  std::vector<std::string> cohort;  // kAttemptStarted: the members' names
+};
+
 class RoundLoop {
  public:
   static StatusOr<std::unique_ptr<RoundLoop>> Create(const RunConfig& config, const Clock& clock);
@@ -120,6 +133,10 @@ class RoundLoop {
   void set_round_listener(std::function<void(const RoundRecord&)> listener) {
     listener_ = std::move(listener);
   }
+  // Called as a node joins and as each attempt at a round starts (the audit log).
+  void set_event_listener(std::function<void(const LoopEvent&)> listener) {
+    event_listener_ = std::move(listener);
+  }
 
  private:
   // kPausing: between a failed attempt and the next, so that nodes that restarted or lost a
@@ -159,6 +176,7 @@ class RoundLoop {
   std::unique_ptr<aggregation::Strategy> strategy_;
   std::vector<float> global_;
   std::function<void(const RoundRecord&)> listener_;
+  std::function<void(const LoopEvent&)> event_listener_;
 
   Phase phase_ = Phase::kJoining;
   Status outcome_;

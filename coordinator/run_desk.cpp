@@ -112,8 +112,19 @@ StatusOr<StoredRun> RunDesk::Visible(uint64_t run_id, const std::string& who) {
 
 StatusOr<std::string> RunDesk::Submit(const protocol::AdminRequest& request,
                                       const std::string& who) {
+  if (request.document.size() > kMaxPlanBytes) {
+    return InvalidArgumentError("a plan of " + std::to_string(request.document.size()) +
+                                " bytes: plans are at most " + std::to_string(kMaxPlanBytes));
+  }
   const std::string text(request.document.begin(), request.document.end());
   CARTABLE_ASSIGN_OR_RETURN(Plan plan, ParsePlan(text, "plan"));
+  CARTABLE_ASSIGN_OR_RETURN(uint64_t unfinished, store_.CountUnfinished(who));
+  if (unfinished >= options_.max_unfinished_runs) {
+    return ResourceExhaustedError(
+        "you have " + std::to_string(unfinished) +
+        " runs queued or running, the most this coordinator takes from one researcher; wait for "
+        "one to end or cancel one (cartable run list, cartable run cancel ID)");
+  }
   StoredRun run;
   run.submitter = who;
   run.name = plan.name;
@@ -121,10 +132,8 @@ StatusOr<std::string> RunDesk::Submit(const protocol::AdminRequest& request,
   run.plan_hash = PlanHash(plan);
   run.submitted_ms = options_.now_ms();
   run.rounds_planned = plan.run.rounds;
-  CARTABLE_ASSIGN_OR_RETURN(std::vector<StoredRun> runs, store_.List(kListedRuns));
-  size_t ahead = 0;
-  for (const StoredRun& r : runs)
-    ahead += r.state == RunState::kQueued || r.state == RunState::kRunning;
+  CARTABLE_ASSIGN_OR_RETURN(auto counts, store_.CountByState());
+  const uint64_t ahead = counts[RunState::kQueued] + counts[RunState::kRunning];
   CARTABLE_ASSIGN_OR_RETURN(run.id, store_.Submit(run));
   if (options_.audit) {
     CARTABLE_RETURN_IF_ERROR(options_.audit(

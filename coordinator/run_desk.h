@@ -5,8 +5,9 @@
 // authenticated: a researcher sees and cancels only the runs they submitted; names listed as
 // operators see and cancel every run. Commands (AdminRequest; arguments in run_id, offset,
 // document; every answer but fetch's is a JSON document):
-//   submit   document: a plan file's text. Validated completely (coordinator/plan.h) and queued:
-//            {"run_id", "plan_hash", "queued_before"}
+//   submit   document: a plan file's text (at most kMaxPlanBytes). Validated completely
+//            (coordinator/plan.h) and queued, unless its submitter has max_unfinished_runs queued
+//            or running already: {"run_id", "plan_hash", "queued_before"}
 //   list     the caller's runs (an operator's: all), newest first
 //   status   run_id: that run, with the live state of the round under way; 0: the daemon itself
 //            (the run in progress, the queue)
@@ -30,6 +31,10 @@
 
 namespace cartable::coordinator {
 
+inline constexpr uint64_t kDefaultMaxUnfinishedRuns = 20;
+// The largest plan file accepted: plans are a few kilobytes, and every one is kept in the store.
+inline constexpr size_t kMaxPlanBytes = size_t{64} << 10;
+
 struct RunDeskOptions {
   // Allow-list names that may see and cancel every run.
   std::set<std::string> operators;
@@ -40,6 +45,9 @@ struct RunDeskOptions {
   std::function<Status(const std::string& event, const nlohmann::ordered_json& data)> audit;
   // Unix milliseconds, for the store's records.
   std::function<int64_t()> now_ms = UnixMillis;
+  // Runs one submitter may have queued or running at once; a submission beyond is refused
+  // (RESOURCE_EXHAUSTED), so one researcher's key cannot fill the queue or the store.
+  uint64_t max_unfinished_runs = kDefaultMaxUnfinishedRuns;
 };
 
 class RunDesk {

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 #include "coordinator/plan.h"
 #include "coordinator/round_record_json.h"
 #include "coordinator/run_artefacts.h"
@@ -19,7 +21,10 @@ class QueueServer {
       : store_(store),
         nodes_(nodes),
         options_(options),
-        desk_(store, {options.operators, options.runs_dir, options.audit}) {
+        desk_(store, {.operators = options.operators,
+                      .runs_dir = options.runs_dir,
+                      .audit = options.audit,
+                      .max_unfinished_runs = options.max_unfinished_runs}) {
     serve_ = options.serve;
     serve_.answer_admin = [this](const protocol::Envelope& request, const std::string& identity,
                                  const RunSnapshot* run) {
@@ -92,6 +97,8 @@ class QueueServer {
       options_.on_run(started);
     }
     loop.set_round_listener([&](const RoundRecord& record) { Record(run, loop, record); });
+    std::set<std::string> joined;  // nodes whose joining this run is in the audit log
+    loop.set_event_listener([&](const LoopEvent& event) { Note(run, event, joined); });
     const Status outcome = ServeRun(loop, nodes_, serve_);
     if (!trouble_.ok()) return trouble_;
     if (options_.serve.should_stop()) {
@@ -120,6 +127,26 @@ class QueueServer {
       return;
     }
     if (options_.on_round) options_.on_round(run.id, record);
+  }
+
+  // A node joined (audited once per node and run, however often it reconnects) or an attempt at a
+  // round started. A failure stops the service, as in Record.
+  void Note(const StoredRun& run, const LoopEvent& event, std::set<std::string>& joined) {
+    if (!trouble_.ok()) return;
+    if (event.kind == LoopEvent::Kind::kNodeJoined) {
+      if (!joined.insert(event.node).second) return;
+      trouble_ = Audit("node_joined", {{"run_id", run.id}, {"node", event.node}});
+    } else {
+      trouble_ = Audit("round_started", {{"run_id", run.id},
+                                         {"round", event.round},
+                                         {"attempt", event.attempt},
+                                         {"cohort", event.cohort.size()},
+                                         {"members", event.cohort}});
+    }
+    if (!trouble_.ok()) {
+      spdlog::error("run {}: the audit log could not be written; stopping: {}", run.id,
+                    trouble_.message());
+    }
   }
 
   Status Finish(const StoredRun& run, const RoundLoop& loop, const Status& outcome) {

@@ -34,8 +34,10 @@ struct RunServiceOptions {
   Duration node_timeout = std::chrono::seconds(30);
   // Polling, payload limits, the admin socket, should_stop; answer_admin is set by the service.
   ServeOptions serve;
-  // Who may see and cancel every run (RunDesk).
+  // Who may see and cancel every run, and how many runs one submitter may have unfinished
+  // (RunDesk).
   std::set<std::string> operators;
+  uint64_t max_unfinished_runs = kDefaultMaxUnfinishedRuns;
   // Appends an audit entry; an error stops the service (nothing happens that the log misses).
   std::function<Status(const std::string& event, const nlohmann::ordered_json& data)> audit;
   // The audit log's head hash, for the model cards. Empty function: none.

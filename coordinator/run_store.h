@@ -69,6 +69,8 @@ class RunStore {
   virtual StatusOr<std::vector<std::string>> RoundRecords(uint64_t id) = 0;
   // How many runs are in each state; a state no run is in is absent.
   virtual StatusOr<std::map<RunState, uint64_t>> CountByState() = 0;
+  // How many of `submitter`'s runs are queued or running.
+  virtual StatusOr<uint64_t> CountUnfinished(const std::string& submitter) = 0;
 };
 
 // The embedded store: an SQLite database (WAL mode, full sync) at `path`, created with its schema

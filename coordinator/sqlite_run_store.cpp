@@ -258,6 +258,17 @@ class SqliteRunStore final : public RunStore {
     return counts;
   }
 
+  StatusOr<uint64_t> CountUnfinished(const std::string& submitter) override {
+    Statement query(db_, "SELECT COUNT(*) FROM runs WHERE submitter = ? AND state IN (?, ?)");
+    query.Bind(1, submitter)
+        .Bind(2, std::string(RunStateName(RunState::kQueued)))
+        .Bind(3, std::string(RunStateName(RunState::kRunning)));
+    uint64_t count = 0;
+    if (query.Step()) count = static_cast<uint64_t>(query.Int(0));
+    CARTABLE_RETURN_IF_ERROR(query.status());
+    return count;
+  }
+
  private:
   Status WriteRound(uint64_t id, const Checkpoint& c, const std::string& record_json) {
     const auto run_id = static_cast<int64_t>(id);

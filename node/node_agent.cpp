@@ -76,6 +76,14 @@ Status ActWhileQuiet(CoordinatorLink& link, NodeSession& session,
   return Status::Ok();
 }
 
+// Hands an entry to the audit callback; its failure ends the agent.
+Status Record(const NodeAgentOptions& options, const AuditNote& note) {
+  if (!options.audit) return Status::Ok();
+  Status recorded = options.audit(note);
+  if (recorded.ok()) return recorded;
+  return recorded.WithContext("recording " + note.event + " in the node's audit log");
+}
+
 }  // namespace
 
 Status RunNodeAgent(NodeSession& session, protocol::ClientTransport& transport,
@@ -87,6 +95,7 @@ Status RunNodeAgent(NodeSession& session, protocol::ClientTransport& transport,
   SendTrouble trouble;
   trouble.Note(transport.Send(hello), "a Hello");
   bool rejoining = false;  // said Hello again after the coordinator fell silent
+  AuditTrail trail;
   std::optional<TimePoint> activity_seen;
   while (!session.finished()) {
     if (options.should_stop()) return CancelledError("node agent stopped before the run ended");
@@ -122,10 +131,15 @@ Status RunNodeAgent(NodeSession& session, protocol::ClientTransport& transport,
       rejoining = false;
     }
     link.Heard(now);
+    for (const AuditNote& note : trail.Received(*envelope)) {
+      CARTABLE_RETURN_IF_ERROR(Record(options, note));
+    }
     // A reply that cannot be sent is lost: the coordinator's deadline drops this node from the
     // round.
     for (const protocol::Envelope& reply : session.OnMessage(*envelope)) {
-      Status sent = transport.SendOwned(protocol::Encode(reply));
+      std::string frame = protocol::Encode(reply);
+      if (auto note = trail.Sending(reply, frame)) CARTABLE_RETURN_IF_ERROR(Record(options, *note));
+      Status sent = transport.SendOwned(std::move(frame));
       if (!sent.ok()) {
         spdlog::warn(
             "could not send {} (round {}) to the coordinator, which will drop this node from the "

@@ -5,13 +5,15 @@
 // is the only I/O in the node's round handling; when to say Hello, send a Heartbeat, rejoin a
 // coordinator that went silent or give up is decided by a CoordinatorLink. Frames that fail to
 // decode are logged and dropped. A send that fails (a coordinator that stops reading, or is gone)
-// is logged and never ends the agent.
+// is logged and never ends the agent. What the node was offered and what it sent go to its audit
+// trail (NodeAgentOptions::audit).
 
 #include <functional>
 #include <memory>
 
 #include "core/clock.h"
 #include "core/status.h"
+#include "node/audit_trail.h"
 #include "node/coordinator_link.h"
 #include "node/node_session.h"
 #include "protocol/codec.h"
@@ -37,6 +39,9 @@ struct NodeAgentOptions {
   Duration poll_interval = std::chrono::milliseconds(100);
   // Returns true when the agent should stop (e.g. a signal arrived).
   std::function<bool()> should_stop = [] { return false; };
+  // If set, hears each entry of the node's audit trail (node/audit_trail.h), a reply's before the
+  // reply is sent. An error from it stops the agent: a node does not act without its record.
+  std::function<Status(const AuditNote&)> audit;
 };
 
 // OK when the coordinator sent Shutdown; kDeadlineExceeded on silence; kCancelled when stopped.

@@ -53,6 +53,10 @@ class RawCurvePeer {
     const std::string frame = protocol::Encode(envelope);
     return socket_.send(zmq::buffer(frame), zmq::send_flags::dontwait).has_value();
   }
+  // Sends bytes that need not be a frame at all, without waiting; false when the queue is full.
+  bool TrySendBytes(const std::string& bytes) {
+    return socket_.send(zmq::buffer(bytes), zmq::send_flags::dontwait).has_value();
+  }
   // Sends one frame, waiting up to `patience` for room; false if there was none.
   bool Send(const protocol::Envelope& envelope, std::chrono::milliseconds patience) {
     socket_.set(zmq::sockopt::sndtimeo, static_cast<int>(patience.count()));

@@ -21,6 +21,8 @@
 #include "core/subprocess.h"
 #include "federation_fixtures.h"
 #include "process_helpers.h"
+#include "protocol/curve_keys.h"
+#include "raw_curve_peer.h"
 
 namespace cartable::testing {
 namespace {
@@ -101,6 +103,15 @@ std::map<std::string, double> ParseMetrics(const std::string& text) {
     EXPECT_EQ(parsed, value.size()) << "not a number: " << line;
   }
   return samples;
+}
+
+// How many times `needle` occurs in `text`.
+size_t Count(const std::string& text, const std::string& needle) {
+  size_t count = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+    ++count;
+  }
+  return count;
 }
 
 // A coordinator daemon, three node daemons and two researchers, installed in a scratch directory
@@ -249,6 +260,24 @@ TEST_F(ServiceTest, TwoRunsSubmittedWatchedAndFetchedAreServedByTheSameNodeDaemo
   auto [verified, said] = Cartable(
       {"audit", "verify", (dir() / "coord" / "state" / "audit.jsonl").string()}, Log("verify"));
   EXPECT_EQ(verified, 0) << said;
+  const std::string coordinator_log = Slurp(dir() / "coord" / "state" / "audit.jsonl");
+  EXPECT_EQ(Count(coordinator_log, R"("event":"node_joined")"), 6U) << coordinator_log;
+  EXPECT_GE(Count(coordinator_log, R"("event":"round_started")"), 8U) << coordinator_log;
+  EXPECT_EQ(Count(coordinator_log, R"("event":"round_completed")"), 8U) << coordinator_log;
+  // Each node's own log: intact, from its start to its stop, both runs offered, each round's
+  // masked input recorded by size and hash.
+  for (int i = 0; i < 3; ++i) {
+    const fs::path log = dir() / ("school-" + std::to_string(i)) / "state" / "audit.jsonl";
+    auto [node_verified, node_said] = Cartable({"audit", "verify", log.string()}, Log("verify"));
+    EXPECT_EQ(node_verified, 0) << node_said;
+    const std::string text = Slurp(log);
+    EXPECT_LT(text.find(R"("event":"node_started")"), text.find('\n')) << text;
+    EXPECT_NE(text.rfind(R"("event":"node_stopped")"), std::string::npos) << text;
+    EXPECT_EQ(Count(text, R"("event":"run_offered")"), 2U) << text;
+    EXPECT_EQ(Count(text, R"("event":"run_ended")"), 2U) << text;
+    EXPECT_EQ(Count(text, R"("type":"MaskedInput")"), 8U) << text;  // 2 runs of 4 rounds
+    EXPECT_NE(text.find(R"("plan_hash":")" + hash + "\""), std::string::npos) << text;
+  }
 }
 
 TEST_F(ServiceTest, ACoordinatorKilledMidRunResumesAndEndsBitIdenticalToAnUninterruptedRun) {
@@ -310,6 +339,61 @@ TEST_F(ServiceTest, AResearcherSeesAndCancelsOnlyTheirOwnRunsAndOperatorsAnyRun)
   EXPECT_EQ(states.find("queued"), std::string::npos) << states;
 }
 
+// A researcher's key turned hostile on the admin socket: thousands of submissions never read,
+// garbage, frames over the size limit. The daemon caps its runs, refuses the rest, and answers
+// another researcher throughout.
+TEST_F(ServiceTest, AResearcherFloodingTheAdminSocketIsCappedAndOthersAreStillAnswered) {
+  std::string config = Slurp(dir() / "coord" / "coordinator.toml");
+  config.replace(config.find("max_queued_runs = 20"), 20, "max_queued_runs = 3");
+  ASSERT_TRUE(WriteFileAtomically(dir() / "coord" / "coordinator.toml", config).ok());
+  StartCoordinator();  // no nodes: the first run waits for them, the others stay queued
+  auto keys = protocol::LoadCurveKeyPair(dir() / "researchers" / "bob.key");
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  auto server = protocol::LoadCurvePublicKey(dir() / "coord" / "keys" / "coordinator.pub");
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto flooder = RawCurvePeer::Connect(admin_endpoint_, *keys, *server);
+  protocol::AdminRequest submit;
+  submit.command = "submit";
+  const std::string plan = Plan("flood", "fedavg", true);
+  submit.document.assign(plan.begin(), plan.end());
+  protocol::AdminRequest oversized = submit;
+  oversized.document.resize(protocol::kMaxAdminDocumentBytes + 1, '#');
+  int sent = 0;
+  const auto until = std::chrono::steady_clock::now() + seconds(20);
+  for (int i = 0; i < 3000 && std::chrono::steady_clock::now() < until; ++i) {
+    bool ok = i % 50 == 7   ? flooder->TrySend({0, 0, oversized})
+              : i % 10 == 3 ? flooder->TrySendBytes(std::string(64 + i % 200, static_cast<char>(i)))
+                            : flooder->TrySend({0, 0, submit});
+    sent += ok;
+    if (!ok) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  EXPECT_GT(sent, 100);
+
+  // Alice is answered while bob's replies pile up unread.
+  const std::string mine = Submit("alice", Plan("mine", "fedavg", true), "mine.toml");
+  auto [listed, runs] = Run("alice", {"list"});
+  ASSERT_EQ(listed, 0) << runs << Slurp(Log("coordinator"));
+  EXPECT_NE(runs.find("mine"), std::string::npos) << runs;
+  // Bob has his three runs and not one more; his next submission says why.
+  auto [bob_listed, bob_runs] = Run("bob", {"list"});
+  ASSERT_EQ(bob_listed, 0) << bob_runs;
+  EXPECT_EQ(std::count(bob_runs.begin(), bob_runs.end(), '\n'), 4) << bob_runs;
+  const fs::path plan_file = dir() / "flood.toml";
+  ASSERT_TRUE(WriteFileAtomically(plan_file, plan).ok());
+  auto [refused, why] = Run("bob", {"submit", plan_file.string()});
+  EXPECT_NE(refused, 0);
+  EXPECT_NE(why.find("3 runs queued or running"), std::string::npos) << why;
+  EXPECT_FALSE(coordinator_->Poll().has_value()) << Slurp(Log("coordinator"));
+  flooder.reset();
+  EXPECT_EQ(coordinator_->Terminate(), 0) << Slurp(Log("coordinator"));
+  coordinator_.reset();
+  auto [verified, said] = Cartable(
+      {"audit", "verify", (dir() / "coord" / "state" / "audit.jsonl").string()}, Log("verify"));
+  EXPECT_EQ(verified, 0) << said;
+  const std::string audit = Slurp(dir() / "coord" / "state" / "audit.jsonl");
+  EXPECT_EQ(Count(audit, R"("event":"run_submitted")"), 4U) << "bob's 3 and alice's 1";
+}
+
 TEST_F(ServiceTest, NodeKeysAreRefusedOnTheAdminSocketAndResearcherKeysOnTheNodesSocket) {
   StartCoordinator();
   // A node's key asking the admin socket: refused at the handshake, never answered.
@@ -355,6 +439,40 @@ TEST_F(ServiceTest, BadPlansAndBadConfigurationsSayWhatAndWhere) {
       Log("run-flag"));
   EXPECT_EQ(code3, 2);
   EXPECT_NE(out3.find("--rounds with --config"), std::string::npos) << out3;
+}
+
+// `--check` explains an installed configuration without starting anything, and names what is wrong.
+TEST_F(ServiceTest, CheckExplainsAConfigurationAndNamesWhatIsWrongStartingNothing) {
+  const fs::path coordinator_config = dir() / "coord" / "coordinator.toml";
+  auto [code, out] =
+      Cartable({"coordinator", "--config", coordinator_config.string(), "--check"}, Log("check"));
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("of 3 establishments: school-0, school-1, school-2;"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("of 2 researchers: alice, bob;"), std::string::npos) << out;
+  EXPECT_NE(out.find("no run store yet"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(dir() / "coord" / "state" / "runs.db")) << "--check wrote the store";
+
+  const fs::path node_config = dir() / "school-1" / "node.toml";
+  auto [code2, out2] =
+      Cartable({"node", "--config", node_config.string(), "--check"}, Log("check"));
+  EXPECT_EQ(code2, 0) << out2;
+  EXPECT_NE(out2.find("node agent of 'school-1'"), std::string::npos) << out2;
+  EXPECT_NE(out2.find("answers and"), std::string::npos) << out2;
+  EXPECT_NE(out2.find("(created at the first start)"), std::string::npos) << out2;
+  EXPECT_FALSE(fs::exists(dir() / "school-1" / "state" / "audit.jsonl")) << "--check wrote a log";
+
+  // A researcher's key among the establishments' is refused: it would reach the nodes' socket.
+  Copy(dir() / "researchers" / "alice.pub", dir() / "coord" / "nodes" / "alice.pub");
+  auto [code3, out3] =
+      Cartable({"coordinator", "--config", coordinator_config.string(), "--check"}, Log("check"));
+  EXPECT_EQ(code3, 2) << out3;
+  EXPECT_NE(out3.find("alice.pub is also an establishment's key"), std::string::npos) << out3;
+  fs::remove(dir() / "school-1" / "data" / "answers.csv");
+  auto [code4, out4] =
+      Cartable({"node", "--config", node_config.string(), "--check"}, Log("check"));
+  EXPECT_NE(code4, 0) << out4;
+  EXPECT_NE(out4.find("[data] source"), std::string::npos) << out4;
 }
 
 TEST_F(ServiceTest, TheMetricsEndpointCountsARunsRoundsTrafficAndEnd) {

@@ -81,6 +81,28 @@ TEST_F(RoundLoopTest, StartsWhenExpectedNodesJoinAndAveragesByWeight) {
   for (float v : loop_->global_model()) EXPECT_NEAR(v, 2.25f, 1e-5);
 }
 
+// The audit log hears each node join once per connection, and each attempt start with its cohort.
+TEST_F(RoundLoopTest, TellsItsListenerOfJoinsAndAttemptStarts) {
+  Create(SmallRun());
+  std::vector<LoopEvent> events;
+  loop_->set_event_listener([&](const LoopEvent& event) { events.push_back(event); });
+  Join("a");
+  Join("a");  // the same Hello again, on the same connection: not a join
+  Join("b");
+  loop_->OnMessage("a2", HelloFrom("school-a"));  // school-a on a new connection
+  Join("c");
+  ASSERT_EQ(events.size(), 5u);
+  EXPECT_EQ(events[0].node, "school-a");
+  EXPECT_FALSE(events[0].reconnected);
+  EXPECT_EQ(events[1].node, "school-b");
+  EXPECT_EQ(events[2].node, "school-a");
+  EXPECT_TRUE(events[2].reconnected);
+  EXPECT_EQ(events[3].node, "school-c");
+  EXPECT_EQ(events[4].kind, LoopEvent::Kind::kAttemptStarted);
+  EXPECT_EQ(events[4].round, 1u);
+  EXPECT_EQ(events[4].cohort, (std::vector<std::string>{"school-a", "school-b", "school-c"}));
+}
+
 TEST_F(RoundLoopTest, CompletesAllRoundsRecordsMetricsAndShutsNodesDown) {
   Create(SmallRun());
   for (const char* p : {"a", "b", "c"}) Join(p);

@@ -77,5 +77,55 @@ TEST(NodeAgentTest, SendsThatFailDoNotEndTheAgent) {
   EXPECT_GE(heartbeats, 1);
 }
 
+// The trail hears each reply before it is sent, and each message the coordinator sent.
+TEST(NodeAgentTest, RecordsWhatItSendsBeforeSendingIt) {
+  ManualClock clock;
+  std::deque<std::optional<protocol::Envelope>> script;
+  script.push_back(
+      protocol::Envelope{7, 0, protocol::ErrorReply{protocol::kErrorNotJoined, "say hello"}});
+  script.push_back(protocol::Envelope{7, 0, protocol::Shutdown{"the run is over"}});
+  JammedTransport transport(clock, std::move(script));
+  NodeSession session("school-a", models::PupilSplit{}, NodeSecurity{});
+  NodeAgentOptions options;
+  std::vector<AuditNote> notes;
+  size_t sends_when_recorded = 0;
+  options.audit = [&](const AuditNote& note) {
+    notes.push_back(note);
+    if (note.event == "message_sent") sends_when_recorded = transport.attempted().size();
+    return Status::Ok();
+  };
+  int polls = 0;
+  options.should_stop = [&] { return ++polls > 1000; };
+
+  ASSERT_TRUE(RunNodeAgent(session, transport, options, clock).ok());
+
+  ASSERT_EQ(notes.size(), 2U);
+  EXPECT_EQ(notes[0].event, "message_sent");
+  EXPECT_EQ(notes[0].data["type"], "Hello");
+  EXPECT_EQ(sends_when_recorded, 1U) << "only the first Hello had been sent when it was recorded";
+  EXPECT_EQ(notes[1].event, "run_ended");
+  EXPECT_EQ(notes[1].data["reason"], "the run is over");
+}
+
+TEST(NodeAgentTest, AnAuditLogThatCannotBeWrittenStopsTheAgent) {
+  ManualClock clock;
+  std::deque<std::optional<protocol::Envelope>> script;
+  script.push_back(
+      protocol::Envelope{7, 0, protocol::ErrorReply{protocol::kErrorNotJoined, "say hello"}});
+  script.push_back(protocol::Envelope{7, 0, protocol::Shutdown{"the run is over"}});
+  JammedTransport transport(clock, std::move(script));
+  NodeSession session("school-a", models::PupilSplit{}, NodeSecurity{});
+  NodeAgentOptions options;
+  options.audit = [](const AuditNote&) { return UnavailableError("disk full"); };
+  int polls = 0;
+  options.should_stop = [&] { return ++polls > 1000; };
+
+  Status outcome = RunNodeAgent(session, transport, options, clock);
+
+  EXPECT_EQ(outcome.code(), StatusCode::kUnavailable);
+  EXPECT_NE(outcome.message().find("audit log"), std::string::npos) << outcome;
+  EXPECT_EQ(transport.attempted().size(), 1U) << "the unrecorded Hello was not sent";
+}
+
 }  // namespace
 }  // namespace cartable::node
