@@ -69,8 +69,9 @@ int CheckCoordinatorDaemon(CoordinatorOptions& o, const GivenFlag& given) {
   auto settings = ReadDaemonSettings(o, given);
   if (!settings.ok()) return ReportFailure(settings.status());
   if (o.insecure) {
-    return ReportFailure(InvalidArgumentError(
-        "--check validates a daemon that uses CURVE; --insecure switches off keys and allow-lists"));
+    return ReportFailure(
+        InvalidArgumentError("--check validates a daemon that uses CURVE; --insecure switches off "
+                             "keys and allow-lists"));
   }
   auto keys = protocol::LoadCurveKeyPair(o.key_file);
   if (!keys.ok()) return ReportFailure(keys.status().WithContext("[nodes] key"));
@@ -80,9 +81,10 @@ int CheckCoordinatorDaemon(CoordinatorOptions& o, const GivenFlag& given) {
   if (!researchers.ok()) return ReportFailure(researchers.status());
   for (const auto& [key, client] : researchers->clients) {
     if (nodes->clients.contains(key)) {
-      return ReportFailure(InvalidArgumentError(
-          "[admin] allow: " + client.name + ".pub is also an establishment's key in [nodes] "
-          "allow; a node key must never reach the researchers' socket"));
+      return ReportFailure(
+          InvalidArgumentError("[admin] allow: " + client.name +
+                               ".pub is also an establishment's key in [nodes] "
+                               "allow; a node key must never reach the researchers' socket"));
     }
   }
   auto state = DescribeState(o.state_dir);
@@ -90,23 +92,27 @@ int CheckCoordinatorDaemon(CoordinatorOptions& o, const GivenFlag& given) {
   std::string operators;
   for (const std::string& name : o.operators) operators += (operators.empty() ? "" : ", ") + name;
 
-  std::printf("%s is valid. Started with it, the coordinator daemon would:\n", o.config_file.c_str());
-  std::printf("  - listen for node agents on %s, as the key in %s (public %s),\n",
-              o.bind.c_str(), o.key_file.c_str(), keys->public_key.c_str());
+  std::printf("%s is valid. Started with it, the coordinator daemon would:\n",
+              o.config_file.c_str());
+  std::printf("  - listen for node agents on %s, as the key in %s (public %s),\n", o.bind.c_str(),
+              o.key_file.c_str(), keys->public_key.c_str());
   std::printf("    admitting the keys in %s, of %s;\n", o.allow_dir.c_str(),
               Names(*nodes, "establishment").c_str());
   std::printf("  - answer researchers on %s, admitting the keys in %s, of %s;\n",
               o.admin_bind.c_str(), o.admin_allow_dir.c_str(),
               Names(*researchers, "researcher").c_str());
-  std::printf("    operators (who see and cancel every run): %s; at most %d runs queued or running\n"
-              "    per researcher;\n",
-              operators.empty() ? "none" : operators.c_str(), o.max_unfinished_runs);
-  std::printf("  - serve the runs researchers submit one after another, keeping its state in %s:\n"
-              "    %s;\n",
-              o.state_dir.c_str(), state->c_str());
-  std::printf("  - send a heartbeat every %d s and forget a node silent %d s between rounds; take\n"
-              "    messages of up to %d MiB;\n",
-              o.heartbeat_s, o.node_timeout_s, o.max_message_mb);
+  std::printf(
+      "    operators (who see and cancel every run): %s; at most %d runs queued or running\n"
+      "    per researcher;\n",
+      operators.empty() ? "none" : operators.c_str(), o.max_unfinished_runs);
+  std::printf(
+      "  - serve the runs researchers submit one after another, keeping its state in %s:\n"
+      "    %s;\n",
+      o.state_dir.c_str(), state->c_str());
+  std::printf(
+      "  - send a heartbeat every %d s and forget a node silent %d s between rounds; take\n"
+      "    messages of up to %d MiB;\n",
+      o.heartbeat_s, o.node_timeout_s, o.max_message_mb);
   if (settings->metrics_address) {
     std::printf("  - serve Prometheus metrics, unauthenticated, at http://%s/metrics.\n",
                 settings->metrics_address->ToString().c_str());

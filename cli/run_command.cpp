@@ -128,16 +128,18 @@ int Watch(AdminClient& client, const RunOptions& o) {
     auto answer = AskJson(client, {"status", o.run_id});
     if (!answer.ok()) return ReportFailure(answer.status());
     const std::string state = answer->value("state", std::string());
-    if (state != last_state) {
-      std::printf("run %llu is %s\n", static_cast<unsigned long long>(o.run_id), state.c_str());
-      last_state = state;
-    }
+    // The rounds first: a run that ended since the last poll shows its last rounds, then its end.
     const nlohmann::json rounds = answer->value("rounds", nlohmann::json::array());
     for (; shown < rounds.size(); ++shown) {
       PrintRound(rounds[shown], answer->value("rounds_planned", 0u));
     }
+    const bool over = state == "ended" || state == "failed" || state == "cancelled";
+    if (state != last_state && !over) {  // the end is said by PrintRun below
+      std::printf("run %llu is %s\n", static_cast<unsigned long long>(o.run_id), state.c_str());
+      last_state = state;
+    }
     std::fflush(stdout);
-    if (state == "ended" || state == "failed" || state == "cancelled") {
+    if (over) {
       PrintRun(*answer);
       return state == "ended" ? kExitOk : kExitFailed;
     }

@@ -54,9 +54,8 @@ class RunDeskTest : public ::testing::Test {
     return RunDesk(*store_, options);
   }
 
-  static protocol::AdminReply Ask(RunDesk& desk, const std::string& who,
-                                  const std::string& command, uint64_t run_id = 0,
-                                  const std::string& document = "") {
+  static protocol::AdminReply Ask(RunDesk& desk, const std::string& who, const std::string& command,
+                                  uint64_t run_id = 0, const std::string& document = "") {
     protocol::AdminRequest request;
     request.command = command;
     request.run_id = run_id;
@@ -81,8 +80,7 @@ TEST_F(RunDeskTest, AResearcherBeyondTheCapIsRefusedAndOthersAreNot) {
 
   const protocol::AdminReply refused = Ask(desk, "alice", "submit", 0, kPlan);
   EXPECT_EQ(refused.code, static_cast<uint32_t>(StatusCode::kResourceExhausted));
-  EXPECT_NE(refused.message.find("2 runs queued or running"), std::string::npos)
-      << refused.message;
+  EXPECT_NE(refused.message.find("2 runs queued or running"), std::string::npos) << refused.message;
   EXPECT_EQ(Ask(desk, "bob", "submit", 0, kPlan).code, 0U) << "bob's quota is his own";
   EXPECT_EQ(Ask(desk, "operator", "cancel", RunId(first)).code, 0U);
   EXPECT_EQ(Ask(desk, "alice", "submit", 0, kPlan).code, 0U) << "a cancelled run frees its place";
@@ -113,8 +111,7 @@ TEST_F(RunDeskTest, APlanTooLargeIsRefusedBeforeItIsReadAndNothingIsStored) {
   huge += "# " + std::string(kMaxPlanBytes, 'x') + "\n";
   const protocol::AdminReply refused = Ask(desk, "alice", "submit", 0, huge);
   EXPECT_EQ(refused.code, static_cast<uint32_t>(StatusCode::kInvalidArgument));
-  EXPECT_NE(refused.message.find("plans are at most 65536"), std::string::npos)
-      << refused.message;
+  EXPECT_NE(refused.message.find("plans are at most 65536"), std::string::npos) << refused.message;
   EXPECT_EQ(store_->CountUnfinished("alice").value(), 0U);
 }
 
