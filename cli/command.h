@@ -32,6 +32,7 @@ Runner AddAdminCommand(CLI::App& app);
 Runner AddPlanCommand(CLI::App& app);
 Runner AddRunCommand(CLI::App& app);
 Runner AddAuditCommand(CLI::App& app);
+Runner AddPrivacyCommand(CLI::App& app);
 
 // True when the flag was given on the command line: a flag given overrides a configuration file.
 using GivenFlag = std::function<bool(const std::string& flag)>;

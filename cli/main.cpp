@@ -74,7 +74,8 @@ int main(int argc, char** argv) {
       {"train", AddTrainCommand},       {"model", AddModelCommand},
       {"data", AddDataCommand},         {"plan", AddPlanCommand},
       {"run", AddRunCommand},           {"admin", AddAdminCommand},
-      {"audit", AddAuditCommand},       {"bench", AddBenchCommand}};
+      {"audit", AddAuditCommand},       {"privacy", AddPrivacyCommand},
+      {"bench", AddBenchCommand}};
   std::map<CLI::App*, Runner> runners;
   for (const auto& [name, add] : commands) {
     Runner runner = add(app);

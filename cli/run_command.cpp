@@ -1,6 +1,7 @@
 // `cartable run submit|list|status|watch|cancel|fetch`: a researcher's runs on a coordinator
 // daemon, over its admin socket (coordinator/run_desk.h answers).
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -36,6 +37,24 @@ StatusOr<nlohmann::json> AskJson(AdminClient& client, const protocol::AdminReque
   return doc;
 }
 
+// A run's status with its round records from index `from` on, asking again while a reply could not
+// hold them all (a long run's records are paged), up to what the first reply said was completed.
+StatusOr<nlohmann::json> StatusFrom(AdminClient& client, uint64_t run_id, size_t from) {
+  constexpr size_t kMostRounds = 1000000;  // what a researcher's terminal takes, whatever is said
+  CARTABLE_ASSIGN_OR_RETURN(nlohmann::json doc, AskJson(client, {"status", run_id, from}));
+  nlohmann::json rounds = doc.value("rounds", nlohmann::json::array());
+  const size_t completed = std::min(doc.value("rounds_completed", size_t{0}), kMostRounds);
+  while (rounds.is_array() && !rounds.empty() && from + rounds.size() < completed) {
+    CARTABLE_ASSIGN_OR_RETURN(nlohmann::json more,
+                              AskJson(client, {"status", run_id, from + rounds.size()}));
+    const nlohmann::json page = more.value("rounds", nlohmann::json::array());
+    if (!page.is_array() || page.empty()) break;
+    for (const nlohmann::json& r : page) rounds.push_back(r);
+  }
+  doc["rounds"] = std::move(rounds);
+  return doc;
+}
+
 std::string Metric(const nlohmann::json& record, const char* key) {
   const nlohmann::json value = record.value(key, nlohmann::json());
   if (!value.is_number()) return "  n/a ";
@@ -60,6 +79,25 @@ void PrintRun(const nlohmann::json& run) {
               run.value("reason", std::string()).c_str());
   std::printf("plan %s; %u of %u rounds completed\n", run.value("plan_hash", std::string()).c_str(),
               run.value("rounds_completed", 0u), run.value("rounds_planned", 0u));
+}
+
+// The run under way, as its live status says: "now round 5, training; 3 node(s) joined: a, b, c".
+void PrintLive(const nlohmann::json& live) {
+  if (!live.is_object()) return;
+  const nlohmann::json nodes = live.value("nodes", nlohmann::json());
+  std::string joined;
+  size_t count = live.value("nodes_left_out", size_t{0});
+  if (nodes.is_array()) {
+    count = nodes.size();
+    for (const nlohmann::json& node : nodes) {
+      if (!node.is_object()) continue;
+      joined += (joined.empty() ? ": " : ", ") + node.value("name", std::string("?"));
+    }
+  }
+  const uint32_t round = live.value("round", 0u);
+  const std::string stage = live.value("stage", std::string("?"));
+  const std::string now = round == 0 ? stage : "round " + std::to_string(round) + ", " + stage;
+  std::printf("now %s; %zu node(s) joined%s\n", now.c_str(), count, joined.c_str());
 }
 
 int Submit(AdminClient& client, const RunOptions& o) {
@@ -106,13 +144,14 @@ int List(AdminClient& client, const RunOptions& o) {
 }
 
 int ShowStatus(AdminClient& client, const RunOptions& o) {
-  auto answer = AskJson(client, {"status", o.run_id});
+  auto answer = StatusFrom(client, o.run_id, 0);
   if (!answer.ok()) return ReportFailure(answer.status());
   if (o.json) {
     std::printf("%s\n", answer->dump().c_str());
     return kExitOk;
   }
   PrintRun(*answer);
+  PrintLive(answer->value("live", nlohmann::json()));
   for (const nlohmann::json& r : answer->value("rounds", nlohmann::json::array())) {
     PrintRound(r, answer->value("rounds_planned", 0u));
   }
@@ -124,19 +163,32 @@ int ShowStatus(AdminClient& client, const RunOptions& o) {
 int Watch(AdminClient& client, const RunOptions& o) {
   size_t shown = 0;
   std::string last_state;
+  std::string last_waiting;
   while (!ShutdownRequested()) {
-    auto answer = AskJson(client, {"status", o.run_id});
+    auto answer = StatusFrom(client, o.run_id, shown);
     if (!answer.ok()) return ReportFailure(answer.status());
     const std::string state = answer->value("state", std::string());
     // The rounds first: a run that ended since the last poll shows its last rounds, then its end.
-    const nlohmann::json rounds = answer->value("rounds", nlohmann::json::array());
-    for (; shown < rounds.size(); ++shown) {
-      PrintRound(rounds[shown], answer->value("rounds_planned", 0u));
+    for (const nlohmann::json& round : answer->value("rounds", nlohmann::json::array())) {
+      PrintRound(round, answer->value("rounds_planned", 0u));
+      ++shown;
     }
     const bool over = state == "ended" || state == "failed" || state == "cancelled";
     if (state != last_state && !over) {  // the end is said by PrintRun below
       std::printf("run %llu is %s\n", static_cast<unsigned long long>(o.run_id), state.c_str());
       last_state = state;
+    }
+    // While it waits (for nodes to join, or between attempts), say so when that changes.
+    const nlohmann::json live = answer->value("live", nlohmann::json());
+    if (live.is_object()) {
+      const std::string stage = live.value("stage", std::string());
+      const nlohmann::json nodes = live.value("nodes", nlohmann::json());
+      const std::string waiting = stage + " " + std::to_string(nodes.is_array() ? nodes.size() : 0);
+      if (stage != "training" && stage != "evaluating" && stage != "done" &&
+          waiting != last_waiting) {
+        PrintLive(live);
+        last_waiting = waiting;
+      }
     }
     std::fflush(stdout);
     if (over) {

@@ -1,5 +1,6 @@
 #include "coordinator/run_desk.h"
 
+#include <algorithm>
 #include <fstream>
 
 #include "aggregation/secagg/digest.h"
@@ -10,6 +11,9 @@ namespace cartable::coordinator {
 namespace {
 
 constexpr size_t kListedRuns = 200;
+// Bytes kept free in a status reply beyond its fields and rounds: what re-serialising the parsed
+// round records may add (they are stored compact, and written back compact).
+constexpr size_t kStatusMargin = 4096;
 
 protocol::Envelope Reply(uint64_t run_id, const StatusOr<std::string>& document) {
   protocol::AdminReply reply;
@@ -71,7 +75,7 @@ AdminAnswer RunDesk::Answer(const protocol::Envelope& envelope, const std::strin
   StatusOr<StoredRun> run = Visible(id, who);
   if (!run.ok()) return {Reply(id, run.status())};
   const bool is_running = running != nullptr && running->run_id == run->id;
-  if (command == "status") return {Reply(id, RunStatus(*run, running))};
+  if (command == "status") return {Reply(id, RunStatus(*run, running, request->offset))};
   if (command == "files") return {Reply(id, Files(*run))};
   if (command == "fetch") return {Reply(id, Fetch(*run, *request))};
   if (IsFinal(run->state)) {
@@ -165,25 +169,27 @@ StatusOr<std::string> RunDesk::DaemonStatus(const RunSnapshot* running) {
   return Dump(doc);
 }
 
-StatusOr<std::string> RunDesk::RunStatus(const StoredRun& run, const RunSnapshot* running) {
+StatusOr<std::string> RunDesk::RunStatus(const StoredRun& run, const RunSnapshot* running,
+                                         uint64_t first_round) {
   nlohmann::json doc = RunJson(run);
   if (running != nullptr && running->run_id == run.id) {
     CARTABLE_ASSIGN_OR_RETURN(std::string live, live_.StatusDocument(*running));
     doc["live"] = nlohmann::json::parse(live);
   }
   CARTABLE_ASSIGN_OR_RETURN(std::vector<std::string> records, store_.RoundRecords(run.id));
+  // The records from `first_round` on, as many as the reply holds: a long run's are paged.
+  const size_t from = static_cast<size_t>(std::min<uint64_t>(first_round, records.size()));
+  doc["rounds_from"] = from;
+  doc["rounds"] = nlohmann::json::array();
+  size_t room = protocol::kMaxAdminDocumentBytes -
+                std::min(protocol::kMaxAdminDocumentBytes, Dump(doc).size() + kStatusMargin);
   nlohmann::json rounds = nlohmann::json::array();
-  for (const std::string& r : records) {
-    rounds.push_back(nlohmann::json::parse(r, nullptr, /*allow_exceptions=*/false));
+  for (size_t r = from; r < records.size() && records[r].size() + 1 <= room; ++r) {
+    room -= records[r].size() + 1;
+    rounds.push_back(nlohmann::json::parse(records[r], nullptr, /*allow_exceptions=*/false));
   }
-  doc["rounds"] = rounds;
-  std::string text = Dump(doc);
-  if (text.size() > protocol::kMaxAdminDocumentBytes) {
-    doc["rounds"] = nlohmann::json(rounds.size() > 0 ? nlohmann::json::array({rounds.back()})
-                                                     : nlohmann::json::array());
-    text = Dump(doc);
-  }
-  return text;
+  doc["rounds"] = std::move(rounds);
+  return Dump(doc);
 }
 
 StatusOr<std::string> RunDesk::Files(const StoredRun& run) {

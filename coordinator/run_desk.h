@@ -9,8 +9,10 @@
 //            (coordinator/plan.h) and queued, unless its submitter has max_unfinished_runs queued
 //            or running already: {"run_id", "plan_hash", "queued_before"}
 //   list     the caller's runs (an operator's: all), newest first
-//   status   run_id: that run, with the live state of the round under way; 0: the daemon itself
-//            (the run in progress, the queue)
+//   status   run_id: that run, with the live state of the round under way, and its round records
+//            from index `offset` on, as many as one reply holds ("rounds_from" says where they
+//            start; ask again from the next one for more); run_id 0: the daemon itself (the run
+//            in progress, the queue)
 //   cancel   run_id: a queued run is cancelled at once; the running one ends now, cancelled
 //   stop     run_id (0: the running one): it ends cleanly after its current round, as ended
 //   files    run_id: the artefacts of a run that ended, with sizes and SHA-256
@@ -62,7 +64,8 @@ class RunDesk {
   StatusOr<std::string> Submit(const protocol::AdminRequest& request, const std::string& who);
   StatusOr<std::string> List(const std::string& who);
   StatusOr<std::string> DaemonStatus(const RunSnapshot* running);
-  StatusOr<std::string> RunStatus(const StoredRun& run, const RunSnapshot* running);
+  StatusOr<std::string> RunStatus(const StoredRun& run, const RunSnapshot* running,
+                                  uint64_t first_round);
   StatusOr<std::string> Files(const StoredRun& run);
   StatusOr<std::string> Fetch(const StoredRun& run, const protocol::AdminRequest& request);
   // The run named by `run_id` if `who` may see it; kNotFound otherwise (a run of someone else's

@@ -55,10 +55,12 @@ class RunDeskTest : public ::testing::Test {
   }
 
   static protocol::AdminReply Ask(RunDesk& desk, const std::string& who, const std::string& command,
-                                  uint64_t run_id = 0, const std::string& document = "") {
+                                  uint64_t run_id = 0, const std::string& document = "",
+                                  uint64_t offset = 0) {
     protocol::AdminRequest request;
     request.command = command;
     request.run_id = run_id;
+    request.offset = offset;
     request.document.assign(document.begin(), document.end());
     AdminAnswer answer = desk.Answer({run_id, 0, request}, who, nullptr);
     return std::get<protocol::AdminReply>(answer.reply.body);
@@ -113,6 +115,36 @@ TEST_F(RunDeskTest, APlanTooLargeIsRefusedBeforeItIsReadAndNothingIsStored) {
   EXPECT_EQ(refused.code, static_cast<uint32_t>(StatusCode::kInvalidArgument));
   EXPECT_NE(refused.message.find("plans are at most 65536"), std::string::npos) << refused.message;
   EXPECT_EQ(store_->CountUnfinished("alice").value(), 0U);
+}
+
+// A long run's round records do not fit one reply: status pages them from the offset asked for,
+// each page within the reply's limit, and the pages put together are every record in order.
+TEST_F(RunDeskTest, StatusPagesALongRunsRoundRecords) {
+  RunDesk desk = Desk(10);
+  const uint64_t id = RunId(Ask(desk, "alice", "submit", 0, kPlan));
+  constexpr uint32_t kRounds = 120;
+  const std::string padding(20000, 'x');  // 120 records of 20 kB: 2.4 MB, over 1 MiB
+  for (uint32_t round = 1; round <= kRounds; ++round) {
+    const std::string record = nlohmann::json{{"round", round}, {"note", padding}}.dump();
+    ASSERT_TRUE(store_->SaveRound(id, Checkpoint{round, round, {}, {}}, record).ok());
+  }
+  std::vector<uint32_t> seen;
+  for (int pages = 0; seen.size() < kRounds && pages < 10; ++pages) {
+    const protocol::AdminReply reply = Ask(desk, "alice", "status", id, "", seen.size());
+    ASSERT_EQ(reply.code, 0U) << reply.message;
+    EXPECT_LE(reply.json.size(), protocol::kMaxAdminDocumentBytes);
+    const auto doc = nlohmann::json::parse(std::string(reply.json.begin(), reply.json.end()));
+    EXPECT_EQ(doc["rounds_from"], seen.size());
+    ASSERT_FALSE(doc["rounds"].empty());
+    for (const auto& r : doc["rounds"]) seen.push_back(r["round"]);
+  }
+  ASSERT_EQ(seen.size(), kRounds);
+  for (uint32_t i = 0; i < kRounds; ++i) EXPECT_EQ(seen[i], i + 1);
+  // Past the end: no rounds, not an error.
+  const protocol::AdminReply past = Ask(desk, "alice", "status", id, "", 500);
+  EXPECT_EQ(past.code, 0U);
+  EXPECT_TRUE(
+      nlohmann::json::parse(std::string(past.json.begin(), past.json.end()))["rounds"].empty());
 }
 
 }  // namespace
