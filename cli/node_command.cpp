@@ -43,10 +43,11 @@ struct NodeOptions {
   double tolerate_corrupt = 0.05;
   std::string roster_dir;
   bool allow_plain_updates = false;
-  bool serve = false;       // run after run, until stopped
-  bool check = false;       // --check: validate the configuration, start nothing
-  std::string audit_log;    // this node's audit log; empty: none
-  std::string config_file;  // node.toml: serve, configured by the file
+  bool serve = false;            // run after run, until stopped
+  bool check = false;            // --check: validate the configuration, start nothing
+  std::string audit_log;         // this node's audit log; empty: none
+  node::PlanPolicy plan_policy;  // [policy]: what this establishment agrees to train
+  std::string config_file;       // node.toml: serve, configured by the file
 };
 
 // Where an installed node keeps its audit log, relative to node.toml.
@@ -113,6 +114,8 @@ Status ApplyConfig(NodeOptions& o, const GivenFlag& given) {
   CARTABLE_ASSIGN_OR_RETURN(bool plain, secure.Bool("allow_plain_updates", o.allow_plain_updates));
   if (!given("--allow-plain-updates")) o.allow_plain_updates = plain;
   CARTABLE_RETURN_IF_ERROR(secure.Finish());
+  CARTABLE_ASSIGN_OR_RETURN(ConfigTable policy, root.Table("policy"));
+  CARTABLE_ASSIGN_OR_RETURN(o.plan_policy, node::ReadPlanPolicy(policy));
   CARTABLE_ASSIGN_OR_RETURN(ConfigTable audit, root.Table("audit"));
   if (!given("--audit-log") && !audit.Has("path")) {
     o.audit_log = (std::filesystem::path(o.config_file).parent_path() / kDefaultAuditLog).string();
@@ -132,6 +135,7 @@ StatusOr<node::NodeSecurity> Security(const NodeOptions& o) {
   security.policy.min_cohort = o.min_cohort;
   security.policy.tolerate_corrupt = o.tolerate_corrupt;
   security.allow_plain_updates = o.allow_plain_updates;
+  security.plan_policy = o.plan_policy;
   if (!o.key_file.empty()) {
     CARTABLE_ASSIGN_OR_RETURN(protocol::CurveKeyPair keys, protocol::LoadCurveKeyPair(o.key_file));
     CARTABLE_ASSIGN_OR_RETURN(aggregation::secagg::SigningKey key,
@@ -201,10 +205,35 @@ tolerate_corrupt = 0.05
 # roster = "roster"              # NAME.sign.pub of every enrolled establishment (recommended)
 allow_plain_updates = false      # never send an update in the clear
 
+[policy]
+# What this establishment agrees to train; a request that breaks it is refused with the reason
+# (`cartable node policy check node.toml` explains it). Leave a key out for no limit.
+# models = ["pfa", "irt1pl", "dkt"]
+# max_local_epochs = 5
+# min_training_pupils = 20
+# [policy.options.dkt]
+# hidden_size = "8..128"         # a range, bounds included, or the one value allowed
+
 [audit]
 path = "state/audit.jsonl"       # runs offered, rounds asked, each message sent: sizes and hashes
                                  # (check it with: cartable audit verify state/audit.jsonl)
 )toml";
+
+// `cartable node policy check FILE`.
+int CheckPolicy(const std::string& file) {
+  auto root = ConfigTable::ReadFile(file);
+  if (!root.ok()) return ReportFailure(root.status());
+  auto table = root->Table("policy");
+  if (!table.ok()) return ReportFailure(table.status());
+  if (root->Keys().empty() || !root->Has("policy")) {
+    return ReportFailure(InvalidArgumentError(file + " has no [policy] table"));
+  }
+  auto policy = node::ReadPlanPolicy(*table);
+  if (!policy.ok()) return ReportFailure(policy.status());
+  std::printf("%s: a valid policy. This establishment agrees to train as follows.\n%s",
+              file.c_str(), policy->Explain().c_str());
+  return kExitOk;
+}
 
 int InitNode(const std::string& dir, const std::string& name) {
   const std::filesystem::path root = dir;
@@ -295,6 +324,11 @@ int Check(const NodeOptions& o) {
       o.allow_plain_updates ? "ALSO answer rounds that ask for the update in the clear"
                             : "never send an update in the clear");
   std::printf("  - roster: %s;\n", roster.c_str());
+  std::printf("  - train only what its policy allows ([policy]):\n");
+  std::string rules = o.plan_policy.Explain();
+  for (size_t at = 0, end; (end = rules.find('\n', at)) != std::string::npos; at = end + 1) {
+    std::printf("      %s\n", rules.substr(at, end - at).c_str());
+  }
   std::printf("  - audit log: %s.\n", audit.c_str());
   return kExitOk;
 }
@@ -492,8 +526,18 @@ Runner AddNodeCommand(CLI::App& app) {
   init->add_option("dir", *init_dir, "The directory (created; must not hold a configuration)")
       ->required();
   init->add_option("--name", *init_name, "This establishment's name in the federation")->required();
-  return [o, cmd, init, init_dir, init_name] {
+  auto policy_file = std::make_shared<std::string>();
+  CLI::App* policy = cmd->add_subcommand("policy", "This establishment's training policy");
+  CLI::App* policy_check = policy->add_subcommand(
+      "check",
+      "Validate the [policy] table of FILE (node.toml) and explain in plain words what this\n"
+      "establishment agrees to train; exit 0 when valid, 2 naming the first error");
+  policy_check->add_option("file", *policy_file, "node.toml, or any TOML file with [policy]")
+      ->required();
+  policy->require_subcommand(1);
+  return [o, cmd, init, init_dir, init_name, policy_check, policy_file] {
     if (init->parsed()) return InitNode(*init_dir, *init_name);
+    if (policy_check->parsed()) return CheckPolicy(*policy_file);
     if (!o->config_file.empty()) {
       if (Status s = ApplyConfig(
               *o, [cmd](const std::string& flag) { return cmd->get_option(flag)->count() > 0; });

@@ -185,6 +185,7 @@ std::vector<std::string> NodeSession::Disowned(const protocol::SecAggPlan& plan)
 }
 
 StatusOr<protocol::Body> NodeSession::Train(const protocol::TrainRequest& request, uint32_t round) {
+  CARTABLE_RETURN_IF_ERROR(security_.plan_policy.Check(request, data_.train.num_pupils()));
   if (request.secagg.enabled != 0) {
     secure_.reset();
     secure_request_ = request;

@@ -15,6 +15,7 @@
 #include "aggregation/secagg/signing.h"
 #include "models/dataset.h"
 #include "models/model.h"
+#include "node/plan_policy.h"
 #include "node/secure_update.h"
 #include "protocol/messages.h"
 
@@ -33,6 +34,9 @@ struct NodeSecurity {
   // Answer rounds that ask for the update in the clear (comparison runs). Off: such rounds are
   // refused.
   bool allow_plain_updates = false;
+  // What this establishment agrees to train (node/plan_policy.h): a request that breaks it is
+  // refused with the reason before any training.
+  PlanPolicy plan_policy;
 };
 
 class NodeSession {

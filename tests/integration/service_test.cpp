@@ -461,6 +461,28 @@ TEST_F(ServiceTest, CheckExplainsAConfigurationAndNamesWhatIsWrongStartingNothin
   EXPECT_NE(out2.find("answers and"), std::string::npos) << out2;
   EXPECT_NE(out2.find("(created at the first start)"), std::string::npos) << out2;
   EXPECT_FALSE(fs::exists(dir() / "school-1" / "state" / "audit.jsonl")) << "--check wrote a log";
+  EXPECT_NE(out2.find("Any model may be trained."), std::string::npos) << out2;
+
+  // The establishment's policy, checked on its own, then broken.
+  std::string config = Slurp(node_config);
+  config.replace(config.find("# models = ["), 12, "models = [");
+  config.replace(config.find("# max_local_epochs = 5"), 22, "max_local_epochs = 5");
+  ASSERT_TRUE(WriteFileAtomically(node_config, config).ok());
+  auto [policy_code, policy_out] =
+      Cartable({"node", "policy", "check", node_config.string()}, Log("policy"));
+  EXPECT_EQ(policy_code, 0) << policy_out;
+  EXPECT_NE(policy_out.find("Only these models may be trained: dkt, irt1pl, pfa."),
+            std::string::npos)
+      << policy_out;
+  EXPECT_NE(policy_out.find("At most 5 local epoch(s) a round."), std::string::npos) << policy_out;
+  config.replace(config.find("max_local_epochs = 5"), 20, "max_local_epochs = \"5\"");
+  ASSERT_TRUE(WriteFileAtomically(node_config, config).ok());
+  auto [bad_code, bad_out] =
+      Cartable({"node", "policy", "check", node_config.string()}, Log("policy"));
+  EXPECT_EQ(bad_code, 2) << bad_out;
+  EXPECT_NE(bad_out.find("[policy] max_local_epochs"), std::string::npos) << bad_out;
+  config.replace(config.find("max_local_epochs = \"5\""), 22, "max_local_epochs = 5");
+  ASSERT_TRUE(WriteFileAtomically(node_config, config).ok());
 
   // A researcher's key among the establishments' is refused: it would reach the nodes' socket.
   Copy(dir() / "researchers" / "alice.pub", dir() / "coord" / "nodes" / "alice.pub");

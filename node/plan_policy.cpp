@@ -1,0 +1,131 @@
+#include "node/plan_policy.h"
+
+#include <charconv>
+#include <cmath>
+
+#include "core/printable.h"
+
+namespace cartable::node {
+namespace {
+
+std::string Joined(const std::set<std::string>& names) {
+  std::string text;
+  for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
+  return text;
+}
+
+std::optional<double> Number(std::string_view text) {
+  double value = 0;
+  const char* end = text.data() + text.size();
+  auto [stop, error] = std::from_chars(text.data(), end, value);
+  if (error != std::errc() || stop != end || !std::isfinite(value)) return std::nullopt;
+  return value;
+}
+
+std::string RuleText(const OptionRule& rule) {
+  if (!rule.min) return rule.exact;
+  char text[64];
+  std::snprintf(text, sizeof(text), "%g to %g", *rule.min, *rule.max);
+  return text;
+}
+
+// "8..128" → a range; anything else → the one value allowed.
+StatusOr<OptionRule> ParseRule(ConfigTable& table, const std::string& key,
+                               const std::string& text) {
+  OptionRule rule;
+  const size_t dots = text.find("..");
+  if (dots == std::string::npos) {
+    rule.exact = text;
+    return rule;
+  }
+  rule.min = Number(std::string_view(text).substr(0, dots));
+  rule.max = Number(std::string_view(text).substr(dots + 2));
+  if (!rule.min || !rule.max || *rule.min > *rule.max) {
+    return table.Error(key, "\"" + text + "\" is not a range MIN..MAX of two numbers, MIN <= MAX");
+  }
+  return rule;
+}
+
+}  // namespace
+
+Status PlanPolicy::Check(const protocol::TrainRequest& request, size_t training_pupils) const {
+  const std::string& model = request.model.name;
+  if (!models.empty() && !models.contains(model)) {
+    return PermissionDeniedError("the policy of this establishment allows the models " +
+                                 Joined(models) + "; the run trains " + Printable(model));
+  }
+  if (max_local_epochs != 0 && request.config.local_epochs > max_local_epochs) {
+    return PermissionDeniedError("the policy of this establishment allows at most " +
+                                 std::to_string(max_local_epochs) +
+                                 " local epoch(s) a round; the "
+                                 "run asks for " +
+                                 std::to_string(request.config.local_epochs));
+  }
+  if (training_pupils < min_training_pupils) {
+    return PermissionDeniedError("the policy of this establishment asks for at least " +
+                                 std::to_string(min_training_pupils) +
+                                 " training pupils to take part; it has " +
+                                 std::to_string(training_pupils));
+  }
+  const auto rules = options.find(model);
+  if (rules == options.end()) return Status::Ok();
+  for (const protocol::ModelOption& option : request.model.options) {
+    const auto rule = rules->second.find(option.key);
+    if (rule == rules->second.end()) continue;
+    bool allowed = option.value == rule->second.exact;
+    if (rule->second.min) {
+      const std::optional<double> value = Number(option.value);
+      allowed = value && *value >= *rule->second.min && *value <= *rule->second.max;
+    }
+    if (!allowed) {
+      return PermissionDeniedError("the policy of this establishment allows " + model + " " +
+                                   option.key + " " + RuleText(rule->second) + "; the run sets " +
+                                   Printable(option.value, 60));
+    }
+  }
+  return Status::Ok();
+}
+
+std::string PlanPolicy::Explain() const {
+  std::string text;
+  text += models.empty() ? "Any model may be trained.\n"
+                         : "Only these models may be trained: " + Joined(models) + ".\n";
+  text += max_local_epochs == 0
+              ? "Any number of local epochs a round.\n"
+              : "At most " + std::to_string(max_local_epochs) + " local epoch(s) a round.\n";
+  if (min_training_pupils > 0) {
+    text += "The node takes part only with " + std::to_string(min_training_pupils) +
+            " training pupils at least.\n";
+  }
+  for (const auto& [model, rules] : options) {
+    for (const auto& [key, rule] : rules) {
+      text.append("Model ").append(model).append(": option ").append(key);
+      text.append(" must be ").append(RuleText(rule)).append(".\n");
+    }
+  }
+  return text;
+}
+
+StatusOr<PlanPolicy> ReadPlanPolicy(ConfigTable& table) {
+  PlanPolicy policy;
+  CARTABLE_ASSIGN_OR_RETURN(std::vector<std::string> models, table.Strings("models"));
+  policy.models = {models.begin(), models.end()};
+  CARTABLE_ASSIGN_OR_RETURN(int64_t epochs, table.Integer("max_local_epochs", 0, 0, 1000000));
+  policy.max_local_epochs = static_cast<uint32_t>(epochs);
+  CARTABLE_ASSIGN_OR_RETURN(int64_t pupils,
+                            table.Integer("min_training_pupils", 0, 0, int64_t{1} << 40));
+  policy.min_training_pupils = static_cast<size_t>(pupils);
+  CARTABLE_ASSIGN_OR_RETURN(ConfigTable options, table.Table("options"));
+  for (const std::string& model : options.Keys()) {
+    CARTABLE_ASSIGN_OR_RETURN(ConfigTable rules, options.Table(model));
+    CARTABLE_ASSIGN_OR_RETURN(auto values, options.ScalarsAsText(model));
+    for (const auto& [key, text] : values) {
+      CARTABLE_ASSIGN_OR_RETURN(policy.options[model][key], ParseRule(rules, key, text));
+    }
+  }
+  CARTABLE_RETURN_IF_ERROR(options.Finish());
+  CARTABLE_RETURN_IF_ERROR(table.Finish());
+  return policy;
+}
+
+}  // namespace cartable::node

@@ -1,0 +1,54 @@
+#pragma once
+
+// PlanPolicy: what an establishment agrees to train on its pupils' data, whatever the coordinator
+// asks: which models, which option values, how many local epochs, and how many training pupils it
+// needs before it takes part at all. The node checks every training request against it before
+// touching its data, and refuses one it breaks with the reason, which reaches the coordinator (its
+// log) and the node's audit log. It lives in node.toml's [policy] table (docs/node-policy.md).
+//
+//   [policy]
+//   models = ["pfa", "dkt"]          # absent: any model
+//   max_local_epochs = 5             # absent or 0: no limit
+//   min_training_pupils = 20         # absent or 0: no floor
+//   [policy.options.dkt]             # per model: an option's allowed values
+//   hidden_size = "8..128"           # a numeric range, bounds included
+//   cell = "gru"                     # or the one value allowed
+//
+// An option the plan sets that the policy does not list is allowed at any value. Pure data and
+// functions; thread safe.
+
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "core/config_file.h"
+#include "core/status.h"
+#include "protocol/messages.h"
+
+namespace cartable::node {
+
+struct OptionRule {
+  std::optional<double> min;  // a range "MIN..MAX" …
+  std::optional<double> max;
+  std::string exact;  // … or the one value allowed (when min and max are unset)
+};
+
+struct PlanPolicy {
+  std::set<std::string> models;   // empty: any model
+  uint32_t max_local_epochs = 0;  // 0: no limit
+  size_t min_training_pupils = 0;
+  std::map<std::string, std::map<std::string, OptionRule>> options;  // model → option → rule
+
+  // OK, or PERMISSION_DENIED saying which rule the request breaks ("the policy of this
+  // establishment allows the models dkt, pfa; the run trains sakt"). No quotes: logs escape them.
+  Status Check(const protocol::TrainRequest& request, size_t training_pupils) const;
+  // The policy in plain words, one rule a line.
+  std::string Explain() const;
+};
+
+// The [policy] table of a node's configuration; every error names the key and the file.
+StatusOr<PlanPolicy> ReadPlanPolicy(ConfigTable& policy);
+
+}  // namespace cartable::node

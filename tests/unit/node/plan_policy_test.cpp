@@ -1,0 +1,123 @@
+// An establishment's training policy: read from its [policy] table, explained, and enforced on
+// each training request before any training, with the reason sent back.
+
+#include "node/plan_policy.h"
+
+#include <gtest/gtest.h>
+
+#include "node/node_session.h"
+
+namespace cartable::node {
+namespace {
+
+PlanPolicy Read(const std::string& text) {
+  auto root = ConfigTable::Parse(text, "node.toml");
+  EXPECT_TRUE(root.ok()) << root.status();
+  auto table = root->Table("policy");
+  EXPECT_TRUE(table.ok()) << table.status();
+  auto policy = ReadPlanPolicy(*table);
+  EXPECT_TRUE(policy.ok()) << policy.status();
+  return policy.ok() ? *policy : PlanPolicy{};
+}
+
+constexpr const char* kPolicy = R"toml(
+[policy]
+models = ["pfa", "dkt"]
+max_local_epochs = 3
+min_training_pupils = 10
+[policy.options.dkt]
+hidden_size = "8..64"
+cell = "gru"
+)toml";
+
+protocol::TrainRequest Request(const std::string& model, uint32_t epochs,
+                               std::vector<protocol::ModelOption> options = {}) {
+  protocol::TrainRequest request;
+  request.model.name = model;
+  request.model.options = std::move(options);
+  request.config.local_epochs = epochs;
+  return request;
+}
+
+TEST(PlanPolicyTest, AllowsWhatItListsAndRefusesTheRestSayingWhy) {
+  const PlanPolicy policy = Read(kPolicy);
+  EXPECT_TRUE(policy.Check(Request("pfa", 2), 50).ok());
+  EXPECT_TRUE(policy.Check(Request("dkt", 3, {{"hidden_size", "32"}, {"cell", "gru"}}), 50).ok());
+  EXPECT_TRUE(policy.Check(Request("dkt", 1, {{"dropout", "0.5"}}), 50).ok())
+      << "an option the policy does not list is free";
+
+  const Status model = policy.Check(Request("sakt", 1), 50);
+  EXPECT_EQ(model.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(model.message().find("allows the models dkt, pfa; the run trains sakt"),
+            std::string::npos)
+      << model;
+  EXPECT_NE(policy.Check(Request("pfa", 4), 50).message().find("at most 3 local epoch(s)"),
+            std::string::npos);
+  EXPECT_NE(policy.Check(Request("pfa", 1), 9)
+                .message()
+                .find("at least 10 training pupils to take part; it has 9"),
+            std::string::npos);
+  EXPECT_NE(policy.Check(Request("dkt", 1, {{"hidden_size", "128"}}), 50)
+                .message()
+                .find("dkt hidden_size 8 to 64; the run sets 128"),
+            std::string::npos);
+  EXPECT_FALSE(policy.Check(Request("dkt", 1, {{"hidden_size", "big"}}), 50).ok());
+  EXPECT_NE(policy.Check(Request("dkt", 1, {{"cell", "lstm"}}), 50)
+                .message()
+                .find("dkt cell gru; the run sets lstm"),
+            std::string::npos);
+}
+
+TEST(PlanPolicyTest, AnEmptyPolicyAllowsEverythingAndSaysSo) {
+  const PlanPolicy policy = Read("[policy]\n");
+  EXPECT_TRUE(policy.Check(Request("sakt", 100), 0).ok());
+  EXPECT_EQ(policy.Explain(), "Any model may be trained.\nAny number of local epochs a round.\n");
+}
+
+TEST(PlanPolicyTest, ExplainsEachRule) {
+  EXPECT_EQ(Read(kPolicy).Explain(),
+            "Only these models may be trained: dkt, pfa.\n"
+            "At most 3 local epoch(s) a round.\n"
+            "The node takes part only with 10 training pupils at least.\n"
+            "Model dkt: option cell must be gru.\n"
+            "Model dkt: option hidden_size must be 8 to 64.\n");
+}
+
+TEST(PlanPolicyTest, ABadPolicyNamesTheKeyAndTheFile) {
+  for (const auto& [text, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"[policy]\nmodels = \"pfa\"\n", "[policy] models"},
+           {"[policy]\nmax_local_epochs = -1\n", "[policy] max_local_epochs"},
+           {"[policy]\nmax_epochs = 3\n", "max_epochs"},
+           {"[policy.options.dkt]\nhidden_size = \"64..8\"\n", "hidden_size"},
+           {"[policy.options.dkt]\nhidden_size = \"a..8\"\n", "not a range"}}) {
+    auto root = ConfigTable::Parse(text, "node.toml");
+    ASSERT_TRUE(root.ok()) << root.status();
+    auto table = root->Table("policy");
+    ASSERT_TRUE(table.ok());
+    auto policy = ReadPlanPolicy(*table);
+    ASSERT_FALSE(policy.ok()) << text;
+    EXPECT_NE(policy.status().message().find(expected), std::string::npos) << policy.status();
+    EXPECT_NE(policy.status().message().find("node.toml"), std::string::npos) << policy.status();
+  }
+}
+
+// The session refuses before training, and the reason travels back in the ErrorReply.
+TEST(PlanPolicyTest, ANodeRefusesARequestItsPolicyBreaksWithTheReason) {
+  NodeSecurity security;
+  security.allow_plain_updates = true;
+  security.plan_policy = Read(kPolicy);
+  models::InteractionLog log;
+  NodeSession session("school-a", models::PupilSplit{log, log}, security);
+  session.Hello();
+  protocol::TrainRequest request = Request("sakt", 1);
+  request.model.num_skills = 4;
+  const auto replies = session.OnMessage({7, 1, request});
+  ASSERT_EQ(replies.size(), 1U);
+  const auto* error = std::get_if<protocol::ErrorReply>(&replies[0].body);
+  ASSERT_NE(error, nullptr);
+  EXPECT_EQ(error->code, static_cast<uint32_t>(StatusCode::kPermissionDenied));
+  EXPECT_NE(error->message.find("the run trains sakt"), std::string::npos) << error->message;
+}
+
+}  // namespace
+}  // namespace cartable::node
