@@ -47,6 +47,11 @@ void PrintStatus(const nlohmann::json& s) {
   } else if (s.contains("nodes_left_out")) {
     std::printf("%s node(s) joined (too many to list here)\n", s["nodes_left_out"].dump().c_str());
   }
+  for (const nlohmann::json& d : s.value("declined", nlohmann::json::array())) {
+    if (!d.is_object()) continue;
+    std::printf("  node '%s' %s\n", d.value("node", std::string("?")).c_str(),
+                d.value("why", std::string("declined the run")).c_str());
+  }
   const nlohmann::json last = s.value("last_round", nlohmann::json());
   if (!last.is_object()) {
     std::printf("no round completed yet\n");

@@ -63,10 +63,27 @@ std::string Metric(const nlohmann::json& record, const char* key) {
   return text;
 }
 
+// "  node 'school-b' declined the run: the policy of this establishment allows …", one per node.
+void PrintDeclined(const nlohmann::json& declined) {
+  if (declined.is_object()) {
+    for (const auto& [node, why] : declined.items()) {
+      std::printf("  node '%s' %s\n", node.c_str(),
+                  why.is_string() ? why.get<std::string>().c_str() : "declined the run");
+    }
+  } else if (declined.is_array()) {
+    for (const nlohmann::json& d : declined) {
+      if (!d.is_object()) continue;
+      std::printf("  node '%s' %s\n", d.value("node", std::string("?")).c_str(),
+                  d.value("why", std::string("declined the run")).c_str());
+    }
+  }
+}
+
 void PrintRound(const nlohmann::json& r, uint32_t planned) {
   std::printf("round %3u/%u  nodes %2u  train loss %s  held-out AUC %s  accuracy %s  %.2f s\n",
               r.value("round", 0u), planned, r.value("nodes", 0u), Metric(r, "train_loss").c_str(),
               Metric(r, "auc").c_str(), Metric(r, "accuracy").c_str(), r.value("seconds", 0.0));
+  PrintDeclined(r.value("declined", nlohmann::json()));
 }
 
 void PrintRun(const nlohmann::json& run) {
@@ -98,6 +115,7 @@ void PrintLive(const nlohmann::json& live) {
   const std::string stage = live.value("stage", std::string("?"));
   const std::string now = round == 0 ? stage : "round " + std::to_string(round) + ", " + stage;
   std::printf("now %s; %zu node(s) joined%s\n", now.c_str(), count, joined.c_str());
+  PrintDeclined(live.value("declined", nlohmann::json()));
 }
 
 int Submit(AdminClient& client, const RunOptions& o) {

@@ -25,6 +25,8 @@ StatusOr<std::string> AdminDesk::StatusDocument(const RunSnapshot& run) const {
   for (const RunSnapshot::NodeView& node : run.nodes) {
     nodes.push_back({{"name", node.name}, {"seconds_since_heard", node.seconds_since_heard}});
   }
+  nlohmann::json declined = nlohmann::json::array();
+  for (const auto& [name, why] : run.declined) declined.push_back({{"node", name}, {"why", why}});
   nlohmann::json doc = {
       {"run_id", run.run_id},
       {"model", run.model},
@@ -33,6 +35,7 @@ StatusOr<std::string> AdminDesk::StatusDocument(const RunSnapshot& run) const {
       {"round", run.round},
       {"stage", run.stage},
       {"nodes", nodes},
+      {"declined", declined},
       {"last_round", run.last_round ? RoundRecordJson(*run.last_round) : nlohmann::json()},
       {"stop_requested_by",
        run.stop_requested_by ? nlohmann::json(*run.stop_requested_by) : nlohmann::json()}};
@@ -41,6 +44,8 @@ StatusOr<std::string> AdminDesk::StatusDocument(const RunSnapshot& run) const {
   if (text.size() > options_.max_document_bytes) {
     doc["nodes"] = nullptr;
     doc["nodes_left_out"] = run.nodes.size();
+    doc["declined"] = nullptr;
+    doc["declined_left_out"] = run.declined.size();
     text = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   if (text.size() > options_.max_document_bytes) {

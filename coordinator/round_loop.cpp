@@ -175,7 +175,10 @@ std::vector<Outgoing> RoundLoop::OnHello(const protocol::PeerId& peer, const pro
   if (!known && event_listener_) {
     event_listener_({.node = hello.node_name, .reconnected = joined->has_value()});
   }
-  if (excluded_.contains(hello.node_name)) {
+  if (declined_.contains(hello.node_name)) {
+    spdlog::info("node '{}' joined; it declined this run earlier and is asked nothing more",
+                 hello.node_name);
+  } else if (excluded_.contains(hello.node_name)) {
     spdlog::warn(
         "node '{}' joined, but it misbehaved earlier in this run and takes no further part",
         hello.node_name);
@@ -234,6 +237,15 @@ std::vector<Outgoing> RoundLoop::AfterStageStep(std::vector<Outgoing> out) {
     const DroppedMember& d = s->dropped()[drops_recorded_];
     spdlog::warn("round {}: dropping node '{}': {}", current_.round, d.name, d.why);
     current_.dropped.push_back(d.name);
+    if (d.kind == DroppedMember::Kind::kDeclined && excluded_.insert(d.name).second) {
+      declined_[d.name] = d.why;
+      current_.declined[d.name] = d.why;
+      spdlog::warn("round {}: node '{}' takes no further part in this run: its establishment {}",
+                   current_.round, d.name, d.why);
+      if (event_listener_) {
+        event_listener_({.kind = LoopEvent::Kind::kNodeDeclined, .node = d.name, .why = d.why});
+      }
+    }
   }
   if (s->TakeStepChanged()) deadline_ = clock_.Now() + config_.round_timeout;
   if (!s->finished()) return out;

@@ -9,13 +9,15 @@
 // computed from summed statistics only. Nodes that miss a deadline are dropped from the round and
 // named in the log and the round record. An attempt whose aggregation fails is retried, up to
 // max_attempts, without the nodes that dropped or misbehaved in it; a node whose misbehaviour the
-// coordinator checked for itself is left out for the rest of the run. Membership is live: a node
+// coordinator checked for itself, or whose establishment declined the run (its policy), is left
+// out for the rest of the run. Membership is live: a node
 // that joins (or restarts and rejoins under the same name) mid-run takes part from the next round;
 // a node silent past node_timeout is forgotten; a stranger is told to say Hello. Every joined node
 // that has been sent nothing for heartbeat_interval gets a Heartbeat at the next tick. Not thread
 // safe; the Clock must outlive the loop.
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -45,6 +47,9 @@ struct RoundRecord {
   uint64_t evaluated = 0;  // held-out answers behind those metrics
   double seconds = 0;
   std::vector<std::string> dropped;  // nodes that missed a deadline or failed this round
+  // Nodes whose establishment declined the run this round (they are among `dropped`, and asked
+  // nothing more), with the reason each gave.
+  std::map<std::string, std::string> declined;
 };
 
 // The run as it stands, for the researchers' admin desk: a copy, so a reader cannot change the run.
@@ -61,6 +66,8 @@ struct RunSnapshot {
   std::string stage;   // "joining", "training", "evaluating", "retrying" or "done"
   std::vector<NodeView> nodes;  // joined nodes, by name
   std::optional<RoundRecord> last_round;
+  // Nodes whose establishment declined the run, each with the reason it gave, by name.
+  std::map<std::string, std::string> declined;
   std::optional<std::string> stop_requested_by;
   // Round attempts that failed (each retried, or failing the run) since the loop was created or
   // resumed: the metrics' count of aborted attempts.
@@ -68,12 +75,13 @@ struct RunSnapshot {
 };
 
 // What the loop did that an audit log records, as it happened: a node joined (on a new connection:
-// a Hello repeated on the same one is not an event), or an attempt at a round started with its
-// cohort.
+// a Hello repeated on the same one is not an event), an attempt at a round started with its
+// cohort, or a node declined the run.
 struct LoopEvent {
-  enum class Kind { kNodeJoined, kAttemptStarted };
+  enum class Kind { kNodeJoined, kAttemptStarted, kNodeDeclined };
   Kind kind = Kind::kNodeJoined;
-  std::string node;                 // kNodeJoined: its name
+  std::string node;                 // kNodeJoined, kNodeDeclined: its name
+  std::string why;                  // kNodeDeclined: the reason it gave
   bool reconnected = false;         // kNodeJoined: it replaced an earlier connection
   uint32_t round = 0;               // kAttemptStarted
   uint32_t attempt = 0;             // kAttemptStarted: the attempt's number on the wire
@@ -122,8 +130,11 @@ class RoundLoop {
   // Who ended the run with StopAfterRound; empty when the run ended any other way (or is still
   // going).
   const std::optional<std::string>& stopped_by() const { return stopped_by_; }
-  // Nodes left out for the rest of the run, by name: the coordinator caught them misbehaving.
+  // Nodes left out for the rest of the run, by name: the coordinator caught them misbehaving, or
+  // they declined the run.
   const std::set<std::string>& excluded() const { return excluded_; }
+  // Nodes that declined the run, with the reason each gave.
+  const std::map<std::string, std::string>& declined() const { return declined_; }
   RunSnapshot Snapshot() const;
   // The state after the last completed round (or the start), for Resume. Taken as each round
   // completes, so it stays right while the next round is under way.
@@ -183,6 +194,7 @@ class RoundLoop {
   Status shortage_;  // why the round waits, in kWaiting
   NodeRegistry registry_;
   std::set<std::string> excluded_;
+  std::map<std::string, std::string> declined_;
   std::set<std::string> sitting_out_;  // left out of the current round's remaining attempts
   std::unique_ptr<TrainingStage> training_;
   std::unique_ptr<EvaluationStage> evaluation_;

@@ -64,6 +64,7 @@ RunSnapshot RoundLoop::Snapshot() const {
   if (!records_.empty()) s.last_round = records_.back();
   s.stop_requested_by = stop_requested_by_;
   s.attempts_failed = attempts_failed_;
+  s.declined = declined_;
   return s;
 }
 

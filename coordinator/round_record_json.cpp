@@ -15,7 +15,8 @@ nlohmann::json RoundRecordJson(const RoundRecord& r) {
           {"rmse", optional(r.rmse)},
           {"evaluated_answers", r.evaluated},
           {"seconds", r.seconds},
-          {"dropped", r.dropped}};
+          {"dropped", r.dropped},
+          {"declined", r.declined}};
 }
 
 }  // namespace cartable::coordinator
@@ -39,6 +40,8 @@ StatusOr<RoundRecord> RoundRecordFromJson(const nlohmann::json& json) {
     r.evaluated = json.at("evaluated_answers").get<uint64_t>();
     r.seconds = json.at("seconds").get<double>();
     r.dropped = json.at("dropped").get<std::vector<std::string>>();
+    if (json.contains("declined"))  // absent from the records of earlier versions
+      r.declined = json.at("declined").get<std::map<std::string, std::string>>();
     return r;
   } catch (const nlohmann::json::exception& e) {
     return DataLossError(std::string("round record: ") + e.what());

@@ -29,7 +29,12 @@ void RoundStage::OnMessage(const protocol::PeerId& peer, const protocol::Envelop
         if (members_[m].name == accused) Dispute(member, m);
       }
     }
-    Drop(member, "failed: " + Printable(error->message, 400), DroppedMember::Kind::kRefused);
+    if (error->code == protocol::kErrorDeclined) {
+      Drop(member, "declined the run: " + Printable(error->message, 400),
+           DroppedMember::Kind::kDeclined);
+    } else {
+      Drop(member, "failed: " + Printable(error->message, 400), DroppedMember::Kind::kRefused);
+    }
   } else {
     if (!awaited_.contains(member) || !AnswersStep(protocol::TypeOf(envelope.body)))
       return;  // stale, repeated

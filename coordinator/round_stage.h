@@ -28,6 +28,7 @@ struct DroppedMember {
     kLate,      // missed a deadline, could not be reached, or reconnected: often passing
     kRefused,   // answered with an error (it refused the attempt)
     kUnusable,  // sent something the stage could not use
+    kDeclined,  // its establishment's policy declines the run (protocol::kErrorDeclined)
   };
   protocol::PeerId peer;
   std::string name;

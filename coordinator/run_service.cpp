@@ -136,6 +136,9 @@ class QueueServer {
     if (event.kind == LoopEvent::Kind::kNodeJoined) {
       if (!joined.insert(event.node).second) return;
       trouble_ = Audit("node_joined", {{"run_id", run.id}, {"node", event.node}});
+    } else if (event.kind == LoopEvent::Kind::kNodeDeclined) {
+      trouble_ =
+          Audit("node_declined", {{"run_id", run.id}, {"node", event.node}, {"why", event.why}});
     } else {
       trouble_ = Audit("round_started", {{"run_id", run.id},
                                          {"round", event.round},

@@ -109,6 +109,11 @@ std::vector<protocol::Envelope> NodeSession::OnMessage(const protocol::Envelope&
     run_id_ = in.run_id;
     rejoining_ = false;
     last_train_round_ = in.round;
+    if (Status declined = Declines(*request); !declined.ok()) {
+      spdlog::warn("round {}: declining the run: {}", in.round, declined.message());
+      return {Reply(in.run_id, in.round,
+                    protocol::ErrorReply{protocol::kErrorDeclined, declined.message(), {}})};
+    }
     reply = Train(*request, in.round);
   } else if (const auto* request = std::get_if<protocol::EvaluateRequest>(&in.body)) {
     if (last_evaluate_round_ && in.round <= *last_evaluate_round_) return {};
@@ -184,8 +189,17 @@ std::vector<std::string> NodeSession::Disowned(const protocol::SecAggPlan& plan)
   return aggregation::secagg::MembersAgainstRoster(cohort, security_.policy);
 }
 
-StatusOr<protocol::Body> NodeSession::Train(const protocol::TrainRequest& request, uint32_t round) {
+Status NodeSession::Declines(const protocol::TrainRequest& request) const {
   CARTABLE_RETURN_IF_ERROR(security_.plan_policy.Check(request, data_.train.num_pupils()));
+  if (request.secagg.enabled == 0 && !security_.allow_plain_updates) {
+    return PermissionDeniedError(
+        "this node sends its update only under secure aggregation, and the round asks for it in "
+        "the clear");
+  }
+  return Status::Ok();
+}
+
+StatusOr<protocol::Body> NodeSession::Train(const protocol::TrainRequest& request, uint32_t round) {
   if (request.secagg.enabled != 0) {
     secure_.reset();
     secure_request_ = request;
@@ -197,11 +211,6 @@ StatusOr<protocol::Body> NodeSession::Train(const protocol::TrainRequest& reques
         secure_, SecureUpdate::Start(request, *run_id_, round, name_, *security_.identity,
                                      security_.policy, trainer, &advert));
     return advert;
-  }
-  if (!security_.allow_plain_updates) {
-    return PermissionDeniedError(
-        "this node sends its update only under secure aggregation, and the round asks for it in "
-        "the clear");
   }
   CARTABLE_ASSIGN_OR_RETURN(
       exchange::ContributionLayout layout,

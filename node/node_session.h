@@ -64,6 +64,9 @@ class NodeSession {
  private:
   // The cohort members this node's roster disowns, named in its refusal (never itself).
   std::vector<std::string> Disowned(const protocol::SecAggPlan& plan) const;
+  // Why this establishment declines the round (its plan policy, or an update asked in the clear
+  // of a node that sends only under secure aggregation); OK when it takes part.
+  Status Declines(const protocol::TrainRequest& request) const;
   StatusOr<protocol::Body> Train(const protocol::TrainRequest& request, uint32_t round);
   StatusOr<exchange::LocalUpdate> TrainLocally(const protocol::TrainRequest& request,
                                                uint32_t round);

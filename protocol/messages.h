@@ -130,7 +130,7 @@ struct Shutdown {
 // in its roster, an advert that does not verify) names it in `accused`, so the coordinator can
 // leave the right member out when it tries again.
 struct ErrorReply {
-  uint32_t code = 0;  // a StatusCode, or kErrorNotJoined
+  uint32_t code = 0;  // a StatusCode, kErrorNotJoined or kErrorDeclined
   std::string message;
   std::vector<std::string> accused;
 };
@@ -138,6 +138,11 @@ struct ErrorReply {
 // ErrorReply code from a coordinator that does not know the sender (it restarted, or forgot a
 // silent node): the node should say Hello again.
 inline constexpr uint32_t kErrorNotJoined = 1000;
+
+// ErrorReply code from a node whose establishment declines what the run asks of it (a model,
+// option, number of epochs or privacy cost its policy does not allow, or an update in the clear):
+// the message says why, and the coordinator asks it nothing more in this run.
+inline constexpr uint32_t kErrorDeclined = 1001;
 
 // The SecAgg+ stages (aggregation/secagg/round_messages.h says what each carries and checks).
 // node → coordinator, AdvertiseKeys.

@@ -280,6 +280,43 @@ TEST_F(ServiceTest, TwoRunsSubmittedWatchedAndFetchedAreServedByTheSameNodeDaemo
   }
 }
 
+// An establishment whose policy declines the plan takes no part, says why, and the run goes on with
+// the others; the researcher reads the reason in run status, both audit logs record it.
+TEST_F(ServiceTest, ANodeWhosePolicyDeclinesThePlanIsLeftOutAndTheResearcherSeesWhy) {
+  const fs::path toml = dir() / "school-2" / "node.toml";
+  std::string config = Slurp(toml);
+  const std::string commented = "# max_local_epochs = 5";
+  ASSERT_NE(config.find(commented), std::string::npos) << config;
+  config.replace(config.find(commented), commented.size(), "max_local_epochs = 1");
+  ASSERT_TRUE(WriteFileAtomically(toml, config).ok());
+  StartCoordinator();
+  StartNodes();
+  std::string plan = Plan("two-epochs", "fedavg", false, 3);
+  plan.replace(plan.find("min = 3"), 7, "min = 2");
+  plan.replace(plan.find("seed = 5"), 8, "seed = 5\nepochs = 2");
+  const std::string run = Submit("alice", plan, "two-epochs.toml");
+  auto [watched, progress] = Run("alice", {"watch", run}, seconds(300));
+  EXPECT_EQ(watched, 0) << progress << Slurp(Log("coordinator"));
+  const std::string reason = "the policy of this establishment allows at most 1 local epoch";
+  auto [shown, status] = Run("alice", {"status", run});
+  EXPECT_EQ(shown, 0) << status;
+  EXPECT_NE(status.find("node 'school-2' declined the run: " + reason), std::string::npos)
+      << status;
+  EXPECT_NE(status.find("round   3/3  nodes  2"), std::string::npos) << status;
+  EXPECT_EQ(Count(status, "declined the run"), 1U) << "asked once, not at each round\n" << status;
+
+  for (auto& node : nodes_) EXPECT_EQ(node->Terminate(), 0);
+  nodes_.clear();
+  EXPECT_EQ(coordinator_->Terminate(), 0) << Slurp(Log("coordinator"));
+  coordinator_.reset();
+  const std::string coordinator_log = Slurp(dir() / "coord" / "state" / "audit.jsonl");
+  EXPECT_EQ(Count(coordinator_log, R"("event":"node_declined")"), 1U) << coordinator_log;
+  EXPECT_NE(coordinator_log.find(reason), std::string::npos) << coordinator_log;
+  const std::string node_log = Slurp(dir() / "school-2" / "state" / "audit.jsonl");
+  EXPECT_EQ(Count(node_log, R"("event":"round_refused")"), 1U) << node_log;
+  EXPECT_EQ(Count(node_log, R"("type":"TrainResult")"), 0U) << node_log;
+}
+
 TEST_F(ServiceTest, ACoordinatorKilledMidRunResumesAndEndsBitIdenticalToAnUninterruptedRun) {
   StartCoordinator();
   StartNodes();

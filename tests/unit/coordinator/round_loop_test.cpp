@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <set>
@@ -158,6 +159,44 @@ TEST_F(RoundLoopTest, DropsNodesThatMissTheDeadlineAndCarriesOn) {
   EXPECT_EQ(BodiesOf<protocol::TrainRequest>(next).size(), 3u);  // c is back for round 2
   ASSERT_EQ(loop_->records().size(), 1u);
   EXPECT_EQ(loop_->records()[0].dropped, std::vector<std::string>{"school-c"});
+}
+
+// A node whose establishment declines the run is asked nothing more in it; the others go on, and
+// the reason is in the round's record, the run's status and the audit events.
+TEST_F(RoundLoopTest, ANodeThatDeclinesIsAskedNothingMoreAndItsReasonIsKept) {
+  Create(SmallRun());
+  std::vector<LoopEvent> events;
+  loop_->set_event_listener([&](const LoopEvent& event) { events.push_back(event); });
+  for (const char* p : {"a", "b", "c"}) Join(p);
+  loop_->OnMessage("a", Update(1, 1.0f, 1));
+  loop_->OnMessage("b", Update(1, 3.0f, 1));
+  const std::string why = "the policy of this establishment allows at most 2 local epochs";
+  std::vector<Outgoing> evaluate = loop_->OnMessage(
+      "c", Envelope{42, 1, protocol::ErrorReply{protocol::kErrorDeclined, why, {}}});
+  EXPECT_EQ(BodiesOf<protocol::EvaluateRequest>(evaluate).size(), 2u);
+  loop_->OnMessage("a", Evaluation(1));
+  std::vector<Outgoing> next = loop_->OnMessage("b", Evaluation(1));
+  std::set<protocol::PeerId> asked;
+  for (const Outgoing& o : next) {
+    if (std::holds_alternative<protocol::TrainRequest>(o.envelope->body)) asked.insert(o.peer);
+  }
+  EXPECT_EQ(asked, (std::set<protocol::PeerId>{"a", "b"})) << "c declined: not asked again";
+  ASSERT_EQ(loop_->records().size(), 1u);
+  EXPECT_EQ(loop_->records()[0].dropped, std::vector<std::string>{"school-c"});
+  ASSERT_EQ(loop_->records()[0].declined.count("school-c"), 1u);
+  EXPECT_NE(loop_->records()[0].declined.at("school-c").find(why), std::string::npos);
+  const RunSnapshot snapshot = loop_->Snapshot();
+  ASSERT_EQ(snapshot.declined.count("school-c"), 1u);
+  EXPECT_NE(snapshot.declined.at("school-c").find(why), std::string::npos);
+  EXPECT_TRUE(loop_->excluded().contains("school-c"));
+  const auto declined = std::count_if(events.begin(), events.end(), [](const LoopEvent& e) {
+    return e.kind == LoopEvent::Kind::kNodeDeclined && e.node == "school-c";
+  });
+  EXPECT_EQ(declined, 1);
+  // Another error (not a decline) only drops a node from its round, as before.
+  loop_->OnMessage("a", Update(2, 1.0f, 1));
+  loop_->OnMessage("b", Envelope{42, 2, protocol::ErrorReply{5, "out of memory", {}}});
+  EXPECT_FALSE(loop_->excluded().contains("school-b"));
 }
 
 TEST_F(RoundLoopTest, FailsWhenTooFewUpdatesArrive) {

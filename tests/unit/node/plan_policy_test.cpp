@@ -115,8 +115,27 @@ TEST(PlanPolicyTest, ANodeRefusesARequestItsPolicyBreaksWithTheReason) {
   ASSERT_EQ(replies.size(), 1U);
   const auto* error = std::get_if<protocol::ErrorReply>(&replies[0].body);
   ASSERT_NE(error, nullptr);
-  EXPECT_EQ(error->code, static_cast<uint32_t>(StatusCode::kPermissionDenied));
+  EXPECT_EQ(error->code, protocol::kErrorDeclined);
   EXPECT_NE(error->message.find("the run trains sakt"), std::string::npos) << error->message;
+}
+
+// A node that sends updates only under secure aggregation declines a round in the clear the same
+// way: the coordinator then asks it nothing more in this run.
+TEST(PlanPolicyTest, ANodeDeclinesAnUpdateInTheClearWhenItSendsOnlySecurely) {
+  NodeSecurity security;
+  security.allow_plain_updates = false;
+  models::InteractionLog log;
+  NodeSession session("school-a", models::PupilSplit{log, log}, security);
+  session.Hello();
+  protocol::TrainRequest request = Request("pfa", 1);
+  request.model.num_skills = 4;
+  const auto replies = session.OnMessage({7, 1, request});
+  ASSERT_EQ(replies.size(), 1U);
+  const auto* error = std::get_if<protocol::ErrorReply>(&replies[0].body);
+  ASSERT_NE(error, nullptr);
+  EXPECT_EQ(error->code, protocol::kErrorDeclined);
+  EXPECT_NE(error->message.find("only under secure aggregation"), std::string::npos)
+      << error->message;
 }
 
 }  // namespace
