@@ -15,21 +15,6 @@
 namespace cartable::audit {
 namespace {
 
-Status OsError(std::string_view what, const std::filesystem::path& path) {
-  return Status(errno == ENOENT ? StatusCode::kNotFound : StatusCode::kUnavailable,
-                std::string(what) + " " + path.string() + ": " + std::strerror(errno));
-}
-
-// A new file's name lives in its directory: synced too, or a crash could lose the whole log.
-void SyncDirectory(const std::filesystem::path& path) {
-  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
-
 std::string Quoted(std::string_view text) {
   return nlohmann::ordered_json(std::string(text.substr(0, 80)))
       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -67,7 +52,7 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::filesystem::path& 
         ", which does not verify (`cartable audit verify " + path.string() +
         "` shows the same); nothing is appended to a broken chain"));
   }
-  if (info.st_size == 0) SyncDirectory(path);
+  if (info.st_size == 0) SyncParentDirectory(path);
   return std::unique_ptr<AuditLog>(
       new AuditLog(path, fd, std::move(now_unix_ms), std::move(verified).value()));
 }

@@ -13,6 +13,7 @@
 #include "core/config_file.h"
 #include "core/files.h"
 #include "core/logging.h"
+#include "core/number_text.h"
 #include "core/subprocess.h"
 #include "ingest/formats.h"
 #include "ingest/pseudonymizer.h"
@@ -46,12 +47,14 @@ struct NodeOptions {
   bool serve = false;            // run after run, until stopped
   bool check = false;            // --check: validate the configuration, start nothing
   std::string audit_log;         // this node's audit log; empty: none
+  std::string privacy_ledger;    // what DP-SGD runs cost its pupils; empty: none
   node::PlanPolicy plan_policy;  // [policy]: what this establishment agrees to train
   std::string config_file;       // node.toml: serve, configured by the file
 };
 
-// Where an installed node keeps its audit log, relative to node.toml.
+// Where an installed node keeps its audit log and privacy ledger, relative to node.toml.
 constexpr const char* kDefaultAuditLog = "state/audit.jsonl";
+constexpr const char* kDefaultPrivacyLedger = "state/privacy-ledger.jsonl";
 
 // Each key of node.toml, unless its flag was given (the flag wins).
 Status ApplyConfig(NodeOptions& o, const GivenFlag& given) {
@@ -122,6 +125,13 @@ Status ApplyConfig(NodeOptions& o, const GivenFlag& given) {
   }
   CARTABLE_RETURN_IF_ERROR(text(audit, "path", "--audit-log", o.audit_log, true));
   CARTABLE_RETURN_IF_ERROR(audit.Finish());
+  CARTABLE_ASSIGN_OR_RETURN(ConfigTable privacy, root.Table("privacy"));
+  if (!given("--privacy-ledger") && !privacy.Has("ledger")) {
+    o.privacy_ledger =
+        (std::filesystem::path(o.config_file).parent_path() / kDefaultPrivacyLedger).string();
+  }
+  CARTABLE_RETURN_IF_ERROR(text(privacy, "ledger", "--privacy-ledger", o.privacy_ledger, true));
+  CARTABLE_RETURN_IF_ERROR(privacy.Finish());
   CARTABLE_RETURN_IF_ERROR(root.Finish());
   if (o.coordinator.empty() || o.data.empty()) {
     return InvalidArgumentError(o.config_file + ": needs [coordinator] endpoint and [data] source");
@@ -149,6 +159,18 @@ StatusOr<node::NodeSecurity> Security(const NodeOptions& o) {
   } else {
     spdlog::warn(
         "no --roster: this node trusts the coordinator to name the cohort's members truthfully");
+  }
+  if (!o.privacy_ledger.empty()) {
+    auto ledger = node::PrivacyLedger::Open(o.privacy_ledger);
+    if (!ledger.ok()) return ledger.status().WithContext("the node's privacy ledger");
+    security.ledger = std::move(ledger).value();
+    spdlog::info("privacy ledger: {} (ε spent in {}: {})", o.privacy_ledger,
+                 security.ledger->CurrentSchoolYear(),
+                 NumberText(security.ledger->SpentIn(security.ledger->CurrentSchoolYear()), 3));
+  } else if (o.plan_policy.max_epsilon_per_year > 0) {
+    return InvalidArgumentError(
+        "[policy] max_epsilon_per_year needs a privacy ledger to keep it ([privacy] ledger or "
+        "--privacy-ledger)");
   }
   return security;
 }
@@ -211,8 +233,15 @@ allow_plain_updates = false      # never send an update in the clear
 # models = ["pfa", "irt1pl", "dkt"]
 # max_local_epochs = 5
 # min_training_pupils = 20
+# Differential privacy per pupil (docs/privacy.md): with a cap, only DP-SGD runs are trained.
+# max_epsilon_per_run = 2        # what one run may cost each pupil, at max_delta
+# max_epsilon_per_year = 8       # all runs of a school year (from 1 September) together
+# max_delta = 1e-5
 # [policy.options.dkt]
 # hidden_size = "8..128"         # a range, bounds included, or the one value allowed
+
+[privacy]
+ledger = "state/privacy-ledger.jsonl"  # the ε each DP-SGD run cost, charged before it trains
 
 [audit]
 path = "state/audit.jsonl"       # runs offered, rounds asked, each message sent: sizes and hashes
@@ -299,6 +328,22 @@ int Check(const NodeOptions& o) {
       audit = o.audit_log + ": intact, " + std::to_string(verified->entries) + " entries";
     }
   }
+  std::string ledger = "none (set [privacy] ledger or --privacy-ledger)";
+  if (!o.privacy_ledger.empty()) {
+    ledger = o.privacy_ledger + ": no ledger yet (it is created at the first start)";
+    if (std::filesystem::exists(o.privacy_ledger, error)) {
+      auto opened = node::PrivacyLedger::Open(o.privacy_ledger);
+      if (opened.ok()) {
+        const std::string year = (*opened)->CurrentSchoolYear();
+        ledger = o.privacy_ledger + ": " + std::to_string((*opened)->entries().size()) +
+                 " charge(s); ε spent in " + year + ": " + NumberText((*opened)->SpentIn(year), 3);
+      } else if (opened.status().code() == StatusCode::kFailedPrecondition) {
+        ledger = o.privacy_ledger + ": in use by the running agent";
+      } else {
+        return ReportFailure(opened.status().WithContext("[privacy] ledger"));
+      }
+    }
+  }
   std::printf("%s is valid. Started with it, the node agent of '%s' would:\n",
               o.config_file.c_str(), (o.name.empty() ? HostName() : o.name).c_str());
   std::printf(
@@ -330,6 +375,7 @@ int Check(const NodeOptions& o) {
     std::printf("      %s\n", rules.substr(at, end - at).c_str());
   }
   std::printf("  - audit log: %s.\n", audit.c_str());
+  std::printf("  - privacy ledger: %s.\n", ledger.c_str());
   return kExitOk;
 }
 
@@ -507,6 +553,12 @@ Runner AddNodeCommand(CLI::App& app) {
                   "docs/audit-log.md): runs offered, rounds asked, each message sent by size and\n"
                   "SHA-256, never a value. With --config the default is state/audit.jsonl beside\n"
                   "node.toml; check it with `cartable audit verify FILE`")
+      ->group("Daemon");
+  cmd->add_option("--privacy-ledger", o->privacy_ledger,
+                  "Keep this node's privacy ledger in this file (JSON lines; docs/privacy.md):\n"
+                  "the ε each DP-SGD run costs its pupils, charged before the run trains and kept\n"
+                  "against [policy] max_epsilon_per_year. With --config the default is\n"
+                  "state/privacy-ledger.jsonl beside node.toml")
       ->group("Daemon");
   cmd->add_flag("--check", o->check,
                 "With --config: validate the configuration and what it names (keys, data,\n"

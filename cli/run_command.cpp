@@ -96,6 +96,16 @@ void PrintRun(const nlohmann::json& run) {
               run.value("reason", std::string()).c_str());
   std::printf("plan %s; %u of %u rounds completed\n", run.value("plan_hash", std::string()).c_str(),
               run.value("rounds_completed", 0u), run.value("rounds_planned", 0u));
+  const nlohmann::json privacy = run.value("privacy", nlohmann::json());
+  if (privacy.is_object() && privacy.value("epsilon", nlohmann::json()).is_number()) {
+    std::printf(
+        "privacy: DP-SGD per pupil; the whole run costs each pupil ε = %.3g at δ = %.3g "
+        "(%llu steps, noise multiplier %.4g, clip %.4g, sampling rate %.4g)\n",
+        privacy.value("epsilon", 0.0), privacy.value("delta", 0.0),
+        static_cast<unsigned long long>(privacy.value("steps", uint64_t{0})),
+        privacy.value("noise_multiplier", 0.0), privacy.value("clip_norm", 0.0),
+        privacy.value("sampling_rate", 0.0));
+  }
 }
 
 // The run under way, as its live status says: "now round 5, training; 3 node(s) joined: a, b, c".

@@ -8,6 +8,8 @@
 #include "aggregation/strategies/strategy.h"
 #include "coordinator/cohort.h"
 #include "coordinator/secure_training.h"
+#include "core/number_text.h"
+#include "exchange/pupil_dp_wire.h"
 #include "models/model.h"
 
 namespace cartable::coordinator {
@@ -93,7 +95,7 @@ std::string CanonicalPlan(const Plan& plan) {
   }
   for (const auto& [key, value] : run.strategy_options) strategy[key] = value;
   const SecAggConfig& sa = run.secagg;
-  const nlohmann::json document = {
+  nlohmann::json document = {
       {"cartable_plan", 1},
       {"name", plan.name},
       {"description", plan.description},
@@ -127,6 +129,14 @@ std::string CanonicalPlan(const Plan& plan) {
         {"round_seconds",
          std::chrono::duration_cast<std::chrono::seconds>(run.round_timeout).count()},
         {"attempts", run.max_attempts}}}};
+  // Only when on, so that the hash of every plan written before [privacy] existed stays the same.
+  if (run.dp.enabled != 0) {
+    document["privacy"] = {{"pupil_dp", true},
+                           {"noise_multiplier", run.dp.noise_multiplier},
+                           {"clip_norm", run.dp.clip_norm},
+                           {"sampling_rate", run.dp.sampling_rate},
+                           {"delta", run.dp.delta}};
+  }
   return document.dump();
 }
 
@@ -168,9 +178,9 @@ std::string ExplainPlan(const Plan& plan) {
       << " s); every round needs " << run.min_nodes << " at least";
   if (run.fraction < 1) out << " and samples " << run.fraction * 100 << "% of the joined nodes";
   out << ".\n";
-  out << "Each node trains " << run.train.local_epochs << " epoch(s) per round, batches of "
-      << run.train.batch_size << ", Adam rate " << LearningRateAsSent(run) << ", seed "
-      << run.train.seed << ".\n";
+  out << "Each node trains " << run.train.local_epochs << " epoch(s) per round, ";
+  if (run.dp.enabled == 0) out << "batches of " << run.train.batch_size << ", ";
+  out << "Adam rate " << LearningRateAsSent(run) << ", seed " << run.train.seed << ".\n";
   out << "The coordinator combines "
       << (aggregation::NeedsIndividualUpdates(run.strategy) ? "the nodes' own updates"
                                                             : "the averaged update")
@@ -193,12 +203,40 @@ std::string ExplainPlan(const Plan& plan) {
     out << "Each node scales its update down to an L2 norm of at most " << run.contribution.max_norm
         << " before masking it.\n";
   }
+  if (run.dp.enabled != 0) {
+    out << "Each node trains with differential privacy per pupil (DP-SGD): each step draws each "
+           "pupil with probability "
+        << run.dp.sampling_rate << ", clips each pupil's gradient to an L2 norm of "
+        << run.dp.clip_norm << " and adds Gaussian noise of " << run.dp.noise_multiplier
+        << " times that bound";
+    if (auto cost = exchange::RunEpsilon(run.dp, run.train.local_epochs); cost.ok()) {
+      out << "; after " << exchange::RunSteps(run.dp, run.train.local_epochs)
+          << " steps the run costs each pupil ε = " << NumberText(cost->epsilon, 3)
+          << " at δ = " << NumberText(run.dp.delta) << " (RDP accountant)";
+    }
+    out << ".\n";
+  }
   out << "A stage waits "
       << std::chrono::duration_cast<std::chrono::seconds>(run.round_timeout).count()
       << " s for nodes; a round is tried " << run.max_attempts
       << " time(s) before the run fails.\n";
   out << "Plan hash: " << PlanHash(plan) << "\n";
   return out.str();
+}
+
+nlohmann::json RunPrivacy(const RunConfig& run) {
+  if (run.dp.enabled == 0) return nullptr;
+  nlohmann::json privacy = {{"mechanism", "DP-SGD per pupil"},
+                            {"noise_multiplier", run.dp.noise_multiplier},
+                            {"clip_norm", run.dp.clip_norm},
+                            {"sampling_rate", run.dp.sampling_rate},
+                            {"delta", run.dp.delta},
+                            {"steps", exchange::RunSteps(run.dp, run.train.local_epochs)}};
+  if (auto cost = exchange::RunEpsilon(run.dp, run.train.local_epochs); cost.ok()) {
+    privacy["epsilon"] = cost->epsilon;
+    privacy["order"] = cost->order;
+  }
+  return privacy;
 }
 
 }  // namespace cartable::coordinator

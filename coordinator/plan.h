@@ -10,6 +10,7 @@
 // functions; thread safe.
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
@@ -45,5 +46,10 @@ protocol::DigestBytes PlanDigest(const Plan& plan);
 
 // What the plan asks for, in plain words, one setting a line (for `cartable plan check`).
 std::string ExplainPlan(const Plan& plan);
+
+// What a run with DP-SGD per pupil costs each pupil, for its status and model card: the
+// mechanism's parameters, the DP-SGD steps of the whole run and (ε, δ) by the RDP accountant, as
+// JSON; null for a run without it.
+nlohmann::json RunPrivacy(const RunConfig& run);
 
 }  // namespace cartable::coordinator

@@ -95,6 +95,21 @@ Status ReadSecureAggregation(ConfigTable& root, RunConfig& run) {
   return contribution.Finish();
 }
 
+// [privacy]: DP-SGD per pupil at every node (docs/privacy.md).
+Status ReadPrivacy(ConfigTable& root, RunConfig& run) {
+  CARTABLE_ASSIGN_OR_RETURN(ConfigTable privacy, root.Table("privacy"));
+  CARTABLE_ASSIGN_OR_RETURN(bool enabled, privacy.Bool("pupil_dp", false));
+  CARTABLE_ASSIGN_OR_RETURN(run.dp.noise_multiplier,
+                            privacy.Real("noise_multiplier", 1.0, 0.1, 1000));
+  CARTABLE_ASSIGN_OR_RETURN(run.dp.clip_norm, privacy.Real("clip_norm", 1.0, 1e-6, 1e6));
+  CARTABLE_ASSIGN_OR_RETURN(run.dp.sampling_rate, privacy.Real("sampling_rate", 0.01, 1e-6, 1));
+  CARTABLE_ASSIGN_OR_RETURN(run.dp.delta, privacy.Real("delta", 1e-5, 1e-12, 0.1));
+  run.dp.enabled = enabled ? 1 : 0;
+  run.dp.rounds = run.rounds;
+  if (!enabled) run.dp = protocol::WirePupilDp{};
+  return privacy.Finish();
+}
+
 Status ReadDeadlines(ConfigTable& root, RunConfig& run) {
   CARTABLE_ASSIGN_OR_RETURN(ConfigTable deadlines, root.Table("deadlines"));
   CARTABLE_ASSIGN_OR_RETURN(int64_t join,
@@ -119,6 +134,7 @@ StatusOr<Plan> PlanFrom(ConfigTable root, const std::string& source) {
   CARTABLE_RETURN_IF_ERROR(ReadTraining(root, plan.run));
   CARTABLE_RETURN_IF_ERROR(ReadStrategy(root, plan.run));
   CARTABLE_RETURN_IF_ERROR(ReadSecureAggregation(root, plan.run));
+  CARTABLE_RETURN_IF_ERROR(ReadPrivacy(root, plan.run));
   CARTABLE_RETURN_IF_ERROR(ReadDeadlines(root, plan.run));
   CARTABLE_RETURN_IF_ERROR(root.Finish());
   if (plan.name.size() > 200 || plan.description.size() > 10000) {

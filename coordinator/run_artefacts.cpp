@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "coordinator/plan.h"
 #include "coordinator/round_record_json.h"
 #include "core/files.h"
 
@@ -44,6 +45,7 @@ models::ModelCard RunCard(const RoundLoop& loop, const RunEnding& ending) {
                    {"run_id", run.run_id},
                    {"fraction", run.fraction},
                    {"secure_aggregation", run.secagg.enabled ? "SecAgg+" : "off"}};
+  if (run.dp.enabled != 0) card.training["privacy"] = RunPrivacy(run);
   if (!ending.plan_hash.empty()) card.training["plan_hash"] = ending.plan_hash;
   if (!ending.state.empty()) card.training["state"] = ending.state;
   if (!ending.reason.empty()) card.training["reason"] = ending.reason;

@@ -56,6 +56,8 @@ struct RunConfig {
   std::map<std::string, double> strategy_options;
   ContributionConfig contribution;
   SecAggConfig secagg;
+  // DP-SGD per pupil at the nodes (the plan's [privacy] table); `rounds` is the run's.
+  protocol::WirePupilDp dp;
   // The SHA-256 of the run's plan (plan.h), sent to the nodes with each round; zeros for a run
   // started from flags.
   protocol::DigestBytes plan_hash{};

@@ -16,6 +16,7 @@ StatusOr<protocol::TrainRequest> TrainRequestOf(const RunConfig& config,
                                  config.contribution, std::move(secagg)};
   request.plan_hash = config.plan_hash;
   request.proximal_mu = static_cast<float>(mu);
+  request.dp = config.dp;
   return request;
 }
 

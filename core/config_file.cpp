@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "core/files.h"
+#include "core/number_text.h"
 
 namespace cartable {
 
@@ -18,12 +19,6 @@ struct ConfigTable::Document {
 namespace {
 
 const toml::table& AsTable(const void* table) { return *static_cast<const toml::table*>(table); }
-
-std::string NumberText(double value) {
-  char buffer[64];
-  const auto end = std::to_chars(buffer, buffer + sizeof(buffer), value).ptr;
-  return std::string(buffer, end);
-}
 
 std::optional<std::string> ScalarText(const toml::node& value) {
   if (auto s = value.value_exact<std::string>()) return *s;

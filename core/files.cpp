@@ -92,4 +92,18 @@ Status EnsureDirectory(const std::filesystem::path& dir) {
   return Status::Ok();
 }
 
+Status OsError(std::string_view what, const std::filesystem::path& path) {
+  return Status(errno == ENOENT ? StatusCode::kNotFound : StatusCode::kUnavailable,
+                std::string(what) + " " + path.string() + ": " + std::strerror(errno));
+}
+
+void SyncParentDirectory(const std::filesystem::path& path) {
+  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
 }  // namespace cartable

@@ -22,4 +22,11 @@ Status WriteFileAtomically(const std::filesystem::path& path, std::string_view c
 // Creates `dir` and its parents if missing; an error names the directory.
 Status EnsureDirectory(const std::filesystem::path& dir);
 
+// errno as a Status: NOT_FOUND for ENOENT, else UNAVAILABLE; "`what` PATH: strerror".
+Status OsError(std::string_view what, const std::filesystem::path& path);
+
+// Syncs the directory holding `path`: a new file's name lives there, so without it a crash could
+// lose the whole file. Best effort (errors ignored).
+void SyncParentDirectory(const std::filesystem::path& path);
+
 }  // namespace cartable

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -36,6 +37,24 @@ struct ModelSpec {
 // probability of the outcome per record).
 enum class ModelInput { kAnswers, kPupilRecords };
 
+// DP-SGD with the pupil as the unit (Abadi et al., CCS 2016; all of one pupil's answers or records
+// count as one): each step draws every pupil with probability `sampling_rate` (Poisson sampling),
+// takes the gradient of each drawn pupil's mean loss, clips it to L2 norm `clip_norm` (all
+// parameters together), sums them, adds Gaussian noise of standard deviation noise_multiplier ×
+// clip_norm to every coordinate, and divides by the expected batch, sampling_rate × pupils. A
+// training of E epochs takes ceil(E / sampling_rate) steps. The draws and the noise must be secret
+// from whoever sees the result: `secret_seed` 0 (the default) seeds them from the OS; tests pass
+// another to repeat a training.
+struct PupilDp {
+  double noise_multiplier = 0;
+  double clip_norm = 1;
+  double sampling_rate = 0.01;
+  uint64_t secret_seed = 0;
+};
+
+// The steps of a DP-SGD training of `epochs` epochs at `sampling_rate`: ceil(epochs / rate).
+int64_t PupilDpSteps(int epochs, double sampling_rate);
+
 struct TrainOptions {
   int epochs = 1;
   int batch_size = 256;
@@ -44,13 +63,19 @@ struct TrainOptions {
   // FedProx (Li et al., MLSys 2020): above 0, each step's objective gains μ/2·‖w − w₀‖², w₀ the
   // parameters training started from, which keeps a school's model near the federation's.
   double proximal_mu = 0;
+  // Set: DP-SGD per pupil instead of shuffled batches (batch_size is then unused).
+  std::optional<PupilDp> dp;
   // Called after each epoch with its number (from 1) and mean loss: progress for long trainings.
   std::function<void(int epoch, double mean_loss)> on_epoch;
 };
 
 struct TrainReport {
-  double mean_loss = 0;  // mean binary cross-entropy over the last epoch
+  // Mean binary cross-entropy over the last epoch; with DP-SGD, the summed loss of every pupil
+  // drawn divided by the answers expected to be drawn.
+  double mean_loss = 0;
   int64_t examples = 0;  // examples seen per epoch
+  int64_t steps = 0;     // optimiser steps taken
+  int64_t pupils = 0;    // distinct pupils trained on
 };
 
 struct ParameterBlock {

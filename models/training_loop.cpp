@@ -7,6 +7,7 @@
 #include <cmath>
 #include <memory>
 #include <numeric>
+#include <set>
 #include <string>
 
 #include "core/check.h"
@@ -163,6 +164,15 @@ StatusOr<TrainReport> RunTrainingLoop(std::vector<at::Tensor> parameters, int to
   if (!(options.proximal_mu >= 0) || !std::isfinite(options.proximal_mu)) {
     return InvalidArgumentError("the proximal term's μ must be finite and at least 0");
   }
+  if (const std::optional<PupilDp>& dp = options.dp) {
+    if (!(dp->noise_multiplier >= 0) || !std::isfinite(dp->noise_multiplier) ||
+        !(dp->clip_norm > 0) || !std::isfinite(dp->clip_norm) || !(dp->sampling_rate > 0) ||
+        !(dp->sampling_rate <= 1)) {
+      return InvalidArgumentError(
+          "DP-SGD needs a finite noise multiplier ≥ 0, a finite clip norm > 0 and a sampling rate "
+          "in (0, 1]");
+    }
+  }
   try {
     torch::set_num_threads(torch_threads);
     const TrainingProblem problem = make_problem();
@@ -171,9 +181,20 @@ StatusOr<TrainReport> RunTrainingLoop(std::vector<at::Tensor> parameters, int to
     if (options.proximal_mu > 0) {
       for (const torch::Tensor& p : parameters) anchors.push_back(p.detach().clone());
     }
+    if (options.dp) {
+      return TrainPupilDp(
+          parameters, options, problem, [&] { optimiser.zero_grad(); },
+          [&] {
+            if (!anchors.empty()) AddProximalGradient(parameters, anchors, options.proximal_mu);
+            optimiser.step();
+          });
+    }
     EpochBatches batches(problem.pupils, options.batch_size, options.seed);
     TrainReport report;
     report.examples = problem.answers;
+    report.steps = options.epochs * static_cast<int64_t>(batches.size());
+    report.pupils = static_cast<int64_t>(
+        std::set<uint32_t>(problem.pupils.begin(), problem.pupils.end()).size());
     for (int epoch = 1; epoch <= options.epochs; ++epoch) {
       batches.NextEpoch();
       double loss_sum = 0;

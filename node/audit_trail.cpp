@@ -12,15 +12,23 @@ namespace {
 using nlohmann::ordered_json;
 
 ordered_json Offered(const protocol::Envelope& in, const protocol::TrainRequest& request) {
-  return {{"run_id", in.run_id},
-          {"round", in.round},
-          {"plan_hash", PlanHashHex(request.plan_hash)},
-          {"model", request.model.name},
-          {"secure", request.secagg.enabled != 0},
-          {"cohort", request.secagg.cohort.size()},
-          {"local_epochs", request.config.local_epochs},
-          {"proximal_mu", request.proximal_mu},
-          {"max_norm", request.contribution.max_norm}};
+  ordered_json offer = {{"run_id", in.run_id},
+                        {"round", in.round},
+                        {"plan_hash", PlanHashHex(request.plan_hash)},
+                        {"model", request.model.name},
+                        {"secure", request.secagg.enabled != 0},
+                        {"cohort", request.secagg.cohort.size()},
+                        {"local_epochs", request.config.local_epochs},
+                        {"proximal_mu", request.proximal_mu},
+                        {"max_norm", request.contribution.max_norm}};
+  if (request.dp.enabled != 0) {
+    offer["pupil_dp"] = {{"noise_multiplier", request.dp.noise_multiplier},
+                         {"clip_norm", request.dp.clip_norm},
+                         {"sampling_rate", request.dp.sampling_rate},
+                         {"delta", request.dp.delta},
+                         {"rounds", request.dp.rounds}};
+  }
+  return offer;
 }
 
 ordered_json Requested(const protocol::Envelope& in, const protocol::TrainRequest& request) {

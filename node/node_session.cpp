@@ -2,13 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/check.h"
+#include "core/number_text.h"
 #include "core/printable.h"
 #include "exchange/contribution.h"
 #include "exchange/model_wire.h"
+#include "exchange/pupil_dp_wire.h"
 #include "models/metrics.h"
+#include "node/audit_trail.h"
 
 namespace cartable::node {
 namespace {
@@ -109,12 +113,14 @@ std::vector<protocol::Envelope> NodeSession::OnMessage(const protocol::Envelope&
     run_id_ = in.run_id;
     rejoining_ = false;
     last_train_round_ = in.round;
-    if (Status declined = Declines(*request); !declined.ok()) {
+    Status declined = Declines(*request);
+    if (declined.ok()) declined = ChargePrivacy(*request, in.run_id, in.round);
+    if (declined.code() == StatusCode::kPermissionDenied) {
       spdlog::warn("round {}: declining the run: {}", in.round, declined.message());
       return {Reply(in.run_id, in.round,
                     protocol::ErrorReply{protocol::kErrorDeclined, declined.message(), {}})};
     }
-    reply = Train(*request, in.round);
+    reply = declined.ok() ? Train(*request, in.round) : StatusOr<protocol::Body>(declined);
   } else if (const auto* request = std::get_if<protocol::EvaluateRequest>(&in.body)) {
     if (last_evaluate_round_ && in.round <= *last_evaluate_round_) return {};
     run_id_ = in.run_id;
@@ -199,6 +205,66 @@ Status NodeSession::Declines(const protocol::TrainRequest& request) const {
   return Status::Ok();
 }
 
+Status NodeSession::ChargePrivacy(const protocol::TrainRequest& request, uint64_t run_id,
+                                  uint32_t attempt) {
+  if (request.dp.enabled == 0) return Status::Ok();
+  CARTABLE_RETURN_IF_ERROR(exchange::CheckPupilDp(request.dp));
+  const uint32_t epochs = request.config.local_epochs;
+  // Trainings in a run are at most its attempt number (a node trains once an attempt), so charging
+  // for max(rounds, attempt) never counts fewer trainings than took place, even across a restart.
+  const uint32_t trainings = std::max(request.dp.rounds, attempt);
+  CARTABLE_ASSIGN_OR_RETURN(const aggregation::privacy::Epsilon total,
+                            exchange::RunEpsilon(request.dp, epochs, trainings));
+  const PlanPolicy& policy = security_.plan_policy;
+  if (policy.max_epsilon_per_run > 0 && !(total.epsilon <= policy.max_epsilon_per_run)) {
+    return PermissionDeniedError(
+        "the policy of this establishment allows ε up to " +
+        NumberText(policy.max_epsilon_per_run) + " per run; " + std::to_string(trainings) +
+        " trainings would cost each pupil ε = " + NumberText(total.epsilon, 3) +
+        " at δ = " + NumberText(request.dp.delta));
+  }
+  PrivacyLedger* ledger = security_.ledger.get();
+  if (ledger == nullptr) {
+    if (policy.max_epsilon_per_year > 0) {
+      return PermissionDeniedError(
+          "the policy of this establishment caps ε per school year, and this node keeps no "
+          "privacy ledger");
+    }
+    return Status::Ok();
+  }
+  const std::string plan = PlanHashHex(request.plan_hash);
+  const PrivacyLedger::RunCharge charged = ledger->Charged(run_id, plan);
+  if (charged.trainings > 0) {
+    CARTABLE_ASSIGN_OR_RETURN(const aggregation::privacy::Epsilon covered,
+                              exchange::RunEpsilon(request.dp, epochs, charged.trainings));
+    if (covered.epsilon > charged.epsilon * (1 + 1e-9)) {
+      return PermissionDeniedError(
+          "the run's privacy parameters changed since the node agreed to it (ε " +
+          NumberText(charged.epsilon) + " charged, " + NumberText(covered.epsilon) + " now)");
+    }
+    if (attempt <= charged.trainings) return Status::Ok();
+  }
+  const double more = std::max(0.0, total.epsilon - charged.epsilon);
+  const std::string year = ledger->CurrentSchoolYear();
+  const double spent = ledger->SpentIn(year);
+  const double cap = policy.max_epsilon_per_year;
+  if (cap > 0 && !(spent + more <= cap)) {
+    return PermissionDeniedError(
+        "the policy of this establishment allows ε up to " + NumberText(cap) +
+        " per school year; " + NumberText(spent, 3) + " of " + year +
+        " is spent, and this run would cost each pupil ε = " + NumberText(more, 3) +
+        " more at δ = " + NumberText(request.dp.delta));
+  }
+  StatusOr<LedgerEntry> entry = ledger->Record(run_id, plan, trainings, more, request.dp.delta);
+  if (!entry.ok()) return entry.status().WithContext("charging the run to the privacy ledger");
+  spdlog::info(
+      "run {:016x}: charged ε = {} at δ = {} for {} training(s) to school year {} ({} "
+      "spent now)",
+      run_id, NumberText(entry->epsilon), NumberText(entry->delta), trainings, entry->school_year,
+      NumberText(ledger->SpentIn(year), 3));
+  return Status::Ok();
+}
+
 StatusOr<protocol::Body> NodeSession::Train(const protocol::TrainRequest& request, uint32_t round) {
   if (request.secagg.enabled != 0) {
     secure_.reset();
@@ -238,6 +304,10 @@ StatusOr<exchange::LocalUpdate> NodeSession::TrainLocally(const protocol::TrainR
   options.batch_size = static_cast<int>(request.config.batch_size);
   options.learning_rate = request.config.learning_rate;
   options.seed = LocalTrainingSeed(request.config.seed, round, name_);
+  if (request.dp.enabled != 0) {
+    CARTABLE_RETURN_IF_ERROR(exchange::CheckPupilDp(request.dp));
+    options.dp = exchange::PupilDpOf(request.dp);
+  }
   CARTABLE_ASSIGN_OR_RETURN(models::TrainReport report, model_->Train(data_.train, options));
   std::vector<float> local = model_->GetParameters();
   exchange::LocalUpdate update;
@@ -246,6 +316,12 @@ StatusOr<exchange::LocalUpdate> NodeSession::TrainLocally(const protocol::TrainR
     update.delta[i] = local[i] - request.global_parameters[i];
   update.examples = static_cast<double>(report.examples);
   update.loss = report.mean_loss;
+  if (options.dp) {
+    // What leaves the node beside the DP model delta is public at the establishment level: its
+    // count of pupils as the weight, and no training loss (it is not covered by the guarantee).
+    update.examples = static_cast<double>(report.pupils);
+    update.loss = 0;
+  }
   spdlog::info("round {}: trained on {} examples, loss {:.4f}", round, report.examples,
                report.mean_loss);
   return update;

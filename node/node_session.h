@@ -16,6 +16,7 @@
 #include "models/dataset.h"
 #include "models/model.h"
 #include "node/plan_policy.h"
+#include "node/privacy_ledger.h"
 #include "node/secure_update.h"
 #include "protocol/messages.h"
 
@@ -37,6 +38,10 @@ struct NodeSecurity {
   // What this establishment agrees to train (node/plan_policy.h): a request that breaks it is
   // refused with the reason before any training.
   PlanPolicy plan_policy;
+  // What DP-SGD runs have cost this establishment's pupils (node/privacy_ledger.h): a run's ε is
+  // charged to it before the run's first training, and the policy's yearly cap kept against it.
+  // Null: no ledger (a yearly cap then refuses every DP run).
+  std::shared_ptr<PrivacyLedger> ledger;
 };
 
 class NodeSession {
@@ -67,6 +72,10 @@ class NodeSession {
   // Why this establishment declines the round (its plan policy, or an update asked in the clear
   // of a node that sends only under secure aggregation); OK when it takes part.
   Status Declines(const protocol::TrainRequest& request) const;
+  // Before a DP-SGD training: the run's ε charged to the ledger (its planned rounds at the first
+  // training, more when `attempt` goes beyond them), or PERMISSION_DENIED when that would break
+  // the policy's caps or the run's parameters changed since they were charged.
+  Status ChargePrivacy(const protocol::TrainRequest& request, uint64_t run_id, uint32_t attempt);
   StatusOr<protocol::Body> Train(const protocol::TrainRequest& request, uint32_t round);
   StatusOr<exchange::LocalUpdate> TrainLocally(const protocol::TrainRequest& request,
                                                uint32_t round);

@@ -3,7 +3,9 @@
 #include <charconv>
 #include <cmath>
 
+#include "core/number_text.h"
 #include "core/printable.h"
+#include "exchange/pupil_dp_wire.h"
 
 namespace cartable::node {
 namespace {
@@ -12,14 +14,6 @@ std::string Joined(const std::set<std::string>& names) {
   std::string text;
   for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
   return text;
-}
-
-std::optional<double> Number(std::string_view text) {
-  double value = 0;
-  const char* end = text.data() + text.size();
-  auto [stop, error] = std::from_chars(text.data(), end, value);
-  if (error != std::errc() || stop != end || !std::isfinite(value)) return std::nullopt;
-  return value;
 }
 
 std::string RuleText(const OptionRule& rule) {
@@ -38,8 +32,8 @@ StatusOr<OptionRule> ParseRule(ConfigTable& table, const std::string& key,
     rule.exact = text;
     return rule;
   }
-  rule.min = Number(std::string_view(text).substr(0, dots));
-  rule.max = Number(std::string_view(text).substr(dots + 2));
+  rule.min = ParseNumber(std::string_view(text).substr(0, dots));
+  rule.max = ParseNumber(std::string_view(text).substr(dots + 2));
   if (!rule.min || !rule.max || *rule.min > *rule.max) {
     return table.Error(key, "\"" + text + "\" is not a range MIN..MAX of two numbers, MIN <= MAX");
   }
@@ -67,6 +61,7 @@ Status PlanPolicy::Check(const protocol::TrainRequest& request, size_t training_
                                  " training pupils to take part; it has " +
                                  std::to_string(training_pupils));
   }
+  if (NeedsDp()) CARTABLE_RETURN_IF_ERROR(CheckPrivacy(request));
   const auto rules = options.find(model);
   if (rules == options.end()) return Status::Ok();
   for (const protocol::ModelOption& option : request.model.options) {
@@ -74,7 +69,7 @@ Status PlanPolicy::Check(const protocol::TrainRequest& request, size_t training_
     if (rule == rules->second.end()) continue;
     bool allowed = option.value == rule->second.exact;
     if (rule->second.min) {
-      const std::optional<double> value = Number(option.value);
+      const std::optional<double> value = ParseNumber(option.value);
       allowed = value && *value >= *rule->second.min && *value <= *rule->second.max;
     }
     if (!allowed) {
@@ -82,6 +77,29 @@ Status PlanPolicy::Check(const protocol::TrainRequest& request, size_t training_
                                    option.key + " " + RuleText(rule->second) + "; the run sets " +
                                    Printable(option.value, 60));
     }
+  }
+  return Status::Ok();
+}
+
+Status PlanPolicy::CheckPrivacy(const protocol::TrainRequest& request) const {
+  const protocol::WirePupilDp& dp = request.dp;
+  if (dp.enabled == 0) {
+    return PermissionDeniedError(
+        "the policy of this establishment trains only with differential privacy per pupil "
+        "(DP-SGD); the run trains without it");
+  }
+  if (dp.delta > max_delta) {
+    return PermissionDeniedError("the policy of this establishment allows δ up to " +
+                                 NumberText(max_delta) +
+                                 "; the run asks for δ = " + NumberText(dp.delta));
+  }
+  CARTABLE_ASSIGN_OR_RETURN(const aggregation::privacy::Epsilon cost,
+                            exchange::RunEpsilon(dp, request.config.local_epochs));
+  if (max_epsilon_per_run > 0 && !(cost.epsilon <= max_epsilon_per_run)) {
+    return PermissionDeniedError(
+        "the policy of this establishment allows ε up to " + NumberText(max_epsilon_per_run) +
+        " per run; this run would cost each pupil ε = " + NumberText(cost.epsilon, 3) +
+        " at δ = " + NumberText(dp.delta));
   }
   return Status::Ok();
 }
@@ -96,6 +114,16 @@ std::string PlanPolicy::Explain() const {
   if (min_training_pupils > 0) {
     text += "The node takes part only with " + std::to_string(min_training_pupils) +
             " training pupils at least.\n";
+  }
+  if (NeedsDp()) {
+    text += "Only runs with differential privacy per pupil (DP-SGD), at δ up to " +
+            NumberText(max_delta) + ".\n";
+  }
+  if (max_epsilon_per_run > 0)
+    text += "Each run may cost a pupil ε up to " + NumberText(max_epsilon_per_run) + ".\n";
+  if (max_epsilon_per_year > 0) {
+    text += "All runs of a school year (from 1 September) may cost a pupil ε up to " +
+            NumberText(max_epsilon_per_year) + " together, by the node's privacy ledger.\n";
   }
   for (const auto& [model, rules] : options) {
     for (const auto& [key, rule] : rules) {
@@ -115,6 +143,11 @@ StatusOr<PlanPolicy> ReadPlanPolicy(ConfigTable& table) {
   CARTABLE_ASSIGN_OR_RETURN(int64_t pupils,
                             table.Integer("min_training_pupils", 0, 0, int64_t{1} << 40));
   policy.min_training_pupils = static_cast<size_t>(pupils);
+  CARTABLE_ASSIGN_OR_RETURN(policy.max_epsilon_per_run,
+                            table.Real("max_epsilon_per_run", 0, 0, 1e6));
+  CARTABLE_ASSIGN_OR_RETURN(policy.max_epsilon_per_year,
+                            table.Real("max_epsilon_per_year", 0, 0, 1e6));
+  CARTABLE_ASSIGN_OR_RETURN(policy.max_delta, table.Real("max_delta", 1e-5, 1e-12, 0.1));
   CARTABLE_ASSIGN_OR_RETURN(ConfigTable options, table.Table("options"));
   for (const std::string& model : options.Keys()) {
     CARTABLE_ASSIGN_OR_RETURN(ConfigTable rules, options.Table(model));

@@ -10,6 +10,9 @@
 //   models = ["pfa", "dkt"]          # absent: any model
 //   max_local_epochs = 5             # absent or 0: no limit
 //   min_training_pupils = 20         # absent or 0: no floor
+//   max_epsilon_per_run = 2          # DP-SGD per pupil required; ε of one run at most 2
+//   max_epsilon_per_year = 8         # ε of all runs of a school year, by the privacy ledger
+//   max_delta = 1e-5                 # the δ those ε are at, at most
 //   [policy.options.dkt]             # per model: an option's allowed values
 //   hidden_size = "8..128"           # a numeric range, bounds included
 //   cell = "gru"                     # or the one value allowed
@@ -40,12 +43,21 @@ struct PlanPolicy {
   uint32_t max_local_epochs = 0;  // 0: no limit
   size_t min_training_pupils = 0;
   std::map<std::string, std::map<std::string, OptionRule>> options;  // model → option → rule
+  // Differential privacy (docs/privacy.md): with a cap set, only runs with DP-SGD per pupil are
+  // trained, at δ at most max_delta, costing each pupil at most max_epsilon_per_run; the yearly
+  // cap is kept against the node's privacy ledger (node_session.h). 0: no cap.
+  double max_epsilon_per_run = 0;
+  double max_epsilon_per_year = 0;
+  double max_delta = 1e-5;
+  bool NeedsDp() const { return max_epsilon_per_run > 0 || max_epsilon_per_year > 0; }
 
   // OK, or PERMISSION_DENIED saying which rule the request breaks ("the policy of this
   // establishment allows the models dkt, pfa; the run trains sakt"). No quotes: logs escape them.
   Status Check(const protocol::TrainRequest& request, size_t training_pupils) const;
   // The policy in plain words, one rule a line.
   std::string Explain() const;
+  // The differential-privacy rules (NeedsDp): DP-SGD asked for, δ, ε of the run.
+  Status CheckPrivacy(const protocol::TrainRequest& request) const;
 };
 
 // The [policy] table of a node's configuration; every error names the key and the file.

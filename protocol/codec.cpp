@@ -297,6 +297,15 @@ void VisitFields(WireContribution& m, F& f) {
   f(m.max_norm);
 }
 template <typename F>
+void VisitFields(WirePupilDp& m, F& f) {
+  f(m.enabled);
+  f(m.noise_multiplier);
+  f(m.clip_norm);
+  f(m.sampling_rate);
+  f(m.delta);
+  f(m.rounds);
+}
+template <typename F>
 void VisitFields(TrainRequest& m, F& f) {
   f(m.model);
   f(m.config);
@@ -305,6 +314,7 @@ void VisitFields(TrainRequest& m, F& f) {
   f(m.secagg);
   f(m.plan_hash);
   f(m.proximal_mu);
+  f(m.dp);
 }
 template <typename F>
 void VisitFields(TrainResult& m, F& f) {

@@ -16,8 +16,8 @@
 namespace cartable::protocol {
 
 // Frames carry it; a peer speaking another version is refused (codec.h). 2: SecAgg+ commitments to
-// secrets and shares, and reports of unusable shares.
-inline constexpr uint8_t kProtocolVersion = 4;
+// secrets and shares, and reports of unusable shares. 5: DP-SGD parameters in TrainRequest.
+inline constexpr uint8_t kProtocolVersion = 5;
 
 // One hyperparameter of a model, as text (the model parses and checks it).
 struct ModelOption {
@@ -40,6 +40,18 @@ struct WireTrainConfig {
   uint32_t batch_size = 256;
   float learning_rate = 0.05f;
   uint64_t seed = 0;
+};
+
+// DP-SGD per pupil at every node (models::PupilDp), as the plan's [privacy] table asks: each node
+// trains E local epochs in ceil(E / sampling_rate) steps, and the run's `rounds` of it cost every
+// pupil (ε, delta) by the RDP accountant, the same for every node. enabled = 0: plain training.
+struct WirePupilDp {
+  uint8_t enabled = 0;
+  double noise_multiplier = 0;
+  double clip_norm = 0;
+  double sampling_rate = 0;
+  double delta = 0;
+  uint32_t rounds = 0;
 };
 
 using PublicKeyBytes = std::array<uint8_t, 32>;
@@ -94,6 +106,7 @@ struct TrainRequest {
   SecAggPlan secagg;
   DigestBytes plan_hash{};
   float proximal_mu = 0;
+  WirePupilDp dp;
 };
 
 // node → coordinator, in rounds without secure aggregation only: the node's packed contribution

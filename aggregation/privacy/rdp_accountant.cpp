@@ -7,18 +7,12 @@
 #include <numbers>
 #include <string>
 
+#include "core/number_text.h"
+
 namespace cartable::aggregation::privacy {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-// `value` in its shortest exact decimal form ("0.01", "1e-05", "nan"), for error messages.
-std::string NumberText(double value) {
-  if (std::isnan(value)) return "nan";
-  char text[32];
-  auto [end, error] = std::to_chars(text, text + sizeof(text), value);
-  return error == std::errc() ? std::string(text, end) : std::to_string(value);
-}
 
 // log(exp(a) + exp(b)), exact for -inf.
 double LogAdd(double a, double b) {

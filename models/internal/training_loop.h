@@ -57,6 +57,26 @@ class EpochBatches {
   std::vector<uint32_t> batch_pupils_;
 };
 
+// The batches of DP-SGD, torch-free: at each Next, every pupil is drawn with probability `rate`,
+// independently (std::bernoulli_distribution on one std::mt19937_64 seeded once); the result holds
+// one Batch per pupil drawn, with all of that pupil's examples. A batch may hold no pupil.
+class PoissonPupils {
+ public:
+  // `pupils` (example → pupil) must outlive this object; 0 < rate ≤ 1.
+  PoissonPupils(std::span<const uint32_t> pupils, double rate, uint64_t seed);
+
+  size_t pupils() const { return examples_.size(); }  // distinct pupils
+  // The pupils drawn for the next step; valid until the next call.
+  const std::vector<Batch>& Next();
+
+ private:
+  std::vector<std::vector<int64_t>> examples_;  // of each distinct pupil
+  std::vector<std::vector<uint32_t>> owners_;   // that pupil, once per example
+  std::bernoulli_distribution draw_;
+  std::mt19937_64 rng_;
+  std::vector<Batch> drawn_;
+};
+
 struct TrainingProblem {
   // The pupil of each example; its size is the number of examples the loop shuffles and batches.
   std::vector<uint32_t> pupils;
@@ -118,17 +138,31 @@ using GradientStep = std::function<double(const TrainingProblem& problem, const 
 double Backpropagate(const TrainingProblem& problem, const Batch& batch,
                      const std::vector<at::Tensor>& parameters);
 
+// Adds `grads` to `sum` (same shapes), scaled down when their joint L2 norm exceeds `clip` so that
+// what is added has norm at most `clip`; returns the norm before clipping. Calls torch.
+double AddClipped(const std::vector<at::Tensor>& grads, double clip, std::vector<at::Tensor>& sum);
+
+// The steps of DP-SGD (model.h's PupilDp), which RunTrainingLoop takes when options.dp is set: per
+// step, `zero` clears the gradients, each pupil drawn is backpropagated alone and clipped, the
+// noised mean is left in the gradients, and `apply` steps the optimiser. Calls torch (may throw
+// c10::Error); options.dp checked by the caller.
+TrainReport TrainPupilDp(const std::vector<at::Tensor>& parameters, const TrainOptions& options,
+                         const TrainingProblem& problem, const std::function<void()>& zero,
+                         const std::function<void()>& apply);
+
 // FedProx's proximal term μ/2·‖w − w₀‖², added to what the step left: each parameter's gradient
 // gains μ·(w − w₀) (a parameter the step left without a gradient gets that alone). `anchors` are
 // the parameters' values when training started, in the same order and shapes. Calls torch.
 void AddProximalGradient(const std::vector<at::Tensor>& parameters,
                          const std::vector<at::Tensor>& anchors, double mu);
 
-// Refuses options without an epoch, a batch or a positive rate, or with a negative or non-finite
-// proximal μ (InvalidArgument). Then, with `torch_threads` torch threads, builds the problem
-// (make_problem, which may call torch) and trains `parameters` (tensors that require gradients,
-// shared with the model) for options.epochs epochs, adding the proximal gradient after each step
-// when μ > 0. A torch failure is an Internal error naming what failed.
+// Refuses options without an epoch, a batch or a positive rate, with a negative or non-finite
+// proximal μ, or DP parameters out of range (InvalidArgument). Then, with `torch_threads` torch
+// threads, builds the problem (make_problem, which may call torch) and trains `parameters`
+// (tensors that require gradients, shared with the model) for options.epochs epochs, adding the
+// proximal gradient after each step when μ > 0. With options.dp, the steps are DP-SGD's instead
+// (model.h's PupilDp; `step` is unused): one backward pass per pupil drawn. A torch failure is an
+// Internal error naming what failed.
 StatusOr<TrainReport> RunTrainingLoop(std::vector<at::Tensor> parameters, int torch_threads,
                                       const TrainOptions& options,
                                       const std::function<TrainingProblem()>& make_problem,

@@ -19,6 +19,7 @@
 
 #include "core/files.h"
 #include "core/subprocess.h"
+#include "exchange/pupil_dp_wire.h"
 #include "federation_fixtures.h"
 #include "process_helpers.h"
 #include "protocol/curve_keys.h"
@@ -315,6 +316,70 @@ TEST_F(ServiceTest, ANodeWhosePolicyDeclinesThePlanIsLeftOutAndTheResearcherSees
   const std::string node_log = Slurp(dir() / "school-2" / "state" / "audit.jsonl");
   EXPECT_EQ(Count(node_log, R"("event":"round_refused")"), 1U) << node_log;
   EXPECT_EQ(Count(node_log, R"("type":"TrainResult")"), 0U) << node_log;
+}
+
+// Two runs with DP-SGD per pupil: each node charges each run's ε to its own privacy ledger before
+// training; the second would take school-2 over its yearly cap, so school-2 declines it with the
+// reason, which the researcher reads, while the other two train it.
+TEST_F(ServiceTest, ADpRunOverANodesYearlyCapIsDeclinedByThatNodeWhileTheOthersTrainIt) {
+  protocol::WirePupilDp dp{.enabled = 1,
+                           .noise_multiplier = 1.5,
+                           .clip_norm = 1.0,
+                           .sampling_rate = 0.5,
+                           .delta = 1e-5,
+                           .rounds = 2};
+  auto epsilon = exchange::RunEpsilon(dp, 1);
+  ASSERT_TRUE(epsilon.ok()) << epsilon.status();
+  const fs::path toml = dir() / "school-2" / "node.toml";
+  std::string config = Slurp(toml);
+  const std::string commented = "# max_epsilon_per_year = 8";
+  ASSERT_NE(config.find(commented), std::string::npos) << config;
+  config.replace(config.find(commented), commented.size(),
+                 "max_epsilon_per_year = " + std::to_string(epsilon->epsilon * 1.5));
+  ASSERT_TRUE(WriteFileAtomically(toml, config).ok());
+  StartCoordinator();
+  StartNodes();
+  const std::string privacy =
+      "[privacy]\npupil_dp = true\nnoise_multiplier = 1.5\nsampling_rate = 0.5\n";
+  auto plan = [&](const std::string& name) {
+    std::string text = Plan(name, "fedavg", false, 2);
+    text.replace(text.find("min = 3"), 7, "min = 2");
+    return text + privacy;
+  };
+  const std::string first = Submit("alice", plan("first"), "first.toml");
+  auto [watched, progress] = Run("alice", {"watch", first}, seconds(300));
+  ASSERT_EQ(watched, 0) << progress << Slurp(Log("coordinator"));
+  auto [shown, status] = Run("alice", {"status", first});
+  EXPECT_EQ(shown, 0) << status;
+  EXPECT_NE(status.find("privacy: DP-SGD per pupil; the whole run costs each pupil ε = "),
+            std::string::npos)
+      << status;
+  EXPECT_NE(status.find("round   2/2  nodes  3"), std::string::npos) << status;
+
+  const std::string second = Submit("alice", plan("second"), "second.toml");
+  std::tie(watched, progress) = Run("alice", {"watch", second}, seconds(300));
+  ASSERT_EQ(watched, 0) << progress << Slurp(Log("coordinator"));
+  std::tie(shown, status) = Run("alice", {"status", second});
+  EXPECT_NE(status.find("node 'school-2' declined the run: the policy of this establishment "
+                        "allows ε up to"),
+            std::string::npos)
+      << status;
+  EXPECT_NE(status.find("per school year"), std::string::npos) << status;
+  EXPECT_NE(status.find("round   2/2  nodes  2"), std::string::npos) << status;
+
+  for (auto& node : nodes_) EXPECT_EQ(node->Terminate(), 0);
+  nodes_.clear();
+  auto charges = [&](int school) {
+    return Count(
+        Slurp(dir() / ("school-" + std::to_string(school)) / "state" / "privacy-ledger.jsonl"),
+        "\"run_id\"");
+  };
+  EXPECT_EQ(charges(0), 2U);
+  EXPECT_EQ(charges(1), 2U);
+  EXPECT_EQ(charges(2), 1U) << "the declined run is not charged";
+  const std::string node_log = Slurp(dir() / "school-2" / "state" / "audit.jsonl");
+  EXPECT_EQ(Count(node_log, R"("event":"round_refused")"), 1U) << node_log;
+  EXPECT_EQ(Count(node_log, R"("pupil_dp":{)"), 2U) << "both offers name their DP parameters";
 }
 
 TEST_F(ServiceTest, ACoordinatorKilledMidRunResumesAndEndsBitIdenticalToAnUninterruptedRun) {

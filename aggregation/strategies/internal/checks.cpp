@@ -44,12 +44,6 @@ Status CheckModelMatchesState(const std::string& strategy, Eigen::Index state_si
                               std::to_string(model_size) + " (one strategy serves one run)");
 }
 
-std::string NumberText(double value) {
-  char text[32];
-  const auto result = std::to_chars(text, text + sizeof(text), value);
-  return std::string(text, result.ptr);
-}
-
 std::span<const double> StateBlock(std::span<const double> state, size_t model_size, size_t index) {
   return state.subspan(index * model_size, model_size);
 }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/number_text.h"
 #include "core/status.h"
 
 namespace cartable::aggregation::internal {
@@ -28,8 +29,7 @@ Status CheckStateValues(const std::string& strategy, const std::string& what,
 Status CheckModelMatchesState(const std::string& strategy, Eigen::Index state_size,
                               size_t model_size);
 
-// `value` in its shortest exact decimal form ("0.9", "1e-09", "nan"), for error messages.
-std::string NumberText(double value);
+using ::cartable::NumberText;  // core/number_text.h
 
 // Block `index` (of model_size values) of a checkpointed state.
 std::span<const double> StateBlock(std::span<const double> state, size_t model_size, size_t index);

@@ -38,6 +38,9 @@ std::map<std::string, Envelope> SeedFrames() {
   const KeyAdvert advert2{2, Filled<32>(0x13), Filled<32>(0x14), Filled<32>(0x34),
                           Filled<64>(0x22)};
   SecAggPlan plan{1, 2, 1, 32, Filled<32>(0x33), {}};
+  TrainRequest private_request{
+      SeedModel(), {1, 256, 0.05f, 0}, {0.5f, -0.25f, 1.0f}, {4.0, 10000}, plan};
+  private_request.dp = {1, 1.1, 1.0, 0.01, 1e-5, 10};
   for (const char* name : {"school-a", "school-b", "school-c"})
     plan.cohort.push_back({name, Filled<32>(0x11)});
   return {
@@ -45,6 +48,7 @@ std::map<std::string, Envelope> SeedFrames() {
       {"train_request",
        {7, 3,
         TrainRequest{SeedModel(), {1, 256, 0.05f, 0}, {0.5f, -0.25f, 1.0f}, {4.0, 10000}, plan}}},
+      {"train_request_dp", {7, 3, private_request}},
       {"train_result", {7, 1, TrainResult{{0.1f, 0.2f, 0.012f, 0.0072f}}}},
       {"evaluate_request", {7, 3, EvaluateRequest{SeedModel(), {0.5f, -0.25f, 1.0f}}}},
       {"evaluate_result", {7, 2, EvaluateResult{{1, 2, 3}, {3, 2, 1}, 4.5, 3, 12, 0}}},
@@ -101,7 +105,7 @@ TEST(FrameSeedCorpusTest, EverySeedDecodesAndEveryMessageTypeHasOne) {
     seen.insert(TypeOf(envelope->body));
     ++seeds;
   }
-  EXPECT_GE(seeds, 19);
+  EXPECT_GE(seeds, 21);
   for (int type = static_cast<int>(MessageType::kHello);
        type <= static_cast<int>(MessageType::kAdminReply); ++type) {
     EXPECT_TRUE(seen.contains(static_cast<MessageType>(type)))
