@@ -12,6 +12,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "aggregation/privacy/rdp_accountant.h"
 #include "cli/command.h"
 #include "core/files.h"
 #include "core/logging.h"
@@ -37,6 +38,13 @@ struct TrainCommandOptions {
   uint64_t seed = 1;
   std::string out;
   bool json = false;
+  // DP-SGD per pupil: on when a target ε or a noise multiplier is given.
+  double target_epsilon = 0;
+  double noise_multiplier = 0;
+  double clip_norm = 1;
+  double sampling_rate = 0.01;
+  double delta = 1e-5;
+  bool pupil_dp() const { return target_epsilon > 0 || noise_multiplier > 0; }
 };
 
 // A TOML scalar as the text ModelOptions parses.
@@ -200,6 +208,37 @@ StatusOr<std::unique_ptr<models::Model>> CreateModelFor(const TrainCommandOption
   return models::CreateModel(spec);
 }
 
+// DP-SGD's parameters and what the training costs each pupil: the noise multiplier given, or the
+// smallest one whose ε meets --target-epsilon. Null without DP-SGD.
+StatusOr<nlohmann::json> ResolvePupilDp(TrainCommandOptions& o) {
+  if (!o.pupil_dp()) return nlohmann::json();
+  const auto steps = static_cast<uint64_t>(models::PupilDpSteps(o.epochs, o.sampling_rate));
+  aggregation::privacy::Epsilon cost;
+  if (o.target_epsilon > 0) {
+    auto found =
+        aggregation::privacy::NoiseMultiplierFor(o.target_epsilon, o.sampling_rate, steps, o.delta);
+    if (!found.ok()) return found.status().WithContext("--target-epsilon");
+    o.noise_multiplier = found->noise_multiplier;
+    cost = found->reached;
+  } else {
+    CARTABLE_ASSIGN_OR_RETURN(cost, aggregation::privacy::DpSgdEpsilon(
+                                        o.sampling_rate, o.noise_multiplier, steps, o.delta));
+  }
+  std::fprintf(stderr,
+               "DP-SGD per pupil: %llu steps at sampling rate %g, clip %g, noise multiplier %.4g: "
+               "ε = %.3g at δ = %g\n",
+               static_cast<unsigned long long>(steps), o.sampling_rate, o.clip_norm,
+               o.noise_multiplier, cost.epsilon, o.delta);
+  return nlohmann::json{{"mechanism", "DP-SGD per pupil"},
+                        {"noise_multiplier", o.noise_multiplier},
+                        {"clip_norm", o.clip_norm},
+                        {"sampling_rate", o.sampling_rate},
+                        {"delta", o.delta},
+                        {"steps", steps},
+                        {"epsilon", cost.epsilon},
+                        {"order", cost.order}};
+}
+
 // Progress on stderr after each epoch, with the validation pupils' AUC when there are any.
 models::TrainOptions TrainingOptions(const TrainCommandOptions& o, const models::Model& model,
                                      const TrainingData& data) {
@@ -208,6 +247,12 @@ models::TrainOptions TrainingOptions(const TrainCommandOptions& o, const models:
   options.batch_size = o.batch_size;
   options.learning_rate = o.learning_rate;
   options.seed = o.seed;
+  if (o.pupil_dp()) {
+    options.dp = models::PupilDp{.noise_multiplier = o.noise_multiplier,
+                                 .clip_norm = o.clip_norm,
+                                 .sampling_rate = o.sampling_rate,
+                                 .secret_seed = 0};  // drawn from the OS: the noise stays secret
+  }
   options.on_epoch = [&o, &model, &data](int epoch, double loss) {
     std::string validation;
     if (data.Count(data.split.validation) > 0) {
@@ -254,6 +299,7 @@ Status WriteModel(const TrainCommandOptions& o, const models::Model& model,
                {"test_answers", data.Count(split.test)},
                {"unit", data.unit()},
                {"split", o.test.empty() ? "by pupil, seeded" : "given test file"}};
+  if (!scores["privacy"].is_null()) card.training["privacy"] = scores["privacy"];
   if (data.records) card.data["columns"] = split.train.records.feature_names;
   card.metrics = {{"train", scores["train"]}, {"test", scores["test"]}};
   return models::WriteModelFile(o.out, model.spec(), model.GetParameters(), card);
@@ -268,6 +314,7 @@ Status Train(TrainCommandOptions& o, const GivenFlag& given) {
   CARTABLE_ASSIGN_OR_RETURN(TrainingData data, LoadTrainingData(o));
   models::PupilSplit& split = data.split;
   CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<models::Model> model, CreateModelFor(o, split));
+  CARTABLE_ASSIGN_OR_RETURN(const nlohmann::json privacy, ResolvePupilDp(o));
   std::fprintf(stderr, "training %s on %zu %s of %zu pupils; testing on %zu %s of %zu pupils\n",
                o.model.c_str(), data.Count(split.train), data.unit(), split.train.num_pupils(),
                data.Count(split.test), data.unit(), split.test.num_pupils());
@@ -277,6 +324,7 @@ Status Train(TrainCommandOptions& o, const GivenFlag& given) {
   result["model"] = o.model;
   result["epochs"] = o.epochs;
   result["final_train_loss"] = report.mean_loss;
+  result["privacy"] = privacy;
   if (!o.out.empty()) {
     CARTABLE_RETURN_IF_ERROR(WriteModel(o, *model, data, result));
     result["model_file"] = o.out;
@@ -286,10 +334,14 @@ Status Train(TrainCommandOptions& o, const GivenFlag& given) {
   if (o.json) {
     std::cout << result.dump(2) << std::endl;
   } else {
-    std::printf("test AUC %.4f  accuracy %.4f  log-loss %.4f  (%zu %s)\n",
+    std::printf("test AUC %.4f  accuracy %.4f  log-loss %.4f  (%zu %s)",
                 result["test"]["auc"].get<double>(), result["test"]["accuracy"].get<double>(),
                 result["test"]["log_loss"].get<double>(), result["test"]["answers"].get<size_t>(),
                 data.unit());
+    if (o.pupil_dp()) {
+      std::printf("  with DP-SGD: ε = %.3g at δ = %g", privacy["epsilon"].get<double>(), o.delta);
+    }
+    std::printf("\n");
   }
   return Status::Ok();
 }
@@ -355,10 +407,36 @@ Runner AddTrainCommand(CLI::App& app) {
   cmd->add_option("--out", o->out,
                   "Write the model as safetensors here, and its card as OUT.card.json");
   cmd->add_flag("--json", o->json, "Print the final metrics as JSON (test metrics under \"test\")");
+  auto* target = cmd->add_option(
+      "--target-epsilon", o->target_epsilon,
+      "Train with DP-SGD per pupil (docs/privacy.md), with the least noise whose ε per pupil,\n"
+      "by the RDP accountant, is at most this at --delta");
+  target->check(CLI::PositiveNumber);
+  auto* noise =
+      cmd->add_option("--noise-multiplier", o->noise_multiplier,
+                      "Train with DP-SGD per pupil at this noise multiplier (the noise's\n"
+                      "standard deviation over --clip-norm); prints the ε it costs");
+  noise->check(CLI::Range(0.1, 1000.0));
+  target->excludes(noise);
+  noise->excludes(target);
+  cmd->add_option("--clip-norm", o->clip_norm,
+                  "DP-SGD: the L2 bound each pupil's gradient is scaled down to")
+      ->default_val(1.0)
+      ->check(CLI::Range(1e-6, 1e6));
+  cmd->add_option("--sampling-rate", o->sampling_rate,
+                  "DP-SGD: each pupil's chance of being drawn at a step; the training is\n"
+                  "ceil(epochs / rate) steps (--batch-size is not used)")
+      ->default_val(0.01)
+      ->check(CLI::Range(1e-6, 1.0));
+  cmd->add_option("--delta", o->delta, "DP-SGD: the δ of the (ε, δ) guarantee")
+      ->default_val(1e-5)
+      ->check(CLI::Range(1e-12, 0.1));
   cmd->footer(
       "Examples:\n"
       "  cartable train --data csv:answers.csv --epochs 20 --out pfa.safetensors --json\n"
-      "  cartable train --model mlp --option hidden_size=64 --data oulad:data/oulad --json");
+      "  cartable train --model mlp --option hidden_size=64 --data oulad:data/oulad --json\n"
+      "  cartable train --model logistic --data oulad:data/oulad --target-epsilon 2 \\\n"
+      "      --sampling-rate 0.05 --epochs 5     # DP-SGD per pupil, ε ≤ 2 at δ = 1e-5");
   return
       [o, cmd] { return Run(*o, [cmd](const std::string& flag) { return cmd->count(flag) > 0; }); };
 }

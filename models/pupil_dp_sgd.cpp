@@ -84,6 +84,10 @@ TrainReport TrainPupilDp(const std::vector<at::Tensor>& parameters, const TrainO
   std::vector<at::Tensor> sum;
   for (const at::Tensor& p : parameters) sum.push_back(torch::zeros_like(p));
   double loss_sum = 0;
+  // Progress as for plain training: an "epoch" ends after ceil(e / rate) steps in all.
+  int epoch = 1;
+  int64_t epoch_start = 0;
+  double epoch_loss = 0;
   for (int64_t step = 0; step < steps; ++step) {
     for (at::Tensor& s : sum) s.zero_();
     for (const Batch& pupil : sampler.Next()) {
@@ -106,6 +110,16 @@ TrainReport TrainPupilDp(const std::vector<at::Tensor>& parameters, const TrainO
       }
     }
     apply();
+    if (step + 1 == PupilDpSteps(epoch, dp.sampling_rate)) {
+      if (options.on_epoch) {
+        const double expected = static_cast<double>(step + 1 - epoch_start) * dp.sampling_rate *
+                                static_cast<double>(problem.answers);
+        options.on_epoch(epoch, (loss_sum - epoch_loss) / expected);
+      }
+      ++epoch;
+      epoch_start = step + 1;
+      epoch_loss = loss_sum;
+    }
   }
   TrainReport report;
   report.examples = problem.answers;

@@ -272,6 +272,29 @@ TEST_P(TrainingLoopTest, DpSgdWithoutNoiseOrClippingIsFullBatchTraining) {
 
 // The noise and the draws come from the secret seed: the same seed repeats a training, another
 // seed (or the OS's, with 0) gives another; E epochs at rate q take ceil(E / q) steps.
+// 3 epochs at rate 0.3 are ceil(3 / 0.3) = 10 steps; epochs end after 4, 7 and 10 of them.
+TEST_P(TrainingLoopTest, DpSgdReportsEachEpochAndTheLastOnesMeanLoss) {
+  TrainOptions options;
+  options.epochs = 3;
+  options.learning_rate = 0.01;
+  options.dp = cartable::models::PupilDp{
+      .noise_multiplier = 1, .clip_norm = 1, .sampling_rate = 0.3, .secret_seed = 5};
+  std::vector<int> epochs;
+  std::vector<double> losses;
+  options.on_epoch = [&](int epoch, double loss) {
+    epochs.push_back(epoch);
+    losses.push_back(loss);
+  };
+  auto report = model_->Train(log_, options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->steps, 10);
+  EXPECT_THAT(epochs, ElementsAre(1, 2, 3));
+  for (double loss : losses) {
+    EXPECT_GT(loss, 0);
+    EXPECT_LT(loss, 5);  // per answer or record, over the pupils a step is expected to draw
+  }
+}
+
 TEST_P(TrainingLoopTest, DpSgdNoiseAndDrawsFollowTheSecretSeed) {
   const std::vector<float> start = model_->GetParameters();
   auto train = [&](uint64_t secret) {
