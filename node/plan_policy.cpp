@@ -61,6 +61,17 @@ Status PlanPolicy::Check(const protocol::TrainRequest& request, size_t training_
                                  " training pupils to take part; it has " +
                                  std::to_string(training_pupils));
   }
+  if (request.dp.enabled != 0 && max_dp_steps > 0) {
+    CARTABLE_RETURN_IF_ERROR(exchange::CheckPupilDp(request.dp));
+    const uint64_t steps = exchange::RunSteps(request.dp, request.config.local_epochs, 1);
+    if (steps > max_dp_steps) {
+      return PermissionDeniedError(
+          "the policy of this establishment allows at most " + std::to_string(max_dp_steps) +
+          " DP-SGD steps a round; the run asks for " + std::to_string(steps) + " (" +
+          std::to_string(request.config.local_epochs) + " epoch(s) at sampling rate " +
+          NumberText(request.dp.sampling_rate) + ")");
+    }
+  }
   if (NeedsDp()) CARTABLE_RETURN_IF_ERROR(CheckPrivacy(request));
   const auto rules = options.find(model);
   if (rules == options.end()) return Status::Ok();
@@ -119,6 +130,11 @@ std::string PlanPolicy::Explain() const {
     text += "Only runs with differential privacy per pupil (DP-SGD), at δ up to " +
             NumberText(max_delta) + ".\n";
   }
+  if (NeedsDp() || max_dp_steps != kDefaultMaxDpSteps) {
+    text += max_dp_steps == 0
+                ? "Any number of DP-SGD steps a round.\n"
+                : "At most " + std::to_string(max_dp_steps) + " DP-SGD steps a round.\n";
+  }
   if (max_epsilon_per_run > 0)
     text += "Each run may cost a pupil ε up to " + NumberText(max_epsilon_per_run) + ".\n";
   if (max_epsilon_per_year > 0) {
@@ -148,6 +164,11 @@ StatusOr<PlanPolicy> ReadPlanPolicy(ConfigTable& table) {
   CARTABLE_ASSIGN_OR_RETURN(policy.max_epsilon_per_year,
                             table.Real("max_epsilon_per_year", 0, 0, 1e6));
   CARTABLE_ASSIGN_OR_RETURN(policy.max_delta, table.Real("max_delta", 1e-5, 1e-12, 0.1));
+  CARTABLE_ASSIGN_OR_RETURN(
+      const int64_t steps,
+      table.Integer("max_dp_steps", static_cast<int64_t>(PlanPolicy::kDefaultMaxDpSteps), 0,
+                    int64_t{1} << 40));
+  policy.max_dp_steps = static_cast<uint64_t>(steps);
   CARTABLE_ASSIGN_OR_RETURN(ConfigTable options, table.Table("options"));
   for (const std::string& model : options.Keys()) {
     CARTABLE_ASSIGN_OR_RETURN(ConfigTable rules, options.Table(model));

@@ -13,6 +13,7 @@
 //   max_epsilon_per_run = 2          # DP-SGD per pupil required; ε of one run at most 2
 //   max_epsilon_per_year = 8         # ε of all runs of a school year, by the privacy ledger
 //   max_delta = 1e-5                 # the δ those ε are at, at most
+//   max_dp_steps = 100000            # DP-SGD steps a round at most (the default; 0: no limit)
 //   [policy.options.dkt]             # per model: an option's allowed values
 //   hidden_size = "8..128"           # a numeric range, bounds included
 //   cell = "gru"                     # or the one value allowed
@@ -49,6 +50,10 @@ struct PlanPolicy {
   double max_epsilon_per_run = 0;
   double max_epsilon_per_year = 0;
   double max_delta = 1e-5;
+  // DP-SGD steps of one training, ceil(epochs / sampling rate), at most: a rate far below one
+  // pupil a step would keep the node busy for hours. 0: no limit.
+  static constexpr uint64_t kDefaultMaxDpSteps = 100000;
+  uint64_t max_dp_steps = kDefaultMaxDpSteps;
   bool NeedsDp() const { return max_epsilon_per_run > 0 || max_epsilon_per_year > 0; }
 
   // OK, or PERMISSION_DENIED saying which rule the request breaks ("the policy of this

@@ -83,11 +83,40 @@ TEST(PlanPolicyTest, ExplainsEachRule) {
             "Model dkt: option hidden_size must be 8 to 64.\n");
 }
 
+// ceil(epochs / rate) steps a round: a rate far below one pupil a step would keep the node busy
+// for hours, so steps are capped (100,000 unless the policy says otherwise), with or without caps
+// on ε.
+TEST(PlanPolicyTest, DpSgdStepsARoundAreCapped) {
+  protocol::TrainRequest request = Request("pfa", 2);
+  request.dp = {.enabled = 1,
+                .noise_multiplier = 1,
+                .clip_norm = 1,
+                .sampling_rate = 1e-5,
+                .delta = 1e-5,
+                .rounds = 1};
+  const Status refused = Read("[policy]\n").Check(request, 50);
+  EXPECT_EQ(refused.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(refused.message().find("allows at most 100000 DP-SGD steps a round; the run asks for "
+                                   "200000 (2 epoch(s) at sampling rate 1e-05)"),
+            std::string::npos)
+      << refused;
+  request.dp.sampling_rate = 1e-4;  // 20,000 steps
+  EXPECT_TRUE(Read("[policy]\n").Check(request, 50).ok());
+  const PlanPolicy tight = Read("[policy]\nmax_dp_steps = 1000\n");
+  EXPECT_FALSE(tight.Check(request, 50).ok());
+  EXPECT_NE(tight.Explain().find("At most 1000 DP-SGD steps a round."), std::string::npos);
+  request.dp.sampling_rate = 1e-5;
+  EXPECT_TRUE(Read("[policy]\nmax_dp_steps = 0\n").Check(request, 50).ok());
+  request.dp.sampling_rate = 0;  // what no plan sends: an error, not a decline
+  EXPECT_EQ(Read("[policy]\n").Check(request, 50).code(), StatusCode::kInvalidArgument);
+}
+
 TEST(PlanPolicyTest, ABadPolicyNamesTheKeyAndTheFile) {
   for (const auto& [text, expected] : std::vector<std::pair<std::string, std::string>>{
            {"[policy]\nmodels = \"pfa\"\n", "[policy] models"},
            {"[policy]\nmax_local_epochs = -1\n", "[policy] max_local_epochs"},
            {"[policy]\nmax_epochs = 3\n", "max_epochs"},
+           {"[policy]\nmax_dp_steps = -1\n", "[policy] max_dp_steps"},
            {"[policy.options.dkt]\nhidden_size = \"64..8\"\n", "hidden_size"},
            {"[policy.options.dkt]\nhidden_size = \"a..8\"\n", "not a range"}}) {
     auto root = ConfigTable::Parse(text, "node.toml");
