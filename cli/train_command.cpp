@@ -16,6 +16,7 @@
 #include "cli/command.h"
 #include "core/files.h"
 #include "core/logging.h"
+#include "exchange/pupil_dp_wire.h"
 #include "ingest/formats.h"
 #include "models/model_file.h"
 #include "simulations/baselines.h"
@@ -229,14 +230,13 @@ StatusOr<nlohmann::json> ResolvePupilDp(TrainCommandOptions& o) {
                "ε = %.3g at δ = %g\n",
                static_cast<unsigned long long>(steps), o.sampling_rate, o.clip_norm,
                o.noise_multiplier, cost.epsilon, o.delta);
-  return nlohmann::json{{"mechanism", "DP-SGD per pupil"},
-                        {"noise_multiplier", o.noise_multiplier},
-                        {"clip_norm", o.clip_norm},
-                        {"sampling_rate", o.sampling_rate},
-                        {"delta", o.delta},
-                        {"steps", steps},
-                        {"epsilon", cost.epsilon},
-                        {"order", cost.order}};
+  const protocol::WirePupilDp dp{.enabled = 1,
+                                 .noise_multiplier = o.noise_multiplier,
+                                 .clip_norm = o.clip_norm,
+                                 .sampling_rate = o.sampling_rate,
+                                 .delta = o.delta,
+                                 .rounds = 1};
+  return exchange::PupilDpReport(dp, steps, cost);
 }
 
 // Progress on stderr after each epoch, with the validation pupils' AUC when there are any.

@@ -226,17 +226,9 @@ std::string ExplainPlan(const Plan& plan) {
 
 nlohmann::json RunPrivacy(const RunConfig& run) {
   if (run.dp.enabled == 0) return nullptr;
-  nlohmann::json privacy = {{"mechanism", "DP-SGD per pupil"},
-                            {"noise_multiplier", run.dp.noise_multiplier},
-                            {"clip_norm", run.dp.clip_norm},
-                            {"sampling_rate", run.dp.sampling_rate},
-                            {"delta", run.dp.delta},
-                            {"steps", exchange::RunSteps(run.dp, run.train.local_epochs)}};
-  if (auto cost = exchange::RunEpsilon(run.dp, run.train.local_epochs); cost.ok()) {
-    privacy["epsilon"] = cost->epsilon;
-    privacy["order"] = cost->order;
-  }
-  return privacy;
+  auto cost = exchange::RunEpsilon(run.dp, run.train.local_epochs);
+  return exchange::PupilDpReport(run.dp, exchange::RunSteps(run.dp, run.train.local_epochs),
+                                 cost.ok() ? std::optional(*cost) : std::nullopt);
 }
 
 }  // namespace cartable::coordinator

@@ -47,4 +47,19 @@ StatusOr<aggregation::privacy::Epsilon> RunEpsilon(const protocol::WirePupilDp& 
                                             RunSteps(dp, local_epochs, trainings), dp.delta);
 }
 
+nlohmann::json PupilDpReport(const protocol::WirePupilDp& dp, uint64_t steps,
+                             const std::optional<aggregation::privacy::Epsilon>& cost) {
+  nlohmann::json report = {{"mechanism", "DP-SGD per pupil"},
+                           {"noise_multiplier", dp.noise_multiplier},
+                           {"clip_norm", dp.clip_norm},
+                           {"sampling_rate", dp.sampling_rate},
+                           {"delta", dp.delta},
+                           {"steps", steps}};
+  if (cost) {
+    report["epsilon"] = cost->epsilon;
+    report["order"] = cost->order;
+  }
+  return report;
+}
+
 }  // namespace cartable::exchange

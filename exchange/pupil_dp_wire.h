@@ -6,6 +6,8 @@
 // coordinator can say it and every node can check it against its own policy and ledger.
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
 
 #include "aggregation/privacy/rdp_accountant.h"
 #include "core/status.h"
@@ -30,5 +32,10 @@ uint64_t RunSteps(const protocol::WirePupilDp& dp, uint32_t local_epochs, uint32
 // accountant; InvalidArgument for a dp CheckPupilDp refuses or one without DP-SGD.
 StatusOr<aggregation::privacy::Epsilon> RunEpsilon(const protocol::WirePupilDp& dp,
                                                    uint32_t local_epochs, uint32_t trainings = 0);
+
+// What a training with `dp` costs, as run status and model cards show it: the mechanism, its
+// parameters, `steps`, and ε with its Rényi order when `cost` is known.
+nlohmann::json PupilDpReport(const protocol::WirePupilDp& dp, uint64_t steps,
+                             const std::optional<aggregation::privacy::Epsilon>& cost);
 
 }  // namespace cartable::exchange
