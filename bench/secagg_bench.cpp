@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "aggregation/privacy/distributed_gaussian.h"
 #include "aggregation/secagg/graph_plan.h"
 #include "aggregation/secagg/masking.h"
 #include "aggregation/secagg/neighbour_graph.h"
@@ -65,6 +66,10 @@ Status CheckSecAggBenchConfig(const SecAggBenchConfig& config) {
     return InvalidArgumentError("--dropout is a fraction in [0, 1), got " +
                                 std::to_string(config.dropout));
   }
+  if (!(config.noise == 0 || (config.noise >= 0.01 && config.noise <= 1000))) {
+    return InvalidArgumentError("--noise must be 0 or in [0.01, 1000], got " +
+                                std::to_string(config.noise));
+  }
   if (config.bits < secagg::kMaskingMinBits || config.bits > secagg::kMaskingMaxBits) {
     return InvalidArgumentError("--bits must be in [8, 62], got " + std::to_string(config.bits));
   }
@@ -97,6 +102,19 @@ StatusOr<SecAggBenchResult> RunSecAggBench(const SecAggBenchConfig& config,
   round.corrupt_allowance = plan.corrupt_allowance;
   round.modulus_bits = config.bits;
   round.seed = config.seed;
+  if (config.noise > 0) {
+    aggregation::privacy::DistributedGaussianPlan noise;
+    noise.noise_multiplier = config.noise;
+    noise.range = round.value_range;
+    noise.min_contributors = noise.max_contributors = config.nodes;
+    noise.dimension = round.dimension;
+    noise.modulus_bits = secagg::kMaskingMaxBits;
+    auto mechanism = aggregation::privacy::PlanDistributedGaussian(noise);
+    if (!mechanism.ok()) return mechanism.status().WithContext("--noise");
+    round.modulus_bits = std::max(round.modulus_bits, mechanism->modulus_bits);
+    round.noise_multiplier = config.noise;
+  }
+  out.bits = round.modulus_bits;
   round.drops = DrawDropouts(config, &out.dropped);
   round.on_stage = std::move(progress);
   CARTABLE_ASSIGN_OR_RETURN(SimulatedRoundResult result, SimulateRound(round));

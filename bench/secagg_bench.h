@@ -24,6 +24,9 @@ struct SecAggBenchConfig {
   double tolerate_dropout = -1;    // the plan's δ; −1: max(0.1, dropout)
   int bits = 32;                   // modulus 2^bits
   uint64_t seed = 1;               // inputs, graph and who drops (keys and masks stay truly random)
+  // Above 0: every member adds distributed discrete Gaussian noise (z over a unit sensitivity)
+  // before masking; the modulus grows to hold the noisy sum.
+  double noise = 0;
 };
 
 struct SecAggBenchResult {
@@ -36,6 +39,7 @@ struct SecAggBenchResult {
   double client_ms = 0;  // median over members that reached Unmask of their compute, all stages
   double server_ms = 0;  // the coordinator's compute, all stages
   double expansion = 0;  // bytes a member sends ÷ bytes of its plain quantised input
+  int bits = 0;          // the modulus the round used
   Status status;         // OK, or why the round aborted
 };
 

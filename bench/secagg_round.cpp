@@ -8,8 +8,10 @@
 #include <optional>
 #include <random>
 
+#include "aggregation/privacy/distributed_gaussian.h"
 #include "aggregation/secagg/client.h"
 #include "aggregation/secagg/digest.h"
+#include "aggregation/secagg/secret_bytes.h"
 
 namespace cartable::bench {
 namespace {
@@ -101,6 +103,7 @@ class RoundSimulation {
   SimulatedRoundResult result_;
   RoundParameters params_;
   Sha256Digest model_hash_{};
+  std::optional<aggregation::privacy::Variance> noise_;  // σ² of each member's share
   std::vector<Member> members_;
   std::unique_ptr<SecAggServer> server_;
   std::vector<KeyAdvert> key_list_;
@@ -117,6 +120,20 @@ Status RoundSimulation::Prepare() {
   params_.modulus_bits = config_.modulus_bits;
   params_.value_range = config_.value_range;
   for (uint8_t& byte : params_.graph_seed) byte = static_cast<uint8_t>(rng_());
+  if (config_.noise_multiplier > 0) {
+    aggregation::privacy::DistributedGaussianPlan plan;
+    plan.noise_multiplier = config_.noise_multiplier;
+    plan.l2_sensitivity = 1;
+    plan.range = config_.value_range;
+    plan.min_contributors = plan.max_contributors = config_.members;
+    plan.dimension = config_.dimension;
+    plan.modulus_bits = config_.modulus_bits;
+    CARTABLE_ASSIGN_OR_RETURN(aggregation::privacy::DistributedGaussian mechanism,
+                              aggregation::privacy::PlanDistributedGaussian(plan));
+    params_.levels = mechanism.levels;
+    params_.noise_bound = mechanism.noise_bound;
+    noise_ = mechanism.variance;
+  }
   members_.resize(static_cast<size_t>(config_.members));
   for (size_t i = 0; i < members_.size(); ++i) {
     CARTABLE_ASSIGN_OR_RETURN(SigningKey key, SigningKey::Generate());
@@ -202,7 +219,15 @@ Status RoundSimulation::MaskInputs() {
         m.alive = false;  // too few partners: this member sits the round out
         continue;
       }
-      auto input = m.client->MaskInput(result_.inputs[i]);
+      std::vector<int64_t> noise;
+      if (noise_) {
+        const aggregation::secagg::SecretBytes seed = aggregation::secagg::SecretBytes::Random(32);
+        auto drawn =
+            aggregation::privacy::DiscreteGaussianNoise(config_.dimension, *noise_, seed.span());
+        if (!drawn.ok()) return drawn.status();
+        noise = std::move(drawn).value();
+      }
+      auto input = m.client->MaskInput(result_.inputs[i], noise);
       if (!input.ok()) {
         m.alive = false;
         continue;

@@ -34,7 +34,11 @@ struct SimulatedRoundConfig {
   int corrupt_allowance = 0;  // c of ShamirThreshold (graph_plan.h)
   int modulus_bits = 32;
   double value_range = 4.0;
-  uint64_t seed = 1;             // inputs and graph seed (keys and masks stay truly random)
+  uint64_t seed = 1;  // inputs and graph seed (keys and masks stay truly random)
+  // Above 0: every member adds its share of distributed discrete Gaussian noise before masking
+  // (aggregation/privacy/distributed_gaussian.h), the members' shares summing to this many times a
+  // sensitivity of 1; the modulus must hold the noisy sum.
+  double noise_multiplier = 0;
   std::vector<DropPoint> drops;  // per member; missing entries never drop
   // When set, hears the name of each stage as it starts (for progress lines in long benchmarks).
   std::function<void(std::string_view stage)> on_stage;

@@ -93,7 +93,8 @@ int RunSecAgg(bench::SecAggBenchConfig config, const std::string& neighbours, bo
     nlohmann::json out = {
         {"nodes", config.nodes},
         {"dim", config.dim},
-        {"bits", config.bits},
+        {"bits", r->bits},
+        {"noise", config.noise},
         {"seed", config.seed},
         {"neighbours", r->neighbours == 0 ? nlohmann::json("full") : nlohmann::json(r->neighbours)},
         {"degree", r->degree},
@@ -109,7 +110,9 @@ int RunSecAgg(bench::SecAggBenchConfig config, const std::string& neighbours, bo
     std::cout << out.dump() << std::endl;
   } else {
     std::printf("nodes       %d\n", config.nodes);
-    std::printf("dim         %d (%d-bit words)\n", config.dim, config.bits);
+    std::printf("dim         %d (%d-bit words)\n", config.dim, r->bits);
+    if (config.noise > 0)
+      std::printf("noise       distributed discrete Gaussian, z = %g\n", config.noise);
     std::printf("neighbours  %s (degree %d)\n",
                 r->neighbours == 0 ? "full" : std::to_string(r->neighbours).c_str(), r->degree);
     std::printf("threshold   %d (outlasts %d colluding neighbours; survives %d dropped)\n",
@@ -188,6 +191,11 @@ Runner AddBenchCommand(CLI::App& app) {
   sa->add_option("--bits", secagg->bits, "Modulus 2^B of the masked words, B in [8, 62]")
       ->default_val(32);
   sa->add_option("--seed", secagg->seed, "Seed for inputs, graph and who drops")->default_val(1);
+  sa->add_option("--noise", secagg->noise,
+                 "Each member adds distributed discrete Gaussian noise before masking, its shares "
+                 "summing to Z times a unit sensitivity (establishment-level DP); 0 for none. The "
+                 "modulus grows to hold the noisy sum")
+      ->default_val(0.0);
   sa->add_flag("--json", *json, "Print one JSON object instead of the table");
   sa->callback([=] { *chosen = [=] { return RunSecAgg(*secagg, *neighbours, *json); }; });
   return [chosen] { return *chosen ? (*chosen)() : kExitBadInput; };

@@ -106,6 +106,16 @@ void PrintRun(const nlohmann::json& run) {
         privacy.value("noise_multiplier", 0.0), privacy.value("clip_norm", 0.0),
         privacy.value("sampling_rate", 0.0));
   }
+  const nlohmann::json establishment = run.value("establishment_privacy", nlohmann::json());
+  if (establishment.is_object() && establishment.value("epsilon", nlohmann::json()).is_number()) {
+    std::printf(
+        "privacy: distributed discrete Gaussian per establishment; the whole run costs each "
+        "establishment ε = %.3g at δ = %.3g, even towards the coordinator (noise multiplier "
+        "%.4g over at least %u establishments, sensitivity %.4g)\n",
+        establishment.value("epsilon", 0.0), establishment.value("delta", 0.0),
+        establishment.value("noise_multiplier", 0.0), establishment.value("min_contributors", 0u),
+        establishment.value("sensitivity", 0.0));
+  }
 }
 
 // The run under way, as its live status says: "now round 5, training; 3 node(s) joined: a, b, c".

@@ -1,6 +1,7 @@
 // `cartable simulate`: a whole federation of synthetic schools on this machine, one process per
 // school.
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -10,6 +11,8 @@
 #include "cli/secagg_flags.h"
 #include "core/logging.h"
 #include "core/subprocess.h"
+#include "exchange/establishment_dp_wire.h"
+#include "exchange/pupil_dp_wire.h"
 #include "simulations/scenario.h"
 
 namespace cartable::cli {
@@ -22,7 +25,57 @@ struct SimulateOptions {
   std::string log_level = "info";
   bool json = false;
   SecAggFlags secagg;
+  double establishment_noise = 0;  // 0: no establishment-level DP
+  int min_contributors = 0;        // 0: half the schools, at least 3
+  double delta = 1e-5;
+  double noise_multiplier = 0;  // DP-SGD per pupil; 0: none
+  double clip_norm = 1;
+  double sampling_rate = 0.05;
 };
+
+// --noise-multiplier and its companions into the scenario: DP-SGD per pupil at every school.
+Status ApplyPupilDp(const SimulateOptions& o, simulations::ScenarioConfig& scenario) {
+  if (o.noise_multiplier == 0) return Status::Ok();
+  scenario.pupil_dp = {1,       o.noise_multiplier, o.clip_norm, o.sampling_rate,
+                       o.delta, scenario.rounds};
+  if (Status s = exchange::CheckPupilDp(scenario.pupil_dp); !s.ok()) {
+    return InvalidArgumentError("--noise-multiplier " + std::to_string(o.noise_multiplier) + ": " +
+                                s.message());
+  }
+  return Status::Ok();
+}
+
+// --establishment-noise and its companions into the scenario; errors name the flag.
+Status ApplyEstablishmentDp(const SimulateOptions& o, simulations::ScenarioConfig& scenario) {
+  if (o.establishment_noise == 0) return Status::Ok();
+  if (o.establishment_noise < 0.1) {
+    return InvalidArgumentError("--establishment-noise " + std::to_string(o.establishment_noise) +
+                                " is below 0.1, too little to protect anything; 0 turns it off");
+  }
+  const int schools = scenario.cohort.schools;
+  if (!scenario.secagg.enabled) {
+    return InvalidArgumentError(
+        "--establishment-noise adds its noise under secure aggregation; drop --secagg off");
+  }
+  if (!(scenario.contribution.max_norm > 0)) {
+    return InvalidArgumentError(
+        "--establishment-noise needs a norm bound on each school's update: add --max-norm "
+        "(for example 1)");
+  }
+  if (scenario.contribution.weight_cap != 1) {
+    return InvalidArgumentError(
+        "--establishment-noise weighs every school the same: add --weight-cap 1");
+  }
+  const int contributors =
+      o.min_contributors > 0 ? o.min_contributors : std::max(3, (schools + 1) / 2);
+  if (contributors > schools) {
+    return InvalidArgumentError("--min-contributors " + std::to_string(contributors) +
+                                " is above the " + std::to_string(schools) + " schools");
+  }
+  scenario.establishment_dp = {1, o.establishment_noise, static_cast<uint32_t>(contributors),
+                               o.delta, scenario.rounds};
+  return exchange::CheckEstablishmentDp(scenario.establishment_dp);
+}
 
 void PrintRound(const coordinator::RoundRecord& r, uint32_t rounds) {
   std::printf("round %3u/%u  nodes %2zu  train loss %.4f  held-out AUC %s  %.2f s%s\n", r.round,
@@ -44,6 +97,23 @@ void PrintSummary(const nlohmann::json& report, const std::string& path) {
               report["local_only"]["auc"].get<double>());
   std::printf("  oracle       %.4f   (the generator's true probabilities: the ceiling)\n",
               report["oracle"]["auc"].get<double>());
+  const nlohmann::json& dp = report["config"]["establishment_dp"];
+  if (dp.is_object() && dp.contains("epsilon")) {
+    std::printf(
+        "privacy: each school's contribution is protected with ε = %.3g at δ = %.3g, "
+        "even towards the coordinator (noise multiplier %.4g over %d schools)\n",
+        dp["epsilon"].get<double>(), dp["delta"].get<double>(),
+        dp["noise_multiplier"].get<double>(), dp["min_contributors"].get<int>());
+  }
+  const nlohmann::json& pupil = report["config"]["pupil_dp"];
+  if (pupil.is_object() && pupil.contains("epsilon")) {
+    std::printf(
+        "privacy: DP-SGD per pupil at every school; the run costs each pupil ε = %.3g "
+        "at δ = %.3g (%llu steps, noise multiplier %.4g)\n",
+        pupil["epsilon"].get<double>(), pupil["delta"].get<double>(),
+        static_cast<unsigned long long>(pupil["steps"].get<uint64_t>()),
+        pupil["noise_multiplier"].get<double>());
+  }
   std::printf("report written to %s\n", path.c_str());
 }
 
@@ -61,6 +131,8 @@ int Run(SimulateOptions& o) {
       !s.ok()) {
     return ReportFailure(s);
   }
+  if (Status s = ApplyEstablishmentDp(o, o.scenario); !s.ok()) return ReportFailure(s);
+  if (Status s = ApplyPupilDp(o, o.scenario); !s.ok()) return ReportFailure(s);
   if (Status s = simulations::Validate(o.scenario); !s.ok()) return ReportFailure(s);
   InstallShutdownHandler();
   const uint32_t rounds = o.scenario.rounds;
@@ -132,6 +204,39 @@ Runner AddSimulateCommand(CLI::App& app) {
   cmd->add_flag("--json", o->json,
                 "Print the whole report as JSON on stdout instead of progress lines");
   AddSecAggFlags(cmd, o->secagg);
+  cmd->add_option("--establishment-noise", o->establishment_noise,
+                  "Establishment-level DP: each school adds its share of discrete Gaussian noise "
+                  "before masking, so the sum of --min-contributors schools carries Z times the "
+                  "largest change one school can make (needs --max-norm and --weight-cap 1); 0 "
+                  "for none")
+      ->default_val(0.0)
+      ->check(CLI::Range(0.0, 1000.0))
+      ->group("Privacy");
+  cmd->add_option(
+         "--min-contributors", o->min_contributors,
+         "Fewest schools whose noisy sum may be unmasked (0: half the schools, at least 3)")
+      ->default_val(0)
+      ->check(CLI::Range(0, 1000000))
+      ->group("Privacy");
+  cmd->add_option("--noise-multiplier", o->noise_multiplier,
+                  "DP-SGD per pupil at every school: Gaussian noise of Z times --clip-norm on "
+                  "each step's summed gradient (0: plain training; at least 0.1)")
+      ->default_val(0.0)
+      ->check(CLI::Range(0.0, 1000.0))
+      ->group("Privacy");
+  cmd->add_option("--clip-norm", o->clip_norm, "DP-SGD: each pupil's gradient is clipped to it")
+      ->default_val(1.0)
+      ->check(CLI::Range(1e-6, 1e6))
+      ->group("Privacy");
+  cmd->add_option("--sampling-rate", o->sampling_rate,
+                  "DP-SGD: each pupil's chance to be drawn at each step")
+      ->default_val(0.05)
+      ->check(CLI::Range(1e-6, 1.0))
+      ->group("Privacy");
+  cmd->add_option("--delta", o->delta, "δ of the (ε, δ) the report states")
+      ->default_val(1e-5)
+      ->check(CLI::Range(1e-12, 0.1))
+      ->group("Privacy");
   cmd->footer(
       "Example: cartable simulate --schools 8 --rounds 10 --out /tmp/run1\n"
       "Output: one line per round (nodes that answered, their mean training loss, the new\n"

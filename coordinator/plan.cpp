@@ -1,5 +1,6 @@
 #include "coordinator/plan.h"
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -9,6 +10,7 @@
 #include "coordinator/cohort.h"
 #include "coordinator/secure_training.h"
 #include "core/number_text.h"
+#include "exchange/establishment_dp_wire.h"
 #include "exchange/pupil_dp_wire.h"
 #include "models/model.h"
 
@@ -75,9 +77,37 @@ Status CheckSecureAggregation(const RunConfig& run) {
   return Status::Ok();
 }
 
+Status CheckEstablishmentPrivacy(const RunConfig& run) {
+  const protocol::WireEstablishmentDp& edp = run.establishment_dp;
+  if (edp.enabled == 0) return Status::Ok();
+  if (!run.secagg.enabled) {
+    return InvalidArgumentError(
+        "[privacy] establishment_dp adds its noise under secure aggregation: set "
+        "[secure_aggregation] enabled = true");
+  }
+  if (!(run.contribution.max_norm > 0)) {
+    return InvalidArgumentError(
+        "[privacy] establishment_dp needs a norm bound on each establishment's update: set "
+        "[contribution] max_norm (for example 1)");
+  }
+  if (run.contribution.weight_cap != 1) {
+    return InvalidArgumentError(
+        "[privacy] establishment_dp weighs every establishment the same: set [contribution] "
+        "weight_cap = 1");
+  }
+  const size_t cohort = SampledCohort(run);
+  if (run.expected_nodes != 0 && cohort < edp.min_contributors) {
+    return InvalidArgumentError(
+        "[privacy] min_contributors (" + std::to_string(edp.min_contributors) + ") is above the " +
+        std::to_string(cohort) + " nodes a round samples: no round could be unmasked");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status CheckPlan(const Plan& plan) {
+  CARTABLE_RETURN_IF_ERROR(CheckEstablishmentPrivacy(plan.run));
   CARTABLE_RETURN_IF_ERROR(CheckRunConfig(plan.run));
   CARTABLE_RETURN_IF_ERROR(CheckModel(plan.run.model));
   CARTABLE_RETURN_IF_ERROR(CheckStrategy(plan.run));
@@ -136,6 +166,13 @@ std::string CanonicalPlan(const Plan& plan) {
                            {"clip_norm", run.dp.clip_norm},
                            {"sampling_rate", run.dp.sampling_rate},
                            {"delta", run.dp.delta}};
+  }
+  if (const protocol::WireEstablishmentDp& edp = run.establishment_dp; edp.enabled != 0) {
+    nlohmann::json& privacy = document["privacy"];
+    privacy["establishment_dp"] = true;
+    privacy["establishment_noise_multiplier"] = edp.noise_multiplier;
+    privacy["min_contributors"] = edp.min_contributors;
+    privacy["delta"] = edp.delta;
   }
   return document.dump();
 }
@@ -216,12 +253,49 @@ std::string ExplainPlan(const Plan& plan) {
     }
     out << ".\n";
   }
+  if (const protocol::WireEstablishmentDp& edp = run.establishment_dp; edp.enabled != 0) {
+    out << "Each node adds its share of discrete Gaussian noise to its update before masking it "
+           "(establishment-level DP): the sum of at least "
+        << edp.min_contributors << " establishments carries noise of " << edp.noise_multiplier
+        << " times the largest change one establishment can make, and a sum of fewer is never "
+           "unmasked";
+    const size_t cohort = std::max<size_t>(run.expected_nodes, edp.min_contributors);
+    auto layout = exchange::ContributionLayout::Create(
+        1, run.contribution.value_range, run.contribution.weight_cap, run.contribution.max_norm);
+    if (layout.ok()) {
+      if (auto cost = exchange::EstablishmentEpsilon(edp, *layout, cohort); cost.ok()) {
+        out << "; after " << run.rounds
+            << " round(s) the run costs each establishment ε = " << NumberText(cost->epsilon, 3)
+            << " at δ = " << NumberText(edp.delta) << ", even towards the coordinator";
+      }
+      if (auto bits =
+              exchange::EstablishmentModulusBits(edp, *layout, cohort, run.secagg.modulus_bits);
+          bits.ok() && *bits > run.secagg.modulus_bits) {
+        out << " (sums modulo 2^" << *bits << " for " << cohort
+            << " establishments, to hold the noise)";
+      }
+    }
+    out << ".\n";
+  }
   out << "A stage waits "
       << std::chrono::duration_cast<std::chrono::seconds>(run.round_timeout).count()
       << " s for nodes; a round is tried " << run.max_attempts
       << " time(s) before the run fails.\n";
   out << "Plan hash: " << PlanHash(plan) << "\n";
   return out.str();
+}
+
+nlohmann::json RunEstablishmentPrivacy(const RunConfig& run) {
+  const protocol::WireEstablishmentDp& edp = run.establishment_dp;
+  if (edp.enabled == 0) return nullptr;
+  auto layout = exchange::ContributionLayout::Create(
+      1, run.contribution.value_range, run.contribution.weight_cap, run.contribution.max_norm);
+  if (!layout.ok()) return nullptr;
+  auto sensitivity = exchange::EstablishmentSensitivity(*layout);
+  auto cost = exchange::EstablishmentEpsilon(
+      edp, *layout, std::max<size_t>(run.expected_nodes, edp.min_contributors));
+  return exchange::EstablishmentDpReport(edp, sensitivity.ok() ? *sensitivity : 0,
+                                         cost.ok() ? std::optional(*cost) : std::nullopt);
 }
 
 nlohmann::json RunPrivacy(const RunConfig& run) {

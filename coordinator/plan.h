@@ -51,5 +51,8 @@ std::string ExplainPlan(const Plan& plan);
 // mechanism's parameters, the DP-SGD steps of the whole run and (ε, δ) by the RDP accountant, as
 // JSON; null for a run without it.
 nlohmann::json RunPrivacy(const RunConfig& run);
+// What establishment-level DP (the distributed discrete Gaussian) costs each establishment: the
+// mechanism's parameters and (ε, δ) after the run's rounds, as JSON; null for a run without it.
+nlohmann::json RunEstablishmentPrivacy(const RunConfig& run);
 
 }  // namespace cartable::coordinator

@@ -1,5 +1,7 @@
 // ParsePlan and ReadPlanFile: the TOML plan file (docs/plans.md) into a Plan.
 
+#include <algorithm>
+
 #include "coordinator/plan.h"
 #include "core/config_file.h"
 
@@ -95,7 +97,8 @@ Status ReadSecureAggregation(ConfigTable& root, RunConfig& run) {
   return contribution.Finish();
 }
 
-// [privacy]: DP-SGD per pupil at every node (docs/privacy.md).
+// [privacy]: DP-SGD per pupil at every node, and establishment-level DP under secure aggregation
+// (docs/privacy.md).
 Status ReadPrivacy(ConfigTable& root, RunConfig& run) {
   CARTABLE_ASSIGN_OR_RETURN(ConfigTable privacy, root.Table("privacy"));
   CARTABLE_ASSIGN_OR_RETURN(bool enabled, privacy.Bool("pupil_dp", false));
@@ -106,6 +109,20 @@ Status ReadPrivacy(ConfigTable& root, RunConfig& run) {
   CARTABLE_ASSIGN_OR_RETURN(run.dp.delta, privacy.Real("delta", 1e-5, 1e-12, 0.1));
   run.dp.enabled = enabled ? 1 : 0;
   run.dp.rounds = run.rounds;
+  // Establishment-level DP: distributed discrete Gaussian noise under secure aggregation.
+  protocol::WireEstablishmentDp& edp = run.establishment_dp;
+  CARTABLE_ASSIGN_OR_RETURN(bool per_establishment, privacy.Bool("establishment_dp", false));
+  CARTABLE_ASSIGN_OR_RETURN(edp.noise_multiplier,
+                            privacy.Real("establishment_noise_multiplier", 1.0, 0.1, 1000));
+  CARTABLE_ASSIGN_OR_RETURN(
+      int64_t min_contributors,
+      privacy.Integer("min_contributors", std::max<int64_t>(static_cast<int64_t>(run.min_nodes), 3),
+                      2, 1000000));
+  edp.min_contributors = static_cast<uint32_t>(min_contributors);
+  edp.delta = run.dp.delta;
+  edp.enabled = per_establishment ? 1 : 0;
+  edp.rounds = run.rounds;
+  if (!per_establishment) edp = protocol::WireEstablishmentDp{};
   if (!enabled) run.dp = protocol::WirePupilDp{};
   return privacy.Finish();
 }

@@ -46,6 +46,8 @@ models::ModelCard RunCard(const RoundLoop& loop, const RunEnding& ending) {
                    {"fraction", run.fraction},
                    {"secure_aggregation", run.secagg.enabled ? "SecAgg+" : "off"}};
   if (run.dp.enabled != 0) card.training["privacy"] = RunPrivacy(run);
+  if (run.establishment_dp.enabled != 0)
+    card.training["establishment_privacy"] = RunEstablishmentPrivacy(run);
   if (!ending.plan_hash.empty()) card.training["plan_hash"] = ending.plan_hash;
   if (!ending.state.empty()) card.training["state"] = ending.state;
   if (!ending.reason.empty()) card.training["reason"] = ending.reason;

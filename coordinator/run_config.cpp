@@ -4,6 +4,8 @@
 #include <cmath>
 #include <string>
 
+#include "exchange/establishment_dp_wire.h"
+
 namespace cartable::coordinator {
 
 Status CheckRunConfig(const RunConfig& config) {
@@ -41,6 +43,18 @@ Status CheckRunConfig(const RunConfig& config) {
     if (sa.modulus_bits < 8 || sa.modulus_bits > 62) {
       return InvalidArgumentError("secure aggregation modulus bits must be in [8, 62]");
     }
+  }
+  if (config.establishment_dp.enabled != 0) {
+    CARTABLE_RETURN_IF_ERROR(exchange::CheckEstablishmentDp(config.establishment_dp));
+    if (!sa.enabled) {
+      return InvalidArgumentError(
+          "establishment-level DP adds its noise under secure aggregation; turn it on");
+    }
+    CARTABLE_ASSIGN_OR_RETURN(exchange::ContributionLayout layout,
+                              exchange::ContributionLayout::Create(
+                                  1, config.contribution.value_range,
+                                  config.contribution.weight_cap, config.contribution.max_norm));
+    CARTABLE_RETURN_IF_ERROR(exchange::EstablishmentSensitivity(layout).status());
   }
   if (config.heartbeat_interval <= Duration::zero()) {
     return InvalidArgumentError("the heartbeat interval must be positive");

@@ -58,6 +58,9 @@ struct RunConfig {
   SecAggConfig secagg;
   // DP-SGD per pupil at the nodes (the plan's [privacy] table); `rounds` is the run's.
   protocol::WirePupilDp dp;
+  // Establishment-level DP under secure aggregation (the [privacy] table's establishment_dp):
+  // each node adds its share of distributed discrete Gaussian noise; `rounds` is the run's.
+  protocol::WireEstablishmentDp establishment_dp;
   // The SHA-256 of the run's plan (plan.h), sent to the nodes with each round; zeros for a run
   // started from flags.
   protocol::DigestBytes plan_hash{};

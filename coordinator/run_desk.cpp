@@ -172,8 +172,11 @@ StatusOr<std::string> RunDesk::DaemonStatus(const RunSnapshot* running) {
 StatusOr<std::string> RunDesk::RunStatus(const StoredRun& run, const RunSnapshot* running,
                                          uint64_t first_round) {
   nlohmann::json doc = RunJson(run);
-  if (auto plan = ParsePlan(run.plan, "plan"); plan.ok() && plan->run.dp.enabled != 0)
-    doc["privacy"] = RunPrivacy(plan->run);
+  if (auto plan = ParsePlan(run.plan, "plan"); plan.ok()) {
+    if (plan->run.dp.enabled != 0) doc["privacy"] = RunPrivacy(plan->run);
+    if (plan->run.establishment_dp.enabled != 0)
+      doc["establishment_privacy"] = RunEstablishmentPrivacy(plan->run);
+  }
   if (running != nullptr && running->run_id == run.id) {
     CARTABLE_ASSIGN_OR_RETURN(std::string live, live_.StatusDocument(*running));
     doc["live"] = nlohmann::json::parse(live);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "aggregation/secagg/secret_bytes.h"
+#include "exchange/establishment_dp_wire.h"
 #include "exchange/model_wire.h"
 #include "exchange/secagg_wire.h"
 
@@ -54,6 +55,15 @@ StatusOr<std::unique_ptr<SecureTraining>> SecureTraining::Start(const RunConfig&
   CARTABLE_ASSIGN_OR_RETURN(exchange::ContributionLayout layout,
                             exchange::ContributionLayout::For(global.size(), config.contribution));
   secagg::RoundParameters params = ParametersOf(config, round, *plan, cohort);
+  if (config.establishment_dp.enabled != 0) {
+    // The noise needs room in the modulus, more as the cohort grows: the modulus grows with it.
+    auto bits = exchange::EstablishmentModulusBits(config.establishment_dp, layout, cohort.size(),
+                                                   params.modulus_bits);
+    if (!bits.ok()) return bits.status().WithContext("establishment-level DP");
+    params.modulus_bits = *bits;
+    auto applied = exchange::ApplyEstablishmentDp(config.establishment_dp, layout, params);
+    if (!applied.ok()) return applied.status().WithContext("establishment-level DP");
+  }
   CARTABLE_ASSIGN_OR_RETURN(protocol::TrainRequest request,
                             TrainRequestOf(config, global, exchange::PlanOf(params)));
   CARTABLE_ASSIGN_OR_RETURN(
@@ -61,6 +71,9 @@ StatusOr<std::unique_ptr<SecureTraining>> SecureTraining::Start(const RunConfig&
       secagg::SecAggServer::Create(std::move(params), layout.size(), exchange::ModelHash(global)));
   auto stage = std::unique_ptr<SecureTraining>(
       new SecureTraining(config, round, std::move(cohort), std::move(server), layout));
+  stage->min_survivors_ = config.establishment_dp.enabled != 0
+                              ? static_cast<size_t>(config.establishment_dp.min_contributors)
+                              : 0;
   spdlog::info(
       "round {}: secure aggregation among {} nodes, {} neighbours each, threshold {} "
       "(outlasts {} colluding neighbours, survives {} dropped)",
@@ -148,6 +161,13 @@ void SecureTraining::CloseStep(std::vector<Outgoing>& out) {
     case protocol::Stage::kMaskedInput: {
       auto survivors = server_->CloseMasking();
       if (!survivors.ok()) return Fail(survivors.status());
+      if (survivors->size() < min_survivors_) {
+        // Their sum would carry less noise than the plan promises: it is never unmasked.
+        return Fail(FailedPreconditionError(
+            "only " + std::to_string(survivors->size()) +
+            " establishments sent their input; establishment-level DP needs " +
+            std::to_string(min_survivors_) + " shares of noise in the sum"));
+      }
       step_ = protocol::Stage::kConsistencyCheck;
       AskServer();
       return SendToAwaited(protocol::SurvivorList{*survivors}, out);
@@ -184,10 +204,15 @@ void SecureTraining::Unpack(const secagg::UnmaskedSum& sum) {
   const int contributors = static_cast<int>(sum.survivors.size());
   // Each contribution was rounded to one of the quantiser's levels: off by less than one level
   // each.
+  // With distributed noise, each summed value is also within the noise bound of its true value.
   const secagg::Quantizer& q = server_->quantizer();
   const double level = 2 * q.range() / static_cast<double>(q.levels());
-  auto unpacked = layout_.Unpack(sum.sum, contributors, 2 * contributors * level);
+  const double tolerance = (2 * contributors + static_cast<double>(q.noise_bound())) * level;
+  auto unpacked = layout_.Unpack(sum.sum, contributors, tolerance);
   if (!unpacked.ok()) return Fail(unpacked.status());
+  // Every establishment weighs 1 under establishment-level DP: the exact total weight is the
+  // number of contributors, where the summed weight carries noise.
+  if (min_survivors_ > 0) unpacked->update.total_weight = contributors;
   Succeed(std::move(unpacked).value());
 }
 

@@ -44,6 +44,8 @@ class SecureTraining final : public TrainingStage {
   std::unique_ptr<aggregation::secagg::SecAggServer> server_;
   exchange::ContributionLayout layout_;
   protocol::Stage step_ = protocol::Stage::kAdvertiseKeys;
+  // With establishment-level DP, the fewest inputs whose sum may be unmasked; 0 without.
+  size_t min_survivors_ = 0;
 };
 
 }  // namespace cartable::coordinator

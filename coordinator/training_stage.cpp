@@ -17,6 +17,7 @@ StatusOr<protocol::TrainRequest> TrainRequestOf(const RunConfig& config,
   request.plan_hash = config.plan_hash;
   request.proximal_mu = static_cast<float>(mu);
   request.dp = config.dp;
+  request.establishment_dp = config.establishment_dp;
   return request;
 }
 

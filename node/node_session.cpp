@@ -322,8 +322,16 @@ StatusOr<exchange::LocalUpdate> NodeSession::TrainLocally(const protocol::TrainR
     update.examples = static_cast<double>(report.pupils);
     update.loss = 0;
   }
-  spdlog::info("round {}: trained on {} examples, loss {:.4f}", round, report.examples,
-               report.mean_loss);
+  if (options.dp) {
+    spdlog::info(
+        "round {}: trained with DP-SGD per pupil on {} pupils ({} examples), noise "
+        "multiplier {}, clip {}",
+        round, report.pupils, report.examples, NumberText(request.dp.noise_multiplier),
+        NumberText(request.dp.clip_norm));
+  } else {
+    spdlog::info("round {}: trained on {} examples, loss {:.4f}", round, report.examples,
+                 report.mean_loss);
+  }
   return update;
 }
 

@@ -5,6 +5,7 @@
 
 #include "core/number_text.h"
 #include "core/printable.h"
+#include "exchange/establishment_dp_wire.h"
 #include "exchange/pupil_dp_wire.h"
 
 namespace cartable::node {
@@ -73,6 +74,14 @@ Status PlanPolicy::Check(const protocol::TrainRequest& request, size_t training_
     }
   }
   if (NeedsDp()) CARTABLE_RETURN_IF_ERROR(CheckPrivacy(request));
+  if (request.establishment_dp.enabled != 0) {
+    CARTABLE_RETURN_IF_ERROR(exchange::CheckEstablishmentDp(request.establishment_dp));
+    if (request.secagg.enabled == 0) {
+      return PermissionDeniedError(
+          "the run asks for establishment-level DP without secure aggregation, where the "
+          "coordinator would see this establishment's update");
+    }
+  }
   const auto rules = options.find(model);
   if (rules == options.end()) return Status::Ok();
   for (const protocol::ModelOption& option : request.model.options) {

@@ -2,7 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cmath>
+
+#include "aggregation/secagg/secret_bytes.h"
 #include "core/printable.h"
+#include "exchange/establishment_dp_wire.h"
 #include "exchange/model_wire.h"
 #include "exchange/secagg_wire.h"
 
@@ -31,14 +36,28 @@ StatusOr<std::unique_ptr<SecureUpdate>> SecureUpdate::Start(
       secagg::RoundParameters params,
       exchange::RoundParametersOf(request.secagg, request.contribution.value_range, run_id, round));
   const int modulus_bits = params.modulus_bits;
+  std::optional<aggregation::privacy::Variance> noise;
+  secagg::ClientPolicy client_policy = policy;
+  if (request.establishment_dp.enabled != 0) {
+    auto mechanism = exchange::ApplyEstablishmentDp(request.establishment_dp, layout, params);
+    if (!mechanism.ok()) return mechanism.status().WithContext("establishment-level DP");
+    noise = mechanism->variance;
+    spdlog::info(
+        "establishment-level DP: this node adds discrete Gaussian noise of σ = {:.4g} to each "
+        "value of its update before masking; the sum of at least {} establishments is unmasked",
+        std::sqrt(mechanism->variance.value()) * mechanism->step,
+        request.establishment_dp.min_contributors);
+    client_policy.min_cohort =
+        std::max<size_t>(client_policy.min_cohort, request.establishment_dp.min_contributors);
+  }
   CARTABLE_ASSIGN_OR_RETURN(
       auto client,
       secagg::SecAggClient::Create(std::move(params), name, identity,
-                                   exchange::ModelHash(request.global_parameters), policy));
+                                   exchange::ModelHash(request.global_parameters), client_policy));
   CARTABLE_ASSIGN_OR_RETURN(secagg::KeyAdvert key_advert, client->Advertise());
   *advert = exchange::ToWire(key_advert);
   return std::unique_ptr<SecureUpdate>(
-      new SecureUpdate(std::move(client), layout, modulus_bits, std::move(trainer)));
+      new SecureUpdate(std::move(client), layout, modulus_bits, noise, std::move(trainer)));
 }
 
 StatusOr<protocol::Body> SecureUpdate::OnMessage(const protocol::Body& body) {
@@ -74,7 +93,13 @@ StatusOr<protocol::Body> SecureUpdate::TrainAndMask(const protocol::ShareDeliver
   exchange::PackNotes notes;
   CARTABLE_ASSIGN_OR_RETURN(std::vector<float> packed, layout_.Pack(update, &notes));
   LogPackNotes(notes, layout_);
-  CARTABLE_ASSIGN_OR_RETURN(std::vector<uint64_t> masked, client_->MaskInput(packed));
+  std::vector<int64_t> noise;
+  if (noise_) {
+    const secagg::SecretBytes seed = secagg::SecretBytes::Random(32);
+    CARTABLE_ASSIGN_OR_RETURN(
+        noise, aggregation::privacy::DiscreteGaussianNoise(packed.size(), *noise_, seed.span()));
+  }
+  CARTABLE_ASSIGN_OR_RETURN(std::vector<uint64_t> masked, client_->MaskInput(packed, noise));
   protocol::MaskedInput out = exchange::MaskedInputOf(std::move(masked), modulus_bits_);
   out.unusable_from = client_->unusable_from();
   return protocol::Body(std::move(out));

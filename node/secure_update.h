@@ -4,15 +4,19 @@
 // its round handling. It turns the coordinator's messages into calls on the SecAgg+ client state
 // machine and the client's answers into messages (exchange/secagg_wire.h maps them); it trains when
 // the shares have arrived (the DESIGN's order: keys, shares, then local training, packing and
-// masking). What it masks is the node's packed contribution (exchange/contribution.h), so the
-// coordinator unmasks Σ ωΔ, Σ ω and Σ ω·loss together, and never one node's numbers. Not thread
-// safe; one per round.
+// masking). With establishment-level DP (exchange/establishment_dp_wire.h) it adds its own
+// share of discrete Gaussian noise, drawn from the OS's randomness, to the quantised
+// contribution before masking, and signs no survivor set smaller than the plan's
+// min_contributors: the sum the coordinator unmasks always carries enough noise. What it masks is
+// the node's packed contribution (exchange/contribution.h), so the coordinator unmasks Σ ωΔ, Σ ω
+// and Σ ω·loss together, and never one node's numbers. Not thread safe; one per round.
 
 #include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
 
+#include "aggregation/privacy/discrete_gaussian.h"
 #include "aggregation/secagg/client.h"
 #include "core/status.h"
 #include "exchange/contribution.h"
@@ -43,16 +47,20 @@ class SecureUpdate {
 
  private:
   SecureUpdate(std::unique_ptr<aggregation::secagg::SecAggClient> client,
-               exchange::ContributionLayout layout, int modulus_bits, Trainer trainer)
+               exchange::ContributionLayout layout, int modulus_bits,
+               std::optional<aggregation::privacy::Variance> noise, Trainer trainer)
       : client_(std::move(client)),
         layout_(layout),
         modulus_bits_(modulus_bits),
+        noise_(noise),
         trainer_(std::move(trainer)) {}
   StatusOr<protocol::Body> TrainAndMask(const protocol::ShareDelivery& delivery);
 
   std::unique_ptr<aggregation::secagg::SecAggClient> client_;
   exchange::ContributionLayout layout_;
   int modulus_bits_;
+  // σ² of this node's share of distributed noise, for a run with establishment-level DP.
+  std::optional<aggregation::privacy::Variance> noise_;
   Trainer trainer_;
   bool done_ = false;
 };

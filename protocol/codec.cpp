@@ -306,6 +306,14 @@ void VisitFields(WirePupilDp& m, F& f) {
   f(m.rounds);
 }
 template <typename F>
+void VisitFields(WireEstablishmentDp& m, F& f) {
+  f(m.enabled);
+  f(m.noise_multiplier);
+  f(m.min_contributors);
+  f(m.delta);
+  f(m.rounds);
+}
+template <typename F>
 void VisitFields(TrainRequest& m, F& f) {
   f(m.model);
   f(m.config);
@@ -315,6 +323,7 @@ void VisitFields(TrainRequest& m, F& f) {
   f(m.plan_hash);
   f(m.proximal_mu);
   f(m.dp);
+  f(m.establishment_dp);
 }
 template <typename F>
 void VisitFields(TrainResult& m, F& f) {

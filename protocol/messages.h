@@ -17,7 +17,7 @@ namespace cartable::protocol {
 
 // Frames carry it; a peer speaking another version is refused (codec.h). 2: SecAgg+ commitments to
 // secrets and shares, and reports of unusable shares. 5: DP-SGD parameters in TrainRequest.
-inline constexpr uint8_t kProtocolVersion = 5;
+inline constexpr uint8_t kProtocolVersion = 6;
 
 // One hyperparameter of a model, as text (the model parses and checks it).
 struct ModelOption {
@@ -50,6 +50,19 @@ struct WirePupilDp {
   double noise_multiplier = 0;
   double clip_norm = 0;
   double sampling_rate = 0;
+  double delta = 0;
+  uint32_t rounds = 0;
+};
+
+// Establishment-level DP under secure aggregation, the distributed discrete Gaussian
+// (aggregation/privacy/distributed_gaussian.h): each node adds its share of integer noise before
+// masking, sized so that the sum of `min_contributors` shares carries noise_multiplier × the
+// sensitivity; a sum of fewer is never unmasked. Every integer of the mechanism follows from these
+// values and the round's contribution layout and cohort, on each side.
+struct WireEstablishmentDp {
+  uint8_t enabled = 0;
+  double noise_multiplier = 0;
+  uint32_t min_contributors = 0;
   double delta = 0;
   uint32_t rounds = 0;
 };
@@ -107,6 +120,7 @@ struct TrainRequest {
   DigestBytes plan_hash{};
   float proximal_mu = 0;
   WirePupilDp dp;
+  WireEstablishmentDp establishment_dp;
 };
 
 // node → coordinator, in rounds without secure aggregation only: the node's packed contribution

@@ -1,6 +1,10 @@
 #include "simulations/report.h"
 
+#include <algorithm>
+
 #include "core/files.h"
+#include "exchange/establishment_dp_wire.h"
+#include "exchange/pupil_dp_wire.h"
 
 namespace cartable::simulations {
 namespace {
@@ -33,7 +37,32 @@ nlohmann::json ToJson(const coordinator::RoundRecord& r) {
 }
 
 nlohmann::json ToJson(const ScenarioConfig& c) {
-  return {{"schools", c.cohort.schools},
+  nlohmann::json establishment = "off";
+  if (const protocol::WireEstablishmentDp& edp = c.establishment_dp; edp.enabled != 0) {
+    establishment = {{"noise_multiplier", edp.noise_multiplier},
+                     {"min_contributors", edp.min_contributors},
+                     {"delta", edp.delta}};
+    auto layout = exchange::ContributionLayout::Create(
+        1, c.contribution.value_range, c.contribution.weight_cap, c.contribution.max_norm);
+    protocol::WireEstablishmentDp run = edp;
+    run.rounds = c.rounds;
+    if (layout.ok()) {
+      auto cost = exchange::EstablishmentEpsilon(
+          run, *layout, static_cast<size_t>(std::max<int64_t>(c.cohort.schools, 1)));
+      if (cost.ok()) establishment["epsilon"] = cost->epsilon;
+    }
+  }
+  nlohmann::json pupil = "off";
+  if (c.pupil_dp.enabled != 0) {
+    protocol::WirePupilDp run = c.pupil_dp;
+    run.rounds = c.rounds;
+    pupil = exchange::PupilDpReport(run, exchange::RunSteps(run, c.local_epochs), std::nullopt);
+    if (auto cost = exchange::RunEpsilon(run, c.local_epochs); cost.ok())
+      pupil["epsilon"] = cost->epsilon;
+  }
+  return {{"establishment_dp", establishment},
+          {"pupil_dp", pupil},
+          {"schools", c.cohort.schools},
           {"skills", c.cohort.skills},
           {"pupils_per_school", {c.cohort.min_pupils, c.cohort.max_pupils}},
           {"answers_per_pupil", {c.cohort.min_answers, c.cohort.max_answers}},

@@ -166,6 +166,10 @@ StatusOr<std::vector<float>> RunFederation(
   run.round_timeout = config.round_timeout;
   run.contribution = config.contribution;
   run.secagg = config.secagg;
+  run.establishment_dp = config.establishment_dp;
+  if (run.establishment_dp.enabled != 0) run.establishment_dp.rounds = config.rounds;
+  run.dp = config.pupil_dp;
+  if (run.dp.enabled != 0) run.dp.rounds = config.rounds;
   CARTABLE_ASSIGN_OR_RETURN(auto loop, coordinator::RoundLoop::Create(run, SystemClock::Get()));
   // The coordinator's audit log, as a daemon keeps it; a fresh one per simulation, like
   // report.json.

@@ -39,6 +39,11 @@ struct ScenarioConfig {
   // against it.
   coordinator::ContributionConfig contribution;
   coordinator::SecAggConfig secagg;
+  // Establishment-level DP under secure aggregation (enabled 0: none); its rounds are the
+  // scenario's.
+  protocol::WireEstablishmentDp establishment_dp;
+  // DP-SGD per pupil at every school (enabled 0: none); its rounds are the scenario's.
+  protocol::WirePupilDp pupil_dp;
 };
 
 Status Validate(const ScenarioConfig& config);

@@ -143,9 +143,10 @@ StatusOr<std::unique_ptr<SecAggClient>> SecAggClient::Create(RoundParameters par
     return PermissionDeniedError("the cohort lists another identity key for this node ('" + name +
                                  "')");
   }
-  CARTABLE_ASSIGN_OR_RETURN(Quantizer quantizer,
-                            Quantizer::Create(params.value_range, internal::MaxContributors(params),
-                                              params.modulus_bits));
+  CARTABLE_ASSIGN_OR_RETURN(
+      Quantizer quantizer,
+      Quantizer::Create(params.value_range, internal::MaxContributors(params), params.modulus_bits,
+                        params.levels, params.noise_bound));
   CARTABLE_ASSIGN_OR_RETURN(X25519PrivateKey mask_key, X25519PrivateKey::Generate());
   CARTABLE_ASSIGN_OR_RETURN(X25519PrivateKey share_key, X25519PrivateKey::Generate());
   auto secrets = std::make_unique<Secrets>(
@@ -225,7 +226,10 @@ StatusOr<std::vector<SealedShare>> SecAggClient::OnKeyList(std::span<const KeyAd
                                         " member(s) advertised keys, below this node's floor of " +
                                         std::to_string(policy_.min_cohort)));
   }
-  auto graph = internal::GraphOver(params_, advertised_);
+  std::vector<KeyAdvert> key_list;
+  key_list.reserve(advertised_.size());
+  for (uint32_t member : advertised_) key_list.push_back(adverts_.at(member));
+  auto graph = internal::GraphOver(params_, advertised_, internal::GraphSeed(params_, key_list));
   if (!graph.ok()) return Refuse(graph.status());
   graph_.emplace(std::move(graph).value());
   auto threshold = internal::RoundThreshold(params_, *graph_);
@@ -359,11 +363,20 @@ StatusOr<SecretBytes> SecAggClient::RoundingCoins() const {
   return coins;
 }
 
-StatusOr<std::vector<uint64_t>> SecAggClient::MaskInput(std::span<const float> values) {
+StatusOr<std::vector<uint64_t>> SecAggClient::MaskInput(std::span<const float> values,
+                                                        std::span<const int64_t> noise) {
   CARTABLE_RETURN_IF_ERROR(Expect(Stage::kMask, "masking"));
+  if ((params_.noise_bound > 0) != !noise.empty()) {
+    return Refuse(InvalidArgumentError(
+        params_.noise_bound > 0 ? "the round adds distributed noise, and this input has none"
+                                : "the round adds no noise, and this input brings some"));
+  }
   CARTABLE_ASSIGN_OR_RETURN(SecretBytes coins, RoundingCoins());
   auto quantised = quantizer_.Quantize(values, coins.span());
   if (!quantised.ok()) return Refuse(quantised.status());
+  if (!noise.empty()) {
+    if (Status added = quantizer_.AddNoise(*quantised, noise); !added.ok()) return Refuse(added);
+  }
   std::vector<NeighbourSeed> seeds;
   seeds.reserve(partners_.size());
   for (uint32_t partner : partners_) {

@@ -91,8 +91,11 @@ class SecAggClient {
   std::vector<uint32_t> unusable_from() const;
   // MaskedInput: quantises `values` (clamped to ±value_range) and masks them, modulo
   // 2^modulus_bits. The quantiser's rounding coins are derived from this member's identity key, the
-  // round and the model (RoundingCoins): secret, and the same when a round is replayed.
-  StatusOr<std::vector<uint64_t>> MaskInput(std::span<const float> values);
+  // round and the model (RoundingCoins): secret, and the same when a round is replayed. With
+  // distributed noise (RoundParameters::noise_bound > 0), `noise` holds this member's share, one
+  // integer per value, added after quantising; without, it must be empty.
+  StatusOr<std::vector<uint64_t>> MaskInput(std::span<const float> values,
+                                            std::span<const int64_t> noise = {});
   // ConsistencyCheck: signs the survivor set (members whose masked input the coordinator holds).
   StatusOr<Ed25519Signature> OnSurvivors(std::span<const uint32_t> survivors);
   // Unmask: checks the survivors' signatures, then reveals one kind of share per neighbour held

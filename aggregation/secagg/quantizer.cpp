@@ -19,7 +19,8 @@ Status CheckSameLength(size_t accumulator, size_t operand) {
 
 }  // namespace
 
-StatusOr<Quantizer> Quantizer::Create(double range, int max_contributors, int modulus_bits) {
+StatusOr<Quantizer> Quantizer::Create(double range, int max_contributors, int modulus_bits,
+                                      uint64_t levels, uint64_t noise_bound) {
   if (!std::isfinite(range) || range <= 0) {
     return InvalidArgumentError("the quantizer's range must be positive and finite, got " +
                                 std::to_string(range));
@@ -33,13 +34,27 @@ StatusOr<Quantizer> Quantizer::Create(double range, int max_contributors, int mo
                                 std::to_string(modulus_bits));
   }
   const uint64_t modulus_mask = (uint64_t{1} << modulus_bits) - 1;
-  const uint64_t levels = modulus_mask / static_cast<uint64_t>(max_contributors);
+  if (levels == 0) {
+    if (noise_bound != 0)
+      return InvalidArgumentError("a noise bound needs the levels of its mechanism");
+    levels = modulus_mask / static_cast<uint64_t>(max_contributors);
+  } else {
+    const unsigned __int128 needed =
+        static_cast<unsigned __int128>(levels) * static_cast<uint64_t>(max_contributors) +
+        2 * static_cast<unsigned __int128>(noise_bound);
+    if (needed > modulus_mask) {
+      return InvalidArgumentError("modulus of 2^" + std::to_string(modulus_bits) +
+                                  " cannot hold the noisy sum of " +
+                                  std::to_string(max_contributors) + " contributions of " +
+                                  std::to_string(levels) + " levels");
+    }
+  }
   if (levels < 2) {
     return InvalidArgumentError("modulus of 2^" + std::to_string(modulus_bits) +
                                 " cannot hold the sum of " + std::to_string(max_contributors) +
                                 " contributions; use more bits or fewer contributors");
   }
-  return Quantizer(range, max_contributors, modulus_bits, levels);
+  return Quantizer(range, max_contributors, modulus_bits, levels, noise_bound);
 }
 
 StatusOr<std::vector<uint64_t>> Quantizer::Quantize(
@@ -66,6 +81,20 @@ StatusOr<std::vector<uint64_t>> Quantizer::Quantize(
   return quantized;
 }
 
+Status Quantizer::AddNoise(std::span<uint64_t> quantized, std::span<const int64_t> noise) const {
+  CARTABLE_RETURN_IF_ERROR(CheckSameLength(quantized.size(), noise.size()));
+  for (size_t i = 0; i < quantized.size(); ++i) {
+    const int64_t share = noise[i];
+    if (share < -static_cast<int64_t>(noise_bound_) || share > static_cast<int64_t>(noise_bound_)) {
+      return InvalidArgumentError("noise " + std::to_string(share) + " at value " +
+                                  std::to_string(i) + " is beyond the bound ±" +
+                                  std::to_string(noise_bound_));
+    }
+    quantized[i] = (quantized[i] + static_cast<uint64_t>(share)) & modulus_mask_;
+  }
+  return Status::Ok();
+}
+
 StatusOr<std::vector<double>> Quantizer::DequantizeSum(std::span<const uint64_t> sum_mod_2b,
                                                        int contributors) const {
   if (contributors < 1 || contributors > max_contributors_) {
@@ -73,19 +102,25 @@ StatusOr<std::vector<double>> Quantizer::DequantizeSum(std::span<const uint64_t>
                                 " contributions; this quantizer allows 1 to " +
                                 std::to_string(max_contributors_));
   }
-  const uint64_t largest = static_cast<uint64_t>(contributors) * levels_;
+  // Create made n·L + 2B < 2^b, so [0, k·L + B] and [2^b − B, 2^b) do not overlap.
+  const uint64_t largest = static_cast<uint64_t>(contributors) * levels_ + noise_bound_;
+  const uint64_t lowest_negative = modulus_mask_ - noise_bound_ + 1;
   const double step = 2 * range_ / static_cast<double>(levels_);
   const double offset = contributors * range_;
   std::vector<double> sum(sum_mod_2b.size());
   for (size_t i = 0; i < sum_mod_2b.size(); ++i) {
-    if (sum_mod_2b[i] > largest) {
-      return DataLossError("coordinate " + std::to_string(i) + " sums to " +
-                           std::to_string(sum_mod_2b[i]) + ", above the " +
-                           std::to_string(largest) + " that " + std::to_string(contributors) +
-                           " contributions can reach: masks did not cancel, or a contributor "
-                           "quantised with other parameters");
+    const uint64_t word = sum_mod_2b[i];
+    double lifted = static_cast<double>(word);
+    if (noise_bound_ > 0 && word >= lowest_negative && word <= modulus_mask_) {
+      lifted = -static_cast<double>(modulus_mask_ - word + 1);
+    } else if (word > largest) {
+      return DataLossError("coordinate " + std::to_string(i) + " sums to " + std::to_string(word) +
+                           ", outside what " + std::to_string(contributors) +
+                           " contributions can reach (at most " + std::to_string(largest) +
+                           "): masks did not cancel, or a contributor quantised with other "
+                           "parameters");
     }
-    sum[i] = static_cast<double>(sum_mod_2b[i]) * step - offset;
+    sum[i] = lifted * step - offset;
   }
   return sum;
 }

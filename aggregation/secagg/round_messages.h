@@ -46,6 +46,10 @@ struct RoundParameters {
   std::array<uint8_t, 32> graph_seed{};
   int modulus_bits = 32;
   double value_range = 4.0;  // quantiser range [−value_range, value_range]
+  // With distributed noise (Quantizer): the mechanism's levels and the bound of the summed noise;
+  // 0 and 0 without.
+  uint64_t levels = 0;
+  uint64_t noise_bound = 0;
 };
 
 struct KeyAdvert {

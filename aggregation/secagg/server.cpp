@@ -32,14 +32,15 @@ StatusOr<std::unique_ptr<SecAggServer>> SecAggServer::Create(RoundParameters par
       return InvalidArgumentError("the cohort must be sorted by name without repeats");
     }
   }
-  CARTABLE_ASSIGN_OR_RETURN(Quantizer quantizer,
-                            Quantizer::Create(params.value_range, internal::MaxContributors(params),
-                                              params.modulus_bits));
+  CARTABLE_ASSIGN_OR_RETURN(
+      Quantizer quantizer,
+      Quantizer::Create(params.value_range, internal::MaxContributors(params), params.modulus_bits,
+                        params.levels, params.noise_bound));
   // The graph parameters are checked now, on the whole cohort, so a bad k fails the run's first
   // round.
   std::vector<uint32_t> everyone(params.cohort.size());
   for (size_t i = 0; i < everyone.size(); ++i) everyone[i] = static_cast<uint32_t>(i);
-  CARTABLE_RETURN_IF_ERROR(internal::GraphOver(params, everyone).status());
+  CARTABLE_RETURN_IF_ERROR(internal::GraphOver(params, everyone, params.graph_seed).status());
   auto server = std::unique_ptr<SecAggServer>(
       new SecAggServer(std::move(params), dimension, model_hash, quantizer));
   server->asked_ = std::move(everyone);
@@ -100,11 +101,13 @@ StatusOr<std::vector<KeyAdvert>> SecAggServer::CloseAdvertising() {
     return FailedPreconditionError("only " + std::to_string(advertised_.size()) +
                                    " member(s) advertised keys");
   }
-  CARTABLE_ASSIGN_OR_RETURN(NeighbourGraph graph, internal::GraphOver(params_, advertised_));
-  CARTABLE_ASSIGN_OR_RETURN(threshold_, internal::RoundThreshold(params_, graph));
-  graph_.emplace(std::move(graph));
   std::vector<KeyAdvert> list;
   for (uint32_t member : advertised_) list.push_back(adverts_.at(member));
+  CARTABLE_ASSIGN_OR_RETURN(
+      NeighbourGraph graph,
+      internal::GraphOver(params_, advertised_, internal::GraphSeed(params_, list)));
+  CARTABLE_ASSIGN_OR_RETURN(threshold_, internal::RoundThreshold(params_, graph));
+  graph_.emplace(std::move(graph));
   stage_ = Stage::kShare;
   asked_ = advertised_;
   answered_.clear();

@@ -122,5 +122,84 @@ TEST(SimulateCommandTest, BadOptionsExitWithCodeTwoAndAMessage) {
   }
 }
 
+// Both units of privacy at once, with real node processes: DP-SGD per pupil at every school and
+// the distributed discrete Gaussian per establishment; the report and the summary say what each
+// costs.
+TEST(SimulateCommandTest, PrivacyPerPupilAndPerEstablishmentAreStated) {
+  testing::ScratchDir dir("cartable-simulate-dp");
+  const auto out = dir.path() / "out";
+  auto run = ChildProcess::Spawn({CARTABLE_BINARY,
+                                  "simulate",
+                                  "--schools",
+                                  "4",
+                                  "--rounds",
+                                  "2",
+                                  "--out",
+                                  out.string(),
+                                  "--establishment-noise",
+                                  "1",
+                                  "--max-norm",
+                                  "1",
+                                  "--weight-cap",
+                                  "1",
+                                  "--value-range",
+                                  "1",
+                                  "--noise-multiplier",
+                                  "1.5",
+                                  "--sampling-rate",
+                                  "0.1"},
+                                 dir.path() / "simulate.log")
+                 .value();
+  auto code = run->WaitFor(std::chrono::seconds(300));
+  ASSERT_TRUE(code.has_value()) << "simulate did not finish";
+  const std::string output = testing::Slurp(dir.path() / "simulate.log");
+  ASSERT_EQ(*code, 0) << output;
+  EXPECT_NE(output.find("round   2/2  nodes  4"), std::string::npos) << output;
+  EXPECT_NE(output.find("each school's contribution is protected with ε = "), std::string::npos)
+      << output;
+  EXPECT_NE(output.find("DP-SGD per pupil at every school; the run costs each pupil ε = "),
+            std::string::npos)
+      << output;
+  const auto report = nlohmann::json::parse(testing::Slurp(out / "report.json"));
+  const auto& config = report["config"];
+  EXPECT_EQ(config["establishment_dp"]["min_contributors"], 3);
+  EXPECT_GT(config["establishment_dp"]["epsilon"].get<double>(), 0);
+  EXPECT_EQ(config["pupil_dp"]["steps"], 2 * 10);  // 2 rounds × ceil(1 epoch / 0.1)
+  EXPECT_GT(config["pupil_dp"]["epsilon"].get<double>(), 0);
+  for (int s = 1; s <= 4; ++s) {
+    const std::string log =
+        testing::Slurp(out / "logs" / ("school-0" + std::to_string(s) + ".log"));
+    EXPECT_NE(log.find("trained with DP-SGD per pupil"), std::string::npos) << log;
+    EXPECT_NE(log.find("establishment-level DP: this node adds discrete Gaussian noise"),
+              std::string::npos)
+        << log;
+  }
+}
+
+TEST(SimulateCommandTest, PrivacyFlagsThatCannotWorkAreRefusedNamingTheFlag) {
+  testing::ScratchDir dir("cartable-simulate-dp-flags");
+  for (const auto& [args, expected] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--establishment-noise", "1"}, "--max-norm"},
+           {{"--establishment-noise", "1", "--max-norm", "1"}, "--weight-cap 1"},
+           {{"--establishment-noise", "0.05", "--max-norm", "1", "--weight-cap", "1"}, "below 0.1"},
+           {{"--establishment-noise", "1", "--max-norm", "1", "--weight-cap", "1",
+             "--min-contributors", "9"},
+            "--min-contributors 9"},
+           {{"--establishment-noise", "1", "--secagg", "off"}, "--secagg off"},
+           {{"--noise-multiplier", "0.01"}, "--noise-multiplier"}}) {
+    std::vector<std::string> argv{
+        CARTABLE_BINARY, "simulate", "--schools", "4", "--out", (dir.path() / "out").string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const auto log = dir.path() / "cli.log";
+    std::filesystem::remove(log);
+    auto child = ChildProcess::Spawn(argv, log).value();
+    auto code = child->WaitFor(std::chrono::seconds(30));
+    ASSERT_TRUE(code.has_value());
+    EXPECT_NE(*code, 0) << expected;
+    EXPECT_NE(testing::Slurp(log).find(expected), std::string::npos) << testing::Slurp(log);
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "out" / "report.json"));
+  }
+}
+
 }  // namespace
 }  // namespace cartable

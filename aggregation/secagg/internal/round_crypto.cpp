@@ -168,15 +168,33 @@ StatusOr<SharePair> DecodeSharePair(std::span<const uint8_t> plaintext, uint32_t
   return pair;
 }
 
+std::array<uint8_t, 32> GraphSeed(const RoundParameters& params,
+                                  std::span<const KeyAdvert> key_list) {
+  static constexpr std::string_view kDomain = "cartable secagg v3 graph";
+  std::vector<uint8_t> message(kDomain.begin(), kDomain.end());
+  const auto put = [&message](uint64_t value, int bytes) {
+    for (int i = 0; i < bytes; ++i) message.push_back(static_cast<uint8_t>(value >> (8 * i)));
+  };
+  put(params.run_id, 8);
+  put(params.round, 4);
+  message.insert(message.end(), params.graph_seed.begin(), params.graph_seed.end());
+  for (const KeyAdvert& advert : key_list) {
+    put(advert.member, 4);
+    message.insert(message.end(), advert.signature.begin(), advert.signature.end());
+  }
+  return Sha256(message);
+}
+
 StatusOr<NeighbourGraph> GraphOver(const RoundParameters& params,
-                                   std::span<const uint32_t> advertised) {
+                                   std::span<const uint32_t> advertised,
+                                   const std::array<uint8_t, 32>& seed) {
   const int n = static_cast<int>(advertised.size());
   // A sparse degree the shrunken cohort cannot hold becomes the full graph, as PlanGraph
   // would choose for so few members.
   const int k = params.neighbours == kFullNeighbourGraph || params.neighbours >= n - 1
                     ? kFullNeighbourGraph
                     : params.neighbours;
-  return NeighbourGraph::Create(n, k, params.graph_seed);
+  return NeighbourGraph::Create(n, k, seed);
 }
 
 StatusOr<int> RoundThreshold(const RoundParameters& params, const NeighbourGraph& graph) {

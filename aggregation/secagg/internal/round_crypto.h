@@ -73,9 +73,20 @@ struct SharePair {
 };
 StatusOr<SharePair> DecodeSharePair(std::span<const uint8_t> plaintext, uint32_t from, uint32_t to);
 
-// The graph over `advertised` (cohort indices, ascending): node g of the graph is advertised[g].
+// The seed of a round's neighbour graph: SHA-256("cartable secagg v3 graph" ‖ run ‖ round ‖ the
+// plan's graph seed ‖ for each advert of the key list in ascending member order, member ‖
+// signature). The coordinator picks
+// the plan's seed before any member has drawn its keys, and every advert signs fresh keys it cannot
+// predict, so it cannot choose the graph by choosing its seed (to surround one member with
+// colluders, say); the members and the coordinator derive the same seed from the same key list.
+std::array<uint8_t, 32> GraphSeed(const RoundParameters& params,
+                                  std::span<const KeyAdvert> key_list);
+
+// The graph over `advertised` (cohort indices, ascending) drawn from `seed`: node g of the graph is
+// advertised[g].
 StatusOr<NeighbourGraph> GraphOver(const RoundParameters& params,
-                                   std::span<const uint32_t> advertised);
+                                   std::span<const uint32_t> advertised,
+                                   const std::array<uint8_t, 32>& seed);
 
 // Shares of a member's secrets needed to rebuild them in a round over `graph`: ShamirThreshold of
 // graph_plan.h with the round's corrupt allowance. Refuses a threshold above the degree (nobody's

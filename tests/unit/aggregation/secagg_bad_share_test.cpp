@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -53,7 +54,11 @@ class InconsistentDealer {
       advertised_.push_back(a.member);
       adverts_.emplace(a.member, a);
     }
-    graph_.emplace(internal::GraphOver(params_, advertised_).value());
+    std::sort(advertised_.begin(), advertised_.end());
+    std::vector<KeyAdvert> key_list;
+    for (uint32_t member : advertised_) key_list.push_back(adverts_.at(member));
+    graph_.emplace(
+        internal::GraphOver(params_, advertised_, internal::GraphSeed(params_, key_list)).value());
     const int threshold = internal::RoundThreshold(params_, *graph_).value();
     std::vector<uint32_t> points;
     for (int j : graph_->neighbours(Me()))

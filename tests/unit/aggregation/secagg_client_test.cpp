@@ -378,5 +378,51 @@ TEST(SecAggClientTest, AMaskedConstantInputAlonePassesAUniformityTest) {
   EXPECT_GT(ChiSquare(plain, kWords), 1e6);
 }
 
+// The coordinator draws the plan's graph seed before any member has drawn its keys; the graph comes
+// from that seed and every member's signed advert (internal::GraphSeed). So a coordinator that
+// picks the seed whose graph suits it (to surround one member with colluders) does not get that
+// graph: the members share by the graph of the key list, which they and the coordinator derive
+// alike.
+TEST(SecAggClientTest, TheCoordinatorsGraphSeedAloneDoesNotChooseTheGraph) {
+  Cohort cohort(12, 4);
+  cohort.Start();
+  const std::vector<KeyAdvert> adverts = cohort.Advertise(12);
+  const Sha256Digest seed = internal::GraphSeed(cohort.params, adverts);
+  EXPECT_NE(seed, cohort.params.graph_seed);
+  EXPECT_EQ(seed, internal::GraphSeed(cohort.params, adverts));
+  std::vector<KeyAdvert> changed = adverts;
+  changed[5].signature[0] ^= 1;
+  EXPECT_NE(internal::GraphSeed(cohort.params, changed), seed) << "every advert counts";
+  RoundParameters other_round = cohort.params;
+  other_round.round += 1;
+  EXPECT_NE(internal::GraphSeed(other_round, adverts), seed);
+
+  std::vector<uint32_t> everyone(12);
+  for (uint32_t i = 0; i < 12; ++i) everyone[i] = i;
+  const NeighbourGraph chosen =
+      internal::GraphOver(cohort.params, everyone, cohort.params.graph_seed).value();
+  const NeighbourGraph derived = internal::GraphOver(cohort.params, everyone, seed).value();
+  bool differs = false;
+  for (int node = 0; node < 12; ++node)
+    differs |= chosen.neighbours(node) != derived.neighbours(node);
+  EXPECT_TRUE(differs) << "the plan's seed alone gave the members' graph";
+  // Each member seals its shares for its neighbours in the derived graph, and no one else; the
+  // coordinator's server derives the same graph from the same key list, so it takes them all.
+  auto server = SecAggServer::Create(cohort.params, 16, cohort.model).value();
+  for (const KeyAdvert& advert : adverts) ASSERT_TRUE(server->OnAdvert(advert).ok());
+  ASSERT_TRUE(server->CloseAdvertising().ok());
+  for (int member = 0; member < 12; ++member) {
+    std::vector<SealedShare> sealed =
+        cohort.clients[static_cast<size_t>(member)]->OnKeyList(adverts).value();
+    std::vector<int> to;
+    for (const SealedShare& share : sealed) to.push_back(static_cast<int>(share.to));
+    std::sort(to.begin(), to.end());
+    std::vector<int> expected = derived.neighbours(member);
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(to, expected) << "member " << member;
+    EXPECT_TRUE(server->OnShares(static_cast<uint32_t>(member), std::move(sealed)).ok()) << member;
+  }
+}
+
 }  // namespace
 }  // namespace cartable::aggregation::secagg

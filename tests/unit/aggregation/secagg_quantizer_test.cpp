@@ -205,5 +205,54 @@ TEST(QuantizerTest, RefusesBadInputs) {
             StatusCode::kInvalidArgument);
 }
 
+// With distributed noise: 3 contributors of 100 levels, summed noise within ±50. A sum below
+// zero wraps to the top of the modulus and reads back negative; one beyond the noise bound on
+// either side is refused.
+TEST(QuantizerTest, NoisySumsReadBackSignedWithinTheNoiseBound) {
+  auto created = Quantizer::Create(1.0, 3, 16, 100, 50);
+  ASSERT_TRUE(created.ok()) << created.status();
+  const Quantizer& quantizer = *created;
+  EXPECT_EQ(quantizer.levels(), 100u);
+  EXPECT_EQ(quantizer.noise_bound(), 50u);
+  std::vector<uint64_t> sum(3, 0);
+  for (int member = 0; member < 3; ++member) {
+    std::vector<uint64_t> quantized = {0, 100, 50};  // −1, +1, 0 exactly
+    const std::vector<int64_t> noise = {-10, 10, member == 0 ? -50 : 20};
+    ASSERT_TRUE(quantizer.AddNoise(quantized, noise).ok());
+    ASSERT_TRUE(quantizer.AddModulo(sum, quantized).ok());
+  }
+  auto values = quantizer.DequantizeSum(sum, 3);
+  ASSERT_TRUE(values.ok()) << values.status();
+  const double step = 2.0 / 100;
+  EXPECT_NEAR((*values)[0], -3 - 30 * step, 1e-12);  // a word of 2^16 − 30
+  EXPECT_NEAR((*values)[1], 3 + 30 * step, 1e-12);   // 300 + 30, beyond k·L
+  EXPECT_NEAR((*values)[2], 0 - 10 * step, 1e-12);
+  const uint64_t top = quantizer.modulus_mask();
+  EXPECT_TRUE(quantizer.DequantizeSum(std::vector<uint64_t>{top - 49, 350}, 3).ok());
+  EXPECT_EQ(quantizer.DequantizeSum(std::vector<uint64_t>{top - 50}, 3).status().code(),
+            StatusCode::kDataLoss);
+  EXPECT_EQ(quantizer.DequantizeSum(std::vector<uint64_t>{351}, 3).status().code(),
+            StatusCode::kDataLoss);
+  std::vector<uint64_t> quantized = {0};
+  EXPECT_EQ(quantizer.AddNoise(quantized, std::vector<int64_t>{51}).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(quantizer.AddNoise(quantized, std::vector<int64_t>{1, 2}).code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(QuantizerTest, RefusesANoisySumTheModulusCannotHold) {
+  EXPECT_FALSE(Quantizer::Create(1.0, 3, 16, 20000, 2768).ok());  // 60,000 + 5,536 > 65,535
+  EXPECT_TRUE(Quantizer::Create(1.0, 3, 16, 20000, 2767).ok());
+  EXPECT_FALSE(Quantizer::Create(1.0, 3, 16, 0, 10).ok());  // noise needs its levels
+  EXPECT_FALSE(Quantizer::Create(1.0, 3, 16, 1, 0).ok());   // fewer than 2 levels
+  // Without noise nothing changes: the default levels and no noise allowed.
+  auto plain = Quantizer::Create(1.0, 3, 16);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->noise_bound(), 0u);
+  std::vector<uint64_t> quantized = {0};
+  EXPECT_FALSE(plain->AddNoise(quantized, std::vector<int64_t>{1}).ok());
+  EXPECT_TRUE(plain->AddNoise(quantized, std::vector<int64_t>{0}).ok());
+}
+
 }  // namespace
 }  // namespace cartable::aggregation::secagg

@@ -103,5 +103,32 @@ TEST(SecAggRoundTest, RandomDropoutsNeverGiveAWrongSum) {
   EXPECT_GE(completed, 20);  // most random rounds are recoverable
 }
 
+// Each member adds its share of distributed discrete Gaussian noise before masking: the sum the
+// server unmasks is the members' sum plus noise of z per coordinate (a unit sensitivity, shares
+// sized for every member).
+TEST(SecAggRoundTest, DistributedNoiseSumsToTheIntendedVarianceThroughMasking) {
+  SimulatedRoundConfig c{.members = 6,
+                         .dimension = 20000,
+                         .neighbours = kFullNeighbourGraph,
+                         .modulus_bits = 40,
+                         .value_range = 1.0,
+                         .noise_multiplier = 0.5};
+  auto r = SimulateRound(c);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->status.ok()) << r->status;
+  ASSERT_EQ(r->sum.survivors.size(), 6U);
+  double squares = 0;
+  for (size_t d = 0; d < c.dimension; ++d) {
+    double exact = 0;
+    for (uint32_t m : r->sum.survivors) exact += r->inputs[m][d];
+    const double noise = r->sum.sum[d] - exact;
+    squares += noise * noise;
+  }
+  // 20,000 coordinates: a standard error of 1% on the variance.
+  EXPECT_NEAR(squares / static_cast<double>(c.dimension), 0.25, 0.0125);
+  c.modulus_bits = 16;  // cannot hold the noisy sum
+  EXPECT_FALSE(SimulateRound(c).ok());
+}
+
 }  // namespace
 }  // namespace cartable::bench

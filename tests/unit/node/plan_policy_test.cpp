@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "node/node_session.h"
 
 namespace cartable::node {
@@ -108,6 +110,25 @@ TEST(PlanPolicyTest, DpSgdStepsARoundAreCapped) {
   request.dp.sampling_rate = 1e-5;
   EXPECT_TRUE(Read("[policy]\nmax_dp_steps = 0\n").Check(request, 50).ok());
   request.dp.sampling_rate = 0;  // what no plan sends: an error, not a decline
+  EXPECT_EQ(Read("[policy]\n").Check(request, 50).code(), StatusCode::kInvalidArgument);
+}
+
+// Establishment-level DP protects the establishment only under secure aggregation: a round that
+// asks for it in the clear is declined, and values no plan sends are errors.
+TEST(PlanPolicyTest, EstablishmentDpIsTakenOnlyUnderSecureAggregation) {
+  protocol::TrainRequest request = Request("pfa", 1);
+  request.secagg.enabled = 1;
+  request.establishment_dp = {1, 1.0, 3, 1e-5, 4};
+  EXPECT_TRUE(Read("[policy]\n").Check(request, 50).ok());
+  request.secagg.enabled = 0;
+  const Status refused = Read("[policy]\n").Check(request, 50);
+  EXPECT_EQ(refused.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(refused.message().find("without secure aggregation"), std::string::npos) << refused;
+  request.secagg.enabled = 1;
+  request.establishment_dp.min_contributors = 1;
+  EXPECT_EQ(Read("[policy]\n").Check(request, 50).code(), StatusCode::kInvalidArgument);
+  request.establishment_dp.min_contributors = 3;
+  request.establishment_dp.noise_multiplier = std::nan("");
   EXPECT_EQ(Read("[policy]\n").Check(request, 50).code(), StatusCode::kInvalidArgument);
 }
 

@@ -43,6 +43,11 @@ void ExpectSame(const TrainRequest& a, const TrainRequest& b) {
   EXPECT_EQ(a.config.learning_rate, b.config.learning_rate);
   EXPECT_EQ(a.config.seed, b.config.seed);
   EXPECT_TRUE(SameFloats(a.global_parameters, b.global_parameters));
+  EXPECT_EQ(a.establishment_dp.enabled, b.establishment_dp.enabled);
+  EXPECT_EQ(a.establishment_dp.noise_multiplier, b.establishment_dp.noise_multiplier);
+  EXPECT_EQ(a.establishment_dp.min_contributors, b.establishment_dp.min_contributors);
+  EXPECT_EQ(a.establishment_dp.delta, b.establishment_dp.delta);
+  EXPECT_EQ(a.establishment_dp.rounds, b.establishment_dp.rounds);
 }
 void ExpectSame(const TrainResult& a, const TrainResult& b) {
   EXPECT_TRUE(SameFloats(a.contribution, b.contribution));
@@ -93,6 +98,7 @@ TEST(CodecRoundTripTest, TrainRequest) {
   request.model = WireModelSpec{"logistic-bkt", 37};
   request.config = WireTrainConfig{5, 128, 0.0125f, 0xdeadbeefcafef00dULL};
   request.global_parameters = {0.5f, -1.25f, 3e-8f, 1e30f, -0.0f, 0.0f};
+  request.establishment_dp = {1, 0.75, 4, 1e-6, 12};
   ExpectRoundTrip(123456789012345ULL, 17, request);
 }
 
@@ -209,7 +215,7 @@ TEST(CodecLayoutTest, HeaderFieldsAreWhereTheDocSays) {
 
 TEST(CodecLayoutTest, HelloFrameIsByteExact) {
   const std::string expected =
-      std::string("CRTB\x05\x01\x00\x00", 8) + std::string(8, '\0') + std::string(4, '\0') +
+      std::string("CRTB\x06\x01\x00\x00", 8) + std::string(8, '\0') + std::string(4, '\0') +
       std::string("\x2b\x00\x00\x00", 4) +                         // payload length 43
       std::string("\x01", 1) +                                     // little-endian writer
       std::string("\x02\x00\x00\x00\x00\x00\x00\x00", 8) + "ab" +  // text: u64 count, bytes

@@ -41,6 +41,7 @@ std::map<std::string, Envelope> SeedFrames() {
   TrainRequest private_request{
       SeedModel(), {1, 256, 0.05f, 0}, {0.5f, -0.25f, 1.0f}, {4.0, 10000}, plan};
   private_request.dp = {1, 1.1, 1.0, 0.01, 1e-5, 10};
+  private_request.establishment_dp = {1, 1.0, 3, 1e-5, 10};
   for (const char* name : {"school-a", "school-b", "school-c"})
     plan.cohort.push_back({name, Filled<32>(0x11)});
   return {

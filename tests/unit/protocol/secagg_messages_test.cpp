@@ -104,7 +104,7 @@ TEST(SecAggMessagesTest, MaskedInputCarriesTheUnusableReport) {
 TEST(SecAggMessagesTest, KeyAdvertFrameIsLaidOutAsTheDocSays) {
   const std::string frame = Encode(Envelope{5, 3, SomeAdvert(0x01020304)});
   ASSERT_EQ(frame.size(), kHeaderBytes + 165);
-  EXPECT_EQ(static_cast<uint8_t>(frame[4]), 5);  // version
+  EXPECT_EQ(static_cast<uint8_t>(frame[4]), 6);  // version
   const size_t p = kHeaderBytes;
   EXPECT_EQ(frame[p], 1);
   EXPECT_EQ(Le(frame, p + 1, 4), 0x01020304u);
@@ -191,12 +191,12 @@ TEST(SecAggMessagesTest, AFrameOfTheFormerVersionIsRefusedNamingBothVersions) {
   ASSERT_FALSE(decoded.ok());
   EXPECT_EQ(decoded.status().code(), cartable::StatusCode::kFailedPrecondition);
   EXPECT_THAT(decoded.status().message(), HasSubstr("unsupported protocol version 3"));
-  EXPECT_THAT(decoded.status().message(), HasSubstr("this build speaks 5"));
+  EXPECT_THAT(decoded.status().message(), HasSubstr("this build speaks 6"));
 }
 
 // Peers never answer an Error frame they cannot read, so they must know one whatever its version.
 TEST(SecAggMessagesTest, AnErrorFrameIsKnownWhateverItsVersion) {
-  for (uint8_t version : {1, 2, 3, 4, 255}) {
+  for (uint8_t version : {1, 2, 3, 4, 5, 255}) {
     std::string error = Encode(Envelope{5, 3, ErrorReply{9, "frame refused"}});
     error[4] = static_cast<char>(version);
     EXPECT_TRUE(IsErrorFrame(error)) << int(version);
