@@ -238,6 +238,7 @@ allow_plain_updates = false      # never send an update in the clear
 # max_epsilon_per_year = 8       # all runs of a school year (from 1 September) together
 # max_delta = 1e-5
 # max_dp_steps = 100000          # DP-SGD steps a round at most (the default)
+# max_establishment_epsilon = 8  # ε per run for the school itself; a cap requires DP per establishment
 # [policy.options.dkt]
 # hidden_size = "8..128"         # a range, bounds included, or the one value allowed
 

@@ -28,6 +28,12 @@ ordered_json Offered(const protocol::Envelope& in, const protocol::TrainRequest&
                          {"delta", request.dp.delta},
                          {"rounds", request.dp.rounds}};
   }
+  if (const protocol::WireEstablishmentDp& edp = request.establishment_dp; edp.enabled != 0) {
+    offer["establishment_dp"] = {{"noise_multiplier", edp.noise_multiplier},
+                                 {"min_contributors", edp.min_contributors},
+                                 {"delta", edp.delta},
+                                 {"rounds", edp.rounds}};
+  }
   return offer;
 }
 

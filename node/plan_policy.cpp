@@ -82,6 +82,7 @@ Status PlanPolicy::Check(const protocol::TrainRequest& request, size_t training_
           "coordinator would see this establishment's update");
     }
   }
+  if (max_establishment_epsilon > 0) CARTABLE_RETURN_IF_ERROR(CheckEstablishmentPrivacy(request));
   const auto rules = options.find(model);
   if (rules == options.end()) return Status::Ok();
   for (const protocol::ModelOption& option : request.model.options) {
@@ -124,6 +125,33 @@ Status PlanPolicy::CheckPrivacy(const protocol::TrainRequest& request) const {
   return Status::Ok();
 }
 
+Status PlanPolicy::CheckEstablishmentPrivacy(const protocol::TrainRequest& request) const {
+  const protocol::WireEstablishmentDp& dp = request.establishment_dp;
+  if (dp.enabled == 0) {
+    return PermissionDeniedError(
+        "the policy of this establishment trains only with differential privacy per "
+        "establishment (noise added before secure aggregation); the run asks for none");
+  }
+  if (dp.delta > max_delta) {
+    return PermissionDeniedError("the policy of this establishment allows δ up to " +
+                                 NumberText(max_delta) +
+                                 "; the run asks for δ = " + NumberText(dp.delta));
+  }
+  CARTABLE_ASSIGN_OR_RETURN(
+      const exchange::ContributionLayout layout,
+      exchange::ContributionLayout::For(request.global_parameters.size(), request.contribution));
+  CARTABLE_ASSIGN_OR_RETURN(
+      const aggregation::privacy::Epsilon cost,
+      exchange::EstablishmentEpsilon(dp, layout, request.secagg.cohort.size()));
+  if (!(cost.epsilon <= max_establishment_epsilon)) {
+    return PermissionDeniedError("the policy of this establishment allows ε up to " +
+                                 NumberText(max_establishment_epsilon) +
+                                 " per run for the establishment; this run would cost it ε = " +
+                                 NumberText(cost.epsilon, 3) + " at δ = " + NumberText(dp.delta));
+  }
+  return Status::Ok();
+}
+
 std::string PlanPolicy::Explain() const {
   std::string text;
   text += models.empty() ? "Any model may be trained.\n"
@@ -149,6 +177,12 @@ std::string PlanPolicy::Explain() const {
   if (max_epsilon_per_year > 0) {
     text += "All runs of a school year (from 1 September) may cost a pupil ε up to " +
             NumberText(max_epsilon_per_year) + " together, by the node's privacy ledger.\n";
+  }
+  if (max_establishment_epsilon > 0) {
+    text +=
+        "Only runs with differential privacy per establishment (noise added before secure "
+        "aggregation), each costing the establishment ε up to " +
+        NumberText(max_establishment_epsilon) + " at δ up to " + NumberText(max_delta) + ".\n";
   }
   for (const auto& [model, rules] : options) {
     for (const auto& [key, rule] : rules) {
@@ -178,6 +212,8 @@ StatusOr<PlanPolicy> ReadPlanPolicy(ConfigTable& table) {
       table.Integer("max_dp_steps", static_cast<int64_t>(PlanPolicy::kDefaultMaxDpSteps), 0,
                     int64_t{1} << 40));
   policy.max_dp_steps = static_cast<uint64_t>(steps);
+  CARTABLE_ASSIGN_OR_RETURN(policy.max_establishment_epsilon,
+                            table.Real("max_establishment_epsilon", 0, 0, 1e6));
   CARTABLE_ASSIGN_OR_RETURN(ConfigTable options, table.Table("options"));
   for (const std::string& model : options.Keys()) {
     CARTABLE_ASSIGN_OR_RETURN(ConfigTable rules, options.Table(model));

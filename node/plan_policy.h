@@ -14,6 +14,7 @@
 //   max_epsilon_per_year = 8         # ε of all runs of a school year, by the privacy ledger
 //   max_delta = 1e-5                 # the δ those ε are at, at most
 //   max_dp_steps = 100000            # DP-SGD steps a round at most (the default; 0: no limit)
+//   max_establishment_epsilon = 8    # DP per establishment required; ε of one run at most 8
 //   [policy.options.dkt]             # per model: an option's allowed values
 //   hidden_size = "8..128"           # a numeric range, bounds included
 //   cell = "gru"                     # or the one value allowed
@@ -54,6 +55,10 @@ struct PlanPolicy {
   // pupil a step would keep the node busy for hours. 0: no limit.
   static constexpr uint64_t kDefaultMaxDpSteps = 100000;
   uint64_t max_dp_steps = kDefaultMaxDpSteps;
+  // With a cap, only runs with DP per establishment (the distributed discrete Gaussian under secure
+  // aggregation) are trained, at δ at most max_delta, costing the establishment at most this ε over
+  // the run, by the accountant for the round's cohort. 0: no cap.
+  double max_establishment_epsilon = 0;
   bool NeedsDp() const { return max_epsilon_per_run > 0 || max_epsilon_per_year > 0; }
 
   // OK, or PERMISSION_DENIED saying which rule the request breaks ("the policy of this
@@ -63,6 +68,8 @@ struct PlanPolicy {
   std::string Explain() const;
   // The differential-privacy rules (NeedsDp): DP-SGD asked for, δ, ε of the run.
   Status CheckPrivacy(const protocol::TrainRequest& request) const;
+  // The rules on DP per establishment (max_establishment_epsilon > 0).
+  Status CheckEstablishmentPrivacy(const protocol::TrainRequest& request) const;
 };
 
 // The [policy] table of a node's configuration; every error names the key and the file.

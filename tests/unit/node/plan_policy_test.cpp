@@ -132,12 +132,40 @@ TEST(PlanPolicyTest, EstablishmentDpIsTakenOnlyUnderSecureAggregation) {
   EXPECT_EQ(Read("[policy]\n").Check(request, 50).code(), StatusCode::kInvalidArgument);
 }
 
+// A cap on ε per establishment makes DP per establishment required, and declines a run whose noise
+// is too little for the cap, by the accountant for the round's cohort.
+TEST(PlanPolicyTest, AnEstablishmentEpsilonCapRequiresEnoughDistributedNoise) {
+  const PlanPolicy policy = Read("[policy]\nmax_establishment_epsilon = 10\n");
+  EXPECT_NE(policy.Explain().find("Only runs with differential privacy per establishment"),
+            std::string::npos)
+      << policy.Explain();
+  protocol::TrainRequest request = Request("pfa", 1);
+  request.global_parameters.assign(63, 0.0F);
+  request.contribution = {1.0, 1.0, 1.0};
+  request.secagg.enabled = 1;
+  for (int i = 0; i < 8; ++i) request.secagg.cohort.push_back({"school-" + std::to_string(i), {}});
+  const Status without = policy.Check(request, 50);
+  EXPECT_EQ(without.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(without.message().find("the run asks for none"), std::string::npos) << without;
+  request.establishment_dp = {1, 2.0, 4, 1e-5, 10};  // ε = 8.08 over 10 rounds
+  EXPECT_TRUE(policy.Check(request, 50).ok()) << policy.Check(request, 50);
+  request.establishment_dp.noise_multiplier = 1.0;  // ε = 19.1
+  const Status too_little = policy.Check(request, 50);
+  EXPECT_EQ(too_little.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(too_little.message().find("this run would cost it ε = 19.1"), std::string::npos)
+      << too_little;
+  request.establishment_dp = {1, 2.0, 4, 1e-3, 10};
+  EXPECT_NE(policy.Check(request, 50).message().find("δ up to"), std::string::npos);
+  EXPECT_TRUE(Read("[policy]\n").Check(request, 50).ok());  // no cap: any noise
+}
+
 TEST(PlanPolicyTest, ABadPolicyNamesTheKeyAndTheFile) {
   for (const auto& [text, expected] : std::vector<std::pair<std::string, std::string>>{
            {"[policy]\nmodels = \"pfa\"\n", "[policy] models"},
            {"[policy]\nmax_local_epochs = -1\n", "[policy] max_local_epochs"},
            {"[policy]\nmax_epochs = 3\n", "max_epochs"},
            {"[policy]\nmax_dp_steps = -1\n", "[policy] max_dp_steps"},
+           {"[policy]\nmax_establishment_epsilon = -1\n", "[policy] max_establishment_epsilon"},
            {"[policy.options.dkt]\nhidden_size = \"64..8\"\n", "hidden_size"},
            {"[policy.options.dkt]\nhidden_size = \"a..8\"\n", "not a range"}}) {
     auto root = ConfigTable::Parse(text, "node.toml");
