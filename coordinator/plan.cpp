@@ -77,6 +77,12 @@ Status CheckSecureAggregation(const RunConfig& run) {
   return Status::Ok();
 }
 
+// The cohort a plan's ε per establishment is stated for: the nodes it expects, at least the noise's
+// min_contributors (the cohort only enters the accountant's τ, which is negligible at these σ).
+size_t EstablishmentCohort(const RunConfig& run) {
+  return std::max<size_t>(run.expected_nodes, run.establishment_dp.min_contributors);
+}
+
 Status CheckEstablishmentPrivacy(const RunConfig& run) {
   const protocol::WireEstablishmentDp& edp = run.establishment_dp;
   if (edp.enabled == 0) return Status::Ok();
@@ -259,9 +265,8 @@ std::string ExplainPlan(const Plan& plan) {
         << edp.min_contributors << " establishments carries noise of " << edp.noise_multiplier
         << " times the largest change one establishment can make, and a sum of fewer is never "
            "unmasked";
-    const size_t cohort = std::max<size_t>(run.expected_nodes, edp.min_contributors);
-    auto layout = exchange::ContributionLayout::Create(
-        1, run.contribution.value_range, run.contribution.weight_cap, run.contribution.max_norm);
+    const size_t cohort = EstablishmentCohort(run);
+    auto layout = exchange::ContributionLayout::For(1, run.contribution);
     if (layout.ok()) {
       if (auto cost = exchange::EstablishmentEpsilon(edp, *layout, cohort); cost.ok()) {
         out << "; after " << run.rounds
@@ -288,12 +293,10 @@ std::string ExplainPlan(const Plan& plan) {
 nlohmann::json RunEstablishmentPrivacy(const RunConfig& run) {
   const protocol::WireEstablishmentDp& edp = run.establishment_dp;
   if (edp.enabled == 0) return nullptr;
-  auto layout = exchange::ContributionLayout::Create(
-      1, run.contribution.value_range, run.contribution.weight_cap, run.contribution.max_norm);
+  auto layout = exchange::ContributionLayout::For(1, run.contribution);
   if (!layout.ok()) return nullptr;
   auto sensitivity = exchange::EstablishmentSensitivity(*layout);
-  auto cost = exchange::EstablishmentEpsilon(
-      edp, *layout, std::max<size_t>(run.expected_nodes, edp.min_contributors));
+  auto cost = exchange::EstablishmentEpsilon(edp, *layout, EstablishmentCohort(run));
   return exchange::EstablishmentDpReport(edp, sensitivity.ok() ? *sensitivity : 0,
                                          cost.ok() ? std::optional(*cost) : std::nullopt);
 }

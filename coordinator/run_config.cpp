@@ -51,9 +51,7 @@ Status CheckRunConfig(const RunConfig& config) {
           "establishment-level DP adds its noise under secure aggregation; turn it on");
     }
     CARTABLE_ASSIGN_OR_RETURN(exchange::ContributionLayout layout,
-                              exchange::ContributionLayout::Create(
-                                  1, config.contribution.value_range,
-                                  config.contribution.weight_cap, config.contribution.max_norm));
+                              exchange::ContributionLayout::For(1, config.contribution));
     CARTABLE_RETURN_IF_ERROR(exchange::EstablishmentSensitivity(layout).status());
   }
   if (config.heartbeat_interval <= Duration::zero()) {

@@ -41,6 +41,16 @@ StatusOr<OptionRule> ParseRule(ConfigTable& table, const std::string& key,
   return rule;
 }
 
+// PERMISSION_DENIED when a run's δ is above the policy's.
+Status CheckDelta(double delta, double max_delta) {
+  if (delta > max_delta) {
+    return PermissionDeniedError("the policy of this establishment allows δ up to " +
+                                 NumberText(max_delta) +
+                                 "; the run asks for δ = " + NumberText(delta));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status PlanPolicy::Check(const protocol::TrainRequest& request, size_t training_pupils) const {
@@ -109,11 +119,7 @@ Status PlanPolicy::CheckPrivacy(const protocol::TrainRequest& request) const {
         "the policy of this establishment trains only with differential privacy per pupil "
         "(DP-SGD); the run trains without it");
   }
-  if (dp.delta > max_delta) {
-    return PermissionDeniedError("the policy of this establishment allows δ up to " +
-                                 NumberText(max_delta) +
-                                 "; the run asks for δ = " + NumberText(dp.delta));
-  }
+  CARTABLE_RETURN_IF_ERROR(CheckDelta(dp.delta, max_delta));
   CARTABLE_ASSIGN_OR_RETURN(const aggregation::privacy::Epsilon cost,
                             exchange::RunEpsilon(dp, request.config.local_epochs));
   if (max_epsilon_per_run > 0 && !(cost.epsilon <= max_epsilon_per_run)) {
@@ -132,11 +138,7 @@ Status PlanPolicy::CheckEstablishmentPrivacy(const protocol::TrainRequest& reque
         "the policy of this establishment trains only with differential privacy per "
         "establishment (noise added before secure aggregation); the run asks for none");
   }
-  if (dp.delta > max_delta) {
-    return PermissionDeniedError("the policy of this establishment allows δ up to " +
-                                 NumberText(max_delta) +
-                                 "; the run asks for δ = " + NumberText(dp.delta));
-  }
+  CARTABLE_RETURN_IF_ERROR(CheckDelta(dp.delta, max_delta));
   CARTABLE_ASSIGN_OR_RETURN(
       const exchange::ContributionLayout layout,
       exchange::ContributionLayout::For(request.global_parameters.size(), request.contribution));

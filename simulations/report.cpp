@@ -42,8 +42,7 @@ nlohmann::json ToJson(const ScenarioConfig& c) {
     establishment = {{"noise_multiplier", edp.noise_multiplier},
                      {"min_contributors", edp.min_contributors},
                      {"delta", edp.delta}};
-    auto layout = exchange::ContributionLayout::Create(
-        1, c.contribution.value_range, c.contribution.weight_cap, c.contribution.max_norm);
+    auto layout = exchange::ContributionLayout::For(1, c.contribution);
     protocol::WireEstablishmentDp run = edp;
     run.rounds = c.rounds;
     if (layout.ok()) {
