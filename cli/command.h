@@ -6,7 +6,9 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
@@ -50,5 +52,9 @@ void RaiseFileLimit(size_t nodes, const std::string& who);
 // encrypted or authenticated; otherwise, unless `keys_given`, an error saying what `needs` (e.g. "a
 // node needs --key (…) and --coordinator-key (…)") and that --insecure runs without them.
 Status CheckKeyFlags(bool insecure, bool keys_given, const std::string& needs);
+
+// --option KEY=VALUE flags (model hyperparameters) into `into`; an error names the bad flag.
+Status ParseModelOptions(const std::vector<std::string>& flags,
+                         std::map<std::string, std::string>& into);
 
 }  // namespace cartable::cli

@@ -69,14 +69,7 @@ namespace {
 
 // --option KEY=VALUE flags into the model spec, and the space its input kind needs.
 Status CompleteModelSpec(CoordinatorOptions& o) {
-  for (const std::string& flag : o.model_options) {
-    const size_t equals = flag.find('=');
-    if (equals == std::string::npos || equals == 0) {
-      return InvalidArgumentError("--option '" + flag +
-                                  "': expected KEY=VALUE, e.g. hidden_size=64");
-    }
-    o.run.model.options[flag.substr(0, equals)] = flag.substr(equals + 1);
-  }
+  CARTABLE_RETURN_IF_ERROR(ParseModelOptions(o.model_options, o.run.model.options));
   CARTABLE_ASSIGN_OR_RETURN(models::ModelInput input, models::InputOf(o.run.model.name));
   if (input == models::ModelInput::kAnswers && o.run.model.num_skills == 0) {
     return InvalidArgumentError("model '" + o.run.model.name + "' needs --skills");

@@ -45,6 +45,19 @@ void RaiseFileLimit(size_t nodes, const std::string& who) {
   }
 }
 
+Status ParseModelOptions(const std::vector<std::string>& flags,
+                         std::map<std::string, std::string>& into) {
+  for (const std::string& flag : flags) {
+    const size_t equals = flag.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      return InvalidArgumentError("--option '" + flag +
+                                  "': expected KEY=VALUE, e.g. hidden_size=64");
+    }
+    into[flag.substr(0, equals)] = flag.substr(equals + 1);
+  }
+  return Status::Ok();
+}
+
 Status CheckKeyFlags(bool insecure, bool keys_given, const std::string& needs) {
   if (insecure) {
     spdlog::warn("--insecure: no encryption and no authentication; for tests on loopback only");

@@ -1,11 +1,12 @@
-// `cartable simulate`: a whole federation of synthetic schools on this machine, one process per
-// school.
+// `cartable simulate`: a whole federation of synthetic schools on this machine, in this process or
+// one process per school.
 
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "cli/command.h"
 #include "cli/secagg_flags.h"
@@ -13,6 +14,7 @@
 #include "core/subprocess.h"
 #include "exchange/establishment_dp_wire.h"
 #include "exchange/pupil_dp_wire.h"
+#include "models/model.h"
 #include "simulations/scenario.h"
 
 namespace cartable::cli {
@@ -31,7 +33,38 @@ struct SimulateOptions {
   double noise_multiplier = 0;  // DP-SGD per pupil; 0: none
   double clip_norm = 1;
   double sampling_rate = 0.05;
+  std::string mode = "auto";
+  std::string partition = "iid";
+  std::vector<std::string> model_options;  // KEY=VALUE
 };
+
+// Up to this many schools, `--mode auto` starts one process per school, as a deployment runs;
+// above, it runs them in process.
+constexpr int kAutoProcessSchools = 24;
+
+// --mode and --workers into the scenario.
+Status ApplyMode(const SimulateOptions& o, simulations::ScenarioConfig& scenario) {
+  if (o.mode == "inproc") {
+    scenario.mode = simulations::SimulationMode::kInProcess;
+  } else if (o.mode == "processes") {
+    scenario.mode = simulations::SimulationMode::kProcesses;
+  } else if (o.mode == "auto") {
+    scenario.mode = scenario.cohort.schools <= kAutoProcessSchools && scenario.data.empty()
+                        ? simulations::SimulationMode::kProcesses
+                        : simulations::SimulationMode::kInProcess;
+  } else {
+    return InvalidArgumentError("--mode '" + o.mode + "': expected inproc, processes or auto");
+  }
+  if (scenario.mode == simulations::SimulationMode::kInProcess && !scenario.curve) {
+    return InvalidArgumentError(
+        "--insecure turns off CURVE between node processes; in process there is no connection "
+        "to secure: add --mode processes");
+  }
+  if (!scenario.data.empty()) {
+    CARTABLE_ASSIGN_OR_RETURN(scenario.partition, simulations::ParsePartition(o.partition));
+  }
+  return ParseModelOptions(o.model_options, scenario.model.options);
+}
 
 // --noise-multiplier and its companions into the scenario: DP-SGD per pupil at every school.
 Status ApplyPupilDp(const SimulateOptions& o, simulations::ScenarioConfig& scenario) {
@@ -77,26 +110,48 @@ Status ApplyEstablishmentDp(const SimulateOptions& o, simulations::ScenarioConfi
   return exchange::CheckEstablishmentDp(scenario.establishment_dp);
 }
 
+// "2 late, 1 refused": why nodes were dropped from a round.
+std::string DropReasons(const std::map<std::string, size_t>& by_reason) {
+  std::string out;
+  for (const auto& [why, n] : by_reason) {
+    out += (out.empty() ? "" : ", ") + std::to_string(n) + " " + why;
+  }
+  return out;
+}
+
 void PrintRound(const coordinator::RoundRecord& r, uint32_t rounds) {
-  std::printf("round %3u/%u  nodes %2zu  train loss %.4f  held-out AUC %s  %.2f s%s\n", r.round,
-              rounds, r.nodes, r.train_loss,
-              r.auc ? std::to_string(*r.auc).substr(0, 6).c_str() : "  n/a ", r.seconds,
-              r.dropped.empty() ? "" : "  (some nodes dropped, see the log)");
+  std::printf(
+      "round %3u/%u  nodes %2zu of %zu asked  train loss %.4f  held-out AUC %s  %.2f s%s\n",
+      r.round, rounds, r.nodes, r.asked, r.train_loss,
+      r.auc ? std::to_string(*r.auc).substr(0, 6).c_str() : "  n/a ", r.seconds,
+      r.dropped.empty() ? "" : ("  (dropped: " + DropReasons(r.dropped_by_reason) + ")").c_str());
   std::fflush(stdout);
 }
 
 void PrintSummary(const nlohmann::json& report, const std::string& path) {
-  std::printf("\nheld-out AUC on the same pupils:\n");
-  std::printf(
-      "  federated    %.4f   (%d schools, %d rounds, only model updates left each school)\n",
-      report["federated"]["auc"].get<double>(), report["config"]["schools"].get<int>(),
-      report["config"]["rounds"].get<int>());
+  const nlohmann::json& who = report["participation"];
+  std::printf("\n%zu schools simulated; %zu joined", who["schools"].get<size_t>(),
+              who["most_joined"].get<size_t>());
+  if (who["never_joined"].get<size_t>() > 0)
+    std::printf(" (%zu never did)", who["never_joined"].get<size_t>());
+  std::printf("; over the rounds %zu updates asked, %zu entered the sums",
+              who["asked"].get<size_t>(), who["answered"].get<size_t>());
+  if (!who["dropped_by_reason"].empty()) {
+    std::printf(", dropped: %s",
+                DropReasons(who["dropped_by_reason"].get<std::map<std::string, size_t>>()).c_str());
+  }
+  std::printf("\n\nheld-out AUC on the same pupils (model %s):\n",
+              report["config"]["model"].get<std::string>().c_str());
+  std::printf("  federated    %.4f   (%d rounds, only model updates left each school)\n",
+              report["federated"]["auc"].get<double>(), report["config"]["rounds"].get<int>());
   std::printf("  centralized  %.4f   (the same model trained on all schools' data pooled)\n",
               report["centralized"]["auc"].get<double>());
   std::printf("  local only   %.4f   (mean over schools, each training alone)\n",
               report["local_only"]["auc"].get<double>());
-  std::printf("  oracle       %.4f   (the generator's true probabilities: the ceiling)\n",
-              report["oracle"]["auc"].get<double>());
+  if (report["oracle"].is_object()) {
+    std::printf("  oracle       %.4f   (the generator's true probabilities: the ceiling)\n",
+                report["oracle"]["auc"].get<double>());
+  }
   const nlohmann::json& dp = report["config"]["establishment_dp"];
   if (dp.is_object() && dp.contains("epsilon")) {
     std::printf(
@@ -114,12 +169,14 @@ void PrintSummary(const nlohmann::json& report, const std::string& path) {
         static_cast<unsigned long long>(pupil["steps"].get<uint64_t>()),
         pupil["noise_multiplier"].get<double>());
   }
-  std::printf("report written to %s\n", path.c_str());
+  std::printf("report written to %s (rounds.csv beside it)\n", path.c_str());
 }
 
 int Run(SimulateOptions& o) {
   if (Status s = SetupLogging(o.log_level, "simulate"); !s.ok()) return ReportFailure(s);
-  RaiseFileLimit(static_cast<size_t>(o.scenario.cohort.schools), "cartable simulate");
+  if (Status s = ApplyMode(o, o.scenario); !s.ok()) return ReportFailure(s);
+  if (o.scenario.mode == simulations::SimulationMode::kProcesses)
+    RaiseFileLimit(static_cast<size_t>(o.scenario.cohort.schools), "cartable simulate");
   auto executable = CurrentExecutable();
   if (!executable.ok()) return ReportFailure(executable.status());
   o.scenario.executable = *executable;
@@ -136,10 +193,9 @@ int Run(SimulateOptions& o) {
   if (Status s = simulations::Validate(o.scenario); !s.ok()) return ReportFailure(s);
   InstallShutdownHandler();
   const uint32_t rounds = o.scenario.rounds;
-  auto report =
-      simulations::RunMultiProcessScenario(o.scenario, [&](const coordinator::RoundRecord& r) {
-        if (!o.json) PrintRound(r, rounds);
-      });
+  auto report = simulations::RunScenario(o.scenario, [&](const coordinator::RoundRecord& r) {
+    if (!o.json) PrintRound(r, rounds);
+  });
   if (ShutdownRequested()) {
     std::cerr << "cartable: interrupted; node processes stopped, no report written\n";
     return kExitInterrupted;
@@ -158,15 +214,49 @@ int Run(SimulateOptions& o) {
 
 Runner AddSimulateCommand(CLI::App& app) {
   auto o = std::make_shared<SimulateOptions>();
-  CLI::App* cmd = app.add_subcommand("simulate",
-                                     "Run a federation of synthetic schools on this machine: a "
-                                     "coordinator here and one node process\n"
-                                     "per school over ZeroMQ, then compare the federated model "
-                                     "with pooled and school-alone training.");
+  CLI::App* cmd = app.add_subcommand(
+      "simulate",
+      "Run a federation of synthetic schools on this machine, with the deployed round logic and\n"
+      "secure aggregation: in this process (--mode inproc) or one node process per school over\n"
+      "ZeroMQ with CURVE (--mode processes); then compare the federated model with pooled and\n"
+      "school-alone training.");
   auto& c = o->scenario.cohort;
-  cmd->add_option("--schools", c.schools, "Number of establishments (node processes)")
+  cmd->add_option("--schools", c.schools, "Number of establishments")
       ->default_val(8)
-      ->check(CLI::Range(1, 200));
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("--mode", o->mode,
+                  "inproc: every school's node session in this process on --workers threads;\n"
+                  "processes: one `cartable node` process per school (at most 200);\n"
+                  "auto: processes up to " +
+                      std::to_string(kAutoProcessSchools) +
+                      " synthetic schools, inproc above and for --data")
+      ->default_val("auto");
+  cmd->add_option("--workers", o->scenario.workers,
+                  "In process: threads that run the schools' training and masking")
+      ->default_val(std::max(1u, std::thread::hardware_concurrency()))
+      ->check(CLI::Range(1, 1024));
+  std::string known;
+  for (const auto& [name, what] : models::KnownModels()) {
+    auto input = models::InputOf(name);
+    if (input.ok() && *input == models::ModelInput::kAnswers) {
+      known += (known.empty() ? "" : ", ") + name;
+    }
+  }
+  cmd->add_option("--model", o->scenario.model.name,
+                  "Model every school trains (answers models: " + known + ")")
+      ->default_val("pfa");
+  cmd->add_option("--data", o->scenario.data,
+                  "A real dataset FORMAT:PATH (csv, kt3, pykt, xapi, oulad) split into virtual\n"
+                  "schools by --partition, instead of the synthetic cohort")
+      ->group("Real data");
+  cmd->add_option("--partition", o->partition,
+                  "How --data is split, pupil by pupil: iid (--schools schools), quantity:ALPHA\n"
+                  "(school sizes ~ Dirichlet(ALPHA)), dirichlet:ALPHA (label skew) or by:COLUMN\n"
+                  "(one school per value, e.g. by:region for oulad)")
+      ->default_val("iid")
+      ->group("Real data");
+  cmd->add_option("--option", o->model_options,
+                  "Model hyperparameter KEY=VALUE, repeatable (e.g. hidden_size=32)");
   cmd->add_option("--rounds", o->scenario.rounds, "Federated rounds")
       ->default_val(10)
       ->check(CLI::Range(1, 100000));
@@ -238,7 +328,9 @@ Runner AddSimulateCommand(CLI::App& app) {
       ->check(CLI::Range(1e-12, 0.1))
       ->group("Privacy");
   cmd->footer(
-      "Example: cartable simulate --schools 8 --rounds 10 --out /tmp/run1\n"
+      "Examples: cartable simulate --schools 8 --rounds 10 --out /tmp/run1\n"
+      "          cartable simulate --schools 1000 --model irt1pl --rounds 3 --out /tmp/run2\n"
+      "          cartable simulate --model dkt --option hidden_size=32 --out /tmp/run3\n"
       "Output: one line per round (nodes that answered, their mean training loss, the new\n"
       "global model's AUC on held-out pupils computed from summed statistics, seconds), then\n"
       "the comparison with the baselines. Ctrl-C stops the coordinator and every node; no\n"

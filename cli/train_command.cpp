@@ -140,15 +140,7 @@ Status ApplyConfig(const std::string& path, TrainCommandOptions& o, const GivenF
 }
 
 Status ApplyOptionFlags(TrainCommandOptions& o) {
-  for (const std::string& flag : o.option_flags) {
-    const size_t equals = flag.find('=');
-    if (equals == std::string::npos || equals == 0) {
-      return InvalidArgumentError("--option '" + flag +
-                                  "': expected KEY=VALUE, e.g. hidden_size=64");
-    }
-    o.options[flag.substr(0, equals)] = flag.substr(equals + 1);
-  }
-  return Status::Ok();
+  return ParseModelOptions(o.option_flags, o.options);
 }
 
 nlohmann::json ScoresJson(const simulations::Scores& s) {

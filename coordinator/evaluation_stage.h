@@ -6,7 +6,9 @@
 // (histograms that do not add up to the count, sums outside what the count allows, values not
 // finite) drop their sender and never enter the total.
 
+#include <map>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "coordinator/round_stage.h"
@@ -32,10 +34,11 @@ class EvaluationStage final : public RoundStage {
   bool AnswersStep(protocol::MessageType type) const override {
     return type == protocol::MessageType::kEvaluateResult;
   }
-  void CloseStep(std::vector<Outgoing>&) override { Finish(); }
+  void CloseStep(std::vector<Outgoing>& out) override;
   std::string StepName() const override { return "evaluation"; }
 
   models::SummableMetrics total_ = models::SummableMetrics::Empty();
+  std::map<uint32_t, std::pair<double, double>> float_sums_;  // log-loss, squared error by member
 };
 
 }  // namespace cartable::coordinator

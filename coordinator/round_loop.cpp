@@ -10,6 +10,21 @@
 namespace cartable::coordinator {
 namespace {
 
+// The name a round record counts a drop under.
+const char* ReasonName(DroppedMember::Kind kind) {
+  switch (kind) {
+    case DroppedMember::Kind::kLate:
+      return "late";
+    case DroppedMember::Kind::kRefused:
+      return "refused";
+    case DroppedMember::Kind::kUnusable:
+      return "unusable";
+    case DroppedMember::Kind::kDeclined:
+      return "declined";
+  }
+  return "late";
+}
+
 std::string Names(const std::vector<CohortMember>& members) {
   std::string out;
   for (const CohortMember& m : members) out += (out.empty() ? "" : ", ") + m.name;
@@ -237,6 +252,7 @@ std::vector<Outgoing> RoundLoop::AfterStageStep(std::vector<Outgoing> out) {
     const DroppedMember& d = s->dropped()[drops_recorded_];
     spdlog::warn("round {}: dropping node '{}': {}", current_.round, d.name, d.why);
     current_.dropped.push_back(d.name);
+    current_.dropped_by_reason[ReasonName(d.kind)] += 1;
     if (d.kind == DroppedMember::Kind::kDeclined && excluded_.insert(d.name).second) {
       declined_[d.name] = d.why;
       current_.declined[d.name] = d.why;
@@ -300,6 +316,8 @@ std::vector<Outgoing> RoundLoop::StartAttempt() {
     cohort = SelectCohort(registry_.Members(), excluded_, sampling);
   }
   phase_ = Phase::kTraining;
+  current_.connected = SelectCohort(registry_.Members(), excluded_).size();
+  current_.asked = cohort.size();
   if (event_listener_) {
     LoopEvent started{
         .kind = LoopEvent::Kind::kAttemptStarted, .round = current_.round, .attempt = attempt_};

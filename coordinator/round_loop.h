@@ -40,6 +40,8 @@ namespace cartable::coordinator {
 
 struct RoundRecord {
   uint32_t round = 0;
+  size_t connected = 0;   // nodes joined (and not excluded) when the round's last attempt started
+  size_t asked = 0;       // of them, those the last attempt asked to train (its cohort)
   size_t nodes = 0;       // nodes whose update entered the sum
   double train_loss = 0;  // weighted mean of the nodes' local training losses
   std::optional<double> auc, accuracy, log_loss,
@@ -47,6 +49,9 @@ struct RoundRecord {
   uint64_t evaluated = 0;  // held-out answers behind those metrics
   double seconds = 0;
   std::vector<std::string> dropped;  // nodes that missed a deadline or failed this round
+  // How many were dropped for each kind of reason: "late" (missed a deadline, unreachable),
+  // "refused" (answered with an error), "unusable" (sent what could not be used), "declined".
+  std::map<std::string, size_t> dropped_by_reason;
   // Nodes whose establishment declined the run this round (they are among `dropped`, and asked
   // nothing more), with the reason each gave.
   std::map<std::string, std::string> declined;

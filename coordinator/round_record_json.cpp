@@ -7,6 +7,8 @@ nlohmann::json RoundRecordJson(const RoundRecord& r) {
     return v ? nlohmann::json(*v) : nlohmann::json();
   };
   return {{"round", r.round},
+          {"connected", r.connected},
+          {"asked", r.asked},
           {"nodes", r.nodes},
           {"train_loss", r.train_loss},
           {"auc", optional(r.auc)},
@@ -16,6 +18,7 @@ nlohmann::json RoundRecordJson(const RoundRecord& r) {
           {"evaluated_answers", r.evaluated},
           {"seconds", r.seconds},
           {"dropped", r.dropped},
+          {"dropped_by_reason", r.dropped_by_reason},
           {"declined", r.declined}};
 }
 
@@ -32,6 +35,9 @@ StatusOr<RoundRecord> RoundRecordFromJson(const nlohmann::json& json) {
     RoundRecord r;
     r.round = json.at("round").get<uint32_t>();
     r.nodes = json.at("nodes").get<size_t>();
+    // absent from the records of earlier versions
+    r.connected = json.value("connected", size_t{0});
+    r.asked = json.value("asked", size_t{0});
     r.train_loss = json.at("train_loss").get<double>();
     r.auc = optional("auc");
     r.accuracy = optional("accuracy");
@@ -40,6 +46,8 @@ StatusOr<RoundRecord> RoundRecordFromJson(const nlohmann::json& json) {
     r.evaluated = json.at("evaluated_answers").get<uint64_t>();
     r.seconds = json.at("seconds").get<double>();
     r.dropped = json.at("dropped").get<std::vector<std::string>>();
+    if (json.contains("dropped_by_reason"))
+      r.dropped_by_reason = json.at("dropped_by_reason").get<std::map<std::string, size_t>>();
     if (json.contains("declined"))  // absent from the records of earlier versions
       r.declined = json.at("declined").get<std::map<std::string, std::string>>();
     return r;

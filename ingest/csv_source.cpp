@@ -48,9 +48,11 @@ StatusOr<Columns> ParseHeader(std::string_view line) {
                 : fields[i] == "item_id"   ? &c.item
                 : fields[i] == "correct"   ? &c.correct
                                            : nullptr;
+    if (slot == nullptr && IsCsvAttributeColumn(fields[i])) continue;  // read by pupil_attributes
     if (slot == nullptr) {
       return InvalidArgumentError("unknown column '" + std::string(fields[i]) +
-                                  "' (expected pupil_id, timestamp, skill_id, item_id, correct)");
+                                  "' (expected pupil_id, timestamp, skill_id, item_id, correct, "
+                                  "and the pupil attributes group and school)");
     }
     if (*slot >= 0)
       return InvalidArgumentError("column '" + std::string(fields[i]) + "' appears twice");
@@ -75,6 +77,10 @@ struct Row {
 };
 
 }  // namespace
+
+bool IsCsvAttributeColumn(std::string_view column) {
+  return column == "group" || column == "school";
+}
 
 StatusOr<models::InteractionLog> LoadLongCsv(const std::filesystem::path& path,
                                              const Pseudonymizer* pseudonymizer) {

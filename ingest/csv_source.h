@@ -7,15 +7,21 @@
 // item_id is any non-empty text; items are numbered densely in order of first appearance in the
 // file (so the numbering is local to the file), filling Interaction::item and num_items. Answers
 // are grouped by pupil (in order of first appearance) and sorted by timestamp within a pupil (file
-// order when there is no timestamp). Every error names the file, the line and the field.
+// order when there is no timestamp). Columns `group` and `school` are pupil attributes
+// (ingest/pupil_attributes.h), which this reader skips; any other column is an error. Every error
+// names the file, the line and the field.
 
 #include <filesystem>
+#include <string_view>
 
 #include "core/status.h"
 #include "ingest/pseudonymizer.h"
 #include "models/dataset.h"
 
 namespace cartable::ingest {
+
+// Whether `column` is one of the pupil attributes a long CSV file may carry (group, school).
+bool IsCsvAttributeColumn(std::string_view column);
 
 // With a pseudonymizer, pupil ids become pseudonyms as they are read: the log never holds a raw id.
 StatusOr<models::InteractionLog> LoadLongCsv(const std::filesystem::path& path,

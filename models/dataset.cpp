@@ -100,7 +100,6 @@ Status Validate(const InteractionLog& log) {
 
 PupilSplit SplitByPupil(const InteractionLog& log, double test_fraction, uint64_t seed,
                         double validation_fraction) {
-  PupilSplit split{EmptyLike(log), EmptyLike(log), EmptyLike(log)};
   // Each pupil draws one uniform number u in [0, 1) from (seed, key): test when u < test fraction,
   // then validation when u < test + validation fraction, else train. The comparisons are done on
   // the 64-bit hash; 2^64 as a double is out of uint64_t's range, so full shares are handled apart,
@@ -112,40 +111,44 @@ PupilSplit SplitByPupil(const InteractionLog& log, double test_fraction, uint64_
     return scaled >= 18446744073709551616.0 ? UINT64_MAX : static_cast<uint64_t>(scaled);
   };
   const uint64_t test_below = threshold(test), validation_below = threshold(test + validation);
-  enum Side : uint8_t { kTrain, kTest, kValidation };
-  constexpr uint32_t kUnset = UINT32_MAX;
-  std::vector<Side> side_of(log.num_pupils());
-  std::vector<uint32_t> new_index(log.num_pupils(), kUnset);
+  enum Side : uint32_t { kTrain, kTest, kValidation };
+  std::vector<uint32_t> side_of(log.num_pupils());
   for (size_t p = 0; p < log.num_pupils(); ++p) {
     const uint64_t u = Mix(seed ^ HashKey(log.pupil_keys[p]));
     side_of[p] = (test >= 1.0 || u < test_below)                      ? kTest
                  : (test + validation >= 1.0 || u < validation_below) ? kValidation
                                                                       : kTrain;
   }
-  auto log_of = [&](uint32_t pupil) -> InteractionLog& {
-    return side_of[pupil] == kTest         ? split.test
-           : side_of[pupil] == kValidation ? split.validation
-                                           : split.train;
-  };
+  std::vector<InteractionLog> sides = PartitionPupils(log, side_of, 3);
+  return {std::move(sides[kTrain]), std::move(sides[kTest]), std::move(sides[kValidation])};
+}
+
+std::vector<InteractionLog> PartitionPupils(const InteractionLog& log,
+                                            std::span<const uint32_t> part_of, size_t parts) {
+  CARTABLE_CHECK(part_of.size() == log.num_pupils()) << "one part per pupil";
+  for (uint32_t part : part_of) CARTABLE_CHECK(part < parts) << "part " << part << " of " << parts;
+  std::vector<InteractionLog> out(parts, EmptyLike(log));
+  constexpr uint32_t kUnset = UINT32_MAX;
+  std::vector<uint32_t> new_index(log.num_pupils(), kUnset);
   auto index_of = [&](uint32_t pupil) {
     if (new_index[pupil] == kUnset) {
-      InteractionLog& side = log_of(pupil);
-      new_index[pupil] = static_cast<uint32_t>(side.pupil_keys.size());
-      side.pupil_keys.push_back(log.pupil_keys[pupil]);
+      InteractionLog& part = out[part_of[pupil]];
+      new_index[pupil] = static_cast<uint32_t>(part.pupil_keys.size());
+      part.pupil_keys.push_back(log.pupil_keys[pupil]);
     }
     return new_index[pupil];
   };
   for (Interaction x : log.interactions) {
     const uint32_t pupil = x.pupil;
     x.pupil = index_of(pupil);
-    log_of(pupil).interactions.push_back(x);
+    out[part_of[pupil]].interactions.push_back(x);
   }
   for (size_t row = 0; row < log.records.size(); ++row) {
     const uint32_t pupil = log.records.pupil[row];
     const uint32_t index = index_of(pupil);
-    AppendRecord(log.records, row, index, log_of(pupil).records);
+    AppendRecord(log.records, row, index, out[part_of[pupil]].records);
   }
-  return split;
+  return out;
 }
 
 InteractionLog Concatenate(const std::vector<const InteractionLog*>& logs) {

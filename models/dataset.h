@@ -11,6 +11,7 @@
 // never reaches this structure. Plain value type; torch-free so every folder may use it.
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,13 @@ struct PupilSplit {
 // Fractions are clamped so that test + validation ≤ 1.
 PupilSplit SplitByPupil(const InteractionLog& log, double test_fraction, uint64_t seed,
                         double validation_fraction = 0);
+
+// Puts each pupil p (answers and records) wholly in part part_of[p], each below `parts` (checked):
+// pupils keep their keys and are numbered in each part in order of first appearance (answers, then
+// records; a pupil with neither is in no part). part_of holds one entry per pupil of the log
+// (checked).
+std::vector<InteractionLog> PartitionPupils(const InteractionLog& log,
+                                            std::span<const uint32_t> part_of, size_t parts);
 
 // Concatenates logs that share a skill space and record columns (pupils are renumbered; keys are
 // kept). Logs with different non-empty record columns are a programmer error (checked).

@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "coordinator/coordinator_service.h"
-#include "node/node_agent.h"
+#include "node/node_pool.h"
 #include "protocol/inprocess_transport.h"
 
 namespace cartable::simulations {
@@ -20,14 +20,14 @@ void AddCounts(protocol::FaultCounts& total, const protocol::FaultCounts& c) {
   total.corrupted += c.corrupted;
 }
 
-// In one process frames arrive at once: nodes say Hello and beat their heart more often than over a
-// network, so a lost frame costs little time.
-node::NodeAgentOptions AgentOptions(const std::atomic<bool>& stop) {
-  node::NodeAgentOptions options;
-  options.hello_interval = std::chrono::milliseconds(300);
-  options.heartbeat_interval = std::chrono::milliseconds(500);
-  options.idle_timeout = std::chrono::seconds(60);
-  options.should_stop = [&stop] { return stop.load(); };
+node::NodePoolOptions PoolOptions(const std::atomic<bool>& stop, const InProcessOptions& in) {
+  node::NodePoolOptions options;
+  options.agent.hello_interval = in.hello_interval;
+  options.agent.heartbeat_interval = in.heartbeat_interval;
+  options.agent.idle_timeout = in.idle_timeout;
+  options.agent.poll_interval = std::chrono::milliseconds(1);
+  options.agent.should_stop = [&stop] { return stop.load(); };
+  options.workers = in.workers;
   return options;
 }
 
@@ -35,12 +35,16 @@ node::NodeAgentOptions AgentOptions(const std::atomic<bool>& stop) {
 
 InProcessOutcome RunInProcess(const coordinator::RunConfig& run,
                               std::vector<InProcessSchool> schools,
-                              const protocol::FaultPlan& faults) {
+                              const protocol::FaultPlan& faults, const InProcessOptions& options) {
   InProcessOutcome outcome;
   auto loop = coordinator::RoundLoop::Create(run, SystemClock::Get());
   if (!loop.ok()) {
     outcome.status = loop.status();
     return outcome;
+  }
+  if (options.on_round) {
+    (*loop)->set_round_listener(
+        [&](const coordinator::RoundRecord& r) { options.on_round(r, (*loop)->global_model()); });
   }
   protocol::InProcessNetwork network;
   auto served = network.Serve();
@@ -60,20 +64,21 @@ InProcessOutcome RunInProcess(const coordinator::RunConfig& run,
     node_faults.seed = faults.seed + i;
     clients.push_back(
         std::make_unique<protocol::FaultyClientTransport>(network.Connect(), node_faults));
+    security.identity = schools[i].identity;
     sessions.push_back(std::make_unique<node::NodeSession>(schools[i].name,
                                                            std::move(schools[i].split), security));
   }
+  std::vector<node::PoolMember> members;
+  for (size_t i = 0; i < schools.size(); ++i)
+    members.push_back({sessions[i].get(), clients[i].get()});
   std::atomic<bool> stop{false};
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < schools.size(); ++i) {
-    threads.emplace_back([&, i] {
-      // A node that misses its Shutdown is stopped below, once the run has ended.
-      node::RunNodeAgent(*sessions[i], *clients[i], AgentOptions(stop)).IgnoreError();
-    });
-  }
-  outcome.status = coordinator::ServeRun(**loop, server);
+  // Nodes that miss their Shutdown are stopped once the run has ended.
+  std::thread pool([&] { node::RunNodePool(members, PoolOptions(stop, options)); });
+  coordinator::ServeOptions serve;
+  serve.should_stop = options.should_stop;
+  outcome.status = coordinator::ServeRun(**loop, server, serve);
   stop = true;
-  for (std::thread& t : threads) t.join();
+  pool.join();
   outcome.records = (*loop)->records();
   outcome.model = (*loop)->global_model();
   AddCounts(outcome.faults, server.counts());

@@ -1,19 +1,14 @@
 #include "simulations/report.h"
 
 #include <algorithm>
+#include <map>
 
 #include "core/files.h"
 #include "exchange/establishment_dp_wire.h"
 #include "exchange/pupil_dp_wire.h"
 
 namespace cartable::simulations {
-namespace {
-
-nlohmann::json Optional(const std::optional<double>& value) {
-  return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 nlohmann::json ToJson(const Scores& s) {
   return {{"auc", s.auc},
@@ -23,17 +18,21 @@ nlohmann::json ToJson(const Scores& s) {
           {"answers", s.answers}};
 }
 
-nlohmann::json ToJson(const coordinator::RoundRecord& r) {
-  return {{"round", r.round},
-          {"nodes", r.nodes},
-          {"train_loss", r.train_loss},
-          {"auc", Optional(r.auc)},
-          {"accuracy", Optional(r.accuracy)},
-          {"log_loss", Optional(r.log_loss)},
-          {"rmse", Optional(r.rmse)},
-          {"evaluated_answers", r.evaluated},
-          {"seconds", r.seconds},
-          {"dropped", r.dropped}};
+nlohmann::json Participation(size_t schools, const std::vector<coordinator::RoundRecord>& records) {
+  size_t joined = 0, asked = 0, answered = 0;
+  std::map<std::string, size_t> dropped;
+  for (const coordinator::RoundRecord& r : records) {
+    joined = std::max(joined, r.connected);
+    asked += r.asked;
+    answered += r.nodes;
+    for (const auto& [why, n] : r.dropped_by_reason) dropped[why] += n;
+  }
+  return {{"schools", schools},
+          {"most_joined", joined},
+          {"never_joined", schools - std::min(schools, joined)},
+          {"asked", asked},
+          {"answered", answered},
+          {"dropped_by_reason", dropped}};
 }
 
 nlohmann::json ToJson(const ScenarioConfig& c) {
@@ -62,6 +61,9 @@ nlohmann::json ToJson(const ScenarioConfig& c) {
   return {{"establishment_dp", establishment},
           {"pupil_dp", pupil},
           {"schools", c.cohort.schools},
+          {"data", c.data.empty()
+                       ? nlohmann::json("synthetic")
+                       : nlohmann::json{{"source", c.data}, {"partition", c.partition.text}}},
           {"skills", c.cohort.skills},
           {"pupils_per_school", {c.cohort.min_pupils, c.cohort.max_pupils}},
           {"answers_per_pupil", {c.cohort.min_answers, c.cohort.max_answers}},
@@ -71,7 +73,9 @@ nlohmann::json ToJson(const ScenarioConfig& c) {
           {"batch_size", c.batch_size},
           {"learning_rate", c.learning_rate},
           {"test_fraction", c.test_fraction},
-          {"model", "pfa"},
+          {"model", c.model.name},
+          {"model_options", c.model.options},
+          {"mode", c.mode == SimulationMode::kInProcess ? "inproc" : "processes"},
           {"strategy", "fedavg"},
           {"secure_aggregation",
            c.secagg.enabled
@@ -86,8 +90,10 @@ nlohmann::json ToJson(const ScenarioConfig& c) {
            {{"value_range", c.contribution.value_range},
             {"weight_cap", c.contribution.weight_cap},
             {"max_norm", c.contribution.max_norm}}},
-          {"transport", c.curve ? "zeromq tcp loopback, CURVE, one process per school"
-                                : "zeromq tcp loopback, no security, one process per school"}};
+          {"transport", c.mode == SimulationMode::kInProcess
+                            ? "in-process queues, " + std::to_string(c.workers) + " worker threads"
+                        : c.curve ? "zeromq tcp loopback, CURVE, one process per school"
+                                  : "zeromq tcp loopback, no security, one process per school"}};
 }
 
 Status WriteReport(const nlohmann::json& report, const std::filesystem::path& path) {

@@ -15,7 +15,10 @@
 namespace cartable::simulations {
 
 nlohmann::json ToJson(const Scores& scores);
-nlohmann::json ToJson(const coordinator::RoundRecord& record);
+// Who took part, summed over the rounds: the schools simulated, the most that had joined when a
+// round started, those that never did, how many were asked and answered, and drops by reason
+// (late, refused, unusable, declined).
+nlohmann::json Participation(size_t schools, const std::vector<coordinator::RoundRecord>& records);
 nlohmann::json ToJson(const ScenarioConfig& config);
 
 // Writes `report` to path atomically (never a half-written file).

@@ -2,43 +2,44 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <thread>
 
+#include "aggregation/secagg/hkdf.h"
 #include "audit/audit_log.h"
-#include "coordinator/coordinator_service.h"
-#include "coordinator/listen.h"
+#include "coordinator/round_record_json.h"
+#include "coordinator/run_artefacts.h"
+#include "coordinator/secure_training.h"
 #include "core/files.h"
 #include "core/subprocess.h"
 #include "exchange/model_wire.h"
 #include "ingest/csv_source.h"
+#include "ingest/formats.h"
 #include "ingest/pseudonymizer.h"
-#include "models/metrics.h"
-#include "node/identity.h"
+#include "ingest/pupil_attributes.h"
+#include "simulations/inprocess_federation.h"
+#include "simulations/partition.h"
+#include "simulations/process_federation.h"
 #include "simulations/report.h"
 
 namespace cartable::simulations {
 namespace {
 
-struct SchoolData {
-  std::string name;
-  std::filesystem::path csv;
-  std::filesystem::path pseudonym_key;  // the school's own; the simulation holds every school's
-  std::optional<ingest::Pseudonymizer> pseudonymizer;
-  models::PupilSplit split;
-};
-
 // The generator's true probabilities on the held-out answers: the best any model could do.
 StatusOr<Scores> OracleScores(const std::vector<SyntheticSchool>& cohort,
-                              const std::vector<SchoolData>& schools) {
+                              const std::vector<VirtualSchool>& schools) {
   std::unordered_map<std::string, const SyntheticPupil*> by_id;  // by each school's pseudonym
   for (size_t s = 0; s < cohort.size(); ++s) {
-    for (const SyntheticPupil& p : cohort[s].pupils)
-      by_id[schools[s].pseudonymizer->Pseudonym(p.id)] = &p;
+    CARTABLE_ASSIGN_OR_RETURN(ingest::Pseudonymizer pseudonymizer,
+                              ingest::Pseudonymizer::LoadOrCreate(schools[s].pseudonym_key));
+    for (const SyntheticPupil& p : cohort[s].pupils) by_id[pseudonymizer.Pseudonym(p.id)] = &p;
   }
   std::vector<float> p;
   std::vector<uint8_t> y;
-  for (const SchoolData& school : schools) {
+  for (const VirtualSchool& school : schools) {
     for (const std::string& key : school.split.test.pupil_keys) {
       for (const SyntheticAnswer& a : by_id.at(key)->answers) {
         p.push_back(a.probability);
@@ -49,27 +50,28 @@ StatusOr<Scores> OracleScores(const std::vector<SyntheticSchool>& cohort,
   return ScoresOf(p, y);
 }
 
-StatusOr<std::vector<SchoolData>> PrepareSchools(const ScenarioConfig& config,
-                                                 const std::vector<SyntheticSchool>& cohort) {
+StatusOr<std::vector<VirtualSchool>> PrepareSchools(const ScenarioConfig& config,
+                                                    const std::vector<SyntheticSchool>& cohort) {
   const auto data_dir = config.out_dir / "data";
   CARTABLE_RETURN_IF_ERROR(EnsureDirectory(data_dir));
-  std::vector<SchoolData> schools;
+  std::vector<VirtualSchool> schools;
   const auto key_dir = config.out_dir / "pseudonym-keys";
   CARTABLE_RETURN_IF_ERROR(EnsureDirectory(key_dir));
   for (const SyntheticSchool& s : cohort) {
-    SchoolData school{s.name, data_dir / (s.name + ".csv"), key_dir / (s.name + ".key"), {}, {}};
+    VirtualSchool school{s.name, data_dir / (s.name + ".csv"), key_dir / (s.name + ".key"), {}};
     CARTABLE_RETURN_IF_ERROR(WriteLongCsv(s, school.csv));
     // Derived from the scenario's seed, so that a simulation (whose split by pupil depends on the
     // pseudonyms) is reproducible. Real nodes draw theirs at random.
     CARTABLE_RETURN_IF_ERROR(
         ingest::InsecureWriteSeededPseudonymKey(config.cohort.seed, s.name, school.pseudonym_key));
-    CARTABLE_ASSIGN_OR_RETURN(school.pseudonymizer,
+    CARTABLE_ASSIGN_OR_RETURN(ingest::Pseudonymizer pseudonymizer,
                               ingest::Pseudonymizer::LoadOrCreate(school.pseudonym_key));
     // Read back through the node's own adapter and key, so baselines see exactly what the nodes
     // see.
     CARTABLE_ASSIGN_OR_RETURN(models::InteractionLog log,
-                              ingest::LoadLongCsv(school.csv, &*school.pseudonymizer));
+                              ingest::LoadLongCsv(school.csv, &pseudonymizer));
     log.num_skills = static_cast<uint32_t>(config.cohort.skills);
+    log.num_items = 0;  // item ids are numbered per file: the federation's models use skills
     school.split = models::SplitByPupil(log, config.test_fraction, config.cohort.seed);
     if (school.split.train.size() == 0 || school.split.test.size() == 0) {
       return FailedPreconditionError(s.name +
@@ -81,86 +83,100 @@ StatusOr<std::vector<SchoolData>> PrepareSchools(const ScenarioConfig& config,
   return schools;
 }
 
-// Fresh keys for one simulation, as an academy would enrol its schools with `cartable keygen`: the
-// coordinator's, one set per school, the allow-list of the schools' .pub files and the roster of
-// their .sign.pub files.
-struct ScenarioKeys {
-  std::filesystem::path dir;
-  std::filesystem::path coordinator_key() const { return dir / "coordinator.key"; }
-  std::filesystem::path coordinator_pub() const { return dir / "coordinator.pub"; }
-  std::filesystem::path allow_dir() const { return dir / "allowed"; }
-  std::filesystem::path node_key(const std::string& name) const {
-    return dir / "nodes" / (name + ".key");
-  }
-  std::filesystem::path roster_dir() const { return dir / "roster"; }
-};
+// A school's identity key derived from the scenario's seed, so that an in-process simulation is
+// reproducible (its rounding coins follow from it). Real nodes make theirs with `cartable keygen`.
+StatusOr<std::shared_ptr<const aggregation::secagg::SigningKey>> SeededIdentity(
+    uint64_t seed, const std::string& school) {
+  std::vector<uint8_t> material(8);
+  for (int i = 0; i < 8; ++i) material[i] = static_cast<uint8_t>(seed >> (8 * i));
+  const std::string info = "cartable simulation identity key " + school;
+  CARTABLE_ASSIGN_OR_RETURN(
+      aggregation::secagg::SecretBytes key,
+      aggregation::secagg::HkdfSha256(material, {},
+                                      {reinterpret_cast<const uint8_t*>(info.data()), info.size()},
+                                      aggregation::secagg::kEd25519SeedSize));
+  CARTABLE_ASSIGN_OR_RETURN(aggregation::secagg::SigningKey identity,
+                            aggregation::secagg::SigningKey::FromSeed(std::move(key)));
+  return std::make_shared<const aggregation::secagg::SigningKey>(std::move(identity));
+}
 
-StatusOr<ScenarioKeys> MakeKeys(const ScenarioConfig& config,
-                                const std::vector<SchoolData>& schools) {
-  ScenarioKeys keys{config.out_dir / "keys"};
-  std::error_code ignored;
-  std::filesystem::remove_all(keys.dir,
-                              ignored);  // keys of an earlier simulation in the same place
-  CARTABLE_RETURN_IF_ERROR(node::CreateKeySet(keys.dir, "coordinator").status());
-  CARTABLE_RETURN_IF_ERROR(EnsureDirectory(keys.allow_dir()));
-  CARTABLE_RETURN_IF_ERROR(EnsureDirectory(keys.roster_dir()));
-  for (const SchoolData& school : schools) {
-    CARTABLE_RETURN_IF_ERROR(node::CreateKeySet(keys.dir / "nodes", school.name).status());
-    for (const auto& [file, to] : {std::pair{school.name + ".pub", keys.allow_dir()},
-                                   std::pair{school.name + ".sign.pub", keys.roster_dir()}}) {
-      std::error_code error;
-      std::filesystem::copy_file(keys.dir / "nodes" / file, to / file, error);
-      if (error)
-        return InternalError("copying " + file + " to " + to.string() + ": " + error.message());
+models::ModelSpec ScenarioModel(const ScenarioConfig& config) {
+  models::ModelSpec spec = config.model;
+  spec.num_skills = static_cast<uint32_t>(config.cohort.skills);
+  spec.num_items = 0;
+  return spec;
+}
+
+// A real dataset split into virtual schools: read once through its adapter under one pseudonym key
+// (the simulation stands for every school), cut pupil by pupil as the partition says, and each
+// school's share split into train and test pupils as its node would.
+StatusOr<std::vector<VirtualSchool>> PrepareDataSchools(const ScenarioConfig& config,
+                                                        models::ModelSpec& spec) {
+  const auto key_dir = config.out_dir / "pseudonym-keys";
+  CARTABLE_RETURN_IF_ERROR(EnsureDirectory(key_dir));
+  const auto key = key_dir / "dataset.key";
+  CARTABLE_RETURN_IF_ERROR(
+      ingest::InsecureWriteSeededPseudonymKey(config.cohort.seed, "dataset", key));
+  CARTABLE_ASSIGN_OR_RETURN(ingest::Pseudonymizer pseudonymizer,
+                            ingest::Pseudonymizer::LoadOrCreate(key));
+  spdlog::info("reading {}", config.data);
+  CARTABLE_ASSIGN_OR_RETURN(models::InteractionLog log,
+                            ingest::LoadData(config.data, &pseudonymizer));
+  std::optional<ingest::PupilAttribute> attribute;
+  if (config.partition.kind == PartitionSpec::Kind::kBy) {
+    CARTABLE_ASSIGN_OR_RETURN(attribute, ingest::LoadPupilAttribute(
+                                             config.data, config.partition.column, &pseudonymizer));
+  }
+  CARTABLE_ASSIGN_OR_RETURN(
+      Partition partition,
+      PartitionPupilsIntoSchools(log, config.partition, static_cast<size_t>(config.cohort.schools),
+                                 config.cohort.seed, attribute ? &*attribute : nullptr));
+  CARTABLE_ASSIGN_OR_RETURN(models::ModelInput input, models::InputOf(spec.name));
+  if (input == models::ModelInput::kAnswers) {
+    if (log.size() == 0) {
+      return InvalidArgumentError(config.data + " holds pupil records, no answers: model '" +
+                                  spec.name + "' reads answers; pick logistic or mlp");
     }
-  }
-  return keys;
-}
-
-std::vector<std::string> NodeCommand(const ScenarioConfig& config, const SchoolData& school,
-                                     const std::string& endpoint, const ScenarioKeys* keys) {
-  std::vector<std::string> command = {config.executable.string(),
-                                      "node",
-                                      "--coordinator",
-                                      endpoint,
-                                      "--data",
-                                      "csv:" + school.csv.string(),
-                                      "--name",
-                                      school.name,
-                                      "--test-fraction",
-                                      std::to_string(config.test_fraction),
-                                      "--split-seed",
-                                      std::to_string(config.cohort.seed),
-                                      "--pseudonym-key",
-                                      school.pseudonym_key.string(),
-                                      "--log-level",
-                                      config.log_level};
-  if (keys) {
-    command.insert(command.end(),
-                   {"--key", keys->node_key(school.name).string(), "--coordinator-key",
-                    keys->coordinator_pub().string(), "--roster", keys->roster_dir().string()});
+    spec.num_skills = log.num_skills;
   } else {
-    command.push_back("--insecure");
+    if (log.records.size() == 0) {
+      return InvalidArgumentError(config.data + " holds answers, no pupil records: model '" +
+                                  spec.name +
+                                  "' reads records; pick pfa, irt1pl, irt2pl, dkt or sakt");
+    }
+    spec.num_features = static_cast<uint32_t>(log.records.num_features());
   }
-  if (!config.secagg.enabled) command.push_back("--allow-plain-updates");
-  // The schools assume what the simulated coordinator plans for, so a scenario with another
-  // tolerance than the default does not see every round refused.
-  command.insert(command.end(),
-                 {"--tolerate-corrupt", std::to_string(config.secagg.tolerate_corrupt)});
-  return command;
+  spec.num_items = 0;  // item ids may be numbered per file: the federation's models use skills
+  CARTABLE_RETURN_IF_ERROR(models::CreateModel(spec).status());
+  std::vector<models::InteractionLog> parts =
+      models::PartitionPupils(log, partition.school_of, partition.names.size());
+  std::vector<VirtualSchool> schools;
+  for (size_t s = 0; s < parts.size(); ++s) {
+    VirtualSchool school{partition.names[s], {}, key, {}};
+    school.split = models::SplitByPupil(parts[s], config.test_fraction, config.cohort.seed);
+    if (school.split.train.num_pupils() == 0 || school.split.test.num_pupils() == 0) {
+      // Too small to hold out anyone by chance: the first pupil is held out.
+      std::vector<uint32_t> side(parts[s].num_pupils(), 0);
+      side[0] = 1;
+      std::vector<models::InteractionLog> two = models::PartitionPupils(parts[s], side, 2);
+      school.split.train = std::move(two[0]);
+      school.split.test = std::move(two[1]);
+    }
+    schools.push_back(std::move(school));
+  }
+  spdlog::info("{} pupils split {} into {} virtual schools", log.num_pupils(),
+               config.partition.text, schools.size());
+  return schools;
 }
 
-// Runs the federation; returns the final global model.
-StatusOr<std::vector<float>> RunFederation(
-    const ScenarioConfig& config, const std::vector<SchoolData>& schools,
-    const std::function<void(const coordinator::RoundRecord&)>& on_round,
-    std::vector<coordinator::RoundRecord>& records) {
+coordinator::RunConfig ScenarioRun(const ScenarioConfig& config, const models::ModelSpec& model,
+                                   size_t schools) {
   coordinator::RunConfig run;
   run.run_id = 0x636172746162ULL ^ config.cohort.seed;
   run.rounds = config.rounds;
-  run.expected_nodes = schools.size();
-  run.min_nodes = std::min<size_t>(schools.size(), std::max<size_t>(2, (schools.size() + 1) / 2));
-  run.model.num_skills = static_cast<uint32_t>(config.cohort.skills);
+  run.expected_nodes = schools;
+  run.min_nodes = std::min<size_t>(schools, std::max<size_t>(2, (schools + 1) / 2));
+  run.model = model;
   run.train = {config.local_epochs, config.batch_size, config.learning_rate, config.cohort.seed};
   run.join_timeout = config.join_timeout;
   run.round_timeout = config.round_timeout;
@@ -170,9 +186,16 @@ StatusOr<std::vector<float>> RunFederation(
   if (run.establishment_dp.enabled != 0) run.establishment_dp.rounds = config.rounds;
   run.dp = config.pupil_dp;
   if (run.dp.enabled != 0) run.dp.rounds = config.rounds;
-  CARTABLE_ASSIGN_OR_RETURN(auto loop, coordinator::RoundLoop::Create(run, SystemClock::Get()));
-  // The coordinator's audit log, as a daemon keeps it; a fresh one per simulation, like
-  // report.json.
+  return run;
+}
+
+// Runs the federation in the scenario's mode, with the coordinator's audit log kept in
+// OUT/audit.jsonl as a daemon keeps it (a fresh one per simulation, like report.json).
+StatusOr<FederationResult> RunFederation(
+    const ScenarioConfig& config, const models::ModelSpec& model,
+    const std::vector<VirtualSchool>& schools,
+    const std::function<void(const coordinator::RoundRecord&)>& on_round) {
+  const coordinator::RunConfig run = ScenarioRun(config, model, schools.size());
   const auto audit_path = config.out_dir / "audit.jsonl";
   std::filesystem::remove(audit_path);
   CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<audit::AuditLog> audit,
@@ -184,55 +207,49 @@ StatusOr<std::vector<float>> RunFederation(
                                     {"schools", schools.size()},
                                     {"secure_aggregation", run.secagg.enabled}}));
   Status audited;
-  loop->set_round_listener([&](const coordinator::RoundRecord& record) {
+  RoundObserver observe = [&](const coordinator::RoundRecord& record,
+                              const std::vector<float>& model) {
     if (audited.ok()) {
-      audited = audit->Append("round_completed",
-                              {{"run_id", run.run_id},
-                               {"round", record.round},
-                               {"nodes", record.nodes},
-                               {"model_sha256", exchange::ModelHashHex(loop->global_model())}});
+      audited = audit->Append("round_completed", {{"run_id", run.run_id},
+                                                  {"round", record.round},
+                                                  {"nodes", record.nodes},
+                                                  {"model_sha256", exchange::ModelHashHex(model)}});
     }
     on_round(record);
-  });
-  std::optional<ScenarioKeys> keys;
-  coordinator::ListenSpec listen{"tcp://127.0.0.1:*", {}, {}, /*insecure=*/!config.curve, {}};
-  if (config.curve) {
-    CARTABLE_ASSIGN_OR_RETURN(keys, MakeKeys(config, schools));
-    listen.key_file = keys->coordinator_key();
-    listen.allow_dir = keys->allow_dir();
+  };
+  const auto should_stop = [] { return ShutdownRequested(); };
+  FederationResult result;
+  if (config.mode == SimulationMode::kProcesses) {
+    ProcessFederationOptions options{config.executable, config.out_dir,       config.log_level,
+                                     config.curve,      config.test_fraction, config.cohort.seed,
+                                     observe,           should_stop};
+    result = RunInProcesses(run, schools, options);
+  } else {
+    std::vector<InProcessSchool> members;
+    members.reserve(schools.size());
+    for (const VirtualSchool& s : schools) {
+      CARTABLE_ASSIGN_OR_RETURN(auto identity, SeededIdentity(config.cohort.seed, s.name));
+      members.push_back({s.name, s.split, std::move(identity)});
+    }
+    InProcessOptions options;
+    options.workers = config.workers;
+    options.hello_interval = std::chrono::seconds(3);
+    options.heartbeat_interval = std::chrono::seconds(5);
+    options.idle_timeout = std::max<Duration>(std::chrono::seconds(120), 2 * config.round_timeout);
+    options.on_round = observe;
+    options.should_stop = should_stop;
+    InProcessOutcome outcome = RunInProcess(run, std::move(members), {}, options);
+    result = {outcome.status, std::move(outcome.records), std::move(outcome.model)};
   }
-  CARTABLE_ASSIGN_OR_RETURN(auto transport, coordinator::Listen(listen));
-
-  const auto log_dir = config.out_dir / "logs";
-  CARTABLE_RETURN_IF_ERROR(EnsureDirectory(log_dir));
-  std::vector<std::unique_ptr<ChildProcess>> nodes;  // reaped on every return path
-  for (const SchoolData& school : schools) {
-    const auto log_file = log_dir / (school.name + ".log");
-    std::filesystem::remove(log_file);
-    CARTABLE_ASSIGN_OR_RETURN(
-        auto child,
-        ChildProcess::Spawn(
-            NodeCommand(config, school, transport->endpoint(), keys ? &*keys : nullptr), log_file));
-    nodes.push_back(std::move(child));
-  }
-  spdlog::info("started {} node processes; their logs are in {}", nodes.size(), log_dir.string());
-
-  coordinator::ServeOptions serve;
-  serve.should_stop = [] { return ShutdownRequested(); };
-  Status outcome = coordinator::ServeRun(*loop, *transport, serve);
-  records = loop->records();
   CARTABLE_RETURN_IF_ERROR(audited);
   CARTABLE_RETURN_IF_ERROR(
       audit->Append("run_ended", {{"run_id", run.run_id},
-                                  {"state", outcome.ok() ? "ended" : "failed"},
-                                  {"reason", outcome.ok() ? "" : outcome.message()},
-                                  {"rounds_completed", records.size()},
-                                  {"model_sha256", exchange::ModelHashHex(loop->global_model())}}));
-  for (auto& node : nodes) {
-    if (!node->WaitFor(std::chrono::seconds(10))) node->Terminate();
-  }
-  if (!outcome.ok()) return outcome.WithContext("federated run");
-  return loop->global_model();
+                                  {"state", result.status.ok() ? "ended" : "failed"},
+                                  {"reason", result.status.ok() ? "" : result.status.message()},
+                                  {"rounds_completed", result.records.size()},
+                                  {"model_sha256", exchange::ModelHashHex(result.model)}}));
+  if (!result.status.ok()) return result.status.WithContext("federated run");
+  return result;
 }
 
 }  // namespace
@@ -247,33 +264,94 @@ Status Validate(const ScenarioConfig& c) {
   if (!(c.test_fraction > 0 && c.test_fraction < 1)) {
     return InvalidArgumentError("test fraction must be strictly between 0 and 1");
   }
-  if (c.executable.empty())
-    return InvalidArgumentError("the path of the cartable executable is unknown");
+  CARTABLE_ASSIGN_OR_RETURN(models::ModelInput input, models::InputOf(c.model.name));
+  if (c.data.empty()) {
+    if (input != models::ModelInput::kAnswers) {
+      return InvalidArgumentError("model '" + c.model.name +
+                                  "' reads pupil records, and a synthetic cohort has answers only; "
+                                  "pick an answers model (pfa, irt1pl, irt2pl, dkt, sakt), or "
+                                  "give a dataset with --data (e.g. oulad:data/oulad)");
+    }
+    CARTABLE_RETURN_IF_ERROR(models::CreateModel(ScenarioModel(c)).status());  // its options
+  } else if (c.mode == SimulationMode::kProcesses) {
+    return InvalidArgumentError(
+        "a dataset split into virtual schools runs in process for now: add --mode inproc");
+  }
+  if (c.workers < 1) return InvalidArgumentError("workers must be at least 1");
+  if (c.mode == SimulationMode::kProcesses) {
+    if (c.cohort.schools > kMaxProcessSchools) {
+      return InvalidArgumentError(std::to_string(c.cohort.schools) +
+                                  " schools are more than processes mode starts (" +
+                                  std::to_string(kMaxProcessSchools) +
+                                  ", one process each); run them in process (--mode inproc)");
+    }
+    if (c.executable.empty())
+      return InvalidArgumentError("the path of the cartable executable is unknown");
+  }
   return Status::Ok();
 }
 
-StatusOr<nlohmann::json> RunMultiProcessScenario(
+namespace {
+
+// Calls work(i) for every i in [0, n) on `workers` threads; the first error, if any.
+Status ForEachOnThreads(size_t n, size_t workers, const std::function<Status(size_t)>& work) {
+  std::atomic<size_t> next{0};
+  std::mutex mutex;
+  Status first;
+  auto run = [&] {
+    for (size_t i = next++; i < n; i = next++) {
+      Status s = work(i);
+      if (!s.ok()) {
+        std::lock_guard lock(mutex);
+        if (first.ok()) first = s;
+        next = n;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t w = 1; w < std::min(workers, n); ++w) threads.emplace_back(run);
+  run();
+  for (std::thread& t : threads) t.join();
+  return first;
+}
+
+}  // namespace
+
+StatusOr<nlohmann::json> RunScenario(
     const ScenarioConfig& config,
     const std::function<void(const coordinator::RoundRecord&)>& on_round) {
   CARTABLE_RETURN_IF_ERROR(Validate(config));
   CARTABLE_RETURN_IF_ERROR(EnsureDirectory(config.out_dir));
-  const std::vector<SyntheticSchool> cohort = GenerateCohort(config.cohort);
-  CARTABLE_ASSIGN_OR_RETURN(std::vector<SchoolData> schools, PrepareSchools(config, cohort));
-
-  std::vector<coordinator::RoundRecord> records;
-  CARTABLE_ASSIGN_OR_RETURN(std::vector<float> global,
-                            RunFederation(config, schools, on_round, records));
+  std::vector<SyntheticSchool> cohort;
+  std::vector<VirtualSchool> schools;
+  models::ModelSpec spec = config.model;
+  if (config.data.empty()) {
+    cohort = GenerateCohort(config.cohort);
+    CARTABLE_ASSIGN_OR_RETURN(schools, PrepareSchools(config, cohort));
+    spec = ScenarioModel(config);
+  } else {
+    CARTABLE_ASSIGN_OR_RETURN(schools, PrepareDataSchools(config, spec));
+  }
+  // Every school is known before the run: a federation secure aggregation cannot serve is refused
+  // now, not after a join deadline.
+  if (config.secagg.enabled) {
+    auto plan = coordinator::PlanSecureRound(config.secagg, static_cast<int>(schools.size()));
+    if (!plan.ok()) {
+      return FailedPreconditionError(std::to_string(schools.size()) + " schools: " +
+                                     plan.status().message() + "; or add --secagg off");
+    }
+  }
+  CARTABLE_ASSIGN_OR_RETURN(FederationResult federation,
+                            RunFederation(config, spec, schools, on_round));
 
   spdlog::info("computing baselines on the same held-out pupils");
   std::vector<const models::InteractionLog*> trains, tests;
-  for (const SchoolData& s : schools) {
+  for (const VirtualSchool& s : schools) {
     trains.push_back(&s.split.train);
     tests.push_back(&s.split.test);
   }
   const models::InteractionLog pooled_train = models::Concatenate(trains);
   const models::InteractionLog pooled_test = models::Concatenate(tests);
-  models::ModelSpec spec;
-  spec.num_skills = static_cast<uint32_t>(config.cohort.skills);
   models::TrainOptions options;
   options.epochs =
       static_cast<int>(config.rounds * config.local_epochs);  // same passes over the data
@@ -281,19 +359,29 @@ StatusOr<nlohmann::json> RunMultiProcessScenario(
   options.learning_rate = config.learning_rate;
   options.seed = config.cohort.seed;
 
-  CARTABLE_ASSIGN_OR_RETURN(Scores federated, EvaluateParameters(spec, global, pooled_test));
+  CARTABLE_ASSIGN_OR_RETURN(Scores federated,
+                            EvaluateParameters(spec, federation.model, pooled_test));
   CARTABLE_ASSIGN_OR_RETURN(Scores centralized,
                             TrainAndEvaluate(spec, options, pooled_train, pooled_test));
-  CARTABLE_ASSIGN_OR_RETURN(Scores oracle, OracleScores(cohort, schools));
+  std::optional<Scores> oracle;
+  if (!cohort.empty()) {
+    CARTABLE_ASSIGN_OR_RETURN(oracle, OracleScores(cohort, schools));
+  }
+  std::vector<Scores> local(schools.size());
+  CARTABLE_RETURN_IF_ERROR(ForEachOnThreads(schools.size(), config.workers, [&](size_t i) {
+    auto scores = TrainAndEvaluate(spec, options, schools[i].split.train, schools[i].split.test);
+    if (!scores.ok())
+      return scores.status().WithContext("local-only baseline of " + schools[i].name);
+    local[i] = *scores;
+    return Status::Ok();
+  }));
   nlohmann::json per_school = nlohmann::json::array();
   double local_auc_sum = 0;
-  for (const SchoolData& s : schools) {
-    auto local = TrainAndEvaluate(spec, options, s.split.train, s.split.test);
-    if (!local.ok()) return local.status().WithContext("local-only baseline of " + s.name);
-    local_auc_sum += local->auc;
-    nlohmann::json entry = ToJson(*local);
-    entry["school"] = s.name;
-    entry["train_answers"] = s.split.train.size();
+  for (size_t i = 0; i < schools.size(); ++i) {
+    local_auc_sum += local[i].auc;
+    nlohmann::json entry = ToJson(local[i]);
+    entry["school"] = schools[i].name;
+    entry["train_answers"] = schools[i].split.train.size();
     per_school.push_back(entry);
   }
 
@@ -302,11 +390,21 @@ StatusOr<nlohmann::json> RunMultiProcessScenario(
   report["centralized"] = ToJson(centralized);
   report["local_only"] = {{"auc", local_auc_sum / static_cast<double>(schools.size())},
                           {"per_school", per_school}};
-  report["oracle"] = ToJson(oracle);
+  report["oracle"] = oracle ? ToJson(*oracle) : nlohmann::json(nullptr);
   report["rounds"] = nlohmann::json::array();
-  for (const auto& r : records) report["rounds"].push_back(ToJson(r));
+  for (const auto& r : federation.records)
+    report["rounds"].push_back(coordinator::RoundRecordJson(r));
+  report["participation"] = Participation(schools.size(), federation.records);
   report["config"] = ToJson(config);
+  report["config"]["schools"] = schools.size();
+  if (!config.data.empty()) {  // the synthetic cohort's settings did not apply
+    for (const char* key : {"skills", "pupils_per_school", "answers_per_pupil"})
+      report["config"].erase(key);
+  }
+  report["config"]["model_spec"] = {{"skills", spec.num_skills}, {"features", spec.num_features}};
   CARTABLE_RETURN_IF_ERROR(WriteReport(report, config.out_dir / "report.json"));
+  CARTABLE_RETURN_IF_ERROR(WriteFileAtomically(config.out_dir / "rounds.csv",
+                                               coordinator::RoundsCsv(federation.records)));
   return report;
 }
 

@@ -1,10 +1,11 @@
 #pragma once
 
-// A federated simulation with real processes: synthetic schools are written to CSV files, one node
-// agent process per school reads its own file, and a coordinator in this process runs the rounds
-// with them over ZeroMQ on loopback. Then the simulation computes its baselines (pooled and
-// school-alone training, and the generator's own probabilities) on the same held-out pupils and
-// returns the report.
+// A federated simulation: synthetic schools, each written to its own CSV file and read back
+// through the node's own adapter and pseudonym key, trained together as a federation — in this
+// process (every school's node session in a node pool over the in-process transport) or with one
+// `cartable node` process per school over ZeroMQ with CURVE — then read against its baselines
+// (pooled and school-alone training, and the generator's own probabilities) on the same held-out
+// pupils. Outputs: report.json, rounds.csv and audit.jsonl in the output directory.
 //
 // The run stops cleanly on SIGINT/SIGTERM (ShutdownRequested): nodes are told to stop and reaped,
 // and no report is written.
@@ -15,19 +16,39 @@
 
 #include "coordinator/round_loop.h"
 #include "core/status.h"
+#include "models/model.h"
+#include "simulations/partition.h"
 #include "simulations/synthetic_cohort.h"
 
 namespace cartable::simulations {
 
+enum class SimulationMode {
+  kInProcess,  // every school's node session in this process, on a pool of worker threads
+  kProcesses,  // one `cartable node` process per school, over ZeroMQ on loopback
+};
+
+// The most schools processes mode starts (one process and one connection each).
+inline constexpr int kMaxProcessSchools = 200;
+
 struct ScenarioConfig {
   CohortConfig cohort;
+  // The model every school trains: its name and options (models/model.h). Its skill space is the
+  // cohort's; models that read pupil records need a real dataset, not a synthetic cohort.
+  models::ModelSpec model;
+  SimulationMode mode = SimulationMode::kInProcess;
+  // A real dataset, "FORMAT:PATH" (ingest/formats.h), split into virtual schools by `partition`
+  // instead of the synthetic cohort (whose other settings then do not apply, but for the number of
+  // schools and the seed). Empty: the synthetic cohort.
+  std::string data;
+  PartitionSpec partition;
+  size_t workers = 2;  // in process: threads that run the schools' work
   uint32_t rounds = 10;
   uint32_t local_epochs = 1;
   uint32_t batch_size = 64;
   float learning_rate = 0.05f;
   double test_fraction = 0.2;  // share of each school's pupils held out for evaluation
   std::filesystem::path out_dir = "cartable-out";
-  std::filesystem::path executable;  // the `cartable` binary that runs `cartable node`
+  std::filesystem::path executable;  // processes mode: the binary that runs `cartable node`
   Duration round_timeout = std::chrono::seconds(120);
   Duration join_timeout = std::chrono::seconds(60);
   std::string log_level = "info";  // of the node processes (their logs go to out_dir/logs/)
@@ -49,7 +70,7 @@ struct ScenarioConfig {
 Status Validate(const ScenarioConfig& config);
 
 // Runs the scenario; `on_round` sees each completed round (for progress lines). Returns the report.
-StatusOr<nlohmann::json> RunMultiProcessScenario(
+StatusOr<nlohmann::json> RunScenario(
     const ScenarioConfig& config,
     const std::function<void(const coordinator::RoundRecord&)>& on_round);
 

@@ -148,16 +148,28 @@ TEST(RoundLoopResumeTest, ACheckpointThatDoesNotFitThePlanIsRefused) {
 }
 
 TEST(RoundLoopResumeTest, ARoundRecordSurvivesItsJsonForm) {
-  RoundRecord r{3, 5, 0.25, 0.75, std::nullopt, 0.5, std::nullopt, 120, 1.5, {"x", "y"}};
+  RoundRecord r{3, 9, 7, 5, 0.25, 0.75, std::nullopt, 0.5, std::nullopt, 120, 1.5, {"x", "y"}};
+  r.dropped_by_reason = {{"late", 1}, {"refused", 1}};
   RoundRecord back = RoundRecordFromJson(RoundRecordJson(r)).value();
   EXPECT_EQ(back.round, 3u);
+  EXPECT_EQ(back.connected, 9u);
+  EXPECT_EQ(back.asked, 7u);
   EXPECT_EQ(back.nodes, 5u);
+  EXPECT_EQ(back.dropped_by_reason, r.dropped_by_reason);
   EXPECT_EQ(back.auc, r.auc);
   EXPECT_FALSE(back.accuracy.has_value());
   EXPECT_EQ(back.log_loss, r.log_loss);
   EXPECT_EQ(back.dropped, r.dropped);
   EXPECT_EQ(RoundRecordFromJson(nlohmann::json{{"round", 1}}).status().code(),
             StatusCode::kDataLoss);
+  // A record of an earlier version, without the participation counts, still reads.
+  nlohmann::json earlier = RoundRecordJson(r);
+  earlier.erase("connected");
+  earlier.erase("asked");
+  earlier.erase("dropped_by_reason");
+  RoundRecord old = RoundRecordFromJson(earlier).value();
+  EXPECT_EQ(old.asked, 0u);
+  EXPECT_TRUE(old.dropped_by_reason.empty());
 }
 
 }  // namespace

@@ -159,6 +159,11 @@ TEST_F(RoundLoopTest, DropsNodesThatMissTheDeadlineAndCarriesOn) {
   EXPECT_EQ(BodiesOf<protocol::TrainRequest>(next).size(), 3u);  // c is back for round 2
   ASSERT_EQ(loop_->records().size(), 1u);
   EXPECT_EQ(loop_->records()[0].dropped, std::vector<std::string>{"school-c"});
+  // The record says who was there, who was asked, who answered, and why the others were dropped.
+  EXPECT_EQ(loop_->records()[0].connected, 3u);
+  EXPECT_EQ(loop_->records()[0].asked, 3u);
+  EXPECT_EQ(loop_->records()[0].nodes, 2u);
+  EXPECT_EQ(loop_->records()[0].dropped_by_reason, (std::map<std::string, size_t>{{"late", 1}}));
 }
 
 // A node whose establishment declines the run is asked nothing more in it; the others go on, and
@@ -183,6 +188,8 @@ TEST_F(RoundLoopTest, ANodeThatDeclinesIsAskedNothingMoreAndItsReasonIsKept) {
   EXPECT_EQ(asked, (std::set<protocol::PeerId>{"a", "b"})) << "c declined: not asked again";
   ASSERT_EQ(loop_->records().size(), 1u);
   EXPECT_EQ(loop_->records()[0].dropped, std::vector<std::string>{"school-c"});
+  EXPECT_EQ(loop_->records()[0].dropped_by_reason,
+            (std::map<std::string, size_t>{{"declined", 1}}));
   ASSERT_EQ(loop_->records()[0].declined.count("school-c"), 1u);
   EXPECT_NE(loop_->records()[0].declined.at("school-c").find(why), std::string::npos);
   const RunSnapshot snapshot = loop_->Snapshot();

@@ -1,0 +1,37 @@
+#pragma once
+
+// What a simulation knows of each virtual school, whichever way its federation runs: its name, the
+// file its node reads (in processes mode), its pseudonym key, and the split by pupil its node
+// trains and evaluates on (read back through the node's own adapter, so baselines see exactly
+// what the nodes see).
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "coordinator/round_loop.h"
+#include "core/status.h"
+#include "models/dataset.h"
+
+namespace cartable::simulations {
+
+struct VirtualSchool {
+  std::string name;
+  std::filesystem::path csv;            // its answers, as its node process reads them
+  std::filesystem::path pseudonym_key;  // the school's own; the simulation holds every school's
+  models::PupilSplit split;
+};
+
+// Hears each completed round with the global model it produced.
+using RoundObserver = std::function<void(const coordinator::RoundRecord& record,
+                                         const std::vector<float>& global_model)>;
+
+// How a federation of virtual schools ended: OK when every round completed.
+struct FederationResult {
+  Status status;
+  std::vector<coordinator::RoundRecord> records;
+  std::vector<float> model;  // the final global parameters
+};
+
+}  // namespace cartable::simulations

@@ -1,0 +1,213 @@
+// `cartable simulate --mode inproc`: every school's node session in one process, with the deployed
+// round logic and secure aggregation. The same seed gives the same metrics, bit for bit; the
+// metrics match those of real node processes; every answers model of the zoo trains; the report
+// accounts for every school; bad choices are refused before anything runs.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/subprocess.h"
+#include "process_helpers.h"
+
+namespace cartable {
+namespace {
+
+struct Simulated {
+  int code = -1;
+  std::string output;
+  nlohmann::json report;
+};
+
+Simulated Simulate(const testing::ScratchDir& dir, const std::string& name,
+                   std::vector<std::string> args) {
+  const auto out = dir.path() / name;
+  args.insert(args.begin(), {CARTABLE_BINARY, "simulate", "--out", out.string()});
+  const auto log = dir.path() / (name + ".log");
+  auto child = ChildProcess::Spawn(args, log).value();
+  auto code = child->WaitFor(std::chrono::seconds(300));
+  Simulated s;
+  s.code = code.value_or(-1);
+  s.output = testing::Slurp(log);
+  if (std::filesystem::exists(out / "report.json"))
+    s.report = nlohmann::json::parse(testing::Slurp(out / "report.json"));
+  return s;
+}
+
+TEST(SimulateInProcessTest, TheSameSeedGivesTheSameMetricsBitForBitAndMatchesRealProcesses) {
+  testing::ScratchDir dir("cartable-simulate-inproc");
+  const std::vector<std::string> scenario = {"--schools", "6", "--rounds", "2", "--seed", "7"};
+  auto with = [&](std::vector<std::string> more) {
+    more.insert(more.begin(), scenario.begin(), scenario.end());
+    return more;
+  };
+  const Simulated first = Simulate(dir, "first", with({"--mode", "inproc"}));
+  const Simulated again = Simulate(dir, "again", with({"--mode", "inproc", "--workers", "1"}));
+  const Simulated processes = Simulate(dir, "processes", with({"--mode", "processes"}));
+  ASSERT_EQ(first.code, 0) << first.output;
+  ASSERT_EQ(again.code, 0) << again.output;
+  ASSERT_EQ(processes.code, 0) << processes.output;
+  EXPECT_EQ(first.report["config"]["mode"], "inproc");
+  EXPECT_EQ(processes.report["config"]["mode"], "processes");
+  // Bit for bit, whatever the number of worker threads.
+  EXPECT_EQ(first.report["federated"], again.report["federated"]);
+  for (size_t r = 0; r < 2; ++r) {
+    for (const char* metric : {"auc", "accuracy", "log_loss", "rmse", "train_loss"})
+      EXPECT_EQ(first.report["rounds"][r][metric], again.report["rounds"][r][metric]) << metric;
+  }
+  EXPECT_EQ(first.report["local_only"], again.report["local_only"]);
+  // Real processes quantise with their own keys' coins: the same model up to rounding.
+  EXPECT_NEAR(first.report["federated"]["auc"].get<double>(),
+              processes.report["federated"]["auc"].get<double>(), 1e-5);
+  EXPECT_EQ(first.report["centralized"], processes.report["centralized"]);
+  EXPECT_EQ(first.report["oracle"], processes.report["oracle"]);
+}
+
+TEST(SimulateInProcessTest, EveryAnswersModelTrainsAndTheReportAccountsForEverySchool) {
+  testing::ScratchDir dir("cartable-simulate-models");
+  for (const auto& [model, options] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"irt1pl", {}},
+           {"irt2pl", {}},
+           {"dkt", {"--option", "hidden_size=8"}},
+           {"sakt", {"--option", "embedding_size=8", "--option", "heads=1"}}}) {
+    std::vector<std::string> args = {"--mode",   "inproc", "--schools", "5",
+                                     "--rounds", "1",      "--model",   model};
+    args.insert(args.end(), options.begin(), options.end());
+    const Simulated s = Simulate(dir, model, args);
+    ASSERT_EQ(s.code, 0) << model << "\n" << s.output;
+    EXPECT_EQ(s.report["config"]["model"], model);
+    EXPECT_GT(s.report["federated"]["auc"].get<double>(), 0.55) << model;
+    const auto& who = s.report["participation"];
+    EXPECT_EQ(who["schools"], 5);
+    EXPECT_EQ(who["most_joined"], 5);
+    EXPECT_EQ(who["never_joined"], 0);
+    EXPECT_EQ(who["asked"], 5);
+    EXPECT_EQ(who["answered"], 5);
+    EXPECT_EQ(s.report["rounds"][0]["asked"], 5);
+    EXPECT_NE(s.output.find("nodes  5 of 5 asked"), std::string::npos) << s.output;
+    const std::string csv = testing::Slurp(dir.path() / model / "rounds.csv");
+    EXPECT_EQ(csv.rfind("round,connected,asked,nodes,train_loss,", 0), 0u) << csv;
+    EXPECT_NE(csv.find("\n1,5,5,5,"), std::string::npos) << csv;
+  }
+}
+
+TEST(SimulateInProcessTest, ChoicesThatCannotWorkAreRefusedBeforeAnythingRuns) {
+  testing::ScratchDir dir("cartable-simulate-refused");
+  for (const auto& [args, expected] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--model", "logistic"}, "reads pupil records"},
+           {{"--model", "no-such-model"}, "no-such-model"},
+           {{"--model", "dkt", "--option", "hidden_size"}, "expected KEY=VALUE"},
+           {{"--model", "dkt", "--option", "no_such_option=1"}, "no_such_option"},
+           {{"--mode", "threads"}, "--mode 'threads'"},
+           {{"--mode", "processes", "--schools", "201"}, "--mode inproc"},
+           {{"--mode", "inproc", "--insecure"}, "--insecure"}}) {
+    const Simulated s = Simulate(dir, "out", args);
+    EXPECT_EQ(s.code, 2) << expected << "\n" << s.output;
+    EXPECT_NE(s.output.find(expected), std::string::npos) << s.output;
+    EXPECT_TRUE(s.report.is_null()) << "no report for a refused scenario";
+  }
+}
+
+TEST(SimulateInProcessTest, AnInterruptStopsTheRunAndWritesNoReport) {
+  testing::ScratchDir dir("cartable-simulate-inproc-stop");
+  const auto out = dir.path() / "out";
+  const auto log = dir.path() / "simulate.log";
+  auto run = ChildProcess::Spawn({CARTABLE_BINARY, "simulate", "--mode", "inproc", "--schools",
+                                  "30", "--rounds", "100000", "--out", out.string()},
+                                 log)
+                 .value();
+  ASSERT_TRUE(testing::WaitForText(log, "round   2/", std::chrono::seconds(120)))
+      << testing::Slurp(log);
+  run->Signal(SIGINT);
+  auto code = run->WaitFor(std::chrono::seconds(60));
+  ASSERT_TRUE(code.has_value()) << "simulate did not stop after SIGINT";
+  EXPECT_EQ(*code, 130) << testing::Slurp(log);
+  EXPECT_FALSE(std::filesystem::exists(out / "report.json"));
+}
+
+}  // namespace
+}  // namespace cartable
+
+namespace cartable {
+namespace {
+
+// This file is tests/integration/ of the source tree.
+const std::filesystem::path kOuladSubset =
+    std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "data" / "oulad";
+
+// The repository's OULAD subset split into one virtual school per region: every region a school,
+// and federated training lands near the pooled baseline.
+TEST(SimulateRealDataTest, OuladByRegionFederatedLandsNearThePooledBaseline) {
+  testing::ScratchDir dir("cartable-simulate-oulad");
+  const Simulated s = Simulate(dir, "oulad",
+                               {"--data", "oulad:" + kOuladSubset.string(), "--partition",
+                                "by:region", "--model", "logistic"});
+  ASSERT_EQ(s.code, 0) << s.output;
+  EXPECT_EQ(s.report["config"]["mode"], "inproc");
+  EXPECT_EQ(s.report["config"]["data"]["partition"], "by:region");
+  EXPECT_TRUE(s.report["oracle"].is_null());
+  const auto& schools = s.report["local_only"]["per_school"];
+  ASSERT_GE(schools.size(), 10u);
+  for (const auto& school : schools)
+    EXPECT_EQ(school["school"].get<std::string>().rfind("region-", 0), 0u) << school;
+  EXPECT_LT(std::abs(s.report["federated"]["auc"].get<double>() -
+                     s.report["centralized"]["auc"].get<double>()),
+            0.02)
+      << s.report.dump(2);
+  EXPECT_EQ(s.report["participation"]["never_joined"], 0);
+}
+
+// A knowledge-tracing answer log with a school column, split by it and IID.
+TEST(SimulateRealDataTest, AnAnswerLogSplitsBySchoolColumnOrIidAndPupilsNeverStraddle) {
+  testing::ScratchDir dir("cartable-simulate-csv");
+  std::string csv = "pupil_id,skill_id,correct,school\n";
+  for (int p = 0; p < 60; ++p) {
+    for (int a = 0; a < 12; ++a) {
+      csv += "p" + std::to_string(p) + "," + std::to_string(a % 4) + "," +
+             std::to_string((p + a) % 3 != 0) + "," +
+             (p % 3 == 0   ? "north"
+              : p % 3 == 1 ? "south"
+                           : "west") +
+             "\n";
+    }
+  }
+  const auto file = dir.path() / "answers.csv";
+  std::ofstream(file) << csv;
+  const Simulated by = Simulate(dir, "by",
+                                {"--data", "csv:" + file.string(), "--partition", "by:school",
+                                 "--rounds", "2", "--model", "irt1pl"});
+  ASSERT_EQ(by.code, 0) << by.output;
+  ASSERT_EQ(by.report["local_only"]["per_school"].size(), 3u);
+  EXPECT_EQ(by.report["local_only"]["per_school"][0]["school"], "school-north");
+  const Simulated iid = Simulate(
+      dir, "iid",
+      {"--data", "csv:" + file.string(), "--partition", "iid", "--schools", "5", "--rounds", "2"});
+  ASSERT_EQ(iid.code, 0) << iid.output;
+  EXPECT_EQ(iid.report["participation"]["schools"], 5);
+  // Every pupil is in exactly one school: the held-out answers add up to the pooled ones.
+  uint64_t held_out = 0;
+  for (const auto& school : iid.report["local_only"]["per_school"])
+    held_out += school["answers"].get<uint64_t>();
+  EXPECT_EQ(held_out, iid.report["centralized"]["answers"].get<uint64_t>());
+  int cases = 0;
+  for (const auto& [args, expected] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--partition", "by:region"}, "known: group, school"},
+           {{"--partition", "dirichlet"}, "expected iid"},
+           {{"--schools", "40"}, "fewer --schools"},
+           {{"--model", "logistic"}, "no pupil records"},
+           {{"--mode", "processes"}, "--mode inproc"},
+           {{"--partition", "iid", "--schools", "2"}, "too small for secure aggregation"}}) {
+    std::vector<std::string> argv = {"--data", "csv:" + file.string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const Simulated refused = Simulate(dir, "refused-" + std::to_string(++cases), argv);
+    EXPECT_NE(refused.code, 0) << expected;
+    EXPECT_NE(refused.output.find(expected), std::string::npos) << expected << "\n"
+                                                                << refused.output;
+  }
+}
+
+}  // namespace
+}  // namespace cartable

@@ -1,0 +1,60 @@
+#include "ingest/pupil_attributes.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "data_file_test.h"
+#include "ingest/formats.h"
+
+namespace cartable::ingest {
+namespace {
+
+using ::testing::HasSubstr;
+
+class PupilAttributesTest : public testing::TempDirTest {};
+
+TEST_F(PupilAttributesTest, OuladAttributesAreKeyedLikeTheLogAndTakeTheFirstRegistration) {
+  Write("studentInfo.csv",
+        "code_module,code_presentation,id_student,gender,region,highest_education,imd_band,"
+        "age_band,num_of_prev_attempts,studied_credits,disability,final_result\n"
+        "AAA,2013J,1001,M,Scotland,HE,90-100%,55<=,0,60,N,Pass\n"
+        "AAA,2013J,1002,F,,No Formal quals,,0-35,2,120,Y,Withdrawn\n"
+        "BBB,2014B,1001,M,Wales,HE,20-Oct,55<=,1,60,N,Fail\n");
+  auto region = LoadPupilAttribute("oulad:" + dir_.string() + "?cutoff=30", "region");
+  ASSERT_TRUE(region.ok()) << region.status();
+  // Keys as the oulad adapter numbers students without a pseudonymizer.
+  EXPECT_EQ(region->at("s1"), "Scotland");  // the first registration's
+  EXPECT_EQ(region->at("s2"), "unknown");
+  EXPECT_EQ(region->size(), 2u);
+  auto pseudonymizer = Pseudonymizer::LoadOrCreate(dir_ / "k.key").value();
+  auto module = LoadPupilAttribute("oulad:" + dir_.string(), "code_module", &pseudonymizer);
+  ASSERT_TRUE(module.ok()) << module.status();
+  EXPECT_EQ(module->at(pseudonymizer.Pseudonym("1001")), "AAA");
+}
+
+TEST_F(PupilAttributesTest, CsvAttributesAreTheLogsExtraColumns) {
+  Write("answers.csv",
+        "pupil_id,skill_id,correct,school\np1,0,1,north\np2,1,0,south\np1,2,1,elsewhere\n");
+  auto school = LoadPupilAttribute("csv:" + (dir_ / "answers.csv").string(), "school");
+  ASSERT_TRUE(school.ok()) << school.status();
+  EXPECT_EQ(school->at("p1"), "north");
+  EXPECT_EQ(school->at("p2"), "south");
+  auto log = LoadData("csv:" + (dir_ / "answers.csv").string());
+  ASSERT_TRUE(log.ok()) << log.status();
+  for (const std::string& key : log->pupil_keys) EXPECT_TRUE(school->contains(key)) << key;
+}
+
+TEST_F(PupilAttributesTest, UnknownColumnsAndFormatsWithoutAttributesAreRefusedSayingWhatThereIs) {
+  Write("answers.csv", "pupil_id,skill_id,correct\np1,0,1\n");
+  const std::string csv = "csv:" + (dir_ / "answers.csv").string();
+  EXPECT_THAT(LoadPupilAttribute(csv, "school").status().message(), HasSubstr("school"));
+  EXPECT_THAT(LoadPupilAttribute(csv, "skill_id").status().message(),
+              HasSubstr("known: group, school"));
+  EXPECT_THAT(LoadPupilAttribute("oulad:" + dir_.string(), "favourite_colour").status().message(),
+              HasSubstr("known: code_module"));
+  EXPECT_THAT(LoadPupilAttribute("kt3:" + dir_.string() + "/x.txt", "region").status().message(),
+              HasSubstr("only csv"));
+}
+
+}  // namespace
+}  // namespace cartable::ingest
