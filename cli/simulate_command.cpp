@@ -22,7 +22,7 @@ namespace {
 
 struct SimulateOptions {
   simulations::ScenarioConfig scenario;
-  int round_timeout_s = 120;
+  int round_timeout_s = 0;  // 0: RoundTimeout()
   std::string out_dir = "cartable-out";
   std::string log_level = "info";
   bool json = false;
@@ -41,6 +41,18 @@ struct SimulateOptions {
 // Up to this many schools, `--mode auto` starts one process per school, as a deployment runs;
 // above, it runs them in process.
 constexpr int kAutoProcessSchools = 24;
+
+// --round-timeout, or by default 120 s, plus in process 0.2 s per school each worker thread serves:
+// there every school's training and masking queue for the same few threads, so a stage of
+// thousands of schools takes minutes without anyone being late.
+Duration RoundTimeout(const SimulateOptions& o) {
+  if (o.round_timeout_s > 0) return std::chrono::seconds(o.round_timeout_s);
+  double seconds = 120;
+  if (o.scenario.mode == simulations::SimulationMode::kInProcess) {
+    seconds += 0.2 * o.scenario.cohort.schools / static_cast<double>(o.scenario.workers);
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
 
 // --mode and --workers into the scenario.
 Status ApplyMode(const SimulateOptions& o, simulations::ScenarioConfig& scenario) {
@@ -182,7 +194,7 @@ int Run(SimulateOptions& o) {
   o.scenario.executable = *executable;
   o.scenario.out_dir = o.out_dir;
   o.scenario.log_level = o.log_level;
-  o.scenario.round_timeout = std::chrono::seconds(o.round_timeout_s);
+  o.scenario.round_timeout = RoundTimeout(o);
   if (Status s = ApplySecAggFlags(o.secagg, o.scenario.secagg, o.scenario.contribution,
                                   static_cast<size_t>(o.scenario.cohort.schools));
       !s.ok()) {
@@ -282,9 +294,11 @@ Runner AddSimulateCommand(CLI::App& app) {
                   "Share of each school's pupils held out")
       ->default_val(0.2)
       ->check(CLI::Range(0.01, 0.99));
-  cmd->add_option("--round-timeout", o->round_timeout_s, "Seconds a round stage waits for nodes")
-      ->default_val(120)
-      ->check(CLI::Range(1, 86400));
+  cmd->add_option("--round-timeout", o->round_timeout_s,
+                  "Seconds a round stage waits for nodes; 0: 120, plus in process 0.2 per school\n"
+                  "each worker thread serves")
+      ->default_val(0)
+      ->check(CLI::Range(0, 86400));
   cmd->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")
       ->default_val("info");
   cmd->add_flag(
