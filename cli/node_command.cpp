@@ -225,7 +225,7 @@ split_seed = 0
 min_cohort = 3                   # refuse rounds whose sum mixes fewer establishments
 tolerate_corrupt = 0.05
 # roster = "roster"              # NAME.sign.pub of every enrolled establishment (recommended)
-allow_plain_updates = false      # never send an update in the clear
+allow_plain_updates = false      # never send an update or evaluation figures in the clear
 
 [policy]
 # What this establishment agrees to train; a request that breaks it is refused with the reason
@@ -368,8 +368,9 @@ int Check(const NodeOptions& o) {
       "  - refuse rounds whose secure sum mixes fewer than %zu establishments, assume up to\n"
       "    %.0f%% of a cohort may collude, and %s;\n",
       o.min_cohort, 100 * o.tolerate_corrupt,
-      o.allow_plain_updates ? "ALSO answer rounds that ask for the update in the clear"
-                            : "never send an update in the clear");
+      o.allow_plain_updates
+          ? "ALSO answer rounds that ask for the update or the evaluation in the clear"
+          : "never send an update or this school's evaluation figures in the clear");
   std::printf("  - roster: %s;\n", roster.c_str());
   std::printf("  - train only what its policy allows ([policy]):\n");
   std::string rules = o.plan_policy.Explain();
@@ -527,7 +528,8 @@ Runner AddNodeCommand(CLI::App& app) {
       ->group("Secure aggregation");
   cmd->add_flag(
          "--allow-plain-updates", o->allow_plain_updates,
-         "Also answer rounds that ask for the update in the clear (coordinator --secagg off);\n"
+         "Also answer rounds that ask for the update and the evaluation statistics in the clear\n"
+         "(coordinator --secagg off);\n"
          "for comparison runs only")
       ->group("Secure aggregation");
   cmd->add_option("--max-message-mb", o->max_message_mb,

@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "coordinator/secure_training.h"
+#include "coordinator/secure_sum.h"
 
 namespace cartable::cli {
 

@@ -1,35 +1,66 @@
 #pragma once
 
 // EvaluationStage: the cohort evaluates the round's new global model on its held-out pupils and
-// answers with summable statistics (models::SummableMetrics), which this stage adds up; the
-// federation's metrics are computed from the total. Statistics no honest evaluation gives
-// (histograms that do not add up to the count, sums outside what the count allows, values not
-// finite) drop their sender and never enter the total.
+// the stage ends with the sum of their summable statistics (models::SummableMetrics), from which
+// the federation's metrics are computed, or why there is none. Two kinds behind one interface:
+//
+//   - SecureEvaluation (secure aggregation on, every real run): the statistics go through a SecAgg+
+//     round of their own (SecureSum, exchange/evaluation_vector.h); the coordinator unmasks their
+//     sum and never receives one school's figures.
+//   - PlainEvaluation (comparison runs without secure aggregation): each node answers with its
+//     EvaluateResult, checked and added up; statistics no honest evaluation gives drop their sender
+//     and never enter the total.
+//
+// An evaluation that fails (too few nodes left for a secure sum, a sum no honest evaluation gives)
+// costs the round its metrics, never the run: the model was already trained and aggregated.
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
 #include "coordinator/round_stage.h"
+#include "coordinator/run_config.h"
+#include "coordinator/secure_sum.h"
 #include "models/metrics.h"
-#include "models/model.h"
 
 namespace cartable::coordinator {
 
-class EvaluationStage final : public RoundStage {
+class EvaluationStage : public RoundStage {
  public:
-  static std::unique_ptr<EvaluationStage> Start(uint64_t run_id, uint32_t round,
+  using RoundStage::RoundStage;
+
+  // Set once finished(): the federation's statistics, or why there are none.
+  const StatusOr<models::SummableMetrics>& outcome() const { return *outcome_; }
+
+ protected:
+  void Conclude(StatusOr<models::SummableMetrics> outcome) {
+    outcome_.emplace(std::move(outcome));
+    Finish();
+  }
+
+ private:
+  std::optional<StatusOr<models::SummableMetrics>> outcome_;
+};
+
+// Starts the evaluation of `parameters` by `cohort` (sorted by name) in attempt `round`: secure or
+// plain as `config` says. A secure evaluation the cohort cannot hold is returned finished, with
+// why.
+std::unique_ptr<EvaluationStage> StartEvaluation(const RunConfig& config, uint32_t round,
+                                                 std::vector<CohortMember> cohort,
+                                                 const std::vector<float>& parameters,
+                                                 std::vector<Outgoing>& out);
+
+class PlainEvaluation final : public EvaluationStage {
+ public:
+  static std::unique_ptr<PlainEvaluation> Start(const RunConfig& config, uint32_t round,
                                                 std::vector<CohortMember> cohort,
-                                                const models::ModelSpec& model,
                                                 const std::vector<float>& parameters,
                                                 std::vector<Outgoing>& out);
 
-  // The sum of the statistics accepted so far (all of them once finished()).
-  const models::SummableMetrics& total() const { return total_; }
-
  private:
-  using RoundStage::RoundStage;
+  using EvaluationStage::EvaluationStage;
   Status Accept(uint32_t member, const protocol::Envelope& envelope) override;
   bool AnswersStep(protocol::MessageType type) const override {
     return type == protocol::MessageType::kEvaluateResult;
@@ -39,6 +70,29 @@ class EvaluationStage final : public RoundStage {
 
   models::SummableMetrics total_ = models::SummableMetrics::Empty();
   std::map<uint32_t, std::pair<double, double>> float_sums_;  // log-loss, squared error by member
+};
+
+class SecureEvaluation final : public EvaluationStage {
+ public:
+  static std::unique_ptr<SecureEvaluation> Start(const RunConfig& config, uint32_t round,
+                                                 std::vector<CohortMember> cohort,
+                                                 const std::vector<float>& parameters,
+                                                 std::vector<Outgoing>& out);
+
+ private:
+  SecureEvaluation(uint64_t run_id, uint32_t round, std::vector<CohortMember> cohort,
+                   std::optional<SecureSum> sum)
+      : EvaluationStage(run_id, round, std::move(cohort)), sum_(std::move(sum)) {}
+  Status Accept(uint32_t member, const protocol::Envelope& envelope) override {
+    return sum_->Accept(member, envelope.body);
+  }
+  bool AnswersStep(protocol::MessageType type) const override {
+    return sum_ && sum_->Answers(type);
+  }
+  void CloseStep(std::vector<Outgoing>& out) override;
+  std::string StepName() const override { return "secure evaluation: " + sum_->StepName(); }
+
+  std::optional<SecureSum> sum_;  // none when the evaluation could not start
 };
 
 }  // namespace cartable::coordinator

@@ -8,7 +8,7 @@
 #include "aggregation/secagg/digest.h"
 #include "aggregation/strategies/strategy.h"
 #include "coordinator/cohort.h"
-#include "coordinator/secure_training.h"
+#include "coordinator/secure_sum.h"
 #include "core/number_text.h"
 #include "exchange/establishment_dp_wire.h"
 #include "exchange/pupil_dp_wire.h"

@@ -342,13 +342,17 @@ std::vector<Outgoing> RoundLoop::WaitForNodes(const Status& shortage) {
   return {};
 }
 
-std::vector<Outgoing> RoundLoop::FinishTraining() {
-  for (const auto& [name, why] : training_->proven()) {
+void RoundLoop::ExcludeProven(const RoundStage& stage) {
+  for (const auto& [name, why] : stage.proven()) {
     if (excluded_.insert(name).second) {
       spdlog::warn("round {}: node '{}' takes no further part in this run: {}", current_.round,
                    name, why);
     }
   }
+}
+
+std::vector<Outgoing> RoundLoop::FinishTraining() {
+  ExcludeProven(*training_);
   if (!training_->outcome().ok()) return RetryOrFail(training_->outcome().status());
   const exchange::SummedContributions& sum = *training_->outcome();
   if (static_cast<size_t>(sum.update.contributors) < config_.min_nodes) {
@@ -372,13 +376,12 @@ std::vector<Outgoing> RoundLoop::FinishTraining() {
   for (const DroppedMember& d : training_->dropped()) gone.insert(d.name);
   std::vector<CohortMember> cohort;
   for (const CohortMember& m : training_->members()) {
-    if (!gone.contains(m.name)) cohort.push_back(m);
+    if (!gone.contains(m.name) && !excluded_.contains(m.name)) cohort.push_back(m);
   }
   phase_ = Phase::kEvaluating;
   drops_recorded_ = 0;
   std::vector<Outgoing> out;
-  evaluation_ = EvaluationStage::Start(config_.run_id, attempt_, std::move(cohort), config_.model,
-                                       global_, out);
+  evaluation_ = StartEvaluation(config_, attempt_, std::move(cohort), global_, out);
   deadline_ = clock_.Now() + config_.round_timeout;
   return AfterStageStep(std::move(out));
 }
@@ -416,12 +419,17 @@ std::vector<Outgoing> RoundLoop::RetryOrFail(const Status& failure) {
 }
 
 std::vector<Outgoing> RoundLoop::FinishEvaluation() {
-  const models::SummableMetrics& total = evaluation_->total();
-  if (auto auc = total.Auc(); auc.ok()) current_.auc = *auc;
-  if (auto accuracy = total.Accuracy(); accuracy.ok()) current_.accuracy = *accuracy;
-  if (auto log_loss = total.LogLoss(); log_loss.ok()) current_.log_loss = *log_loss;
-  if (auto rmse = total.Rmse(); rmse.ok()) current_.rmse = *rmse;
-  current_.evaluated = total.count;
+  ExcludeProven(*evaluation_);
+  if (const auto& total = evaluation_->outcome(); total.ok()) {
+    if (auto auc = total->Auc(); auc.ok()) current_.auc = *auc;
+    if (auto bound = total->AucBinningBound(); bound.ok()) current_.auc_bound = *bound;
+    if (auto accuracy = total->Accuracy(); accuracy.ok()) current_.accuracy = *accuracy;
+    if (auto log_loss = total->LogLoss(); log_loss.ok()) current_.log_loss = *log_loss;
+    if (auto rmse = total->Rmse(); rmse.ok()) current_.rmse = *rmse;
+    current_.evaluated = total->count;
+  } else {
+    spdlog::warn("round {}: no federation metrics: {}", current_.round, total.status().message());
+  }
   current_.seconds = ToSeconds(clock_.Now() - round_started_);
   records_.push_back(current_);
   checkpoint_ =

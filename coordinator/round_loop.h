@@ -45,7 +45,10 @@ struct RoundRecord {
   size_t nodes = 0;       // nodes whose update entered the sum
   double train_loss = 0;  // weighted mean of the nodes' local training losses
   std::optional<double> auc, accuracy, log_loss,
-      rmse;                // of the new global model on held-out pupils
+      rmse;  // of the new global model on held-out pupils
+  // How far `auc`, computed from score histograms, can be from the exact AUC of the same
+  // predictions (models::SummableMetrics::AucBinningBound).
+  std::optional<double> auc_bound;
   uint64_t evaluated = 0;  // held-out answers behind those metrics
   double seconds = 0;
   std::vector<std::string> dropped;  // nodes that missed a deadline or failed this round
@@ -181,6 +184,8 @@ class RoundLoop {
   std::vector<Outgoing> FinishTraining();
   std::vector<Outgoing> RetryOrFail(const Status& why);
   std::vector<Outgoing> FinishEvaluation();
+  // Members `stage` proved to misbehave take no further part in the run.
+  void ExcludeProven(const RoundStage& stage);
   std::vector<Outgoing> Fail(const Status& why);
   std::vector<Outgoing> EndOnRequest();
   std::vector<Outgoing> ShutdownAll(const std::string& reason);

@@ -12,6 +12,7 @@ nlohmann::json RoundRecordJson(const RoundRecord& r) {
           {"nodes", r.nodes},
           {"train_loss", r.train_loss},
           {"auc", optional(r.auc)},
+          {"auc_bound", optional(r.auc_bound)},
           {"accuracy", optional(r.accuracy)},
           {"log_loss", optional(r.log_loss)},
           {"rmse", optional(r.rmse)},
@@ -40,6 +41,7 @@ StatusOr<RoundRecord> RoundRecordFromJson(const nlohmann::json& json) {
     r.asked = json.value("asked", size_t{0});
     r.train_loss = json.at("train_loss").get<double>();
     r.auc = optional("auc");
+    if (json.contains("auc_bound")) r.auc_bound = optional("auc_bound");  // absent before
     r.accuracy = optional("accuracy");
     r.log_loss = optional("log_loss");
     r.rmse = optional("rmse");

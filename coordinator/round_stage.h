@@ -53,6 +53,9 @@ class RoundStage {
   const std::vector<CohortMember>& members() const { return members_; }
   // Members dropped so far, in order.
   const std::vector<DroppedMember>& dropped() const { return dropped_; }
+  // Members whose misbehaviour the coordinator checked for itself (a share that does not match its
+  // commitment), by name, with why: they take no further part in the run.
+  const std::vector<std::pair<std::string, std::string>>& proven() const { return proven_; }
   // Accusations that came with refusals (accuser, accused), by name.
   const std::vector<std::pair<std::string, std::string>>& disputes() const { return disputes_; }
   // True when `peer` has yet to answer the current step (it is busy, not silent).
@@ -77,6 +80,7 @@ class RoundStage {
   void Drop(uint32_t member, const std::string& why, DroppedMember::Kind kind);
   // `reporter` says `accused` kept it from taking part (a bad share, a wrong signing key).
   void Dispute(uint32_t reporter, uint32_t accused);
+  void Prove(const std::string& name, const std::string& why) { proven_.emplace_back(name, why); }
   void Finish();
   void Send(uint32_t member, protocol::Body body, std::vector<Outgoing>& out) const;
   // One envelope shared by every awaited member (a broadcast is encoded once).
@@ -96,6 +100,7 @@ class RoundStage {
   std::set<uint32_t> gone_;
   std::vector<DroppedMember> dropped_;
   std::vector<std::pair<std::string, std::string>> disputes_;
+  std::vector<std::pair<std::string, std::string>> proven_;
   bool finished_ = false;
   bool step_changed_ = false;
 };

@@ -1,24 +1,16 @@
 #pragma once
 
 // SecureTraining: the training stage of one attempt under SecAgg+, sans-I/O. It announces the plan
-// with the global model, relays keys and sealed shares between the cohort's nodes, collects masked
-// contributions, runs the consistency check and the unmasking, and ends with the unpacked sum of
-// the survivors' contributions and never one of them (the SecAgg+ server state machine,
-// aggregation/secagg/server.h, holds the cryptography; this is its workflow). Its steps are the
-// protocol's stages: AdvertiseKeys, ShareKeys, MaskedInput, ConsistencyCheck, Unmask.
+// with the global model, runs the secure sum of the cohort's packed contributions (SecureSum) and
+// ends with the unpacked sum of the survivors' contributions and never one of them.
 
 #include <memory>
 #include <vector>
 
-#include "aggregation/secagg/graph_plan.h"
-#include "aggregation/secagg/server.h"
+#include "coordinator/secure_sum.h"
 #include "coordinator/training_stage.h"
 
 namespace cartable::coordinator {
-
-// The degree and threshold of a secure round among `cohort` nodes under `config`'s tolerances and
-// neighbour setting (aggregation::secagg::PlanGraph); an error names what cannot be met.
-StatusOr<aggregation::secagg::GraphPlan> PlanSecureRound(const SecAggConfig& config, int cohort);
 
 class SecureTraining final : public TrainingStage {
  public:
@@ -30,22 +22,21 @@ class SecureTraining final : public TrainingStage {
 
  private:
   SecureTraining(const RunConfig& config, uint32_t round, std::vector<CohortMember> cohort,
-                 std::unique_ptr<aggregation::secagg::SecAggServer> server,
-                 exchange::ContributionLayout layout);
-  Status Accept(uint32_t member, const protocol::Envelope& envelope) override;
-  bool AnswersStep(protocol::MessageType type) const override;
+                 SecureSum sum, exchange::ContributionLayout layout);
+  Status Accept(uint32_t member, const protocol::Envelope& envelope) override {
+    return sum_.Accept(member, envelope.body);
+  }
+  bool AnswersStep(protocol::MessageType type) const override { return sum_.Answers(type); }
   void CloseStep(std::vector<Outgoing>& out) override;
-  std::string StepName() const override;
-  void AskServer();
+  std::string StepName() const override { return sum_.StepName(); }
   void Unpack(const aggregation::secagg::UnmaskedSum& sum);
   // Passes on what the server proved against members (blame) and the reports it could not settle.
   void TakeBlame();
 
-  std::unique_ptr<aggregation::secagg::SecAggServer> server_;
+  SecureSum sum_;
   exchange::ContributionLayout layout_;
-  protocol::Stage step_ = protocol::Stage::kAdvertiseKeys;
-  // With establishment-level DP, the fewest inputs whose sum may be unmasked; 0 without.
-  size_t min_survivors_ = 0;
+  // With establishment-level DP, every establishment weighs 1.
+  bool establishment_dp_ = false;
 };
 
 }  // namespace cartable::coordinator

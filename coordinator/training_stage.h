@@ -26,8 +26,6 @@ class TrainingStage : public RoundStage {
   // Set once finished(): the sum, or why the attempt failed (kFailedPrecondition: worth another
   // attempt without the members it dropped or blamed).
   const StatusOr<exchange::SummedContributions>& outcome() const { return *outcome_; }
-  // Members whose misbehaviour the coordinator checked for itself, by name, with why.
-  const std::vector<std::pair<std::string, std::string>>& proven() const { return proven_; }
 
  protected:
   void Succeed(exchange::SummedContributions sum) {
@@ -38,11 +36,9 @@ class TrainingStage : public RoundStage {
     outcome_.emplace(why);
     Finish();
   }
-  void Prove(const std::string& name, const std::string& why) { proven_.emplace_back(name, why); }
 
  private:
   std::optional<StatusOr<exchange::SummedContributions>> outcome_;
-  std::vector<std::pair<std::string, std::string>> proven_;
 };
 
 // What every member of a training stage is sent: the model, local training (with FedProx's μ

@@ -8,7 +8,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <vector>
 
 #include "aggregation/secagg/hkdf.h"
 #include "aggregation/secagg/hmac.h"
@@ -79,13 +78,9 @@ std::filesystem::path DefaultPseudonymKeyFile() {
 
 Status InsecureWriteSeededPseudonymKey(uint64_t seed, std::string_view school,
                                        const std::filesystem::path& key_file) {
-  std::vector<uint8_t> material(8);
-  for (int i = 0; i < 8; ++i) material[i] = static_cast<uint8_t>(seed >> (8 * i));
   const std::string info = "cartable simulation pseudonym key " + std::string(school);
-  CARTABLE_ASSIGN_OR_RETURN(
-      aggregation::secagg::SecretBytes key,
-      aggregation::secagg::HkdfSha256(
-          material, {}, {reinterpret_cast<const uint8_t*>(info.data()), info.size()}, kKeyBytes));
+  CARTABLE_ASSIGN_OR_RETURN(aggregation::secagg::SecretBytes key,
+                            aggregation::secagg::InsecureHkdfSha256FromSeed(seed, info, kKeyBytes));
   return WriteFileAtomically(
       key_file, {reinterpret_cast<const char*>(key.span().data()), key.span().size()}, 0600);
 }

@@ -127,6 +127,22 @@ BinBounds BoundsOf(size_t b, size_t bins, bool positive) {
 
 }  // namespace
 
+SummableMetrics::SumRange SummableMetrics::SumsAllowed() const {
+  const size_t bins = std::min(positive_histogram.size(), negative_histogram.size());
+  SumRange range;
+  for (size_t b = 0; b < bins; ++b) {
+    for (bool positive : {true, false}) {
+      const auto n = static_cast<double>((positive ? positive_histogram : negative_histogram)[b]);
+      const BinBounds bounds = BoundsOf(b, bins, positive);
+      range.log_loss_low += n * bounds.log_loss_low;
+      range.log_loss_high += n * bounds.log_loss_high;
+      range.squared_low += n * bounds.squared_low;
+      range.squared_high += n * bounds.squared_high;
+    }
+  }
+  return range;
+}
+
 Status SummableMetrics::Check() const {
   const size_t bins = positive_histogram.size();
   if (bins < 2 || negative_histogram.size() != bins) {
@@ -137,7 +153,6 @@ Status SummableMetrics::Check() const {
     return InvalidArgumentError("a count of " + std::to_string(count) + " answers");
   uint64_t total = 0;
   uint64_t implied_correct = 0;
-  double loss_low = 0, loss_high = 0, squared_low = 0, squared_high = 0;
   for (size_t b = 0; b < bins; ++b) {
     for (bool positive : {true, false}) {
       const uint64_t n = (positive ? positive_histogram : negative_histogram)[b];
@@ -145,11 +160,6 @@ Status SummableMetrics::Check() const {
         return InvalidArgumentError("the histograms hold more answers than the count");
       total += n;
       if ((b >= bins / 2) == positive) implied_correct += n;
-      const BinBounds bounds = BoundsOf(b, bins, positive);
-      loss_low += n * bounds.log_loss_low;
-      loss_high += n * bounds.log_loss_high;
-      squared_low += n * bounds.squared_low;
-      squared_high += n * bounds.squared_high;
     }
   }
   if (total != count) {
@@ -161,6 +171,7 @@ Status SummableMetrics::Check() const {
                                 " right predictions, where the histograms imply " +
                                 std::to_string(implied_correct));
   }
+  const auto [loss_low, loss_high, squared_low, squared_high] = SumsAllowed();
   // Sums of up to 2^40 terms in double: allow their rounding.
   const double slack = 1e-9 * static_cast<double>(count) + 1e-9;
   if (!std::isfinite(log_loss_sum) || log_loss_sum < loss_low * (1 - 1e-9) - slack ||
@@ -214,6 +225,21 @@ StatusOr<double> SummableMetrics::Auc() const {
     return FailedPreconditionError("AUC is undefined when all labels are equal");
   }
   return pairs_ranked_right / (positives * negatives_below);
+}
+
+StatusOr<double> SummableMetrics::AucBinningBound() const {
+  double tied_pairs = 0, positives = 0, negatives = 0;
+  for (size_t b = 0; b < positive_histogram.size(); ++b) {
+    const double pos = static_cast<double>(positive_histogram[b]);
+    const double neg = static_cast<double>(negative_histogram[b]);
+    tied_pairs += pos * neg;
+    positives += pos;
+    negatives += neg;
+  }
+  if (positives == 0 || negatives == 0) {
+    return FailedPreconditionError("AUC is undefined when all labels are equal");
+  }
+  return 0.5 * tied_pairs / (positives * negatives);
 }
 
 StatusOr<double> SummableMetrics::Accuracy() const {

@@ -61,18 +61,12 @@ class JobQueue {
   bool closed_ = false;
 };
 
-// How a member's session ended, once it has.
-Status Finished(const NodeSession& session) {
-  if (!session.finish_status().ok()) return session.finish_status();
-  return Status::Ok();
-}
-
 void Work(std::vector<Member>& members, JobQueue& jobs, const Clock& clock) {
   while (auto job = jobs.Pop()) {
     Member& m = members[job->first];
     Status handled = m.driver->OnFrame(job->second, clock);
     if (!handled.ok() || m.driver->session().finished()) {
-      m.outcome = handled.ok() ? Finished(m.driver->session()) : handled;
+      m.outcome = handled.ok() ? m.driver->session().finish_status() : handled;
       m.state.store(MemberState::kDone, std::memory_order_release);
     } else {
       m.state.store(MemberState::kIdle, std::memory_order_release);

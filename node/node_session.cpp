@@ -126,7 +126,7 @@ std::vector<protocol::Envelope> NodeSession::OnMessage(const protocol::Envelope&
     run_id_ = in.run_id;
     rejoining_ = false;
     last_evaluate_round_ = in.round;
-    reply = Evaluate(*request);
+    reply = Evaluate(*request, in.round);
   } else if (const auto* error = std::get_if<protocol::ErrorReply>(&in.body)) {
     spdlog::warn("the coordinator reports an error: {}", Printable(error->message, 400));
     if (error->code == static_cast<uint32_t>(StatusCode::kPermissionDenied)) {
@@ -145,6 +145,10 @@ std::vector<protocol::Envelope> NodeSession::OnMessage(const protocol::Envelope&
     protocol::ErrorReply error{
         static_cast<uint32_t>(reply.status().code()), reply.status().message(), {}};
     if (const auto* request = std::get_if<protocol::TrainRequest>(&in.body);
+        request && request->secagg.enabled) {
+      error.accused = Disowned(request->secagg);
+    }
+    if (const auto* request = std::get_if<protocol::EvaluateRequest>(&in.body);
         request && request->secagg.enabled) {
       error.accused = Disowned(request->secagg);
     }
@@ -274,7 +278,7 @@ StatusOr<protocol::Body> NodeSession::Train(const protocol::TrainRequest& reques
     protocol::Body advert;
     auto trainer = [this, round]() { return TrainLocally(*secure_request_, round); };
     CARTABLE_ASSIGN_OR_RETURN(
-        secure_, SecureUpdate::Start(request, *run_id_, round, name_, *security_.identity,
+        secure_, StartSecureTraining(request, *run_id_, round, name_, *security_.identity,
                                      security_.policy, trainer, &advert));
     return advert;
   }
@@ -335,16 +339,53 @@ StatusOr<exchange::LocalUpdate> NodeSession::TrainLocally(const protocol::TrainR
   return update;
 }
 
-StatusOr<protocol::Body> NodeSession::Evaluate(const protocol::EvaluateRequest& request) {
+StatusOr<protocol::Body> NodeSession::Evaluate(const protocol::EvaluateRequest& request,
+                                               uint32_t round) {
+  if (evaluated_run_ != *run_id_) {
+    evaluated_run_ = *run_id_;
+    evaluated_.clear();
+  }
+  if (!evaluated_.insert(exchange::ModelHash(request.parameters)).second) {
+    return PermissionDeniedError(
+        "this node has already evaluated these parameters in this run: a second sum over another "
+        "cohort could single out one school's figures");
+  }
+  if (request.secagg.enabled != 0) {
+    secure_.reset();
+    secure_request_.reset();
+    secure_round_ = round;
+    secure_stage_ = protocol::Stage::kAdvertiseKeys;
+    protocol::Body advert;
+    auto evaluator = [this, request, round]() { return EvaluateLocally(request, round); };
+    CARTABLE_ASSIGN_OR_RETURN(
+        secure_, StartSecureEvaluation(request, *run_id_, round, name_, *security_.identity,
+                                       security_.policy, evaluator, &advert));
+    return advert;
+  }
+  if (!security_.allow_plain_updates) {
+    return PermissionDeniedError(
+        "this node sends its evaluation statistics only under secure aggregation, and the round "
+        "asks for them in the clear");
+  }
+  CARTABLE_ASSIGN_OR_RETURN(models::SummableMetrics m, EvaluateLocally(request, round));
+  return protocol::Body(protocol::EvaluateResult{std::move(m.positive_histogram),
+                                                 std::move(m.negative_histogram), m.log_loss_sum,
+                                                 m.correct, m.count, m.squared_error_sum});
+}
+
+StatusOr<models::SummableMetrics> NodeSession::EvaluateLocally(
+    const protocol::EvaluateRequest& request, uint32_t round) {
   CARTABLE_RETURN_IF_ERROR(EnsureModel(request.model));
   CARTABLE_RETURN_IF_ERROR(model_->SetParameters(request.parameters));
   const std::vector<uint8_t> labels = models::Labels(data_.test, model_->input());
   if (labels.empty()) return FailedPreconditionError("this node has no held-out pupil");
   CARTABLE_ASSIGN_OR_RETURN(std::vector<float> scores, model_->Predict(data_.test));
   CARTABLE_ASSIGN_OR_RETURN(models::SummableMetrics m, models::SummableMetrics::Of(scores, labels));
-  return protocol::Body(protocol::EvaluateResult{std::move(m.positive_histogram),
-                                                 std::move(m.negative_histogram), m.log_loss_sum,
-                                                 m.correct, m.count, m.squared_error_sum});
+  const auto auc = m.Auc();
+  spdlog::info(
+      "round {}: evaluated on {} held-out answers here, AUC {} (this school's figures stay here)",
+      round, m.count, auc.ok() ? NumberText(*auc, 4) : "undefined");
+  return m;
 }
 
 }  // namespace cartable::node

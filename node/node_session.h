@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,8 +33,8 @@ struct NodeSecurity {
   // Hello. Null: a fresh key for this process (nobody can pin it in a roster).
   std::shared_ptr<const aggregation::secagg::SigningKey> identity;
   aggregation::secagg::ClientPolicy policy;  // cohort floor and roster
-  // Answer rounds that ask for the update in the clear (comparison runs). Off: such rounds are
-  // refused.
+  // Answer rounds that ask for the update, or the evaluation statistics, in the clear (comparison
+  // runs). Off: such requests are refused.
   bool allow_plain_updates = false;
   // What this establishment agrees to train (node/plan_policy.h): a request that breaks it is
   // refused with the reason before any training.
@@ -80,7 +81,11 @@ class NodeSession {
   StatusOr<exchange::LocalUpdate> TrainLocally(const protocol::TrainRequest& request,
                                                uint32_t round);
   std::vector<protocol::Envelope> OnSecAggMessage(const protocol::Envelope& in);
-  StatusOr<protocol::Body> Evaluate(const protocol::EvaluateRequest& request);
+  StatusOr<protocol::Body> Evaluate(const protocol::EvaluateRequest& request, uint32_t round);
+  // This school's statistics of `request`'s parameters on its held-out pupils; its own figures
+  // go to its log, and only to it.
+  StatusOr<models::SummableMetrics> EvaluateLocally(const protocol::EvaluateRequest& request,
+                                                    uint32_t round);
   Status EnsureModel(const protocol::WireModelSpec& spec);
   // Examples the current model would train on: answers or pupil records.
   size_t TrainingSize() const {
@@ -92,8 +97,9 @@ class NodeSession {
   std::string name_;
   models::PupilSplit data_;
   NodeSecurity security_;
-  // The round being securely aggregated: its request (trained on once the shares arrive), its state
-  // machine, and the last SecAgg+ stage answered (a repeated or earlier stage is a duplicate).
+  // The sum being securely aggregated (a round's training, then its evaluation): the training's
+  // request (trained on once the shares arrive), the state machine, and the last SecAgg+ stage
+  // answered (a repeated or earlier stage is a duplicate).
   std::optional<protocol::TrainRequest> secure_request_;
   std::unique_ptr<SecureUpdate> secure_;
   uint32_t secure_round_ = 0;
@@ -102,6 +108,11 @@ class NodeSession {
   std::optional<uint64_t> run_id_;
   std::optional<uint32_t> last_train_round_;
   std::optional<uint32_t> last_evaluate_round_;
+  // The parameters this node evaluated in the run it serves (their SHA-256): it evaluates each
+  // once, because the sums of one model's statistics over two cohorts that differ by one school
+  // would give that school's figures away.
+  uint64_t evaluated_run_ = 0;
+  std::set<aggregation::secagg::Sha256Digest> evaluated_;
   bool rejoining_ = true;  // said Hello and heard nothing of a run since
   bool finished_ = false;
   std::string finish_reason_;

@@ -333,6 +333,7 @@ template <typename F>
 void VisitFields(EvaluateRequest& m, F& f) {
   f(m.model);
   f(m.parameters);
+  f(m.secagg);
 }
 template <typename F>
 void VisitFields(EvaluateResult& m, F& f) {

@@ -16,8 +16,9 @@
 namespace cartable::protocol {
 
 // Frames carry it; a peer speaking another version is refused (codec.h). 2: SecAgg+ commitments to
-// secrets and shares, and reports of unusable shares. 5: DP-SGD parameters in TrainRequest.
-inline constexpr uint8_t kProtocolVersion = 6;
+// secrets and shares, and reports of unusable shares. 5: DP-SGD parameters in TrainRequest. 7:
+// secure evaluation (a SecAgg+ plan in EvaluateRequest).
+inline constexpr uint8_t kProtocolVersion = 7;
 
 // One hyperparameter of a model, as text (the model parses and checks it).
 struct ModelOption {
@@ -129,15 +130,19 @@ struct TrainResult {
   std::vector<float> contribution;
 };
 
-// coordinator → node: evaluate these parameters on the held-out pupils.
+// coordinator → node: evaluate these parameters on the held-out pupils. With `secagg` enabled the
+// node answers with no EvaluateResult: its statistics go through a SecAgg+ round of their own
+// (exchange/evaluation_vector.h), whose plan this is, and the coordinator unmasks only their sum.
 struct EvaluateRequest {
   WireModelSpec model;
   std::vector<float> parameters;
+  SecAggPlan secagg;
 };
 
-// node → coordinator: summable evaluation statistics (per-label score histograms and sums), from
-// which the coordinator computes federation-wide AUC, accuracy and log-loss without seeing any
-// single prediction.
+// node → coordinator, in evaluations without secure aggregation only (comparison runs): summable
+// evaluation statistics (per-label score histograms and sums), from which the coordinator computes
+// federation-wide AUC, accuracy and log-loss without seeing any single prediction, but with each
+// school's figures in view.
 struct EvaluateResult {
   std::vector<uint64_t> positive_histogram;
   std::vector<uint64_t> negative_histogram;

@@ -1,6 +1,7 @@
 #include "simulations/inprocess_federation.h"
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <thread>
 
@@ -30,6 +31,31 @@ node::NodePoolOptions PoolOptions(const std::atomic<bool>& stop, const InProcess
   options.workers = in.workers;
   return options;
 }
+
+// Hands every frame the coordinator receives to `see` on its way through.
+class TranscribedServer final : public protocol::ServerTransport {
+ public:
+  TranscribedServer(protocol::ServerTransport& inner,
+                    std::function<void(const protocol::Delivery&)> see)
+      : inner_(inner), see_(std::move(see)) {}
+  Status Send(const protocol::PeerId& peer, std::string_view frame) override {
+    return inner_.Send(peer, frame);
+  }
+  Status SendShared(const protocol::PeerId& peer,
+                    std::shared_ptr<const std::string> frame) override {
+    return inner_.SendShared(peer, std::move(frame));
+  }
+  StatusOr<std::optional<protocol::Delivery>> Receive(Duration timeout) override {
+    auto delivery = inner_.Receive(timeout);
+    if (delivery.ok() && delivery->has_value()) see_(**delivery);
+    return delivery;
+  }
+  std::string endpoint() const override { return inner_.endpoint(); }
+
+ private:
+  protocol::ServerTransport& inner_;
+  std::function<void(const protocol::Delivery&)> see_;
+};
 
 }  // namespace
 
@@ -76,7 +102,12 @@ InProcessOutcome RunInProcess(const coordinator::RunConfig& run,
   std::thread pool([&] { node::RunNodePool(members, PoolOptions(stop, options)); });
   coordinator::ServeOptions serve;
   serve.should_stop = options.should_stop;
-  outcome.status = coordinator::ServeRun(**loop, server, serve);
+  if (options.coordinator_transcript) {
+    TranscribedServer transcribed(server, options.coordinator_transcript);
+    outcome.status = coordinator::ServeRun(**loop, transcribed, serve);
+  } else {
+    outcome.status = coordinator::ServeRun(**loop, server, serve);
+  }
   stop = true;
   pool.join();
   outcome.records = (*loop)->records();

@@ -47,6 +47,9 @@ struct InProcessOptions {
   Duration heartbeat_interval = std::chrono::milliseconds(500);
   Duration idle_timeout = std::chrono::seconds(60);  // a node gives up after this much silence
   RoundObserver on_round;
+  // Every frame the coordinator receives, as it receives it: what the coordinator learns, for an
+  // auditor (or a test) to read. Called on the coordinator's thread.
+  std::function<void(const protocol::Delivery&)> coordinator_transcript;
   std::function<bool()> should_stop = [] { return false; };  // e.g. a signal arrived
 };
 

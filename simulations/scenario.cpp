@@ -12,7 +12,7 @@
 #include "audit/audit_log.h"
 #include "coordinator/round_record_json.h"
 #include "coordinator/run_artefacts.h"
-#include "coordinator/secure_training.h"
+#include "coordinator/secure_sum.h"
 #include "core/files.h"
 #include "core/subprocess.h"
 #include "exchange/model_wire.h"
@@ -87,14 +87,10 @@ StatusOr<std::vector<VirtualSchool>> PrepareSchools(const ScenarioConfig& config
 // reproducible (its rounding coins follow from it). Real nodes make theirs with `cartable keygen`.
 StatusOr<std::shared_ptr<const aggregation::secagg::SigningKey>> SeededIdentity(
     uint64_t seed, const std::string& school) {
-  std::vector<uint8_t> material(8);
-  for (int i = 0; i < 8; ++i) material[i] = static_cast<uint8_t>(seed >> (8 * i));
   const std::string info = "cartable simulation identity key " + school;
-  CARTABLE_ASSIGN_OR_RETURN(
-      aggregation::secagg::SecretBytes key,
-      aggregation::secagg::HkdfSha256(material, {},
-                                      {reinterpret_cast<const uint8_t*>(info.data()), info.size()},
-                                      aggregation::secagg::kEd25519SeedSize));
+  CARTABLE_ASSIGN_OR_RETURN(aggregation::secagg::SecretBytes key,
+                            aggregation::secagg::InsecureHkdfSha256FromSeed(
+                                seed, info, aggregation::secagg::kEd25519SeedSize));
   CARTABLE_ASSIGN_OR_RETURN(aggregation::secagg::SigningKey identity,
                             aggregation::secagg::SigningKey::FromSeed(std::move(key)));
   return std::make_shared<const aggregation::secagg::SigningKey>(std::move(identity));

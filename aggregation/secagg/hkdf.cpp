@@ -4,6 +4,7 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
+#include <array>
 #include <memory>
 #include <string>
 
@@ -58,6 +59,14 @@ StatusOr<SecretBytes> HkdfSha256(std::span<const uint8_t> input_key_material,
     return internal::OpenSslError(StatusCode::kInternal, "HKDF-SHA-256 derivation failed");
   }
   return output;
+}
+
+StatusOr<SecretBytes> InsecureHkdfSha256FromSeed(uint64_t seed, std::string_view info,
+                                                 size_t length) {
+  std::array<uint8_t, 8> material{};
+  for (size_t i = 0; i < material.size(); ++i) material[i] = static_cast<uint8_t>(seed >> (8 * i));
+  return HkdfSha256(material, {}, {reinterpret_cast<const uint8_t*>(info.data()), info.size()},
+                    length);
 }
 
 }  // namespace cartable::aggregation::secagg

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include "aggregation/secagg/secret_bytes.h"
 #include "core/status.h"
@@ -27,5 +28,11 @@ inline constexpr size_t kHkdfMaxInfoLength = 1024;
 StatusOr<SecretBytes> HkdfSha256(std::span<const uint8_t> input_key_material,
                                  std::span<const uint8_t> salt, std::span<const uint8_t> info,
                                  size_t length);
+
+// For simulations and tests only: `length` bytes derived from `seed` (its 8 little-endian bytes as
+// input key material, no salt) for the purpose named by `info`, so that a run is reproducible from
+// its seed. A 64-bit seed is no secret: whoever knows it can derive the same bytes.
+StatusOr<SecretBytes> InsecureHkdfSha256FromSeed(uint64_t seed, std::string_view info,
+                                                 size_t length);
 
 }  // namespace cartable::aggregation::secagg

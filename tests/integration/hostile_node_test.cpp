@@ -11,6 +11,7 @@
 
 #include "enrolled_federation.h"
 #include "exchange/contribution.h"
+#include "exchange/evaluation_vector.h"
 
 namespace cartable {
 namespace {
@@ -72,6 +73,34 @@ TEST(HostileNodeTest, ANegativeWeightCannotBlowUpTheModel) {
   for (const auto& r : result.records) EXPECT_LT(r.train_loss, 5.0);
   if (!result.outcome.ok()) {
     EXPECT_NE(result.outcome.message().find("weight"), std::string::npos) << result.outcome;
+  }
+}
+
+// A node masks made-up evaluation statistics (answers its histograms do not hold): the coordinator
+// cannot see whose they are, but the unmasked sum is not one honest evaluations give, so the round
+// goes without federation metrics, and training and the run go on.
+TEST(HostileNodeTest, MadeUpEvaluationStatisticsCostTheRoundItsMetricsNeverTheRun) {
+  testing::ScratchDir dir("cartable-hostile-evaluation");
+  EnrolledFederation federation(dir.path(), 5);
+  std::unique_ptr<testing::HostileNode> attacker;
+  const size_t count_slot = 2 * models::kDefaultHistogramBins + 1;
+  RunResult result = RunWithOneHostile(
+      federation, federation.Run(2), 4,
+      [count_slot](protocol::Envelope& e) {
+        auto* input = std::get_if<protocol::MaskedInput>(&e.body);
+        if (input == nullptr || input->words64.size() != exchange::EvaluationVectorSize())
+          return false;
+        input->words64[count_slot] += 1000;  // masks cancel: the sum's count grows by 1000
+        return true;
+      },
+      &attacker);
+  ASSERT_TRUE(result.outcome.ok()) << result.outcome;
+  EXPECT_GT(attacker->tampered(), 0);
+  ASSERT_EQ(result.records.size(), 2u);
+  for (const auto& r : result.records) {
+    EXPECT_EQ(r.nodes, 5u) << "training is untouched";
+    EXPECT_FALSE(r.auc.has_value()) << "a sum no honest evaluation gives yields no metric";
+    EXPECT_EQ(r.evaluated, 0u);
   }
 }
 

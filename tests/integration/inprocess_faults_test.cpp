@@ -106,11 +106,16 @@ TEST(InProcessFaultsTest, SecureRoundsSurviveLostDuplicatedAndReorderedFrames) {
   EXPECT_EQ(disturbed.records.size(), 4u);
   EXPECT_GT(disturbed.faults.dropped, 0u);
   EXPECT_GT(disturbed.faults.duplicated, 0u);
+  // The evaluation is a secure sum of its own: lost frames may cost a round its metrics (never its
+  // training, and never in the clear instead), so most rounds, not all, report them.
+  size_t evaluated = 0;
   for (const auto& r : disturbed.records) {
     EXPECT_GE(r.nodes, 3u);
-    ASSERT_TRUE(r.auc.has_value());
+    if (!r.auc.has_value()) continue;
+    evaluated += 1;
     EXPECT_GT(*r.auc, 0.6);
   }
+  EXPECT_GE(evaluated, 2u);
 }
 
 }  // namespace

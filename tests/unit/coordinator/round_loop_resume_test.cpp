@@ -148,7 +148,8 @@ TEST(RoundLoopResumeTest, ACheckpointThatDoesNotFitThePlanIsRefused) {
 }
 
 TEST(RoundLoopResumeTest, ARoundRecordSurvivesItsJsonForm) {
-  RoundRecord r{3, 9, 7, 5, 0.25, 0.75, std::nullopt, 0.5, std::nullopt, 120, 1.5, {"x", "y"}};
+  RoundRecord r{3,      9,   7,   5,         0.25, 0.75, std::nullopt, 0.5, std::nullopt,
+                0.0004, 120, 1.5, {"x", "y"}};
   r.dropped_by_reason = {{"late", 1}, {"refused", 1}};
   RoundRecord back = RoundRecordFromJson(RoundRecordJson(r)).value();
   EXPECT_EQ(back.round, 3u);
@@ -157,6 +158,7 @@ TEST(RoundLoopResumeTest, ARoundRecordSurvivesItsJsonForm) {
   EXPECT_EQ(back.nodes, 5u);
   EXPECT_EQ(back.dropped_by_reason, r.dropped_by_reason);
   EXPECT_EQ(back.auc, r.auc);
+  EXPECT_EQ(back.auc_bound, r.auc_bound);
   EXPECT_FALSE(back.accuracy.has_value());
   EXPECT_EQ(back.log_loss, r.log_loss);
   EXPECT_EQ(back.dropped, r.dropped);
@@ -167,7 +169,9 @@ TEST(RoundLoopResumeTest, ARoundRecordSurvivesItsJsonForm) {
   earlier.erase("connected");
   earlier.erase("asked");
   earlier.erase("dropped_by_reason");
+  earlier.erase("auc_bound");
   RoundRecord old = RoundRecordFromJson(earlier).value();
+  EXPECT_FALSE(old.auc_bound.has_value());
   EXPECT_EQ(old.asked, 0u);
   EXPECT_TRUE(old.dropped_by_reason.empty());
 }

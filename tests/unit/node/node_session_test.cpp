@@ -213,6 +213,37 @@ TEST(NodeSessionTest, EvaluateResultCountsTheHeldOutAnswers) {
   EXPECT_TRUE(session.OnMessage(EvaluateMessage(kRun, 1, parameters)).empty());
 }
 
+TEST(NodeSessionTest, TheSameParametersAreEvaluatedOnceARun) {
+  NodeSession session("school-b", SmallSplit(), PlainUpdates());
+  session.Hello();
+  const std::vector<float> parameters = FreshParameters();
+  ASSERT_EQ(session.OnMessage(EvaluateMessage(kRun, 1, parameters)).size(), 1u);
+  // The same model again, in a later attempt: two sums over cohorts that differ by one school
+  // would give that school's figures away.
+  const auto again = session.OnMessage(EvaluateMessage(kRun, 2, parameters));
+  ASSERT_EQ(again.size(), 1u);
+  const auto* error = std::get_if<protocol::ErrorReply>(&again[0].body);
+  ASSERT_NE(error, nullptr);
+  EXPECT_EQ(error->code, static_cast<uint32_t>(cartable::StatusCode::kPermissionDenied));
+  EXPECT_THAT(error->message, ::testing::HasSubstr("already evaluated these parameters"));
+  // Other parameters are evaluated.
+  std::vector<float> other = parameters;
+  other[0] += 0.5f;
+  const auto next = session.OnMessage(EvaluateMessage(kRun, 3, other));
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<protocol::EvaluateResult>(next[0].body));
+}
+
+TEST(NodeSessionTest, EvaluationStatisticsAreNotSentInTheClearWithoutConsent) {
+  NodeSession session("school-b", SmallSplit(), ::cartable::node::NodeSecurity{});
+  session.Hello();
+  const auto replies = session.OnMessage(EvaluateMessage(kRun, 1, FreshParameters()));
+  ASSERT_EQ(replies.size(), 1u);
+  const auto* error = std::get_if<protocol::ErrorReply>(&replies[0].body);
+  ASSERT_NE(error, nullptr);
+  EXPECT_THAT(error->message, ::testing::HasSubstr("only under secure aggregation"));
+}
+
 TEST(NodeSessionTest, AModelWithFewerSkillsThanTheDataIsAnError) {
   NodeSession session("school-c", SmallSplit(), PlainUpdates());
   session.Hello();

@@ -106,7 +106,7 @@ TEST(CodecHostileInputTest, WrongMagicIsRefused) {
 }
 
 TEST(CodecHostileInputTest, WrongVersionIsRefused) {
-  for (int version : {0, 1, 2, 3, 4, 5, 7, 255}) {
+  for (int version : {0, 1, 2, 3, 4, 5, 6, 8, 255}) {
     std::string frame = SmallTrainResult();
     frame[4] = static_cast<char>(version);
     auto decoded = Decode(frame);

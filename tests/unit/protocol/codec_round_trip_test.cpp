@@ -215,7 +215,7 @@ TEST(CodecLayoutTest, HeaderFieldsAreWhereTheDocSays) {
 
 TEST(CodecLayoutTest, HelloFrameIsByteExact) {
   const std::string expected =
-      std::string("CRTB\x06\x01\x00\x00", 8) + std::string(8, '\0') + std::string(4, '\0') +
+      std::string("CRTB\x07\x01\x00\x00", 8) + std::string(8, '\0') + std::string(4, '\0') +
       std::string("\x2b\x00\x00\x00", 4) +                         // payload length 43
       std::string("\x01", 1) +                                     // little-endian writer
       std::string("\x02\x00\x00\x00\x00\x00\x00\x00", 8) + "ab" +  // text: u64 count, bytes
