@@ -29,6 +29,7 @@ struct SimulateOptions {
   SecAggFlags secagg;
   double establishment_noise = 0;  // 0: no establishment-level DP
   int min_contributors = 0;        // 0: half the schools, at least 3
+  bool schools_given = false;      // --schools on the command line
   double delta = 1e-5;
   double noise_multiplier = 0;  // DP-SGD per pupil; 0: none
   double clip_norm = 1;
@@ -74,6 +75,11 @@ Status ApplyMode(const SimulateOptions& o, simulations::ScenarioConfig& scenario
   }
   if (!scenario.data.empty()) {
     CARTABLE_ASSIGN_OR_RETURN(scenario.partition, simulations::ParsePartition(o.partition));
+    if (scenario.partition.kind == simulations::PartitionSpec::Kind::kBy && o.schools_given) {
+      return InvalidArgumentError("--schools " + std::to_string(scenario.cohort.schools) +
+                                  " does not apply to --partition " + o.partition +
+                                  ": each value of the column is one school");
+    }
   }
   return ParseModelOptions(o.model_options, scenario.model.options);
 }
@@ -233,9 +239,9 @@ Runner AddSimulateCommand(CLI::App& app) {
       "ZeroMQ with CURVE (--mode processes); then compare the federated model with pooled and\n"
       "school-alone training.");
   auto& c = o->scenario.cohort;
-  cmd->add_option("--schools", c.schools, "Number of establishments")
-      ->default_val(8)
-      ->check(CLI::Range(1, 100000));
+  CLI::Option* schools = cmd->add_option("--schools", c.schools, "Number of establishments")
+                             ->default_val(8)
+                             ->check(CLI::Range(1, 100000));
   cmd->add_option("--mode", o->mode,
                   "inproc: every school's node session in this process on --workers threads;\n"
                   "processes: one `cartable node` process per school (at most 200);\n"
@@ -349,7 +355,10 @@ Runner AddSimulateCommand(CLI::App& app) {
       "global model's AUC on held-out pupils computed from summed statistics, seconds), then\n"
       "the comparison with the baselines. Ctrl-C stops the coordinator and every node; no\n"
       "partial report is written.");
-  return [o] { return Run(*o); };
+  return [o, schools] {
+    o->schools_given = schools->count() > 0;
+    return Run(*o);
+  };
 }
 
 }  // namespace cartable::cli

@@ -423,6 +423,7 @@ std::vector<Outgoing> RoundLoop::FinishEvaluation() {
   if (const auto& total = evaluation_->outcome(); total.ok()) {
     if (auto auc = total->Auc(); auc.ok()) current_.auc = *auc;
     if (auto bound = total->AucBinningBound(); bound.ok()) current_.auc_bound = *bound;
+    if (auto ece = total->CalibrationError(); ece.ok()) current_.calibration_error = *ece;
     if (auto accuracy = total->Accuracy(); accuracy.ok()) current_.accuracy = *accuracy;
     if (auto log_loss = total->LogLoss(); log_loss.ok()) current_.log_loss = *log_loss;
     if (auto rmse = total->Rmse(); rmse.ok()) current_.rmse = *rmse;

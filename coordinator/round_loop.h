@@ -49,6 +49,8 @@ struct RoundRecord {
   // How far `auc`, computed from score histograms, can be from the exact AUC of the same
   // predictions (models::SummableMetrics::AucBinningBound).
   std::optional<double> auc_bound;
+  // Expected calibration error over ten score intervals (models::SummableMetrics).
+  std::optional<double> calibration_error;
   uint64_t evaluated = 0;  // held-out answers behind those metrics
   double seconds = 0;
   std::vector<std::string> dropped;  // nodes that missed a deadline or failed this round

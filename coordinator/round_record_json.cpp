@@ -13,6 +13,7 @@ nlohmann::json RoundRecordJson(const RoundRecord& r) {
           {"train_loss", r.train_loss},
           {"auc", optional(r.auc)},
           {"auc_bound", optional(r.auc_bound)},
+          {"calibration_error", optional(r.calibration_error)},
           {"accuracy", optional(r.accuracy)},
           {"log_loss", optional(r.log_loss)},
           {"rmse", optional(r.rmse)},
@@ -41,7 +42,9 @@ StatusOr<RoundRecord> RoundRecordFromJson(const nlohmann::json& json) {
     r.asked = json.value("asked", size_t{0});
     r.train_loss = json.at("train_loss").get<double>();
     r.auc = optional("auc");
-    if (json.contains("auc_bound")) r.auc_bound = optional("auc_bound");  // absent before
+    // absent from the records of earlier versions
+    if (json.contains("auc_bound")) r.auc_bound = optional("auc_bound");
+    if (json.contains("calibration_error")) r.calibration_error = optional("calibration_error");
     r.accuracy = optional("accuracy");
     r.log_loss = optional("log_loss");
     r.rmse = optional("rmse");

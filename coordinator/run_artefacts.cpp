@@ -65,16 +65,16 @@ models::ModelCard RunCard(const RoundLoop& loop, const RunEnding& ending) {
 
 std::string RoundsCsv(const std::vector<RoundRecord>& records) {
   std::string csv =
-      "round,connected,asked,nodes,train_loss,auc,accuracy,log_loss,rmse,evaluated_answers,seconds,"
-      "dropped\n";
+      "round,connected,asked,nodes,train_loss,auc,auc_bound,accuracy,log_loss,rmse,"
+      "calibration_error,evaluated_answers,seconds,dropped\n";
   for (const RoundRecord& r : records) {
     std::string dropped;
     for (const std::string& name : r.dropped) dropped += (dropped.empty() ? "" : ";") + name;
     csv += std::to_string(r.round) + "," + std::to_string(r.connected) + "," +
            std::to_string(r.asked) + "," + std::to_string(r.nodes) + "," + Cell(r.train_loss) +
-           "," + Cell(r.auc) + "," + Cell(r.accuracy) + "," + Cell(r.log_loss) + "," +
-           Cell(r.rmse) + "," + std::to_string(r.evaluated) + "," + Cell(r.seconds) + "," +
-           Quoted(dropped) + "\n";
+           "," + Cell(r.auc) + "," + Cell(r.auc_bound) + "," + Cell(r.accuracy) + "," +
+           Cell(r.log_loss) + "," + Cell(r.rmse) + "," + Cell(r.calibration_error) + "," +
+           std::to_string(r.evaluated) + "," + Cell(r.seconds) + "," + Quoted(dropped) + "\n";
   }
   return csv;
 }

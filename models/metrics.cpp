@@ -242,6 +242,47 @@ StatusOr<double> SummableMetrics::AucBinningBound() const {
   return 0.5 * tied_pairs / (positives * negatives);
 }
 
+StatusOr<std::vector<SummableMetrics::CalibrationRow>> SummableMetrics::Calibration(
+    int groups) const {
+  const size_t bins = positive_histogram.size();
+  if (groups < 1 || static_cast<size_t>(groups) > bins || negative_histogram.size() != bins) {
+    return InvalidArgumentError(std::to_string(groups) + " calibration intervals over " +
+                                std::to_string(bins) + " bins");
+  }
+  if (count == 0) return FailedPreconditionError("no example was evaluated");
+  std::vector<CalibrationRow> rows;
+  size_t first = 0;  // the interval's first bin: each bin goes to the interval holding its centre
+  for (size_t g = 0; g < static_cast<size_t>(groups); ++g) {
+    size_t end = first;
+    while (end < bins && (2 * end + 1) * static_cast<size_t>(groups) < 2 * bins * (g + 1)) ++end;
+    double predicted = 0, positives = 0, answers = 0;
+    for (size_t b = first; b < end; ++b) {
+      const double pos = static_cast<double>(positive_histogram[b]);
+      const double n = pos + static_cast<double>(negative_histogram[b]);
+      predicted += n * (static_cast<double>(b) + 0.5) / static_cast<double>(bins);
+      positives += pos;
+      answers += n;
+    }
+    if (answers > 0) {
+      rows.push_back({static_cast<double>(first) / static_cast<double>(bins),
+                      static_cast<double>(end) / static_cast<double>(bins), predicted / answers,
+                      positives / answers, static_cast<uint64_t>(answers)});
+    }
+    first = end;
+  }
+  return rows;
+}
+
+StatusOr<double> SummableMetrics::CalibrationError(int groups) const {
+  CARTABLE_ASSIGN_OR_RETURN(std::vector<CalibrationRow> rows, Calibration(groups));
+  double gap = 0, answers = 0;
+  for (const CalibrationRow& row : rows) {
+    gap += static_cast<double>(row.count) * std::abs(row.predicted - row.observed);
+    answers += static_cast<double>(row.count);
+  }
+  return gap / answers;
+}
+
 StatusOr<double> SummableMetrics::Accuracy() const {
   if (count == 0) return FailedPreconditionError("no example was evaluated");
   return static_cast<double>(correct) / static_cast<double>(count);

@@ -68,6 +68,19 @@ struct SummableMetrics {
   // band (docs/evaluation.md). Fails as Auc() does.
   StatusOr<double> AucBinningBound() const;
   StatusOr<double> Accuracy() const;
+  // Calibration over `groups` score intervals of (nearly) equal width, each the bins whose centre
+  // falls in [g/groups, (g+1)/groups) (1 ≤ groups ≤ bins): for each interval holding answers, its
+  // bins' edges, the mean predicted score (each answer at its bin's centre, off by at most half a
+  // bin) and the observed share of label 1.
+  struct CalibrationRow {
+    double low = 0, high = 0;  // the score interval
+    double predicted = 0;      // mean predicted score
+    double observed = 0;       // share of label 1
+    uint64_t count = 0;
+  };
+  StatusOr<std::vector<CalibrationRow>> Calibration(int groups = 10) const;
+  // Expected calibration error: Σ count·|predicted − observed| / Σ count over Calibration(groups).
+  StatusOr<double> CalibrationError(int groups = 10) const;
   StatusOr<double> LogLoss() const;
   StatusOr<double> Rmse() const;
 };

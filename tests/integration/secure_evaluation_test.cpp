@@ -126,6 +126,8 @@ TEST(SecureEvaluationTest, TheSecurelySummedMetricsAreThoseOfThePooledHeldOutPup
   ASSERT_TRUE(last.auc_bound.has_value());
   EXPECT_LT(*last.auc_bound, 0.001);
   EXPECT_NEAR(*last.auc, models::Auc(scores, labels).value(), *last.auc_bound + 1e-12);
+  ASSERT_TRUE(last.calibration_error.has_value());
+  EXPECT_DOUBLE_EQ(*last.calibration_error, pooled.CalibrationError().value());
   // The real sums were rounded to whole units, one at most per school: 5 over the count.
   const double n = static_cast<double>(labels.size());
   EXPECT_NEAR(*last.log_loss, models::LogLoss(scores, labels).value(), 5 / n + 1e-6);

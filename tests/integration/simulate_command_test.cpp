@@ -15,6 +15,11 @@
 namespace cartable {
 namespace {
 
+// The OULAD subset the project ships (data/oulad).
+const std::string kOuladSubset =
+    (std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "data" / "oulad")
+        .string();
+
 TEST(SimulateCommandTest, DefaultScenarioFederatedMatchesPooledAndBeatsSchoolsAlone) {
   testing::ScratchDir dir("cartable-simulate");
   const auto out = dir.path() / "out";
@@ -110,6 +115,8 @@ TEST(SimulateCommandTest, BadOptionsExitWithCodeTwoAndAMessage) {
         std::vector<std::string>{"simulate", "--neighbours", "3"},
         std::vector<std::string>{"simulate", "--secagg", "maybe"},
         std::vector<std::string>{"coordinator", "--neighbours", "all"},
+        std::vector<std::string>{"simulate", "--data", "oulad:" + kOuladSubset, "--partition",
+                                 "by:region", "--schools", "5"},
         std::vector<std::string>{"no-such-command"}, std::vector<std::string>{"node"}}) {
     args.insert(args.begin(), CARTABLE_BINARY);
     const auto log = dir.path() / "cli.log";

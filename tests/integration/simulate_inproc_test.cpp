@@ -89,7 +89,7 @@ TEST(SimulateInProcessTest, EveryAnswersModelTrainsAndTheReportAccountsForEveryS
     EXPECT_EQ(s.report["rounds"][0]["asked"], 5);
     EXPECT_NE(s.output.find("nodes  5 of 5 asked"), std::string::npos) << s.output;
     const std::string csv = testing::Slurp(dir.path() / model / "rounds.csv");
-    EXPECT_EQ(csv.rfind("round,connected,asked,nodes,train_loss,", 0), 0u) << csv;
+    EXPECT_EQ(csv.rfind("round,connected,asked,nodes,train_loss,auc,auc_bound,", 0), 0u) << csv;
     EXPECT_NE(csv.find("\n1,5,5,5,"), std::string::npos) << csv;
   }
 }

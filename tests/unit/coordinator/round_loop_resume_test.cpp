@@ -148,8 +148,8 @@ TEST(RoundLoopResumeTest, ACheckpointThatDoesNotFitThePlanIsRefused) {
 }
 
 TEST(RoundLoopResumeTest, ARoundRecordSurvivesItsJsonForm) {
-  RoundRecord r{3,      9,   7,   5,         0.25, 0.75, std::nullopt, 0.5, std::nullopt,
-                0.0004, 120, 1.5, {"x", "y"}};
+  RoundRecord r{3,      9,    7,   5,   0.25,      0.75, std::nullopt, 0.5, std::nullopt,
+                0.0004, 0.03, 120, 1.5, {"x", "y"}};
   r.dropped_by_reason = {{"late", 1}, {"refused", 1}};
   RoundRecord back = RoundRecordFromJson(RoundRecordJson(r)).value();
   EXPECT_EQ(back.round, 3u);
@@ -159,6 +159,7 @@ TEST(RoundLoopResumeTest, ARoundRecordSurvivesItsJsonForm) {
   EXPECT_EQ(back.dropped_by_reason, r.dropped_by_reason);
   EXPECT_EQ(back.auc, r.auc);
   EXPECT_EQ(back.auc_bound, r.auc_bound);
+  EXPECT_EQ(back.calibration_error, r.calibration_error);
   EXPECT_FALSE(back.accuracy.has_value());
   EXPECT_EQ(back.log_loss, r.log_loss);
   EXPECT_EQ(back.dropped, r.dropped);
@@ -170,6 +171,7 @@ TEST(RoundLoopResumeTest, ARoundRecordSurvivesItsJsonForm) {
   earlier.erase("asked");
   earlier.erase("dropped_by_reason");
   earlier.erase("auc_bound");
+  earlier.erase("calibration_error");
   RoundRecord old = RoundRecordFromJson(earlier).value();
   EXPECT_FALSE(old.auc_bound.has_value());
   EXPECT_EQ(old.asked, 0u);

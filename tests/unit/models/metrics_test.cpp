@@ -244,6 +244,28 @@ TEST(SummableMetricsTest, InvalidInputsAndEmptyStatisticsAreErrors) {
 
 }  // namespace
 
+TEST(SummableMetricsTest, CalibrationComparesTheMeanScoreWithTheObservedShareInEachInterval) {
+  // Interval [0.1, 0.2): scores 0.15 ×4, one positive; interval [0.8, 0.9): 0.85 ×2, both positive.
+  const std::vector<float> scores = {0.15f, 0.15f, 0.15f, 0.15f, 0.85f, 0.85f};
+  const std::vector<uint8_t> labels = {1, 0, 0, 0, 1, 1};
+  const auto m = SummableMetrics::Of(scores, labels).value();
+  const auto rows = m.Calibration(10).value();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_NEAR(rows[0].low, 0.1, 1.0 / ::cartable::models::kDefaultHistogramBins);
+  EXPECT_NEAR(rows[0].high, 0.2, 1.0 / ::cartable::models::kDefaultHistogramBins);
+  EXPECT_EQ(rows[0].count, 4u);
+  EXPECT_NEAR(rows[0].predicted, 0.15, 0.5 / ::cartable::models::kDefaultHistogramBins);
+  EXPECT_DOUBLE_EQ(rows[0].observed, 0.25);
+  EXPECT_EQ(rows[1].count, 2u);
+  EXPECT_DOUBLE_EQ(rows[1].observed, 1.0);
+  // ECE = (4·|0.15 − 0.25| + 2·|0.85 − 1|) / 6 = (0.4 + 0.3) / 6.
+  EXPECT_NEAR(m.CalibrationError(10).value(), 0.7 / 6, 1e-3);
+  EXPECT_EQ(m.Calibration(7).value().size(), 2u);
+  EXPECT_FALSE(m.Calibration(0).ok());
+  EXPECT_FALSE(m.Calibration(5000).ok()) << "more intervals than bins";
+  EXPECT_FALSE(SummableMetrics::Empty().Calibration(10).ok()) << "nothing evaluated";
+}
+
 TEST(RmseTest, HandComputedAndSummable) {
   const std::vector<float> p = {0.9f, 0.2f, 0.6f, 0.4f};
   const std::vector<uint8_t> y = {1, 0, 0, 1};
