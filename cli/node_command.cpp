@@ -17,6 +17,7 @@
 #include "core/subprocess.h"
 #include "ingest/formats.h"
 #include "ingest/pseudonymizer.h"
+#include "ingest/pupil_attributes.h"
 #include "node/identity.h"
 #include "node/node_agent.h"
 #include "protocol/curve_keys.h"
@@ -31,6 +32,7 @@ struct NodeOptions {
   std::string name;
   double test_fraction = 0.2;
   uint64_t split_seed = 0;
+  std::vector<std::string> attributes;  // pupil attributes for evaluation by subgroup
   int idle_timeout_s = 120;
   int heartbeat_s = 5;
   int missed_heartbeats = 4;
@@ -44,16 +46,18 @@ struct NodeOptions {
   double tolerate_corrupt = 0.05;
   std::string roster_dir;
   bool allow_plain_updates = false;
-  bool serve = false;            // run after run, until stopped
-  bool check = false;            // --check: validate the configuration, start nothing
-  std::string audit_log;         // this node's audit log; empty: none
-  std::string privacy_ledger;    // what DP-SGD runs cost its pupils; empty: none
-  node::PlanPolicy plan_policy;  // [policy]: what this establishment agrees to train
-  std::string config_file;       // node.toml: serve, configured by the file
+  bool serve = false;             // run after run, until stopped
+  bool check = false;             // --check: validate the configuration, start nothing
+  std::string audit_log;          // this node's audit log; empty: none
+  std::string evaluation_report;  // this school's own evaluation figures; empty: none
+  std::string privacy_ledger;     // what DP-SGD runs cost its pupils; empty: none
+  node::PlanPolicy plan_policy;   // [policy]: what this establishment agrees to train
+  std::string config_file;        // node.toml: serve, configured by the file
 };
 
 // Where an installed node keeps its audit log and privacy ledger, relative to node.toml.
 constexpr const char* kDefaultAuditLog = "state/audit.jsonl";
+constexpr const char* kDefaultEvaluationReport = "state/evaluations.jsonl";
 constexpr const char* kDefaultPrivacyLedger = "state/privacy-ledger.jsonl";
 
 // Each key of node.toml, unless its flag was given (the flag wins).
@@ -108,6 +112,9 @@ Status ApplyConfig(NodeOptions& o, const GivenFlag& given) {
   CARTABLE_RETURN_IF_ERROR(
       real(data, "test_fraction", "--test-fraction", o.test_fraction, 0.01, 0.99));
   CARTABLE_RETURN_IF_ERROR(number(data, "split_seed", "--split-seed", o.split_seed, 0, INT64_MAX));
+  CARTABLE_ASSIGN_OR_RETURN(std::vector<std::string> attributes,
+                            data.Strings("attributes", o.attributes));
+  if (!given("--attributes")) o.attributes = std::move(attributes);
   CARTABLE_RETURN_IF_ERROR(data.Finish());
   CARTABLE_ASSIGN_OR_RETURN(ConfigTable secure, root.Table("secure_aggregation"));
   CARTABLE_RETURN_IF_ERROR(number(secure, "min_cohort", "--min-cohort", o.min_cohort, 2, 65535));
@@ -124,6 +131,12 @@ Status ApplyConfig(NodeOptions& o, const GivenFlag& given) {
     o.audit_log = (std::filesystem::path(o.config_file).parent_path() / kDefaultAuditLog).string();
   }
   CARTABLE_RETURN_IF_ERROR(text(audit, "path", "--audit-log", o.audit_log, true));
+  if (!given("--evaluation-report") && !audit.Has("evaluations")) {
+    o.evaluation_report =
+        (std::filesystem::path(o.config_file).parent_path() / kDefaultEvaluationReport).string();
+  }
+  CARTABLE_RETURN_IF_ERROR(
+      text(audit, "evaluations", "--evaluation-report", o.evaluation_report, true));
   CARTABLE_RETURN_IF_ERROR(audit.Finish());
   CARTABLE_ASSIGN_OR_RETURN(ConfigTable privacy, root.Table("privacy"));
   if (!given("--privacy-ledger") && !privacy.Has("ledger")) {
@@ -220,6 +233,7 @@ pseudonym_key = "state/pseudonym.key"  # keep it: pupils keep their pseudonyms a
 source = "csv:data/answers.csv"  # FORMAT:PATH: csv, kt3, pykt, xapi, oulad (docs/data-formats.md)
 test_fraction = 0.2              # pupils held out to evaluate each round's model
 split_seed = 0
+# attributes = ["gender", "age_band"]  # pupil attributes a run may break its evaluation down by
 
 [secure_aggregation]
 min_cohort = 3                   # refuse rounds whose sum mixes fewer establishments
@@ -248,6 +262,7 @@ ledger = "state/privacy-ledger.jsonl"  # the ε each DP-SGD run cost, charged be
 [audit]
 path = "state/audit.jsonl"       # runs offered, rounds asked, each message sent: sizes and hashes
                                  # (check it with: cartable audit verify state/audit.jsonl)
+evaluations = "state/evaluations.jsonl"  # this school's own evaluation figures; they stay here
 )toml";
 
 // `cartable node policy check FILE`.
@@ -398,6 +413,14 @@ int Run(NodeOptions& o) {
   auto log = ingest::LoadData(o.data, &*pseudonymizer);
   if (!log.ok()) return ReportFailure(log.status().WithContext("loading --data"));
   models::PupilSplit split = models::SplitByPupil(*log, o.test_fraction, o.split_seed);
+  auto attributes = std::make_shared<models::PupilAttributes>();
+  for (const std::string& column : o.attributes) {
+    auto values = ingest::LoadPupilAttribute(o.data, column, &*pseudonymizer);
+    if (!values.ok()) return ReportFailure(values.status().WithContext("--attributes"));
+    spdlog::info("pupil attribute '{}' known for {} pupils, for evaluations by subgroup", column,
+                 values->size());
+    (*attributes)[column] = std::move(values).value();
+  }
   spdlog::info(
       "loaded {} answers and {} pupil records of {} pupils; {} pupils held out for evaluation",
       log->size(), log->records.size(), log->num_pupils(), split.test.num_pupils());
@@ -426,6 +449,22 @@ int Run(NodeOptions& o) {
       return audit_log->Append(note.event, note.data);
     };
   }
+  // This school's own figures, each evaluation's: they stay here (the coordinator gets only sums).
+  std::unique_ptr<audit::AuditLog> evaluations;
+  if (!o.evaluation_report.empty()) {
+    auto opened = audit::AuditLog::Open(o.evaluation_report);
+    if (!opened.ok())
+      return ReportFailure(opened.status().WithContext("the node's evaluation report"));
+    evaluations = std::move(opened).value();
+    spdlog::info("this school's evaluation figures go to {}", o.evaluation_report);
+  }
+  auto report_to = [&evaluations](node::NodeSession& session) {
+    if (!evaluations) return;
+    session.ReportEvaluationsTo([&evaluations](const node::AuditNote& note) {
+      if (Status s = evaluations->Append(note.event, note.data); !s.ok())
+        spdlog::warn("the evaluation report: {}", s.message());
+    });
+  };
   options.idle_timeout = std::chrono::seconds(o.idle_timeout_s);
   options.heartbeat_interval = std::chrono::seconds(o.heartbeat_s);
   options.missed_heartbeats = o.missed_heartbeats;
@@ -435,11 +474,16 @@ int Run(NodeOptions& o) {
   if (o.serve) {
     spdlog::info("serving run after run until stopped (SIGTERM or Ctrl-C)");
     outcome = node::ServeRuns(
-        [&] { return std::make_unique<node::NodeSession>(o.name, split, *security); }, **transport,
-        options);
+        [&] {
+          auto session = std::make_unique<node::NodeSession>(o.name, split, *security, attributes);
+          report_to(*session);
+          return session;
+        },
+        **transport, options);
     if (outcome.code() == StatusCode::kCancelled) outcome = Status::Ok();
   } else {
-    node::NodeSession session(o.name, std::move(split), std::move(security).value());
+    node::NodeSession session(o.name, std::move(split), std::move(security).value(), attributes);
+    report_to(session);
     outcome = node::RunNodeAgent(session, **transport, options);
   }
   if (outcome.code() == StatusCode::kDeadlineExceeded) {
@@ -473,6 +517,11 @@ Runner AddNodeCommand(CLI::App& app) {
                   "This establishment's data as FORMAT:PATH: csv "
                   "(pupil_id,timestamp,skill_id,item_id,correct),\n"
                   "kt3, pykt, xapi (JSON lines) or oulad:DIR (see docs/data-formats.md)");
+  cmd->add_option("--attributes", o->attributes,
+                  "Pupil attributes of --data a run may break its evaluation down by (fairness),\n"
+                  "e.g. gender,age_band for oulad or group for csv; only securely summed\n"
+                  "statistics by subgroup leave the node")
+      ->delimiter(',');
   cmd->add_option("--name", o->name,
                   "Name of this establishment in the federation (default: host name)");
   cmd->add_option("--test-fraction", o->test_fraction, "Share of pupils held out for evaluation")
@@ -552,6 +601,12 @@ Runner AddNodeCommand(CLI::App& app) {
                 "Serve run after run until stopped, instead of ending with the first run: when\n"
                 "a run ends, or the coordinator is silent past --idle-timeout, wait for the next")
       ->group("Daemon");
+  cmd->add_option(
+      "--evaluation-report", o->evaluation_report,
+      "Keep this school's own evaluation figures in this file (hash-chained JSON lines,\n"
+      "one per evaluation: its held-out answers, AUC, calibration, and its fairness\n"
+      "table with small subgroups suppressed); they never leave the node. With --config\n"
+      "the default is state/evaluations.jsonl beside node.toml");
   cmd->add_option("--audit-log", o->audit_log,
                   "Keep this node's audit log in this file (hash-chained JSON lines; see\n"
                   "docs/audit-log.md): runs offered, rounds asked, each message sent by size and\n"

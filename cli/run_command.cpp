@@ -309,7 +309,8 @@ Runner AddRunCommand(CLI::App& app) {
       add("cancel", "End a run now (a queued one never starts); it is recorded as cancelled");
   CLI::App* fetch = add("fetch",
                         "Download what a run left: model.safetensors, its card "
-                        "(model.safetensors.card.json) and rounds.csv");
+                        "(model.safetensors.card.json), rounds.csv and, when the plan asked for "
+                        "subgroups, fairness.csv");
   fetch->add_option("--out", o->out, "Directory to write them to (created if missing)")->required();
   for (CLI::App* sub : {status, watch, cancel, fetch}) {
     sub->add_option("run", o->run_id, "The run's id (from submit or list)")->required();

@@ -11,6 +11,7 @@
 #include "cli/command.h"
 #include "cli/secagg_flags.h"
 #include "core/logging.h"
+#include "core/number_text.h"
 #include "core/subprocess.h"
 #include "exchange/establishment_dp_wire.h"
 #include "exchange/pupil_dp_wire.h"
@@ -146,6 +147,35 @@ void PrintRound(const coordinator::RoundRecord& r, uint32_t rounds) {
   std::fflush(stdout);
 }
 
+// The last round's table by subgroup, as report.json holds it.
+void PrintFairness(const nlohmann::json& table) {
+  if (!table.is_object()) return;
+  auto figure = [](const nlohmann::json& v) {
+    return v.is_null() ? std::string("-") : NumberText(v.get<double>(), 3);
+  };
+  std::printf("fairness (last round, subgroups under %llu pupils suppressed):\n",
+              static_cast<unsigned long long>(table["min_group_pupils"].get<uint64_t>()));
+  std::printf("  %-28s %8s %6s %6s %6s %6s\n", "subgroup", "pupils", "AUC", "ECE", "TPR", "flags");
+  for (const nlohmann::json& row : table["rows"]) {
+    const std::string name =
+        row["attribute"].get<std::string>() + " = " + row["value"].get<std::string>();
+    if (row["suppressed"].get<bool>()) {
+      std::printf("  %-28s suppressed\n", name.c_str());
+      continue;
+    }
+    std::printf("  %-28s %8llu %6s %6s %6s %6s\n", name.c_str(),
+                static_cast<unsigned long long>(row["pupils"].get<uint64_t>()),
+                figure(row["auc"]).c_str(), figure(row["calibration_error"]).c_str(),
+                figure(row["true_positive_rate"]).c_str(), figure(row["flag_rate"]).c_str());
+  }
+  for (const nlohmann::json& gap : table["gaps"]) {
+    std::printf("  %s: equal-opportunity gap %s, demographic-parity gap %s\n",
+                gap["attribute"].get<std::string>().c_str(),
+                figure(gap["equal_opportunity"]).c_str(),
+                figure(gap["demographic_parity"]).c_str());
+  }
+}
+
 void PrintSummary(const nlohmann::json& report, const std::string& path) {
   const nlohmann::json& who = report["participation"];
   std::printf("\n%zu schools simulated; %zu joined", who["schools"].get<size_t>(),
@@ -187,7 +217,9 @@ void PrintSummary(const nlohmann::json& report, const std::string& path) {
         static_cast<unsigned long long>(pupil["steps"].get<uint64_t>()),
         pupil["noise_multiplier"].get<double>());
   }
-  std::printf("report written to %s (rounds.csv beside it)\n", path.c_str());
+  PrintFairness(report["fairness"]);
+  std::printf("report written to %s (rounds.csv beside it%s)\n", path.c_str(),
+              report["fairness"].is_object() ? ", and fairness.csv" : "");
 }
 
 int Run(SimulateOptions& o) {
@@ -273,6 +305,19 @@ Runner AddSimulateCommand(CLI::App& app) {
                   "(one school per value, e.g. by:region for oulad)")
       ->default_val("iid")
       ->group("Real data");
+  cmd->add_option("--fairness", o->scenario.fairness,
+                  "Pupil attributes whose subgroups the last round's evaluation reports by, each\n"
+                  "value one subgroup, securely summed (e.g. gender,age_band,disability,imd_band\n"
+                  "for oulad; group for csv): AUC, calibration, true-positive and flag rates, and\n"
+                  "their gaps in report.json's fairness table")
+      ->delimiter(',')
+      ->group("Real data");
+  cmd->add_option("--min-group-pupils", o->scenario.min_group_pupils,
+                  "Subgroups with fewer pupils federation-wide show no figure (and one more is\n"
+                  "hidden where the rest would give a small one away)")
+      ->default_val(10)
+      ->check(CLI::Range(1, 1000000))
+      ->group("Real data");
   cmd->add_option("--option", o->model_options,
                   "Model hyperparameter KEY=VALUE, repeatable (e.g. hidden_size=32)");
   cmd->add_option("--rounds", o->scenario.rounds, "Federated rounds")
@@ -350,6 +395,8 @@ Runner AddSimulateCommand(CLI::App& app) {
   cmd->footer(
       "Examples: cartable simulate --schools 8 --rounds 10 --out /tmp/run1\n"
       "          cartable simulate --schools 1000 --model irt1pl --rounds 3 --out /tmp/run2\n"
+      "          cartable simulate --data oulad:data/oulad --partition by:region --model logistic\n"
+      "            --fairness gender,age_band,disability,imd_band --out /tmp/run4\n"
       "          cartable simulate --model dkt --option hidden_size=32 --out /tmp/run3\n"
       "Output: one line per round (nodes that answered, their mean training loss, the new\n"
       "global model's AUC on held-out pupils computed from summed statistics, seconds), then\n"

@@ -1,8 +1,9 @@
 #pragma once
 
 // EvaluationStage: the cohort evaluates the round's new global model on its held-out pupils and
-// the stage ends with the sum of their summable statistics (models::SummableMetrics), from which
-// the federation's metrics are computed, or why there is none. Two kinds behind one interface:
+// the stage ends with the sum of their summable statistics (models::EvaluationStatistics: of all
+// held-out answers, and of each subgroup asked for), from which the federation's metrics and
+// fairness table are computed, or why there is none. Two kinds behind one interface:
 //
 //   - SecureEvaluation (secure aggregation on, every real run): the statistics go through a SecAgg+
 //     round of their own (SecureSum, exchange/evaluation_vector.h); the coordinator unmasks their
@@ -23,7 +24,7 @@
 #include "coordinator/round_stage.h"
 #include "coordinator/run_config.h"
 #include "coordinator/secure_sum.h"
-#include "models/metrics.h"
+#include "models/fairness.h"
 
 namespace cartable::coordinator {
 
@@ -32,24 +33,25 @@ class EvaluationStage : public RoundStage {
   using RoundStage::RoundStage;
 
   // Set once finished(): the federation's statistics, or why there are none.
-  const StatusOr<models::SummableMetrics>& outcome() const { return *outcome_; }
+  const StatusOr<models::EvaluationStatistics>& outcome() const { return *outcome_; }
 
  protected:
-  void Conclude(StatusOr<models::SummableMetrics> outcome) {
+  void Conclude(StatusOr<models::EvaluationStatistics> outcome) {
     outcome_.emplace(std::move(outcome));
     Finish();
   }
 
  private:
-  std::optional<StatusOr<models::SummableMetrics>> outcome_;
+  std::optional<StatusOr<models::EvaluationStatistics>> outcome_;
 };
 
-// Starts the evaluation of `parameters` by `cohort` (sorted by name) in attempt `round`: secure or
-// plain as `config` says. A secure evaluation the cohort cannot hold is returned finished, with
-// why.
+// Starts the evaluation of `parameters` by `cohort` (sorted by name) in attempt `round`, by the
+// subgroups of `subgroups` too (none: all answers only): secure or plain as `config` says. A
+// secure evaluation the cohort cannot hold is returned finished, with why.
 std::unique_ptr<EvaluationStage> StartEvaluation(const RunConfig& config, uint32_t round,
                                                  std::vector<CohortMember> cohort,
                                                  const std::vector<float>& parameters,
+                                                 std::vector<models::Attribute> subgroups,
                                                  std::vector<Outgoing>& out);
 
 class PlainEvaluation final : public EvaluationStage {
@@ -57,6 +59,7 @@ class PlainEvaluation final : public EvaluationStage {
   static std::unique_ptr<PlainEvaluation> Start(const RunConfig& config, uint32_t round,
                                                 std::vector<CohortMember> cohort,
                                                 const std::vector<float>& parameters,
+                                                std::vector<models::Attribute> subgroups,
                                                 std::vector<Outgoing>& out);
 
  private:
@@ -68,8 +71,10 @@ class PlainEvaluation final : public EvaluationStage {
   void CloseStep(std::vector<Outgoing>& out) override;
   std::string StepName() const override { return "evaluation"; }
 
-  models::SummableMetrics total_ = models::SummableMetrics::Empty();
-  std::map<uint32_t, std::pair<double, double>> float_sums_;  // log-loss, squared error by member
+  std::vector<models::Attribute> subgroups_;
+  // Each member's statistics, added up in member order once the step closes, so the round's
+  // figures do not depend on which node answered first.
+  std::map<uint32_t, models::EvaluationStatistics> results_;
 };
 
 class SecureEvaluation final : public EvaluationStage {
@@ -77,12 +82,15 @@ class SecureEvaluation final : public EvaluationStage {
   static std::unique_ptr<SecureEvaluation> Start(const RunConfig& config, uint32_t round,
                                                  std::vector<CohortMember> cohort,
                                                  const std::vector<float>& parameters,
+                                                 std::vector<models::Attribute> subgroups,
                                                  std::vector<Outgoing>& out);
 
  private:
   SecureEvaluation(uint64_t run_id, uint32_t round, std::vector<CohortMember> cohort,
-                   std::optional<SecureSum> sum)
-      : EvaluationStage(run_id, round, std::move(cohort)), sum_(std::move(sum)) {}
+                   std::optional<SecureSum> sum, std::vector<models::Attribute> subgroups)
+      : EvaluationStage(run_id, round, std::move(cohort)),
+        sum_(std::move(sum)),
+        subgroups_(std::move(subgroups)) {}
   Status Accept(uint32_t member, const protocol::Envelope& envelope) override {
     return sum_->Accept(member, envelope.body);
   }
@@ -93,6 +101,7 @@ class SecureEvaluation final : public EvaluationStage {
   std::string StepName() const override { return "secure evaluation: " + sum_->StepName(); }
 
   std::optional<SecureSum> sum_;  // none when the evaluation could not start
+  std::vector<models::Attribute> subgroups_;
 };
 
 }  // namespace cartable::coordinator

@@ -180,6 +180,13 @@ std::string CanonicalPlan(const Plan& plan) {
     privacy["min_contributors"] = edp.min_contributors;
     privacy["delta"] = edp.delta;
   }
+  // Only when asked for, so that the hash of every plan written before [evaluation] stays the same.
+  if (!run.fairness.empty()) {
+    nlohmann::json fairness = nlohmann::json::array();
+    for (const models::Attribute& a : run.fairness)
+      fairness.push_back({{"attribute", a.name}, {"values", a.values}});
+    document["evaluation"] = {{"fairness", fairness}, {"min_group_pupils", run.min_group_pupils}};
+  }
   return document.dump();
 }
 
@@ -281,6 +288,17 @@ std::string ExplainPlan(const Plan& plan) {
       }
     }
     out << ".\n";
+  }
+  if (!run.fairness.empty()) {
+    out << "The last round's evaluation is broken down by subgroup of ";
+    for (size_t i = 0; i < run.fairness.size(); ++i) {
+      out << (i == 0                         ? ""
+              : i + 1 == run.fairness.size() ? " and "
+                                             : ", ")
+          << run.fairness[i].name << " (" << run.fairness[i].values.size() << " values)";
+    }
+    out << ", securely summed; a subgroup of fewer than " << run.min_group_pupils
+        << " pupils shows no figure.\n";
   }
   out << "A stage waits "
       << std::chrono::duration_cast<std::chrono::seconds>(run.round_timeout).count()

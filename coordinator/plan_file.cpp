@@ -139,6 +139,23 @@ Status ReadDeadlines(ConfigTable& root, RunConfig& run) {
   return deadlines.Finish();
 }
 
+// [evaluation]: min_group_pupils, and [evaluation.fairness], each key an attribute listing the
+// values whose subgroups the last round's evaluation reports.
+Status ReadEvaluation(ConfigTable& root, RunConfig& run) {
+  CARTABLE_ASSIGN_OR_RETURN(ConfigTable evaluation, root.Table("evaluation"));
+  CARTABLE_ASSIGN_OR_RETURN(int64_t k, evaluation.Integer("min_group_pupils", 10, 1, 1000000));
+  run.min_group_pupils = static_cast<uint64_t>(k);
+  CARTABLE_ASSIGN_OR_RETURN(ConfigTable fairness, evaluation.Table("fairness"));
+  for (const std::string& name : fairness.Keys()) {
+    CARTABLE_ASSIGN_OR_RETURN(std::vector<std::string> values, fairness.Strings(name));
+    run.fairness.push_back({name, std::move(values)});
+  }
+  CARTABLE_RETURN_IF_ERROR(fairness.Finish());
+  if (Status checked = models::CheckAttributes(run.fairness); !checked.ok())
+    return evaluation.Error("fairness", checked.message());
+  return evaluation.Finish();
+}
+
 StatusOr<Plan> PlanFrom(ConfigTable root, const std::string& source) {
   Plan plan;
   plan.run.run_id = 0;
@@ -153,6 +170,7 @@ StatusOr<Plan> PlanFrom(ConfigTable root, const std::string& source) {
   CARTABLE_RETURN_IF_ERROR(ReadSecureAggregation(root, plan.run));
   CARTABLE_RETURN_IF_ERROR(ReadPrivacy(root, plan.run));
   CARTABLE_RETURN_IF_ERROR(ReadDeadlines(root, plan.run));
+  CARTABLE_RETURN_IF_ERROR(ReadEvaluation(root, plan.run));
   CARTABLE_RETURN_IF_ERROR(root.Finish());
   if (plan.name.size() > 200 || plan.description.size() > 10000) {
     return InvalidArgumentError(source + ": name is at most 200 bytes, description 10000");

@@ -381,7 +381,11 @@ std::vector<Outgoing> RoundLoop::FinishTraining() {
   phase_ = Phase::kEvaluating;
   drops_recorded_ = 0;
   std::vector<Outgoing> out;
-  evaluation_ = StartEvaluation(config_, attempt_, std::move(cohort), global_, out);
+  // Fairness by subgroup in the last round only: one sum by subgroup per run, so no two can be told
+  // apart by a school that joined or left between them.
+  const bool last = records_.size() + 1 >= config_.rounds;
+  evaluation_ = StartEvaluation(config_, attempt_, std::move(cohort), global_,
+                                last ? config_.fairness : std::vector<models::Attribute>{}, out);
   deadline_ = clock_.Now() + config_.round_timeout;
   return AfterStageStep(std::move(out));
 }
@@ -420,15 +424,21 @@ std::vector<Outgoing> RoundLoop::RetryOrFail(const Status& failure) {
 
 std::vector<Outgoing> RoundLoop::FinishEvaluation() {
   ExcludeProven(*evaluation_);
-  if (const auto& total = evaluation_->outcome(); total.ok()) {
-    if (auto auc = total->Auc(); auc.ok()) current_.auc = *auc;
-    if (auto bound = total->AucBinningBound(); bound.ok()) current_.auc_bound = *bound;
-    if (auto ece = total->CalibrationError(); ece.ok()) current_.calibration_error = *ece;
-    if (auto accuracy = total->Accuracy(); accuracy.ok()) current_.accuracy = *accuracy;
-    if (auto log_loss = total->LogLoss(); log_loss.ok()) current_.log_loss = *log_loss;
-    if (auto rmse = total->Rmse(); rmse.ok()) current_.rmse = *rmse;
-    current_.evaluated = total->count;
+  if (const auto& outcome = evaluation_->outcome(); outcome.ok()) {
+    const models::SummableMetrics& total = outcome->all.metrics;
+    if (auto auc = total.Auc(); auc.ok()) current_.auc = *auc;
+    if (auto bound = total.AucBinningBound(); bound.ok()) current_.auc_bound = *bound;
+    if (auto ece = total.CalibrationError(); ece.ok()) current_.calibration_error = *ece;
+    if (auto accuracy = total.Accuracy(); accuracy.ok()) current_.accuracy = *accuracy;
+    if (auto log_loss = total.LogLoss(); log_loss.ok()) current_.log_loss = *log_loss;
+    if (auto rmse = total.Rmse(); rmse.ok()) current_.rmse = *rmse;
+    current_.evaluated = total.count;
+    if (!outcome->subgroups.empty()) {
+      current_.fairness =
+          models::BuildFairnessTable(config_.fairness, *outcome, config_.min_group_pupils);
+    }
   } else {
+    const auto& total = outcome;
     spdlog::warn("round {}: no federation metrics: {}", current_.round, total.status().message());
   }
   current_.seconds = ToSeconds(clock_.Now() - round_started_);

@@ -60,6 +60,8 @@ struct RoundRecord {
   // Nodes whose establishment declined the run this round (they are among `dropped`, and asked
   // nothing more), with the reason each gave.
   std::map<std::string, std::string> declined;
+  // By subgroup of the run's fairness attributes, small subgroups suppressed: the last round's.
+  std::optional<models::FairnessTable> fairness;
 };
 
 // The run as it stands, for the researchers' admin desk: a copy, so a reader cannot change the run.

@@ -1,32 +1,37 @@
 #include "coordinator/round_record_json.h"
 
-namespace cartable::coordinator {
+#include "models/fairness_json.h"
 
-nlohmann::json RoundRecordJson(const RoundRecord& r) {
-  auto optional = [](const std::optional<double>& v) {
-    return v ? nlohmann::json(*v) : nlohmann::json();
-  };
-  return {{"round", r.round},
-          {"connected", r.connected},
-          {"asked", r.asked},
-          {"nodes", r.nodes},
-          {"train_loss", r.train_loss},
-          {"auc", optional(r.auc)},
-          {"auc_bound", optional(r.auc_bound)},
-          {"calibration_error", optional(r.calibration_error)},
-          {"accuracy", optional(r.accuracy)},
-          {"log_loss", optional(r.log_loss)},
-          {"rmse", optional(r.rmse)},
-          {"evaluated_answers", r.evaluated},
-          {"seconds", r.seconds},
-          {"dropped", r.dropped},
-          {"dropped_by_reason", r.dropped_by_reason},
-          {"declined", r.declined}};
+namespace cartable::coordinator {
+namespace {
+
+nlohmann::json OptionalJson(const std::optional<double>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json();
 }
 
-}  // namespace cartable::coordinator
+}  // namespace
 
-namespace cartable::coordinator {
+nlohmann::json RoundRecordJson(const RoundRecord& r) {
+  auto optional = OptionalJson;
+  nlohmann::json json = {{"round", r.round},
+                         {"connected", r.connected},
+                         {"asked", r.asked},
+                         {"nodes", r.nodes},
+                         {"train_loss", r.train_loss},
+                         {"auc", optional(r.auc)},
+                         {"auc_bound", optional(r.auc_bound)},
+                         {"calibration_error", optional(r.calibration_error)},
+                         {"accuracy", optional(r.accuracy)},
+                         {"log_loss", optional(r.log_loss)},
+                         {"rmse", optional(r.rmse)},
+                         {"evaluated_answers", r.evaluated},
+                         {"seconds", r.seconds},
+                         {"dropped", r.dropped},
+                         {"dropped_by_reason", r.dropped_by_reason},
+                         {"declined", r.declined}};
+  if (r.fairness) json["fairness"] = models::FairnessTableJson(*r.fairness);
+  return json;
+}
 
 StatusOr<RoundRecord> RoundRecordFromJson(const nlohmann::json& json) {
   try {
@@ -55,6 +60,7 @@ StatusOr<RoundRecord> RoundRecordFromJson(const nlohmann::json& json) {
       r.dropped_by_reason = json.at("dropped_by_reason").get<std::map<std::string, size_t>>();
     if (json.contains("declined"))  // absent from the records of earlier versions
       r.declined = json.at("declined").get<std::map<std::string, std::string>>();
+    if (json.contains("fairness")) r.fairness = models::FairnessTableFromJson(json.at("fairness"));
     return r;
   } catch (const nlohmann::json::exception& e) {
     return DataLossError(std::string("round record: ") + e.what());

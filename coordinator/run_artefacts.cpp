@@ -5,6 +5,7 @@
 #include "coordinator/plan.h"
 #include "coordinator/round_record_json.h"
 #include "core/files.h"
+#include "models/fairness_json.h"
 
 namespace cartable::coordinator {
 namespace {
@@ -60,6 +61,8 @@ models::ModelCard RunCard(const RoundLoop& loop, const RunEnding& ending) {
     establishments.push_back(r.nodes);
   }
   card.training["establishments_per_round"] = establishments;
+  if (!loop.records().empty() && loop.records().back().fairness)
+    card.metrics["fairness"] = models::FairnessTableJson(*loop.records().back().fairness);
   return card;
 }
 
@@ -79,12 +82,36 @@ std::string RoundsCsv(const std::vector<RoundRecord>& records) {
   return csv;
 }
 
+std::string FairnessCsv(const models::FairnessTable& table) {
+  std::string csv =
+      "attribute,value,suppressed,pupils,answers,auc,auc_bound,calibration_error,"
+      "true_positive_rate,flag_rate\n";
+  for (const models::FairnessRow& r : table.rows) {
+    csv += Quoted(r.attribute) + "," + Quoted(r.value) + "," + (r.suppressed ? "1," : "0,");
+    if (r.suppressed) {
+      csv += ",,,,,,\n";
+      continue;
+    }
+    csv += std::to_string(r.pupils) + "," + std::to_string(r.answers) + "," + Cell(r.auc) + "," +
+           Cell(r.auc_bound) + "," + Cell(r.calibration_error) + "," + Cell(r.true_positive_rate) +
+           "," + Cell(r.flag_rate) + "\n";
+  }
+  for (const models::FairnessGaps& g : table.gaps) {
+    csv += Quoted(g.attribute) + ",(gap),0,,,,,," + Cell(g.equal_opportunity) + "," +
+           Cell(g.demographic_parity) + "\n";
+  }
+  return csv;
+}
+
 Status WriteRunArtefacts(const std::filesystem::path& dir, const RoundLoop& loop,
                          const RunEnding& ending) {
   CARTABLE_RETURN_IF_ERROR(EnsureDirectory(dir));
   CARTABLE_RETURN_IF_ERROR(models::WriteModelFile(dir / "model.safetensors", loop.config().model,
                                                   loop.global_model(), RunCard(loop, ending)));
-  return WriteFileAtomically(dir / "rounds.csv", RoundsCsv(loop.records()));
+  CARTABLE_RETURN_IF_ERROR(WriteFileAtomically(dir / "rounds.csv", RoundsCsv(loop.records())));
+  if (!loop.records().empty() && loop.records().back().fairness)
+    return WriteFileAtomically(dir / "fairness.csv", FairnessCsv(*loop.records().back().fairness));
+  return Status::Ok();
 }
 
 }  // namespace cartable::coordinator

@@ -28,7 +28,15 @@ models::ModelCard RunCard(const RoundLoop& loop, const RunEnding& ending);
 // dropped (names separated by ';'); empty cells for metrics a round did not measure.
 std::string RoundsCsv(const std::vector<RoundRecord>& records);
 
-// Writes DIR/model.safetensors, DIR/model.safetensors.card.json and DIR/rounds.csv, creating DIR.
+// One line per subgroup of a fairness table (models/fairness.h):
+// attribute,value,suppressed,pupils,answers,auc,auc_bound,calibration_error,true_positive_rate,
+// flag_rate; a suppressed subgroup's figures are empty cells. The gaps follow as lines whose value
+// is "(gap)", with the equal-opportunity gap in true_positive_rate and the demographic-parity gap
+// in flag_rate.
+std::string FairnessCsv(const models::FairnessTable& table);
+
+// Writes DIR/model.safetensors, DIR/model.safetensors.card.json and DIR/rounds.csv, creating DIR,
+// and DIR/fairness.csv when the last round was broken down by subgroup.
 Status WriteRunArtefacts(const std::filesystem::path& dir, const RoundLoop& loop,
                          const RunEnding& ending);
 

@@ -11,6 +11,10 @@ namespace cartable::coordinator {
 Status CheckRunConfig(const RunConfig& config) {
   if (config.rounds < 1) return InvalidArgumentError("a run needs at least 1 round");
   if (config.min_nodes < 1) return InvalidArgumentError("min_nodes must be at least 1");
+  if (Status groups = models::CheckAttributes(config.fairness); !groups.ok())
+    return groups.WithContext("fairness");
+  if (config.min_group_pupils < 1)
+    return InvalidArgumentError("min_group_pupils must be at least 1");
   if (config.expected_nodes != 0 && config.expected_nodes < config.min_nodes) {
     return InvalidArgumentError("expected_nodes (" + std::to_string(config.expected_nodes) +
                                 ") is below min_nodes (" + std::to_string(config.min_nodes) + ")");

@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/status.h"
+#include "models/fairness.h"
 #include "models/model.h"
 #include "protocol/messages.h"
 
@@ -64,6 +65,11 @@ struct RunConfig {
   // The SHA-256 of the run's plan (plan.h), sent to the nodes with each round; zeros for a run
   // started from flags.
   protocol::DigestBytes plan_hash{};
+  // The pupil attributes whose subgroups the last round's evaluation reports (fairness;
+  // models/fairness.h), each with its values, and the fewest pupils a subgroup must hold
+  // federation-wide for any of its figures to be shown.
+  std::vector<models::Attribute> fairness;
+  uint64_t min_group_pupils = models::kDefaultMinGroupPupils;
   // Attempts at one round whose aggregation failed (too few nodes left to unmask the sum, or a sum
   // no honest cohort gives); each retry leaves out the nodes that dropped or misbehaved. Then the
   // run fails.

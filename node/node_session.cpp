@@ -9,8 +9,10 @@
 #include "core/number_text.h"
 #include "core/printable.h"
 #include "exchange/contribution.h"
+#include "exchange/evaluation_wire.h"
 #include "exchange/model_wire.h"
 #include "exchange/pupil_dp_wire.h"
+#include "models/fairness_json.h"
 #include "models/metrics.h"
 #include "node/audit_trail.h"
 
@@ -19,6 +21,18 @@ namespace {
 
 protocol::Envelope Reply(uint64_t run_id, uint32_t round, protocol::Body body) {
   return protocol::Envelope{run_id, round, std::move(body)};
+}
+
+bool SameModel(const protocol::WireModelSpec& a, const protocol::WireModelSpec& b) {
+  if (a.name != b.name || a.num_skills != b.num_skills || a.num_items != b.num_items ||
+      a.num_features != b.num_features || a.options.size() != b.options.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.options.size(); ++i) {
+    if (a.options[i].key != b.options[i].key || a.options[i].value != b.options[i].value)
+      return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -30,8 +44,12 @@ uint64_t LocalTrainingSeed(uint64_t run_seed, uint32_t round, const std::string&
   return h;
 }
 
-NodeSession::NodeSession(std::string name, models::PupilSplit data, NodeSecurity security)
-    : name_(std::move(name)), data_(std::move(data)), security_(std::move(security)) {
+NodeSession::NodeSession(std::string name, models::PupilSplit data, NodeSecurity security,
+                         std::shared_ptr<const models::PupilAttributes> attributes)
+    : name_(std::move(name)),
+      data_(std::move(data)),
+      security_(std::move(security)),
+      attributes_(std::move(attributes)) {
   if (!security_.identity) {
     auto key = aggregation::secagg::SigningKey::Generate();
     CARTABLE_CHECK(key.ok()) << key.status().ToString();
@@ -121,6 +139,10 @@ std::vector<protocol::Envelope> NodeSession::OnMessage(const protocol::Envelope&
                     protocol::ErrorReply{protocol::kErrorDeclined, declined.message(), {}})};
     }
     reply = declined.ok() ? Train(*request, in.round) : StatusOr<protocol::Body>(declined);
+    if (reply.ok()) {
+      trained_ = {in.run_id, in.round};
+      trained_model_ = request->model;
+    }
   } else if (const auto* request = std::get_if<protocol::EvaluateRequest>(&in.body)) {
     if (last_evaluate_round_ && in.round <= *last_evaluate_round_) return {};
     run_id_ = in.run_id;
@@ -270,6 +292,8 @@ Status NodeSession::ChargePrivacy(const protocol::TrainRequest& request, uint64_
 }
 
 StatusOr<protocol::Body> NodeSession::Train(const protocol::TrainRequest& request, uint32_t round) {
+  dp_min_contributors_ =
+      request.establishment_dp.enabled != 0 ? request.establishment_dp.min_contributors : 0;
   if (request.secagg.enabled != 0) {
     secure_.reset();
     secure_request_ = request;
@@ -341,6 +365,23 @@ StatusOr<exchange::LocalUpdate> NodeSession::TrainLocally(const protocol::TrainR
 
 StatusOr<protocol::Body> NodeSession::Evaluate(const protocol::EvaluateRequest& request,
                                                uint32_t round) {
+  if (Status groups = CheckGroups(request); !groups.ok()) return groups;
+  if (request.secagg.enabled == 0 && !security_.allow_plain_updates) {
+    return PermissionDeniedError(
+        "this node sends its evaluation statistics only under secure aggregation, and the round "
+        "asks for them in the clear");
+  }
+  if (!trained_ || trained_->first != *run_id_ || trained_->second != round) {
+    return FailedPreconditionError(
+        "this node evaluates only after training in the same round, and "
+        "it took no part in round " +
+        std::to_string(round) + "'s training");
+  }
+  if (!SameModel(request.model, trained_model_)) {
+    return PermissionDeniedError(
+        "the evaluation asks for model '" + request.model.name +
+        "' with other settings than the model this node trained in round " + std::to_string(round));
+  }
   if (evaluated_run_ != *run_id_) {
     evaluated_run_ = *run_id_;
     evaluated_.clear();
@@ -357,35 +398,77 @@ StatusOr<protocol::Body> NodeSession::Evaluate(const protocol::EvaluateRequest& 
     secure_stage_ = protocol::Stage::kAdvertiseKeys;
     protocol::Body advert;
     auto evaluator = [this, request, round]() { return EvaluateLocally(request, round); };
+    // The sum of the evaluation keeps the floor the run's establishment-level DP sets on the
+    // training's: no fewer contributors than the noise was planned for.
+    aggregation::secagg::ClientPolicy policy = security_.policy;
+    policy.min_cohort = std::max<size_t>(policy.min_cohort, dp_min_contributors_);
     CARTABLE_ASSIGN_OR_RETURN(
-        secure_, StartSecureEvaluation(request, *run_id_, round, name_, *security_.identity,
-                                       security_.policy, evaluator, &advert));
+        secure_, StartSecureEvaluation(request, *run_id_, round, name_, *security_.identity, policy,
+                                       evaluator, &advert));
     return advert;
   }
-  if (!security_.allow_plain_updates) {
-    return PermissionDeniedError(
-        "this node sends its evaluation statistics only under secure aggregation, and the round "
-        "asks for them in the clear");
-  }
-  CARTABLE_ASSIGN_OR_RETURN(models::SummableMetrics m, EvaluateLocally(request, round));
-  return protocol::Body(protocol::EvaluateResult{std::move(m.positive_histogram),
-                                                 std::move(m.negative_histogram), m.log_loss_sum,
-                                                 m.correct, m.count, m.squared_error_sum});
+  CARTABLE_ASSIGN_OR_RETURN(models::EvaluationStatistics s, EvaluateLocally(request, round));
+  return protocol::Body(exchange::ToWire(std::move(s)));
 }
 
-StatusOr<models::SummableMetrics> NodeSession::EvaluateLocally(
+StatusOr<models::EvaluationStatistics> NodeSession::EvaluateLocally(
     const protocol::EvaluateRequest& request, uint32_t round) {
   CARTABLE_RETURN_IF_ERROR(EnsureModel(request.model));
   CARTABLE_RETURN_IF_ERROR(model_->SetParameters(request.parameters));
-  const std::vector<uint8_t> labels = models::Labels(data_.test, model_->input());
-  if (labels.empty()) return FailedPreconditionError("this node has no held-out pupil");
+  if (models::Labels(data_.test, model_->input()).empty())
+    return FailedPreconditionError("this node has no held-out pupil");
   CARTABLE_ASSIGN_OR_RETURN(std::vector<float> scores, model_->Predict(data_.test));
-  CARTABLE_ASSIGN_OR_RETURN(models::SummableMetrics m, models::SummableMetrics::Of(scores, labels));
+  const std::vector<models::Attribute> attributes = exchange::AttributesOf(request.groups);
+  static const models::PupilAttributes kNone;
+  CARTABLE_ASSIGN_OR_RETURN(
+      models::EvaluationStatistics s,
+      models::EvaluationStatistics::Of(scores, data_.test, model_->input(), attributes,
+                                       attributes_ ? *attributes_ : kNone));
+  const models::SummableMetrics& m = s.all.metrics;
   const auto auc = m.Auc();
   spdlog::info(
       "round {}: evaluated on {} held-out answers here, AUC {} (this school's figures stay here)",
-      round, m.count, auc.ok() ? NumberText(*auc, 4) : "undefined");
-  return m;
+      round, s.all.metrics.count, auc.ok() ? NumberText(*auc, 4) : "undefined");
+  auto figure = [](const StatusOr<double>& v) {
+    return v.ok() ? nlohmann::json(*v) : nlohmann::json(nullptr);
+  };
+  nlohmann::ordered_json report = {{"run_id", *run_id_},
+                                   {"round", round},
+                                   {"model", request.model.name},
+                                   {"answers", m.count},
+                                   {"pupils", s.all.pupils},
+                                   {"auc", figure(auc)},
+                                   {"auc_bound", figure(m.AucBinningBound())},
+                                   {"accuracy", figure(m.Accuracy())},
+                                   {"log_loss", figure(m.LogLoss())},
+                                   {"rmse", figure(m.Rmse())},
+                                   {"calibration_error", figure(m.CalibrationError())}};
+  if (!attributes.empty()) {
+    const models::FairnessTable table =
+        models::BuildFairnessTable(attributes, s, std::max<uint64_t>(request.min_group_pupils, 1));
+    report["fairness"] = models::FairnessTableJson(table);
+    for (const models::FairnessRow& row : table.rows) {
+      if (row.suppressed) {
+        spdlog::info(
+            "round {}: {} = {}: suppressed here (fewer than {} pupils, or to protect such "
+            "a subgroup)",
+            round, row.attribute, row.value, table.min_group_pupils);
+      } else {
+        spdlog::info("round {}: {} = {}: {} pupils, {} answers, AUC {}", round, row.attribute,
+                     row.value, row.pupils, row.answers,
+                     row.auc ? NumberText(*row.auc, 4) : "undefined");
+      }
+    }
+  }
+  if (report_) report_({"evaluated_here", std::move(report)});
+  return s;
+}
+
+Status NodeSession::CheckGroups(const protocol::EvaluateRequest& request) const {
+  const std::vector<models::Attribute> attributes = exchange::AttributesOf(request.groups);
+  if (Status checked = models::CheckAttributes(attributes); !checked.ok())
+    return checked.WithContext("the subgroups the evaluation asks for");
+  return Status::Ok();
 }
 
 }  // namespace cartable::node

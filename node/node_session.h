@@ -6,16 +6,20 @@
 // node's data split and its local model. Training happens inside OnMessage (compute, not I/O). Not
 // thread safe.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "aggregation/secagg/client.h"
 #include "aggregation/secagg/signing.h"
 #include "models/dataset.h"
+#include "models/fairness.h"
 #include "models/model.h"
+#include "node/audit_trail.h"
 #include "node/plan_policy.h"
 #include "node/privacy_ledger.h"
 #include "node/secure_update.h"
@@ -48,7 +52,10 @@ struct NodeSecurity {
 class NodeSession {
  public:
   // `data` is this establishment's split by pupil: train for local updates, test for evaluation.
-  NodeSession(std::string name, models::PupilSplit data, NodeSecurity security = {});
+  // `attributes` (may be null) are its pupils' attributes, by key, for evaluations by subgroup
+  // (fairness): subgroups of an attribute it lacks hold none of its pupils.
+  NodeSession(std::string name, models::PupilSplit data, NodeSecurity security = {},
+              std::shared_ptr<const models::PupilAttributes> attributes = nullptr);
 
   // The first message on a connection, and again whenever the coordinator has lost track of this
   // node (it restarted). After a Hello the node follows whatever run the coordinator serves next: a
@@ -59,6 +66,15 @@ class NodeSession {
   // said Hello), or for a round already answered, gets no reply. Failures become an ErrorReply
   // naming what went wrong. A coordinator that does not know this node gets a Hello.
   std::vector<protocol::Envelope> OnMessage(const protocol::Envelope& in);
+
+  // Hears what each evaluation found of this school's own pupils, its local report: an
+  // "evaluated_here" note with the run, the round, its held-out answers and pupils, its AUC (and
+  // bound), accuracy, log-loss, RMSE and calibration error, and, when the run asks for subgroups,
+  // its fairness table with its own subgroups under the run's threshold suppressed. Nothing of it
+  // leaves the node but inside the masked sum.
+  void ReportEvaluationsTo(std::function<void(const AuditNote&)> report) {
+    report_ = std::move(report);
+  }
 
   bool finished() const { return finished_; }
   const std::string& finish_reason() const { return finish_reason_; }
@@ -82,10 +98,12 @@ class NodeSession {
                                                uint32_t round);
   std::vector<protocol::Envelope> OnSecAggMessage(const protocol::Envelope& in);
   StatusOr<protocol::Body> Evaluate(const protocol::EvaluateRequest& request, uint32_t round);
-  // This school's statistics of `request`'s parameters on its held-out pupils; its own figures
-  // go to its log, and only to it.
-  StatusOr<models::SummableMetrics> EvaluateLocally(const protocol::EvaluateRequest& request,
-                                                    uint32_t round);
+  // Ok, or why the subgroups `request` asks for cannot be evaluated (models::CheckAttributes).
+  Status CheckGroups(const protocol::EvaluateRequest& request) const;
+  // This school's statistics of `request`'s parameters on its held-out pupils (and each subgroup
+  // it asks for); its own figures go to its log, and only to it, small subgroups suppressed.
+  StatusOr<models::EvaluationStatistics> EvaluateLocally(const protocol::EvaluateRequest& request,
+                                                         uint32_t round);
   Status EnsureModel(const protocol::WireModelSpec& spec);
   // Examples the current model would train on: answers or pupil records.
   size_t TrainingSize() const {
@@ -97,6 +115,11 @@ class NodeSession {
   std::string name_;
   models::PupilSplit data_;
   NodeSecurity security_;
+  std::shared_ptr<const models::PupilAttributes> attributes_;
+  std::function<void(const AuditNote&)> report_;
+  // The fewest contributors the run's establishment-level DP needs (0: none), from its last
+  // training request: an evaluation's sum keeps the same floor.
+  uint32_t dp_min_contributors_ = 0;
   // The sum being securely aggregated (a round's training, then its evaluation): the training's
   // request (trained on once the shares arrive), the state machine, and the last SecAgg+ stage
   // answered (a repeated or earlier stage is a duplicate).
@@ -113,6 +136,11 @@ class NodeSession {
   // would give that school's figures away.
   uint64_t evaluated_run_ = 0;
   std::set<aggregation::secagg::Sha256Digest> evaluated_;
+  // The (run, attempt) of the last training this node took part in, and the model it trained: an
+  // evaluation must follow a training of its own in the same attempt, of the same model, so that
+  // the plan policy that let the training in covers the evaluation too.
+  std::optional<std::pair<uint64_t, uint32_t>> trained_;
+  protocol::WireModelSpec trained_model_;
   bool rejoining_ = true;  // said Hello and heard nothing of a run since
   bool finished_ = false;
   std::string finish_reason_;

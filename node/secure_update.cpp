@@ -89,8 +89,8 @@ StatusOr<std::unique_ptr<SecureUpdate>> StartSecureEvaluation(
   // narrower one the quantiser refuses.
   params.modulus_bits = std::max(params.modulus_bits, modulus_bits);
   auto pack = [evaluator = std::move(evaluator)]() -> StatusOr<std::vector<float>> {
-    CARTABLE_ASSIGN_OR_RETURN(models::SummableMetrics metrics, evaluator());
-    return exchange::PackEvaluation(metrics);
+    CARTABLE_ASSIGN_OR_RETURN(models::EvaluationStatistics statistics, evaluator());
+    return exchange::PackEvaluation(statistics);
   };
   return SecureUpdate::Start(std::move(params), name, identity, policy,
                              exchange::ModelHash(request.parameters), std::move(pack), std::nullopt,

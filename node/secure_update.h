@@ -21,7 +21,7 @@
 #include "aggregation/secagg/client.h"
 #include "core/status.h"
 #include "exchange/contribution.h"
-#include "models/metrics.h"
+#include "models/fairness.h"
 #include "protocol/messages.h"
 
 namespace cartable::node {
@@ -80,7 +80,7 @@ StatusOr<std::unique_ptr<SecureUpdate>> StartSecureTraining(
 
 // A node's part in a secure evaluation: masks the statistics `evaluator` returns
 // (exchange/evaluation_vector.h), quantised with unit levels.
-using Evaluator = std::function<StatusOr<models::SummableMetrics>()>;
+using Evaluator = std::function<StatusOr<models::EvaluationStatistics>()>;
 StatusOr<std::unique_ptr<SecureUpdate>> StartSecureEvaluation(
     const protocol::EvaluateRequest& request, uint64_t run_id, uint32_t round,
     const std::string& name, const aggregation::secagg::SigningKey& identity,

@@ -330,19 +330,32 @@ void VisitFields(TrainResult& m, F& f) {
   f(m.contribution);
 }
 template <typename F>
+void VisitFields(WireAttribute& m, F& f) {
+  f(m.name);
+  f(m.values);
+}
+template <typename F>
 void VisitFields(EvaluateRequest& m, F& f) {
   f(m.model);
   f(m.parameters);
   f(m.secagg);
+  f(m.groups);
+  f(m.min_group_pupils);
 }
 template <typename F>
-void VisitFields(EvaluateResult& m, F& f) {
+void VisitFields(WireGroupStatistics& m, F& f) {
   f(m.positive_histogram);
   f(m.negative_histogram);
   f(m.log_loss_sum);
   f(m.correct);
   f(m.count);
   f(m.squared_error_sum);
+  f(m.pupils);
+}
+template <typename F>
+void VisitFields(EvaluateResult& m, F& f) {
+  f(m.all);
+  f(m.groups);
 }
 template <typename F>
 void VisitFields(Shutdown& m, F& f) {

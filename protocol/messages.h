@@ -17,8 +17,8 @@ namespace cartable::protocol {
 
 // Frames carry it; a peer speaking another version is refused (codec.h). 2: SecAgg+ commitments to
 // secrets and shares, and reports of unusable shares. 5: DP-SGD parameters in TrainRequest. 7:
-// secure evaluation (a SecAgg+ plan in EvaluateRequest).
-inline constexpr uint8_t kProtocolVersion = 7;
+// secure evaluation (a SecAgg+ plan in EvaluateRequest). 8: evaluation by subgroup (fairness).
+inline constexpr uint8_t kProtocolVersion = 8;
 
 // One hyperparameter of a model, as text (the model parses and checks it).
 struct ModelOption {
@@ -133,23 +133,39 @@ struct TrainResult {
 // coordinator → node: evaluate these parameters on the held-out pupils. With `secagg` enabled the
 // node answers with no EvaluateResult: its statistics go through a SecAgg+ round of their own
 // (exchange/evaluation_vector.h), whose plan this is, and the coordinator unmasks only their sum.
+//
+// `groups` asks for the statistics of each subgroup too (models/fairness.h): each attribute with
+// the values that are its subgroups (at most models::kMaxSubgroups in all); the node's own report
+// suppresses its subgroups of fewer than `min_group_pupils` pupils, as the coordinator's does.
+struct WireAttribute {
+  std::string name;
+  std::vector<std::string> values;
+};
 struct EvaluateRequest {
   WireModelSpec model;
   std::vector<float> parameters;
   SecAggPlan secagg;
+  std::vector<WireAttribute> groups;
+  uint64_t min_group_pupils = 0;
 };
 
 // node → coordinator, in evaluations without secure aggregation only (comparison runs): summable
-// evaluation statistics (per-label score histograms and sums), from which the coordinator computes
-// federation-wide AUC, accuracy and log-loss without seeing any single prediction, but with each
-// school's figures in view.
-struct EvaluateResult {
+// evaluation statistics (per-label score histograms and sums, and the pupils behind them), from
+// which the coordinator computes federation-wide AUC, accuracy and log-loss without seeing any
+// single prediction, but with each school's figures in view: `all` of the held-out answers, and
+// `groups` one per subgroup the request asked for, in its order.
+struct WireGroupStatistics {
   std::vector<uint64_t> positive_histogram;
   std::vector<uint64_t> negative_histogram;
   double log_loss_sum = 0;
   uint64_t correct = 0;
   uint64_t count = 0;
   double squared_error_sum = 0;
+  uint64_t pupils = 0;
+};
+struct EvaluateResult {
+  WireGroupStatistics all;
+  std::vector<WireGroupStatistics> groups;
 };
 
 // coordinator → node: the run is over (or was stopped); `reason` says which.

@@ -91,8 +91,8 @@ InProcessOutcome RunInProcess(const coordinator::RunConfig& run,
     clients.push_back(
         std::make_unique<protocol::FaultyClientTransport>(network.Connect(), node_faults));
     security.identity = schools[i].identity;
-    sessions.push_back(std::make_unique<node::NodeSession>(schools[i].name,
-                                                           std::move(schools[i].split), security));
+    sessions.push_back(std::make_unique<node::NodeSession>(
+        schools[i].name, std::move(schools[i].split), security, schools[i].attributes));
   }
   std::vector<node::PoolMember> members;
   for (size_t i = 0; i < schools.size(); ++i)

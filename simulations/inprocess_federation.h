@@ -28,6 +28,8 @@ struct InProcessSchool {
   // Its identity key, which also seeds its quantiser's rounding coins: a simulation that derives
   // it from its seed gets the same sums, bit for bit, from run to run. Null: a fresh key.
   std::shared_ptr<const aggregation::secagg::SigningKey> identity;
+  // Its pupils' attributes, for evaluation by subgroup (null: none; may be shared by schools).
+  std::shared_ptr<const models::PupilAttributes> attributes;
 };
 
 struct InProcessOutcome {

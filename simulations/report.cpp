@@ -58,7 +58,8 @@ nlohmann::json ToJson(const ScenarioConfig& c) {
     if (auto cost = exchange::RunEpsilon(run, c.local_epochs); cost.ok())
       pupil["epsilon"] = cost->epsilon;
   }
-  return {{"establishment_dp", establishment},
+  return {{"fairness", {{"attributes", c.fairness}, {"min_group_pupils", c.min_group_pupils}}},
+          {"establishment_dp", establishment},
           {"pupil_dp", pupil},
           {"schools", c.cohort.schools},
           {"data", c.data.empty()

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "aggregation/secagg/hkdf.h"
@@ -20,6 +21,7 @@
 #include "ingest/formats.h"
 #include "ingest/pseudonymizer.h"
 #include "ingest/pupil_attributes.h"
+#include "models/fairness_json.h"
 #include "simulations/inprocess_federation.h"
 #include "simulations/partition.h"
 #include "simulations/process_federation.h"
@@ -107,7 +109,8 @@ models::ModelSpec ScenarioModel(const ScenarioConfig& config) {
 // (the simulation stands for every school), cut pupil by pupil as the partition says, and each
 // school's share split into train and test pupils as its node would.
 StatusOr<std::vector<VirtualSchool>> PrepareDataSchools(const ScenarioConfig& config,
-                                                        models::ModelSpec& spec) {
+                                                        models::ModelSpec& spec,
+                                                        std::vector<models::Attribute>& subgroups) {
   const auto key_dir = config.out_dir / "pseudonym-keys";
   CARTABLE_RETURN_IF_ERROR(EnsureDirectory(key_dir));
   const auto key = key_dir / "dataset.key";
@@ -123,6 +126,17 @@ StatusOr<std::vector<VirtualSchool>> PrepareDataSchools(const ScenarioConfig& co
     CARTABLE_ASSIGN_OR_RETURN(attribute, ingest::LoadPupilAttribute(
                                              config.data, config.partition.column, &pseudonymizer));
   }
+  auto attributes = std::make_shared<models::PupilAttributes>();
+  for (const std::string& column : config.fairness) {
+    CARTABLE_ASSIGN_OR_RETURN(ingest::PupilAttribute values,
+                              ingest::LoadPupilAttribute(config.data, column, &pseudonymizer));
+    // Every value a pupil of the dataset has is a subgroup, in sorted order.
+    std::set<std::string> seen;
+    for (const auto& [key, value] : values) seen.insert(value);
+    subgroups.push_back({column, {seen.begin(), seen.end()}});
+    (*attributes)[column] = std::move(values);
+  }
+  CARTABLE_RETURN_IF_ERROR(models::CheckAttributes(subgroups).WithContext("--fairness"));
   CARTABLE_ASSIGN_OR_RETURN(
       Partition partition,
       PartitionPupilsIntoSchools(log, config.partition, static_cast<size_t>(config.cohort.schools),
@@ -148,7 +162,7 @@ StatusOr<std::vector<VirtualSchool>> PrepareDataSchools(const ScenarioConfig& co
       models::PartitionPupils(log, partition.school_of, partition.names.size());
   std::vector<VirtualSchool> schools;
   for (size_t s = 0; s < parts.size(); ++s) {
-    VirtualSchool school{partition.names[s], {}, key, {}};
+    VirtualSchool school{partition.names[s], {}, key, {}, attributes};
     school.split = models::SplitByPupil(parts[s], config.test_fraction, config.cohort.seed);
     if (school.split.train.num_pupils() == 0 || school.split.test.num_pupils() == 0) {
       // Too small to hold out anyone by chance: the first pupil is held out.
@@ -166,7 +180,7 @@ StatusOr<std::vector<VirtualSchool>> PrepareDataSchools(const ScenarioConfig& co
 }
 
 coordinator::RunConfig ScenarioRun(const ScenarioConfig& config, const models::ModelSpec& model,
-                                   size_t schools) {
+                                   size_t schools, std::vector<models::Attribute> subgroups) {
   coordinator::RunConfig run;
   run.run_id = 0x636172746162ULL ^ config.cohort.seed;
   run.rounds = config.rounds;
@@ -182,6 +196,8 @@ coordinator::RunConfig ScenarioRun(const ScenarioConfig& config, const models::M
   if (run.establishment_dp.enabled != 0) run.establishment_dp.rounds = config.rounds;
   run.dp = config.pupil_dp;
   if (run.dp.enabled != 0) run.dp.rounds = config.rounds;
+  run.fairness = std::move(subgroups);
+  run.min_group_pupils = config.min_group_pupils;
   return run;
 }
 
@@ -189,9 +205,10 @@ coordinator::RunConfig ScenarioRun(const ScenarioConfig& config, const models::M
 // OUT/audit.jsonl as a daemon keeps it (a fresh one per simulation, like report.json).
 StatusOr<FederationResult> RunFederation(
     const ScenarioConfig& config, const models::ModelSpec& model,
-    const std::vector<VirtualSchool>& schools,
+    const std::vector<VirtualSchool>& schools, std::vector<models::Attribute> subgroups,
     const std::function<void(const coordinator::RoundRecord&)>& on_round) {
-  const coordinator::RunConfig run = ScenarioRun(config, model, schools.size());
+  const coordinator::RunConfig run =
+      ScenarioRun(config, model, schools.size(), std::move(subgroups));
   const auto audit_path = config.out_dir / "audit.jsonl";
   std::filesystem::remove(audit_path);
   CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<audit::AuditLog> audit,
@@ -225,7 +242,7 @@ StatusOr<FederationResult> RunFederation(
     members.reserve(schools.size());
     for (const VirtualSchool& s : schools) {
       CARTABLE_ASSIGN_OR_RETURN(auto identity, SeededIdentity(config.cohort.seed, s.name));
-      members.push_back({s.name, s.split, std::move(identity)});
+      members.push_back({s.name, s.split, std::move(identity), s.attributes});
     }
     InProcessOptions options;
     options.workers = config.workers;
@@ -274,6 +291,12 @@ Status Validate(const ScenarioConfig& c) {
         "a dataset split into virtual schools runs in process for now: add --mode inproc");
   }
   if (c.workers < 1) return InvalidArgumentError("workers must be at least 1");
+  if (!c.fairness.empty() && c.data.empty()) {
+    return InvalidArgumentError(
+        "fairness by subgroup needs pupil attributes, and a synthetic cohort has none: give a "
+        "dataset with --data (e.g. oulad:data/oulad --fairness gender,age_band)");
+  }
+  if (c.min_group_pupils < 1) return InvalidArgumentError("min group pupils must be at least 1");
   if (c.mode == SimulationMode::kProcesses) {
     if (c.cohort.schools > kMaxProcessSchools) {
       return InvalidArgumentError(std::to_string(c.cohort.schools) +
@@ -320,13 +343,14 @@ StatusOr<nlohmann::json> RunScenario(
   CARTABLE_RETURN_IF_ERROR(EnsureDirectory(config.out_dir));
   std::vector<SyntheticSchool> cohort;
   std::vector<VirtualSchool> schools;
+  std::vector<models::Attribute> subgroups;
   models::ModelSpec spec = config.model;
   if (config.data.empty()) {
     cohort = GenerateCohort(config.cohort);
     CARTABLE_ASSIGN_OR_RETURN(schools, PrepareSchools(config, cohort));
     spec = ScenarioModel(config);
   } else {
-    CARTABLE_ASSIGN_OR_RETURN(schools, PrepareDataSchools(config, spec));
+    CARTABLE_ASSIGN_OR_RETURN(schools, PrepareDataSchools(config, spec, subgroups));
   }
   // Every school is known before the run: a federation secure aggregation cannot serve is refused
   // now, not after a join deadline.
@@ -338,7 +362,7 @@ StatusOr<nlohmann::json> RunScenario(
     }
   }
   CARTABLE_ASSIGN_OR_RETURN(FederationResult federation,
-                            RunFederation(config, spec, schools, on_round));
+                            RunFederation(config, spec, schools, subgroups, on_round));
 
   spdlog::info("computing baselines on the same held-out pupils");
   std::vector<const models::InteractionLog*> trains, tests;
@@ -391,6 +415,12 @@ StatusOr<nlohmann::json> RunScenario(
   for (const auto& r : federation.records)
     report["rounds"].push_back(coordinator::RoundRecordJson(r));
   report["participation"] = Participation(schools.size(), federation.records);
+  // The last round's table by subgroup, small subgroups suppressed (null without --fairness, or
+  // when the last round's evaluation failed).
+  report["fairness"] = nullptr;
+  for (const auto& r : federation.records) {
+    if (r.fairness) report["fairness"] = models::FairnessTableJson(*r.fairness);
+  }
   report["config"] = ToJson(config);
   report["config"]["schools"] = schools.size();
   if (!config.data.empty()) {  // the synthetic cohort's settings did not apply
@@ -401,6 +431,12 @@ StatusOr<nlohmann::json> RunScenario(
   CARTABLE_RETURN_IF_ERROR(WriteReport(report, config.out_dir / "report.json"));
   CARTABLE_RETURN_IF_ERROR(WriteFileAtomically(config.out_dir / "rounds.csv",
                                                coordinator::RoundsCsv(federation.records)));
+  std::filesystem::remove(config.out_dir / "fairness.csv");  // an earlier simulation's
+  if (!federation.records.empty() && federation.records.back().fairness) {
+    CARTABLE_RETURN_IF_ERROR(
+        WriteFileAtomically(config.out_dir / "fairness.csv",
+                            coordinator::FairnessCsv(*federation.records.back().fairness)));
+  }
   return report;
 }
 

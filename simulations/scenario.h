@@ -16,6 +16,7 @@
 
 #include "coordinator/round_loop.h"
 #include "core/status.h"
+#include "models/fairness.h"
 #include "models/model.h"
 #include "simulations/partition.h"
 #include "simulations/synthetic_cohort.h"
@@ -65,6 +66,11 @@ struct ScenarioConfig {
   protocol::WireEstablishmentDp establishment_dp;
   // DP-SGD per pupil at every school (enabled 0: none); its rounds are the scenario's.
   protocol::WirePupilDp pupil_dp;
+  // Pupil attributes of the dataset whose subgroups the last round's evaluation reports
+  // (fairness; every value found in the dataset is a subgroup), and the fewest pupils a subgroup
+  // must hold federation-wide for its figures to be shown.
+  std::vector<std::string> fairness;
+  uint64_t min_group_pupils = models::kDefaultMinGroupPupils;
 };
 
 Status Validate(const ScenarioConfig& config);

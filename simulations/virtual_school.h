@@ -13,6 +13,7 @@
 #include "coordinator/round_loop.h"
 #include "core/status.h"
 #include "models/dataset.h"
+#include "models/fairness.h"
 
 namespace cartable::simulations {
 
@@ -21,6 +22,9 @@ struct VirtualSchool {
   std::filesystem::path csv;            // its answers, as its node process reads them
   std::filesystem::path pseudonym_key;  // the school's own; the simulation holds every school's
   models::PupilSplit split;
+  // Its pupils' attributes for fairness by subgroup (null: none); shared by the schools of one
+  // dataset, whose pupil keys never collide.
+  std::shared_ptr<const models::PupilAttributes> attributes;
 };
 
 // Hears each completed round with the global model it produced.

@@ -104,6 +104,38 @@ TEST(HostileNodeTest, MadeUpEvaluationStatisticsCostTheRoundItsMetricsNeverTheRu
   }
 }
 
+// The last round of a run with fairness asks for subgroups: a node masks pupils its subgroup does
+// not hold. The sum's block for that subgroup has more pupils than answers, so the last round goes
+// without metrics or fairness table; the first round, not broken down, keeps its metrics, and
+// training and the run go on.
+TEST(HostileNodeTest, MadeUpSubgroupStatisticsCostTheLastRoundItsTableNeverTheRun) {
+  testing::ScratchDir dir("cartable-hostile-subgroups");
+  EnrolledFederation federation(dir.path(), 5);
+  coordinator::RunConfig run = federation.Run(2);
+  run.fairness = {{"band", {"low", "high"}}};
+  std::unique_ptr<testing::HostileNode> attacker;
+  // The pupils of the first subgroup: the last value of the second block.
+  const size_t pupils_slot = 2 * exchange::EvaluationVectorSize() - 1;
+  RunResult result = RunWithOneHostile(
+      federation, run, 4,
+      [pupils_slot](protocol::Envelope& e) {
+        auto* input = std::get_if<protocol::MaskedInput>(&e.body);
+        if (input == nullptr || input->words64.size() != exchange::EvaluationVectorSize(2))
+          return false;
+        input->words64[pupils_slot] += 1000;
+        return true;
+      },
+      &attacker);
+  ASSERT_TRUE(result.outcome.ok()) << result.outcome;
+  EXPECT_EQ(attacker->tampered(), 1);
+  ASSERT_EQ(result.records.size(), 2u);
+  EXPECT_TRUE(result.records[0].auc.has_value()) << "the first round asks for no subgroup";
+  EXPECT_FALSE(result.records[0].fairness.has_value());
+  EXPECT_EQ(result.records[1].nodes, 5u) << "training is untouched";
+  EXPECT_FALSE(result.records[1].auc.has_value());
+  EXPECT_FALSE(result.records[1].fairness.has_value());
+}
+
 // Regression: a Hello presenting another identity key than the node's enrolled one was accepted,
 // and every roster-checking node then refused each attempt at the round. With keygen's
 // NAME.sign.pub in its allow-list, the coordinator checks the key itself and refuses the Hello.

@@ -6,8 +6,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <memory>
 #include <set>
 
+#include "models/fairness.h"
 #include "models/metrics.h"
 #include "models/model.h"
 #include "protocol/codec.h"
@@ -133,6 +136,75 @@ TEST(SecureEvaluationTest, TheSecurelySummedMetricsAreThoseOfThePooledHeldOutPup
   EXPECT_NEAR(*last.log_loss, models::LogLoss(scores, labels).value(), 5 / n + 1e-6);
   EXPECT_NEAR(*last.rmse * *last.rmse, std::pow(models::Rmse(scores, labels).value(), 2),
               5 / n + 1e-6);
+}
+
+// Fairness by subgroup: each pupil gets a band from its key ("tiny" for three pupils only, and a
+// quarter of them one the run does not list, so that "tiny" cannot be told from all minus the
+// others); the last round's table, securely summed, is the table of the pooled held-out pupils,
+// with "tiny" suppressed; in the clear it is the same.
+TEST(SecureEvaluationTest, TheFairnessTableIsThatOfThePooledHeldOutPupilsSmallGroupsSuppressed) {
+  auto bands = std::make_shared<models::PupilAttributes>();
+  Federation base = SmallFederation(true);
+  int tiny = 0;
+  for (const auto& school : base.schools) {
+    for (const auto* log : {&school.split.train, &school.split.test}) {
+      for (const std::string& key : log->pupil_keys) {
+        const size_t h = std::hash<std::string>{}(key);
+        std::string band = h % 4 == 0 ? "other" : h % 4 == 1 ? "low" : "high";  // "other": unlisted
+        if (log == &school.split.test && tiny < 3) {
+          band = "tiny";
+          tiny += 1;
+        }
+        (*bands)["band"][key] = band;
+      }
+    }
+  }
+  const std::vector<models::Attribute> attributes = {{"band", {"high", "low", "tiny", "none"}}};
+  std::vector<models::FairnessTable> tables;
+  for (bool secagg : {true, false}) {
+    Federation f = SmallFederation(secagg);
+    for (auto& school : f.schools) school.attributes = bands;
+    f.run.fairness = attributes;
+    f.run.min_group_pupils = 10;
+    std::vector<const models::InteractionLog*> tests;
+    for (const auto& school : f.schools) tests.push_back(&school.split.test);
+    const models::InteractionLog pooled_test = models::Concatenate(tests);
+    Transcript transcript;
+    auto outcome = RunTranscribed(f, transcript);
+    ASSERT_TRUE(outcome.status.ok()) << outcome.status;
+    ASSERT_EQ(outcome.records.size(), 3u);
+    EXPECT_FALSE(outcome.records[0].fairness.has_value());  // the last round only
+    ASSERT_TRUE(outcome.records.back().fairness.has_value());
+    const models::FairnessTable& table = *outcome.records.back().fairness;
+    if (secagg) EXPECT_EQ(transcript.types.count(protocol::MessageType::kEvaluateResult), 0u);
+
+    auto model = models::CreateModel(f.run.model).value();
+    ASSERT_TRUE(model->SetParameters(outcome.model).ok());
+    const std::vector<float> scores = model->Predict(pooled_test).value();
+    const auto pooled =
+        models::EvaluationStatistics::Of(scores, pooled_test, model->input(), attributes, *bands)
+            .value();
+    const models::FairnessTable expected = models::BuildFairnessTable(attributes, pooled, 10);
+    ASSERT_EQ(table.rows.size(), 4u);
+    for (size_t r = 0; r < 4; ++r) {
+      SCOPED_TRACE(table.rows[r].value);
+      EXPECT_EQ(table.rows[r].suppressed, expected.rows[r].suppressed);
+      EXPECT_EQ(table.rows[r].pupils, expected.rows[r].pupils);
+      EXPECT_EQ(table.rows[r].answers, expected.rows[r].answers);
+      EXPECT_EQ(table.rows[r].auc, expected.rows[r].auc);
+      EXPECT_EQ(table.rows[r].true_positive_rate, expected.rows[r].true_positive_rate);
+      EXPECT_EQ(table.rows[r].flag_rate, expected.rows[r].flag_rate);
+    }
+    EXPECT_FALSE(table.rows[0].suppressed);
+    EXPECT_FALSE(table.rows[1].suppressed);
+    EXPECT_TRUE(table.rows[2].suppressed);  // three pupils
+    EXPECT_TRUE(table.rows[3].suppressed);  // nobody
+    EXPECT_FALSE(table.rows[2].auc.has_value());
+    ASSERT_TRUE(table.gaps[0].equal_opportunity.has_value());
+    EXPECT_EQ(table.gaps[0].equal_opportunity, expected.gaps[0].equal_opportunity);
+    tables.push_back(table);
+  }
+  EXPECT_EQ(tables[0].rows[0].auc, tables[1].rows[0].auc);
 }
 
 }  // namespace

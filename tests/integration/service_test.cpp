@@ -279,6 +279,12 @@ TEST_F(ServiceTest, TwoRunsSubmittedWatchedAndFetchedAreServedByTheSameNodeDaemo
     // 2 runs of 4 rounds, each with two secure sums: the update, then the evaluation statistics.
     EXPECT_EQ(Count(text, R"("type":"MaskedInput")"), 16U) << text;
     EXPECT_NE(text.find(R"("plan_hash":")" + hash + "\""), std::string::npos) << text;
+    // Its own evaluation report beside it: one entry per evaluation, intact, never sent.
+    const fs::path report = dir() / ("school-" + std::to_string(i)) / "state" / "evaluations.jsonl";
+    auto [report_verified, report_said] =
+        Cartable({"audit", "verify", report.string()}, Log("verify"));
+    EXPECT_EQ(report_verified, 0) << report_said;
+    EXPECT_EQ(Count(Slurp(report), R"("event":"evaluated_here")"), 8U) << Slurp(report);
   }
 }
 

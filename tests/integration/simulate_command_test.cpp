@@ -117,6 +117,9 @@ TEST(SimulateCommandTest, BadOptionsExitWithCodeTwoAndAMessage) {
         std::vector<std::string>{"coordinator", "--neighbours", "all"},
         std::vector<std::string>{"simulate", "--data", "oulad:" + kOuladSubset, "--partition",
                                  "by:region", "--schools", "5"},
+        std::vector<std::string>{"simulate", "--fairness", "gender"},  // a synthetic cohort
+        std::vector<std::string>{"simulate", "--data", "oulad:" + kOuladSubset, "--fairness",
+                                 "gender", "--min-group-pupils", "0"},
         std::vector<std::string>{"no-such-command"}, std::vector<std::string>{"node"}}) {
     args.insert(args.begin(), CARTABLE_BINARY);
     const auto log = dir.path() / "cli.log";

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/subprocess.h"
@@ -142,9 +143,10 @@ const std::filesystem::path kOuladSubset =
 // and federated training lands near the pooled baseline.
 TEST(SimulateRealDataTest, OuladByRegionFederatedLandsNearThePooledBaseline) {
   testing::ScratchDir dir("cartable-simulate-oulad");
-  const Simulated s = Simulate(dir, "oulad",
-                               {"--data", "oulad:" + kOuladSubset.string(), "--partition",
-                                "by:region", "--model", "logistic"});
+  const Simulated s =
+      Simulate(dir, "oulad",
+               {"--data", "oulad:" + kOuladSubset.string(), "--partition", "by:region", "--model",
+                "logistic", "--fairness", "gender,age_band,disability,imd_band"});
   ASSERT_EQ(s.code, 0) << s.output;
   EXPECT_EQ(s.report["config"]["mode"], "inproc");
   EXPECT_EQ(s.report["config"]["data"]["partition"], "by:region");
@@ -158,6 +160,41 @@ TEST(SimulateRealDataTest, OuladByRegionFederatedLandsNearThePooledBaseline) {
             0.02)
       << s.report.dump(2);
   EXPECT_EQ(s.report["participation"]["never_joined"], 0);
+
+  // The last round's fairness table, from securely summed statistics by subgroup: every value of
+  // the four attributes a row, small subgroups without any figure.
+  const nlohmann::json& fairness = s.report["fairness"];
+  ASSERT_TRUE(fairness.is_object()) << s.report.dump(2);
+  EXPECT_EQ(fairness["min_group_pupils"], 10);
+  std::map<std::string, int> shown, hidden;
+  for (const auto& row : fairness["rows"]) {
+    const std::string attribute = row["attribute"];
+    if (row["suppressed"].get<bool>()) {
+      hidden[attribute] += 1;
+      EXPECT_FALSE(row.contains("pupils") || row.contains("auc")) << row;
+      continue;
+    }
+    shown[attribute] += 1;
+    EXPECT_GE(row["pupils"].get<uint64_t>(), 10u) << row;
+    EXPECT_LE(row["pupils"].get<uint64_t>(), row["answers"].get<uint64_t>()) << row;
+  }
+  for (const char* attribute : {"gender", "disability", "imd_band"}) {
+    EXPECT_GE(shown[attribute], 2) << attribute << "\n" << fairness.dump(2);
+  }
+  // Few held-out pupils of the subset are 55 or over: that band is suppressed, and so is 35-55,
+  // which would otherwise give it away as all minus the other two.
+  EXPECT_EQ(shown["age_band"], 1) << fairness.dump(2);
+  EXPECT_EQ(hidden["age_band"], 2) << fairness.dump(2);
+  ASSERT_EQ(fairness["gaps"].size(), 4u);
+  EXPECT_TRUE(fairness["gaps"][0]["equal_opportunity"].is_number()) << fairness["gaps"][0];
+  EXPECT_NE(s.output.find("fairness (last round"), std::string::npos) << s.output;
+  const std::string csv = testing::Slurp(dir.path() / "oulad" / "fairness.csv");
+  EXPECT_EQ(csv.rfind("attribute,value,suppressed,pupils,answers,auc,", 0), 0u) << csv;
+  EXPECT_NE(csv.find("age_band,55<=,1,,,,,,,\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("gender,(gap),0,,,,,,"), std::string::npos) << csv;
+  // Only the last round is evaluated by subgroup.
+  for (size_t r = 0; r + 1 < s.report["rounds"].size(); ++r)
+    EXPECT_FALSE(s.report["rounds"][r].contains("fairness"));
 }
 
 // A knowledge-tracing answer log with a school column, split by it and IID.
@@ -199,7 +236,8 @@ TEST(SimulateRealDataTest, AnAnswerLogSplitsBySchoolColumnOrIidAndPupilsNeverStr
            {{"--schools", "40"}, "fewer --schools"},
            {{"--model", "logistic"}, "no pupil records"},
            {{"--mode", "processes"}, "--mode inproc"},
-           {{"--partition", "iid", "--schools", "2"}, "too small for secure aggregation"}}) {
+           {{"--partition", "iid", "--schools", "2"}, "too small for secure aggregation"},
+           {{"--partition", "iid", "--fairness", "favourite"}, "known: group, school"}}) {
     std::vector<std::string> argv = {"--data", "csv:" + file.string()};
     argv.insert(argv.end(), args.begin(), args.end());
     const Simulated refused = Simulate(dir, "refused-" + std::to_string(++cases), argv);

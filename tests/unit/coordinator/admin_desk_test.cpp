@@ -38,8 +38,8 @@ Envelope Evaluation(uint32_t round) {
           .value();
   return Envelope{
       42, round,
-      protocol::EvaluateResult{m.positive_histogram, m.negative_histogram, m.log_loss_sum,
-                               m.correct, m.count, m.squared_error_sum}};
+      protocol::EvaluateResult{{m.positive_histogram, m.negative_histogram, m.log_loss_sum,
+                                m.correct, m.count, m.squared_error_sum, m.count}}};
 }
 
 Envelope Request(const std::string& command) {

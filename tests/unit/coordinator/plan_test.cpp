@@ -410,3 +410,37 @@ TEST(PlanTest, APlanFileIsReadAndItsErrorsNameItsPath) {
 
 }  // namespace
 }  // namespace cartable::coordinator
+
+namespace cartable::coordinator {
+namespace {
+
+// [evaluation]: the subgroups of the last round's evaluation, and the suppression threshold; the
+// hash covers them, and a plan without them keeps the hash it always had.
+TEST(PlanEvaluationTest, FairnessSubgroupsAreReadExplainedAndHashed) {
+  const std::string with = std::string(kMinimalPlan) +
+                           "[evaluation]\nmin_group_pupils = 20\n"
+                           "[evaluation.fairness]\ngender = [\"F\", \"M\"]\n"
+                           "age_band = [\"0-35\", \"35-55\", \"55<=\"]\n";
+  const Plan plan = ParseOk(with);
+  ASSERT_EQ(plan.run.fairness.size(), 2u);
+  EXPECT_EQ(plan.run.min_group_pupils, 20u);
+  std::set<std::string> names;
+  for (const auto& a : plan.run.fairness) names.insert(a.name);
+  EXPECT_EQ(names, (std::set<std::string>{"age_band", "gender"}));
+  EXPECT_THAT(ExplainPlan(plan), HasSubstr("fewer than 20 pupils shows no figure"));
+  EXPECT_NE(HashOf(with), HashOf(kMinimalPlan));
+  EXPECT_NE(HashOf(with), HashOf(Replace(with, "min_group_pupils = 20", "min_group_pupils = 21")));
+  EXPECT_EQ(CanonicalPlan(ParseOk(kMinimalPlan)).find("evaluation"), std::string::npos);
+  for (const std::string& bad :
+       {std::string(kMinimalPlan) + "[evaluation.fairness]\ngender = [\"F\", \"F\"]\n",
+        std::string(kMinimalPlan) + "[evaluation.fairness]\ngender = []\n",
+        std::string(kMinimalPlan) + "[evaluation]\nmin_group_pupils = 0\n",
+        std::string(kMinimalPlan) + "[evaluation]\nfairnes = 1\n"}) {
+    auto refused = ParsePlan(bad, "plan.toml");
+    EXPECT_FALSE(refused.ok()) << bad;
+    if (!refused.ok()) EXPECT_THAT(refused.status().message(), HasSubstr("evaluation")) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace cartable::coordinator

@@ -46,8 +46,8 @@ Envelope Evaluation(uint32_t attempt) {
                .value();
   return Envelope{
       7, attempt,
-      protocol::EvaluateResult{m.positive_histogram, m.negative_histogram, m.log_loss_sum,
-                               m.correct, m.count, m.squared_error_sum}};
+      protocol::EvaluateResult{{m.positive_histogram, m.negative_histogram, m.log_loss_sum,
+                                m.correct, m.count, m.squared_error_sum, m.count}}};
 }
 
 const char* const kPeers[] = {"a", "b", "c"};
@@ -151,7 +151,22 @@ TEST(RoundLoopResumeTest, ARoundRecordSurvivesItsJsonForm) {
   RoundRecord r{3,      9,    7,   5,   0.25,      0.75, std::nullopt, 0.5, std::nullopt,
                 0.0004, 0.03, 120, 1.5, {"x", "y"}};
   r.dropped_by_reason = {{"late", 1}, {"refused", 1}};
+  models::FairnessTable table;
+  table.min_group_pupils = 12;
+  table.rows = {{"gender", "F", false, 40, 300, 0.8, 0.0001, 0.02, 0.7, 0.4},
+                {"gender", "X", true}};
+  table.gaps = {{"gender", std::nullopt, 0.1}};
+  r.fairness = table;
   RoundRecord back = RoundRecordFromJson(RoundRecordJson(r)).value();
+  ASSERT_TRUE(back.fairness.has_value());
+  EXPECT_EQ(back.fairness->min_group_pupils, 12u);
+  ASSERT_EQ(back.fairness->rows.size(), 2u);
+  EXPECT_EQ(back.fairness->rows[0].pupils, 40u);
+  EXPECT_EQ(back.fairness->rows[0].true_positive_rate, 0.7);
+  EXPECT_TRUE(back.fairness->rows[1].suppressed);
+  EXPECT_FALSE(back.fairness->rows[1].auc.has_value());
+  EXPECT_FALSE(back.fairness->gaps[0].equal_opportunity.has_value());
+  EXPECT_EQ(back.fairness->gaps[0].demographic_parity, 0.1);
   EXPECT_EQ(back.round, 3u);
   EXPECT_EQ(back.connected, 9u);
   EXPECT_EQ(back.asked, 7u);

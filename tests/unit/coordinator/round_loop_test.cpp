@@ -48,8 +48,8 @@ Envelope Evaluation(uint32_t round) {
           .value();
   return Envelope{
       42, round,
-      protocol::EvaluateResult{m.positive_histogram, m.negative_histogram, m.log_loss_sum,
-                               m.correct, m.count, m.squared_error_sum}};
+      protocol::EvaluateResult{{m.positive_histogram, m.negative_histogram, m.log_loss_sum,
+                                m.correct, m.count, m.squared_error_sum, m.count}}};
 }
 
 class RoundLoopTest : public ::testing::Test {
@@ -377,7 +377,7 @@ TEST_F(RoundLoopTest, ImpossibleEvaluationStatisticsDropTheirSender) {
   for (const char* p : {"a", "b", "c"}) Join(p);
   for (const char* p : {"a", "b", "c"}) loop_->OnMessage(p, Update(1, 0.5f, 10));
   Envelope forged = Evaluation(1);
-  std::get<protocol::EvaluateResult>(forged.body).log_loss_sum = -2.6e296;
+  std::get<protocol::EvaluateResult>(forged.body).all.log_loss_sum = -2.6e296;
   loop_->OnMessage("a", forged);
   loop_->OnMessage("b", Evaluation(1));
   loop_->OnMessage("c", Evaluation(1));
@@ -387,6 +387,53 @@ TEST_F(RoundLoopTest, ImpossibleEvaluationStatisticsDropTheirSender) {
   ASSERT_TRUE(r.log_loss.has_value());
   EXPECT_GT(*r.log_loss, 0);
   EXPECT_EQ(r.dropped, std::vector<std::string>{"school-a"});
+}
+
+// The last round of a run with fairness asks each node for its subgroups; a node whose subgroups
+// are not the ones asked for, or hold more pupils than all of its answers, is dropped from the
+// evaluation, and the table is the others'. Earlier rounds ask for none.
+TEST_F(RoundLoopTest, SubgroupStatisticsNoEvaluationGivesDropTheirSender) {
+  RunConfig config = SmallRun();
+  config.rounds = 1;
+  config.fairness = {{"gender", {"F", "M"}}};
+  config.min_group_pupils = 1;
+  config.expected_nodes = 4;
+  Create(config);
+  for (const char* p : {"a", "b", "c", "d"}) Join(p);
+  std::vector<Outgoing> asked;
+  for (const char* p : {"a", "b", "c", "d"}) {
+    std::vector<Outgoing> out = loop_->OnMessage(p, Update(1, 0.5f, 10));
+    asked.insert(asked.end(), out.begin(), out.end());
+  }
+  const auto requests = BodiesOf<protocol::EvaluateRequest>(asked);
+  ASSERT_FALSE(requests.empty());
+  ASSERT_EQ(requests[0]->groups.size(), 1u);
+  EXPECT_EQ(requests[0]->groups[0].values, (std::vector<std::string>{"F", "M"}));
+  EXPECT_EQ(requests[0]->min_group_pupils, 1u);
+  auto with_groups = [](Envelope e) {
+    auto& r = std::get<protocol::EvaluateResult>(e.body);
+    protocol::WireGroupStatistics none = r.all;
+    std::fill(none.positive_histogram.begin(), none.positive_histogram.end(), 0);
+    std::fill(none.negative_histogram.begin(), none.negative_histogram.end(), 0);
+    none.correct = none.count = none.pupils = 0;
+    none.log_loss_sum = none.squared_error_sum = 0;
+    r.groups = {r.all, none};  // every pupil F
+    return e;
+  };
+  Envelope missing = Evaluation(1);  // no subgroups at all
+  Envelope inflated = with_groups(Evaluation(1));
+  std::get<protocol::EvaluateResult>(inflated.body).groups[0].pupils = 5;  // more than its 2
+  loop_->OnMessage("a", missing);
+  loop_->OnMessage("b", inflated);
+  loop_->OnMessage("c", with_groups(Evaluation(1)));
+  loop_->OnMessage("d", with_groups(Evaluation(1)));
+  ASSERT_EQ(loop_->records().size(), 1u);
+  const RoundRecord& r = loop_->records()[0];
+  EXPECT_EQ(r.dropped, (std::vector<std::string>{"school-a", "school-b"}));
+  ASSERT_TRUE(r.fairness.has_value());
+  ASSERT_EQ(r.fairness->rows.size(), 2u);
+  EXPECT_EQ(r.fairness->rows[0].pupils, 4u) << "c's and d's";
+  EXPECT_TRUE(r.fairness->rows[1].suppressed) << "M: nobody";
 }
 
 TEST_F(RoundLoopTest, StopShutsEveryoneDownAsCancelled) {

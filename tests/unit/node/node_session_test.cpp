@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <random>
 #include <string>
@@ -79,6 +80,13 @@ protocol::Envelope TrainMessage(uint64_t run, uint32_t round, uint32_t skills = 
 
 protocol::Envelope EvaluateMessage(uint64_t run, uint32_t round, std::vector<float> parameters) {
   return {run, round, protocol::EvaluateRequest{{"pfa", kSkills}, std::move(parameters)}};
+}
+
+// A node evaluates only in a round it trained in: the round's TrainRequest first, then `request`.
+std::vector<protocol::Envelope> TrainThenEvaluate(NodeSession& session,
+                                                  const protocol::Envelope& request) {
+  EXPECT_EQ(session.OnMessage(TrainMessage(request.run_id, request.round)).size(), 1u);
+  return session.OnMessage(request);
 }
 
 TEST(LocalTrainingSeedTest, DependsOnRunSeedRoundAndName) {
@@ -192,23 +200,23 @@ TEST(NodeSessionTest, EvaluateResultCountsTheHeldOutAnswers) {
   std::vector<float> parameters = FreshParameters();
   for (size_t i = 0; i < parameters.size(); ++i)
     parameters[i] = 0.1f * static_cast<float>(i % 5) - 0.2f;
-  const auto replies = session.OnMessage(EvaluateMessage(kRun, 1, parameters));
+  const auto replies = TrainThenEvaluate(session, EvaluateMessage(kRun, 1, parameters));
   ASSERT_EQ(replies.size(), 1u);
   EXPECT_EQ(replies[0].round, 1u);
   const auto* result = std::get_if<protocol::EvaluateResult>(&replies[0].body);
   ASSERT_NE(result, nullptr);
   const models::InteractionLog& test = session.data().test;
-  EXPECT_EQ(result->count, test.size());
-  EXPECT_EQ(result->count, 5u * 7u);
-  const uint64_t positives = std::accumulate(result->positive_histogram.begin(),
-                                             result->positive_histogram.end(), uint64_t{0});
-  const uint64_t negatives = std::accumulate(result->negative_histogram.begin(),
-                                             result->negative_histogram.end(), uint64_t{0});
-  EXPECT_EQ(positives + negatives, result->count);
+  EXPECT_EQ(result->all.count, test.size());
+  EXPECT_EQ(result->all.count, 5u * 7u);
+  const uint64_t positives = std::accumulate(result->all.positive_histogram.begin(),
+                                             result->all.positive_histogram.end(), uint64_t{0});
+  const uint64_t negatives = std::accumulate(result->all.negative_histogram.begin(),
+                                             result->all.negative_histogram.end(), uint64_t{0});
+  EXPECT_EQ(positives + negatives, result->all.count);
   const std::vector<uint8_t> labels = models::Labels(test);
   EXPECT_EQ(positives, static_cast<uint64_t>(std::accumulate(labels.begin(), labels.end(), 0)));
-  EXPECT_LE(result->correct, result->count);
-  EXPECT_GT(result->log_loss_sum, 0.0);
+  EXPECT_LE(result->all.correct, result->all.count);
+  EXPECT_GT(result->all.log_loss_sum, 0.0);
   // A repeated evaluation of the same round gets no reply.
   EXPECT_TRUE(session.OnMessage(EvaluateMessage(kRun, 1, parameters)).empty());
 }
@@ -217,10 +225,10 @@ TEST(NodeSessionTest, TheSameParametersAreEvaluatedOnceARun) {
   NodeSession session("school-b", SmallSplit(), PlainUpdates());
   session.Hello();
   const std::vector<float> parameters = FreshParameters();
-  ASSERT_EQ(session.OnMessage(EvaluateMessage(kRun, 1, parameters)).size(), 1u);
+  ASSERT_EQ(TrainThenEvaluate(session, EvaluateMessage(kRun, 1, parameters)).size(), 1u);
   // The same model again, in a later attempt: two sums over cohorts that differ by one school
   // would give that school's figures away.
-  const auto again = session.OnMessage(EvaluateMessage(kRun, 2, parameters));
+  const auto again = TrainThenEvaluate(session, EvaluateMessage(kRun, 2, parameters));
   ASSERT_EQ(again.size(), 1u);
   const auto* error = std::get_if<protocol::ErrorReply>(&again[0].body);
   ASSERT_NE(error, nullptr);
@@ -229,9 +237,33 @@ TEST(NodeSessionTest, TheSameParametersAreEvaluatedOnceARun) {
   // Other parameters are evaluated.
   std::vector<float> other = parameters;
   other[0] += 0.5f;
-  const auto next = session.OnMessage(EvaluateMessage(kRun, 3, other));
+  const auto next = TrainThenEvaluate(session, EvaluateMessage(kRun, 3, other));
   ASSERT_EQ(next.size(), 1u);
   EXPECT_TRUE(std::holds_alternative<protocol::EvaluateResult>(next[0].body));
+}
+
+// An evaluation request that follows no training of this node in the same round, or asks for
+// another model than the one it trained (which its plan policy accepted), is refused.
+TEST(NodeSessionTest, ANodeEvaluatesOnlyTheModelItTrainedInTheSameRound) {
+  NodeSession session("school-e", SmallSplit(), PlainUpdates());
+  session.Hello();
+  auto refused = [](const std::vector<protocol::Envelope>& replies, const char* why) {
+    ASSERT_EQ(replies.size(), 1u);
+    const auto* error = std::get_if<protocol::ErrorReply>(&replies[0].body);
+    ASSERT_NE(error, nullptr);
+    EXPECT_THAT(error->message, HasSubstr(why));
+  };
+  refused(session.OnMessage(EvaluateMessage(kRun, 1, FreshParameters())), "no part in round 1");
+  ASSERT_EQ(session.OnMessage(TrainMessage(kRun, 2)).size(), 1u);
+  refused(session.OnMessage(EvaluateMessage(kRun, 3, FreshParameters())), "no part in round 3");
+  ASSERT_EQ(session.OnMessage(TrainMessage(kRun, 4)).size(), 1u);
+  protocol::Envelope other = EvaluateMessage(kRun, 4, FreshParameters());
+  std::get<protocol::EvaluateRequest>(other.body).model.options = {{"hidden_size", "8"}};
+  refused(session.OnMessage(other), "other settings");
+  ASSERT_EQ(session.OnMessage(TrainMessage(kRun, 5)).size(), 1u);
+  const auto ok = session.OnMessage(EvaluateMessage(kRun, 5, FreshParameters()));
+  ASSERT_EQ(ok.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<protocol::EvaluateResult>(ok[0].body));
 }
 
 TEST(NodeSessionTest, EvaluationStatisticsAreNotSentInTheClearWithoutConsent) {
@@ -242,6 +274,56 @@ TEST(NodeSessionTest, EvaluationStatisticsAreNotSentInTheClearWithoutConsent) {
   const auto* error = std::get_if<protocol::ErrorReply>(&replies[0].body);
   ASSERT_NE(error, nullptr);
   EXPECT_THAT(error->message, ::testing::HasSubstr("only under secure aggregation"));
+}
+
+// A run that asks for subgroups gets each one's statistics, found through the pupils' keys in the
+// attributes the node was given; subgroups it cannot hold are refused before anything is evaluated.
+TEST(NodeSessionTest, EvaluatesEachSubgroupItIsAskedForAndRefusesMalformedOnes) {
+  auto attributes = std::make_shared<models::PupilAttributes>();
+  for (int p = 0; p < 5; ++p)
+    (*attributes)["gender"]["test-" + std::to_string(p)] = p < 2 ? "F" : "M";
+  NodeSession session("school-f", SmallSplit(), PlainUpdates(), attributes);
+  std::vector<::cartable::node::AuditNote> reported;
+  session.ReportEvaluationsTo(
+      [&reported](const ::cartable::node::AuditNote& note) { reported.push_back(note); });
+  session.Hello();
+  protocol::Envelope request = EvaluateMessage(kRun, 1, FreshParameters());
+  auto& evaluate = std::get<protocol::EvaluateRequest>(request.body);
+  evaluate.groups = {{"gender", {"F", "M"}}, {"age_band", {"0-35"}}};
+  evaluate.min_group_pupils = 10;
+  auto replies = TrainThenEvaluate(session, request);
+  ASSERT_EQ(replies.size(), 1u);
+  const auto* result = std::get_if<protocol::EvaluateResult>(&replies[0].body);
+  ASSERT_NE(result, nullptr);
+  EXPECT_EQ(result->all.pupils, 5u);
+  EXPECT_EQ(result->all.count, 35u);
+  ASSERT_EQ(result->groups.size(), 3u);
+  EXPECT_EQ(result->groups[0].pupils, 2u);
+  EXPECT_EQ(result->groups[0].count, 14u);
+  EXPECT_EQ(result->groups[1].pupils, 3u);
+  EXPECT_EQ(result->groups[2].pupils, 0u);  // an attribute this node does not hold
+  // The school's own report: its figures, and its subgroups (2 and 3 pupils, under the run's 10)
+  // suppressed there too.
+  ASSERT_EQ(reported.size(), 1u);
+  EXPECT_EQ(reported[0].event, "evaluated_here");
+  EXPECT_EQ(reported[0].data["answers"], 35);
+  EXPECT_EQ(reported[0].data["pupils"], 5);
+  EXPECT_TRUE(reported[0].data["auc"].is_number());
+  const auto& rows = reported[0].data["fairness"]["rows"];
+  ASSERT_EQ(rows.size(), 3u);
+  for (const auto& row : rows) {
+    EXPECT_TRUE(row["suppressed"].get<bool>()) << row;
+    EXPECT_FALSE(row.contains("pupils")) << row;
+  }
+
+  request.round = 2;
+  evaluate.parameters[0] += 1;  // other parameters, so the once-a-run rule does not answer first
+  evaluate.groups = {{"gender", {"F", "F"}}};
+  replies = session.OnMessage(request);
+  ASSERT_EQ(replies.size(), 1u);
+  const auto* error = std::get_if<protocol::ErrorReply>(&replies[0].body);
+  ASSERT_NE(error, nullptr);
+  EXPECT_THAT(error->message, HasSubstr("twice"));
 }
 
 TEST(NodeSessionTest, AModelWithFewerSkillsThanTheDataIsAnError) {

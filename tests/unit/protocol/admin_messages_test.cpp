@@ -26,7 +26,7 @@ TEST(AdminMessagesTest, TakeTheNextTypeNumbersInTheControlStage) {
 TEST(AdminMessagesTest, RequestBytesAreAsDocumented) {
   // The example in docs/wire-format.md, "The admin socket".
   const std::string expected(
-      "CRTB\x07\x12\x03\x00"
+      "CRTB\x08\x12\x03\x00"
       "\0\0\0\0\0\0\0\0"
       "\0\0\0\0"
       "\x29\0\0\0"

@@ -59,7 +59,7 @@ std::vector<std::string> SmallFrames() {
       Encode(Envelope{42, 3, TrainRequest{{"logistic", 3}, {2, 32, 0.1f, 9}, {1.0f, 2.0f, 3.0f}}}),
       SmallTrainResult(),
       Encode(Envelope{42, 3, EvaluateRequest{{"logistic", 1}, {0.25f}}}),
-      Encode(Envelope{42, 3, EvaluateResult{{1, 2}, {3}, 0.5, 7, 9}}),
+      Encode(Envelope{42, 3, EvaluateResult{{{1, 2}, {3}, 0.5, 7, 9}}}),
       Encode(Envelope{42, 4, Shutdown{"done"}}),
       Encode(Envelope{42, 4, ErrorReply{3, "no data"}}),
       Encode(Envelope{42, 4, Heartbeat{}}),
@@ -106,7 +106,7 @@ TEST(CodecHostileInputTest, WrongMagicIsRefused) {
 }
 
 TEST(CodecHostileInputTest, WrongVersionIsRefused) {
-  for (int version : {0, 1, 2, 3, 4, 5, 6, 8, 255}) {
+  for (int version : {0, 1, 2, 3, 4, 5, 6, 7, 9, 255}) {
     std::string frame = SmallTrainResult();
     frame[4] = static_cast<char>(version);
     auto decoded = Decode(frame);
@@ -236,10 +236,10 @@ size_t LargestAllocationDecoding(std::string frame, uint64_t forged_count, bool*
 TEST(CodecHostileInputTest, ForgedCountsAllocateNothingBig) {
   constexpr size_t kLimit = size_t{1} << 20;  // one decoding chunk is 256-512 KiB
   const std::vector<std::string> frames = {
-      SmallTrainResult(),                                          // vector<float> delta
-      Encode(Envelope{1, 1, EvaluateResult{{1}, {2}, 0, 0, 0}}),   // vector<uint64_t>
-      Encode(Envelope{1, 1, Hello{"n"}}),                          // text
-      Encode(Envelope{1, 1, TrainRequest{{"m", 1}, {}, {1.0f}}}),  // text first, then a vector
+      SmallTrainResult(),                                           // vector<float> delta
+      Encode(Envelope{1, 1, EvaluateResult{{{1}, {2}, 0, 0, 0}}}),  // vector<uint64_t>
+      Encode(Envelope{1, 1, Hello{"n"}}),                           // text
+      Encode(Envelope{1, 1, TrainRequest{{"m", 1}, {}, {1.0f}}}),   // text first, then a vector
   };
   for (const std::string& frame : frames) {
     for (uint64_t count : {uint64_t{1} << 60, uint64_t{1} << 32, uint64_t{1000000}, ~uint64_t{0}}) {
@@ -296,7 +296,7 @@ TEST(CodecHostileInputTest, ForgedSecAggCountsAllocateNothingBig) {
 
 TEST(CodecHostileInputTest, ForgedCountInsideASecondVectorIsRefused) {
   // EvaluateResult: endianness, count=1, one u64, then the second vector's count.
-  std::string frame = Encode(Envelope{1, 1, EvaluateResult{{5}, {6}, 0, 0, 0}});
+  std::string frame = Encode(Envelope{1, 1, EvaluateResult{{{5}, {6}, 0, 0, 0}}});
   PutLe(frame, kHeaderBytes + 1 + 8 + 8, uint64_t{1} << 60, 8);
   g_largest_allocation = 0;
   g_tracking = true;

@@ -55,14 +55,26 @@ void ExpectSame(const TrainResult& a, const TrainResult& b) {
 void ExpectSame(const EvaluateRequest& a, const EvaluateRequest& b) {
   ExpectSame(a.model, b.model);
   EXPECT_TRUE(SameFloats(a.parameters, b.parameters));
+  ASSERT_EQ(a.groups.size(), b.groups.size());
+  for (size_t i = 0; i < a.groups.size(); ++i) {
+    EXPECT_EQ(a.groups[i].name, b.groups[i].name);
+    EXPECT_EQ(a.groups[i].values, b.groups[i].values);
+  }
+  EXPECT_EQ(a.min_group_pupils, b.min_group_pupils);
 }
-void ExpectSame(const EvaluateResult& a, const EvaluateResult& b) {
+void ExpectSame(const WireGroupStatistics& a, const WireGroupStatistics& b) {
   EXPECT_EQ(a.positive_histogram, b.positive_histogram);
   EXPECT_EQ(a.negative_histogram, b.negative_histogram);
   EXPECT_EQ(a.log_loss_sum, b.log_loss_sum);
   EXPECT_EQ(a.correct, b.correct);
   EXPECT_EQ(a.count, b.count);
   EXPECT_EQ(a.squared_error_sum, b.squared_error_sum);
+  EXPECT_EQ(a.pupils, b.pupils);
+}
+void ExpectSame(const EvaluateResult& a, const EvaluateResult& b) {
+  ExpectSame(a.all, b.all);
+  ASSERT_EQ(a.groups.size(), b.groups.size());
+  for (size_t i = 0; i < a.groups.size(); ++i) ExpectSame(a.groups[i], b.groups[i]);
 }
 void ExpectSame(const Shutdown& a, const Shutdown& b) { EXPECT_EQ(a.reason, b.reason); }
 void ExpectSame(const ErrorReply& a, const ErrorReply& b) {
@@ -132,7 +144,7 @@ TEST(CodecRoundTripTest, TrainResultKeepsSpecialFloatsBitExact) {
 TEST(CodecRoundTripTest, VectorsDecodeFromFramesAtAnyAlignment) {
   TrainResult result{{1.5f, -2.25f, 3.0f, 1e-30f, 7.0f}};
   EvaluateResult counts;
-  counts.positive_histogram = {1, 1ULL << 40, 3};
+  counts.all.positive_histogram = {1, 1ULL << 40, 3};
   const std::string frames[] = {Encode(Envelope{1, 1, result}), Encode(Envelope{1, 1, counts})};
   for (const std::string& frame : frames) {
     for (size_t shift = 0; shift < 8; ++shift) {
@@ -152,18 +164,22 @@ TEST(CodecRoundTripTest, EvaluateRequest) {
   EvaluateRequest request;
   request.model = WireModelSpec{"logistic", 4};
   request.parameters = {0.1f, 0.2f, 0.3f, -0.4f, 5.0f, 60.0f, -700.0f, 8000.0f, 0.009f};
+  request.groups = {{"gender", {"F", "M"}}, {"age_band", {"0-35", "35-55", "55<="}}};
+  request.min_group_pupils = 12;
   ExpectRoundTrip(std::numeric_limits<uint64_t>::max(), std::numeric_limits<uint32_t>::max(),
                   request);
 }
 
 TEST(CodecRoundTripTest, EvaluateResult) {
   EvaluateResult result;
-  result.positive_histogram = {0, 1, 2, 3, std::numeric_limits<uint64_t>::max(), 1ULL << 40};
-  result.negative_histogram = {9, 8, 7};
-  result.log_loss_sum = 1234.5678;
-  result.correct = 987654;
-  result.count = 1000000;
-  result.squared_error_sum = 210.25;
+  result.all.positive_histogram = {0, 1, 2, 3, std::numeric_limits<uint64_t>::max(), 1ULL << 40};
+  result.all.negative_histogram = {9, 8, 7};
+  result.all.log_loss_sum = 1234.5678;
+  result.all.correct = 987654;
+  result.all.count = 1000000;
+  result.all.squared_error_sum = 210.25;
+  result.all.pupils = 4321;
+  result.groups = {result.all, {{1}, {2}, 0.5, 1, 3, 0.25, 2}};
   ExpectRoundTrip(5, 8, result);
 }
 
@@ -215,7 +231,7 @@ TEST(CodecLayoutTest, HeaderFieldsAreWhereTheDocSays) {
 
 TEST(CodecLayoutTest, HelloFrameIsByteExact) {
   const std::string expected =
-      std::string("CRTB\x07\x01\x00\x00", 8) + std::string(8, '\0') + std::string(4, '\0') +
+      std::string("CRTB\x08\x01\x00\x00", 8) + std::string(8, '\0') + std::string(4, '\0') +
       std::string("\x2b\x00\x00\x00", 4) +                         // payload length 43
       std::string("\x01", 1) +                                     // little-endian writer
       std::string("\x02\x00\x00\x00\x00\x00\x00\x00", 8) + "ab" +  // text: u64 count, bytes

@@ -104,7 +104,7 @@ TEST(SecAggMessagesTest, MaskedInputCarriesTheUnusableReport) {
 TEST(SecAggMessagesTest, KeyAdvertFrameIsLaidOutAsTheDocSays) {
   const std::string frame = Encode(Envelope{5, 3, SomeAdvert(0x01020304)});
   ASSERT_EQ(frame.size(), kHeaderBytes + 165);
-  EXPECT_EQ(static_cast<uint8_t>(frame[4]), 7);  // version
+  EXPECT_EQ(static_cast<uint8_t>(frame[4]), 8);  // version
   const size_t p = kHeaderBytes;
   EXPECT_EQ(frame[p], 1);
   EXPECT_EQ(Le(frame, p + 1, 4), 0x01020304u);
@@ -191,7 +191,7 @@ TEST(SecAggMessagesTest, AFrameOfTheFormerVersionIsRefusedNamingBothVersions) {
   ASSERT_FALSE(decoded.ok());
   EXPECT_EQ(decoded.status().code(), cartable::StatusCode::kFailedPrecondition);
   EXPECT_THAT(decoded.status().message(), HasSubstr("unsupported protocol version 3"));
-  EXPECT_THAT(decoded.status().message(), HasSubstr("this build speaks 7"));
+  EXPECT_THAT(decoded.status().message(), HasSubstr("this build speaks 8"));
 }
 
 // Peers never answer an Error frame they cannot read, so they must know one whatever its version.
