@@ -55,8 +55,7 @@ std::unique_ptr<PlainEvaluation> PlainEvaluation::Start(const RunConfig& config,
 
 Status PlainEvaluation::Accept(uint32_t member, const protocol::Envelope& envelope) {
   const auto& r = std::get<protocol::EvaluateResult>(envelope.body);
-  CARTABLE_ASSIGN_OR_RETURN(models::EvaluationStatistics s,
-                            exchange::StatisticsOf(r, models::SubgroupCount(subgroups_)));
+  CARTABLE_ASSIGN_OR_RETURN(models::EvaluationStatistics s, exchange::StatisticsOf(r, subgroups_));
   if (s.all.metrics.positive_histogram.size() != models::kDefaultHistogramBins) {
     return InvalidArgumentError("statistics with " +
                                 std::to_string(s.all.metrics.positive_histogram.size()) +

@@ -55,7 +55,8 @@ protocol::EvaluateResult ToWire(models::EvaluationStatistics statistics) {
 }
 
 StatusOr<models::EvaluationStatistics> StatisticsOf(const protocol::EvaluateResult& r,
-                                                    size_t subgroups) {
+                                                    std::span<const models::Attribute> attributes) {
+  const size_t subgroups = models::SubgroupCount(attributes);
   if (r.groups.size() != subgroups) {
     return InvalidArgumentError("statistics of " + std::to_string(r.groups.size()) +
                                 " subgroups, not the " + std::to_string(subgroups) + " asked for");
@@ -63,13 +64,22 @@ StatusOr<models::EvaluationStatistics> StatisticsOf(const protocol::EvaluateResu
   models::EvaluationStatistics s;
   CARTABLE_ASSIGN_OR_RETURN(s.all, GroupOf(r.all));
   const size_t bins = s.all.metrics.positive_histogram.size();
-  for (const protocol::WireGroupStatistics& w : r.groups) {
-    CARTABLE_ASSIGN_OR_RETURN(models::GroupStatistics g, GroupOf(w));
-    if (g.metrics.positive_histogram.size() != bins || g.metrics.count > s.all.metrics.count ||
-        g.pupils > s.all.pupils) {
-      return InvalidArgumentError("a subgroup's statistics do not fit within all of them");
+  size_t next = 0;
+  for (const models::Attribute& attribute : attributes) {
+    uint64_t answers = 0, pupils = 0;
+    for (size_t v = 0; v < attribute.values.size(); ++v) {
+      CARTABLE_ASSIGN_OR_RETURN(models::GroupStatistics g, GroupOf(r.groups[next++]));
+      if (g.metrics.positive_histogram.size() != bins) {
+        return InvalidArgumentError("a subgroup's statistics have another number of bins");
+      }
+      answers += g.metrics.count;
+      pupils += g.pupils;
+      s.subgroups.push_back(std::move(g));
     }
-    s.subgroups.push_back(std::move(g));
+    if (answers > s.all.metrics.count || pupils > s.all.pupils) {
+      return InvalidArgumentError("the subgroups of '" + attribute.name +
+                                  "' do not fit within all of the statistics");
+    }
   }
   return s;
 }

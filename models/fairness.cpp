@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 #include <set>
+#include <unordered_map>
 
 #include "core/check.h"
 
@@ -20,6 +21,17 @@ Status CheckAttributes(std::span<const Attribute> attributes) {
     if (a.name.empty() || a.name.size() > kMaxAttributeText) {
       return InvalidArgumentError("an attribute name must have 1 to " +
                                   std::to_string(kMaxAttributeText) + " bytes");
+    }
+    auto printable = [](const std::string& text) {
+      return std::all_of(text.begin(), text.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u >= 0x20 && u != 0x7f;
+      });
+    };
+    if (!printable(a.name) || !std::all_of(a.values.begin(), a.values.end(), printable)) {
+      return InvalidArgumentError(
+          "attribute names and values are printable text, no control "
+          "character");
     }
     if (!names.insert(a.name).second) {
       return InvalidArgumentError("attribute '" + a.name + "' is listed twice");
@@ -127,22 +139,33 @@ StatusOr<EvaluationStatistics> EvaluationStatistics::Of(std::span<const float> s
   EvaluationStatistics s;
   CARTABLE_ASSIGN_OR_RETURN(s.all, StatisticsOf(scores, labels, pupils, bins));
   for (const Attribute& attribute : attributes) {
-    const auto values = known.find(attribute.name);
-    for (const std::string& value : attribute.values) {
-      std::vector<float> group_scores;
-      std::vector<uint8_t> group_labels;
-      std::vector<uint32_t> group_pupils;
-      if (values != known.end()) {
-        for (size_t i = 0; i < scores.size(); ++i) {
-          const auto it = values->second.find(log.pupil_keys[pupils[i]]);
-          if (it == values->second.end() || it->second != value) continue;
-          group_scores.push_back(scores[i]);
-          group_labels.push_back(labels[i]);
-          group_pupils.push_back(pupils[i]);
-        }
+    // Each pupil's subgroup of this attribute, looked up once (none: −1), then one pass over the
+    // examples.
+    const size_t n = attribute.values.size();
+    std::vector<int> subgroup_of(log.num_pupils(), -1);
+    if (const auto values = known.find(attribute.name); values != known.end()) {
+      std::unordered_map<std::string, int> index;
+      for (size_t v = 0; v < n; ++v) index.emplace(attribute.values[v], static_cast<int>(v));
+      for (size_t p = 0; p < log.num_pupils(); ++p) {
+        const auto value = values->second.find(log.pupil_keys[p]);
+        if (value == values->second.end()) continue;
+        if (const auto it = index.find(value->second); it != index.end())
+          subgroup_of[p] = it->second;
       }
-      CARTABLE_ASSIGN_OR_RETURN(GroupStatistics g,
-                                StatisticsOf(group_scores, group_labels, group_pupils, bins));
+    }
+    std::vector<std::vector<float>> group_scores(n);
+    std::vector<std::vector<uint8_t>> group_labels(n);
+    std::vector<std::vector<uint32_t>> group_pupils(n);
+    for (size_t i = 0; i < scores.size(); ++i) {
+      const int g = pupils[i] < subgroup_of.size() ? subgroup_of[pupils[i]] : -1;
+      if (g < 0) continue;
+      group_scores[static_cast<size_t>(g)].push_back(scores[i]);
+      group_labels[static_cast<size_t>(g)].push_back(labels[i]);
+      group_pupils[static_cast<size_t>(g)].push_back(pupils[i]);
+    }
+    for (size_t v = 0; v < n; ++v) {
+      CARTABLE_ASSIGN_OR_RETURN(
+          GroupStatistics g, StatisticsOf(group_scores[v], group_labels[v], group_pupils[v], bins));
       s.subgroups.push_back(std::move(g));
     }
   }
@@ -165,12 +188,16 @@ FairnessTable BuildFairnessTable(std::span<const Attribute> attributes,
       rows.back().suppressed = g.pupils < min_group_pupils;
       pupils.push_back(g.pupils);
     }
-    // Complementary suppression: the pupils in no shown subgroup are all minus the shown ones.
+    // Complementary suppression. The pupils in no shown subgroup are all minus the shown ones, and
+    // the suppressed subgroups' pupils together can be had by subtraction too (through another
+    // attribute whose subgroups cover the same pupils): each of the two must be none or at least
+    // k, else the smallest shown subgroup is hidden as well.
     while (true) {
-      uint64_t shown = 0;
-      for (size_t i = 0; i < rows.size(); ++i) shown += rows[i].suppressed ? 0 : pupils[i];
+      uint64_t shown = 0, hidden = 0;
+      for (size_t i = 0; i < rows.size(); ++i) (rows[i].suppressed ? hidden : shown) += pupils[i];
       const uint64_t rest = statistics.all.pupils - std::min(shown, statistics.all.pupils);
-      if (rest == 0 || rest >= min_group_pupils) break;
+      auto safe = [min_group_pupils](uint64_t n) { return n == 0 || n >= min_group_pupils; };
+      if (safe(rest) && safe(hidden)) break;
       size_t smallest = rows.size();
       for (size_t i = 0; i < rows.size(); ++i) {
         if (!rows[i].suppressed && (smallest == rows.size() || pupils[i] < pupils[smallest]))

@@ -468,6 +468,34 @@ Status NodeSession::CheckGroups(const protocol::EvaluateRequest& request) const 
   const std::vector<models::Attribute> attributes = exchange::AttributesOf(request.groups);
   if (Status checked = models::CheckAttributes(attributes); !checked.ok())
     return checked.WithContext("the subgroups the evaluation asks for");
+  // The subgroups of each attribute must hold every held-out pupil: the coordinator unmasks each
+  // subgroup's sum, and "all minus the listed subgroups" would be this school's pupils with none
+  // (and only theirs, when no other school has such pupils).
+  for (const models::Attribute& attribute : attributes) {
+    static const models::PupilAttributes kNone;
+    const models::PupilAttributes& held = attributes_ ? *attributes_ : kNone;
+    const auto known = held.find(attribute.name);
+    if (known == held.end()) {
+      return PermissionDeniedError("the evaluation is broken down by '" +
+                                   Printable(attribute.name, 64) +
+                                   "', which this node does not hold for its pupils (cartable node "
+                                   "--attributes): a school outside the breakdown would be all "
+                                   "minus it, so this node takes no part in it");
+    }
+    const std::set<std::string> listed(attribute.values.begin(), attribute.values.end());
+    size_t outside = 0;
+    for (const std::string& key : data_.test.pupil_keys) {
+      const auto value = known->second.find(key);
+      if (value == known->second.end() || !listed.contains(value->second)) outside += 1;
+    }
+    if (outside > 0) {
+      return PermissionDeniedError(
+          std::to_string(outside) + " of this school's held-out pupils have a '" +
+          Printable(attribute.name, 64) +
+          "' value the run does not list (or none): a breakdown would single them out, so this "
+          "node takes no part in it");
+    }
+  }
   return Status::Ok();
 }
 

@@ -79,21 +79,35 @@ class EnrolledFederation {
         .value();
   }
 
-  // School i as an honest `cartable node` process.
-  std::unique_ptr<ChildProcess> StartHonest(int i, const std::string& endpoint) const {
-    return ChildProcess::Spawn({CARTABLE_BINARY, "node", "--coordinator", endpoint, "--data",
-                                "csv:" + (dir_ / (name(i) + ".csv")).string(), "--name", name(i),
-                                "--key", (dir_ / "keys" / (name(i) + ".key")).string(),
-                                "--coordinator-key", (dir_ / "coordinator.pub").string(),
-                                "--roster", (dir_ / "roster").string(), "--pseudonym-key",
-                                (dir_ / (name(i) + ".pseudonym")).string(), "--idle-timeout", "60"},
-                               log(i))
-        .value();
+  // School i as an honest `cartable node` process (`more`: further flags).
+  std::unique_ptr<ChildProcess> StartHonest(int i, const std::string& endpoint,
+                                            const std::vector<std::string>& more = {}) const {
+    std::vector<std::string> args = {CARTABLE_BINARY,
+                                     "node",
+                                     "--coordinator",
+                                     endpoint,
+                                     "--data",
+                                     "csv:" + (dir_ / (name(i) + ".csv")).string(),
+                                     "--name",
+                                     name(i),
+                                     "--key",
+                                     (dir_ / "keys" / (name(i) + ".key")).string(),
+                                     "--coordinator-key",
+                                     (dir_ / "coordinator.pub").string(),
+                                     "--roster",
+                                     (dir_ / "roster").string(),
+                                     "--pseudonym-key",
+                                     (dir_ / (name(i) + ".pseudonym")).string(),
+                                     "--idle-timeout",
+                                     "60"};
+    args.insert(args.end(), more.begin(), more.end());
+    return ChildProcess::Spawn(args, log(i)).value();
   }
 
   // School i in this process, sending what `tamper` makes of its messages.
-  std::unique_ptr<HostileNode> StartHostile(int i, const std::string& endpoint,
-                                            Tamper tamper) const {
+  std::unique_ptr<HostileNode> StartHostile(
+      int i, const std::string& endpoint, Tamper tamper,
+      std::shared_ptr<const models::PupilAttributes> attributes = nullptr) const {
     HostileNodeOptions options;
     options.endpoint = endpoint;
     options.coordinator_public_key_file = dir_ / "coordinator.pub";
@@ -106,6 +120,7 @@ class EnrolledFederation {
         node::SigningKeyFromCurveSecret(secret.secret_key).value());
     options.security.policy.roster = node::LoadRoster(dir_ / "roster").value();
     options.tamper = std::move(tamper);
+    options.attributes = std::move(attributes);
     return HostileNode::Start(std::move(options)).value();
   }
 

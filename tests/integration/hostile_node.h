@@ -63,6 +63,7 @@ struct HostileNodeOptions {
   std::filesystem::path key_file;  // this node's enrolled secret key (NAME.key)
   std::string name;
   models::PupilSplit data;
+  std::shared_ptr<const models::PupilAttributes> attributes;  // for evaluations by subgroup
   node::NodeSecurity security;  // identity key, roster, cohort floor (as an honest node has them)
   Tamper tamper = [](protocol::Envelope&) { return false; };
   Duration idle_timeout = std::chrono::seconds(60);
@@ -112,7 +113,7 @@ class HostileNode {
 
  private:
   explicit HostileNode(const HostileNodeOptions& options)
-      : session_(options.name, options.data, options.security) {}
+      : session_(options.name, options.data, options.security, options.attributes) {}
 
   node::NodeSession session_;
   std::unique_ptr<TamperingTransport> transport_;

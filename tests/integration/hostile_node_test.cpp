@@ -7,6 +7,8 @@
 #include <spdlog/spdlog.h>
 
 #include <cmath>
+#include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "enrolled_federation.h"
@@ -26,16 +28,20 @@ struct RunResult {
 };
 
 // Runs `run` with school `hostile` tampering and every other school honest.
-RunResult RunWithOneHostile(const EnrolledFederation& federation, const coordinator::RunConfig& run,
-                            int hostile, testing::Tamper tamper,
-                            std::unique_ptr<testing::HostileNode>* kept = nullptr) {
+RunResult RunWithOneHostile(
+    const EnrolledFederation& federation, const coordinator::RunConfig& run, int hostile,
+    testing::Tamper tamper, std::unique_ptr<testing::HostileNode>* kept = nullptr,
+    const std::vector<std::string>& honest_flags = {},
+    std::shared_ptr<const models::PupilAttributes> hostile_attributes = nullptr) {
   auto loop = coordinator::RoundLoop::Create(run, SystemClock::Get()).value();
   auto transport = federation.Bind();
   std::vector<std::unique_ptr<ChildProcess>> honest;
   for (int i = 0; i < static_cast<int>(federation.schools().size()); ++i) {
-    if (i != hostile) honest.push_back(federation.StartHonest(i, transport->endpoint()));
+    if (i != hostile)
+      honest.push_back(federation.StartHonest(i, transport->endpoint(), honest_flags));
   }
-  auto attacker = federation.StartHostile(hostile, transport->endpoint(), std::move(tamper));
+  auto attacker = federation.StartHostile(hostile, transport->endpoint(), std::move(tamper),
+                                          std::move(hostile_attributes));
   RunResult result;
   result.outcome = coordinator::ServeRun(*loop, *transport);
   result.records = loop->records();
@@ -44,6 +50,31 @@ RunResult RunWithOneHostile(const EnrolledFederation& federation, const coordina
   for (auto& node : honest) node->WaitFor(std::chrono::seconds(30));
   if (kept) *kept = std::move(attacker);
   return result;
+}
+
+// Puts every pupil of `federation` in a group, "high" or "low" from its id: a `group` column in
+// each school's answer log (for `cartable node --attributes group`), and the attributes the session
+// of school `hostile`, which runs in this process, holds.
+std::shared_ptr<const models::PupilAttributes> GroupEveryPupil(const EnrolledFederation& federation,
+                                                               const std::filesystem::path& dir,
+                                                               int hostile) {
+  auto band = [](const std::string& id) {
+    return std::hash<std::string>{}(id) % 2 == 0 ? "low" : "high";
+  };
+  for (int i = 0; i < static_cast<int>(federation.schools().size()); ++i) {
+    const auto csv = dir / (federation.name(i) + ".csv");
+    std::istringstream in(testing::Slurp(csv));
+    std::string line;
+    std::getline(in, line);
+    std::string with_group = line + ",group\n";
+    while (std::getline(in, line))
+      with_group += line + "," + band(line.substr(0, line.find(','))) + "\n";
+    std::ofstream(csv) << with_group;
+  }
+  auto attributes = std::make_shared<models::PupilAttributes>();
+  for (const auto& pupil : federation.schools()[static_cast<size_t>(hostile)].pupils)
+    (*attributes)["group"][pupil.id] = band(pupil.id);
+  return attributes;
 }
 
 // Regression: a node claimed a negative number of examples; FedAvg divided by a total weight near
@@ -111,8 +142,9 @@ TEST(HostileNodeTest, MadeUpEvaluationStatisticsCostTheRoundItsMetricsNeverTheRu
 TEST(HostileNodeTest, MadeUpSubgroupStatisticsCostTheLastRoundItsTableNeverTheRun) {
   testing::ScratchDir dir("cartable-hostile-subgroups");
   EnrolledFederation federation(dir.path(), 5);
+  const auto attributes = GroupEveryPupil(federation, dir.path(), 4);
   coordinator::RunConfig run = federation.Run(2);
-  run.fairness = {{"band", {"low", "high"}}};
+  run.fairness = {{"group", {"high", "low"}}};
   std::unique_ptr<testing::HostileNode> attacker;
   // The pupils of the first subgroup: the last value of the second block.
   const size_t pupils_slot = 2 * exchange::EvaluationVectorSize() - 1;
@@ -125,7 +157,7 @@ TEST(HostileNodeTest, MadeUpSubgroupStatisticsCostTheLastRoundItsTableNeverTheRu
         input->words64[pupils_slot] += 1000;
         return true;
       },
-      &attacker);
+      &attacker, {"--attributes", "group"}, attributes);
   ASSERT_TRUE(result.outcome.ok()) << result.outcome;
   EXPECT_EQ(attacker->tampered(), 1);
   ASSERT_EQ(result.records.size(), 2u);
@@ -134,6 +166,23 @@ TEST(HostileNodeTest, MadeUpSubgroupStatisticsCostTheLastRoundItsTableNeverTheRu
   EXPECT_EQ(result.records[1].nodes, 5u) << "training is untouched";
   EXPECT_FALSE(result.records[1].auc.has_value());
   EXPECT_FALSE(result.records[1].fairness.has_value());
+}
+
+// The control: the same run with no tampering ends with the table, so the test above can fail.
+TEST(HostileNodeTest, TheSameRunUntamperedEndsWithItsFairnessTable) {
+  testing::ScratchDir dir("cartable-subgroups-control");
+  EnrolledFederation federation(dir.path(), 5);
+  const auto attributes = GroupEveryPupil(federation, dir.path(), 4);
+  coordinator::RunConfig run = federation.Run(2);
+  run.fairness = {{"group", {"high", "low"}}};
+  run.min_group_pupils = 5;
+  RunResult result = RunWithOneHostile(
+      federation, run, 4, [](protocol::Envelope&) { return false; }, nullptr,
+      {"--attributes", "group"}, attributes);
+  ASSERT_TRUE(result.outcome.ok()) << result.outcome;
+  ASSERT_EQ(result.records.size(), 2u);
+  ASSERT_TRUE(result.records[1].fairness.has_value());
+  for (const auto& row : result.records[1].fairness->rows) EXPECT_FALSE(row.suppressed);
 }
 
 // Regression: a Hello presenting another identity key than the node's enrolled one was accepted,

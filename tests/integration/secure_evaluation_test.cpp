@@ -138,28 +138,32 @@ TEST(SecureEvaluationTest, TheSecurelySummedMetricsAreThoseOfThePooledHeldOutPup
               5 / n + 1e-6);
 }
 
-// Fairness by subgroup: each pupil gets a band from its key ("tiny" for three pupils only, and a
-// quarter of them one the run does not list, so that "tiny" cannot be told from all minus the
-// others); the last round's table, securely summed, is the table of the pooled held-out pupils,
-// with "tiny" suppressed; in the clear it is the same.
+// Fairness by subgroup: each pupil gets a band from its key ("tiny" for three held-out pupils,
+// "few" for eight, "none" for nobody); the last round's table, securely summed, is the table of the
+// pooled held-out pupils, with the three small bands suppressed (together they hold 11 pupils, so
+// no other band need be); in the clear it is the same.
 TEST(SecureEvaluationTest, TheFairnessTableIsThatOfThePooledHeldOutPupilsSmallGroupsSuppressed) {
   auto bands = std::make_shared<models::PupilAttributes>();
   Federation base = SmallFederation(true);
-  int tiny = 0;
+  int held_out = 0;
   for (const auto& school : base.schools) {
     for (const auto* log : {&school.split.train, &school.split.test}) {
       for (const std::string& key : log->pupil_keys) {
         const size_t h = std::hash<std::string>{}(key);
-        std::string band = h % 4 == 0 ? "other" : h % 4 == 1 ? "low" : "high";  // "other": unlisted
-        if (log == &school.split.test && tiny < 3) {
-          band = "tiny";
-          tiny += 1;
+        std::string band = h % 2 == 0 ? "low" : "high";
+        if (log == &school.split.test) {
+          if (held_out < 3)
+            band = "tiny";
+          else if (held_out < 11)
+            band = "few";
+          held_out += 1;
         }
         (*bands)["band"][key] = band;
       }
     }
   }
-  const std::vector<models::Attribute> attributes = {{"band", {"high", "low", "tiny", "none"}}};
+  const std::vector<models::Attribute> attributes = {
+      {"band", {"high", "low", "tiny", "few", "none"}}};
   std::vector<models::FairnessTable> tables;
   for (bool secagg : {true, false}) {
     Federation f = SmallFederation(secagg);
@@ -185,8 +189,8 @@ TEST(SecureEvaluationTest, TheFairnessTableIsThatOfThePooledHeldOutPupilsSmallGr
         models::EvaluationStatistics::Of(scores, pooled_test, model->input(), attributes, *bands)
             .value();
     const models::FairnessTable expected = models::BuildFairnessTable(attributes, pooled, 10);
-    ASSERT_EQ(table.rows.size(), 4u);
-    for (size_t r = 0; r < 4; ++r) {
+    ASSERT_EQ(table.rows.size(), 5u);
+    for (size_t r = 0; r < 5; ++r) {
       SCOPED_TRACE(table.rows[r].value);
       EXPECT_EQ(table.rows[r].suppressed, expected.rows[r].suppressed);
       EXPECT_EQ(table.rows[r].pupils, expected.rows[r].pupils);
@@ -198,7 +202,8 @@ TEST(SecureEvaluationTest, TheFairnessTableIsThatOfThePooledHeldOutPupilsSmallGr
     EXPECT_FALSE(table.rows[0].suppressed);
     EXPECT_FALSE(table.rows[1].suppressed);
     EXPECT_TRUE(table.rows[2].suppressed);  // three pupils
-    EXPECT_TRUE(table.rows[3].suppressed);  // nobody
+    EXPECT_TRUE(table.rows[3].suppressed);  // eight
+    EXPECT_TRUE(table.rows[4].suppressed);  // nobody
     EXPECT_FALSE(table.rows[2].auc.has_value());
     ASSERT_TRUE(table.gaps[0].equal_opportunity.has_value());
     EXPECT_EQ(table.gaps[0].equal_opportunity, expected.gaps[0].equal_opportunity);

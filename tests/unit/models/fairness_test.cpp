@@ -106,11 +106,21 @@ TEST(FairnessTest, SmallSubgroupsAndThoseThatWouldGiveThemAwayAreSuppressed) {
     EXPECT_FALSE(table.rows[r].true_positive_rate.has_value());
     EXPECT_FALSE(table.rows[r].flag_rate.has_value());
   }
-  // With 20 more pupils in no listed band, the rest is 24 without hiding c: c stays.
+  // With 20 more pupils in no listed band, the rest is 24 without hiding c; but "a" alone could
+  // still be had through another attribute covering the same pupils (its four are the hidden ones),
+  // so c is hidden all the same.
   s.all.pupils = 106;
   const FairnessTable wider = BuildFairnessTable(attributes, s, 10);
   EXPECT_TRUE(wider.rows[0].suppressed);
-  EXPECT_FALSE(wider.rows[2].suppressed);
+  EXPECT_TRUE(wider.rows[2].suppressed);
+  // Two small bands that together reach k hide nothing more.
+  s.subgroups[2] = Group(7, 4, 2, 4, 1);
+  s.all.pupils = 81;
+  const FairnessTable pair = BuildFairnessTable(attributes, s, 10);
+  EXPECT_TRUE(pair.rows[0].suppressed);
+  EXPECT_FALSE(pair.rows[1].suppressed);
+  EXPECT_TRUE(pair.rows[2].suppressed);
+  EXPECT_FALSE(pair.rows[3].suppressed);
   // Every subgroup small: all hidden, and no gap.
   const FairnessTable strict = BuildFairnessTable(attributes, s, 1000);
   for (const FairnessRow& row : strict.rows) EXPECT_TRUE(row.suppressed);
@@ -124,6 +134,8 @@ TEST(FairnessTest, AttributeListsAreChecked) {
   EXPECT_THAT(CheckAttributes(std::vector<Attribute>{{"gender", {}}}).message(),
               HasSubstr("no values"));
   EXPECT_FALSE(CheckAttributes(std::vector<Attribute>{{"", {"x"}}}).ok());
+  EXPECT_THAT(CheckAttributes(std::vector<Attribute>{{"gender", {"F\x1b[2J"}}}).message(),
+              HasSubstr("control character"));
   std::vector<std::string> many;
   for (size_t i = 0; i <= kMaxSubgroups; ++i) many.push_back(std::to_string(i));
   EXPECT_THAT(CheckAttributes(std::vector<Attribute>{{"big", many}}).message(),

@@ -289,7 +289,7 @@ TEST(NodeSessionTest, EvaluatesEachSubgroupItIsAskedForAndRefusesMalformedOnes) 
   session.Hello();
   protocol::Envelope request = EvaluateMessage(kRun, 1, FreshParameters());
   auto& evaluate = std::get<protocol::EvaluateRequest>(request.body);
-  evaluate.groups = {{"gender", {"F", "M"}}, {"age_band", {"0-35"}}};
+  evaluate.groups = {{"gender", {"F", "M", "X"}}};
   evaluate.min_group_pupils = 10;
   auto replies = TrainThenEvaluate(session, request);
   ASSERT_EQ(replies.size(), 1u);
@@ -301,7 +301,7 @@ TEST(NodeSessionTest, EvaluatesEachSubgroupItIsAskedForAndRefusesMalformedOnes) 
   EXPECT_EQ(result->groups[0].pupils, 2u);
   EXPECT_EQ(result->groups[0].count, 14u);
   EXPECT_EQ(result->groups[1].pupils, 3u);
-  EXPECT_EQ(result->groups[2].pupils, 0u);  // an attribute this node does not hold
+  EXPECT_EQ(result->groups[2].pupils, 0u);  // a value none of its pupils has
   // The school's own report: its figures, and its subgroups (2 and 3 pupils, under the run's 10)
   // suppressed there too.
   ASSERT_EQ(reported.size(), 1u);
@@ -316,14 +316,23 @@ TEST(NodeSessionTest, EvaluatesEachSubgroupItIsAskedForAndRefusesMalformedOnes) 
     EXPECT_FALSE(row.contains("pupils")) << row;
   }
 
-  request.round = 2;
-  evaluate.parameters[0] += 1;  // other parameters, so the once-a-run rule does not answer first
-  evaluate.groups = {{"gender", {"F", "F"}}};
-  replies = session.OnMessage(request);
-  ASSERT_EQ(replies.size(), 1u);
-  const auto* error = std::get_if<protocol::ErrorReply>(&replies[0].body);
-  ASSERT_NE(error, nullptr);
-  EXPECT_THAT(error->message, HasSubstr("twice"));
+  // Refused before anything is evaluated: a malformed list; an attribute the node does not hold,
+  // or values that leave some of its pupils out (all minus the listed subgroups would be them).
+  for (const auto& [groups, why] :
+       std::vector<std::pair<std::vector<protocol::WireAttribute>, std::string>>{
+           {{{"gender", {"F", "F"}}}, "twice"},
+           {{{"gender", {"F\n", "M"}}}, "control character"},
+           {{{"age_band", {"0-35"}}}, "does not hold"},
+           {{{"gender", {"F"}}}, "3 of this school's held-out pupils"}}) {
+    request.round += 1;
+    evaluate.parameters[0] += 1;  // other parameters, so the once-a-run rule does not answer first
+    evaluate.groups = groups;
+    replies = session.OnMessage(request);
+    ASSERT_EQ(replies.size(), 1u) << why;
+    const auto* error = std::get_if<protocol::ErrorReply>(&replies[0].body);
+    ASSERT_NE(error, nullptr) << why;
+    EXPECT_THAT(error->message, HasSubstr(why));
+  }
 }
 
 TEST(NodeSessionTest, AModelWithFewerSkillsThanTheDataIsAnError) {
