@@ -519,8 +519,8 @@ Runner AddNodeCommand(CLI::App& app) {
                   "kt3, pykt, xapi (JSON lines) or oulad:DIR (see docs/data-formats.md)");
   cmd->add_option("--attributes", o->attributes,
                   "Pupil attributes of --data a run may break its evaluation down by (fairness),\n"
-                  "e.g. gender,age_band for oulad or group for csv; only securely summed\n"
-                  "statistics by subgroup leave the node")
+                  "e.g. gender,age_band for oulad or group for csv and xapi; only securely\n"
+                  "summed statistics by subgroup leave the node")
       ->delimiter(',');
   cmd->add_option("--name", o->name,
                   "Name of this establishment in the federation (default: host name)");

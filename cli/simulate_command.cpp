@@ -1,8 +1,11 @@
 // `cartable simulate`: a whole federation of synthetic schools on this machine, in this process or
 // one process per school.
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -38,6 +41,7 @@ struct SimulateOptions {
   std::string mode = "auto";
   std::string partition = "iid";
   std::vector<std::string> model_options;  // KEY=VALUE
+  std::string dropout_stage = "any";
 };
 
 // Up to this many schools, `--mode auto` starts one process per school, as a deployment runs;
@@ -63,7 +67,8 @@ Status ApplyMode(const SimulateOptions& o, simulations::ScenarioConfig& scenario
   } else if (o.mode == "processes") {
     scenario.mode = simulations::SimulationMode::kProcesses;
   } else if (o.mode == "auto") {
-    scenario.mode = scenario.cohort.schools <= kAutoProcessSchools && scenario.data.empty()
+    scenario.mode = scenario.cohort.schools <= kAutoProcessSchools && scenario.data.empty() &&
+                            scenario.dropout.rate == 0
                         ? simulations::SimulationMode::kProcesses
                         : simulations::SimulationMode::kInProcess;
   } else {
@@ -82,6 +87,8 @@ Status ApplyMode(const SimulateOptions& o, simulations::ScenarioConfig& scenario
                                   ": each value of the column is one school");
     }
   }
+  CARTABLE_ASSIGN_OR_RETURN(scenario.dropout.stage,
+                            simulations::DropoutStageNamed(o.dropout_stage));
   return ParseModelOptions(o.model_options, scenario.model.options);
 }
 
@@ -147,6 +154,27 @@ void PrintRound(const coordinator::RoundRecord& r, uint32_t rounds) {
   std::fflush(stdout);
 }
 
+// Progress of the baselines on stderr: a bar redrawn in place on a terminal, else a line at each
+// quarter.
+std::function<void(size_t, size_t)> BaselineProgress(bool terminal) {
+  return [terminal, last_quarter = -1](size_t done, size_t total) mutable {
+    const double fraction = total == 0 ? 1.0 : static_cast<double>(done) / total;
+    if (terminal) {
+      const int filled = static_cast<int>(fraction * 30);
+      std::fprintf(stderr,
+                   "\rbaselines [%s%s] %zu/%zu trainings (pooled, then each school alone)%s",
+                   std::string(static_cast<size_t>(filled), '#').c_str(),
+                   std::string(static_cast<size_t>(30 - filled), '.').c_str(), done, total,
+                   done == total ? "\n" : "");
+    } else if (const int quarter = static_cast<int>(fraction * 4); quarter > last_quarter) {
+      last_quarter = quarter;
+      std::fprintf(stderr, "baselines: %zu/%zu trainings (pooled, then each school alone)\n", done,
+                   total);
+    }
+    std::fflush(stderr);
+  };
+}
+
 // The last round's table by subgroup, as report.json holds it.
 void PrintFairness(const nlohmann::json& table) {
   if (!table.is_object()) return;
@@ -188,6 +216,14 @@ void PrintSummary(const nlohmann::json& report, const std::string& path) {
     std::printf(", dropped: %s",
                 DropReasons(who["dropped_by_reason"].get<std::map<std::string, size_t>>()).c_str());
   }
+  if (const nlohmann::json dropout = report["faults"].is_object()
+                                         ? report["faults"].value("dropout", nlohmann::json())
+                                         : nlohmann::json();
+      dropout.is_object()) {
+    std::printf("; dropouts injected (rate %s, stage %s): %zu",
+                NumberText(dropout["rate"].get<double>(), 3).c_str(),
+                dropout["stage"].get<std::string>().c_str(), dropout["injected"].size());
+  }
   std::printf("\n\nheld-out AUC on the same pupils (model %s):\n",
               report["config"]["model"].get<std::string>().c_str());
   std::printf("  federated    %.4f   (%d rounds, only model updates left each school)\n",
@@ -218,7 +254,7 @@ void PrintSummary(const nlohmann::json& report, const std::string& path) {
         pupil["noise_multiplier"].get<double>());
   }
   PrintFairness(report["fairness"]);
-  std::printf("report written to %s (rounds.csv beside it%s)\n", path.c_str(),
+  std::printf("report written to %s (report.html and rounds.csv beside it%s)\n", path.c_str(),
               report["fairness"].is_object() ? ", and fairness.csv" : "");
 }
 
@@ -243,9 +279,12 @@ int Run(SimulateOptions& o) {
   if (Status s = simulations::Validate(o.scenario); !s.ok()) return ReportFailure(s);
   InstallShutdownHandler();
   const uint32_t rounds = o.scenario.rounds;
-  auto report = simulations::RunScenario(o.scenario, [&](const coordinator::RoundRecord& r) {
-    if (!o.json) PrintRound(r, rounds);
-  });
+  simulations::ScenarioProgress progress;
+  if (!o.json) {
+    progress.round = [&](const coordinator::RoundRecord& r) { PrintRound(r, rounds); };
+    progress.baselines = BaselineProgress(isatty(STDERR_FILENO) != 0);
+  }
+  auto report = simulations::RunScenario(o.scenario, progress);
   if (ShutdownRequested()) {
     std::cerr << "cartable: interrupted; node processes stopped, no report written\n";
     return kExitInterrupted;
@@ -279,7 +318,7 @@ Runner AddSimulateCommand(CLI::App& app) {
                   "processes: one `cartable node` process per school (at most 200);\n"
                   "auto: processes up to " +
                       std::to_string(kAutoProcessSchools) +
-                      " synthetic schools, inproc above and for --data")
+                      " synthetic schools, inproc above, for --data and --dropout")
       ->default_val("auto");
   cmd->add_option("--workers", o->scenario.workers,
                   "In process: threads that run the schools' training and masking")
@@ -308,8 +347,8 @@ Runner AddSimulateCommand(CLI::App& app) {
   cmd->add_option("--fairness", o->scenario.fairness,
                   "Pupil attributes whose subgroups the last round's evaluation reports by, each\n"
                   "value one subgroup, securely summed (e.g. gender,age_band,disability,imd_band\n"
-                  "for oulad; group for csv): AUC, calibration, true-positive and flag rates, and\n"
-                  "their gaps in report.json's fairness table")
+                  "for oulad; group for csv and xapi): AUC, calibration, true-positive and flag\n"
+                  "rates, and their gaps in report.json's fairness table")
       ->delimiter(',')
       ->group("Real data");
   cmd->add_option("--min-group-pupils", o->scenario.min_group_pupils,
@@ -350,6 +389,18 @@ Runner AddSimulateCommand(CLI::App& app) {
                   "each worker thread serves")
       ->default_val(0)
       ->check(CLI::Range(0, 86400));
+  cmd->add_option("--dropout", o->scenario.dropout.rate,
+                  "Probability that a school drops out part way through a round, drawn per\n"
+                  "school and round from --seed (in process). A school that drops costs its\n"
+                  "stage the whole --round-timeout: set that to a few seconds for a study")
+      ->default_val(0)
+      ->check(CLI::Range(0.0, 1.0))
+      ->group("Faults");
+  cmd->add_option("--dropout-stage", o->dropout_stage,
+                  "Where a dropping school goes silent: advertise, share, masked, consistency or\n"
+                  "unmask with secure aggregation, train without, or any of them at random")
+      ->default_val("any")
+      ->group("Faults");
   cmd->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")
       ->default_val("info");
   cmd->add_flag(

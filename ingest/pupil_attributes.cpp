@@ -6,6 +6,7 @@
 
 #include "ingest/csv_source.h"
 #include "ingest/internal/text_reader.h"
+#include "ingest/xapi_source.h"
 
 namespace cartable::ingest {
 namespace {
@@ -87,9 +88,13 @@ StatusOr<PupilAttribute> LoadPupilAttribute(const std::string& spec, const std::
     if (!values.ok()) return values.status().WithContext(spec);
     return values;
   }
-  return InvalidArgumentError("'" + spec + "' carries no pupil attribute to split by: only csv " +
-                              "(its extra columns) and oulad (" + Listed(OuladAttributes()) +
-                              ") do");
+  if (format == "xapi") {
+    auto values = LoadXapiAttribute(path, column, pseudonymizer);
+    if (!values.ok()) return values.status().WithContext(spec);
+    return values;
+  }
+  return InvalidArgumentError("'" + spec + "' carries no pupil attribute: only csv and xapi " +
+                              "(group, school) and oulad (" + Listed(OuladAttributes()) + ") do");
 }
 
 }  // namespace cartable::ingest

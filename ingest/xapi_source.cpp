@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "ingest/internal/text_reader.h"
 
@@ -62,21 +63,23 @@ std::optional<std::string> Text(const json& root, std::initializer_list<const ch
   return value->get<std::string>();
 }
 
-bool EndsWithSkill(const std::string& key) {
-  if (key.size() < 5) return false;
-  std::string tail = key.substr(key.size() - 5);
+// Whether `key` ends in `word` (lowercase), in any case.
+bool EndsWith(const std::string& key, std::string_view word) {
+  if (key.size() < word.size()) return false;
+  std::string tail = key.substr(key.size() - word.size());
   for (char& c : tail) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  return tail == "skill";
+  return tail == word;
 }
 
-// The skill named by an extension whose key ends in "skill"; an error for a value of another type.
-StatusOr<std::optional<std::string>> ExtensionSkill(const json& statement,
-                                                    std::initializer_list<const char*> keys,
-                                                    const std::string& field) {
+// The value of the first extension at `keys` whose key ends in `word` ("skill", "group",
+// "school"); an error for a value that is neither a non-empty string nor an integer.
+StatusOr<std::optional<std::string>> Extension(const json& statement,
+                                               std::initializer_list<const char*> keys,
+                                               const std::string& field, std::string_view word) {
   const json* extensions = Find(statement, keys);
   if (extensions == nullptr || !extensions->is_object()) return std::optional<std::string>();
   for (const auto& [key, value] : extensions->items()) {
-    if (!EndsWithSkill(key)) continue;
+    if (!EndsWith(key, word)) continue;
     if (value.is_string() && !value.get_ref<const std::string&>().empty()) {
       return std::optional<std::string>(value.get<std::string>());
     }
@@ -89,11 +92,11 @@ StatusOr<std::optional<std::string>> ExtensionSkill(const json& statement,
 
 StatusOr<std::string> Skill(const json& statement) {
   CARTABLE_ASSIGN_OR_RETURN(std::optional<std::string> skill,
-                            ExtensionSkill(statement, {"object", "definition", "extensions"},
-                                           "object.definition.extensions"));
+                            Extension(statement, {"object", "definition", "extensions"},
+                                      "object.definition.extensions", "skill"));
   if (skill) return *skill;
   CARTABLE_ASSIGN_OR_RETURN(
-      skill, ExtensionSkill(statement, {"context", "extensions"}, "context.extensions"));
+      skill, Extension(statement, {"context", "extensions"}, "context.extensions", "skill"));
   if (skill) return *skill;
   for (const char* kind : {"parent", "grouping"}) {
     const json* activities = Find(statement, {"context", "contextActivities", kind});
@@ -105,6 +108,40 @@ StatusOr<std::string> Skill(const json& statement) {
       "field 'skill': none found (expected an extension key ending in 'skill' in "
       "object.definition.extensions "
       "or context.extensions, or context.contextActivities.parent[0].id or .grouping[0].id)");
+}
+
+// The pupil a statement is about: actor.account.name, else actor.mbox_sha1sum, mbox or openid.
+std::optional<std::string> ActorId(const json& statement) {
+  std::optional<std::string> actor = Text(statement, {"actor", "account", "name"});
+  for (const char* key : {"mbox_sha1sum", "mbox", "openid"}) {
+    if (!actor) actor = Text(statement, {"actor", key});
+  }
+  return actor;
+}
+
+// One statement of a line, checked for nesting and parsed.
+StatusOr<json> ParseStatement(std::string_view line) {
+  if (!NestingWithin(line, kMaxNesting)) {
+    return InvalidArgumentError("field 'statement': JSON nested deeper than " +
+                                std::to_string(kMaxNesting) + " levels");
+  }
+  json statement;
+  try {
+    statement = json::parse(line);
+  } catch (const json::exception& e) {
+    return InvalidArgumentError("field 'statement': not JSON: " + Quote(e.what()));
+  }
+  if (!statement.is_object()) return InvalidArgumentError("field 'statement': not a JSON object");
+  return statement;
+}
+
+// A statement's value of the attribute `column`, if it carries one.
+StatusOr<std::optional<std::string>> AttributeOf(const json& statement, const std::string& column) {
+  CARTABLE_ASSIGN_OR_RETURN(
+      std::optional<std::string> value,
+      Extension(statement, {"context", "extensions"}, "context.extensions", column));
+  if (!value && column == "group") value = Text(statement, {"context", "team", "name"});
+  return value;
 }
 
 class XapiReader {
@@ -129,17 +166,7 @@ class XapiReader {
 
  private:
   Status ReadStatement(std::string_view line, XapiCounts& counts) {
-    if (!NestingWithin(line, kMaxNesting)) {
-      return InvalidArgumentError("field 'statement': JSON nested deeper than " +
-                                  std::to_string(kMaxNesting) + " levels");
-    }
-    json statement;
-    try {
-      statement = json::parse(line);
-    } catch (const json::exception& e) {
-      return InvalidArgumentError("field 'statement': not JSON: " + Quote(e.what()));
-    }
-    if (!statement.is_object()) return InvalidArgumentError("field 'statement': not a JSON object");
+    CARTABLE_ASSIGN_OR_RETURN(json statement, ParseStatement(line));
     const json* success = Find(statement, {"result", "success"});
     if (success == nullptr) {
       ++counts.skipped_without_success;
@@ -148,10 +175,7 @@ class XapiReader {
     if (!success->is_boolean())
       return InvalidArgumentError("field 'result.success': not true or false");
 
-    std::optional<std::string> actor = Text(statement, {"actor", "account", "name"});
-    for (const char* key : {"mbox_sha1sum", "mbox", "openid"}) {
-      if (!actor) actor = Text(statement, {"actor", key});
-    }
+    std::optional<std::string> actor = ActorId(statement);
     if (!actor) {
       return InvalidArgumentError("field 'actor': no account.name, mbox_sha1sum, mbox or openid");
     }
@@ -183,6 +207,42 @@ class XapiReader {
 };
 
 }  // namespace
+
+bool IsXapiAttribute(const std::string& column) { return column == "group" || column == "school"; }
+
+StatusOr<std::unordered_map<std::string, std::string>> LoadXapiAttribute(
+    const std::filesystem::path& path, const std::string& column,
+    const Pseudonymizer* pseudonymizer) {
+  if (!IsXapiAttribute(column)) {
+    return InvalidArgumentError("'" + column +
+                                "' is not a pupil attribute of the xapi format (known: group, "
+                                "school)");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError("cannot open " + path.string());
+  internal::LineReader lines(in, path.string());
+  std::unordered_map<std::string, std::string> values;  // "" until a statement carries one
+  while (auto line = lines.Next()) {
+    if (internal::Trim(*line).empty()) continue;
+    auto read = [&]() -> Status {
+      CARTABLE_ASSIGN_OR_RETURN(json statement, ParseStatement(*line));
+      std::optional<std::string> actor = ActorId(statement);
+      if (!actor) return Status::Ok();  // no pupil to describe
+      std::string key = pseudonymizer ? pseudonymizer->Pseudonym(*actor) : *actor;
+      CARTABLE_ASSIGN_OR_RETURN(std::optional<std::string> value, AttributeOf(statement, column));
+      std::string& held = values[key];
+      if (held.empty() && value) held = *value;  // the first statement that carries it counts
+      return Status::Ok();
+    };
+    if (Status status = read(); !status.ok())
+      return status.WithContext(internal::Where(path.string(), lines.line_number()));
+  }
+  CARTABLE_RETURN_IF_ERROR(lines.status());
+  for (auto& [pupil, value] : values) {
+    if (value.empty()) value = "unknown";
+  }
+  return values;
+}
 
 StatusOr<models::InteractionLog> LoadXapi(const std::filesystem::path& path,
                                           const Pseudonymizer* pseudonymizer, XapiCounts* counts) {

@@ -13,12 +13,18 @@
 //   correct  result.success
 //   order    timestamp (ISO 8601, e.g. 2024-03-05T10:15:00.250+01:00; no zone means UTC); ties
 //            keep file order
+// Pupil attributes (LoadXapiAttribute): `group` and `school`, each from an extension of
+// context.extensions whose key ends in that word (any case; a string or an integer), and a group
+// from context.team.name too. A pupil takes the value of its first statement that carries one
+// (any statement, with or without result.success), else "unknown".
 // Voiding statements are not applied (they lack result.success and are skipped). Lines are capped
 // at 1 MiB and JSON nesting at 64 levels. Every error names the file, the line and the field
 // (docs/data-formats.md).
 
 #include <cstddef>
 #include <filesystem>
+#include <string>
+#include <unordered_map>
 
 #include "core/status.h"
 #include "ingest/pseudonymizer.h"
@@ -37,5 +43,14 @@ struct XapiCounts {
 StatusOr<models::InteractionLog> LoadXapi(const std::filesystem::path& path,
                                           const Pseudonymizer* pseudonymizer = nullptr,
                                           XapiCounts* counts = nullptr);
+
+// Whether `column` is a pupil attribute xAPI statements may carry (group, school).
+bool IsXapiAttribute(const std::string& column);
+
+// Pupil key (as LoadXapi keys pupils with the same pseudonymizer) → the pupil's value of `column`.
+// Errors name the file, the line and the field, as LoadXapi's do.
+StatusOr<std::unordered_map<std::string, std::string>> LoadXapiAttribute(
+    const std::filesystem::path& path, const std::string& column,
+    const Pseudonymizer* pseudonymizer = nullptr);
 
 }  // namespace cartable::ingest

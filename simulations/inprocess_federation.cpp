@@ -2,12 +2,14 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <thread>
 
 #include "coordinator/coordinator_service.h"
 #include "node/node_pool.h"
 #include "protocol/inprocess_transport.h"
+#include "simulations/stage_dropout.h"
 
 namespace cartable::simulations {
 namespace {
@@ -72,6 +74,11 @@ InProcessOutcome RunInProcess(const coordinator::RunConfig& run,
     (*loop)->set_round_listener(
         [&](const coordinator::RoundRecord& r) { options.on_round(r, (*loop)->global_model()); });
   }
+  std::map<uint32_t, uint32_t> round_of_attempt;  // on the wire → of the run
+  (*loop)->set_event_listener([&round_of_attempt](const coordinator::LoopEvent& e) {
+    if (e.kind == coordinator::LoopEvent::Kind::kAttemptStarted)
+      round_of_attempt[e.attempt] = e.round;
+  });
   protocol::InProcessNetwork network;
   auto served = network.Serve();
   if (!served.ok()) {
@@ -85,11 +92,24 @@ InProcessOutcome RunInProcess(const coordinator::RunConfig& run,
   std::vector<std::unique_ptr<node::NodeSession>> sessions;
   node::NodeSecurity security;
   security.allow_plain_updates = !run.secagg.enabled;
+  DropoutLog dropouts;
+  const std::vector<protocol::Stage> stages =
+      run.secagg.enabled
+          ? std::vector<protocol::Stage>{protocol::Stage::kAdvertiseKeys,
+                                         protocol::Stage::kShareKeys, protocol::Stage::kMaskedInput,
+                                         protocol::Stage::kConsistencyCheck,
+                                         protocol::Stage::kUnmask}
+          : std::vector<protocol::Stage>{protocol::Stage::kTrain};
   for (size_t i = 0; i < schools.size(); ++i) {
     protocol::FaultPlan node_faults = faults;
     node_faults.seed = faults.seed + i;
+    std::unique_ptr<protocol::ClientTransport> connection = network.Connect();
+    if (options.dropout.rate > 0) {
+      connection = std::make_unique<DropoutTransport>(std::move(connection), options.dropout, i,
+                                                      schools[i].name, stages, dropouts);
+    }
     clients.push_back(
-        std::make_unique<protocol::FaultyClientTransport>(network.Connect(), node_faults));
+        std::make_unique<protocol::FaultyClientTransport>(std::move(connection), node_faults));
     security.identity = schools[i].identity;
     sessions.push_back(std::make_unique<node::NodeSession>(
         schools[i].name, std::move(schools[i].split), security, schools[i].attributes));
@@ -114,6 +134,11 @@ InProcessOutcome RunInProcess(const coordinator::RunConfig& run,
   outcome.model = (*loop)->global_model();
   AddCounts(outcome.faults, server.counts());
   for (const auto& c : clients) AddCounts(outcome.faults, c->counts());
+  outcome.dropouts = dropouts.Sorted();
+  for (InjectedDropout& d : outcome.dropouts) {
+    auto it = round_of_attempt.find(d.attempt);
+    if (it != round_of_attempt.end()) d.round = it->second;
+  }
   return outcome;
 }
 

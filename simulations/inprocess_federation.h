@@ -18,6 +18,7 @@
 #include "core/status.h"
 #include "models/dataset.h"
 #include "protocol/faulty_transport.h"
+#include "simulations/stage_dropout.h"
 #include "simulations/virtual_school.h"
 
 namespace cartable::simulations {
@@ -37,6 +38,7 @@ struct InProcessOutcome {
   std::vector<coordinator::RoundRecord> records;
   std::vector<float> model;      // the final global parameters
   protocol::FaultCounts faults;  // summed over the coordinator's and every node's transport
+  std::vector<InjectedDropout> dropouts;  // as options.dropout made them, by round then school
 };
 
 struct InProcessOptions {
@@ -53,6 +55,8 @@ struct InProcessOptions {
   // auditor (or a test) to read. Called on the coordinator's thread.
   std::function<void(const protocol::Delivery&)> coordinator_transcript;
   std::function<bool()> should_stop = [] { return false; };  // e.g. a signal arrived
+  // Schools dropping out part way through rounds (simulations/stage_dropout.h); rate 0: none.
+  DropoutPlan dropout;
 };
 
 // Nodes accept plain updates exactly when `run` turns secure aggregation off. Each sender's faults

@@ -97,6 +97,23 @@ nlohmann::json ToJson(const ScenarioConfig& c) {
                                   : "zeromq tcp loopback, no security, one process per school"}};
 }
 
+nlohmann::json Faults(const DropoutPlan& plan, const std::vector<InjectedDropout>& dropouts) {
+  if (plan.rate <= 0) return nullptr;
+  nlohmann::json injected = nlohmann::json::array();
+  std::map<std::string, size_t> by_stage;
+  for (const InjectedDropout& d : dropouts) {
+    const std::string stage = DropoutStageName(d.stage);
+    injected.push_back(
+        {{"round", d.round}, {"attempt", d.attempt}, {"school", d.school}, {"stage", stage}});
+    by_stage[stage] += 1;
+  }
+  return {{"dropout",
+           {{"rate", plan.rate},
+            {"stage", DropoutStageName(plan.stage)},
+            {"injected", injected},
+            {"by_stage", by_stage}}}};
+}
+
 Status WriteReport(const nlohmann::json& report, const std::filesystem::path& path) {
   return WriteFileAtomically(path, report.dump(2) + "\n");
 }

@@ -11,6 +11,7 @@
 #include "core/status.h"
 #include "simulations/baselines.h"
 #include "simulations/scenario.h"
+#include "simulations/stage_dropout.h"
 
 namespace cartable::simulations {
 
@@ -20,6 +21,9 @@ nlohmann::json ToJson(const Scores& scores);
 // (late, refused, unusable, declined).
 nlohmann::json Participation(size_t schools, const std::vector<coordinator::RoundRecord>& records);
 nlohmann::json ToJson(const ScenarioConfig& config);
+// The faults a simulation injected: the dropout plan and every dropout it made (who, which round,
+// which stage), with counts by stage; null without a plan.
+nlohmann::json Faults(const DropoutPlan& plan, const std::vector<InjectedDropout>& dropouts);
 
 // Writes `report` to path atomically (never a half-written file).
 Status WriteReport(const nlohmann::json& report, const std::filesystem::path& path);

@@ -26,6 +26,7 @@
 #include "simulations/partition.h"
 #include "simulations/process_federation.h"
 #include "simulations/report.h"
+#include "simulations/report_html.h"
 
 namespace cartable::simulations {
 namespace {
@@ -228,7 +229,7 @@ StatusOr<FederationResult> RunFederation(
                                                   {"nodes", record.nodes},
                                                   {"model_sha256", exchange::ModelHashHex(model)}});
     }
-    on_round(record);
+    if (on_round) on_round(record);
   };
   const auto should_stop = [] { return ShutdownRequested(); };
   FederationResult result;
@@ -251,8 +252,11 @@ StatusOr<FederationResult> RunFederation(
     options.idle_timeout = std::max<Duration>(std::chrono::seconds(120), 2 * config.round_timeout);
     options.on_round = observe;
     options.should_stop = should_stop;
+    options.dropout = config.dropout;
+    options.dropout.seed = config.cohort.seed;
     InProcessOutcome outcome = RunInProcess(run, std::move(members), {}, options);
-    result = {outcome.status, std::move(outcome.records), std::move(outcome.model)};
+    result = {outcome.status, std::move(outcome.records), std::move(outcome.model),
+              std::move(outcome.dropouts)};
   }
   CARTABLE_RETURN_IF_ERROR(audited);
   CARTABLE_RETURN_IF_ERROR(
@@ -263,6 +267,29 @@ StatusOr<FederationResult> RunFederation(
                                   {"model_sha256", exchange::ModelHashHex(result.model)}}));
   if (!result.status.ok()) return result.status.WithContext("federated run");
   return result;
+}
+
+}  // namespace
+
+namespace {
+
+Status ValidateDropout(const ScenarioConfig& c) {
+  const DropoutPlan& d = c.dropout;
+  if (!(d.rate >= 0 && d.rate <= 1))
+    return InvalidArgumentError("the dropout rate must be in [0, 1]");
+  if (d.rate == 0) return Status::Ok();
+  if (c.mode != SimulationMode::kInProcess) {
+    return InvalidArgumentError(
+        "dropouts are injected in process only: add --mode inproc (or leave --mode auto)");
+  }
+  if (d.stage && c.secagg.enabled == (*d.stage == protocol::Stage::kTrain)) {
+    return InvalidArgumentError(
+        "no school sends a message of the dropout stage '" + DropoutStageName(d.stage) + "' " +
+        (c.secagg.enabled ? "with secure aggregation (pick advertise, share, masked, consistency, "
+                            "unmask or any)"
+                          : "without secure aggregation (pick train or any)"));
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -297,6 +324,7 @@ Status Validate(const ScenarioConfig& c) {
         "dataset with --data (e.g. oulad:data/oulad --fairness gender,age_band)");
   }
   if (c.min_group_pupils < 1) return InvalidArgumentError("min group pupils must be at least 1");
+  CARTABLE_RETURN_IF_ERROR(ValidateDropout(c));
   if (c.mode == SimulationMode::kProcesses) {
     if (c.cohort.schools > kMaxProcessSchools) {
       return InvalidArgumentError(std::to_string(c.cohort.schools) +
@@ -312,18 +340,23 @@ Status Validate(const ScenarioConfig& c) {
 
 namespace {
 
-// Calls work(i) for every i in [0, n) on `workers` threads; the first error, if any.
-Status ForEachOnThreads(size_t n, size_t workers, const std::function<Status(size_t)>& work) {
+// Calls work(i) for every i in [0, n) on `workers` threads; the first error, if any. `done`, when
+// set, is told after each success how many have succeeded, under a lock.
+Status ForEachOnThreads(size_t n, size_t workers, const std::function<Status(size_t)>& work,
+                        const std::function<void(size_t)>& done = {}) {
   std::atomic<size_t> next{0};
   std::mutex mutex;
   Status first;
+  size_t succeeded = 0;
   auto run = [&] {
     for (size_t i = next++; i < n; i = next++) {
       Status s = work(i);
+      std::lock_guard lock(mutex);
       if (!s.ok()) {
-        std::lock_guard lock(mutex);
         if (first.ok()) first = s;
         next = n;
+      } else if (done) {
+        done(++succeeded);
       }
     }
   };
@@ -336,9 +369,8 @@ Status ForEachOnThreads(size_t n, size_t workers, const std::function<Status(siz
 
 }  // namespace
 
-StatusOr<nlohmann::json> RunScenario(
-    const ScenarioConfig& config,
-    const std::function<void(const coordinator::RoundRecord&)>& on_round) {
+StatusOr<nlohmann::json> RunScenario(const ScenarioConfig& config,
+                                     const ScenarioProgress& progress) {
   CARTABLE_RETURN_IF_ERROR(Validate(config));
   CARTABLE_RETURN_IF_ERROR(EnsureDirectory(config.out_dir));
   std::vector<SyntheticSchool> cohort;
@@ -362,7 +394,7 @@ StatusOr<nlohmann::json> RunScenario(
     }
   }
   CARTABLE_ASSIGN_OR_RETURN(FederationResult federation,
-                            RunFederation(config, spec, schools, subgroups, on_round));
+                            RunFederation(config, spec, schools, subgroups, progress.round));
 
   spdlog::info("computing baselines on the same held-out pupils");
   std::vector<const models::InteractionLog*> trains, tests;
@@ -381,20 +413,30 @@ StatusOr<nlohmann::json> RunScenario(
 
   CARTABLE_ASSIGN_OR_RETURN(Scores federated,
                             EvaluateParameters(spec, federation.model, pooled_test));
+  const size_t baselines = schools.size() + 1;
+  const auto told = [&](size_t done) {
+    if (progress.baselines) progress.baselines(done, baselines);
+  };
+  told(0);
   CARTABLE_ASSIGN_OR_RETURN(Scores centralized,
                             TrainAndEvaluate(spec, options, pooled_train, pooled_test));
+  told(1);
   std::optional<Scores> oracle;
   if (!cohort.empty()) {
     CARTABLE_ASSIGN_OR_RETURN(oracle, OracleScores(cohort, schools));
   }
   std::vector<Scores> local(schools.size());
-  CARTABLE_RETURN_IF_ERROR(ForEachOnThreads(schools.size(), config.workers, [&](size_t i) {
-    auto scores = TrainAndEvaluate(spec, options, schools[i].split.train, schools[i].split.test);
-    if (!scores.ok())
-      return scores.status().WithContext("local-only baseline of " + schools[i].name);
-    local[i] = *scores;
-    return Status::Ok();
-  }));
+  CARTABLE_RETURN_IF_ERROR(ForEachOnThreads(
+      schools.size(), config.workers,
+      [&](size_t i) {
+        auto scores =
+            TrainAndEvaluate(spec, options, schools[i].split.train, schools[i].split.test);
+        if (!scores.ok())
+          return scores.status().WithContext("local-only baseline of " + schools[i].name);
+        local[i] = *scores;
+        return Status::Ok();
+      },
+      [&](size_t done) { told(done + 1); }));
   nlohmann::json per_school = nlohmann::json::array();
   double local_auc_sum = 0;
   for (size_t i = 0; i < schools.size(); ++i) {
@@ -415,6 +457,7 @@ StatusOr<nlohmann::json> RunScenario(
   for (const auto& r : federation.records)
     report["rounds"].push_back(coordinator::RoundRecordJson(r));
   report["participation"] = Participation(schools.size(), federation.records);
+  report["faults"] = Faults(config.dropout, federation.dropouts);
   // The last round's table by subgroup, small subgroups suppressed (null without --fairness, or
   // when the last round's evaluation failed).
   report["fairness"] = nullptr;
@@ -429,6 +472,7 @@ StatusOr<nlohmann::json> RunScenario(
   }
   report["config"]["model_spec"] = {{"skills", spec.num_skills}, {"features", spec.num_features}};
   CARTABLE_RETURN_IF_ERROR(WriteReport(report, config.out_dir / "report.json"));
+  CARTABLE_RETURN_IF_ERROR(WriteFileAtomically(config.out_dir / "report.html", ReportHtml(report)));
   CARTABLE_RETURN_IF_ERROR(WriteFileAtomically(config.out_dir / "rounds.csv",
                                                coordinator::RoundsCsv(federation.records)));
   std::filesystem::remove(config.out_dir / "fairness.csv");  // an earlier simulation's

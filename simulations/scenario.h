@@ -19,6 +19,7 @@
 #include "models/fairness.h"
 #include "models/model.h"
 #include "simulations/partition.h"
+#include "simulations/stage_dropout.h"
 #include "simulations/synthetic_cohort.h"
 
 namespace cartable::simulations {
@@ -71,13 +72,24 @@ struct ScenarioConfig {
   // must hold federation-wide for its figures to be shown.
   std::vector<std::string> fairness;
   uint64_t min_group_pupils = models::kDefaultMinGroupPupils;
+  // Schools dropping out part way through rounds (in process only; rate 0: none). Its seed is the
+  // cohort's.
+  DropoutPlan dropout;
 };
 
 Status Validate(const ScenarioConfig& config);
 
-// Runs the scenario; `on_round` sees each completed round (for progress lines). Returns the report.
-StatusOr<nlohmann::json> RunScenario(
-    const ScenarioConfig& config,
-    const std::function<void(const coordinator::RoundRecord&)>& on_round);
+// What a simulation tells as it goes, for progress on a terminal. Either may be empty.
+struct ScenarioProgress {
+  std::function<void(const coordinator::RoundRecord&)> round;  // each completed round
+  // The baselines after the rounds: `done` of `total` trainings (the centralised model, then each
+  // school alone), called from one thread at a time.
+  std::function<void(size_t done, size_t total)> baselines;
+};
+
+// Runs the scenario, writes report.json, report.html, rounds.csv (and fairness.csv) in the output
+// directory, and returns the report.
+StatusOr<nlohmann::json> RunScenario(const ScenarioConfig& config,
+                                     const ScenarioProgress& progress = {});
 
 }  // namespace cartable::simulations

@@ -14,6 +14,7 @@
 #include "core/status.h"
 #include "models/dataset.h"
 #include "models/fairness.h"
+#include "simulations/stage_dropout.h"
 
 namespace cartable::simulations {
 
@@ -35,7 +36,8 @@ using RoundObserver = std::function<void(const coordinator::RoundRecord& record,
 struct FederationResult {
   Status status;
   std::vector<coordinator::RoundRecord> records;
-  std::vector<float> model;  // the final global parameters
+  std::vector<float> model;               // the final global parameters
+  std::vector<InjectedDropout> dropouts;  // in process with a dropout plan: who dropped where
 };
 
 }  // namespace cartable::simulations

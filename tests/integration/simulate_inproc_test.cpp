@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -104,12 +105,54 @@ TEST(SimulateInProcessTest, ChoicesThatCannotWorkAreRefusedBeforeAnythingRuns) {
            {{"--model", "dkt", "--option", "no_such_option=1"}, "no_such_option"},
            {{"--mode", "threads"}, "--mode 'threads'"},
            {{"--mode", "processes", "--schools", "201"}, "--mode inproc"},
-           {{"--mode", "inproc", "--insecure"}, "--insecure"}}) {
+           {{"--mode", "inproc", "--insecure"}, "--insecure"},
+           {{"--dropout", "0.2", "--dropout-stage", "lunch"}, "known: any, train"},
+           {{"--dropout", "0.2", "--dropout-stage", "train"}, "with secure aggregation"},
+           {{"--dropout", "0.2", "--mode", "processes"}, "in process only"}}) {
     const Simulated s = Simulate(dir, "out", args);
     EXPECT_EQ(s.code, 2) << expected << "\n" << s.output;
     EXPECT_NE(s.output.find(expected), std::string::npos) << s.output;
     EXPECT_TRUE(s.report.is_null()) << "no report for a refused scenario";
   }
+}
+
+// A dropout study: schools drop at the masked-input stage, after their key shares went out, so
+// secure aggregation must rebuild their masks from their neighbours' shares (and an attempt that
+// lost more than its threshold allows is retried). Every dropout made is in the report, and each is
+// in its round's record as a school dropped for lateness.
+TEST(SimulateInProcessTest, SchoolsThatDropMidRoundAreRecordedWhereAndTheRunGoesOn) {
+  testing::ScratchDir dir("cartable-simulate-dropout");
+  const Simulated s = Simulate(dir, "dropout",
+                               {"--schools", "10", "--rounds", "3", "--dropout", "0.2",
+                                "--dropout-stage", "masked", "--round-timeout", "3"});
+  ASSERT_EQ(s.code, 0) << s.output;
+  EXPECT_EQ(s.report["config"]["mode"], "inproc") << "auto picks in process for --dropout";
+  const nlohmann::json& dropout = s.report["faults"]["dropout"];
+  ASSERT_TRUE(dropout.is_object()) << s.report.dump(2);
+  EXPECT_EQ(dropout["rate"], 0.2);
+  EXPECT_EQ(dropout["stage"], "masked");
+  ASSERT_GE(dropout["injected"].size(), 1u) << "30 draws at 0.2";
+  size_t late = 0;
+  for (const auto& round : s.report["rounds"]) {
+    late += round["dropped_by_reason"].value("late", 0);
+    EXPECT_LT(round["nodes"].get<size_t>(), round["asked"].get<size_t>() + 1) << round;
+  }
+  for (const auto& d : dropout["injected"]) {
+    EXPECT_EQ(d["stage"], "masked");
+    const size_t r = d["round"].get<size_t>();
+    ASSERT_TRUE(r >= 1 && r <= s.report["rounds"].size()) << d;
+    EXPECT_GE(d["attempt"].get<size_t>(), r) << d;
+    const auto& round = s.report["rounds"][r - 1];
+    const auto& dropped = round["dropped"];
+    EXPECT_NE(std::find(dropped.begin(), dropped.end(), d["school"]), dropped.end()) << d << "\n"
+                                                                                     << round;
+  }
+  EXPECT_EQ(late, dropout["injected"].size()) << s.report["rounds"].dump(2);
+  EXPECT_EQ(dropout["by_stage"]["masked"], dropout["injected"].size());
+  EXPECT_NE(s.output.find("dropouts injected (rate 0.2, stage masked)"), std::string::npos)
+      << s.output;
+  // The federated model still learnt.
+  EXPECT_GT(s.report["federated"]["auc"].get<double>(), 0.6) << s.report["federated"];
 }
 
 TEST(SimulateInProcessTest, AnInterruptStopsTheRunAndWritesNoReport) {

@@ -1,0 +1,100 @@
+#include "simulations/stage_dropout.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "protocol/codec.h"
+#include "protocol/inprocess_transport.h"
+
+namespace cartable::simulations {
+namespace {
+
+using protocol::Stage;
+using ::testing::HasSubstr;
+
+const std::vector<Stage> kSecureStages = {Stage::kAdvertiseKeys, Stage::kShareKeys,
+                                          Stage::kMaskedInput, Stage::kConsistencyCheck,
+                                          Stage::kUnmask};
+
+TEST(StageDropoutTest, SchoolsDropAtTheRateAndStagesAskedForAndTheSameSeedDropsTheSame) {
+  const DropoutPlan any{0.3, std::nullopt, 7};
+  std::map<Stage, int> at;
+  int dropped = 0;
+  const int draws = 20000;
+  for (uint64_t school = 0; school < 200; ++school) {
+    for (uint32_t round = 1; round <= 100; ++round) {
+      const auto stage = DropoutStage(any, school, round, kSecureStages);
+      EXPECT_EQ(stage, DropoutStage(any, school, round, kSecureStages));
+      if (stage) {
+        ++dropped;
+        at[*stage] += 1;
+      }
+    }
+  }
+  // 0.3 of 20,000 draws: a standard deviation of 65 drops.
+  EXPECT_NEAR(dropped, 0.3 * draws, 400);
+  ASSERT_EQ(at.size(), kSecureStages.size());
+  for (const auto& [stage, n] : at) EXPECT_NEAR(n, dropped / 5.0, 250) << static_cast<int>(stage);
+
+  DropoutPlan masked{0.5, Stage::kMaskedInput, 7};
+  DropoutPlan other_seed{0.5, Stage::kMaskedInput, 8};
+  int differ = 0;
+  for (uint64_t school = 0; school < 100; ++school) {
+    const auto stage = DropoutStage(masked, school, 1, kSecureStages);
+    if (stage) EXPECT_EQ(*stage, Stage::kMaskedInput);
+    differ += stage.has_value() != DropoutStage(other_seed, school, 1, kSecureStages).has_value();
+  }
+  EXPECT_GT(differ, 20) << "another seed drops other schools";
+  EXPECT_FALSE(DropoutStage({0, std::nullopt, 7}, 3, 1, kSecureStages));
+  EXPECT_TRUE(DropoutStage({1, std::nullopt, 7}, 3, 1, kSecureStages));
+}
+
+TEST(StageDropoutTest, StagesAreNamedAndUnknownNamesRefusedSayingWhatThereIs) {
+  EXPECT_EQ(DropoutStageNamed("masked").value(), Stage::kMaskedInput);
+  EXPECT_EQ(DropoutStageNamed("any").value(), std::nullopt);
+  EXPECT_EQ(DropoutStageName(Stage::kUnmask), "unmask");
+  EXPECT_EQ(DropoutStageName(std::nullopt), "any");
+  EXPECT_THAT(DropoutStageNamed("lunch").status().message(), HasSubstr("known: any, train"));
+}
+
+std::string FrameOf(uint32_t round, protocol::Body body) {
+  return protocol::Encode({42, round, std::move(body)});
+}
+
+TEST(StageDropoutTest, ADroppedSchoolGoesSilentForTheRestOfTheRoundButHelloAndHeartbeat) {
+  protocol::InProcessNetwork network;
+  auto server = network.Serve().value();
+  DropoutLog log;
+  // Rate 1 at share: every round, the school goes silent at its first ShareKeys.
+  DropoutTransport school(network.Connect(), {1.0, Stage::kShareKeys, 3}, 0, "école-1",
+                          kSecureStages, log);
+  const std::vector<std::string> frames = {
+      FrameOf(0, protocol::Hello{"école-1", {}}),
+      FrameOf(1, protocol::KeyAdvert{}),    // before the stage: passes
+      FrameOf(1, protocol::ShareKeys{}),    // the stage: dropped, and the school goes silent
+      FrameOf(1, protocol::MaskedInput{}),  // silent
+      FrameOf(1, protocol::Heartbeat{}),    // still says it is there
+      FrameOf(2, protocol::KeyAdvert{}),    // a new round: passes
+  };
+  for (const std::string& f : frames) ASSERT_TRUE(school.Send(f).ok());
+  std::vector<protocol::MessageType> arrived;
+  while (true) {
+    auto delivery = server->Receive(std::chrono::milliseconds(50)).value();
+    if (!delivery) break;
+    arrived.push_back(protocol::DecodeHeader(delivery->frame.bytes(), 1 << 20)->type);
+  }
+  EXPECT_EQ(arrived, (std::vector<protocol::MessageType>{
+                         protocol::MessageType::kHello, protocol::MessageType::kKeyAdvert,
+                         protocol::MessageType::kHeartbeat, protocol::MessageType::kKeyAdvert}));
+  const auto dropouts = log.Sorted();
+  ASSERT_EQ(dropouts.size(), 1u);
+  EXPECT_EQ(dropouts[0].school, "école-1");
+  EXPECT_EQ(dropouts[0].attempt, 1u);
+  EXPECT_EQ(dropouts[0].round, 0u) << "the transport knows the attempt, not the round";
+  EXPECT_EQ(dropouts[0].stage, Stage::kShareKeys);
+}
+
+}  // namespace
+}  // namespace cartable::simulations
