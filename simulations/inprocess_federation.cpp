@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <thread>
 
 #include "coordinator/coordinator_service.h"
@@ -75,9 +76,11 @@ InProcessOutcome RunInProcess(const coordinator::RunConfig& run,
         [&](const coordinator::RoundRecord& r) { options.on_round(r, (*loop)->global_model()); });
   }
   std::map<uint32_t, uint32_t> round_of_attempt;  // on the wire → of the run
-  (*loop)->set_event_listener([&round_of_attempt](const coordinator::LoopEvent& e) {
+  std::set<std::string> joined;
+  (*loop)->set_event_listener([&](const coordinator::LoopEvent& e) {
     if (e.kind == coordinator::LoopEvent::Kind::kAttemptStarted)
       round_of_attempt[e.attempt] = e.round;
+    if (e.kind == coordinator::LoopEvent::Kind::kNodeJoined) joined.insert(e.node);
   });
   protocol::InProcessNetwork network;
   auto served = network.Serve();
@@ -134,6 +137,7 @@ InProcessOutcome RunInProcess(const coordinator::RunConfig& run,
   outcome.model = (*loop)->global_model();
   AddCounts(outcome.faults, server.counts());
   for (const auto& c : clients) AddCounts(outcome.faults, c->counts());
+  outcome.joined = joined.size();
   outcome.dropouts = dropouts.Sorted();
   for (InjectedDropout& d : outcome.dropouts) {
     auto it = round_of_attempt.find(d.attempt);

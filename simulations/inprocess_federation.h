@@ -38,7 +38,8 @@ struct InProcessOutcome {
   std::vector<coordinator::RoundRecord> records;
   std::vector<float> model;      // the final global parameters
   protocol::FaultCounts faults;  // summed over the coordinator's and every node's transport
-  std::vector<InjectedDropout> dropouts;  // as options.dropout made them, by round then school
+  std::vector<InjectedDropout> dropouts;  // as options.dropout made them, by attempt then school
+  size_t joined = 0;                      // schools that joined the run at all
 };
 
 struct InProcessOptions {

@@ -18,8 +18,9 @@ nlohmann::json ToJson(const Scores& s) {
           {"answers", s.answers}};
 }
 
-nlohmann::json Participation(size_t schools, const std::vector<coordinator::RoundRecord>& records) {
-  size_t joined = 0, asked = 0, answered = 0;
+nlohmann::json Participation(size_t schools, const std::vector<coordinator::RoundRecord>& records,
+                             std::optional<size_t> joined_at_all) {
+  size_t joined = records.empty() ? joined_at_all.value_or(0) : 0, asked = 0, answered = 0;
   std::map<std::string, size_t> dropped;
   for (const coordinator::RoundRecord& r : records) {
     joined = std::max(joined, r.connected);

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <vector>
 
 #include "coordinator/round_loop.h"
@@ -16,10 +17,12 @@
 namespace cartable::simulations {
 
 nlohmann::json ToJson(const Scores& scores);
-// Who took part, summed over the rounds: the schools simulated, the most that had joined when a
-// round started, those that never did, how many were asked and answered, and drops by reason
-// (late, refused, unusable, declined).
-nlohmann::json Participation(size_t schools, const std::vector<coordinator::RoundRecord>& records);
+// Who took part, summed over the completed rounds: the schools simulated, the most that had joined
+// when a round started (or, when no round completed, `joined`: the schools that joined at all, if
+// known), those that never did, how many were asked and answered, and drops by reason (late,
+// refused, unusable, declined).
+nlohmann::json Participation(size_t schools, const std::vector<coordinator::RoundRecord>& records,
+                             std::optional<size_t> joined = std::nullopt);
 nlohmann::json ToJson(const ScenarioConfig& config);
 // The faults a simulation injected: the dropout plan and every dropout it made (who, which round,
 // which stage), with counts by stage; null without a plan.

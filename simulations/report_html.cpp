@@ -228,7 +228,8 @@ constexpr const char* kStyle =
     "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
     "td:first-child,th:first-child{text-align:left}"
     "table.settings td{text-align:left}"
-    "figure{margin:1.5em 0}figcaption{font-size:0.9em;color:#555}";
+    "figure{margin:1.5em 0}figcaption{font-size:0.9em;color:#555}"
+    "p.failed{border-left:4px solid #c0392b;padding-left:8px}";
 
 }  // namespace
 
@@ -244,6 +245,12 @@ std::string ReportHtml(const json& report) {
   html +=
       "<p>Every figure on this page is one of report.json's, written beside it by "
       "<code>cartable simulate</code>.</p>";
+  if (const json& outcome = At(report, "outcome"); At(outcome, "state") == "failed") {
+    html += "<p class=\"failed\"><strong>The run failed</strong> after " +
+            Fixed(NumberAt(outcome, "rounds_completed"), 0) +
+            " completed round(s): " + Text(At(outcome, "reason")) +
+            ". The models were not compared; the rounds and who took part are below.</p>";
+  }
   html += "<h2>Models on the held-out pupils</h2>" + ScoreTable(report);
   html += "<h2>Rounds</h2>" + RoundCurves(report) + ParticipationChart(report);
   html += "<h2>Schools alone</h2>" + LocalSpread(report);

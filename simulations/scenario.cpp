@@ -256,7 +256,7 @@ StatusOr<FederationResult> RunFederation(
     options.dropout.seed = config.cohort.seed;
     InProcessOutcome outcome = RunInProcess(run, std::move(members), {}, options);
     result = {outcome.status, std::move(outcome.records), std::move(outcome.model),
-              std::move(outcome.dropouts)};
+              std::move(outcome.dropouts), outcome.joined};
   }
   CARTABLE_RETURN_IF_ERROR(audited);
   CARTABLE_RETURN_IF_ERROR(
@@ -265,8 +265,53 @@ StatusOr<FederationResult> RunFederation(
                                   {"reason", result.status.ok() ? "" : result.status.message()},
                                   {"rounds_completed", result.records.size()},
                                   {"model_sha256", exchange::ModelHashHex(result.model)}}));
-  if (!result.status.ok()) return result.status.WithContext("federated run");
-  return result;
+  return result;  // with the run's own status, which may be a failure
+}
+
+// What the federation did, whatever its end: its rounds, who took part, the faults, the fairness
+// table, the settings and how the run ended.
+nlohmann::json FederationReport(const ScenarioConfig& config, const models::ModelSpec& spec,
+                                size_t schools, const FederationResult& federation) {
+  nlohmann::json report;
+  report["outcome"] = {{"state", federation.status.ok() ? "ended" : "failed"},
+                       {"reason", federation.status.ok() ? "" : federation.status.message()},
+                       {"rounds_completed", federation.records.size()}};
+  report["rounds"] = nlohmann::json::array();
+  for (const auto& r : federation.records)
+    report["rounds"].push_back(coordinator::RoundRecordJson(r));
+  report["participation"] = Participation(schools, federation.records, federation.joined);
+  report["faults"] = Faults(config.dropout, federation.dropouts);
+  // The last round's table by subgroup, small subgroups suppressed (null without --fairness, or
+  // when the last round's evaluation failed).
+  report["fairness"] = nullptr;
+  for (const auto& r : federation.records) {
+    if (r.fairness) report["fairness"] = models::FairnessTableJson(*r.fairness);
+  }
+  report["config"] = ToJson(config);
+  report["config"]["schools"] = schools;
+  if (!config.data.empty()) {  // the synthetic cohort's settings did not apply
+    for (const char* key : {"skills", "pupils_per_school", "answers_per_pupil"})
+      report["config"].erase(key);
+  }
+  report["config"]["model_spec"] = {{"skills", spec.num_skills}, {"features", spec.num_features}};
+  return report;
+}
+
+// report.json, report.html, rounds.csv and (with a fairness table) fairness.csv, each written
+// whole or not at all.
+Status WriteOutputs(const ScenarioConfig& config, const nlohmann::json& report,
+                    const FederationResult& federation) {
+  CARTABLE_RETURN_IF_ERROR(WriteReport(report, config.out_dir / "report.json"));
+  CARTABLE_RETURN_IF_ERROR(WriteFileAtomically(config.out_dir / "report.html", ReportHtml(report)));
+  CARTABLE_RETURN_IF_ERROR(WriteFileAtomically(config.out_dir / "rounds.csv",
+                                               coordinator::RoundsCsv(federation.records)));
+  std::filesystem::remove(config.out_dir / "fairness.csv");  // an earlier simulation's
+  if (!federation.records.empty() && federation.records.back().fairness) {
+    CARTABLE_RETURN_IF_ERROR(
+        WriteFileAtomically(config.out_dir / "fairness.csv",
+                            coordinator::FairnessCsv(*federation.records.back().fairness)));
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -395,6 +440,17 @@ StatusOr<nlohmann::json> RunScenario(const ScenarioConfig& config,
   }
   CARTABLE_ASSIGN_OR_RETURN(FederationResult federation,
                             RunFederation(config, spec, schools, subgroups, progress.round));
+  if (!federation.status.ok()) {
+    const Status failed = federation.status.WithContext("federated run");
+    if (ShutdownRequested()) return failed;  // interrupted: no report
+    // What happened up to the failure is written, without the models' comparison.
+    nlohmann::json report = FederationReport(config, spec, schools.size(), federation);
+    for (const char* model : {"federated", "centralized", "local_only", "oracle"})
+      report[model] = nullptr;
+    CARTABLE_RETURN_IF_ERROR(WriteOutputs(config, report, federation));
+    return Status(failed.code(), failed.message() + " (the rounds up to then are in " +
+                                     (config.out_dir / "report.json").string() + ")");
+  }
 
   spdlog::info("computing baselines on the same held-out pupils");
   std::vector<const models::InteractionLog*> trains, tests;
@@ -447,40 +503,13 @@ StatusOr<nlohmann::json> RunScenario(const ScenarioConfig& config,
     per_school.push_back(entry);
   }
 
-  nlohmann::json report;
+  nlohmann::json report = FederationReport(config, spec, schools.size(), federation);
   report["federated"] = ToJson(federated);
   report["centralized"] = ToJson(centralized);
   report["local_only"] = {{"auc", local_auc_sum / static_cast<double>(schools.size())},
                           {"per_school", per_school}};
   report["oracle"] = oracle ? ToJson(*oracle) : nlohmann::json(nullptr);
-  report["rounds"] = nlohmann::json::array();
-  for (const auto& r : federation.records)
-    report["rounds"].push_back(coordinator::RoundRecordJson(r));
-  report["participation"] = Participation(schools.size(), federation.records);
-  report["faults"] = Faults(config.dropout, federation.dropouts);
-  // The last round's table by subgroup, small subgroups suppressed (null without --fairness, or
-  // when the last round's evaluation failed).
-  report["fairness"] = nullptr;
-  for (const auto& r : federation.records) {
-    if (r.fairness) report["fairness"] = models::FairnessTableJson(*r.fairness);
-  }
-  report["config"] = ToJson(config);
-  report["config"]["schools"] = schools.size();
-  if (!config.data.empty()) {  // the synthetic cohort's settings did not apply
-    for (const char* key : {"skills", "pupils_per_school", "answers_per_pupil"})
-      report["config"].erase(key);
-  }
-  report["config"]["model_spec"] = {{"skills", spec.num_skills}, {"features", spec.num_features}};
-  CARTABLE_RETURN_IF_ERROR(WriteReport(report, config.out_dir / "report.json"));
-  CARTABLE_RETURN_IF_ERROR(WriteFileAtomically(config.out_dir / "report.html", ReportHtml(report)));
-  CARTABLE_RETURN_IF_ERROR(WriteFileAtomically(config.out_dir / "rounds.csv",
-                                               coordinator::RoundsCsv(federation.records)));
-  std::filesystem::remove(config.out_dir / "fairness.csv");  // an earlier simulation's
-  if (!federation.records.empty() && federation.records.back().fairness) {
-    CARTABLE_RETURN_IF_ERROR(
-        WriteFileAtomically(config.out_dir / "fairness.csv",
-                            coordinator::FairnessCsv(*federation.records.back().fairness)));
-  }
+  CARTABLE_RETURN_IF_ERROR(WriteOutputs(config, report, federation));
   return report;
 }
 

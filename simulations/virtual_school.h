@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,7 @@ struct FederationResult {
   std::vector<coordinator::RoundRecord> records;
   std::vector<float> model;               // the final global parameters
   std::vector<InjectedDropout> dropouts;  // in process with a dropout plan: who dropped where
+  std::optional<size_t> joined;           // in process: the schools that joined at all
 };
 
 }  // namespace cartable::simulations

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/subprocess.h"
 #include "process_helpers.h"
@@ -153,6 +154,36 @@ TEST(SimulateInProcessTest, SchoolsThatDropMidRoundAreRecordedWhereAndTheRunGoes
       << s.output;
   // The federated model still learnt.
   EXPECT_GT(s.report["federated"]["auc"].get<double>(), 0.6) << s.report["federated"];
+}
+
+// Half the schools dropping after sharing their keys is more than the threshold survives: round 1
+// fails in each of its three attempts and the run with it. The report still says what happened.
+TEST(SimulateInProcessTest, ARunThatFailsStillReportsItsRoundsAndWhoDropped) {
+  testing::ScratchDir dir("cartable-simulate-failed");
+  const Simulated s = Simulate(dir, "failed",
+                               {"--schools", "20", "--rounds", "2", "--dropout", "0.5",
+                                "--dropout-stage", "masked", "--round-timeout", "2"});
+  EXPECT_EQ(s.code, 1) << s.output;
+  EXPECT_NE(s.output.find("the rounds up to then are in"), std::string::npos) << s.output;
+  ASSERT_TRUE(s.report.is_object()) << s.output;
+  EXPECT_EQ(s.report["outcome"]["state"], "failed");
+  EXPECT_NE(s.report["outcome"]["reason"].get<std::string>().find("survivor"), std::string::npos)
+      << s.report["outcome"];
+  EXPECT_EQ(s.report["outcome"]["rounds_completed"], 0);
+  EXPECT_TRUE(s.report["federated"].is_null());
+  // Every school joined, though no round completed.
+  EXPECT_EQ(s.report["participation"]["most_joined"], 20) << s.report["participation"];
+  EXPECT_EQ(s.report["participation"]["never_joined"], 0) << s.report["participation"];
+  const auto& injected = s.report["faults"]["dropout"]["injected"];
+  ASSERT_GE(injected.size(), 15u) << s.report["faults"];
+  std::set<int> attempts;
+  for (const auto& d : injected) {
+    EXPECT_EQ(d["round"], 1) << d;
+    attempts.insert(d["attempt"].get<int>());
+  }
+  EXPECT_EQ(attempts.size(), 3u) << "three attempts, each with its own draws";
+  EXPECT_NE(testing::Slurp(dir.path() / "failed" / "report.html").find("The run failed"),
+            std::string::npos);
 }
 
 TEST(SimulateInProcessTest, AnInterruptStopsTheRunAndWritesNoReport) {

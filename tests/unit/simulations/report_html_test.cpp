@@ -89,6 +89,15 @@ TEST(ReportHtmlTest, LeavesOutWhatTheReportDoesNotHold) {
   EXPECT_THAT(html, HasSubstr("no data"));  // the per-round charts, without rounds
   EXPECT_EQ(Count(html, "<svg"), 4u);
   EXPECT_THAT(ReportHtml(nlohmann::json::object()), HasSubstr("<h1>cartable simulation</h1>"));
+  EXPECT_THAT(html, Not(HasSubstr("The run failed")));
+
+  report["outcome"] = {{"state", "failed"},
+                       {"reason", "round 1: 9 survivor(s) confirmed <the> set"},
+                       {"rounds_completed", 0}};
+  report["federated"] = nullptr;
+  EXPECT_THAT(ReportHtml(report),
+              HasSubstr("The run failed</strong> after 0 completed round(s): round 1: 9 "
+                        "survivor(s) confirmed &lt;the&gt; set"));
 }
 
 TEST(SvgChartTest, AHigherValueIsDrawnHigherAndAMissingOneLeavesAGap) {
