@@ -42,6 +42,7 @@ struct SimulateOptions {
   std::string partition = "iid";
   std::vector<std::string> model_options;  // KEY=VALUE
   std::string dropout_stage = "any";
+  double straggler_delay_s = 5;
 };
 
 // Up to this many schools, `--mode auto` starts one process per school, as a deployment runs;
@@ -68,7 +69,7 @@ Status ApplyMode(const SimulateOptions& o, simulations::ScenarioConfig& scenario
     scenario.mode = simulations::SimulationMode::kProcesses;
   } else if (o.mode == "auto") {
     scenario.mode = scenario.cohort.schools <= kAutoProcessSchools && scenario.data.empty() &&
-                            scenario.dropout.rate == 0
+                            scenario.dropout.rate == 0 && scenario.stragglers.rate == 0
                         ? simulations::SimulationMode::kProcesses
                         : simulations::SimulationMode::kInProcess;
   } else {
@@ -89,6 +90,8 @@ Status ApplyMode(const SimulateOptions& o, simulations::ScenarioConfig& scenario
   }
   CARTABLE_ASSIGN_OR_RETURN(scenario.dropout.stage,
                             simulations::DropoutStageNamed(o.dropout_stage));
+  scenario.stragglers.mean_delay =
+      std::chrono::duration_cast<Duration>(std::chrono::duration<double>(o.straggler_delay_s));
   return ParseModelOptions(o.model_options, scenario.model.options);
 }
 
@@ -216,13 +219,18 @@ void PrintSummary(const nlohmann::json& report, const std::string& path) {
     std::printf(", dropped: %s",
                 DropReasons(who["dropped_by_reason"].get<std::map<std::string, size_t>>()).c_str());
   }
-  if (const nlohmann::json dropout = report["faults"].is_object()
-                                         ? report["faults"].value("dropout", nlohmann::json())
-                                         : nlohmann::json();
+  const nlohmann::json faults =
+      report["faults"].is_object() ? report["faults"] : nlohmann::json::object();
+  if (const nlohmann::json dropout = faults.value("dropout", nlohmann::json());
       dropout.is_object()) {
     std::printf("; dropouts injected (rate %s, stage %s): %zu",
                 NumberText(dropout["rate"].get<double>(), 3).c_str(),
                 dropout["stage"].get<std::string>().c_str(), dropout["injected"].size());
+  }
+  if (const nlohmann::json slow = faults.value("stragglers", nlohmann::json()); slow.is_object()) {
+    std::printf("; stragglers injected (rate %s, mean delay %s s): %zu",
+                NumberText(slow["rate"].get<double>(), 3).c_str(),
+                NumberText(slow["mean_delay_s"].get<double>(), 3).c_str(), slow["injected"].size());
   }
   std::printf("\n\nheld-out AUC on the same pupils (model %s):\n",
               report["config"]["model"].get<std::string>().c_str());
@@ -318,7 +326,7 @@ Runner AddSimulateCommand(CLI::App& app) {
                   "processes: one `cartable node` process per school (at most 200);\n"
                   "auto: processes up to " +
                       std::to_string(kAutoProcessSchools) +
-                      " synthetic schools, inproc above, for --data and --dropout")
+                      " synthetic schools, inproc above, for --data and for faults")
       ->default_val("auto");
   cmd->add_option("--workers", o->scenario.workers,
                   "In process: threads that run the schools' training and masking")
@@ -400,6 +408,19 @@ Runner AddSimulateCommand(CLI::App& app) {
                   "Where a dropping school goes silent: advertise, share, masked, consistency or\n"
                   "unmask with secure aggregation, train without, or any of them at random")
       ->default_val("any")
+      ->group("Faults");
+  cmd->add_option(
+         "--stragglers", o->scenario.stragglers.rate,
+         "Probability that a school is slow in a round: all it sends in that round leaves\n"
+         "late by a delay drawn per school and round from --seed (in process)")
+      ->default_val(0)
+      ->check(CLI::Range(0.0, 1.0))
+      ->group("Faults");
+  cmd->add_option("--straggler-delay", o->straggler_delay_s,
+                  "Mean of a slow school's delay in seconds (exponentially distributed); against\n"
+                  "--round-timeout, a long one makes the school miss the stage")
+      ->default_val(5)
+      ->check(CLI::Range(0.0, 3600.0))
       ->group("Faults");
   cmd->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")
       ->default_val("info");

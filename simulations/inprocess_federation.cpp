@@ -10,7 +10,7 @@
 #include "coordinator/coordinator_service.h"
 #include "node/node_pool.h"
 #include "protocol/inprocess_transport.h"
-#include "simulations/stage_dropout.h"
+#include "simulations/school_faults.h"
 
 namespace cartable::simulations {
 namespace {
@@ -96,6 +96,7 @@ InProcessOutcome RunInProcess(const coordinator::RunConfig& run,
   node::NodeSecurity security;
   security.allow_plain_updates = !run.secagg.enabled;
   DropoutLog dropouts;
+  DelayLog delays;
   const std::vector<protocol::Stage> stages =
       run.secagg.enabled
           ? std::vector<protocol::Stage>{protocol::Stage::kAdvertiseKeys,
@@ -107,6 +108,10 @@ InProcessOutcome RunInProcess(const coordinator::RunConfig& run,
     protocol::FaultPlan node_faults = faults;
     node_faults.seed = faults.seed + i;
     std::unique_ptr<protocol::ClientTransport> connection = network.Connect();
+    if (options.stragglers.rate > 0) {
+      connection = std::make_unique<StragglerTransport>(std::move(connection), options.stragglers,
+                                                        i, schools[i].name, delays);
+    }
     if (options.dropout.rate > 0) {
       connection = std::make_unique<DropoutTransport>(std::move(connection), options.dropout, i,
                                                       schools[i].name, stages, dropouts);
@@ -140,6 +145,11 @@ InProcessOutcome RunInProcess(const coordinator::RunConfig& run,
   outcome.joined = joined.size();
   outcome.dropouts = dropouts.Sorted();
   for (InjectedDropout& d : outcome.dropouts) {
+    auto it = round_of_attempt.find(d.attempt);
+    if (it != round_of_attempt.end()) d.round = it->second;
+  }
+  outcome.delays = delays.Sorted();
+  for (InjectedDelay& d : outcome.delays) {
     auto it = round_of_attempt.find(d.attempt);
     if (it != round_of_attempt.end()) d.round = it->second;
   }

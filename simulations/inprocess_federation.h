@@ -18,7 +18,7 @@
 #include "core/status.h"
 #include "models/dataset.h"
 #include "protocol/faulty_transport.h"
-#include "simulations/stage_dropout.h"
+#include "simulations/school_faults.h"
 #include "simulations/virtual_school.h"
 
 namespace cartable::simulations {
@@ -39,6 +39,7 @@ struct InProcessOutcome {
   std::vector<float> model;      // the final global parameters
   protocol::FaultCounts faults;  // summed over the coordinator's and every node's transport
   std::vector<InjectedDropout> dropouts;  // as options.dropout made them, by attempt then school
+  std::vector<InjectedDelay> delays;      // as options.stragglers made them
   size_t joined = 0;                      // schools that joined the run at all
 };
 
@@ -56,8 +57,10 @@ struct InProcessOptions {
   // auditor (or a test) to read. Called on the coordinator's thread.
   std::function<void(const protocol::Delivery&)> coordinator_transcript;
   std::function<bool()> should_stop = [] { return false; };  // e.g. a signal arrived
-  // Schools dropping out part way through rounds (simulations/stage_dropout.h); rate 0: none.
+  // Schools dropping out part way through rounds, and slow schools (simulations/school_faults.h);
+  // rate 0: none.
   DropoutPlan dropout;
+  StragglerPlan stragglers;
 };
 
 // Nodes accept plain updates exactly when `run` turns secure aggregation off. Each sender's faults

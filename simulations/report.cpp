@@ -98,21 +98,38 @@ nlohmann::json ToJson(const ScenarioConfig& c) {
                                   : "zeromq tcp loopback, no security, one process per school"}};
 }
 
-nlohmann::json Faults(const DropoutPlan& plan, const std::vector<InjectedDropout>& dropouts) {
-  if (plan.rate <= 0) return nullptr;
-  nlohmann::json injected = nlohmann::json::array();
-  std::map<std::string, size_t> by_stage;
-  for (const InjectedDropout& d : dropouts) {
-    const std::string stage = DropoutStageName(d.stage);
-    injected.push_back(
-        {{"round", d.round}, {"attempt", d.attempt}, {"school", d.school}, {"stage", stage}});
-    by_stage[stage] += 1;
+nlohmann::json Faults(const DropoutPlan& dropout, const std::vector<InjectedDropout>& dropouts,
+                      const StragglerPlan& stragglers, const std::vector<InjectedDelay>& delays) {
+  if (dropout.rate <= 0 && stragglers.rate <= 0) return nullptr;
+  nlohmann::json faults = {{"dropout", nullptr}, {"stragglers", nullptr}};
+  if (dropout.rate > 0) {
+    nlohmann::json injected = nlohmann::json::array();
+    std::map<std::string, size_t> by_stage;
+    for (const InjectedDropout& d : dropouts) {
+      const std::string stage = DropoutStageName(d.stage);
+      injected.push_back(
+          {{"round", d.round}, {"attempt", d.attempt}, {"school", d.school}, {"stage", stage}});
+      by_stage[stage] += 1;
+    }
+    faults["dropout"] = {{"rate", dropout.rate},
+                         {"stage", DropoutStageName(dropout.stage)},
+                         {"injected", injected},
+                         {"by_stage", by_stage}};
   }
-  return {{"dropout",
-           {{"rate", plan.rate},
-            {"stage", DropoutStageName(plan.stage)},
-            {"injected", injected},
-            {"by_stage", by_stage}}}};
+  if (stragglers.rate > 0) {
+    const auto seconds = [](Duration d) { return std::chrono::duration<double>(d).count(); };
+    nlohmann::json injected = nlohmann::json::array();
+    for (const InjectedDelay& d : delays) {
+      injected.push_back({{"round", d.round},
+                          {"attempt", d.attempt},
+                          {"school", d.school},
+                          {"delay_s", seconds(d.delay)}});
+    }
+    faults["stragglers"] = {{"rate", stragglers.rate},
+                            {"mean_delay_s", seconds(stragglers.mean_delay)},
+                            {"injected", injected}};
+  }
+  return faults;
 }
 
 Status WriteReport(const nlohmann::json& report, const std::filesystem::path& path) {

@@ -12,7 +12,7 @@
 #include "core/status.h"
 #include "simulations/baselines.h"
 #include "simulations/scenario.h"
-#include "simulations/stage_dropout.h"
+#include "simulations/school_faults.h"
 
 namespace cartable::simulations {
 
@@ -24,9 +24,11 @@ nlohmann::json ToJson(const Scores& scores);
 nlohmann::json Participation(size_t schools, const std::vector<coordinator::RoundRecord>& records,
                              std::optional<size_t> joined = std::nullopt);
 nlohmann::json ToJson(const ScenarioConfig& config);
-// The faults a simulation injected: the dropout plan and every dropout it made (who, which round,
-// which stage), with counts by stage; null without a plan.
-nlohmann::json Faults(const DropoutPlan& plan, const std::vector<InjectedDropout>& dropouts);
+// The faults a simulation injected: the dropout plan and every dropout it made (who, which round
+// and attempt, which stage) with counts by stage, and the straggler plan with every delay it made;
+// null without either plan.
+nlohmann::json Faults(const DropoutPlan& dropout, const std::vector<InjectedDropout>& dropouts,
+                      const StragglerPlan& stragglers, const std::vector<InjectedDelay>& delays);
 
 // Writes `report` to path atomically (never a half-written file).
 Status WriteReport(const nlohmann::json& report, const std::filesystem::path& path);

@@ -155,6 +155,11 @@ std::string ParticipationChart(const json& report) {
                " (rate " + Fixed(NumberAt(dropout, "rate"), 3) + ", stage " +
                Text(At(dropout, "stage")) + ").";
   }
+  if (const json& slow = At(At(report, "faults"), "stragglers"); slow.is_object()) {
+    caption += " Stragglers injected: " + std::to_string(Items(At(slow, "injected")).size()) +
+               " (rate " + Fixed(NumberAt(slow, "rate"), 3) + ", mean delay " +
+               Fixed(NumberAt(slow, "mean_delay_s"), 1) + " s).";
+  }
   return Figure(BarChart({"Participation per round", "round", "schools"},
                          {{"answered", kAnswered}, {"asked, did not answer", kDropped}}, bars),
                 caption);

@@ -254,9 +254,15 @@ StatusOr<FederationResult> RunFederation(
     options.should_stop = should_stop;
     options.dropout = config.dropout;
     options.dropout.seed = config.cohort.seed;
+    options.stragglers = config.stragglers;
+    options.stragglers.seed = config.cohort.seed;
     InProcessOutcome outcome = RunInProcess(run, std::move(members), {}, options);
-    result = {outcome.status, std::move(outcome.records), std::move(outcome.model),
-              std::move(outcome.dropouts), outcome.joined};
+    result = {outcome.status,
+              std::move(outcome.records),
+              std::move(outcome.model),
+              std::move(outcome.dropouts),
+              std::move(outcome.delays),
+              outcome.joined};
   }
   CARTABLE_RETURN_IF_ERROR(audited);
   CARTABLE_RETURN_IF_ERROR(
@@ -280,7 +286,8 @@ nlohmann::json FederationReport(const ScenarioConfig& config, const models::Mode
   for (const auto& r : federation.records)
     report["rounds"].push_back(coordinator::RoundRecordJson(r));
   report["participation"] = Participation(schools, federation.records, federation.joined);
-  report["faults"] = Faults(config.dropout, federation.dropouts);
+  report["faults"] =
+      Faults(config.dropout, federation.dropouts, config.stragglers, federation.delays);
   // The last round's table by subgroup, small subgroups suppressed (null without --fairness, or
   // when the last round's evaluation failed).
   report["fairness"] = nullptr;
@@ -317,6 +324,19 @@ Status WriteOutputs(const ScenarioConfig& config, const nlohmann::json& report,
 }  // namespace
 
 namespace {
+
+Status ValidateStragglers(const ScenarioConfig& c) {
+  const StragglerPlan& s = c.stragglers;
+  if (!(s.rate >= 0 && s.rate <= 1))
+    return InvalidArgumentError("the straggler rate must be in [0, 1]");
+  if (s.mean_delay < Duration::zero())
+    return InvalidArgumentError("a straggler's mean delay cannot be negative");
+  if (s.rate > 0 && c.mode != SimulationMode::kInProcess) {
+    return InvalidArgumentError(
+        "stragglers are injected in process only: add --mode inproc (or leave --mode auto)");
+  }
+  return Status::Ok();
+}
 
 Status ValidateDropout(const ScenarioConfig& c) {
   const DropoutPlan& d = c.dropout;
@@ -370,6 +390,7 @@ Status Validate(const ScenarioConfig& c) {
   }
   if (c.min_group_pupils < 1) return InvalidArgumentError("min group pupils must be at least 1");
   CARTABLE_RETURN_IF_ERROR(ValidateDropout(c));
+  CARTABLE_RETURN_IF_ERROR(ValidateStragglers(c));
   if (c.mode == SimulationMode::kProcesses) {
     if (c.cohort.schools > kMaxProcessSchools) {
       return InvalidArgumentError(std::to_string(c.cohort.schools) +

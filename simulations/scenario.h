@@ -19,7 +19,7 @@
 #include "models/fairness.h"
 #include "models/model.h"
 #include "simulations/partition.h"
-#include "simulations/stage_dropout.h"
+#include "simulations/school_faults.h"
 #include "simulations/synthetic_cohort.h"
 
 namespace cartable::simulations {
@@ -75,6 +75,8 @@ struct ScenarioConfig {
   // Schools dropping out part way through rounds (in process only; rate 0: none). Its seed is the
   // cohort's.
   DropoutPlan dropout;
+  // Slow schools (in process only; rate 0: none). Its seed is the cohort's.
+  StragglerPlan stragglers;
 };
 
 Status Validate(const ScenarioConfig& config);

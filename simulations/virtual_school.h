@@ -15,7 +15,7 @@
 #include "core/status.h"
 #include "models/dataset.h"
 #include "models/fairness.h"
-#include "simulations/stage_dropout.h"
+#include "simulations/school_faults.h"
 
 namespace cartable::simulations {
 
@@ -39,6 +39,7 @@ struct FederationResult {
   std::vector<coordinator::RoundRecord> records;
   std::vector<float> model;               // the final global parameters
   std::vector<InjectedDropout> dropouts;  // in process with a dropout plan: who dropped where
+  std::vector<InjectedDelay> delays;      // in process with stragglers: who was slow, how much
   std::optional<size_t> joined;           // in process: the schools that joined at all
 };
 

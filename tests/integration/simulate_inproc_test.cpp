@@ -109,7 +109,9 @@ TEST(SimulateInProcessTest, ChoicesThatCannotWorkAreRefusedBeforeAnythingRuns) {
            {{"--mode", "inproc", "--insecure"}, "--insecure"},
            {{"--dropout", "0.2", "--dropout-stage", "lunch"}, "known: any, train"},
            {{"--dropout", "0.2", "--dropout-stage", "train"}, "with secure aggregation"},
-           {{"--dropout", "0.2", "--mode", "processes"}, "in process only"}}) {
+           {{"--dropout", "0.2", "--mode", "processes"}, "in process only"},
+           {{"--stragglers", "0.2", "--mode", "processes"}, "in process only"},
+           {{"--stragglers", "1.5"}, "--stragglers"}}) {
     const Simulated s = Simulate(dir, "out", args);
     EXPECT_EQ(s.code, 2) << expected << "\n" << s.output;
     EXPECT_NE(s.output.find(expected), std::string::npos) << s.output;
@@ -184,6 +186,43 @@ TEST(SimulateInProcessTest, ARunThatFailsStillReportsItsRoundsAndWhoDropped) {
   EXPECT_EQ(attempts.size(), 3u) << "three attempts, each with its own draws";
   EXPECT_NE(testing::Slurp(dir.path() / "failed" / "report.html").find("The run failed"),
             std::string::npos);
+}
+
+// Slow schools: delays far below the stage deadline cost nothing; far above it, the school misses
+// the stage and is dropped from that round as late, and only stragglers are.
+TEST(SimulateInProcessTest, StragglersAreLateOnlyWhenTheirDelayPassesTheDeadline) {
+  testing::ScratchDir dir("cartable-simulate-stragglers");
+  const Simulated quick = Simulate(dir, "quick",
+                                   {"--schools", "10", "--rounds", "3", "--stragglers", "1",
+                                    "--straggler-delay", "0.05", "--round-timeout", "5"});
+  ASSERT_EQ(quick.code, 0) << quick.output;
+  EXPECT_EQ(quick.report["faults"]["stragglers"]["injected"].size(), 30u);
+  EXPECT_EQ(quick.report["participation"]["answered"], 30) << quick.report["participation"];
+
+  const Simulated slow = Simulate(dir, "slow",
+                                  {"--schools", "10", "--rounds", "3", "--stragglers", "0.3",
+                                   "--straggler-delay", "100", "--round-timeout", "2"});
+  ASSERT_EQ(slow.code, 0) << slow.output;
+  const auto& injected = slow.report["faults"]["stragglers"]["injected"];
+  ASSERT_GE(injected.size(), 1u);
+  std::map<int, std::set<std::string>> stragglers;  // round → schools
+  for (const auto& d : injected) {
+    const auto& round = slow.report["rounds"][d["round"].get<size_t>() - 1];
+    stragglers[d["round"].get<int>()].insert(d["school"].get<std::string>());
+    if (d["delay_s"].get<double>() > 3) {
+      const auto& dropped = round["dropped"];
+      EXPECT_NE(std::find(dropped.begin(), dropped.end(), d["school"]), dropped.end()) << d << "\n"
+                                                                                       << round;
+    }
+  }
+  for (const auto& round : slow.report["rounds"]) {
+    for (const auto& school : round["dropped"])
+      EXPECT_TRUE(stragglers[round["round"].get<int>()].contains(school.get<std::string>()))
+          << school << " dropped without being slow\n"
+          << round;
+  }
+  EXPECT_NE(slow.output.find("stragglers injected (rate 0.3, mean delay 100 s)"), std::string::npos)
+      << slow.output;
 }
 
 TEST(SimulateInProcessTest, AnInterruptStopsTheRunAndWritesNoReport) {

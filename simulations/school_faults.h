@@ -1,6 +1,9 @@
 #pragma once
 
-// Schools that drop out of a round part way through, for dropout studies. In each attempt at a
+// Faults of schools, for dropout and straggler studies: schools that drop out of a round part way
+// through, and schools that are slow.
+//
+// Dropouts. In each attempt at a
 // round, each school drops with probability `rate`; one that drops goes silent at its first message
 // of the chosen stage of that attempt (training, or one of secure aggregation's: advertise, share,
 // masked, consistency, unmask) and sends nothing more in that attempt but Hellos and Heartbeats, as
@@ -8,16 +11,25 @@
 // deployment would: a deadline missed, the school dropped from the round, secure aggregation
 // recovering its masks from its neighbours' shares when it dropped after sharing them.
 //
-// Who drops, and at which stage under `any`, is a pure function of (seed, school, attempt), so a
-// simulation with the same seed drops the same schools at the same stages whatever the threads.
+// Stragglers. In each attempt, each school is slow with probability `rate`: everything it sends in
+// that attempt (but Hellos and Heartbeats) leaves late by a delay drawn from an exponential law of
+// mean `mean_delay`, as from a school whose machine or link is slow. Against the stage deadline, a
+// short delay costs time and a long one a dropped school.
+//
+// Who drops or straggles, where and by how much, is a pure function of (seed, school, attempt), so
+// a simulation with the same seed injects the same faults whatever the threads.
 
+#include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/status.h"
 #include "protocol/messages.h"
 #include "protocol/transport.h"
@@ -45,17 +57,30 @@ struct InjectedDropout {
   protocol::Stage stage = protocol::Stage::kTrain;
 };
 
-// Where a simulation's injected dropouts are written down, from every school's thread.
-class DropoutLog {
+// Where a simulation's injected faults (InjectedDropout, InjectedDelay) are written down, from
+// every school's thread.
+template <typename Fault>
+class FaultLog {
  public:
-  void Add(InjectedDropout dropout);
+  void Add(Fault fault) {
+    std::lock_guard lock(mutex_);
+    faults_.push_back(std::move(fault));
+  }
   // In order of attempt, then school.
-  std::vector<InjectedDropout> Sorted() const;
+  std::vector<Fault> Sorted() const {
+    std::lock_guard lock(mutex_);
+    std::vector<Fault> sorted = faults_;
+    std::sort(sorted.begin(), sorted.end(), [](const Fault& a, const Fault& b) {
+      return std::tie(a.attempt, a.school) < std::tie(b.attempt, b.school);
+    });
+    return sorted;
+  }
 
  private:
   mutable std::mutex mutex_;
-  std::vector<InjectedDropout> dropouts_;
+  std::vector<Fault> faults_;
 };
+using DropoutLog = FaultLog<InjectedDropout>;
 
 // The stage at which `school` (its index) drops in attempt `attempt` under `plan`, or nullopt when
 // it does not. `stages` are those the run goes through (the secure-aggregation stages with secure
@@ -86,6 +111,58 @@ class DropoutTransport final : public protocol::ClientTransport {
   std::vector<protocol::Stage> stages_;
   DropoutLog& log_;
   std::optional<uint32_t> silent_in_;  // the attempt this school has gone silent in
+};
+
+struct StragglerPlan {
+  double rate = 0;  // probability that a school is slow in an attempt, in [0, 1]
+  Duration mean_delay = std::chrono::seconds(5);
+  uint64_t seed = 1;
+};
+
+// How late `school` sends in attempt `attempt` under `plan`: zero when it is not a straggler.
+Duration StragglerDelay(const StragglerPlan& plan, uint64_t school, uint32_t attempt);
+
+// One straggler: who, in which attempt at which round, and by how much.
+struct InjectedDelay {
+  std::string school;
+  uint32_t attempt = 0;
+  uint32_t round = 0;  // 0 until known
+  Duration delay{};
+};
+
+using DelayLog = FaultLog<InjectedDelay>;
+
+// A school's connection that carries out `plan`: in an attempt where the school straggles, each
+// frame but Hello and Heartbeat is held for the attempt's delay and sent on the first Send or
+// Receive after it is due (a pool polls every member's Receive, so frames leave on time within a
+// poll). Frames keep their order. Frames still held from an earlier attempt are discarded once the
+// school sends in a later one: the coordinator would refuse them as stale, and a backlog would
+// otherwise make the school late in attempts it is not slow in.
+class StragglerTransport final : public protocol::ClientTransport {
+ public:
+  StragglerTransport(std::unique_ptr<protocol::ClientTransport> inner, StragglerPlan plan,
+                     uint64_t school_index, std::string school, DelayLog& log,
+                     const Clock& clock = SystemClock::Get());
+  Status Send(std::string_view frame) override;
+  StatusOr<std::optional<protocol::Frame>> Receive(Duration timeout) override;
+  std::optional<TimePoint> last_activity() const override { return inner_->last_activity(); }
+
+ private:
+  Status SendDue();
+
+  struct Held {
+    TimePoint due;
+    uint32_t attempt;
+    std::string frame;
+  };
+  std::unique_ptr<protocol::ClientTransport> inner_;
+  StragglerPlan plan_;
+  uint64_t index_;
+  std::string school_;
+  DelayLog& log_;
+  const Clock& clock_;
+  std::deque<Held> held_;
+  std::optional<uint32_t> logged_;  // the last attempt whose delay was logged
 };
 
 }  // namespace cartable::simulations

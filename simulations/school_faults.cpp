@@ -1,7 +1,8 @@
-#include "simulations/stage_dropout.h"
+#include "simulations/school_faults.h"
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <utility>
 
 #include "protocol/codec.h"
@@ -54,20 +55,6 @@ std::string DropoutStageName(std::optional<Stage> stage) {
   return "stage " + std::to_string(static_cast<int>(*stage));
 }
 
-void DropoutLog::Add(InjectedDropout dropout) {
-  std::lock_guard lock(mutex_);
-  dropouts_.push_back(std::move(dropout));
-}
-
-std::vector<InjectedDropout> DropoutLog::Sorted() const {
-  std::lock_guard lock(mutex_);
-  std::vector<InjectedDropout> sorted = dropouts_;
-  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.attempt, a.school) < std::tie(b.attempt, b.school);
-  });
-  return sorted;
-}
-
 std::optional<Stage> DropoutStage(const DropoutPlan& plan, uint64_t school, uint32_t attempt,
                                   const std::vector<Stage>& stages) {
   if (Uniform(plan.seed, school, attempt, 1) >= plan.rate) return std::nullopt;
@@ -102,6 +89,60 @@ Status DropoutTransport::Send(std::string_view frame) {
     return Status::Ok();
   }
   return inner_->Send(frame);
+}
+
+Duration StragglerDelay(const StragglerPlan& plan, uint64_t school, uint32_t attempt) {
+  if (Uniform(plan.seed, school, attempt, 3) >= plan.rate) return Duration::zero();
+  // Exponential of the given mean; 1 − u lies in (0, 1], so the logarithm is finite.
+  const double u = Uniform(plan.seed, school, attempt, 4);
+  const double seconds = -std::log(1 - u) * std::chrono::duration<double>(plan.mean_delay).count();
+  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds));
+}
+
+StragglerTransport::StragglerTransport(std::unique_ptr<protocol::ClientTransport> inner,
+                                       StragglerPlan plan, uint64_t school_index,
+                                       std::string school, DelayLog& log, const Clock& clock)
+    : inner_(std::move(inner)),
+      plan_(plan),
+      index_(school_index),
+      school_(std::move(school)),
+      log_(log),
+      clock_(clock) {}
+
+Status StragglerTransport::SendDue() {
+  const TimePoint now = clock_.Now();
+  while (!held_.empty() && held_.front().due <= now) {
+    Status sent = inner_->Send(held_.front().frame);
+    held_.pop_front();
+    if (!sent.ok()) return sent;
+  }
+  return Status::Ok();
+}
+
+Status StragglerTransport::Send(std::string_view frame) {
+  CARTABLE_RETURN_IF_ERROR(SendDue());
+  auto header = protocol::DecodeHeader(frame, protocol::kDefaultMaxPayloadBytes);
+  if (!header.ok() || header->type == protocol::MessageType::kHello ||
+      header->type == protocol::MessageType::kHeartbeat || header->round == 0) {
+    return inner_->Send(frame);
+  }
+  while (!held_.empty() && held_.front().attempt < header->round) held_.pop_front();
+  const Duration delay = StragglerDelay(plan_, index_, header->round);
+  if (delay <= Duration::zero() && held_.empty()) return inner_->Send(frame);
+  if (delay > Duration::zero() && logged_ != header->round) {
+    logged_ = header->round;
+    log_.Add({school_, header->round, 0, delay});
+  }
+  held_.push_back({clock_.Now() + delay, header->round, std::string(frame)});
+  return SendDue();
+}
+
+StatusOr<std::optional<protocol::Frame>> StragglerTransport::Receive(Duration timeout) {
+  CARTABLE_RETURN_IF_ERROR(SendDue());
+  if (!held_.empty()) {
+    timeout = std::min(timeout, std::max(Duration::zero(), held_.front().due - clock_.Now()));
+  }
+  return inner_->Receive(timeout);
 }
 
 }  // namespace cartable::simulations

@@ -1,4 +1,4 @@
-#include "simulations/stage_dropout.h"
+#include "simulations/school_faults.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -94,6 +94,89 @@ TEST(StageDropoutTest, ADroppedSchoolGoesSilentForTheRestOfTheRoundButHelloAndHe
   EXPECT_EQ(dropouts[0].attempt, 1u);
   EXPECT_EQ(dropouts[0].round, 0u) << "the transport knows the attempt, not the round";
   EXPECT_EQ(dropouts[0].stage, Stage::kShareKeys);
+}
+
+}  // namespace
+}  // namespace cartable::simulations
+
+namespace cartable::simulations {
+namespace {
+
+TEST(StragglerTest, SlowSchoolsAreDrawnAtTheRateWithExponentialDelaysOfTheMeanAskedFor) {
+  const StragglerPlan plan{0.4, std::chrono::seconds(2), 11};
+  int slow = 0;
+  double total = 0;
+  for (uint64_t school = 0; school < 200; ++school) {
+    for (uint32_t attempt = 1; attempt <= 100; ++attempt) {
+      const Duration d = StragglerDelay(plan, school, attempt);
+      EXPECT_EQ(d, StragglerDelay(plan, school, attempt));
+      if (d > Duration::zero()) {
+        ++slow;
+        total += ToSeconds(d);
+      }
+    }
+  }
+  EXPECT_NEAR(slow, 8000, 300);         // 0.4 of 20,000; a standard deviation of 69
+  EXPECT_NEAR(total / slow, 2.0, 0.1);  // the mean of 8,000 exponentials: a deviation of 0.022
+  EXPECT_EQ(StragglerDelay({0, std::chrono::seconds(2), 11}, 5, 1), Duration::zero());
+}
+
+TEST(StragglerTest, ASlowSchoolsFramesLeaveWhenDueInOrderAndItsHeartbeatsAtOnce) {
+  protocol::InProcessNetwork network;
+  auto server = network.Serve().value();
+  ManualClock clock;
+  DelayLog log;
+  const StragglerPlan plan{1.0, std::chrono::seconds(3), 5};
+  const Duration delay = StragglerDelay(plan, 0, 1);
+  ASSERT_GT(delay, std::chrono::milliseconds(2));
+  StragglerTransport school(network.Connect(), plan, 0, "lycée-2", log, clock);
+  const auto arrived = [&] {
+    std::vector<protocol::MessageType> types;
+    while (auto delivery = server->Receive(std::chrono::milliseconds(20)).value())
+      types.push_back(protocol::DecodeHeader(delivery->frame.bytes(), 1 << 20)->type);
+    return types;
+  };
+  ASSERT_TRUE(school.Send(FrameOf(1, protocol::KeyAdvert{})).ok());
+  ASSERT_TRUE(school.Send(FrameOf(1, protocol::ShareKeys{})).ok());
+  ASSERT_TRUE(school.Send(FrameOf(1, protocol::Heartbeat{})).ok());
+  EXPECT_EQ(arrived(), (std::vector<protocol::MessageType>{protocol::MessageType::kHeartbeat}));
+  clock.Advance(delay - std::chrono::milliseconds(1));
+  ASSERT_TRUE(school.Receive(Duration::zero()).ok());
+  EXPECT_TRUE(arrived().empty()) << "not yet due";
+  clock.Advance(std::chrono::milliseconds(1));
+  ASSERT_TRUE(school.Receive(Duration::zero()).ok());
+  EXPECT_EQ(arrived(), (std::vector<protocol::MessageType>{protocol::MessageType::kKeyAdvert,
+                                                           protocol::MessageType::kShareKeys}));
+  const auto delays = log.Sorted();
+  ASSERT_EQ(delays.size(), 1u) << "one delay per attempt";
+  EXPECT_EQ(delays[0].school, "lycée-2");
+  EXPECT_EQ(delays[0].attempt, 1u);
+  EXPECT_EQ(delays[0].delay, delay);
+}
+
+}  // namespace
+}  // namespace cartable::simulations
+
+namespace cartable::simulations {
+namespace {
+
+TEST(StragglerTest, FramesHeldFromAnEarlierAttemptAreDiscardedOnceALaterOneBegins) {
+  protocol::InProcessNetwork network;
+  auto server = network.Serve().value();
+  ManualClock clock;
+  DelayLog log;
+  // Slow in every attempt with rate 1; attempt 7's frame is held, attempt 8's replaces it.
+  const StragglerPlan plan{1.0, std::chrono::seconds(3), 5};
+  StragglerTransport school(network.Connect(), plan, 0, "école", log, clock);
+  ASSERT_TRUE(school.Send(FrameOf(7, protocol::KeyAdvert{})).ok());
+  ASSERT_TRUE(school.Send(FrameOf(8, protocol::KeyAdvert{})).ok());
+  clock.Advance(std::chrono::hours(10));
+  ASSERT_TRUE(school.Receive(Duration::zero()).ok());
+  std::vector<uint32_t> rounds;
+  while (auto delivery = server->Receive(std::chrono::milliseconds(20)).value())
+    rounds.push_back(protocol::DecodeHeader(delivery->frame.bytes(), 1 << 20)->round);
+  EXPECT_EQ(rounds, (std::vector<uint32_t>{8}));
+  EXPECT_EQ(log.Sorted().size(), 2u);
 }
 
 }  // namespace
