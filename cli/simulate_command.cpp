@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -43,7 +44,33 @@ struct SimulateOptions {
   std::vector<std::string> model_options;  // KEY=VALUE
   std::string dropout_stage = "any";
   double straggler_delay_s = 5;
+  std::string attack = "sign_flip";
+  std::vector<std::string> strategy_options;  // KEY=VALUE
 };
+
+// --strategy-option KEY=VALUE flags, each VALUE a number.
+Status ParseStrategyOptions(const std::vector<std::string>& flags,
+                            std::map<std::string, double>& into) {
+  for (const std::string& flag : flags) {
+    const size_t equals = flag.find('=');
+    size_t used = 0;
+    double value = 0;
+    if (equals != std::string::npos && equals > 0) {
+      try {
+        value = std::stod(flag.substr(equals + 1), &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+    }
+    if (equals == std::string::npos || equals == 0 || used == 0 ||
+        used != flag.size() - equals - 1) {
+      return InvalidArgumentError("--strategy-option '" + flag +
+                                  "': expected KEY=NUMBER, e.g. trim_fraction=0.2");
+    }
+    into[flag.substr(0, equals)] = value;
+  }
+  return Status::Ok();
+}
 
 // Up to this many schools, `--mode auto` starts one process per school, as a deployment runs;
 // above, it runs them in process.
@@ -69,7 +96,8 @@ Status ApplyMode(const SimulateOptions& o, simulations::ScenarioConfig& scenario
     scenario.mode = simulations::SimulationMode::kProcesses;
   } else if (o.mode == "auto") {
     scenario.mode = scenario.cohort.schools <= kAutoProcessSchools && scenario.data.empty() &&
-                            scenario.dropout.rate == 0 && scenario.stragglers.rate == 0
+                            scenario.dropout.rate == 0 && scenario.stragglers.rate == 0 &&
+                            scenario.byzantine.fraction == 0
                         ? simulations::SimulationMode::kProcesses
                         : simulations::SimulationMode::kInProcess;
   } else {
@@ -92,6 +120,9 @@ Status ApplyMode(const SimulateOptions& o, simulations::ScenarioConfig& scenario
                             simulations::DropoutStageNamed(o.dropout_stage));
   scenario.stragglers.mean_delay =
       std::chrono::duration_cast<Duration>(std::chrono::duration<double>(o.straggler_delay_s));
+  CARTABLE_RETURN_IF_ERROR(
+      simulations::ParseAttack(o.attack, scenario.byzantine).WithContext("--attack"));
+  CARTABLE_RETURN_IF_ERROR(ParseStrategyOptions(o.strategy_options, scenario.strategy_options));
   return ParseModelOptions(o.model_options, scenario.model.options);
 }
 
@@ -226,6 +257,12 @@ void PrintSummary(const nlohmann::json& report, const std::string& path) {
     std::printf("; dropouts injected (rate %s, stage %s): %zu",
                 NumberText(dropout["rate"].get<double>(), 3).c_str(),
                 dropout["stage"].get<std::string>().c_str(), dropout["injected"].size());
+  }
+  if (const nlohmann::json byzantine = faults.value("byzantine", nlohmann::json());
+      byzantine.is_object()) {
+    std::printf("; Byzantine schools (%s): %zu, %zu updates tampered with",
+                byzantine["attack"].get<std::string>().c_str(), byzantine["schools"].size(),
+                byzantine["tampered_updates"].get<size_t>());
   }
   if (const nlohmann::json slow = faults.value("stragglers", nlohmann::json()); slow.is_object()) {
     std::printf("; stragglers injected (rate %s, mean delay %s s): %zu",
@@ -422,6 +459,24 @@ Runner AddSimulateCommand(CLI::App& app) {
       ->default_val(5)
       ->check(CLI::Range(0.0, 3600.0))
       ->group("Faults");
+  cmd->add_option("--byzantine", o->scenario.byzantine.fraction,
+                  "Share of the schools that tamper with their updates in every round (--attack),\n"
+                  "drawn from --seed; in process, with --secagg off")
+      ->default_val(0)
+      ->check(CLI::Range(0.0, 1.0))
+      ->group("Faults");
+  cmd->add_option("--attack", o->attack,
+                  "What a Byzantine school does to its update, within the bounds the coordinator\n"
+                  "checks: sign_flip, scale:F, or noise:SIGMA (Gaussian, times its weight)")
+      ->default_val("sign_flip")
+      ->group("Faults");
+  cmd->add_option("--strategy", o->scenario.strategy,
+                  "How the coordinator combines updates: fedavg, fedprox, fedavgm, fedadagrad,\n"
+                  "fedadam, fedyogi, median, trimmed_mean or krum (the last three with --secagg\n"
+                  "off; `cartable plan strategies` lists their options)")
+      ->default_val("fedavg");
+  cmd->add_option("--strategy-option", o->strategy_options,
+                  "An option of the strategy as KEY=NUMBER, e.g. trim_fraction=0.2; repeatable");
   cmd->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")
       ->default_val("info");
   cmd->add_flag(

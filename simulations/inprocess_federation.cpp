@@ -97,6 +97,8 @@ InProcessOutcome RunInProcess(const coordinator::RunConfig& run,
   security.allow_plain_updates = !run.secagg.enabled;
   DropoutLog dropouts;
   DelayLog delays;
+  std::atomic<size_t> tampered{0};
+  const std::vector<bool> byzantine = ByzantineSchools(options.byzantine, schools.size());
   const std::vector<protocol::Stage> stages =
       run.secagg.enabled
           ? std::vector<protocol::Stage>{protocol::Stage::kAdvertiseKeys,
@@ -111,6 +113,11 @@ InProcessOutcome RunInProcess(const coordinator::RunConfig& run,
     if (options.stragglers.rate > 0) {
       connection = std::make_unique<StragglerTransport>(std::move(connection), options.stragglers,
                                                         i, schools[i].name, delays);
+    }
+    if (byzantine[i]) {
+      outcome.byzantine.push_back(schools[i].name);
+      connection = std::make_unique<ByzantineTransport>(std::move(connection), options.byzantine, i,
+                                                        tampered);
     }
     if (options.dropout.rate > 0) {
       connection = std::make_unique<DropoutTransport>(std::move(connection), options.dropout, i,
@@ -148,6 +155,7 @@ InProcessOutcome RunInProcess(const coordinator::RunConfig& run,
     auto it = round_of_attempt.find(d.attempt);
     if (it != round_of_attempt.end()) d.round = it->second;
   }
+  outcome.tampered = tampered.load();
   outcome.delays = delays.Sorted();
   for (InjectedDelay& d : outcome.delays) {
     auto it = round_of_attempt.find(d.attempt);

@@ -78,7 +78,8 @@ nlohmann::json ToJson(const ScenarioConfig& c) {
           {"model", c.model.name},
           {"model_options", c.model.options},
           {"mode", c.mode == SimulationMode::kInProcess ? "inproc" : "processes"},
-          {"strategy", "fedavg"},
+          {"strategy", c.strategy},
+          {"strategy_options", c.strategy_options},
           {"secure_aggregation",
            c.secagg.enabled
                ? nlohmann::json{{"protocol", "SecAgg+"},

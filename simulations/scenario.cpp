@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "aggregation/secagg/hkdf.h"
+#include "aggregation/strategies/strategy.h"
 #include "audit/audit_log.h"
 #include "coordinator/round_record_json.h"
 #include "coordinator/run_artefacts.h"
@@ -199,6 +200,8 @@ coordinator::RunConfig ScenarioRun(const ScenarioConfig& config, const models::M
   if (run.dp.enabled != 0) run.dp.rounds = config.rounds;
   run.fairness = std::move(subgroups);
   run.min_group_pupils = config.min_group_pupils;
+  run.strategy = config.strategy;
+  run.strategy_options = config.strategy_options;
   return run;
 }
 
@@ -256,12 +259,17 @@ StatusOr<FederationResult> RunFederation(
     options.dropout.seed = config.cohort.seed;
     options.stragglers = config.stragglers;
     options.stragglers.seed = config.cohort.seed;
+    options.byzantine = config.byzantine;
+    options.byzantine.seed = config.cohort.seed;
+    options.byzantine.value_range = config.contribution.value_range;
     InProcessOutcome outcome = RunInProcess(run, std::move(members), {}, options);
     result = {outcome.status,
               std::move(outcome.records),
               std::move(outcome.model),
               std::move(outcome.dropouts),
               std::move(outcome.delays),
+              std::move(outcome.byzantine),
+              outcome.tampered,
               outcome.joined};
   }
   CARTABLE_RETURN_IF_ERROR(audited);
@@ -288,6 +296,14 @@ nlohmann::json FederationReport(const ScenarioConfig& config, const models::Mode
   report["participation"] = Participation(schools, federation.records, federation.joined);
   report["faults"] =
       Faults(config.dropout, federation.dropouts, config.stragglers, federation.delays);
+  if (config.byzantine.fraction > 0) {
+    if (report["faults"].is_null())
+      report["faults"] = {{"dropout", nullptr}, {"stragglers", nullptr}};
+    report["faults"]["byzantine"] = {{"fraction", config.byzantine.fraction},
+                                     {"attack", AttackName(config.byzantine)},
+                                     {"schools", federation.byzantine},
+                                     {"tampered_updates", federation.tampered}};
+  }
   // The last round's table by subgroup, small subgroups suppressed (null without --fairness, or
   // when the last round's evaluation failed).
   report["fairness"] = nullptr;
@@ -336,6 +352,31 @@ Status ValidateStragglers(const ScenarioConfig& c) {
         "stragglers are injected in process only: add --mode inproc (or leave --mode auto)");
   }
   return Status::Ok();
+}
+
+Status ValidateStrategy(const ScenarioConfig& c) {
+  const ByzantinePlan& b = c.byzantine;
+  if (!(b.fraction >= 0 && b.fraction <= 1))
+    return InvalidArgumentError("the share of Byzantine schools must be in [0, 1]");
+  if (b.fraction > 0 && c.mode != SimulationMode::kInProcess) {
+    return InvalidArgumentError(
+        "Byzantine schools are simulated in process only: add --mode inproc (or leave --mode "
+        "auto)");
+  }
+  if (b.fraction > 0 && c.secagg.enabled) {
+    return InvalidArgumentError(
+        "Byzantine schools tamper with plain updates, for the strategies that rank them one by "
+        "one: add --secagg off");
+  }
+  if (aggregation::NeedsIndividualUpdates(c.strategy) && c.secagg.enabled) {
+    return InvalidArgumentError("strategy '" + c.strategy +
+                                "' needs each school's own update, which secure aggregation "
+                                "hides: add --secagg off");
+  }
+  return aggregation::CreateStrategy(
+             aggregation::StrategyParameters{c.strategy, c.strategy_options})
+      .status()
+      .WithContext("--strategy");
 }
 
 Status ValidateDropout(const ScenarioConfig& c) {
@@ -391,6 +432,7 @@ Status Validate(const ScenarioConfig& c) {
   if (c.min_group_pupils < 1) return InvalidArgumentError("min group pupils must be at least 1");
   CARTABLE_RETURN_IF_ERROR(ValidateDropout(c));
   CARTABLE_RETURN_IF_ERROR(ValidateStragglers(c));
+  CARTABLE_RETURN_IF_ERROR(ValidateStrategy(c));
   if (c.mode == SimulationMode::kProcesses) {
     if (c.cohort.schools > kMaxProcessSchools) {
       return InvalidArgumentError(std::to_string(c.cohort.schools) +

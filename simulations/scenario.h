@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <nlohmann/json_fwd.hpp>
 
 #include "coordinator/round_loop.h"
@@ -77,6 +78,13 @@ struct ScenarioConfig {
   DropoutPlan dropout;
   // Slow schools (in process only; rate 0: none). Its seed is the cohort's.
   StragglerPlan stragglers;
+  // Byzantine schools (in process, without secure aggregation; fraction 0: none). Its seed is the
+  // cohort's and its value range the contribution's.
+  ByzantinePlan byzantine;
+  // How the coordinator combines the updates (aggregation/strategies): fedavg, fedavgm, fedadam,
+  // median, trimmed_mean, krum..., and its options by name.
+  std::string strategy = "fedavg";
+  std::map<std::string, double> strategy_options;
 };
 
 Status Validate(const ScenarioConfig& config);

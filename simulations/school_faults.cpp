@@ -5,6 +5,7 @@
 #include <cmath>
 #include <utility>
 
+#include "core/number_text.h"
 #include "protocol/codec.h"
 
 namespace cartable::simulations {
@@ -68,7 +69,7 @@ std::optional<Stage> DropoutStage(const DropoutPlan& plan, uint64_t school, uint
 DropoutTransport::DropoutTransport(std::unique_ptr<protocol::ClientTransport> inner,
                                    DropoutPlan plan, uint64_t school_index, std::string school,
                                    std::vector<Stage> stages, DropoutLog& log)
-    : inner_(std::move(inner)),
+    : ForwardingTransport(std::move(inner)),
       plan_(plan),
       index_(school_index),
       school_(std::move(school)),
@@ -79,7 +80,7 @@ Status DropoutTransport::Send(std::string_view frame) {
   auto header = protocol::DecodeHeader(frame, protocol::kDefaultMaxPayloadBytes);
   if (!header.ok() || header->type == protocol::MessageType::kHello ||
       header->type == protocol::MessageType::kHeartbeat || header->round == 0) {
-    return inner_->Send(frame);
+    return inner().Send(frame);
   }
   if (silent_in_ == header->round) return Status::Ok();  // gone for the rest of the round
   const std::optional<Stage> drop_at = DropoutStage(plan_, index_, header->round, stages_);
@@ -88,7 +89,7 @@ Status DropoutTransport::Send(std::string_view frame) {
     log_.Add({school_, header->round, 0, header->stage});
     return Status::Ok();
   }
-  return inner_->Send(frame);
+  return inner().Send(frame);
 }
 
 Duration StragglerDelay(const StragglerPlan& plan, uint64_t school, uint32_t attempt) {
@@ -102,7 +103,7 @@ Duration StragglerDelay(const StragglerPlan& plan, uint64_t school, uint32_t att
 StragglerTransport::StragglerTransport(std::unique_ptr<protocol::ClientTransport> inner,
                                        StragglerPlan plan, uint64_t school_index,
                                        std::string school, DelayLog& log, const Clock& clock)
-    : inner_(std::move(inner)),
+    : ForwardingTransport(std::move(inner)),
       plan_(plan),
       index_(school_index),
       school_(std::move(school)),
@@ -112,7 +113,7 @@ StragglerTransport::StragglerTransport(std::unique_ptr<protocol::ClientTransport
 Status StragglerTransport::SendDue() {
   const TimePoint now = clock_.Now();
   while (!held_.empty() && held_.front().due <= now) {
-    Status sent = inner_->Send(held_.front().frame);
+    Status sent = inner().Send(held_.front().frame);
     held_.pop_front();
     if (!sent.ok()) return sent;
   }
@@ -124,11 +125,11 @@ Status StragglerTransport::Send(std::string_view frame) {
   auto header = protocol::DecodeHeader(frame, protocol::kDefaultMaxPayloadBytes);
   if (!header.ok() || header->type == protocol::MessageType::kHello ||
       header->type == protocol::MessageType::kHeartbeat || header->round == 0) {
-    return inner_->Send(frame);
+    return inner().Send(frame);
   }
   while (!held_.empty() && held_.front().attempt < header->round) held_.pop_front();
   const Duration delay = StragglerDelay(plan_, index_, header->round);
-  if (delay <= Duration::zero() && held_.empty()) return inner_->Send(frame);
+  if (delay <= Duration::zero() && held_.empty()) return inner().Send(frame);
   if (delay > Duration::zero() && logged_ != header->round) {
     logged_ = header->round;
     log_.Add({school_, header->round, 0, delay});
@@ -142,7 +143,111 @@ StatusOr<std::optional<protocol::Frame>> StragglerTransport::Receive(Duration ti
   if (!held_.empty()) {
     timeout = std::min(timeout, std::max(Duration::zero(), held_.front().due - clock_.Now()));
   }
-  return inner_->Receive(timeout);
+  return inner().Receive(timeout);
+}
+
+Status ParseAttack(const std::string& text, ByzantinePlan& plan) {
+  using Attack = ByzantinePlan::Attack;
+  if (text == "sign_flip") {
+    plan.attack = Attack::kSignFlip;
+    return Status::Ok();
+  }
+  const size_t colon = text.find(':');
+  const std::string kind = text.substr(0, colon);
+  if (colon != std::string::npos && (kind == "scale" || kind == "noise")) {
+    const std::string number = text.substr(colon + 1);
+    size_t used = 0;
+    double value = 0;
+    try {
+      value = std::stod(number, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == number.size() && !number.empty() && std::isfinite(value) &&
+        (kind == "scale" || value >= 0)) {
+      plan.attack = kind == "scale" ? Attack::kScale : Attack::kNoise;
+      plan.strength = value;
+      return Status::Ok();
+    }
+  }
+  return InvalidArgumentError("no attack '" + text +
+                              "' (known: sign_flip, scale:F with F a number, noise:SIGMA with "
+                              "SIGMA ≥ 0)");
+}
+
+std::string AttackName(const ByzantinePlan& plan) {
+  switch (plan.attack) {
+    case ByzantinePlan::Attack::kSignFlip:
+      return "sign_flip";
+    case ByzantinePlan::Attack::kScale:
+      return "scale:" + NumberText(plan.strength, 6);
+    case ByzantinePlan::Attack::kNoise:
+      return "noise:" + NumberText(plan.strength, 6);
+  }
+  return "unknown";
+}
+
+std::vector<bool> ByzantineSchools(const ByzantinePlan& plan, size_t schools) {
+  std::vector<std::pair<double, size_t>> draws;
+  for (size_t i = 0; i < schools; ++i) draws.emplace_back(Uniform(plan.seed, i, 0, 5), i);
+  std::sort(draws.begin(), draws.end());
+  const auto count = std::min(
+      schools, static_cast<size_t>(std::llround(plan.fraction * static_cast<double>(schools))));
+  std::vector<bool> byzantine(schools, false);
+  for (size_t k = 0; k < count; ++k) byzantine[draws[k].second] = true;
+  return byzantine;
+}
+
+std::vector<float> Tampered(const ByzantinePlan& plan, uint64_t school, uint32_t attempt,
+                            std::vector<float> contribution) {
+  if (contribution.size() < 3) return contribution;
+  const size_t d = contribution.size() - 2;
+  const double weight = contribution[d];
+  const double bound = plan.value_range * weight;
+  uint64_t state = Mix(Mix(Mix(plan.seed) ^ school) ^ attempt) ^ 6;
+  for (size_t j = 0; j < d; ++j) {
+    double value = contribution[j];
+    switch (plan.attack) {
+      case ByzantinePlan::Attack::kSignFlip:
+        value = -value;
+        break;
+      case ByzantinePlan::Attack::kScale:
+        value *= plan.strength;
+        break;
+      case ByzantinePlan::Attack::kNoise: {
+        // Box–Muller from two uniforms of the school's own stream.
+        state = Mix(state);
+        const double u1 = (static_cast<double>(state >> 11) + 1) * 0x1.0p-53;  // (0, 1]
+        state = Mix(state);
+        const double u2 = static_cast<double>(state >> 11) * 0x1.0p-53;
+        value += weight * plan.strength * std::sqrt(-2 * std::log(u1)) *
+                 std::cos(2 * 3.14159265358979323846 * u2);
+        break;
+      }
+    }
+    contribution[j] = static_cast<float>(std::clamp(value, -bound, bound));
+  }
+  return contribution;
+}
+
+ByzantineTransport::ByzantineTransport(std::unique_ptr<protocol::ClientTransport> inner,
+                                       ByzantinePlan plan, uint64_t school_index,
+                                       std::atomic<size_t>& tampered)
+    : ForwardingTransport(std::move(inner)),
+      plan_(plan),
+      index_(school_index),
+      tampered_(tampered) {}
+
+Status ByzantineTransport::Send(std::string_view frame) {
+  auto header = protocol::DecodeHeader(frame, protocol::kDefaultMaxPayloadBytes);
+  if (!header.ok() || header->type != protocol::MessageType::kTrainResult)
+    return inner().Send(frame);
+  auto envelope = protocol::Decode(frame);
+  if (!envelope.ok()) return inner().Send(frame);
+  auto& result = std::get<protocol::TrainResult>(envelope->body);
+  result.contribution = Tampered(plan_, index_, envelope->round, std::move(result.contribution));
+  tampered_ += 1;
+  return inner().SendOwned(protocol::Encode(*envelope));
 }
 
 }  // namespace cartable::simulations

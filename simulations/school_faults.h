@@ -16,10 +16,17 @@
 // mean `mean_delay`, as from a school whose machine or link is slow. Against the stage deadline, a
 // short delay costs time and a long one a dropped school.
 //
+// Byzantine schools. A fixed share of the schools (the same in every round) tampers with the plain
+// update it sends (TrainResult): it flips the delta's sign, scales it, or adds Gaussian noise,
+// keeping every value within what the coordinator's checks admit (±r·ω, r the plan's value range),
+// so only the strategy can resist it. For studies of the robust strategies, which rank updates one
+// by one and so run without secure aggregation.
+//
 // Who drops or straggles, where and by how much, is a pure function of (seed, school, attempt), so
 // a simulation with the same seed injects the same faults whatever the threads.
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -89,22 +96,35 @@ std::optional<protocol::Stage> DropoutStage(const DropoutPlan& plan, uint64_t sc
                                             uint32_t attempt,
                                             const std::vector<protocol::Stage>& stages);
 
-// A school's connection that carries out `plan`: frames pass unchanged until the school drops in an
-// attempt, then every frame of that attempt but Hello and Heartbeat is discarded (Send still
-// succeeds, as a send into a failed network does). Receiving is untouched.
-class DropoutTransport final : public protocol::ClientTransport {
+// What the fault transports below share: everything passes to `inner` but what they override.
+class ForwardingTransport : public protocol::ClientTransport {
  public:
-  DropoutTransport(std::unique_ptr<protocol::ClientTransport> inner, DropoutPlan plan,
-                   uint64_t school_index, std::string school, std::vector<protocol::Stage> stages,
-                   DropoutLog& log);
-  Status Send(std::string_view frame) override;
+  explicit ForwardingTransport(std::unique_ptr<protocol::ClientTransport> inner)
+      : inner_(std::move(inner)) {}
+  Status Send(std::string_view frame) override { return inner_->Send(frame); }
   StatusOr<std::optional<protocol::Frame>> Receive(Duration timeout) override {
     return inner_->Receive(timeout);
   }
   std::optional<TimePoint> last_activity() const override { return inner_->last_activity(); }
 
+ protected:
+  protocol::ClientTransport& inner() { return *inner_; }
+
  private:
   std::unique_ptr<protocol::ClientTransport> inner_;
+};
+
+// A school's connection that carries out `plan`: frames pass unchanged until the school drops in an
+// attempt, then every frame of that attempt but Hello and Heartbeat is discarded (Send still
+// succeeds, as a send into a failed network does). Receiving is untouched.
+class DropoutTransport final : public ForwardingTransport {
+ public:
+  DropoutTransport(std::unique_ptr<protocol::ClientTransport> inner, DropoutPlan plan,
+                   uint64_t school_index, std::string school, std::vector<protocol::Stage> stages,
+                   DropoutLog& log);
+  Status Send(std::string_view frame) override;
+
+ private:
   DropoutPlan plan_;
   uint64_t index_;
   std::string school_;
@@ -132,20 +152,54 @@ struct InjectedDelay {
 
 using DelayLog = FaultLog<InjectedDelay>;
 
+struct ByzantinePlan {
+  enum class Attack { kSignFlip, kScale, kNoise };
+  double fraction = 0;  // share of the schools that are Byzantine, in [0, 1]
+  Attack attack = Attack::kSignFlip;
+  double strength = 1;     // kScale: the factor; kNoise: the noise's standard deviation
+  double value_range = 4;  // r: each tampered ωΔⱼ is kept within ±r·ω
+  uint64_t seed = 1;
+};
+
+// "sign_flip", "scale:F" or "noise:SIGMA" (F and SIGMA finite, SIGMA ≥ 0).
+Status ParseAttack(const std::string& text, ByzantinePlan& plan);
+std::string AttackName(const ByzantinePlan& plan);
+
+// Which of `schools` schools are Byzantine: round(fraction × schools) of them, drawn from the seed.
+std::vector<bool> ByzantineSchools(const ByzantinePlan& plan, size_t schools);
+
+// The contribution (exchange/contribution.h: ωΔ, ω, ω·loss) as `plan` tampers with it in
+// `attempt`; contributions too short to hold a delta are returned as they are.
+std::vector<float> Tampered(const ByzantinePlan& plan, uint64_t school, uint32_t attempt,
+                            std::vector<float> contribution);
+
+// A Byzantine school's connection: its TrainResult frames are re-encoded with a tampered
+// contribution (counted in `tampered`); every other frame passes unchanged.
+class ByzantineTransport final : public ForwardingTransport {
+ public:
+  ByzantineTransport(std::unique_ptr<protocol::ClientTransport> inner, ByzantinePlan plan,
+                     uint64_t school_index, std::atomic<size_t>& tampered);
+  Status Send(std::string_view frame) override;
+
+ private:
+  ByzantinePlan plan_;
+  uint64_t index_;
+  std::atomic<size_t>& tampered_;
+};
+
 // A school's connection that carries out `plan`: in an attempt where the school straggles, each
 // frame but Hello and Heartbeat is held for the attempt's delay and sent on the first Send or
 // Receive after it is due (a pool polls every member's Receive, so frames leave on time within a
 // poll). Frames keep their order. Frames still held from an earlier attempt are discarded once the
 // school sends in a later one: the coordinator would refuse them as stale, and a backlog would
 // otherwise make the school late in attempts it is not slow in.
-class StragglerTransport final : public protocol::ClientTransport {
+class StragglerTransport final : public ForwardingTransport {
  public:
   StragglerTransport(std::unique_ptr<protocol::ClientTransport> inner, StragglerPlan plan,
                      uint64_t school_index, std::string school, DelayLog& log,
                      const Clock& clock = SystemClock::Get());
   Status Send(std::string_view frame) override;
   StatusOr<std::optional<protocol::Frame>> Receive(Duration timeout) override;
-  std::optional<TimePoint> last_activity() const override { return inner_->last_activity(); }
 
  private:
   Status SendDue();
@@ -155,7 +209,6 @@ class StragglerTransport final : public protocol::ClientTransport {
     uint32_t attempt;
     std::string frame;
   };
-  std::unique_ptr<protocol::ClientTransport> inner_;
   StragglerPlan plan_;
   uint64_t index_;
   std::string school_;

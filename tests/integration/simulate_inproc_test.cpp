@@ -111,7 +111,13 @@ TEST(SimulateInProcessTest, ChoicesThatCannotWorkAreRefusedBeforeAnythingRuns) {
            {{"--dropout", "0.2", "--dropout-stage", "train"}, "with secure aggregation"},
            {{"--dropout", "0.2", "--mode", "processes"}, "in process only"},
            {{"--stragglers", "0.2", "--mode", "processes"}, "in process only"},
-           {{"--stragglers", "1.5"}, "--stragglers"}}) {
+           {{"--stragglers", "1.5"}, "--stragglers"},
+           {{"--byzantine", "0.2"}, "--secagg off"},
+           {{"--strategy", "median"}, "--secagg off"},
+           {{"--strategy", "best"}, "best"},
+           {{"--secagg", "off", "--strategy", "trimmed_mean", "--strategy-option", "trim=x"},
+            "expected KEY=NUMBER"},
+           {{"--secagg", "off", "--byzantine", "0.2", "--attack", "shout"}, "known: sign_flip"}}) {
     const Simulated s = Simulate(dir, "out", args);
     EXPECT_EQ(s.code, 2) << expected << "\n" << s.output;
     EXPECT_NE(s.output.find(expected), std::string::npos) << s.output;
@@ -223,6 +229,36 @@ TEST(SimulateInProcessTest, StragglersAreLateOnlyWhenTheirDelayPassesTheDeadline
   }
   EXPECT_NE(slow.output.find("stragglers injected (rate 0.3, mean delay 100 s)"), std::string::npos)
       << slow.output;
+}
+
+// Three of ten schools add large noise to their updates (within the bounds the coordinator
+// checks): the mean follows them, the coordinate-wise median does not.
+TEST(SimulateInProcessTest, ByzantineSchoolsSinkTheMeanButNotTheMedian) {
+  testing::ScratchDir dir("cartable-simulate-byzantine");
+  const std::vector<std::string> attack = {"--schools", "10",      "--rounds",    "5",
+                                           "--secagg",  "off",     "--byzantine", "0.3",
+                                           "--attack",  "noise:10"};
+  auto with = [&](std::vector<std::string> more) {
+    more.insert(more.begin(), attack.begin(), attack.end());
+    return more;
+  };
+  const Simulated mean = Simulate(dir, "mean", with({"--strategy", "fedavg"}));
+  const Simulated median = Simulate(dir, "median", with({"--strategy", "median"}));
+  ASSERT_EQ(mean.code, 0) << mean.output;
+  ASSERT_EQ(median.code, 0) << median.output;
+  const auto& byzantine = median.report["faults"]["byzantine"];
+  EXPECT_EQ(byzantine["schools"].size(), 3u) << byzantine;
+  EXPECT_EQ(byzantine["tampered_updates"], 15) << "3 schools, 5 rounds";
+  EXPECT_EQ(byzantine["attack"], "noise:10");
+  EXPECT_EQ(median.report["config"]["strategy"], "median");
+  const double centralized = median.report["centralized"]["auc"].get<double>();
+  const double with_median = median.report["federated"]["auc"].get<double>();
+  const double with_mean = mean.report["federated"]["auc"].get<double>();
+  EXPECT_GT(with_median, centralized - 0.02) << "the median resists";
+  EXPECT_LT(with_mean, with_median - 0.05) << "the mean follows the noise";
+  EXPECT_NE(median.output.find("Byzantine schools (noise:10): 3, 15 updates tampered with"),
+            std::string::npos)
+      << median.output;
 }
 
 TEST(SimulateInProcessTest, AnInterruptStopsTheRunAndWritesNoReport) {

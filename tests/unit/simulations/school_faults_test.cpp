@@ -181,3 +181,70 @@ TEST(StragglerTest, FramesHeldFromAnEarlierAttemptAreDiscardedOnceALaterOneBegin
 
 }  // namespace
 }  // namespace cartable::simulations
+
+namespace cartable::simulations {
+namespace {
+
+TEST(ByzantineTest, AttacksAreReadAndUnknownOnesRefusedSayingWhatThereIs) {
+  ByzantinePlan plan;
+  ASSERT_TRUE(ParseAttack("scale:-3", plan).ok());
+  EXPECT_EQ(plan.attack, ByzantinePlan::Attack::kScale);
+  EXPECT_EQ(plan.strength, -3);
+  EXPECT_EQ(AttackName(plan), "scale:-3");
+  ASSERT_TRUE(ParseAttack("noise:0.5", plan).ok());
+  EXPECT_EQ(AttackName(plan), "noise:0.5");
+  for (const char* bad : {"noise:-1", "scale:", "scale:x", "noise:inf", "flip", "scale:2x"})
+    EXPECT_THAT(ParseAttack(bad, plan).message(), HasSubstr("known: sign_flip")) << bad;
+}
+
+TEST(ByzantineTest, TheShareAskedForIsByzantineAndStaysTheSame) {
+  const ByzantinePlan plan{0.3, ByzantinePlan::Attack::kSignFlip, 1, 4, 9};
+  const std::vector<bool> chosen = ByzantineSchools(plan, 10);
+  EXPECT_EQ(std::count(chosen.begin(), chosen.end(), true), 3);
+  EXPECT_EQ(chosen, ByzantineSchools(plan, 10));
+  const std::vector<bool> none = ByzantineSchools({}, 10);
+  EXPECT_EQ(std::count(none.begin(), none.end(), true), 0);
+}
+
+TEST(ByzantineTest, TamperingChangesOnlyTheDeltaAndStaysWithinWhatTheCoordinatorAdmits) {
+  // ωΔ for ω = 0.5 and r = 4: each value within ±2; then ω and ω·loss.
+  const std::vector<float> honest = {0.5f, -1.0f, 1.5f, 0.5f, 0.25f};
+  ByzantinePlan plan{1, ByzantinePlan::Attack::kSignFlip, 1, 4, 3};
+  EXPECT_EQ(Tampered(plan, 0, 1, honest), (std::vector<float>{-0.5f, 1.0f, -1.5f, 0.5f, 0.25f}));
+  plan.attack = ByzantinePlan::Attack::kScale;
+  plan.strength = 10;
+  EXPECT_EQ(Tampered(plan, 0, 1, honest), (std::vector<float>{2.0f, -2.0f, 2.0f, 0.5f, 0.25f}));
+  plan.attack = ByzantinePlan::Attack::kNoise;
+  plan.strength = 1;
+  const std::vector<float> noisy = Tampered(plan, 0, 1, honest);
+  EXPECT_EQ(noisy, Tampered(plan, 0, 1, honest)) << "drawn from the seed";
+  EXPECT_NE(noisy, Tampered(plan, 0, 2, honest)) << "afresh in each attempt";
+  EXPECT_NE(noisy, honest);
+  for (size_t j = 0; j < 3; ++j) EXPECT_LE(std::abs(noisy[j]), 2.0f);
+  EXPECT_EQ(noisy[3], 0.5f);
+  EXPECT_EQ(noisy[4], 0.25f);
+}
+
+TEST(ByzantineTest, OnlyTrainResultsAreReencodedTampered) {
+  protocol::InProcessNetwork network;
+  auto server = network.Serve().value();
+  std::atomic<size_t> tampered{0};
+  ByzantineTransport school(network.Connect(), {1, ByzantinePlan::Attack::kSignFlip, 1, 4, 3}, 0,
+                            tampered);
+  ASSERT_TRUE(school.Send(FrameOf(2, protocol::Heartbeat{})).ok());
+  ASSERT_TRUE(school.Send(FrameOf(2, protocol::TrainResult{{0.5f, -1.0f, 0.5f, 0.25f}})).ok());
+  auto first = server->Receive(std::chrono::milliseconds(50)).value();
+  auto second = server->Receive(std::chrono::milliseconds(50)).value();
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(protocol::DecodeHeader(first->frame.bytes(), 1 << 20)->type,
+            protocol::MessageType::kHeartbeat);
+  auto result = protocol::Decode(second->frame.bytes());
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->round, 2u);
+  EXPECT_EQ(std::get<protocol::TrainResult>(result->body).contribution,
+            (std::vector<float>{-0.5f, 1.0f, 0.5f, 0.25f}));
+  EXPECT_EQ(tampered.load(), 1u);
+}
+
+}  // namespace
+}  // namespace cartable::simulations
