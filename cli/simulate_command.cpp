@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <iostream>
@@ -116,8 +117,17 @@ Status ApplyMode(const SimulateOptions& o, simulations::ScenarioConfig& scenario
                                   ": each value of the column is one school");
     }
   }
-  CARTABLE_ASSIGN_OR_RETURN(scenario.dropout.stage,
-                            simulations::DropoutStageNamed(o.dropout_stage));
+  auto stage = simulations::DropoutStageNamed(o.dropout_stage);
+  if (!stage.ok()) return stage.status().WithContext("--dropout-stage");
+  scenario.dropout.stage = *stage;
+  // CLI11's range checks let "nan" through.
+  for (const auto& [flag, value] :
+       std::vector<std::pair<const char*, double>>{{"--dropout", scenario.dropout.rate},
+                                                   {"--stragglers", scenario.stragglers.rate},
+                                                   {"--byzantine", scenario.byzantine.fraction},
+                                                   {"--straggler-delay", o.straggler_delay_s}}) {
+    if (!std::isfinite(value)) return InvalidArgumentError(std::string(flag) + ": not a number");
+  }
   scenario.stragglers.mean_delay =
       std::chrono::duration_cast<Duration>(std::chrono::duration<double>(o.straggler_delay_s));
   CARTABLE_RETURN_IF_ERROR(
@@ -436,7 +446,7 @@ Runner AddSimulateCommand(CLI::App& app) {
       ->check(CLI::Range(0, 86400));
   cmd->add_option("--dropout", o->scenario.dropout.rate,
                   "Probability that a school drops out part way through a round, drawn per\n"
-                  "school and round from --seed (in process). A school that drops costs its\n"
+                  "school and attempt from --seed (in process). A school that drops costs its\n"
                   "stage the whole --round-timeout: set that to a few seconds for a study")
       ->default_val(0)
       ->check(CLI::Range(0.0, 1.0))
@@ -449,7 +459,7 @@ Runner AddSimulateCommand(CLI::App& app) {
   cmd->add_option(
          "--stragglers", o->scenario.stragglers.rate,
          "Probability that a school is slow in a round: all it sends in that round leaves\n"
-         "late by a delay drawn per school and round from --seed (in process)")
+         "late by a delay drawn per school and attempt from --seed (in process)")
       ->default_val(0)
       ->check(CLI::Range(0.0, 1.0))
       ->group("Faults");

@@ -135,12 +135,34 @@ StatusOr<json> ParseStatement(std::string_view line) {
   return statement;
 }
 
-// A statement's value of the attribute `column`, if it carries one.
+// A statement's value of the attribute `column`, if it carries one: the extension whose key's last
+// word is `column` (after a '/', '#', ':' or '.', or the whole key, so ".../agegroup" is no group),
+// without the spaces around it.
 StatusOr<std::optional<std::string>> AttributeOf(const json& statement, const std::string& column) {
-  CARTABLE_ASSIGN_OR_RETURN(
-      std::optional<std::string> value,
-      Extension(statement, {"context", "extensions"}, "context.extensions", column));
-  if (!value && column == "group") value = Text(statement, {"context", "team", "name"});
+  std::optional<std::string> value;
+  const json* extensions = Find(statement, {"context", "extensions"});
+  if (extensions != nullptr && extensions->is_object()) {
+    for (const auto& [key, v] : extensions->items()) {
+      if (!EndsWith(key, column)) continue;
+      if (key.size() > column.size()) {
+        const char before = key[key.size() - column.size() - 1];
+        if (before != '/' && before != '#' && before != ':' && before != '.') continue;
+      }
+      if (v.is_string() && !internal::Trim(v.get_ref<const std::string&>()).empty()) {
+        value = std::string(internal::Trim(v.get_ref<const std::string&>()));
+      } else if (v.is_number_integer()) {
+        value = v.dump();
+      } else {
+        return InvalidArgumentError("field 'context.extensions': the value of " + Quote(key) +
+                                    " is neither a non-empty string nor an integer");
+      }
+      break;
+    }
+  }
+  if (!value && column == "group") {
+    if (auto team = Text(statement, {"context", "team", "name"}))
+      if (!internal::Trim(*team).empty()) value = std::string(internal::Trim(*team));
+  }
   return value;
 }
 

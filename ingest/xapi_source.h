@@ -14,11 +14,11 @@
 //   order    timestamp (ISO 8601, e.g. 2024-03-05T10:15:00.250+01:00; no zone means UTC); ties
 //            keep file order
 // Pupil attributes (LoadXapiAttribute): `group` and `school`, each from an extension of
-// context.extensions whose key ends in that word (any case; a string or an integer), and a group
-// from context.team.name too. A pupil takes the value of its first statement that carries one
-// (any statement, with or without result.success), else "unknown".
-// Voiding statements are not applied (they lack result.success and are skipped). Lines are capped
-// at 1 MiB and JSON nesting at 64 levels. Every error names the file, the line and the field
+// context.extensions whose key's last word is that one (any case; a string, trimmed, or an
+// integer), and a group from context.team.name too. A pupil takes the value of its first statement
+// that carries one (any statement, with or without result.success), else "unknown". Voiding
+// statements are not applied (they lack result.success and are skipped). Lines are capped at 1 MiB
+// and JSON nesting at 64 levels. Every error names the file, the line and the field
 // (docs/data-formats.md).
 
 #include <cstddef>

@@ -72,15 +72,17 @@ std::string Figure(const std::string& svg, const std::string& caption) {
 
 std::string Settings(const json& config) {
   std::string html = "<table class=\"settings\">";
-  for (const char* key :
-       {"model", "schools", "rounds", "local_epochs", "data", "mode", "transport",
-        "secure_aggregation", "strategy", "seed", "pupil_dp", "establishment_dp"}) {
+  for (const char* key : {"model", "schools", "rounds", "local_epochs", "data", "mode", "transport",
+                          "secure_aggregation", "strategy", "strategy_options", "seed", "pupil_dp",
+                          "establishment_dp"}) {
     if (config.contains(key)) html += Row({HtmlEscaped(key), Text(config[key])});
   }
   return html + "</table>";
 }
 
 std::string ScoreTable(const json& report) {
+  if (!At(report, "federated").is_object())
+    return "<p>No model to compare: the federated run did not end.</p>";
   std::string html =
       "<table>" + Row({"model", "AUC", "accuracy", "log-loss", "RMSE", "answers"}, "th");
   const auto line = [&](const char* name, const json& s) {
@@ -155,6 +157,11 @@ std::string ParticipationChart(const json& report) {
                " (rate " + Fixed(NumberAt(dropout, "rate"), 3) + ", stage " +
                Text(At(dropout, "stage")) + ").";
   }
+  if (const json& byzantine = At(At(report, "faults"), "byzantine"); byzantine.is_object()) {
+    caption += " Byzantine schools: " + std::to_string(Items(At(byzantine, "schools")).size()) +
+               " (attack " + Text(At(byzantine, "attack")) + ", " +
+               Fixed(NumberAt(byzantine, "tampered_updates"), 0) + " updates tampered with).";
+  }
   if (const json& slow = At(At(report, "faults"), "stragglers"); slow.is_object()) {
     caption += " Stragglers injected: " + std::to_string(Items(At(slow, "injected")).size()) +
                " (rate " + Fixed(NumberAt(slow, "rate"), 3) + ", mean delay " +
@@ -170,7 +177,7 @@ std::string LocalSpread(const json& report) {
   std::vector<double> aucs;
   const json& local = At(report, "local_only");
   for (const json& s : Items(At(local, "per_school"))) {
-    if (auto auc = NumberAt(s, "auc"); auc && std::isfinite(*auc)) aucs.push_back(*auc);
+    if (auto auc = NumberAt(s, "auc"); auc && *auc >= 0 && *auc <= 1) aucs.push_back(*auc);
   }
   std::vector<ChartBar> bars;
   if (!aucs.empty()) {

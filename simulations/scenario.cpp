@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <cmath>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -16,6 +17,7 @@
 #include "coordinator/run_artefacts.h"
 #include "coordinator/secure_sum.h"
 #include "core/files.h"
+#include "core/number_text.h"
 #include "core/subprocess.h"
 #include "exchange/model_wire.h"
 #include "ingest/csv_source.h"
@@ -344,9 +346,9 @@ namespace {
 Status ValidateStragglers(const ScenarioConfig& c) {
   const StragglerPlan& s = c.stragglers;
   if (!(s.rate >= 0 && s.rate <= 1))
-    return InvalidArgumentError("the straggler rate must be in [0, 1]");
+    return InvalidArgumentError("--stragglers " + std::to_string(s.rate) + ": must be in [0, 1]");
   if (s.mean_delay < Duration::zero())
-    return InvalidArgumentError("a straggler's mean delay cannot be negative");
+    return InvalidArgumentError("--straggler-delay: a mean delay cannot be negative");
   if (s.rate > 0 && c.mode != SimulationMode::kInProcess) {
     return InvalidArgumentError(
         "stragglers are injected in process only: add --mode inproc (or leave --mode auto)");
@@ -357,7 +359,8 @@ Status ValidateStragglers(const ScenarioConfig& c) {
 Status ValidateStrategy(const ScenarioConfig& c) {
   const ByzantinePlan& b = c.byzantine;
   if (!(b.fraction >= 0 && b.fraction <= 1))
-    return InvalidArgumentError("the share of Byzantine schools must be in [0, 1]");
+    return InvalidArgumentError("--byzantine " + std::to_string(b.fraction) +
+                                ": must be in [0, 1]");
   if (b.fraction > 0 && c.mode != SimulationMode::kInProcess) {
     return InvalidArgumentError(
         "Byzantine schools are simulated in process only: add --mode inproc (or leave --mode "
@@ -382,7 +385,7 @@ Status ValidateStrategy(const ScenarioConfig& c) {
 Status ValidateDropout(const ScenarioConfig& c) {
   const DropoutPlan& d = c.dropout;
   if (!(d.rate >= 0 && d.rate <= 1))
-    return InvalidArgumentError("the dropout rate must be in [0, 1]");
+    return InvalidArgumentError("--dropout " + std::to_string(d.rate) + ": must be in [0, 1]");
   if (d.rate == 0) return Status::Ok();
   if (c.mode != SimulationMode::kInProcess) {
     return InvalidArgumentError(
@@ -491,6 +494,12 @@ StatusOr<nlohmann::json> RunScenario(const ScenarioConfig& config,
     spec = ScenarioModel(config);
   } else {
     CARTABLE_ASSIGN_OR_RETURN(schools, PrepareDataSchools(config, spec, subgroups));
+  }
+  if (config.byzantine.fraction > 0 &&
+      std::llround(config.byzantine.fraction * static_cast<double>(schools.size())) == 0) {
+    return InvalidArgumentError("--byzantine " + NumberText(config.byzantine.fraction) + " of " +
+                                std::to_string(schools.size()) +
+                                " schools rounds to none: ask for a larger share");
   }
   // Every school is known before the run: a federation secure aggregation cannot serve is refused
   // now, not after a join deadline.

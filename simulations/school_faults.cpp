@@ -243,9 +243,9 @@ Status ByzantineTransport::Send(std::string_view frame) {
   if (!header.ok() || header->type != protocol::MessageType::kTrainResult)
     return inner().Send(frame);
   auto envelope = protocol::Decode(frame);
-  if (!envelope.ok()) return inner().Send(frame);
-  auto& result = std::get<protocol::TrainResult>(envelope->body);
-  result.contribution = Tampered(plan_, index_, envelope->round, std::move(result.contribution));
+  auto* result = envelope.ok() ? std::get_if<protocol::TrainResult>(&envelope->body) : nullptr;
+  if (result == nullptr || result->contribution.size() < 3) return inner().Send(frame);
+  result->contribution = Tampered(plan_, index_, envelope->round, std::move(result->contribution));
   tampered_ += 1;
   return inner().SendOwned(protocol::Encode(*envelope));
 }

@@ -23,7 +23,9 @@
 // by one and so run without secure aggregation.
 //
 // Who drops or straggles, where and by how much, is a pure function of (seed, school, attempt), so
-// a simulation with the same seed injects the same faults whatever the threads.
+// a simulation with the same seed draws the same faults whatever the threads. Whether a straggler's
+// delay beats its deadline depends on the clock, though, and with it who is dropped, which attempts
+// are retried and the metrics: runs with stragglers are not repeatable bit for bit.
 
 #include <algorithm>
 #include <atomic>

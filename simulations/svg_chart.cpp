@@ -12,6 +12,7 @@ namespace {
 constexpr double kWidth = 680, kHeight = 300;
 constexpr double kLeft = 64, kRight = 16, kTop = 44, kBottom = 44;
 constexpr double kPlotWidth = kWidth - kLeft - kRight, kPlotHeight = kHeight - kTop - kBottom;
+constexpr int kMaxTicks = 20;  // a nice step gives about 5 to 10
 
 // Appends each part to `out`, without the temporaries a chain of + makes.
 void Put(std::string& out, std::initializer_list<std::string_view> parts) {
@@ -57,7 +58,7 @@ struct Scale {
     if (from_zero) r.lo = std::min(r.lo, 0.0);
     if (r.hi - r.lo < 1e-12) {
       const double pad = std::max(std::abs(r.hi) * 0.05, 0.01);
-      r.lo -= pad;
+      if (!from_zero || r.lo < 0) r.lo -= pad;
       r.hi += pad;
     }
     const double step = NiceStep((r.hi - r.lo) / 5);
@@ -86,7 +87,10 @@ std::string Open(const ChartAxes& axes) {
 std::string YAxis(const Scale& s) {
   std::string svg;
   const int decimals = DecimalsFor(s.step);
-  for (double v = s.lo; v <= s.hi + s.step * 1e-6; v += s.step) {
+  // Counted, not accumulated: a step too small to move a huge value must not loop forever.
+  for (int k = 0; k <= kMaxTicks; ++k) {
+    const double v = s.lo + k * s.step;
+    if (v > s.hi + s.step * 1e-6) break;
     const std::string y = Number(s.Y(v), 1);
     Put(svg, {"<line x1=\"", Number(kLeft, 0), "\" x2=\"", Number(kLeft + kPlotWidth, 0),
               "\" y1=\"", y, "\" y2=\"", y, "\" stroke=\"#dddddd\"/>"});
@@ -172,7 +176,10 @@ std::string LineChart(const ChartAxes& axes, const std::vector<ChartSeries>& ser
   const auto x_of = [&](double x) { return kLeft + kPlotWidth * (x - xs.lo) / (xs.hi - xs.lo); };
   double x_step = NiceStep((xs.hi - xs.lo) / 8);
   if (whole_x) x_step = std::max(1.0, std::ceil(x_step));
-  for (double x = std::ceil(xs.lo / x_step) * x_step; x <= xs.hi + 1e-9; x += x_step) {
+  const double x_first = std::ceil(xs.lo / x_step) * x_step;
+  for (int k = 0; k <= kMaxTicks; ++k) {
+    const double x = x_first + k * x_step;
+    if (x > xs.hi + 1e-9) break;
     svg += "<text x=\"" + Number(x_of(x), 1) + "\" y=\"" + Number(kTop + kPlotHeight + 16, 0) +
            "\" text-anchor=\"middle\">" + Number(x, whole_x ? 0 : DecimalsFor(x_step)) + "</text>";
   }

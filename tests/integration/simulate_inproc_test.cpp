@@ -117,7 +117,10 @@ TEST(SimulateInProcessTest, ChoicesThatCannotWorkAreRefusedBeforeAnythingRuns) {
            {{"--strategy", "best"}, "best"},
            {{"--secagg", "off", "--strategy", "trimmed_mean", "--strategy-option", "trim=x"},
             "expected KEY=NUMBER"},
-           {{"--secagg", "off", "--byzantine", "0.2", "--attack", "shout"}, "known: sign_flip"}}) {
+           {{"--secagg", "off", "--byzantine", "0.2", "--attack", "shout"}, "known: sign_flip"},
+           {{"--secagg", "off", "--byzantine", "0.04"}, "rounds to none"},
+           {{"--stragglers", "0.1", "--straggler-delay", "nan"}, "--straggler-delay: not a number"},
+           {{"--dropout", "0.1", "--dropout-stage", "lunch"}, "--dropout-stage"}}) {
     const Simulated s = Simulate(dir, "out", args);
     EXPECT_EQ(s.code, 2) << expected << "\n" << s.output;
     EXPECT_NE(s.output.find(expected), std::string::npos) << s.output;

@@ -64,6 +64,9 @@ TEST_F(PupilAttributesTest, XapiAttributesComeFromContextExtensionsOrTheTeam) {
               "dan",
               R"({"extensions":{"https://x.example/group":3,"https://x.example/school":"Jules Ferry"}})") +
           XapiAnswer("ann", R"({"extensions":{"https://x.example/group":"elsewhere"}})") +
+          // A key that merely ends in the letters is not the attribute; values are trimmed.
+          XapiAnswer("eve", R"({"extensions":{"https://x.example/agegroup":"11-12",)"
+                            R"("https://x.example/group":" 4e C "}})") +
           R"({"actor":{"mbox":"mailto:bob@school.example"},"object":{"id":"q/2"},)" +
           R"("context":{"extensions":{"https://x.example/skill":"dec"}},)" +
           R"("result":{"success":false},"timestamp":"2024-03-05T11:00:00Z"})" + "\n");
@@ -74,6 +77,7 @@ TEST_F(PupilAttributesTest, XapiAttributesComeFromContextExtensionsOrTheTeam) {
   EXPECT_EQ(group->at("mailto:bob@school.example"), "5e A");
   EXPECT_EQ(group->at("cy"), "unknown");
   EXPECT_EQ(group->at("dan"), "3");
+  EXPECT_EQ(group->at("eve"), "4e C");
   auto log = LoadData(spec);
   ASSERT_TRUE(log.ok()) << log.status();
   for (const std::string& key : log->pupil_keys) EXPECT_TRUE(group->contains(key)) << key;

@@ -98,6 +98,7 @@ TEST(ReportHtmlTest, LeavesOutWhatTheReportDoesNotHold) {
   EXPECT_THAT(ReportHtml(report),
               HasSubstr("The run failed</strong> after 0 completed round(s): round 1: 9 "
                         "survivor(s) confirmed &lt;the&gt; set"));
+  EXPECT_THAT(ReportHtml(report), HasSubstr("No model to compare"));
 }
 
 TEST(SvgChartTest, AHigherValueIsDrawnHigherAndAMissingOneLeavesAGap) {
@@ -111,6 +112,19 @@ TEST(SvgChartTest, AHigherValueIsDrawnHigherAndAMissingOneLeavesAGap) {
       {"t", "round", "AUC"}, {{"f", "#123456", {{1, 0.5}, {2, std::nullopt}, {3, 0.9}}, false}});
   EXPECT_EQ(Count(gap, " M") + Count(gap, "\"M"), 2u) << gap;
   EXPECT_EQ(Count(gap, "<circle"), 2u) << gap;
+}
+
+TEST(SvgChartTest, HugeValuesCloseTogetherEndWithAFewTicks) {
+  // A step too small to move such values must not loop: each chart ends, with few ticks.
+  const std::string y =
+      LineChart({"t", "x", "y"}, {{"s", "#123456", {{1, 1e20}, {2, 1e20 + 16384}}}});
+  const std::string x = LineChart({"t", "x", "y"}, {{"s", "#123456", {{1e16, 1}, {1e16 + 2, 2}}}});
+  EXPECT_LE(Count(y, "<line"), 25u);
+  EXPECT_LE(Count(x, "<text"), 50u);
+  nlohmann::json report = SmallReport();
+  report["local_only"]["per_school"][0]["auc"] = 1e9;  // no school's AUC is that: left out
+  const std::string html = ReportHtml(report);
+  EXPECT_THAT(html, HasSubstr("Schools trained alone"));
 }
 
 TEST(SvgChartTest, EveryTextIsEscaped) {
