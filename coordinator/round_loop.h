@@ -8,7 +8,8 @@
 // run, from each contribution's delta), run the evaluation stage, and record federation metrics
 // computed from summed statistics only. Nodes that miss a deadline are dropped from the round and
 // named in the log and the round record. An attempt whose aggregation fails is retried, up to
-// max_attempts, without the nodes that dropped or misbehaved in it; a node whose misbehaviour the
+// max_attempts, without the nodes that sent something unusable or misbehaved in it (nodes that were
+// only late are asked again: lateness usually passes, cohort.h); a node whose misbehaviour the
 // coordinator checked for itself, or whose establishment declined the run (its policy), is left
 // out for the rest of the run. Membership is live: a node
 // that joins (or restarts and rejoins under the same name) mid-run takes part from the next round;
