@@ -53,6 +53,11 @@ void RaiseFileLimit(size_t nodes, const std::string& who);
 // node needs --key (…) and --coordinator-key (…)") and that --insecure runs without them.
 Status CheckKeyFlags(bool insecure, bool keys_given, const std::string& needs);
 
+// Repeated KEY=VALUE flags into `into`; an error names the flag (`name`, e.g. "--option") and
+// shows `example`.
+Status ParseKeyValueFlags(const std::vector<std::string>& flags, const std::string& name,
+                          const std::string& example, std::map<std::string, std::string>& into);
+
 // --option KEY=VALUE flags (model hyperparameters) into `into`; an error names the bad flag.
 Status ParseModelOptions(const std::vector<std::string>& flags,
                          std::map<std::string, std::string>& into);

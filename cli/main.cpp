@@ -45,17 +45,23 @@ void RaiseFileLimit(size_t nodes, const std::string& who) {
   }
 }
 
-Status ParseModelOptions(const std::vector<std::string>& flags,
-                         std::map<std::string, std::string>& into) {
+Status ParseKeyValueFlags(const std::vector<std::string>& flags, const std::string& name,
+                          const std::string& example, std::map<std::string, std::string>& into) {
   for (const std::string& flag : flags) {
     const size_t equals = flag.find('=');
     if (equals == std::string::npos || equals == 0) {
-      return InvalidArgumentError("--option '" + flag +
-                                  "': expected KEY=VALUE, e.g. hidden_size=64");
+      std::string message = name;
+      message.append(" '").append(flag).append("': expected KEY=VALUE, e.g. ").append(example);
+      return InvalidArgumentError(message);
     }
     into[flag.substr(0, equals)] = flag.substr(equals + 1);
   }
   return Status::Ok();
+}
+
+Status ParseModelOptions(const std::vector<std::string>& flags,
+                         std::map<std::string, std::string>& into) {
+  return ParseKeyValueFlags(flags, "--option", "hidden_size=64", into);
 }
 
 Status CheckKeyFlags(bool insecure, bool keys_given, const std::string& needs) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -188,6 +189,33 @@ StatusOr<node::NodeSecurity> Security(const NodeOptions& o) {
   return security;
 }
 
+Status CheckSourcesAgainstPolicy(const NodeOptions& o) {
+  const node::PlanPolicy& policy = o.plan_policy;
+  std::string key;  // none under --insecure
+  if (!policy.coordinator_keys.empty() && !o.insecure) {
+    auto loaded = protocol::LoadCurvePublicKey(o.coordinator_key_file);
+    if (!loaded.ok()) return loaded.status().WithContext("[coordinator] key");
+    key = *loaded;
+  }
+  CARTABLE_RETURN_IF_ERROR(
+      policy.CheckCoordinatorKey(key).WithContext("[policy] coordinator_keys"));
+  std::string source = o.data;
+  if (const size_t colon = source.find(':'); colon != std::string::npos) {
+    std::error_code error;
+    const auto path = std::filesystem::absolute(source.substr(colon + 1), error);
+    if (!error) source = source.substr(0, colon + 1) + path.string();
+  }
+  return policy.CheckDataSource(source).WithContext("[policy] data_sources");
+}
+
+// The configuration and flags against the establishment's policy: the coordinator it would join
+// and the data it would read must be ones the policy allows. A breach is a bad configuration.
+Status CheckAgainstPolicy(const NodeOptions& o) {
+  Status s = CheckSourcesAgainstPolicy(o);
+  if (s.code() == StatusCode::kPermissionDenied) return InvalidArgumentError(s.message());
+  return s;
+}
+
 protocol::ZmqOptions TransportOptions(const NodeOptions& o) {
   protocol::ZmqOptions options;
   options.max_frame_bytes = static_cast<size_t>(o.max_message_mb) << 20;
@@ -253,6 +281,11 @@ allow_plain_updates = false      # never send an update or evaluation figures in
 # max_delta = 1e-5
 # max_dp_steps = 100000          # DP-SGD steps a round at most (the default)
 # max_establishment_epsilon = 8  # ε per run for the school itself; a cap requires DP per establishment
+# Whom this node may serve and what it may read, whatever [coordinator] key, [data] source or a
+# flag says: public keys as in the coordinator's .pub file; FORMAT:PATH, a PATH ending in / covering
+# the files under it.
+# coordinator_keys = ["COORDINATOR-PUBLIC-KEY-OF-40-Z85-CHARACTERS"]
+# data_sources = ["csv:data/"]
 # [policy.options.dkt]
 # hidden_size = "8..128"         # a range, bounds included, or the one value allowed
 
@@ -320,6 +353,7 @@ int Check(const NodeOptions& o) {
   auto coordinator_key = protocol::LoadCurvePublicKey(o.coordinator_key_file);
   if (!coordinator_key.ok())
     return ReportFailure(coordinator_key.status().WithContext("[coordinator] key"));
+  if (Status s = CheckAgainstPolicy(o); !s.ok()) return ReportFailure(s);
   auto data = ingest::LoadData(o.data);
   if (!data.ok()) return ReportFailure(data.status().WithContext("[data] source"));
   const models::PupilSplit split = models::SplitByPupil(*data, o.test_fraction, o.split_seed);
@@ -404,6 +438,7 @@ int Run(NodeOptions& o) {
         "a node needs --coordinator and --data (or --config FILE giving them)"));
   }
   if (Status s = SetupLogging(o.log_level, o.name); !s.ok()) return ReportFailure(s);
+  if (Status s = CheckAgainstPolicy(o); !s.ok()) return ReportFailure(s);
   const std::filesystem::path key_file = o.pseudonym_key.empty()
                                              ? ingest::DefaultPseudonymKeyFile()
                                              : std::filesystem::path(o.pseudonym_key);

@@ -2,18 +2,22 @@
 
 #include <charconv>
 #include <cmath>
+#include <filesystem>
+#include <optional>
 
 #include "core/number_text.h"
 #include "core/printable.h"
 #include "exchange/establishment_dp_wire.h"
 #include "exchange/pupil_dp_wire.h"
+#include "protocol/curve_keys.h"
 
 namespace cartable::node {
 namespace {
 
-std::string Joined(const std::set<std::string>& names) {
+template <typename Names>
+std::string Joined(const Names& names) {
   std::string text;
-  for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
+  for (const std::string& name : names) text.append(text.empty() ? "" : ", ").append(name);
   return text;
 }
 
@@ -51,7 +55,48 @@ Status CheckDelta(double delta, double max_delta) {
   return Status::Ok();
 }
 
+// FORMAT:PATH with its path lexically normal (a trailing '/' kept: a directory); nullopt when
+// `source` is not FORMAT:PATH with an absolute PATH.
+std::optional<std::string> NormalSource(const std::string& source) {
+  const size_t colon = source.find(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == source.size()) return std::nullopt;
+  const std::filesystem::path path(source.substr(colon + 1));
+  if (!path.is_absolute()) return std::nullopt;
+  std::string normal = path.lexically_normal().string();
+  if (source.back() == '/' && normal.back() != '/') normal += '/';
+  return source.substr(0, colon + 1) + normal;
+}
+
 }  // namespace
+
+Status PlanPolicy::CheckCoordinatorKey(const std::string& public_key) const {
+  if (coordinator_keys.empty() || coordinator_keys.contains(public_key)) return Status::Ok();
+  return PermissionDeniedError(
+      "the policy of this establishment allows only the coordinators whose public keys are " +
+      Joined(coordinator_keys) + "; " +
+      (public_key.empty() ? std::string("this node would authenticate none (--insecure)")
+                          : "this node is configured for " + Printable(public_key)));
+}
+
+Status PlanPolicy::CheckDataSource(const std::string& source) const {
+  if (data_sources.empty()) return Status::Ok();
+  // OULAD's ?cutoff=DAYS says how the tables are read, not where: the place is what is allowed.
+  const bool oulad = source.starts_with("oulad:");
+  std::optional<std::string> normal =
+      NormalSource(oulad ? source.substr(0, source.find('?')) : source);
+  // The source read is one place: "oulad:/srv/oulad/" is "oulad:/srv/oulad".
+  while (normal && normal->size() > 1 && normal->back() == '/') normal->pop_back();
+  if (normal) {
+    for (const std::string& allowed : data_sources) {
+      if (allowed.back() == '/' ? normal->starts_with(allowed) : *normal == allowed) {
+        return Status::Ok();
+      }
+    }
+  }
+  return PermissionDeniedError("the policy of this establishment allows reading only " +
+                               Joined(data_sources) + "; this node is configured to read " +
+                               Printable(source));
+}
 
 Status PlanPolicy::Check(const protocol::TrainRequest& request, size_t training_pupils) const {
   const std::string& model = request.model.name;
@@ -186,6 +231,15 @@ std::string PlanPolicy::Explain() const {
         "aggregation), each costing the establishment ε up to " +
         NumberText(max_establishment_epsilon) + " at δ up to " + NumberText(max_delta) + ".\n";
   }
+  if (!coordinator_keys.empty()) {
+    text +=
+        "Only the coordinators with these public keys may be joined: " + Joined(coordinator_keys) +
+        ".\n";
+  }
+  if (!data_sources.empty()) {
+    text += "Only these data may be read (a path ending in / covers the files under it): " +
+            Joined(data_sources) + ".\n";
+  }
   for (const auto& [model, rules] : options) {
     for (const auto& [key, rule] : rules) {
       text.append("Model ").append(model).append(": option ").append(key);
@@ -216,6 +270,35 @@ StatusOr<PlanPolicy> ReadPlanPolicy(ConfigTable& table) {
   policy.max_dp_steps = static_cast<uint64_t>(steps);
   CARTABLE_ASSIGN_OR_RETURN(policy.max_establishment_epsilon,
                             table.Real("max_establishment_epsilon", 0, 0, 1e6));
+  CARTABLE_ASSIGN_OR_RETURN(std::vector<std::string> keys, table.Strings("coordinator_keys"));
+  for (const std::string& key : keys) {
+    if (!protocol::IsZ85Key(key)) {
+      return table.Error("coordinator_keys",
+                         Printable(key) +
+                             " is not a CURVE public key (40 characters of Z85, as "
+                             "in the coordinator's .pub file)");
+    }
+    policy.coordinator_keys.insert(key);
+  }
+  CARTABLE_ASSIGN_OR_RETURN(std::vector<std::string> sources, table.Strings("data_sources"));
+  for (const std::string& source : sources) {
+    const size_t colon = source.find(':');
+    std::optional<std::string> normal;
+    if (colon != std::string::npos && colon > 0 && colon + 1 < source.size()) {
+      // The path relative to the policy's file, as [data] source is; a trailing '/' kept.
+      std::error_code error;
+      std::string path =
+          std::filesystem::absolute(table.Path(source.substr(colon + 1)), error).string();
+      if (source.back() == '/' && !path.empty() && path.back() != '/') path += '/';
+      if (!error) normal = NormalSource(source.substr(0, colon + 1) + path);
+    }
+    if (!normal) {
+      return table.Error("data_sources", Printable(source) +
+                                             " is not FORMAT:PATH (e.g. csv:exports/answers.csv, "
+                                             "or oulad:data/ for every file under data/)");
+    }
+    policy.data_sources.push_back(*normal);
+  }
   CARTABLE_ASSIGN_OR_RETURN(ConfigTable options, table.Table("options"));
   for (const std::string& model : options.Keys()) {
     CARTABLE_ASSIGN_OR_RETURN(ConfigTable rules, options.Table(model));

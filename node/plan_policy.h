@@ -15,6 +15,8 @@
 //   max_delta = 1e-5                 # the δ those ε are at, at most
 //   max_dp_steps = 100000            # DP-SGD steps a round at most (the default; 0: no limit)
 //   max_establishment_epsilon = 8    # DP per establishment required; ε of one run at most 8
+//   coordinator_keys = ["Z85…"]      # the only coordinators' public keys it may join; absent: any
+//   data_sources = ["oulad:data/", "csv:exports/answers.csv"]  # what it may read; absent: any
 //   [policy.options.dkt]             # per model: an option's allowed values
 //   hidden_size = "8..128"           # a numeric range, bounds included
 //   cell = "gru"                     # or the one value allowed
@@ -27,6 +29,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "core/config_file.h"
 #include "core/status.h"
@@ -60,6 +63,11 @@ struct PlanPolicy {
   // the run, by the accountant for the round's cohort. 0: no cap.
   double max_establishment_epsilon = 0;
   bool NeedsDp() const { return max_epsilon_per_run > 0 || max_epsilon_per_year > 0; }
+  // Whom the node may serve and what it may read, whatever its configuration or flags say: the
+  // coordinators' CURVE public keys (Z85), and data sources FORMAT:PATH, the path absolute and
+  // normalised, one ending in '/' allowing every file under that directory. Empty: any.
+  std::set<std::string> coordinator_keys;
+  std::vector<std::string> data_sources;
 
   // OK, or PERMISSION_DENIED saying which rule the request breaks ("the policy of this
   // establishment allows the models dkt, pfa; the run trains sakt"). No quotes: logs escape them.
@@ -70,6 +78,14 @@ struct PlanPolicy {
   Status CheckPrivacy(const protocol::TrainRequest& request) const;
   // The rules on DP per establishment (max_establishment_epsilon > 0).
   Status CheckEstablishmentPrivacy(const protocol::TrainRequest& request) const;
+  // PERMISSION_DENIED unless coordinator_keys is empty or holds `public_key` (Z85; empty: the node
+  // authenticates no coordinator, as under --insecure).
+  Status CheckCoordinatorKey(const std::string& public_key) const;
+  // PERMISSION_DENIED unless data_sources is empty or allows `source`, FORMAT:PATH with an
+  // absolute path (compared after lexical normalisation: "a/../b" is "b"; symbolic links are
+  // not followed, so the operator's filesystem is trusted as the operator is). OULAD's
+  // ?cutoff=DAYS is not part of the place.
+  Status CheckDataSource(const std::string& source) const;
 };
 
 // The [policy] table of a node's configuration; every error names the key and the file.

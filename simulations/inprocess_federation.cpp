@@ -24,6 +24,17 @@ void AddCounts(protocol::FaultCounts& total, const protocol::FaultCounts& c) {
   total.corrupted += c.corrupted;
 }
 
+// Faults are logged by the attempt on the wire; the report counts them by the run's round.
+template <typename Fault>
+std::vector<Fault> InRunRounds(std::vector<Fault> faults,
+                               const std::map<uint32_t, uint32_t>& round_of_attempt) {
+  for (Fault& f : faults) {
+    auto it = round_of_attempt.find(f.attempt);
+    if (it != round_of_attempt.end()) f.round = it->second;
+  }
+  return faults;
+}
+
 node::NodePoolOptions PoolOptions(const std::atomic<bool>& stop, const InProcessOptions& in) {
   node::NodePoolOptions options;
   options.agent.hello_interval = in.hello_interval;
@@ -150,17 +161,9 @@ InProcessOutcome RunInProcess(const coordinator::RunConfig& run,
   AddCounts(outcome.faults, server.counts());
   for (const auto& c : clients) AddCounts(outcome.faults, c->counts());
   outcome.joined = joined.size();
-  outcome.dropouts = dropouts.Sorted();
-  for (InjectedDropout& d : outcome.dropouts) {
-    auto it = round_of_attempt.find(d.attempt);
-    if (it != round_of_attempt.end()) d.round = it->second;
-  }
+  outcome.dropouts = InRunRounds(dropouts.Sorted(), round_of_attempt);
   outcome.tampered = tampered.load();
-  outcome.delays = delays.Sorted();
-  for (InjectedDelay& d : outcome.delays) {
-    auto it = round_of_attempt.find(d.attempt);
-    if (it != round_of_attempt.end()) d.round = it->second;
-  }
+  outcome.delays = InRunRounds(delays.Sorted(), round_of_attempt);
   return outcome;
 }
 

@@ -9,13 +9,24 @@
 # Noise comes from secret seeds, so each point is the median of REPEATS runs (min–max beside it).
 #   tests/bench/federated_dp.sh [BUILD_DIR]      (default build; needs target cartable)
 # Environment: SCHOOLS (8), ROUNDS (10), REPEATS (3), RATE (0.05), PUPIL_NOISE ("0.6 1 2"),
-# SCHOOL_NOISE ("0.5 1 2 4").
+# SCHOOL_NOISE ("0.5 1 2 4"), MODEL (pfa); DATA=FORMAT:PATH with PARTITION (iid) splits a real
+# dataset into virtual schools instead of the synthetic cohort, e.g.
+#   DATA=oulad:data/oulad PARTITION=by:region MODEL=logistic tests/bench/federated_dp.sh
 set -euo pipefail
 
 build=${1:-build}
 cartable="$build/bin/cartable"
 SCHOOLS=${SCHOOLS:-8} ROUNDS=${ROUNDS:-10} REPEATS=${REPEATS:-3} RATE=${RATE:-0.05}
 PUPIL_NOISE=${PUPIL_NOISE:-0.6 1 2} SCHOOL_NOISE=${SCHOOL_NOISE:-0.5 1 2 4}
+MODEL=${MODEL:-pfa} DATA=${DATA:-} PARTITION=${PARTITION:-iid}
+if [ -n "$DATA" ]; then
+  federation=(--data "$DATA" --partition "$PARTITION" --model "$MODEL")
+  [ "${PARTITION%%:*}" = by ] || federation+=(--schools "$SCHOOLS")
+  title="$DATA split $PARTITION, $ROUNDS rounds, $MODEL"
+else
+  federation=(--schools "$SCHOOLS" --model "$MODEL")
+  title="$SCHOOLS schools, $ROUNDS rounds, $MODEL"
+fi
 if [ ! -x "$cartable" ]; then
   echo "missing $cartable: cmake --build $build --target cartable" >&2
   exit 1
@@ -25,7 +36,7 @@ trap 'rm -rf "$out"' EXIT
 
 # "AUC ε" of one simulation: cartable simulate FLAGS...
 run() {
-  "$cartable" simulate --schools "$SCHOOLS" --rounds "$ROUNDS" --out "$out/run" --json \
+  "$cartable" simulate "${federation[@]}" --rounds "$ROUNDS" --out "$out/run" --json \
     --log-level off "$@" 2>/dev/null | python3 -c '
 import json, sys
 r = json.load(sys.stdin)
@@ -50,7 +61,7 @@ row() {
   echo "| $name | $epsilon | $summary | $centralized |"
 }
 
-echo "| $SCHOOLS schools, $ROUNDS rounds, PFA | ε (δ = 1e-5) | federated AUC | centralised AUC, no DP |"
+echo "| $title | ε (δ = 1e-5) | federated AUC | centralised AUC, no DP |"
 echo "| --- | --- | --- | --- |"
 row "no DP"
 for z in $PUPIL_NOISE; do

@@ -1,5 +1,6 @@
 // Hostile xAPI statement exports into the xapi reader: no crash, no hang, an accepted log is valid,
-// and every statement is either an answer or counted as skipped.
+// and every statement is either an answer or counted as skipped. The same bytes go to the pupil
+// attribute reader: no crash, no hang, and every pupil it keeps has a value.
 
 #include <spdlog/spdlog.h>
 
@@ -21,6 +22,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (log.ok()) {
     if (!cartable::models::Validate(*log).ok()) std::abort();
     if (log->size() + counts.skipped_without_success != counts.statements) std::abort();
+  }
+  for (const char* column : {"group", "school"}) {
+    auto attribute = cartable::ingest::LoadXapiAttribute(file.path(), column);
+    if (!attribute.ok()) continue;
+    for (const auto& [pupil, value] : *attribute) {
+      if (value.empty()) std::abort();
+    }
   }
   return 0;
 }

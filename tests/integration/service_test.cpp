@@ -606,6 +606,67 @@ TEST_F(ServiceTest, CheckExplainsAConfigurationAndNamesWhatIsWrongStartingNothin
   EXPECT_NE(out4.find("[data] source"), std::string::npos) << out4;
 }
 
+// The establishment's policy names the coordinators it may serve and the data it may read: a
+// configuration or a flag outside them is refused before the node reads or connects to anything.
+TEST_F(ServiceTest, ANodeServesOnlyTheCoordinatorsAndReadsOnlyTheDataItsPolicyAllows) {
+  const fs::path node_config = dir() / "school-1" / "node.toml";
+  auto coordinator_key = protocol::LoadCurvePublicKey(dir() / "coord" / "keys" / "coordinator.pub");
+  ASSERT_TRUE(coordinator_key.ok()) << coordinator_key.status();
+  const std::string original = Slurp(node_config);
+  const auto with_policy = [&](const std::string& keys, const std::string& sources) {
+    std::string config = original;
+    config.replace(
+        config.find("[policy]\n"), 9,
+        "[policy]\ncoordinator_keys = [\"" + keys + "\"]\ndata_sources = [\"" + sources + "\"]\n");
+    ASSERT_TRUE(WriteFileAtomically(node_config, config).ok());
+  };
+
+  with_policy(*coordinator_key, "csv:data/");
+  auto [code, out] = Cartable({"node", "--config", node_config.string(), "--check"}, Log("check"));
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(
+      out.find("Only the coordinators with these public keys may be joined: " + *coordinator_key),
+      std::string::npos)
+      << out;
+  EXPECT_NE(out.find("Only these data may be read"), std::string::npos) << out;
+
+  // Another coordinator's key: the agent refuses to start, saying which keys it may serve.
+  with_policy("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7", "csv:data/");
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"node", "--config", node_config.string(), "--check"},
+        std::vector<std::string>{"node", "--config", node_config.string(), "--coordinator",
+                                 nodes_endpoint_}}) {
+    auto [refused, why] = Cartable(args, Log("refused"));
+    EXPECT_EQ(refused, 2) << why;
+    EXPECT_NE(why.find("[policy] coordinator_keys: the policy of this establishment allows only "
+                       "the coordinators whose public keys are rq:rM"),
+              std::string::npos)
+        << why;
+  }
+  EXPECT_FALSE(fs::exists(dir() / "school-1" / "state" / "audit.jsonl")) << "the agent started";
+
+  // Data outside the allowed directory, by the configuration or by --data.
+  with_policy(*coordinator_key, "csv:exports/");
+  auto [wrong_data, said] =
+      Cartable({"node", "--config", node_config.string(), "--check"}, Log("refused"));
+  EXPECT_EQ(wrong_data, 2) << said;
+  EXPECT_NE(said.find("[policy] data_sources: the policy of this establishment allows reading "
+                      "only csv:" +
+                      (dir() / "school-1" / "exports").string() +
+                      "/; this node is configured "
+                      "to read csv:" +
+                      (dir() / "school-1" / "data" / "answers.csv").string()),
+            std::string::npos)
+      << said;
+  with_policy(*coordinator_key, "csv:data/");
+  auto [flag_data, flag_said] =
+      Cartable({"node", "--config", node_config.string(), "--data",
+                "csv:" + (dir() / "school-2" / "data" / "answers.csv").string(), "--check"},
+               Log("refused"));
+  EXPECT_EQ(flag_data, 2) << flag_said;
+  EXPECT_NE(flag_said.find("[policy] data_sources"), std::string::npos) << flag_said;
+}
+
 TEST_F(ServiceTest, TheMetricsEndpointCountsARunsRoundsTrafficAndEnd) {
   const std::string port = FreePort();
   StartCoordinator({"--metrics-listen", "127.0.0.1:" + port});

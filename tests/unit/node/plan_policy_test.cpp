@@ -159,6 +159,64 @@ TEST(PlanPolicyTest, AnEstablishmentEpsilonCapRequiresEnoughDistributedNoise) {
   EXPECT_TRUE(Read("[policy]\n").Check(request, 50).ok());  // no cap: any noise
 }
 
+// Two CURVE public keys (the examples of ZeroMQ's RFC 26).
+constexpr const char* kAllowedKey = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
+constexpr const char* kOtherKey = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+
+TEST(PlanPolicyTest, TheNodeServesOnlyTheCoordinatorsAndReadsOnlyTheDataItsPolicyAllows) {
+  auto root = ConfigTable::Parse(std::string(R"toml(
+[policy]
+coordinator_keys = [")toml") + kAllowedKey +
+                                     R"toml("]
+data_sources = ["csv:data/", "oulad:/srv/oulad"]
+)toml",
+                                 "/srv/school/node.toml");
+  ASSERT_TRUE(root.ok()) << root.status();
+  auto table = root->Table("policy");
+  ASSERT_TRUE(table.ok());
+  auto read = ReadPlanPolicy(*table);
+  ASSERT_TRUE(read.ok()) << read.status();
+  const PlanPolicy& policy = *read;
+  EXPECT_EQ(policy.data_sources,
+            (std::vector<std::string>{"csv:/srv/school/data/", "oulad:/srv/oulad"}))
+      << "paths relative to node.toml, a directory keeping its /";
+
+  EXPECT_TRUE(policy.CheckCoordinatorKey(kAllowedKey).ok());
+  const Status other = policy.CheckCoordinatorKey(kOtherKey);
+  EXPECT_EQ(other.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(other.message().find(kAllowedKey), std::string::npos) << other;
+  EXPECT_NE(other.message().find(kOtherKey), std::string::npos) << other;
+  EXPECT_NE(policy.CheckCoordinatorKey("").message().find("--insecure"), std::string::npos);
+
+  for (const char* allowed : {"csv:/srv/school/data/answers.csv", "csv:/srv/school/data/2026/a.csv",
+                              "csv:/srv/school/./data/b.csv", "oulad:/srv/oulad",
+                              "oulad:/srv/oulad/", "oulad:/srv/oulad?cutoff=60"}) {
+    EXPECT_TRUE(policy.CheckDataSource(allowed).ok()) << allowed;
+  }
+  for (const char* refused :
+       {"csv:/srv/school/data/../secret.csv", "csv:/srv/school/database.csv",
+        "kt3:/srv/school/data/a.txt", "csv:data/answers.csv", "oulad:/srv/oulad2",
+        "oulad:/srv/oulad/../other", "/srv/school/data/answers.csv", "csv:"}) {
+    const Status s = policy.CheckDataSource(refused);
+    EXPECT_EQ(s.code(), StatusCode::kPermissionDenied) << refused;
+    EXPECT_NE(s.message().find("allows reading only csv:/srv/school/data/, oulad:/srv/oulad"),
+              std::string::npos)
+        << s;
+  }
+  const std::string explained = policy.Explain();
+  EXPECT_NE(explained.find(std::string("Only the coordinators with these public keys may be "
+                                       "joined: ") +
+                           kAllowedKey),
+            std::string::npos)
+      << explained;
+  EXPECT_NE(explained.find("Only these data may be read"), std::string::npos) << explained;
+
+  const PlanPolicy any;
+  EXPECT_TRUE(any.CheckCoordinatorKey(kOtherKey).ok());
+  EXPECT_TRUE(any.CheckCoordinatorKey("").ok());
+  EXPECT_TRUE(any.CheckDataSource("csv:anything.csv").ok());
+}
+
 TEST(PlanPolicyTest, ABadPolicyNamesTheKeyAndTheFile) {
   for (const auto& [text, expected] : std::vector<std::pair<std::string, std::string>>{
            {"[policy]\nmodels = \"pfa\"\n", "[policy] models"},
@@ -167,7 +225,11 @@ TEST(PlanPolicyTest, ABadPolicyNamesTheKeyAndTheFile) {
            {"[policy]\nmax_dp_steps = -1\n", "[policy] max_dp_steps"},
            {"[policy]\nmax_establishment_epsilon = -1\n", "[policy] max_establishment_epsilon"},
            {"[policy.options.dkt]\nhidden_size = \"64..8\"\n", "hidden_size"},
-           {"[policy.options.dkt]\nhidden_size = \"a..8\"\n", "not a range"}}) {
+           {"[policy.options.dkt]\nhidden_size = \"a..8\"\n", "not a range"},
+           {"[policy]\ncoordinator_keys = [\"short\"]\n", "[policy] coordinator_keys"},
+           {"[policy]\ncoordinator_keys = \"short\"\n", "[policy] coordinator_keys"},
+           {"[policy]\ndata_sources = [\"answers.csv\"]\n", "is not FORMAT:PATH"},
+           {"[policy]\ndata_sources = [\"csv:\"]\n", "[policy] data_sources"}}) {
     auto root = ConfigTable::Parse(text, "node.toml");
     ASSERT_TRUE(root.ok()) << root.status();
     auto table = root->Table("policy");

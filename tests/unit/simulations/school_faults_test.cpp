@@ -43,7 +43,9 @@ TEST(StageDropoutTest, SchoolsDropAtTheRateAndStagesAskedForAndTheSameSeedDropsT
   int differ = 0;
   for (uint64_t school = 0; school < 100; ++school) {
     const auto stage = DropoutStage(masked, school, 1, kSecureStages);
-    if (stage) EXPECT_EQ(*stage, Stage::kMaskedInput);
+    if (stage) {
+      EXPECT_EQ(*stage, Stage::kMaskedInput);
+    }
     differ += stage.has_value() != DropoutStage(other_seed, school, 1, kSecureStages).has_value();
   }
   EXPECT_GT(differ, 20) << "another seed drops other schools";
@@ -63,6 +65,20 @@ std::string FrameOf(uint32_t round, protocol::Body body) {
   return protocol::Encode({42, round, std::move(body)});
 }
 
+// The headers of every frame the server has received, until none comes for 50 ms.
+std::vector<protocol::FrameHeader> Arrived(protocol::ServerTransport& server) {
+  std::vector<protocol::FrameHeader> headers;
+  while (auto delivery = server.Receive(std::chrono::milliseconds(50)).value())
+    headers.push_back(protocol::DecodeHeader(delivery->frame.bytes(), 1 << 20).value());
+  return headers;
+}
+
+std::vector<protocol::MessageType> TypesArrived(protocol::ServerTransport& server) {
+  std::vector<protocol::MessageType> types;
+  for (const auto& header : Arrived(server)) types.push_back(header.type);
+  return types;
+}
+
 TEST(StageDropoutTest, ADroppedSchoolGoesSilentForTheRestOfTheRoundButHelloAndHeartbeat) {
   protocol::InProcessNetwork network;
   auto server = network.Serve().value();
@@ -79,15 +95,10 @@ TEST(StageDropoutTest, ADroppedSchoolGoesSilentForTheRestOfTheRoundButHelloAndHe
       FrameOf(2, protocol::KeyAdvert{}),    // a new round: passes
   };
   for (const std::string& f : frames) ASSERT_TRUE(school.Send(f).ok());
-  std::vector<protocol::MessageType> arrived;
-  while (true) {
-    auto delivery = server->Receive(std::chrono::milliseconds(50)).value();
-    if (!delivery) break;
-    arrived.push_back(protocol::DecodeHeader(delivery->frame.bytes(), 1 << 20)->type);
-  }
-  EXPECT_EQ(arrived, (std::vector<protocol::MessageType>{
-                         protocol::MessageType::kHello, protocol::MessageType::kKeyAdvert,
-                         protocol::MessageType::kHeartbeat, protocol::MessageType::kKeyAdvert}));
+  EXPECT_EQ(TypesArrived(*server),
+            (std::vector<protocol::MessageType>{
+                protocol::MessageType::kHello, protocol::MessageType::kKeyAdvert,
+                protocol::MessageType::kHeartbeat, protocol::MessageType::kKeyAdvert}));
   const auto dropouts = log.Sorted();
   ASSERT_EQ(dropouts.size(), 1u);
   EXPECT_EQ(dropouts[0].school, "école-1");
@@ -95,12 +106,6 @@ TEST(StageDropoutTest, ADroppedSchoolGoesSilentForTheRestOfTheRoundButHelloAndHe
   EXPECT_EQ(dropouts[0].round, 0u) << "the transport knows the attempt, not the round";
   EXPECT_EQ(dropouts[0].stage, Stage::kShareKeys);
 }
-
-}  // namespace
-}  // namespace cartable::simulations
-
-namespace cartable::simulations {
-namespace {
 
 TEST(StragglerTest, SlowSchoolsAreDrawnAtTheRateWithExponentialDelaysOfTheMeanAskedFor) {
   const StragglerPlan plan{0.4, std::chrono::seconds(2), 11};
@@ -130,12 +135,7 @@ TEST(StragglerTest, ASlowSchoolsFramesLeaveWhenDueInOrderAndItsHeartbeatsAtOnce)
   const Duration delay = StragglerDelay(plan, 0, 1);
   ASSERT_GT(delay, std::chrono::milliseconds(2));
   StragglerTransport school(network.Connect(), plan, 0, "lycée-2", log, clock);
-  const auto arrived = [&] {
-    std::vector<protocol::MessageType> types;
-    while (auto delivery = server->Receive(std::chrono::milliseconds(20)).value())
-      types.push_back(protocol::DecodeHeader(delivery->frame.bytes(), 1 << 20)->type);
-    return types;
-  };
+  const auto arrived = [&] { return TypesArrived(*server); };
   ASSERT_TRUE(school.Send(FrameOf(1, protocol::KeyAdvert{})).ok());
   ASSERT_TRUE(school.Send(FrameOf(1, protocol::ShareKeys{})).ok());
   ASSERT_TRUE(school.Send(FrameOf(1, protocol::Heartbeat{})).ok());
@@ -154,12 +154,6 @@ TEST(StragglerTest, ASlowSchoolsFramesLeaveWhenDueInOrderAndItsHeartbeatsAtOnce)
   EXPECT_EQ(delays[0].delay, delay);
 }
 
-}  // namespace
-}  // namespace cartable::simulations
-
-namespace cartable::simulations {
-namespace {
-
 TEST(StragglerTest, FramesHeldFromAnEarlierAttemptAreDiscardedOnceALaterOneBegins) {
   protocol::InProcessNetwork network;
   auto server = network.Serve().value();
@@ -172,18 +166,11 @@ TEST(StragglerTest, FramesHeldFromAnEarlierAttemptAreDiscardedOnceALaterOneBegin
   ASSERT_TRUE(school.Send(FrameOf(8, protocol::KeyAdvert{})).ok());
   clock.Advance(std::chrono::hours(10));
   ASSERT_TRUE(school.Receive(Duration::zero()).ok());
-  std::vector<uint32_t> rounds;
-  while (auto delivery = server->Receive(std::chrono::milliseconds(20)).value())
-    rounds.push_back(protocol::DecodeHeader(delivery->frame.bytes(), 1 << 20)->round);
-  EXPECT_EQ(rounds, (std::vector<uint32_t>{8}));
+  const auto arrived = Arrived(*server);
+  ASSERT_EQ(arrived.size(), 1u);
+  EXPECT_EQ(arrived[0].round, 8u);
   EXPECT_EQ(log.Sorted().size(), 2u);
 }
-
-}  // namespace
-}  // namespace cartable::simulations
-
-namespace cartable::simulations {
-namespace {
 
 TEST(ByzantineTest, AttacksAreReadAndUnknownOnesRefusedSayingWhatThereIs) {
   ByzantinePlan plan;
