@@ -35,6 +35,8 @@ Runner AddPlanCommand(CLI::App& app);
 Runner AddRunCommand(CLI::App& app);
 Runner AddAuditCommand(CLI::App& app);
 Runner AddPrivacyCommand(CLI::App& app);
+// `cartable node pool`, under the node command.
+Runner AddNodePoolCommand(CLI::App& node);
 
 // True when the flag was given on the command line: a flag given overrides a configuration file.
 using GivenFlag = std::function<bool(const std::string& flag)>;

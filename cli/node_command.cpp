@@ -681,7 +681,10 @@ Runner AddNodeCommand(CLI::App& app) {
   policy_check->add_option("file", *policy_file, "node.toml, or any TOML file with [policy]")
       ->required();
   policy->require_subcommand(1);
-  return [o, cmd, init, init_dir, init_name, policy_check, policy_file] {
+  const Runner pool = AddNodePoolCommand(*cmd);
+  CLI::App* pool_cmd = cmd->get_subcommand("pool");
+  return [o, cmd, init, init_dir, init_name, policy_check, policy_file, pool, pool_cmd] {
+    if (pool_cmd->parsed()) return pool();
     if (init->parsed()) return InitNode(*init_dir, *init_name);
     if (policy_check->parsed()) return CheckPolicy(*policy_file);
     if (!o->config_file.empty()) {

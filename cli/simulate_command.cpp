@@ -15,6 +15,7 @@
 
 #include "cli/command.h"
 #include "cli/secagg_flags.h"
+#include "cli/simulate_options.h"
 #include "core/logging.h"
 #include "core/number_text.h"
 #include "core/subprocess.h"
@@ -26,49 +27,24 @@
 namespace cartable::cli {
 namespace {
 
-struct SimulateOptions {
-  simulations::ScenarioConfig scenario;
-  int round_timeout_s = 0;  // 0: RoundTimeout()
-  std::string out_dir = "cartable-out";
-  std::string log_level = "info";
-  bool json = false;
-  SecAggFlags secagg;
-  double establishment_noise = 0;  // 0: no establishment-level DP
-  int min_contributors = 0;        // 0: half the schools, at least 3
-  bool schools_given = false;      // --schools on the command line
-  double delta = 1e-5;
-  double noise_multiplier = 0;  // DP-SGD per pupil; 0: none
-  double clip_norm = 1;
-  double sampling_rate = 0.05;
-  std::string mode = "auto";
-  std::string partition = "iid";
-  std::vector<std::string> model_options;  // KEY=VALUE
-  std::string dropout_stage = "any";
-  double straggler_delay_s = 5;
-  std::string attack = "sign_flip";
-  std::vector<std::string> strategy_options;  // KEY=VALUE
-};
-
 // --strategy-option KEY=VALUE flags, each VALUE a number.
 Status ParseStrategyOptions(const std::vector<std::string>& flags,
                             std::map<std::string, double>& into) {
-  for (const std::string& flag : flags) {
-    const size_t equals = flag.find('=');
+  std::map<std::string, std::string> text;
+  CARTABLE_RETURN_IF_ERROR(
+      ParseKeyValueFlags(flags, "--strategy-option", "trim_fraction=0.2", text));
+  for (const auto& [key, value] : text) {
     size_t used = 0;
-    double value = 0;
-    if (equals != std::string::npos && equals > 0) {
-      try {
-        value = std::stod(flag.substr(equals + 1), &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
+    try {
+      into[key] = std::stod(value, &used);
+    } catch (const std::exception&) {
+      used = 0;
     }
-    if (equals == std::string::npos || equals == 0 || used == 0 ||
-        used != flag.size() - equals - 1) {
-      return InvalidArgumentError("--strategy-option '" + flag +
-                                  "': expected KEY=NUMBER, e.g. trim_fraction=0.2");
+    if (used == 0 || used != value.size()) {
+      std::string message = "--strategy-option '";
+      message.append(key).append("=").append(value);
+      return InvalidArgumentError(message.append("': expected KEY=NUMBER, e.g. trim_fraction=0.2"));
     }
-    into[flag.substr(0, equals)] = value;
   }
   return Status::Ok();
 }
@@ -83,7 +59,8 @@ constexpr int kAutoProcessSchools = 24;
 Duration RoundTimeout(const SimulateOptions& o) {
   if (o.round_timeout_s > 0) return std::chrono::seconds(o.round_timeout_s);
   double seconds = 120;
-  if (o.scenario.mode == simulations::SimulationMode::kInProcess) {
+  if (o.scenario.mode == simulations::SimulationMode::kInProcess ||
+      o.scenario.mode == simulations::SimulationMode::kPools) {
     seconds += 0.2 * o.scenario.cohort.schools / static_cast<double>(o.scenario.workers);
   }
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
@@ -95,6 +72,8 @@ Status ApplyMode(const SimulateOptions& o, simulations::ScenarioConfig& scenario
     scenario.mode = simulations::SimulationMode::kInProcess;
   } else if (o.mode == "processes") {
     scenario.mode = simulations::SimulationMode::kProcesses;
+  } else if (o.mode == "pools") {
+    scenario.mode = simulations::SimulationMode::kPools;
   } else if (o.mode == "auto") {
     scenario.mode = scenario.cohort.schools <= kAutoProcessSchools && scenario.data.empty() &&
                             scenario.dropout.rate == 0 && scenario.stragglers.rate == 0 &&
@@ -102,7 +81,14 @@ Status ApplyMode(const SimulateOptions& o, simulations::ScenarioConfig& scenario
                         ? simulations::SimulationMode::kProcesses
                         : simulations::SimulationMode::kInProcess;
   } else {
-    return InvalidArgumentError("--mode '" + o.mode + "': expected inproc, processes or auto");
+    return InvalidArgumentError("--mode '" + o.mode +
+                                "': expected inproc, processes, pools or auto");
+  }
+  if (scenario.mode != simulations::SimulationMode::kPools) {
+    for (const char* flag : {"--pools", "--bind", "--external-pools"}) {
+      if (o.given_flags.contains(flag))
+        return InvalidArgumentError(std::string(flag) + " goes with --mode pools");
+    }
   }
   if (scenario.mode == simulations::SimulationMode::kInProcess && !scenario.curve) {
     return InvalidArgumentError(
@@ -316,7 +302,7 @@ void PrintSummary(const nlohmann::json& report, const std::string& path) {
 int Run(SimulateOptions& o) {
   if (Status s = SetupLogging(o.log_level, "simulate"); !s.ok()) return ReportFailure(s);
   if (Status s = ApplyMode(o, o.scenario); !s.ok()) return ReportFailure(s);
-  if (o.scenario.mode == simulations::SimulationMode::kProcesses)
+  if (o.scenario.mode != simulations::SimulationMode::kInProcess)
     RaiseFileLimit(static_cast<size_t>(o.scenario.cohort.schools), "cartable simulate");
   auto executable = CurrentExecutable();
   if (!executable.ok()) return ReportFailure(executable.status());
@@ -360,10 +346,12 @@ Runner AddSimulateCommand(CLI::App& app) {
   auto o = std::make_shared<SimulateOptions>();
   CLI::App* cmd = app.add_subcommand(
       "simulate",
-      "Run a federation of synthetic schools on this machine, with the deployed round logic and\n"
-      "secure aggregation: in this process (--mode inproc) or one node process per school over\n"
-      "ZeroMQ with CURVE (--mode processes); then compare the federated model with pooled and\n"
-      "school-alone training.");
+      "Run a federation of synthetic schools, or of a dataset split into virtual schools, with "
+      "the\n"
+      "deployed round logic and secure aggregation: in this process (--mode inproc), one node\n"
+      "process per school over ZeroMQ with CURVE (--mode processes), or node pools hosting the\n"
+      "schools, on this machine or others (--mode pools); then compare the federated model with\n"
+      "pooled and school-alone training.");
   auto& c = o->scenario.cohort;
   CLI::Option* schools = cmd->add_option("--schools", c.schools, "Number of establishments")
                              ->default_val(8)
@@ -371,14 +359,32 @@ Runner AddSimulateCommand(CLI::App& app) {
   cmd->add_option("--mode", o->mode,
                   "inproc: every school's node session in this process on --workers threads;\n"
                   "processes: one `cartable node` process per school (at most 200);\n"
+                  "pools: --pools `cartable node pool` processes, each hosting a share of the\n"
+                  "schools over ZeroMQ, started here or, with --external-pools, elsewhere;\n"
                   "auto: processes up to " +
                       std::to_string(kAutoProcessSchools) +
                       " synthetic schools, inproc above, for --data and for faults")
       ->default_val("auto");
-  cmd->add_option("--workers", o->scenario.workers,
-                  "In process: threads that run the schools' training and masking")
+  cmd->add_option(
+         "--workers", o->scenario.workers,
+         "In process, and in each pool: threads that run the schools' training and masking")
       ->default_val(std::max(1u, std::thread::hardware_concurrency()))
       ->check(CLI::Range(1, 1024));
+  cmd->add_option("--pools", o->scenario.pools,
+                  "With --mode pools: how many `cartable node pool` processes host the schools")
+      ->default_val(2)
+      ->check(CLI::Range(1, 100000))
+      ->group("Beyond one machine");
+  cmd->add_option("--bind", o->scenario.bind,
+                  "With --mode pools: where the coordinator listens (e.g. tcp://*:7450 for pools\n"
+                  "on other machines); its endpoint goes to OUT/pool.json")
+      ->default_val("tcp://127.0.0.1:*")
+      ->group("Beyond one machine");
+  cmd->add_flag("--external-pools", o->scenario.external_pools,
+                "With --mode pools: start no pool here; wait (up to 30 minutes for the first\n"
+                "round) for pools a scheduler starts with `cartable node pool --from OUT`, OUT\n"
+                "on a filesystem their machines see (docs/simulation-guide.md)")
+      ->group("Beyond one machine");
   std::string known;
   for (const auto& [name, what] : models::KnownModels()) {
     auto input = models::InputOf(name);
@@ -422,6 +428,21 @@ Runner AddSimulateCommand(CLI::App& app) {
   cmd->add_option("--out", o->out_dir,
                   "Directory for report.json, the schools' CSV files and node logs")
       ->default_val("cartable-out");
+  cmd->add_option(
+         "--scenario", o->scenario_file,
+         "A TOML file describing the federation (establishments and their kinds, the\n"
+         "cohort generator and its non-IID knobs, the model, the data); a flag given here\n"
+         "wins over its key (docs/simulation-guide.md)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--generator", o->generator,
+                  "The synthetic cohort: irt (item response with practice) or bkt (knowledge\n"
+                  "tracing with forgetting and prerequisites)")
+      ->check(CLI::IsMember({"irt", "bkt"}))
+      ->default_val("irt");
+  cmd->add_option("--skill-coverage", c.skill_coverage,
+                  "Share of the skills each synthetic school practises, drawn per school (non-IID)")
+      ->default_val(1.0)
+      ->check(CLI::Range(1e-9, 1.0));
   cmd->add_option("--skills", c.skills, "Skills in the synthetic curriculum")
       ->default_val(20)
       ->check(CLI::Range(1, 100000));
@@ -535,12 +556,24 @@ Runner AddSimulateCommand(CLI::App& app) {
       "          cartable simulate --data oulad:data/oulad --partition by:region --model logistic\n"
       "            --fairness gender,age_band,disability,imd_band --out /tmp/run4\n"
       "          cartable simulate --model dkt --option hidden_size=32 --out /tmp/run3\n"
+      "          cartable simulate --scenario docs/scenarios/academy.toml --out /tmp/run5\n"
       "Output: one line per round (nodes that answered, their mean training loss, the new\n"
       "global model's AUC on held-out pupils computed from summed statistics, seconds), then\n"
       "the comparison with the baselines. Ctrl-C stops the coordinator and every node; no\n"
       "partial report is written.");
-  return [o, schools] {
+  return [o, schools, cmd] {
     o->schools_given = schools->count() > 0;
+    const GivenFlag given = [cmd](const std::string& flag) {
+      const CLI::Option* option = cmd->get_option_no_throw(flag);
+      return option != nullptr && option->count() > 0;
+    };
+    for (const char* flag : {"--pools", "--bind", "--external-pools"}) {
+      if (given(flag)) o->given_flags.insert(flag);
+    }
+    if (Status s = ApplyScenarioFile(*o, given); !s.ok()) return ReportFailure(s);
+    o->scenario.cohort.generator = o->generator == "bkt"
+                                       ? simulations::CohortConfig::Generator::kBkt
+                                       : simulations::CohortConfig::Generator::kIrt;
     return Run(*o);
   };
 }

@@ -10,6 +10,7 @@
 #include "core/files.h"
 #include "core/subprocess.h"
 #include "node/identity.h"
+#include "simulations/pool_manifest.h"
 
 namespace cartable::simulations {
 namespace {
@@ -83,6 +84,45 @@ std::vector<std::string> NodeCommand(const coordinator::RunConfig& run,
   return command;
 }
 
+// OUT/pool.json for pools that reach the coordinator at `endpoint`.
+Status WriteManifest(const coordinator::RunConfig& run, const ProcessFederationOptions& options,
+                     const std::vector<VirtualSchool>& schools, const std::string& endpoint,
+                     const ScenarioKeys* keys) {
+  PoolManifest manifest;
+  manifest.endpoint = endpoint;
+  if (keys) {
+    manifest.coordinator_key = std::filesystem::absolute(keys->coordinator_pub());
+    manifest.roster = std::filesystem::absolute(keys->roster_dir());
+  }
+  manifest.test_fraction = options.test_fraction;
+  manifest.split_seed = options.split_seed;
+  manifest.allow_plain_updates = !run.secagg.enabled;
+  manifest.tolerate_corrupt = run.secagg.tolerate_corrupt;
+  for (const VirtualSchool& school : schools) {
+    manifest.schools.push_back(
+        {school.name, std::filesystem::absolute(school.csv),
+         std::filesystem::absolute(school.pseudonym_key),
+         keys ? std::filesystem::absolute(keys->node_key(school.name)) : std::filesystem::path()});
+  }
+  return WritePoolManifest(manifest, options.out_dir / "pool.json");
+}
+
+std::vector<std::string> PoolCommand(const ProcessFederationOptions& options, size_t index) {
+  return {options.executable.string(),
+          "node",
+          "pool",
+          "--from",
+          options.out_dir.string(),
+          "--pool",
+          std::to_string(index),
+          "--pools",
+          std::to_string(options.pools),
+          "--workers",
+          std::to_string(options.pool_workers),
+          "--log-level",
+          options.log_level};
+}
+
 }  // namespace
 
 FederationResult RunInProcesses(const coordinator::RunConfig& run,
@@ -96,8 +136,19 @@ FederationResult RunInProcesses(const coordinator::RunConfig& run,
     }
   };
   auto serve = [&]() -> Status {
+    // An earlier simulation's manifest and pool logs in the place would mislead pools and readers.
+    std::error_code ignored;
+    std::filesystem::remove(options.out_dir / "pool.json", ignored);
+    for (size_t p = 0; p < options.pools; ++p) {
+      std::filesystem::remove(options.out_dir / "logs" / ("pool-" + std::to_string(p) + ".log"),
+                              ignored);
+    }
     std::optional<ScenarioKeys> keys;
-    coordinator::ListenSpec listen{"tcp://127.0.0.1:*", {}, {}, /*insecure=*/!options.curve, {}};
+    coordinator::ListenSpec listen{options.pools > 0 ? options.bind : "tcp://127.0.0.1:*",
+                                   {},
+                                   {},
+                                   /*insecure=*/!options.curve,
+                                   {}};
     if (options.curve) {
       CARTABLE_ASSIGN_OR_RETURN(keys, MakeKeys(options.out_dir, schools));
       listen.key_file = keys->coordinator_key();
@@ -106,16 +157,36 @@ FederationResult RunInProcesses(const coordinator::RunConfig& run,
     CARTABLE_ASSIGN_OR_RETURN(auto transport, coordinator::Listen(listen));
     const auto log_dir = options.out_dir / "logs";
     CARTABLE_RETURN_IF_ERROR(EnsureDirectory(log_dir));
-    for (const VirtualSchool& school : schools) {
-      const auto log_file = log_dir / (school.name + ".log");
-      std::filesystem::remove(log_file);
-      CARTABLE_ASSIGN_OR_RETURN(
-          auto child, ChildProcess::Spawn(NodeCommand(run, options, school, transport->endpoint(),
-                                                      keys ? &*keys : nullptr),
-                                          log_file));
-      nodes.push_back(std::move(child));
+    if (options.pools > 0) {
+      CARTABLE_RETURN_IF_ERROR(
+          WriteManifest(run, options, schools, transport->endpoint(), keys ? &*keys : nullptr));
+      for (size_t p = 0; p < options.pools && !options.external_pools; ++p) {
+        const auto log_file = log_dir / ("pool-" + std::to_string(p) + ".log");
+        CARTABLE_ASSIGN_OR_RETURN(auto child,
+                                  ChildProcess::Spawn(PoolCommand(options, p), log_file));
+        nodes.push_back(std::move(child));
+      }
+      if (options.external_pools) {
+        spdlog::info(
+            "listening on {}: waiting for {} pools started elsewhere (cartable node pool --from {} "
+            "--pool I --pools {})",
+            transport->endpoint(), options.pools, options.out_dir.string(), options.pools);
+      } else {
+        spdlog::info("started {} node pools; their logs are in {}", nodes.size(), log_dir.string());
+      }
+    } else {
+      for (const VirtualSchool& school : schools) {
+        const auto log_file = log_dir / (school.name + ".log");
+        std::filesystem::remove(log_file);
+        CARTABLE_ASSIGN_OR_RETURN(
+            auto child, ChildProcess::Spawn(NodeCommand(run, options, school, transport->endpoint(),
+                                                        keys ? &*keys : nullptr),
+                                            log_file));
+        nodes.push_back(std::move(child));
+      }
+      spdlog::info("started {} node processes; their logs are in {}", nodes.size(),
+                   log_dir.string());
     }
-    spdlog::info("started {} node processes; their logs are in {}", nodes.size(), log_dir.string());
     // Created now, so its join deadline starts when every school can have started.
     CARTABLE_ASSIGN_OR_RETURN(auto loop, coordinator::RoundLoop::Create(run, SystemClock::Get()));
     if (options.on_round) {

@@ -8,7 +8,49 @@
 #include "exchange/pupil_dp_wire.h"
 
 namespace cartable::simulations {
-namespace {}  // namespace
+namespace {
+
+// The synthetic cohort's generator and non-IID settings, as the report states them.
+nlohmann::json CohortJson(const CohortConfig& c) {
+  nlohmann::json kinds = nlohmann::json::array();
+  for (const SchoolKind& k : c.kinds) {
+    kinds.push_back(
+        {{"kind", k.name}, {"share", k.share}, {"pupils", {k.min_pupils, k.max_pupils}}});
+  }
+  nlohmann::json cohort = {
+      {"generator", c.generator == CohortConfig::Generator::kBkt ? "bkt" : "irt"},
+      {"ability_shift", c.school_ability_spread},
+      {"ability_spread", c.pupil_ability_spread},
+      {"skill_coverage", c.skill_coverage},
+      {"kinds", kinds}};
+  if (c.generator == CohortConfig::Generator::kBkt) {
+    cohort["bkt"] = {{"learn", c.bkt.learn},
+                     {"forget", c.bkt.forget},
+                     {"guess", c.bkt.guess},
+                     {"slip", c.bkt.slip},
+                     {"prerequisites", c.bkt.prerequisites},
+                     {"blocked", c.bkt.blocked}};
+  } else {
+    cohort["practice_gain"] = c.learning_rate;
+  }
+  return cohort;
+}
+
+// How the schools reach the coordinator, in words.
+std::string Transport(const ScenarioConfig& c) {
+  if (c.mode == SimulationMode::kInProcess)
+    return "in-process queues, " + std::to_string(c.workers) + " worker threads";
+  if (c.mode == SimulationMode::kPools) {
+    std::string text = c.curve ? "zeromq tcp, CURVE, " : "zeromq tcp, no security, ";
+    return text.append(std::to_string(c.pools))
+        .append(c.external_pools ? " node pools started elsewhere" : " node pool processes")
+        .append(", a connection per school");
+  }
+  return c.curve ? "zeromq tcp loopback, CURVE, one process per school"
+                 : "zeromq tcp loopback, no security, one process per school";
+}
+
+}  // namespace
 
 nlohmann::json ToJson(const Scores& s) {
   return {{"auc", s.auc},
@@ -66,8 +108,11 @@ nlohmann::json ToJson(const ScenarioConfig& c) {
           {"data", c.data.empty()
                        ? nlohmann::json("synthetic")
                        : nlohmann::json{{"source", c.data}, {"partition", c.partition.text}}},
+          {"cohort", c.data.empty() ? CohortJson(c.cohort) : nlohmann::json(nullptr)},
           {"skills", c.cohort.skills},
-          {"pupils_per_school", {c.cohort.min_pupils, c.cohort.max_pupils}},
+          {"pupils_per_school", c.cohort.kinds.empty()  // else each kind's, in cohort
+                                    ? nlohmann::json{c.cohort.min_pupils, c.cohort.max_pupils}
+                                    : nlohmann::json(nullptr)},
           {"answers_per_pupil", {c.cohort.min_answers, c.cohort.max_answers}},
           {"seed", c.cohort.seed},
           {"rounds", c.rounds},
@@ -77,7 +122,9 @@ nlohmann::json ToJson(const ScenarioConfig& c) {
           {"test_fraction", c.test_fraction},
           {"model", c.model.name},
           {"model_options", c.model.options},
-          {"mode", c.mode == SimulationMode::kInProcess ? "inproc" : "processes"},
+          {"mode", c.mode == SimulationMode::kInProcess ? "inproc"
+                   : c.mode == SimulationMode::kPools   ? "pools"
+                                                        : "processes"},
           {"strategy", c.strategy},
           {"strategy_options", c.strategy_options},
           {"secure_aggregation",
@@ -93,10 +140,7 @@ nlohmann::json ToJson(const ScenarioConfig& c) {
            {{"value_range", c.contribution.value_range},
             {"weight_cap", c.contribution.weight_cap},
             {"max_norm", c.contribution.max_norm}}},
-          {"transport", c.mode == SimulationMode::kInProcess
-                            ? "in-process queues, " + std::to_string(c.workers) + " worker threads"
-                        : c.curve ? "zeromq tcp loopback, CURVE, one process per school"
-                                  : "zeromq tcp loopback, no security, one process per school"}};
+          {"transport", Transport(c)}};
 }
 
 nlohmann::json Faults(const DropoutPlan& dropout, const std::vector<InjectedDropout>& dropouts,

@@ -72,10 +72,11 @@ std::string Figure(const std::string& svg, const std::string& caption) {
 
 std::string Settings(const json& config) {
   std::string html = "<table class=\"settings\">";
-  for (const char* key : {"model", "schools", "rounds", "local_epochs", "data", "mode", "transport",
-                          "secure_aggregation", "strategy", "strategy_options", "seed", "pupil_dp",
-                          "establishment_dp"}) {
-    if (config.contains(key)) html += Row({HtmlEscaped(key), Text(config[key])});
+  for (const char* key : {"model", "schools", "rounds", "local_epochs", "data", "cohort", "mode",
+                          "transport", "secure_aggregation", "strategy", "strategy_options", "seed",
+                          "pupil_dp", "establishment_dp"}) {
+    if (config.contains(key) && !config[key].is_null())
+      html += Row({HtmlEscaped(key), Text(config[key])});
   }
   return html + "</table>";
 }

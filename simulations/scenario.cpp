@@ -193,6 +193,9 @@ coordinator::RunConfig ScenarioRun(const ScenarioConfig& config, const models::M
   run.model = model;
   run.train = {config.local_epochs, config.batch_size, config.learning_rate, config.cohort.seed};
   run.join_timeout = config.join_timeout;
+  // Pools started by a scheduler may wait in its queue: the first round waits half an hour.
+  if (config.mode == SimulationMode::kPools && config.external_pools)
+    run.join_timeout = std::max<Duration>(run.join_timeout, std::chrono::minutes(30));
   run.round_timeout = config.round_timeout;
   run.contribution = config.contribution;
   run.secagg = config.secagg;
@@ -238,10 +241,19 @@ StatusOr<FederationResult> RunFederation(
   };
   const auto should_stop = [] { return ShutdownRequested(); };
   FederationResult result;
-  if (config.mode == SimulationMode::kProcesses) {
+  if (config.mode != SimulationMode::kInProcess) {
     ProcessFederationOptions options{config.executable, config.out_dir,       config.log_level,
                                      config.curve,      config.test_fraction, config.cohort.seed,
                                      observe,           should_stop};
+    if (config.mode == SimulationMode::kPools) {
+      options.pools = config.pools;
+      // Pools started here share this machine's cores: the workers asked for, divided among them.
+      options.pool_workers = config.external_pools
+                                 ? config.workers
+                                 : std::max<size_t>(1, config.workers / config.pools);
+      options.external_pools = config.external_pools;
+      options.bind = config.bind;
+    }
     result = RunInProcesses(run, schools, options);
   } else {
     std::vector<InProcessSchool> members;
@@ -422,9 +434,19 @@ Status Validate(const ScenarioConfig& c) {
                                   "give a dataset with --data (e.g. oulad:data/oulad)");
     }
     CARTABLE_RETURN_IF_ERROR(models::CreateModel(ScenarioModel(c)).status());  // its options
-  } else if (c.mode == SimulationMode::kProcesses) {
+  } else if (c.mode != SimulationMode::kInProcess) {
     return InvalidArgumentError(
         "a dataset split into virtual schools runs in process for now: add --mode inproc");
+  }
+  if (c.mode == SimulationMode::kPools) {
+    if (c.pools < 1) return InvalidArgumentError("pools must be at least 1");
+    if (c.pools > static_cast<size_t>(c.cohort.schools)) {
+      return InvalidArgumentError(std::to_string(c.pools) + " pools for " +
+                                  std::to_string(c.cohort.schools) +
+                                  " schools: a pool would host none");
+    }
+    if (c.executable.empty() && !c.external_pools)
+      return InvalidArgumentError("the path of the cartable executable is unknown");
   }
   if (c.workers < 1) return InvalidArgumentError("workers must be at least 1");
   if (!c.fairness.empty() && c.data.empty()) {

@@ -28,6 +28,7 @@ namespace cartable::simulations {
 enum class SimulationMode {
   kInProcess,  // every school's node session in this process, on a pool of worker threads
   kProcesses,  // one `cartable node` process per school, over ZeroMQ on loopback
+  kPools,      // `cartable node pool` processes, each hosting a share of the schools, over ZeroMQ
 };
 
 // The most schools processes mode starts (one process and one connection each).
@@ -44,7 +45,12 @@ struct ScenarioConfig {
   // schools and the seed). Empty: the synthetic cohort.
   std::string data;
   PartitionSpec partition;
-  size_t workers = 2;  // in process: threads that run the schools' work
+  size_t workers = 2;  // in process, and in each pool: threads that run the schools' work
+  // Pools mode: how many pools host the schools, where the coordinator listens, and whether the
+  // pools are started elsewhere (by a scheduler, from OUT/pool.json) rather than by the simulation.
+  size_t pools = 2;
+  std::string bind = "tcp://127.0.0.1:*";
+  bool external_pools = false;
   uint32_t rounds = 10;
   uint32_t local_epochs = 1;
   uint32_t batch_size = 64;

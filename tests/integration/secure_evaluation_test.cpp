@@ -180,7 +180,9 @@ TEST(SecureEvaluationTest, TheFairnessTableIsThatOfThePooledHeldOutPupilsSmallGr
     EXPECT_FALSE(outcome.records[0].fairness.has_value());  // the last round only
     ASSERT_TRUE(outcome.records.back().fairness.has_value());
     const models::FairnessTable& table = *outcome.records.back().fairness;
-    if (secagg) EXPECT_EQ(transcript.types.count(protocol::MessageType::kEvaluateResult), 0u);
+    if (secagg) {
+      EXPECT_EQ(transcript.types.count(protocol::MessageType::kEvaluateResult), 0u);
+    }
 
     auto model = models::CreateModel(f.run.model).value();
     ASSERT_TRUE(model->SetParameters(outcome.model).ok());

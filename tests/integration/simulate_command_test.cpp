@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/files.h"
 #include "core/subprocess.h"
 #include "process_helpers.h"
 
@@ -118,6 +120,8 @@ TEST(SimulateCommandTest, BadOptionsExitWithCodeTwoAndAMessage) {
         std::vector<std::string>{"simulate", "--data", "oulad:" + kOuladSubset, "--partition",
                                  "by:region", "--schools", "5"},
         std::vector<std::string>{"simulate", "--fairness", "gender"},  // a synthetic cohort
+        std::vector<std::string>{"simulate", "--pools", "3"},          // without --mode pools
+        std::vector<std::string>{"simulate", "--mode", "pools", "--pools", "9", "--schools", "4"},
         std::vector<std::string>{"simulate", "--data", "oulad:" + kOuladSubset, "--fairness",
                                  "gender", "--min-group-pupils", "0"},
         std::vector<std::string>{"no-such-command"}, std::vector<std::string>{"node"}}) {
@@ -130,6 +134,97 @@ TEST(SimulateCommandTest, BadOptionsExitWithCodeTwoAndAMessage) {
     EXPECT_EQ(*code, 2) << args[1] << " " << (args.size() > 2 ? args[2] : "");
     EXPECT_FALSE(testing::Slurp(log).empty()) << "no message for " << args[1];
   }
+}
+
+// A scenario file describes the federation (kinds of establishment, the BKT cohort and its non-IID
+// knobs, the training); a flag given on the command line wins over its key; a bad file is an error
+// naming its line and key. The example shipped in docs/ is valid and runs.
+TEST(SimulateCommandTest, AScenarioFileDescribesTheFederationAndFlagsWinOverIt) {
+  testing::ScratchDir dir("cartable-scenario");
+  const auto scenario = dir.path() / "academy.toml";
+  const std::string text = R"toml(
+seed = 3
+rounds = 4
+mode = "inproc"
+[establishments]
+count = 6
+[establishments.kinds.ecole]
+share = 0.5
+pupils = "20..40"
+[establishments.kinds.college]
+share = 0.5
+pupils = "60..90"
+[cohort]
+generator = "bkt"
+skills = 6
+answers = "20..30"
+skill_coverage = 0.5
+[cohort.bkt]
+forget = 0.05
+)toml";
+  ASSERT_TRUE(WriteFileAtomically(scenario, text).ok());
+  const auto simulate = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {CARTABLE_BINARY, "simulate"});
+    const auto log = dir.path() / "simulate.log";
+    std::filesystem::remove(log);
+    auto child = ChildProcess::Spawn(args, log).value();
+    auto code = child->WaitFor(std::chrono::seconds(300));
+    return std::pair{code.value_or(-1), testing::Slurp(log)};
+  };
+  const auto out = dir.path() / "out";
+  auto [code, output] =
+      simulate({"--scenario", scenario.string(), "--rounds", "2", "--out", out.string()});
+  ASSERT_EQ(code, 0) << output;
+  const auto report = nlohmann::json::parse(testing::Slurp(out / "report.json"));
+  const auto& config = report["config"];
+  EXPECT_EQ(config["rounds"], 2) << "the flag wins over the file";
+  EXPECT_EQ(config["seed"], 3);
+  EXPECT_EQ(config["mode"], "inproc");
+  EXPECT_EQ(config["schools"], 6);
+  EXPECT_EQ(config["skills"], 6);
+  EXPECT_EQ(config["cohort"]["generator"], "bkt");
+  EXPECT_EQ(config["cohort"]["skill_coverage"], 0.5);
+  EXPECT_EQ(config["cohort"]["bkt"]["forget"], 0.05);
+  EXPECT_EQ(config["cohort"]["kinds"].size(), 2u);
+  ASSERT_EQ(report["rounds"].size(), 2u);
+  for (const auto& round : report["rounds"]) EXPECT_EQ(round["nodes"], 6);
+  std::map<std::string, int> kinds;
+  for (const auto& school : report["local_only"]["per_school"]) {
+    const std::string name = school["school"];
+    kinds[name.substr(0, name.find('-'))] += 1;
+  }
+  EXPECT_EQ(kinds, (std::map<std::string, int>{{"college", 3}, {"ecole", 3}})) << report.dump(2);
+
+  for (const auto& [bad, said] : std::vector<std::pair<std::string, std::string>>{
+           {"roundz = 3\n", "roundz"},
+           {"[establishments.kinds.lycee]\npupils = \"90..20\"\n",
+            "[establishments.kinds.lycee] pupils"},
+           {"[cohort]\ngenerator = \"hmm\"\n", "[cohort] generator"},
+           {"[cohort.bkt]\nslip = 2\n", "[cohort.bkt] slip"},
+           {"[cohort.bkt]\nguess = 0.5\nslip = 0.6\n", "guess + slip must be below 1"},
+           {"[establishments]\npupils = \"20..40\"\n[establishments.kinds.ecole]\npupils = "
+            "\"20..40\"\n",
+            "goes with no kinds"},
+           {"[establishments.kinds.\"../x\"]\npupils = \"20..40\"\n", "a kind is named"},
+           {"mode = \"cloud\"\n", "mode"}}) {
+    const auto broken = dir.path() / "broken.toml";
+    ASSERT_TRUE(WriteFileAtomically(broken, bad).ok());
+    auto [bad_code, message] = simulate({"--scenario", broken.string(), "--out", out.string()});
+    EXPECT_EQ(bad_code, 2) << bad << message;
+    EXPECT_NE(message.find("broken.toml"), std::string::npos) << message;
+    EXPECT_NE(message.find(said), std::string::npos) << message;
+  }
+
+  const auto shipped = std::filesystem::path(kOuladSubset).parent_path().parent_path() / "docs" /
+                       "scenarios" / "academy.toml";
+  auto [shipped_code, shipped_output] =
+      simulate({"--scenario", shipped.string(), "--schools", "5", "--rounds", "1", "--generator",
+                "irt", "--out", (dir.path() / "shipped").string()});
+  EXPECT_EQ(shipped_code, 0) << shipped_output;
+  const auto shipped_report =
+      nlohmann::json::parse(testing::Slurp(dir.path() / "shipped" / "report.json"));
+  EXPECT_EQ(shipped_report["config"]["cohort"]["generator"], "irt") << "the flag wins";
+  EXPECT_EQ(shipped_report["config"]["schools"], 5);
 }
 
 // Both units of privacy at once, with real node processes: DP-SGD per pupil at every school and
