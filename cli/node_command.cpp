@@ -161,10 +161,7 @@ StatusOr<node::NodeSecurity> Security(const NodeOptions& o) {
   security.allow_plain_updates = o.allow_plain_updates;
   security.plan_policy = o.plan_policy;
   if (!o.key_file.empty()) {
-    CARTABLE_ASSIGN_OR_RETURN(protocol::CurveKeyPair keys, protocol::LoadCurveKeyPair(o.key_file));
-    CARTABLE_ASSIGN_OR_RETURN(aggregation::secagg::SigningKey key,
-                              node::SigningKeyFromCurveSecret(keys.secret_key));
-    security.identity = std::make_shared<const aggregation::secagg::SigningKey>(std::move(key));
+    CARTABLE_ASSIGN_OR_RETURN(security.identity, node::LoadIdentity(o.key_file));
   }
   if (!o.roster_dir.empty()) {
     CARTABLE_ASSIGN_OR_RETURN(security.policy.roster, node::LoadRoster(o.roster_dir));

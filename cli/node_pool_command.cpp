@@ -70,10 +70,7 @@ StatusOr<Hosted> Host(const simulations::PoolManifest& m, const simulations::Poo
   node::NodeSecurity security = base;
   const bool curve = !school.key.empty();
   if (curve) {
-    CARTABLE_ASSIGN_OR_RETURN(protocol::CurveKeyPair keys, protocol::LoadCurveKeyPair(school.key));
-    CARTABLE_ASSIGN_OR_RETURN(aggregation::secagg::SigningKey key,
-                              node::SigningKeyFromCurveSecret(keys.secret_key));
-    security.identity = std::make_shared<const aggregation::secagg::SigningKey>(std::move(key));
+    CARTABLE_ASSIGN_OR_RETURN(security.identity, node::LoadIdentity(school.key));
   }
   Hosted hosted;
   hosted.session = std::make_unique<node::NodeSession>(

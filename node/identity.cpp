@@ -24,6 +24,13 @@ StatusOr<secagg::SigningKey> SigningKeyFromCurveSecret(const protocol::CurveSecr
   return secagg::SigningKey::FromSeed(std::move(seed));
 }
 
+StatusOr<std::shared_ptr<const secagg::SigningKey>> LoadIdentity(
+    const std::filesystem::path& key_file) {
+  CARTABLE_ASSIGN_OR_RETURN(protocol::CurveKeyPair keys, protocol::LoadCurveKeyPair(key_file));
+  CARTABLE_ASSIGN_OR_RETURN(secagg::SigningKey key, SigningKeyFromCurveSecret(keys.secret_key));
+  return std::make_shared<const secagg::SigningKey>(std::move(key));
+}
+
 StatusOr<protocol::CurveKeyPair> CreateKeySet(const std::filesystem::path& dir,
                                               const std::string& name) {
   CARTABLE_ASSIGN_OR_RETURN(protocol::CurveKeyPair pair, protocol::GenerateCurveKeyPair());

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "aggregation/secagg/signing.h"
@@ -23,6 +24,10 @@ namespace cartable::node {
 
 StatusOr<aggregation::secagg::SigningKey> SigningKeyFromCurveSecret(
     const protocol::CurveSecretKey& secret);
+
+// The identity key of the establishment whose secret CURVE key file (NAME.key) is `key_file`.
+StatusOr<std::shared_ptr<const aggregation::secagg::SigningKey>> LoadIdentity(
+    const std::filesystem::path& key_file);
 
 // The two spellings of a public key: on the wire and in files, and for the signature checks.
 inline protocol::PublicKeyBytes ToWire(const aggregation::secagg::Ed25519PublicKey& key) {
