@@ -135,14 +135,17 @@ Status RoundSimulation::Prepare() {
     noise_ = mechanism.variance;
   }
   members_.resize(static_cast<size_t>(config_.members));
+  std::vector<aggregation::secagg::CohortMember> cohort;
+  cohort.reserve(members_.size());
   for (size_t i = 0; i < members_.size(); ++i) {
     CARTABLE_ASSIGN_OR_RETURN(SigningKey key, SigningKey::Generate());
     members_[i].identity = std::make_unique<SigningKey>(std::move(key));
     if (i < config_.drops.size()) members_[i].drop = config_.drops[i];
     char name[24];
     std::snprintf(name, sizeof(name), "m%06zu", i);
-    params_.cohort.push_back({name, members_[i].identity->PublicKey()});
+    cohort.push_back({name, members_[i].identity->PublicKey()});
   }
+  params_.cohort = std::move(cohort);
   std::uniform_real_distribution<float> value(-1.0f, 1.0f);
   result_.inputs.assign(members_.size(), std::vector<float>(config_.dimension));
   for (auto& input : result_.inputs) {

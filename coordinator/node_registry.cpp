@@ -94,13 +94,14 @@ void NodeRegistry::Sent(const std::vector<Outgoing>& out, TimePoint now) {
 
 std::vector<protocol::PeerId> NodeRegistry::OwedHeartbeat(const std::vector<Outgoing>& out,
                                                           TimePoint now, Duration interval) const {
-  std::set<protocol::PeerId> addressed;
-  for (const Outgoing& o : out) addressed.insert(o.peer);
   std::vector<protocol::PeerId> owed;
   for (const auto& [peer, node] : nodes_) {
-    if (addressed.contains(peer) || (node.last_sent && now - *node.last_sent < interval)) continue;
-    owed.push_back(peer);
+    if (!node.last_sent || now - *node.last_sent >= interval) owed.push_back(peer);
   }
+  if (owed.empty() || out.empty()) return owed;
+  std::set<protocol::PeerId> addressed;
+  for (const Outgoing& o : out) addressed.insert(o.peer);
+  std::erase_if(owed, [&](const protocol::PeerId& peer) { return addressed.contains(peer); });
   return owed;
 }
 

@@ -67,7 +67,7 @@ class NodeRegistry {
   std::vector<JoinedNode> ForgetSilent(TimePoint now, Duration timeout, Busy busy) {
     std::vector<JoinedNode> forgotten;
     for (auto it = nodes_.begin(); it != nodes_.end();) {
-      if (!busy(it->first) && now - it->second.last_heard > timeout) {
+      if (now - it->second.last_heard > timeout && !busy(it->first)) {
         forgotten.push_back(it->second);
         it = nodes_.erase(it);
       } else {

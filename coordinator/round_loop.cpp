@@ -101,8 +101,14 @@ std::vector<Outgoing> RoundLoop::OnMessage(const protocol::PeerId& peer,
 }
 
 std::vector<Outgoing> RoundLoop::OnTick() {
+  const TimePoint now = clock_.Now();
+  const bool sweep = now >= next_sweep_;
+  if (sweep) {
+    next_sweep_ = now + kSweepInterval;
+    if (phase_ != Phase::kDone) ForgetSilentNodes();
+  }
   std::vector<Outgoing> out = CheckDeadlines();
-  if (phase_ != Phase::kDone) {
+  if (sweep && phase_ != Phase::kDone) {
     std::shared_ptr<const protocol::Envelope> heartbeat;  // one envelope for all, encoded once
     for (const protocol::PeerId& peer :
          registry_.OwedHeartbeat(out, clock_.Now(), config_.heartbeat_interval)) {
@@ -221,7 +227,6 @@ void RoundLoop::ForgetSilentNodes() {
 
 std::vector<Outgoing> RoundLoop::CheckDeadlines() {
   if (phase_ == Phase::kDone) return {};
-  ForgetSilentNodes();
   if (clock_.Now() < deadline_) return {};
   if (phase_ == Phase::kPausing) return StartAttempt();
   if (phase_ == Phase::kWaiting) {

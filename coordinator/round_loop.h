@@ -14,7 +14,8 @@
 // out for the rest of the run. Membership is live: a node
 // that joins (or restarts and rejoins under the same name) mid-run takes part from the next round;
 // a node silent past node_timeout is forgotten; a stranger is told to say Hello. Every joined node
-// that has been sent nothing for heartbeat_interval gets a Heartbeat at the next tick. Not thread
+// that has been sent nothing for heartbeat_interval gets a Heartbeat at the next sweep (a tick at
+// least kSweepInterval after the last one, which also forgets the silent). Not thread
 // safe; the Clock must outlive the loop.
 
 #include <functional>
@@ -216,6 +217,10 @@ class RoundLoop {
   size_t drops_recorded_ = 0;  // of the current stage
   TimePoint deadline_{};
   TimePoint round_started_{};
+  // The sweeps over every joined node (the silent to forget, the heartbeats owed) run at most this
+  // often: OnTick follows every message, and a sweep per message is quadratic in the nodes.
+  static constexpr Duration kSweepInterval = std::chrono::milliseconds(100);
+  TimePoint next_sweep_{};
   uint32_t attempt_ = 0;          // every attempt at a round has its own number on the wire
   int failed_attempts_ = 0;       // of the current round
   uint64_t attempts_failed_ = 0;  // of the run, for RunSnapshot::attempts_failed

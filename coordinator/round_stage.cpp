@@ -8,26 +8,37 @@
 namespace cartable::coordinator {
 
 RoundStage::RoundStage(uint64_t run_id, uint32_t round, std::vector<CohortMember> members)
-    : run_id_(run_id), round_(round), members_(std::move(members)) {}
+    : run_id_(run_id), round_(round), members_(std::move(members)) {
+  by_peer_.reserve(members_.size());
+  by_name_.reserve(members_.size());
+  for (uint32_t m = 0; m < members_.size(); ++m) {
+    by_peer_.emplace(members_[m].peer, m);  // the first of a repeated peer or name, as a scan would
+    by_name_.emplace(members_[m].name, m);
+  }
+}
+
+uint32_t RoundStage::MemberOf(const protocol::PeerId& peer) const {
+  auto it = by_peer_.find(peer);
+  return it == by_peer_.end() ? static_cast<uint32_t>(members_.size()) : it->second;
+}
+
+uint32_t RoundStage::MemberNamed(const std::string& name) const {
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? static_cast<uint32_t>(members_.size()) : it->second;
+}
 
 bool RoundStage::Awaits(const protocol::PeerId& peer) const {
-  for (uint32_t m : awaited_) {
-    if (members_[m].peer == peer) return true;
-  }
-  return false;
+  return awaited_.contains(MemberOf(peer));
 }
 
 void RoundStage::OnMessage(const protocol::PeerId& peer, const protocol::Envelope& envelope,
                            std::vector<Outgoing>& out) {
   if (finished_ || envelope.run_id != run_id_ || envelope.round != round_) return;
-  uint32_t member = 0;
-  while (member < members_.size() && members_[member].peer != peer) ++member;
+  const uint32_t member = MemberOf(peer);
   if (member == members_.size() || gone_.contains(member)) return;
   if (const auto* error = std::get_if<protocol::ErrorReply>(&envelope.body)) {
     for (const std::string& accused : error->accused) {
-      for (uint32_t m = 0; m < members_.size(); ++m) {
-        if (members_[m].name == accused) Dispute(member, m);
-      }
+      if (const uint32_t m = MemberNamed(accused); m < members_.size()) Dispute(member, m);
     }
     if (error->code == protocol::kErrorDeclined) {
       Drop(member, "declined the run: " + Printable(error->message, 400),
@@ -59,12 +70,10 @@ void RoundStage::OnDeadline(std::vector<Outgoing>& out) {
 void RoundStage::OnUnreachable(const protocol::PeerId& peer, const std::string& why,
                                std::vector<Outgoing>& out) {
   if (finished_) return;
-  for (uint32_t member = 0; member < members_.size(); ++member) {
-    if (members_[member].peer == peer && !gone_.contains(member)) {
-      Drop(member, why, DroppedMember::Kind::kLate);
-      CloseIfAnswered(out);
-      return;
-    }
+  const uint32_t member = MemberOf(peer);
+  if (member < members_.size() && !gone_.contains(member)) {
+    Drop(member, why, DroppedMember::Kind::kLate);
+    CloseIfAnswered(out);
   }
 }
 

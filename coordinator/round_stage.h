@@ -13,6 +13,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -92,10 +93,16 @@ class RoundStage {
 
  private:
   void CloseIfAnswered(std::vector<Outgoing>& out);
+  // The member behind `peer`, or members_.size() for a stranger; `name` likewise.
+  uint32_t MemberOf(const protocol::PeerId& peer) const;
+  uint32_t MemberNamed(const std::string& name) const;
 
   uint64_t run_id_;
   uint32_t round_;
   std::vector<CohortMember> members_;
+  // Lookups by peer and by name: a cohort of thousands answers each step, one message at a time.
+  std::unordered_map<protocol::PeerId, uint32_t> by_peer_;
+  std::unordered_map<std::string, uint32_t> by_name_;
   std::set<uint32_t> awaited_;
   std::set<uint32_t> gone_;
   std::vector<DroppedMember> dropped_;

@@ -30,7 +30,10 @@ secagg::RoundParameters SecureSumParameters(const RunConfig& config, uint32_t ro
   std::copy(seed.span().begin(), seed.span().end(), params.graph_seed.begin());
   params.modulus_bits = config.secagg.modulus_bits;
   params.value_range = value_range;
-  for (const CohortMember& m : cohort) params.cohort.push_back({m.name, m.signing_key});
+  std::vector<secagg::CohortMember> members;
+  members.reserve(cohort.size());
+  for (const CohortMember& m : cohort) members.push_back({m.name, m.signing_key});
+  params.cohort = std::move(members);
   return params;
 }
 

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "exchange/cohort_cache.h"
+
 namespace cartable::exchange {
 namespace secagg = aggregation::secagg;
 
@@ -24,8 +26,7 @@ StatusOr<secagg::RoundParameters> RoundParametersOf(const protocol::SecAggPlan& 
   params.graph_seed = plan.graph_seed;
   params.modulus_bits = static_cast<int>(plan.modulus_bits);
   params.value_range = value_range;
-  for (const protocol::CohortMember& m : plan.cohort)
-    params.cohort.push_back({m.name, m.signing_key});
+  params.cohort = InternCohort(plan.cohort);
   return params;
 }
 

@@ -10,7 +10,9 @@
 #include <mutex>
 #include <thread>
 
+#include "aggregation/secagg/signing.h"
 #include "node/session_driver.h"
+#include "protocol/codec.h"
 
 namespace cartable::node {
 namespace {
@@ -78,6 +80,8 @@ void Work(std::vector<Member>& members, JobQueue& jobs, const Clock& clock) {
 
 std::vector<Status> RunNodePool(const std::vector<PoolMember>& members,
                                 const NodePoolOptions& options, const Clock& clock) {
+  // Members hosted together check the same signatures: each is verified once in this process.
+  if (members.size() > 1) aggregation::secagg::RememberVerifiedSignatures();
   std::vector<Member> pool(members.size());
   for (size_t i = 0; i < members.size(); ++i) {
     pool[i].driver = std::make_unique<SessionDriver>(*members[i].session, *members[i].transport,
@@ -107,13 +111,28 @@ std::vector<Status> RunNodePool(const std::vector<PoolMember>& members,
       Status failed = received.status();
       if (failed.ok()) {
         m.driver->NoteActivity(now);
-        if (*received) {
+        if (*received && protocol::IsHeartbeatFrame(**received)) {
+          // Handled here, at once: queued behind thousands of members' key agreements, a
+          // coordinator's heartbeat would keep an idle member from sending its own for longer than
+          // the coordinator waits before forgetting it.
+          anything = true;
+          failed = m.driver->OnFrame(**received, clock);
+          if (failed.ok() && m.driver->session().finished()) {
+            failed = m.driver->session().finish_status();
+            if (failed.ok()) {
+              m.state.store(MemberState::kDone, std::memory_order_relaxed);
+              ++done;
+              continue;
+            }
+          }
+        } else if (*received) {
           anything = true;
           m.state.store(MemberState::kBusy, std::memory_order_relaxed);
           jobs.Push(i, std::move(**received));
           continue;
+        } else {
+          failed = m.driver->OnQuiet(now);
         }
-        failed = m.driver->OnQuiet(now);
       }
       if (!failed.ok()) {
         m.outcome = failed;

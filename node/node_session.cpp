@@ -297,6 +297,10 @@ StatusOr<protocol::Body> NodeSession::Train(const protocol::TrainRequest& reques
   if (request.secagg.enabled != 0) {
     secure_.reset();
     secure_request_ = request;
+    // Training needs no cohort, and a member of thousands would hold one for nothing (the secure
+    // client keeps its own).
+    secure_request_->secagg.cohort.clear();
+    secure_request_->secagg.cohort.shrink_to_fit();
     secure_round_ = round;
     secure_stage_ = protocol::Stage::kAdvertiseKeys;
     protocol::Body advert;
@@ -397,7 +401,13 @@ StatusOr<protocol::Body> NodeSession::Evaluate(const protocol::EvaluateRequest& 
     secure_round_ = round;
     secure_stage_ = protocol::Stage::kAdvertiseKeys;
     protocol::Body advert;
-    auto evaluator = [this, request, round]() { return EvaluateLocally(request, round); };
+    // The evaluation needs no cohort, and a member of thousands would hold one for nothing.
+    protocol::EvaluateRequest to_evaluate = request;
+    to_evaluate.secagg.cohort.clear();
+    to_evaluate.secagg.cohort.shrink_to_fit();
+    auto evaluator = [this, to_evaluate = std::move(to_evaluate), round]() {
+      return EvaluateLocally(to_evaluate, round);
+    };
     // The sum of the evaluation keeps the floor the run's establishment-level DP sets on the
     // training's: no fewer contributors than the noise was planned for.
     aggregation::secagg::ClientPolicy policy = security_.policy;

@@ -618,4 +618,10 @@ bool IsErrorFrame(std::string_view frame) {
          static_cast<uint8_t>(frame[5]) == static_cast<uint8_t>(MessageType::kError);
 }
 
+bool IsHeartbeatFrame(std::string_view frame) {
+  return frame.size() >= 6 && std::memcmp(frame.data(), kMagic, sizeof(kMagic)) == 0 &&
+         static_cast<uint8_t>(frame[4]) == kProtocolVersion &&
+         static_cast<uint8_t>(frame[5]) == static_cast<uint8_t>(MessageType::kHeartbeat);
+}
+
 }  // namespace cartable::protocol

@@ -44,5 +44,8 @@ StatusOr<Envelope> Decode(std::string_view frame,
 // but never an Error frame: two peers of different versions would otherwise answer each other's
 // refusals forever.
 bool IsErrorFrame(std::string_view frame);
+// True when `frame` claims to be a Heartbeat of this protocol version (its header alone is read: a
+// receiver still decodes it).
+bool IsHeartbeatFrame(std::string_view frame);
 
 }  // namespace cartable::protocol

@@ -95,6 +95,13 @@ Status FaultyServerTransport::Send(const PeerId& peer, std::string_view frame) {
   return faults_.Submit(peer, frame, send_);
 }
 
+Status FaultyServerTransport::SendShared(const PeerId& peer,
+                                         std::shared_ptr<const std::string> frame) {
+  if (!faults_.Transparent()) return faults_.Submit(peer, *frame, send_);
+  faults_.Passed();
+  return inner_->SendShared(peer, std::move(frame));
+}
+
 StatusOr<std::optional<Delivery>> FaultyServerTransport::Receive(Duration timeout) {
   return ReceiveReleasingDue(*inner_, faults_, send_, clock_, timeout);
 }

@@ -40,6 +40,13 @@ class FaultInjector {
   Status Submit(const PeerId& peer, std::string_view frame, const SendFn& send);
   Status ReleaseDue(const SendFn& send);
   const FaultCounts& counts() const { return counts_; }
+  // True when the plan injects nothing and nothing is held: a frame may pass untouched (and
+  // uncopied), counted by Passed.
+  bool Transparent() const {
+    return plan_.drop == 0 && plan_.duplicate == 0 && plan_.delay == 0 && plan_.reorder == 0 &&
+           plan_.corrupt == 0 && held_.empty();
+  }
+  void Passed() { counts_.frames += 1; }
 
  private:
   struct Held {
@@ -64,6 +71,9 @@ class FaultyServerTransport final : public ServerTransport {
   FaultyServerTransport(std::unique_ptr<ServerTransport> inner, const FaultPlan& plan,
                         const Clock& clock = SystemClock::Get());
   Status Send(const PeerId& peer, std::string_view frame) override;
+  // Shared with the inner transport when no fault is planned: a broadcast to thousands of nodes
+  // stays one frame.
+  Status SendShared(const PeerId& peer, std::shared_ptr<const std::string> frame) override;
   StatusOr<std::optional<Delivery>> Receive(Duration timeout) override;
   std::string endpoint() const override { return inner_->endpoint(); }
   const FaultCounts& counts() const { return faults_.counts(); }

@@ -14,14 +14,12 @@ class InProcessServer final : public ServerTransport {
   }
 
   Status Send(const PeerId& peer, std::string_view frame) override {
-    std::lock_guard<std::mutex> lock(network_.mutex_);
-    auto it = network_.clients_.find(peer);
-    if (it == network_.clients_.end() || !it->second.open) {
-      return UnavailableError("peer is no longer connected");
-    }
-    it->second.frames.emplace_back(frame);
-    network_.changed_.notify_all();
-    return Status::Ok();
+    return Deliver(peer, Frame(std::string(frame)));
+  }
+
+  Status SendShared(const PeerId& peer, std::shared_ptr<const std::string> frame) override {
+    const std::string_view bytes = *frame;
+    return Deliver(peer, Frame(std::move(frame), bytes));
   }
 
   StatusOr<std::optional<Delivery>> Receive(Duration timeout) override {
@@ -36,6 +34,17 @@ class InProcessServer final : public ServerTransport {
   std::string endpoint() const override { return "inproc"; }
 
  private:
+  Status Deliver(const PeerId& peer, Frame frame) {
+    std::lock_guard<std::mutex> lock(network_.mutex_);
+    auto it = network_.clients_.find(peer);
+    if (it == network_.clients_.end() || !it->second.open) {
+      return UnavailableError("peer is no longer connected");
+    }
+    it->second.frames.push_back(std::move(frame));
+    network_.changed_.notify_all();
+    return Status::Ok();
+  }
+
   InProcessNetwork& network_;
 };
 
@@ -60,17 +69,20 @@ class InProcessClient final : public ClientTransport {
 
   StatusOr<std::optional<Frame>> Receive(Duration timeout) override {
     std::unique_lock<std::mutex> lock(network_.mutex_);
-    InProcessNetwork::Inbox& inbox = network_.clients_[id_];
-    network_.changed_.wait_for(lock, timeout, [&] { return !inbox.frames.empty(); });
-    if (inbox.frames.empty()) return std::optional<Frame>();
-    Frame frame(std::move(inbox.frames.front()));
-    inbox.frames.pop_front();
+    // A poll (zero timeout) never waits: a pool polls thousands of inboxes a sweep.
+    if (inbox_.frames.empty() && timeout > Duration{}) {
+      network_.changed_.wait_for(lock, timeout, [&] { return !inbox_.frames.empty(); });
+    }
+    if (inbox_.frames.empty()) return std::optional<Frame>();
+    Frame frame = std::move(inbox_.frames.front());
+    inbox_.frames.pop_front();
     return std::optional<Frame>(std::move(frame));
   }
 
  private:
   InProcessNetwork& network_;
   PeerId id_;
+  InProcessNetwork::Inbox& inbox_ = network_.clients_.at(id_);  // erased only by this destructor
 };
 
 StatusOr<std::unique_ptr<ServerTransport>> InProcessNetwork::Serve() {

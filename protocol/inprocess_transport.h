@@ -29,8 +29,9 @@ class InProcessNetwork {
  private:
   friend class InProcessServer;
   friend class InProcessClient;
+  // Frames share their bytes: a broadcast to n nodes is held once, not n times.
   struct Inbox {
-    std::deque<std::string> frames;
+    std::deque<Frame> frames;
     bool open = true;
   };
 

@@ -200,47 +200,69 @@ StatusOr<KeyAdvert> SecAggClient::Advertise() {
 
 StatusOr<std::vector<SealedShare>> SecAggClient::OnKeyList(std::span<const KeyAdvert> adverts) {
   CARTABLE_RETURN_IF_ERROR(Expect(Stage::kKeyList, "key list"));
-  std::set<X25519PublicKey> keys_seen;
+  // Every advert is read (their signatures seed the neighbour graph) but only the neighbours' are
+  // kept: a member of a cohort of n holds O(k) adverts, not O(n), so a process hosting thousands of
+  // members stays small.
+  std::vector<bool> listed(params_.cohort.size(), false);
+  std::vector<const KeyAdvert*> by_member;
+  by_member.reserve(adverts.size());
   for (const KeyAdvert& advert : adverts) {
-    if (advert.member >= params_.cohort.size() || adverts_.contains(advert.member)) {
+    if (advert.member >= params_.cohort.size() || listed[advert.member]) {
       return Refuse(PermissionDeniedError("the key list names " + Member(advert.member) +
                                           " twice or outside the cohort"));
     }
-    if (!keys_seen.insert(advert.mask_key).second || !keys_seen.insert(advert.share_key).second) {
-      return Refuse(PermissionDeniedError("two adverts carry the same public key (replayed?)"));
-    }
-    adverts_.emplace(advert.member, advert);
-    advertised_.push_back(advert.member);
+    listed[advert.member] = true;
+    by_member.push_back(&advert);
   }
-  std::sort(advertised_.begin(), advertised_.end());
-  auto mine = adverts_.find(member_);
-  if (mine == adverts_.end() || mine->second.mask_key != secrets_->mask_key.PublicKey() ||
-      mine->second.share_key != secrets_->share_key.PublicKey() ||
-      mine->second.seed_commitment !=
+  std::sort(by_member.begin(), by_member.end(),
+            [](const KeyAdvert* a, const KeyAdvert* b) { return a->member < b->member; });
+  std::vector<uint32_t> advertised;  // U1, ascending
+  advertised.reserve(by_member.size());
+  for (const KeyAdvert* advert : by_member) advertised.push_back(advert->member);
+  const int me = IndexIn(advertised, member_);
+  if (me < 0) {
+    return Refuse(
+        PermissionDeniedError("the key list does not carry this node's own advert unchanged"));
+  }
+  const KeyAdvert& mine = *by_member[static_cast<size_t>(me)];
+  if (mine.mask_key != secrets_->mask_key.PublicKey() ||
+      mine.share_key != secrets_->share_key.PublicKey() ||
+      mine.seed_commitment !=
           internal::SeedCommitment(params_.run_id, params_.round, member_, secrets_->self_seed)) {
     return Refuse(
         PermissionDeniedError("the key list does not carry this node's own advert unchanged"));
   }
-  if (advertised_.size() < std::max<size_t>(policy_.min_cohort, 2)) {
-    return Refuse(PermissionDeniedError(std::to_string(advertised_.size()) +
+  if (advertised.size() < std::max<size_t>(policy_.min_cohort, 2)) {
+    return Refuse(PermissionDeniedError(std::to_string(advertised.size()) +
                                         " member(s) advertised keys, below this node's floor of " +
                                         std::to_string(policy_.min_cohort)));
   }
-  std::vector<KeyAdvert> key_list;
-  key_list.reserve(advertised_.size());
-  for (uint32_t member : advertised_) key_list.push_back(adverts_.at(member));
-  auto graph = internal::GraphOver(params_, advertised_, internal::GraphSeed(params_, key_list));
+  std::array<uint8_t, 32> seed{};
+  {
+    std::vector<KeyAdvert> key_list;
+    key_list.reserve(by_member.size());
+    for (const KeyAdvert* advert : by_member) key_list.push_back(*advert);
+    seed = internal::GraphSeed(params_, key_list);
+  }
+  auto graph = internal::GraphOver(params_, advertised, seed);
   if (!graph.ok()) return Refuse(graph.status());
-  graph_.emplace(std::move(graph).value());
-  auto threshold = internal::RoundThreshold(params_, *graph_);
+  auto threshold = internal::RoundThreshold(params_, *graph);
   if (!threshold.ok()) return Refuse(threshold.status());
   threshold_ = *threshold;
+  me_ = me;
+  advertised_ = std::move(listed);
   // The adverts this node relies on are its neighbours': it agrees keys only with them (Bell et
   // al.'s clients receive no others). Each is checked against this node's own model hash, so a
-  // neighbour served another model is caught; the others are checked by their own neighbours.
-  for (int j : graph_->neighbours(IndexIn(advertised_, member_))) {
-    const KeyAdvert& advert = adverts_.at(advertised_[static_cast<size_t>(j)]);
+  // neighbour served another model is caught; the others are checked by their own neighbours, and
+  // so are their keys' uniqueness: a key repeated among this node's neighbours is a replay.
+  std::set<X25519PublicKey> keys_seen{mine.mask_key, mine.share_key};
+  adverts_.emplace(member_, mine);
+  for (int j : graph->neighbours(me)) {
+    const KeyAdvert& advert = *by_member[static_cast<size_t>(j)];
     const CohortMember& who = params_.cohort[advert.member];
+    if (!keys_seen.insert(advert.mask_key).second || !keys_seen.insert(advert.share_key).second) {
+      return Refuse(PermissionDeniedError("two adverts carry the same public key (replayed?)"));
+    }
     Status valid =
         VerifySignature(who.signing_key,
                         internal::AdvertMessage(params_.run_id, params_.round, advert, model_hash_),
@@ -250,6 +272,8 @@ StatusOr<std::vector<SealedShare>> SecAggClient::OnKeyList(std::span<const KeyAd
                                           "' does not verify: forged, or signed over another "
                                           "global model than this node received"));
     }
+    adverts_.emplace(advert.member, advert);
+    neighbours_.emplace(advert.member, j);
   }
   auto sealed = SealShares();
   if (!sealed.ok()) return Refuse(sealed.status());
@@ -258,21 +282,21 @@ StatusOr<std::vector<SealedShare>> SecAggClient::OnKeyList(std::span<const KeyAd
 }
 
 StatusOr<std::vector<SealedShare>> SecAggClient::SealShares() {
-  const int me = IndexIn(advertised_, member_);
-  const std::vector<int> neighbours = graph_->neighbours(me);
-  // Each neighbour's shares are evaluated at its own x, so a share names its holder.
+  // Each neighbour's shares are evaluated at its own x, so a share names its holder. Neighbours go
+  // in ascending order, of their members as of their indices in U1.
   std::vector<uint32_t> points;
-  points.reserve(neighbours.size());
-  for (int j : neighbours) points.push_back(internal::ShareX(advertised_[static_cast<size_t>(j)]));
+  points.reserve(neighbours_.size());
+  for (const auto& neighbour : neighbours_) points.push_back(internal::ShareX(neighbour.first));
   CARTABLE_ASSIGN_OR_RETURN(std::vector<Share> self_shares,
                             Split(secrets_->self_seed.span(), threshold_, points));
   const SecretBytes mask_private = secrets_->mask_key.ExportPrivateBytes();
   CARTABLE_ASSIGN_OR_RETURN(std::vector<Share> key_shares,
                             Split(mask_private.span(), threshold_, points));
   std::vector<SealedShare> out;
-  out.reserve(neighbours.size());
-  for (size_t i = 0; i < neighbours.size(); ++i) {
-    const uint32_t to = advertised_[static_cast<size_t>(neighbours[i])];
+  out.reserve(neighbours_.size());
+  size_t i = 0;
+  for (const auto& neighbour : neighbours_) {
+    const uint32_t to = neighbour.first;
     CARTABLE_ASSIGN_OR_RETURN(
         SecretBytes agreed,
         internal::ShareSealingKey(secrets_->share_key, adverts_.at(to).share_key, params_.run_id,
@@ -295,18 +319,17 @@ StatusOr<std::vector<SealedShare>> SecAggClient::SealShares() {
         Seal(key, plaintext.span(),
              internal::ShareAssociatedData(params_.run_id, params_.round, member_, to)));
     out.push_back(std::move(sealed));
+    ++i;
   }
   return out;
 }
 
 Status SecAggClient::OnShares(std::span<const SealedShare> shares) {
   CARTABLE_RETURN_IF_ERROR(Expect(Stage::kShares, "share delivery"));
-  const int me = IndexIn(advertised_, member_);
   std::set<uint32_t> delivered;
   for (const SealedShare& sealed : shares) {
     // What the coordinator alone decides (where a share goes, how often) is refused outright.
-    const int from = IndexIn(advertised_, sealed.from);
-    if (sealed.to != member_ || from < 0 || !graph_->AreNeighbours(me, from) ||
+    if (sealed.to != member_ || !neighbours_.contains(sealed.from) ||
         !delivered.insert(sealed.from).second) {
       return Refuse(PermissionDeniedError("a relayed share from " + Member(sealed.from) +
                                           " is misaddressed, repeated or not from a neighbour"));
@@ -383,10 +406,10 @@ StatusOr<std::vector<uint64_t>> SecAggClient::MaskInput(std::span<const float> v
     auto seed = PairwiseSeed(secrets_->mask_key, adverts_.at(partner).mask_key, params_.run_id,
                              params_.round);
     if (!seed.ok()) return Refuse(seed.status());
-    seeds.push_back({IndexIn(advertised_, partner), std::move(seed).value()});
+    seeds.push_back({neighbours_.at(partner), std::move(seed).value()});
   }
-  auto masked = secagg::MaskInput(*quantised, secrets_->self_seed, seeds,
-                                  IndexIn(advertised_, member_), params_.modulus_bits);
+  auto masked =
+      secagg::MaskInput(*quantised, secrets_->self_seed, seeds, me_, params_.modulus_bits);
   if (!masked.ok()) return Refuse(masked.status());
   stage_ = Stage::kSurvivors;
   return masked;
@@ -398,7 +421,7 @@ StatusOr<Ed25519Signature> SecAggClient::OnSurvivors(std::span<const uint32_t> s
     return Refuse(s);
   }
   for (uint32_t member : survivors) {
-    if (IndexIn(advertised_, member) < 0) {
+    if (!advertised_[member]) {
       return Refuse(PermissionDeniedError("the survivor set names " + Member(member) +
                                           ", which never advertised keys"));
     }
@@ -412,9 +435,10 @@ StatusOr<Ed25519Signature> SecAggClient::OnSurvivors(std::span<const uint32_t> s
                                         " input(s) would be summed, below this node's floor of " +
                                         std::to_string(policy_.min_cohort)));
   }
-  survivors_.assign(survivors.begin(), survivors.end());
+  survived_.assign(params_.cohort.size(), false);
+  for (uint32_t member : survivors) survived_[member] = true;
   auto signature =
-      signing_key_.Sign(internal::SurvivorsMessage(params_.run_id, params_.round, survivors_));
+      signing_key_.Sign(internal::SurvivorsMessage(params_.run_id, params_.round, survivors));
   if (!signature.ok()) return Refuse(signature.status());
   stage_ = Stage::kSignatures;
   return signature;
@@ -422,14 +446,18 @@ StatusOr<Ed25519Signature> SecAggClient::OnSurvivors(std::span<const uint32_t> s
 
 StatusOr<RevealedShares> SecAggClient::OnSignatures(std::span<const MemberSignature> signatures) {
   CARTABLE_RETURN_IF_ERROR(Expect(Stage::kSignatures, "unmask request"));
+  std::vector<uint32_t> survivors;  // the set this member signed, ascending
+  for (uint32_t m = 0; m < survived_.size(); ++m) {
+    if (survived_[m]) survivors.push_back(m);
+  }
   const std::vector<uint8_t> message =
-      internal::SurvivorsMessage(params_.run_id, params_.round, survivors_);
+      internal::SurvivorsMessage(params_.run_id, params_.round, survivors);
   // t valid signatures over the set this node signed are what the never-both argument needs;
   // checking more costs time and proves nothing further, so the check stops there.
   std::set<uint32_t> signers;
   for (const MemberSignature& s : signatures) {
     if (static_cast<int>(signers.size()) >= threshold_) break;
-    if (IndexIn(survivors_, s.member) < 0 || !signers.insert(s.member).second) {
+    if (s.member >= survived_.size() || !survived_[s.member] || !signers.insert(s.member).second) {
       return Refuse(PermissionDeniedError("a consistency signature of " + Member(s.member) +
                                           " is repeated or from outside the survivor set"));
     }
@@ -448,7 +476,7 @@ StatusOr<RevealedShares> SecAggClient::OnSignatures(std::span<const MemberSignat
   for (auto& [of, pair] : secrets_->held) {
     // Never both: a survivor's self seed, or a dropped member's mask key, decided by the signed
     // set.
-    if (IndexIn(survivors_, of) >= 0) {
+    if (survived_[of]) {
       out.self_seed_shares.push_back({of, std::vector<uint8_t>(pair.self_seed_share.span().begin(),
                                                                pair.self_seed_share.span().end())});
     } else {

@@ -135,13 +135,16 @@ class SecAggClient {
   std::unique_ptr<Secrets> secrets_;
   Stage stage_ = Stage::kAdvertise;
 
-  std::vector<uint32_t> advertised_;       // U1, ascending
-  std::map<uint32_t, KeyAdvert> adverts_;  // by member
-  std::optional<NeighbourGraph> graph_;    // over U1
+  // What a member keeps of the key list is O(k) for k neighbours, plus a bit per cohort member: a
+  // process hosting thousands of members of one round holds no per-member copy of the roster.
+  std::vector<bool> advertised_;           // U1, by cohort index
+  int me_ = -1;                            // this member's index in U1 (ascending cohort order)
+  std::map<uint32_t, int> neighbours_;     // this member's neighbours in the graph over U1: index
+  std::map<uint32_t, KeyAdvert> adverts_;  // by member: its own and its neighbours'
   int threshold_ = 0;
   std::vector<uint32_t> partners_;        // neighbours that sent us shares, ascending
   std::vector<UnusableShares> unusable_;  // partners whose shares we do not hold, ascending
-  std::vector<uint32_t> survivors_;       // the set we signed
+  std::vector<bool> survived_;            // the set we signed (U3), by cohort index
 };
 
 }  // namespace cartable::aggregation::secagg

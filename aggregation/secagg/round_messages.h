@@ -21,6 +21,8 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,14 +37,47 @@ struct CohortMember {
   Ed25519PublicKey signing_key;  // its long-term identity key
 };
 
+// The members of a round, sorted by name. Immutable once made and shared by every copy (a process
+// hosting thousands of members holds one cohort, not one each: exchange::InternCohort). push_back
+// copies the members every time (build a vector first for more than a handful). Copyable, not
+// movable: a moved-from cohort stays the cohort, never a null one.
+class Cohort {
+ public:
+  Cohort() : members_(std::make_shared<const std::vector<CohortMember>>()) {}
+  Cohort(std::vector<CohortMember>
+             members)  // NOLINT(google-explicit-constructor): a cohort is its members
+      : members_(std::make_shared<const std::vector<CohortMember>>(std::move(members))) {}
+  Cohort(std::initializer_list<CohortMember> members)
+      : Cohort(std::vector<CohortMember>(members)) {}
+  explicit Cohort(std::shared_ptr<const std::vector<CohortMember>> members)
+      : members_(members ? std::move(members) : Cohort().members_) {}
+  Cohort(const Cohort&) = default;
+  Cohort& operator=(const Cohort&) = default;
+
+  size_t size() const { return members_->size(); }
+  bool empty() const { return members_->empty(); }
+  const CohortMember& operator[](size_t i) const { return (*members_)[i]; }
+  std::vector<CohortMember>::const_iterator begin() const { return members_->begin(); }
+  std::vector<CohortMember>::const_iterator end() const { return members_->end(); }
+  void push_back(CohortMember member) {
+    auto copy = std::make_shared<std::vector<CohortMember>>(*members_);
+    copy->push_back(std::move(member));
+    members_ = std::move(copy);
+  }
+  const std::shared_ptr<const std::vector<CohortMember>>& shared() const { return members_; }
+
+ private:
+  std::shared_ptr<const std::vector<CohortMember>> members_;
+};
+
 // Fixed by the coordinator at round start and sent to every member; both sides derive everything
 // else from it (graph, threshold, quantiser).
 struct RoundParameters {
   uint64_t run_id = 0;
   uint32_t round = 0;
-  std::vector<CohortMember> cohort;  // sorted by name, no repeats
-  int neighbours = 0;                // k, or kFullNeighbourGraph
-  int corrupt_allowance = 0;         // c of ShamirThreshold (graph_plan.h)
+  Cohort cohort;              // sorted by name, no repeats
+  int neighbours = 0;         // k, or kFullNeighbourGraph
+  int corrupt_allowance = 0;  // c of ShamirThreshold (graph_plan.h)
   std::array<uint8_t, 32> graph_seed{};
   int modulus_bits = 32;
   double value_range = 4.0;  // quantiser range [−value_range, value_range]

@@ -2,9 +2,14 @@
 
 #include <openssl/evp.h>
 
+#include <atomic>
+#include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_set>
 
+#include "aggregation/secagg/digest.h"
 #include "aggregation/secagg/internal/openssl_status.h"
 
 namespace cartable::aggregation::secagg {
@@ -71,8 +76,71 @@ StatusOr<Ed25519Signature> SigningKey::Sign(std::span<const uint8_t> message) co
   return signature;
 }
 
+namespace {
+
+// The signatures that verified (RememberVerifiedSignatures), by the SHA-256 of the key, the
+// signature and the message's SHA-256: at most kRemembered of them, forgotten all at once when
+// full.
+class VerifiedSignatures {
+ public:
+  static VerifiedSignatures& Get() {
+    static auto* verified = new VerifiedSignatures();  // never destroyed: used from any thread
+    return *verified;
+  }
+  static Sha256Digest Key(const Ed25519PublicKey& public_key, std::span<const uint8_t> message,
+                          const Ed25519Signature& signature) {
+    const Sha256Digest message_hash = Sha256(message);
+    return Sha256OfParts({public_key, signature, message_hash});
+  }
+  bool Contains(const Sha256Digest& key) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return verified_.contains(key);
+  }
+  void Add(const Sha256Digest& key) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (verified_.size() >= kRemembered) verified_.clear();
+    verified_.insert(key);
+  }
+
+ private:
+  static constexpr size_t kRemembered = size_t{1} << 18;
+  struct Hash {
+    size_t operator()(const Sha256Digest& d) const {
+      size_t h = 0;
+      std::memcpy(&h, d.data(), sizeof(h));  // a SHA-256 is uniform already
+      return h;
+    }
+  };
+  std::mutex mutex_;
+  std::unordered_set<Sha256Digest, Hash> verified_;
+};
+
+Status VerifyOnce(const Ed25519PublicKey& public_key, std::span<const uint8_t> message,
+                  const Ed25519Signature& signature);
+
+std::atomic<bool> remember_verified{false};
+
+}  // namespace
+
+void RememberVerifiedSignatures(bool on) { remember_verified.store(on, std::memory_order_relaxed); }
+
 Status VerifySignature(const Ed25519PublicKey& public_key, std::span<const uint8_t> message,
                        const Ed25519Signature& signature) {
+  if (!remember_verified.load(std::memory_order_relaxed)) {
+    return VerifyOnce(public_key, message, signature);
+  }
+  VerifiedSignatures& verified = VerifiedSignatures::Get();
+  const Sha256Digest key = VerifiedSignatures::Key(public_key, message, signature);
+  if (verified.Contains(key)) return Status::Ok();
+  CARTABLE_RETURN_IF_ERROR(VerifyOnce(public_key, message, signature));
+  verified.Add(key);
+  return Status::Ok();
+}
+
+namespace {
+
+Status VerifyOnce(const Ed25519PublicKey& public_key, std::span<const uint8_t> message,
+                  const Ed25519Signature& signature) {
   PkeyPtr key(EVP_PKEY_new_raw_public_key_ex(nullptr, "ED25519", nullptr, public_key.data(),
                                              public_key.size()));
   if (key == nullptr) {
@@ -93,5 +161,7 @@ Status VerifySignature(const Ed25519PublicKey& public_key, std::span<const uint8
   }
   return Status::Ok();
 }
+
+}  // namespace
 
 }  // namespace cartable::aggregation::secagg

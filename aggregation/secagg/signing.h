@@ -50,4 +50,12 @@ class SigningKey {
 Status VerifySignature(const Ed25519PublicKey& public_key, std::span<const uint8_t> message,
                        const Ed25519Signature& signature);
 
+// For a process that hosts many members of one round (a simulation, a node pool): they all check
+// the same signatures (each advert by the member's k neighbours, each consistency signature by up
+// to t members), so from now on the process remembers the signatures that verified and checks each
+// one once. A failure is never remembered. Off by default: a deployed node, alone in its process,
+// gains nothing from it, and `cartable bench secagg` measures what each member pays on its own.
+// `false` turns it off again (for tests).
+void RememberVerifiedSignatures(bool on = true);
+
 }  // namespace cartable::aggregation::secagg

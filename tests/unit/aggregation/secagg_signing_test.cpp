@@ -90,6 +90,35 @@ TEST(Ed25519Test, RefusesAnAlteredMessageOrAnotherKey) {
   EXPECT_FALSE(VerifySignature(key->PublicKey(), message, *signature).ok());
 }
 
+// A process remembers the signatures that verified (members hosted together check the same ones):
+// what it remembers vouches for that very key, message and signature, never for a neighbour of it.
+TEST(Ed25519Test, ARememberedSignatureVouchesForNothingElse) {
+  RememberVerifiedSignatures();
+  StatusOr<SigningKey> key = SigningKey::Generate();
+  StatusOr<SigningKey> other = SigningKey::Generate();
+  ASSERT_TRUE(key.ok() && other.ok());
+  std::vector<uint8_t> message(40000, 7);  // as long as a survivor set of 10,000 members
+  StatusOr<Ed25519Signature> signature = key->Sign(message);
+  ASSERT_TRUE(signature.ok());
+  for (int again = 0; again < 3; ++again) {
+    EXPECT_TRUE(VerifySignature(key->PublicKey(), message, *signature).ok()) << again;
+  }
+  for (size_t byte = 0; byte < signature->size(); byte += 5) {
+    Ed25519Signature bad = *signature;
+    bad[byte] ^= 0x80;
+    EXPECT_EQ(VerifySignature(key->PublicKey(), message, bad).code(), StatusCode::kPermissionDenied)
+        << "byte " << byte;
+  }
+  EXPECT_FALSE(VerifySignature(other->PublicKey(), message, *signature).ok());
+  std::vector<uint8_t> altered = message;
+  altered[39999] = 8;
+  EXPECT_FALSE(VerifySignature(key->PublicKey(), altered, *signature).ok());
+  altered.pop_back();
+  EXPECT_FALSE(VerifySignature(key->PublicKey(), altered, *signature).ok());
+  EXPECT_TRUE(VerifySignature(key->PublicKey(), message, *signature).ok());
+  RememberVerifiedSignatures(false);  // the other tests check each signature afresh
+}
+
 TEST(Ed25519Test, RefusesSeedsOfTheWrongLength) {
   for (size_t size : {0u, 31u, 33u, 64u}) {
     EXPECT_EQ(SigningKey::FromSeed(SecretBytes::Random(size)).status().code(),

@@ -209,4 +209,17 @@ TEST(SecAggMessagesTest, AnErrorFrameIsKnownWhateverItsVersion) {
   EXPECT_FALSE(IsErrorFrame(std::string("XRTB\x02\x07", 6)));
 }
 
+// A node pool answers heartbeats at once, by their header alone; anything else waits its turn.
+TEST(SecAggMessagesTest, AHeartbeatFrameIsKnownByItsHeader) {
+  const std::string heartbeat = Encode(Envelope{0, 0, Heartbeat{}});
+  EXPECT_TRUE(IsHeartbeatFrame(heartbeat));
+  EXPECT_FALSE(IsHeartbeatFrame(Encode(Envelope{0, 0, Hello{"school"}})));
+  EXPECT_FALSE(IsHeartbeatFrame(Encode(Envelope{5, 3, ErrorReply{9, "frame refused"}})));
+  std::string old = heartbeat;
+  old[4] = static_cast<char>(3);  // another version is not this version's heartbeat
+  EXPECT_FALSE(IsHeartbeatFrame(old));
+  EXPECT_FALSE(IsHeartbeatFrame(heartbeat.substr(0, 5)));
+  EXPECT_FALSE(IsHeartbeatFrame(""));
+}
+
 }  // namespace
