@@ -5,10 +5,13 @@
 // schools there are. One dispatcher (the calling thread) polls every member's transport and does
 // what each member's link asks for while it is quiet (Hello, Heartbeat, rejoin, give up); a frame
 // that arrives goes to a worker thread, which runs that member's session (its training, its secure
-// aggregation stages) and sends its replies. A member is handled by one thread at a time, so its
-// session and transport see one thread at a time, as they require. The sessions are the deployed
-// ones (NodeSession through SessionDriver), so a pool behaves, to its coordinator, exactly like as
-// many node agents.
+// aggregation stages) and sends its replies, except a coordinator's Heartbeat, which the dispatcher
+// takes at once (queued behind thousands of members' key agreements, it would keep an idle member
+// from sending its own heartbeats until the coordinator forgot it). A pool of more than one member
+// verifies each signature once (aggregation/secagg/signing.h, RememberVerifiedSignatures). A member
+// is handled by one thread at a time, so its session and transport see one thread at a time, as
+// they require. The sessions are the deployed ones (NodeSession through SessionDriver), so a pool
+// behaves, to its coordinator, exactly like as many node agents.
 
 #include <functional>
 #include <vector>
