@@ -117,14 +117,6 @@ std::vector<Status> RunNodePool(const std::vector<PoolMember>& members,
           // the coordinator waits before forgetting it.
           anything = true;
           failed = m.driver->OnFrame(**received, clock);
-          if (failed.ok() && m.driver->session().finished()) {
-            failed = m.driver->session().finish_status();
-            if (failed.ok()) {
-              m.state.store(MemberState::kDone, std::memory_order_relaxed);
-              ++done;
-              continue;
-            }
-          }
         } else if (*received) {
           anything = true;
           m.state.store(MemberState::kBusy, std::memory_order_relaxed);

@@ -237,14 +237,7 @@ StatusOr<std::vector<SealedShare>> SecAggClient::OnKeyList(std::span<const KeyAd
                                         " member(s) advertised keys, below this node's floor of " +
                                         std::to_string(policy_.min_cohort)));
   }
-  std::array<uint8_t, 32> seed{};
-  {
-    std::vector<KeyAdvert> key_list;
-    key_list.reserve(by_member.size());
-    for (const KeyAdvert* advert : by_member) key_list.push_back(*advert);
-    seed = internal::GraphSeed(params_, key_list);
-  }
-  auto graph = internal::GraphOver(params_, advertised, seed);
+  auto graph = internal::GraphOver(params_, advertised, internal::GraphSeed(params_, by_member));
   if (!graph.ok()) return Refuse(graph.status());
   auto threshold = internal::RoundThreshold(params_, *graph);
   if (!threshold.ok()) return Refuse(threshold.status());

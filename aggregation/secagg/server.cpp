@@ -102,10 +102,16 @@ StatusOr<std::vector<KeyAdvert>> SecAggServer::CloseAdvertising() {
                                    " member(s) advertised keys");
   }
   std::vector<KeyAdvert> list;
-  for (uint32_t member : advertised_) list.push_back(adverts_.at(member));
+  std::vector<const KeyAdvert*> in_order;
+  list.reserve(advertised_.size());
+  in_order.reserve(advertised_.size());
+  for (uint32_t member : advertised_) {
+    list.push_back(adverts_.at(member));
+    in_order.push_back(&adverts_.at(member));
+  }
   CARTABLE_ASSIGN_OR_RETURN(
       NeighbourGraph graph,
-      internal::GraphOver(params_, advertised_, internal::GraphSeed(params_, list)));
+      internal::GraphOver(params_, advertised_, internal::GraphSeed(params_, in_order)));
   CARTABLE_ASSIGN_OR_RETURN(threshold_, internal::RoundThreshold(params_, graph));
   graph_.emplace(std::move(graph));
   stage_ = Stage::kShare;

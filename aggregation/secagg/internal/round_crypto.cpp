@@ -169,7 +169,7 @@ StatusOr<SharePair> DecodeSharePair(std::span<const uint8_t> plaintext, uint32_t
 }
 
 std::array<uint8_t, 32> GraphSeed(const RoundParameters& params,
-                                  std::span<const KeyAdvert> key_list) {
+                                  std::span<const KeyAdvert* const> key_list) {
   static constexpr std::string_view kDomain = "cartable secagg v3 graph";
   std::vector<uint8_t> message(kDomain.begin(), kDomain.end());
   const auto put = [&message](uint64_t value, int bytes) {
@@ -178,9 +178,10 @@ std::array<uint8_t, 32> GraphSeed(const RoundParameters& params,
   put(params.run_id, 8);
   put(params.round, 4);
   message.insert(message.end(), params.graph_seed.begin(), params.graph_seed.end());
-  for (const KeyAdvert& advert : key_list) {
-    put(advert.member, 4);
-    message.insert(message.end(), advert.signature.begin(), advert.signature.end());
+  message.reserve(message.size() + key_list.size() * (4 + sizeof(Ed25519Signature)));
+  for (const KeyAdvert* advert : key_list) {
+    put(advert->member, 4);
+    message.insert(message.end(), advert->signature.begin(), advert->signature.end());
   }
   return Sha256(message);
 }

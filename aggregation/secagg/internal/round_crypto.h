@@ -80,7 +80,7 @@ StatusOr<SharePair> DecodeSharePair(std::span<const uint8_t> plaintext, uint32_t
 // predict, so it cannot choose the graph by choosing its seed (to surround one member with
 // colluders, say); the members and the coordinator derive the same seed from the same key list.
 std::array<uint8_t, 32> GraphSeed(const RoundParameters& params,
-                                  std::span<const KeyAdvert> key_list);
+                                  std::span<const KeyAdvert* const> key_list);
 
 // The graph over `advertised` (cohort indices, ascending) drawn from `seed`: node g of the graph is
 // advertised[g].

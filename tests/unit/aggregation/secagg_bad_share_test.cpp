@@ -55,8 +55,8 @@ class InconsistentDealer {
       adverts_.emplace(a.member, a);
     }
     std::sort(advertised_.begin(), advertised_.end());
-    std::vector<KeyAdvert> key_list;
-    for (uint32_t member : advertised_) key_list.push_back(adverts_.at(member));
+    std::vector<const KeyAdvert*> key_list;
+    for (uint32_t member : advertised_) key_list.push_back(&adverts_.at(member));
     graph_.emplace(
         internal::GraphOver(params_, advertised_, internal::GraphSeed(params_, key_list)).value());
     const int threshold = internal::RoundThreshold(params_, *graph_).value();

@@ -378,6 +378,12 @@ TEST(SecAggClientTest, AMaskedConstantInputAlonePassesAUniformityTest) {
   EXPECT_GT(ChiSquare(plain, kWords), 1e6);
 }
 
+std::vector<const KeyAdvert*> Pointers(const std::vector<KeyAdvert>& adverts) {
+  std::vector<const KeyAdvert*> pointers;
+  for (const KeyAdvert& advert : adverts) pointers.push_back(&advert);
+  return pointers;
+}
+
 // The coordinator draws the plan's graph seed before any member has drawn its keys; the graph comes
 // from that seed and every member's signed advert (internal::GraphSeed). So a coordinator that
 // picks the seed whose graph suits it (to surround one member with colluders) does not get that
@@ -387,15 +393,15 @@ TEST(SecAggClientTest, TheCoordinatorsGraphSeedAloneDoesNotChooseTheGraph) {
   Cohort cohort(12, 4);
   cohort.Start();
   const std::vector<KeyAdvert> adverts = cohort.Advertise(12);
-  const Sha256Digest seed = internal::GraphSeed(cohort.params, adverts);
+  const Sha256Digest seed = internal::GraphSeed(cohort.params, Pointers(adverts));
   EXPECT_NE(seed, cohort.params.graph_seed);
-  EXPECT_EQ(seed, internal::GraphSeed(cohort.params, adverts));
+  EXPECT_EQ(seed, internal::GraphSeed(cohort.params, Pointers(adverts)));
   std::vector<KeyAdvert> changed = adverts;
   changed[5].signature[0] ^= 1;
-  EXPECT_NE(internal::GraphSeed(cohort.params, changed), seed) << "every advert counts";
+  EXPECT_NE(internal::GraphSeed(cohort.params, Pointers(changed)), seed) << "every advert counts";
   RoundParameters other_round = cohort.params;
   other_round.round += 1;
-  EXPECT_NE(internal::GraphSeed(other_round, adverts), seed);
+  EXPECT_NE(internal::GraphSeed(other_round, Pointers(adverts)), seed);
 
   std::vector<uint32_t> everyone(12);
   for (uint32_t i = 0; i < 12; ++i) everyone[i] = i;
