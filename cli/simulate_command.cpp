@@ -399,6 +399,12 @@ Runner AddSimulateCommand(CLI::App& app) {
                   "A real dataset FORMAT:PATH (csv, kt3, pykt, xapi, oulad) split into virtual\n"
                   "schools by --partition, instead of the synthetic cohort")
       ->group("Real data");
+  cmd->add_option("--test", o->scenario.test_data,
+                  "Held-out pupils from their own file FORMAT:PATH (same format and columns as\n"
+                  "--data), each placed in the school --partition put them in (a pupil in both\n"
+                  "files stays in one school); the schools then train on all their --data pupils\n"
+                  "and --test-fraction does not apply")
+      ->group("Real data");
   cmd->add_option("--partition", o->partition,
                   "How --data is split, pupil by pupil: iid (--schools schools), quantity:ALPHA\n"
                   "(school sizes ~ Dirichlet(ALPHA)), dirichlet:ALPHA (label skew) or by:COLUMN\n"
@@ -457,7 +463,7 @@ Runner AddSimulateCommand(CLI::App& app) {
       ->default_val(0.05)
       ->check(CLI::PositiveNumber);
   cmd->add_option("--test-fraction", o->scenario.test_fraction,
-                  "Share of each school's pupils held out")
+                  "Share of each school's pupils held out (without --test)")
       ->default_val(0.2)
       ->check(CLI::Range(0.01, 0.99));
   cmd->add_option("--round-timeout", o->round_timeout_s,

@@ -60,18 +60,23 @@ class Reader {
     CARTABLE_RETURN_IF_ERROR(ReadCohort(cohort));
     CARTABLE_ASSIGN_OR_RETURN(ConfigTable data, root.Table("data"));
     CARTABLE_ASSIGN_OR_RETURN(std::string source, data.String("source", ""));
-    if (!source.empty() && Takes("--data")) {
-      const size_t colon = source.find(':');  // FORMAT:PATH, the path relative to the file
-      s.data = colon == std::string::npos
-                   ? source
-                   : source.substr(0, colon + 1) + data.Path(source.substr(colon + 1));
-    }
+    if (!source.empty() && Takes("--data")) s.data = FileSpec(data, source);
+    CARTABLE_ASSIGN_OR_RETURN(std::string test, data.String("test", ""));
+    if (!test.empty() && Takes("--test")) s.test_data = FileSpec(data, test);
     CARTABLE_RETURN_IF_ERROR(Text(data, "partition", "--partition", o_.partition));
     CARTABLE_RETURN_IF_ERROR(data.Finish());
     return root.Finish();
   }
 
  private:
+  // FORMAT:PATH with the path relative to the scenario file.
+  static std::string FileSpec(const ConfigTable& table, const std::string& spec) {
+    const size_t colon = spec.find(':');
+    return colon == std::string::npos
+               ? spec
+               : spec.substr(0, colon + 1) + table.Path(spec.substr(colon + 1));
+  }
+
   Status ReadEstablishments(ConfigTable& table) {
     auto& c = o_.scenario.cohort;
     if (table.Has("count") && !given_("--schools")) o_.schools_given = true;

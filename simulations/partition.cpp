@@ -5,7 +5,10 @@
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <random>
+#include <string_view>
+#include <unordered_map>
 
 namespace cartable::simulations {
 namespace {
@@ -202,6 +205,79 @@ StatusOr<Partition> PartitionPupilsIntoSchools(const models::InteractionLog& log
     if (sizes_ok.ok()) return partition;
   }
   return sizes_ok.WithContext("after 100 draws of dirichlet:" + std::to_string(spec.alpha));
+}
+
+StatusOr<std::vector<uint32_t>> PlaceHeldOutPupils(const models::InteractionLog& train,
+                                                   const Partition& partition,
+                                                   const models::InteractionLog& test,
+                                                   const PartitionSpec& spec, uint64_t seed,
+                                                   const ingest::PupilAttribute* attribute) {
+  const size_t schools = partition.names.size();
+  std::unordered_map<std::string_view, uint32_t> trained_at;
+  for (size_t p = 0; p < train.num_pupils(); ++p)
+    trained_at.emplace(train.pupil_keys[p], partition.school_of[p]);
+  std::vector<uint32_t> school_of(test.num_pupils(), kNoSchool);
+  // The school of each held-out pupil that also trains; a school without held-out pupils, if any.
+  const auto settle = [&]() -> std::optional<size_t> {
+    std::vector<size_t> held_out(schools, 0);
+    for (size_t p = 0; p < test.num_pupils(); ++p) {
+      auto it = trained_at.find(test.pupil_keys[p]);
+      if (it != trained_at.end()) school_of[p] = it->second;
+      if (school_of[p] != kNoSchool) held_out[school_of[p]] += 1;
+    }
+    for (size_t s = 0; s < schools; ++s) {
+      if (held_out[s] == 0) return s;
+    }
+    return std::nullopt;
+  };
+  const auto refuse = [&](size_t s, const std::string& advice) {
+    return FailedPreconditionError("virtual school '" + partition.names[s] +
+                                   "' has no pupil in the held-out file: " + advice);
+  };
+  if (spec.kind == PartitionSpec::Kind::kBy) {
+    if (attribute == nullptr)
+      return InvalidArgumentError("by:" + spec.column + " needs its column");
+    std::unordered_map<std::string, uint32_t> by_name;
+    for (size_t s = 0; s < schools; ++s) by_name.emplace(partition.names[s], s);
+    for (size_t p = 0; p < test.num_pupils(); ++p) {
+      auto it = attribute->find(test.pupil_keys[p]);
+      auto school =
+          by_name.find(NameOf(spec.column, it == attribute->end() ? "unknown" : it->second));
+      if (school != by_name.end()) school_of[p] = school->second;
+    }
+    if (auto empty = settle()) {
+      return refuse(*empty, "no held-out pupil has its value of " + spec.column);
+    }
+    return school_of;
+  }
+  // Weights per class (dirichlet) or for every pupil alike (class 0): the training pupils each
+  // school holds. Drawn again (from the same seeded sequence) while a school would be left without
+  // held-out pupils.
+  const bool by_class = spec.kind == PartitionSpec::Kind::kDirichlet;
+  const std::vector<uint32_t> train_class =
+      by_class ? ClassOf(train) : std::vector<uint32_t>(train.num_pupils(), 0);
+  const std::vector<uint32_t> test_class =
+      by_class ? ClassOf(test) : std::vector<uint32_t>(test.num_pupils(), 0);
+  std::map<uint32_t, std::vector<double>> weights;
+  std::vector<double> sizes(schools, 0);
+  for (size_t p = 0; p < train.num_pupils(); ++p) {
+    auto& w = weights.try_emplace(train_class[p], schools, 0.0).first->second;
+    w[partition.school_of[p]] += 1;
+    sizes[partition.school_of[p]] += 1;
+  }
+  std::mt19937_64 rng(seed ^ 0x68656c646f7574ULL);
+  std::optional<size_t> empty;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    for (size_t p = 0; p < test.num_pupils(); ++p) {
+      auto it = weights.find(test_class[p]);
+      const std::vector<double>& w = it == weights.end() ? sizes : it->second;
+      std::discrete_distribution<uint32_t> draw(w.begin(), w.end());
+      school_of[p] = draw(rng);
+    }
+    empty = settle();
+    if (!empty) return school_of;
+  }
+  return refuse(*empty, "after 100 draws; ask for fewer --schools or give more held-out pupils");
 }
 
 }  // namespace cartable::simulations

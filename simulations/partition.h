@@ -46,4 +46,22 @@ StatusOr<Partition> PartitionPupilsIntoSchools(const models::InteractionLog& log
                                                uint64_t seed,
                                                const ingest::PupilAttribute* attribute);
 
+// A school no pupil is placed in (PlaceHeldOutPupils): left out of the simulation.
+inline constexpr uint32_t kNoSchool = UINT32_MAX;
+
+// Places the pupils of a separate held-out file (simulate --test) in the schools `partition` made
+// of `train`, as the partition would have: a pupil also in `train` (same pseudonymous key) goes to
+// its school, since a pupil never straddles two; with by:COLUMN, a pupil goes to the school of its
+// value in `attribute` (read from the held-out file), or to kNoSchool when no school has that
+// value; otherwise to a school drawn, from the seed, with probability its share of the training
+// pupils (for dirichlet, of the training pupils of the pupil's class, so a school is tested on the
+// classes it trained on), drawn again while a school would be left without held-out pupils.
+// Refuses, naming the school, when one still is (after 100 draws; at once for by:COLUMN). One entry
+// per pupil of `test`.
+StatusOr<std::vector<uint32_t>> PlaceHeldOutPupils(const models::InteractionLog& train,
+                                                   const Partition& partition,
+                                                   const models::InteractionLog& test,
+                                                   const PartitionSpec& spec, uint64_t seed,
+                                                   const ingest::PupilAttribute* attribute);
+
 }  // namespace cartable::simulations

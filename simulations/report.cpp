@@ -107,7 +107,10 @@ nlohmann::json ToJson(const ScenarioConfig& c) {
           {"schools", c.cohort.schools},
           {"data", c.data.empty()
                        ? nlohmann::json("synthetic")
-                       : nlohmann::json{{"source", c.data}, {"partition", c.partition.text}}},
+                       : nlohmann::json{{"source", c.data},
+                                        {"test", c.test_data.empty() ? nlohmann::json(nullptr)
+                                                                     : nlohmann::json(c.test_data)},
+                                        {"partition", c.partition.text}}},
           {"cohort", c.data.empty() ? CohortJson(c.cohort) : nlohmann::json(nullptr)},
           {"skills", c.cohort.skills},
           {"pupils_per_school", c.cohort.kinds.empty()  // else each kind's, in cohort
@@ -119,7 +122,8 @@ nlohmann::json ToJson(const ScenarioConfig& c) {
           {"local_epochs", c.local_epochs},
           {"batch_size", c.batch_size},
           {"learning_rate", c.learning_rate},
-          {"test_fraction", c.test_fraction},
+          {"test_fraction",
+           c.test_data.empty() ? nlohmann::json(c.test_fraction) : nlohmann::json(nullptr)},
           {"model", c.model.name},
           {"model_options", c.model.options},
           {"mode", c.mode == SimulationMode::kInProcess ? "inproc"

@@ -109,6 +109,42 @@ models::ModelSpec ScenarioModel(const ScenarioConfig& config) {
   return spec;
 }
 
+// The schools of a partition whose held-out pupils come from their own file: each school trains
+// on all its pupils of the training file and is tested on those of the held-out file placed in it.
+StatusOr<std::vector<VirtualSchool>> HeldOutSchools(
+    const ScenarioConfig& config, const models::InteractionLog& held_out,
+    const models::InteractionLog& log, const Partition& partition,
+    std::vector<models::InteractionLog> parts, const ingest::PupilAttribute* attribute,
+    const std::filesystem::path& key,
+    const std::shared_ptr<const models::PupilAttributes>& attributes) {
+  CARTABLE_ASSIGN_OR_RETURN(std::vector<uint32_t> school_of,
+                            PlaceHeldOutPupils(log, partition, held_out, config.partition,
+                                               config.cohort.seed, attribute));
+  const size_t n = partition.names.size();
+  size_t left_out = 0;
+  for (uint32_t& s : school_of) {
+    if (s == kNoSchool) {
+      s = static_cast<uint32_t>(n);  // the part after the schools', dropped
+      ++left_out;
+    }
+  }
+  std::vector<models::InteractionLog> tests = models::PartitionPupils(held_out, school_of, n + 1);
+  if (left_out > 0) {
+    spdlog::warn("{} of the {} held-out pupils left out: no school of {} has their value of {}",
+                 left_out, held_out.num_pupils(), config.data, config.partition.column);
+  }
+  std::vector<VirtualSchool> schools;
+  for (size_t s = 0; s < n; ++s) {
+    VirtualSchool school{partition.names[s], {}, key, {}, attributes};
+    school.split.train = std::move(parts[s]);
+    school.split.test = std::move(tests[s]);
+    schools.push_back(std::move(school));
+  }
+  spdlog::info("{} pupils split {} into {} virtual schools, tested on {} held-out pupils",
+               log.num_pupils(), config.partition.text, n, held_out.num_pupils() - left_out);
+  return schools;
+}
+
 // A real dataset split into virtual schools: read once through its adapter under one pseudonym key
 // (the simulation stands for every school), cut pupil by pupil as the partition says, and each
 // school's share split into train and test pupils as its node would.
@@ -125,15 +161,36 @@ StatusOr<std::vector<VirtualSchool>> PrepareDataSchools(const ScenarioConfig& co
   spdlog::info("reading {}", config.data);
   CARTABLE_ASSIGN_OR_RETURN(models::InteractionLog log,
                             ingest::LoadData(config.data, &pseudonymizer));
+  std::optional<models::InteractionLog> held_out;
+  if (!config.test_data.empty()) {
+    spdlog::info("reading {}", config.test_data);
+    CARTABLE_ASSIGN_OR_RETURN(held_out, ingest::LoadData(config.test_data, &pseudonymizer));
+    if (held_out->records.feature_names != log.records.feature_names ||
+        (held_out->records.size() == 0) != (log.records.size() == 0)) {
+      return InvalidArgumentError(config.test_data + " and " + config.data +
+                                  " hold different kinds of data or pupil-record columns");
+    }
+    log.num_skills = held_out->num_skills = std::max(log.num_skills, held_out->num_skills);
+  }
+  // A pupil attribute, of both files' pupils.
+  const auto load_attribute = [&](const std::string& column) -> StatusOr<ingest::PupilAttribute> {
+    CARTABLE_ASSIGN_OR_RETURN(ingest::PupilAttribute values,
+                              ingest::LoadPupilAttribute(config.data, column, &pseudonymizer));
+    if (held_out) {
+      CARTABLE_ASSIGN_OR_RETURN(
+          ingest::PupilAttribute more,
+          ingest::LoadPupilAttribute(config.test_data, column, &pseudonymizer));
+      values.merge(more);  // a pupil in both files keeps its value in the training file
+    }
+    return values;
+  };
   std::optional<ingest::PupilAttribute> attribute;
   if (config.partition.kind == PartitionSpec::Kind::kBy) {
-    CARTABLE_ASSIGN_OR_RETURN(attribute, ingest::LoadPupilAttribute(
-                                             config.data, config.partition.column, &pseudonymizer));
+    CARTABLE_ASSIGN_OR_RETURN(attribute, load_attribute(config.partition.column));
   }
   auto attributes = std::make_shared<models::PupilAttributes>();
   for (const std::string& column : config.fairness) {
-    CARTABLE_ASSIGN_OR_RETURN(ingest::PupilAttribute values,
-                              ingest::LoadPupilAttribute(config.data, column, &pseudonymizer));
+    CARTABLE_ASSIGN_OR_RETURN(ingest::PupilAttribute values, load_attribute(column));
     // Every value a pupil of the dataset has is a subgroup, in sorted order.
     std::set<std::string> seen;
     for (const auto& [key, value] : values) seen.insert(value);
@@ -164,6 +221,10 @@ StatusOr<std::vector<VirtualSchool>> PrepareDataSchools(const ScenarioConfig& co
   CARTABLE_RETURN_IF_ERROR(models::CreateModel(spec).status());
   std::vector<models::InteractionLog> parts =
       models::PartitionPupils(log, partition.school_of, partition.names.size());
+  if (held_out) {
+    return HeldOutSchools(config, *held_out, log, partition, std::move(parts),
+                          attribute ? &*attribute : nullptr, key, attributes);
+  }
   std::vector<VirtualSchool> schools;
   for (size_t s = 0; s < parts.size(); ++s) {
     VirtualSchool school{partition.names[s], {}, key, {}, attributes};
@@ -449,6 +510,11 @@ Status Validate(const ScenarioConfig& c) {
       return InvalidArgumentError("the path of the cartable executable is unknown");
   }
   if (c.workers < 1) return InvalidArgumentError("workers must be at least 1");
+  if (!c.test_data.empty() && c.data.empty()) {
+    return InvalidArgumentError(
+        "held-out pupils from a file (--test) go with a dataset to train "
+        "on: give it with --data");
+  }
   if (!c.fairness.empty() && c.data.empty()) {
     return InvalidArgumentError(
         "fairness by subgroup needs pupil attributes, and a synthetic cohort has none: give a "

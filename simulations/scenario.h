@@ -44,6 +44,10 @@ struct ScenarioConfig {
   // instead of the synthetic cohort (whose other settings then do not apply, but for the number of
   // schools and the seed). Empty: the synthetic cohort.
   std::string data;
+  // Held-out pupils from another file of the same format and columns, "FORMAT:PATH", placed in the
+  // schools `data` was split into (PlaceHeldOutPupils); each school then trains on all its pupils
+  // of `data`. Empty: each school holds out `test_fraction` of its own pupils.
+  std::string test_data;
   PartitionSpec partition;
   size_t workers = 2;  // in process, and in each pool: threads that run the schools' work
   // Pools mode: how many pools host the schools, where the coordinator listens, and whether the

@@ -399,5 +399,58 @@ TEST(SimulateRealDataTest, AnAnswerLogSplitsBySchoolColumnOrIidAndPupilsNeverStr
   }
 }
 
+// Held-out pupils from a file of their own (--test) land in the schools of the training file's
+// partition: each is tested where a pupil of its value of the column trains, a pupil in both files
+// stays in one school, one whose value no school has is left out, and the schools train on all
+// their pupils of --data.
+TEST(SimulateRealDataTest, HeldOutPupilsFromTheirOwnFileAreTestedInTheSchoolOfTheirValue) {
+  testing::ScratchDir dir("cartable-simulate-test-file");
+  const auto answers = [](int from, int to, const std::vector<std::string>& schools) {
+    std::string csv = "pupil_id,skill_id,correct,school\n";
+    for (int p = from; p < to; ++p) {
+      for (int a = 0; a < 10; ++a) {
+        csv += "p" + std::to_string(p) + "," + std::to_string(a % 4) + "," +
+               std::to_string((p + a) % 3 != 0) + "," + schools[p % schools.size()] + "\n";
+      }
+    }
+    return csv;
+  };
+  const auto train = dir.path() / "train.csv";
+  const auto test = dir.path() / "test.csv";
+  std::ofstream(train) << answers(0, 60, {"north", "south", "west"});
+  // 30 new pupils, 5 of them in a school the training file does not have, and p0 (north) again.
+  std::ofstream(test)
+      << answers(100, 130, {"north", "south", "west", "north", "south", "east"})
+      << answers(0, 1, {"north"}).substr(std::string("pupil_id,skill_id,correct,school\n").size());
+  const Simulated s = Simulate(dir, "held-out",
+                               {"--data", "csv:" + train.string(), "--test", "csv:" + test.string(),
+                                "--partition", "by:school", "--rounds", "2", "--model", "irt1pl"});
+  ASSERT_EQ(s.code, 0) << s.output;
+  EXPECT_EQ(s.report["config"]["data"]["test"], "csv:" + test.string());
+  EXPECT_TRUE(s.report["config"]["test_fraction"].is_null());
+  EXPECT_NE(s.output.find("5 of the 31 held-out pupils left out"), std::string::npos) << s.output;
+  std::map<std::string, uint64_t> held_out;
+  for (const auto& school : s.report["local_only"]["per_school"])
+    held_out[school["school"]] = school["answers"].get<uint64_t>();
+  EXPECT_EQ(held_out, (std::map<std::string, uint64_t>{
+                          {"school-north", 110}, {"school-south", 100}, {"school-west", 50}}));
+  EXPECT_EQ(s.report["centralized"]["answers"], 260);
+
+  int cases = 0;
+  for (const auto& [args, expected] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--test", "csv:" + test.string()}, "give it with --data"},
+           {{"--data", "csv:" + train.string(), "--test", "oulad:" + kOuladSubset.string(),
+             "--partition", "iid", "--schools", "3"},
+            "different kinds of data"},
+           {{"--data", "csv:" + train.string(), "--test",
+             "csv:" + (dir.path() / "none.csv").string()},
+            "none.csv"}}) {
+    const Simulated refused = Simulate(dir, "refused-" + std::to_string(++cases), args);
+    EXPECT_NE(refused.code, 0) << expected;
+    EXPECT_NE(refused.output.find(expected), std::string::npos) << expected << "\n"
+                                                                << refused.output;
+  }
+}
+
 }  // namespace
 }  // namespace cartable

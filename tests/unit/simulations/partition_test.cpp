@@ -9,11 +9,11 @@ namespace cartable::simulations {
 namespace {
 
 // `pupils` pupils, each answering 3 times; pupil p's answers are mostly on skill p % skills.
-models::InteractionLog Log(uint32_t pupils, uint32_t skills) {
+models::InteractionLog Log(uint32_t pupils, uint32_t skills, const std::string& prefix = "k") {
   models::InteractionLog log;
   log.num_skills = skills;
   for (uint32_t p = 0; p < pupils; ++p) {
-    log.pupil_keys.push_back("k" + std::to_string(p));
+    log.pupil_keys.push_back(prefix + std::to_string(p));
     for (uint32_t a = 0; a < 3; ++a)
       log.interactions.push_back({p, a < 2 ? p % skills : (p + 1) % skills, uint8_t(a % 2), 0});
   }
@@ -113,6 +113,55 @@ TEST(PartitionTest, TooFewPupilsForTheSchoolsIsRefused) {
   auto p = PartitionPupilsIntoSchools(Log(9, 2), *ParsePartition("iid"), 5, 1, nullptr);
   ASSERT_FALSE(p.ok());
   EXPECT_NE(p.status().message().find("fewer --schools"), std::string::npos);
+}
+
+// Held-out pupils from their own file land where the partition would have put them: with the
+// training pupils' shares of the schools (of their class, for label skew), in the school of their
+// value for by:COLUMN, and a pupil in both files in the school it trains in.
+TEST(PartitionTest, HeldOutPupilsFollowThePartitionAndNeverStraddleTwoSchools) {
+  const auto train = Log(600, 6);
+  auto test = Log(300, 6, "t");
+  test.pupil_keys[7] = "k42";  // also a training pupil
+  const auto iid = *ParsePartition("iid");
+  const auto split = PartitionPupilsIntoSchools(train, iid, 6, 1, nullptr).value();
+  const auto placed = PlaceHeldOutPupils(train, split, test, iid, 1, nullptr).value();
+  ASSERT_EQ(placed.size(), 300u);
+  EXPECT_EQ(placed[7], split.school_of[42]);
+  std::vector<size_t> count(6, 0);
+  for (uint32_t s : placed) count.at(s) += 1;
+  for (size_t n : count) EXPECT_GT(n, 20u) << "about 50 each";
+  EXPECT_EQ(placed, PlaceHeldOutPupils(train, split, test, iid, 1, nullptr).value());
+
+  // Label skew: a held-out pupil goes only to a school that trains pupils of its class.
+  const auto skew = *ParsePartition("dirichlet:0.1");
+  const auto skewed = PartitionPupilsIntoSchools(train, skew, 6, 1, nullptr).value();
+  const auto by_class = PlaceHeldOutPupils(train, skewed, test, skew, 1, nullptr).value();
+  std::set<std::pair<uint32_t, uint32_t>> trained;  // (school, class)
+  for (uint32_t p = 0; p < 600; ++p) trained.emplace(skewed.school_of[p], p % 6);
+  for (uint32_t p = 0; p < 300; ++p) {
+    if (p == 7) continue;
+    EXPECT_TRUE(trained.contains({by_class[p], p % 6})) << "pupil " << p;
+  }
+
+  // By a column: the school of the pupil's value, none for a value no school has.
+  const auto by = *ParsePartition("by:region");
+  ingest::PupilAttribute region;
+  for (uint32_t p = 0; p < 600; ++p) region["k" + std::to_string(p)] = p % 2 ? "North" : "Wales";
+  const auto regions = PartitionPupilsIntoSchools(train, by, 0, 1, &region).value();
+  ingest::PupilAttribute held = {
+      {"t0", "Wales"}, {"t1", "North"}, {"t2", "Mars"}, {"k42", "North"}};
+  auto small = Log(3, 6, "t");
+  small.pupil_keys.push_back("k42");
+  const auto placed_by = PlaceHeldOutPupils(train, regions, small, by, 1, &held).value();
+  EXPECT_EQ(placed_by, (std::vector<uint32_t>{1, 0, kNoSchool, 1}))
+      << "k42 (Wales in training) stays in its school";
+
+  // A school left without held-out pupils is refused, by name.
+  held.erase("t1");
+  auto refused = PlaceHeldOutPupils(train, regions, small, by, 1, &held);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("'region-North'"), std::string::npos)
+      << refused.status();
 }
 
 TEST(PartitionTest, PartitionPupilsKeepsEveryPupilWhole) {
