@@ -77,7 +77,7 @@ Status ApplyMode(const SimulateOptions& o, simulations::ScenarioConfig& scenario
   } else if (o.mode == "auto") {
     scenario.mode = scenario.cohort.schools <= kAutoProcessSchools && scenario.data.empty() &&
                             scenario.dropout.rate == 0 && scenario.stragglers.rate == 0 &&
-                            scenario.byzantine.fraction == 0
+                            scenario.crashes.rate == 0 && scenario.byzantine.fraction == 0
                         ? simulations::SimulationMode::kProcesses
                         : simulations::SimulationMode::kInProcess;
   } else {
@@ -111,11 +111,15 @@ Status ApplyMode(const SimulateOptions& o, simulations::ScenarioConfig& scenario
        std::vector<std::pair<const char*, double>>{{"--dropout", scenario.dropout.rate},
                                                    {"--stragglers", scenario.stragglers.rate},
                                                    {"--byzantine", scenario.byzantine.fraction},
-                                                   {"--straggler-delay", o.straggler_delay_s}}) {
+                                                   {"--straggler-delay", o.straggler_delay_s},
+                                                   {"--crashes", scenario.crashes.rate},
+                                                   {"--restart-after", o.restart_after_s}}) {
     if (!std::isfinite(value)) return InvalidArgumentError(std::string(flag) + ": not a number");
   }
   scenario.stragglers.mean_delay =
       std::chrono::duration_cast<Duration>(std::chrono::duration<double>(o.straggler_delay_s));
+  scenario.crashes.mean_downtime =
+      std::chrono::duration_cast<Duration>(std::chrono::duration<double>(o.restart_after_s));
   CARTABLE_RETURN_IF_ERROR(
       simulations::ParseAttack(o.attack, scenario.byzantine).WithContext("--attack"));
   CARTABLE_RETURN_IF_ERROR(ParseStrategyOptions(o.strategy_options, scenario.strategy_options));
@@ -264,6 +268,13 @@ void PrintSummary(const nlohmann::json& report, const std::string& path) {
     std::printf("; stragglers injected (rate %s, mean delay %s s): %zu",
                 NumberText(slow["rate"].get<double>(), 3).c_str(),
                 NumberText(slow["mean_delay_s"].get<double>(), 3).c_str(), slow["injected"].size());
+  }
+  if (const nlohmann::json crashes = faults.value("crashes", nlohmann::json());
+      crashes.is_object()) {
+    std::printf("; crashes injected (rate %s, mean downtime %s s): %zu",
+                NumberText(crashes["rate"].get<double>(), 3).c_str(),
+                NumberText(crashes["mean_downtime_s"].get<double>(), 3).c_str(),
+                crashes["injected"].size());
   }
   std::printf("\n\nheld-out AUC on the same pupils (model %s):\n",
               report["config"]["model"].get<std::string>().c_str());
@@ -494,6 +505,18 @@ Runner AddSimulateCommand(CLI::App& app) {
                   "Mean of a slow school's delay in seconds (exponentially distributed); against\n"
                   "--round-timeout, a long one makes the school miss the stage")
       ->default_val(5)
+      ->check(CLI::Range(0.0, 3600.0))
+      ->group("Faults");
+  cmd->add_option("--crashes", o->scenario.crashes.rate,
+                  "Probability that a school crashes in a round, at a stage drawn as for\n"
+                  "--dropout (in process): it loses the round's secrets, is silent for\n"
+                  "--restart-after seconds, then restarts and takes part from the next round")
+      ->default_val(0)
+      ->check(CLI::Range(0.0, 1.0))
+      ->group("Faults");
+  cmd->add_option("--restart-after", o->restart_after_s,
+                  "Mean of a crashed school's downtime in seconds (exponentially distributed)")
+      ->default_val(10)
       ->check(CLI::Range(0.0, 3600.0))
       ->group("Faults");
   cmd->add_option("--byzantine", o->scenario.byzantine.fraction,

@@ -32,6 +32,7 @@ struct SimulateOptions {
   std::vector<std::string> model_options;  // KEY=VALUE
   std::string dropout_stage = "any";
   double straggler_delay_s = 5;
+  double restart_after_s = 10;
   std::string attack = "sign_flip";
   std::vector<std::string> strategy_options;  // KEY=VALUE
   std::string scenario_file;                  // --scenario: a TOML file the flags override

@@ -23,6 +23,7 @@ enum class MemberState : uint8_t { kIdle, kBusy, kDone };
 
 struct Member {
   std::unique_ptr<SessionDriver> driver;
+  std::unique_ptr<NodeSession> restarted;  // the session it came back with from its last crash
   std::atomic<MemberState> state{MemberState::kIdle};
   Status outcome;
 };
@@ -106,6 +107,16 @@ std::vector<Status> RunNodePool(const std::vector<PoolMember>& members,
       const MemberState state = m.state.load(std::memory_order_acquire);
       if (state == MemberState::kDone) ++done;
       if (state != MemberState::kIdle) continue;
+      if (Restartable* restartable = members[i].restartable) {
+        const TimePoint now = clock.Now();
+        if (restartable->Down(now)) continue;
+        if (std::unique_ptr<NodeSession> fresh = restartable->Restarted(now)) {
+          anything = true;
+          m.driver =
+              std::make_unique<SessionDriver>(*fresh, *members[i].transport, options.agent, now);
+          m.restarted = std::move(fresh);
+        }
+      }
       StatusOr<std::optional<protocol::Frame>> received = m.driver->transport().Receive(Duration{});
       const TimePoint now = clock.Now();
       Status failed = received.status();

@@ -14,6 +14,7 @@
 // behaves, to its coordinator, exactly like as many node agents.
 
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "core/clock.h"
@@ -24,9 +25,22 @@
 
 namespace cartable::node {
 
+// A member whose process may die and be started again (a simulation's crash faults). While it is
+// Down, the pool leaves it alone: nothing is received or sent for it. Restarted gives, once per
+// crash, the fresh session it comes back with (nothing of the old one survives but its data and
+// keys); the pool then serves that session from a first Hello, as a node agent started again.
+// Called by the dispatcher, never while a worker holds the member.
+class Restartable {
+ public:
+  virtual ~Restartable() = default;
+  virtual bool Down(TimePoint now) = 0;
+  virtual std::unique_ptr<NodeSession> Restarted(TimePoint now) = 0;
+};
+
 struct PoolMember {
   NodeSession* session;
   protocol::ClientTransport* transport;
+  Restartable* restartable = nullptr;  // null: the member never crashes
 };
 
 struct NodePoolOptions {

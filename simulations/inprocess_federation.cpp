@@ -108,6 +108,8 @@ InProcessOutcome RunInProcess(const coordinator::RunConfig& run,
   security.allow_plain_updates = !run.secagg.enabled;
   DropoutLog dropouts;
   DelayLog delays;
+  CrashLog crashes;
+  std::vector<CrashingSchool*> crashing(schools.size(), nullptr);
   std::atomic<size_t> tampered{0};
   const std::vector<bool> byzantine = ByzantineSchools(options.byzantine, schools.size());
   const std::vector<protocol::Stage> stages =
@@ -134,15 +136,26 @@ InProcessOutcome RunInProcess(const coordinator::RunConfig& run,
       connection = std::make_unique<DropoutTransport>(std::move(connection), options.dropout, i,
                                                       schools[i].name, stages, dropouts);
     }
-    clients.push_back(
-        std::make_unique<protocol::FaultyClientTransport>(std::move(connection), node_faults));
     security.identity = schools[i].identity;
     sessions.push_back(std::make_unique<node::NodeSession>(
         schools[i].name, std::move(schools[i].split), security, schools[i].attributes));
+    if (options.crashes.rate > 0) {
+      // It comes back on its data and keys, with nothing else of the session that died.
+      auto restart = [first = sessions.back().get(), security, attributes = schools[i].attributes] {
+        return std::make_unique<node::NodeSession>(first->name(), first->data(), security,
+                                                   attributes);
+      };
+      auto school = std::make_unique<CrashingSchool>(std::move(connection), options.crashes, i,
+                                                     schools[i].name, stages, crashes, restart);
+      crashing[i] = school.get();
+      connection = std::move(school);
+    }
+    clients.push_back(
+        std::make_unique<protocol::FaultyClientTransport>(std::move(connection), node_faults));
   }
   std::vector<node::PoolMember> members;
   for (size_t i = 0; i < schools.size(); ++i)
-    members.push_back({sessions[i].get(), clients[i].get()});
+    members.push_back({sessions[i].get(), clients[i].get(), crashing[i]});
   std::atomic<bool> stop{false};
   // Nodes that miss their Shutdown are stopped once the run has ended.
   std::thread pool([&] { node::RunNodePool(members, PoolOptions(stop, options)); });
@@ -164,6 +177,7 @@ InProcessOutcome RunInProcess(const coordinator::RunConfig& run,
   outcome.dropouts = InRunRounds(dropouts.Sorted(), round_of_attempt);
   outcome.tampered = tampered.load();
   outcome.delays = InRunRounds(delays.Sorted(), round_of_attempt);
+  outcome.crashes = InRunRounds(crashes.Sorted(), round_of_attempt);
   return outcome;
 }
 

@@ -40,6 +40,7 @@ struct InProcessOutcome {
   protocol::FaultCounts faults;  // summed over the coordinator's and every node's transport
   std::vector<InjectedDropout> dropouts;  // as options.dropout made them, by attempt then school
   std::vector<InjectedDelay> delays;      // as options.stragglers made them
+  std::vector<InjectedCrash> crashes;     // as options.crashes made them
   std::vector<std::string> byzantine;     // the schools options.byzantine made Byzantine
   size_t tampered = 0;                    // updates they tampered with
   size_t joined = 0;                      // schools that joined the run at all
@@ -63,6 +64,7 @@ struct InProcessOptions {
   // rate 0: none.
   DropoutPlan dropout;
   StragglerPlan stragglers;
+  CrashPlan crashes;        // rate 0: none
   ByzantinePlan byzantine;  // fraction 0: none
 };
 

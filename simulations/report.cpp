@@ -147,14 +147,19 @@ nlohmann::json ToJson(const ScenarioConfig& c) {
           {"transport", Transport(c)}};
 }
 
-nlohmann::json Faults(const DropoutPlan& dropout, const std::vector<InjectedDropout>& dropouts,
-                      const StragglerPlan& stragglers, const std::vector<InjectedDelay>& delays) {
-  if (dropout.rate <= 0 && stragglers.rate <= 0) return nullptr;
-  nlohmann::json faults = {{"dropout", nullptr}, {"stragglers", nullptr}};
+nlohmann::json Faults(const ScenarioConfig& config, const FederationResult& federation) {
+  const DropoutPlan& dropout = config.dropout;
+  const StragglerPlan& stragglers = config.stragglers;
+  const CrashPlan& crash_plan = config.crashes;
+  const ByzantinePlan& byzantine = config.byzantine;
+  if (dropout.rate <= 0 && stragglers.rate <= 0 && crash_plan.rate <= 0 && byzantine.fraction <= 0)
+    return nullptr;
+  const auto seconds = [](Duration d) { return std::chrono::duration<double>(d).count(); };
+  nlohmann::json faults = {{"dropout", nullptr}, {"stragglers", nullptr}, {"crashes", nullptr}};
   if (dropout.rate > 0) {
     nlohmann::json injected = nlohmann::json::array();
     std::map<std::string, size_t> by_stage;
-    for (const InjectedDropout& d : dropouts) {
+    for (const InjectedDropout& d : federation.dropouts) {
       const std::string stage = DropoutStageName(d.stage);
       injected.push_back(
           {{"round", d.round}, {"attempt", d.attempt}, {"school", d.school}, {"stage", stage}});
@@ -166,9 +171,8 @@ nlohmann::json Faults(const DropoutPlan& dropout, const std::vector<InjectedDrop
                          {"by_stage", by_stage}};
   }
   if (stragglers.rate > 0) {
-    const auto seconds = [](Duration d) { return std::chrono::duration<double>(d).count(); };
     nlohmann::json injected = nlohmann::json::array();
-    for (const InjectedDelay& d : delays) {
+    for (const InjectedDelay& d : federation.delays) {
       injected.push_back({{"round", d.round},
                           {"attempt", d.attempt},
                           {"school", d.school},
@@ -177,6 +181,25 @@ nlohmann::json Faults(const DropoutPlan& dropout, const std::vector<InjectedDrop
     faults["stragglers"] = {{"rate", stragglers.rate},
                             {"mean_delay_s", seconds(stragglers.mean_delay)},
                             {"injected", injected}};
+  }
+  if (crash_plan.rate > 0) {
+    nlohmann::json injected = nlohmann::json::array();
+    for (const InjectedCrash& c : federation.crashes) {
+      injected.push_back({{"round", c.round},
+                          {"attempt", c.attempt},
+                          {"school", c.school},
+                          {"stage", DropoutStageName(c.stage)},
+                          {"downtime_s", seconds(c.downtime)}});
+    }
+    faults["crashes"] = {{"rate", crash_plan.rate},
+                         {"mean_downtime_s", seconds(crash_plan.mean_downtime)},
+                         {"injected", injected}};
+  }
+  if (byzantine.fraction > 0) {
+    faults["byzantine"] = {{"fraction", byzantine.fraction},
+                           {"attack", AttackName(byzantine)},
+                           {"schools", federation.byzantine},
+                           {"tampered_updates", federation.tampered}};
   }
   return faults;
 }

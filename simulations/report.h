@@ -13,6 +13,7 @@
 #include "simulations/baselines.h"
 #include "simulations/scenario.h"
 #include "simulations/school_faults.h"
+#include "simulations/virtual_school.h"
 
 namespace cartable::simulations {
 
@@ -25,10 +26,10 @@ nlohmann::json Participation(size_t schools, const std::vector<coordinator::Roun
                              std::optional<size_t> joined = std::nullopt);
 nlohmann::json ToJson(const ScenarioConfig& config);
 // The faults a simulation injected: the dropout plan and every dropout it made (who, which round
-// and attempt, which stage) with counts by stage, and the straggler plan with every delay it made;
-// null without either plan.
-nlohmann::json Faults(const DropoutPlan& dropout, const std::vector<InjectedDropout>& dropouts,
-                      const StragglerPlan& stragglers, const std::vector<InjectedDelay>& delays);
+// and attempt, which stage) with counts by stage, the straggler plan with every delay it made, the
+// crash plan with every crash (who, where, how long down), and the Byzantine schools; null without
+// any plan.
+nlohmann::json Faults(const ScenarioConfig& config, const FederationResult& federation);
 
 // Writes `report` to path atomically (never a half-written file).
 Status WriteReport(const nlohmann::json& report, const std::filesystem::path& path);

@@ -168,6 +168,11 @@ std::string ParticipationChart(const json& report) {
                " (rate " + Fixed(NumberAt(slow, "rate"), 3) + ", mean delay " +
                Fixed(NumberAt(slow, "mean_delay_s"), 1) + " s).";
   }
+  if (const json& crashes = At(At(report, "faults"), "crashes"); crashes.is_object()) {
+    caption += " Crashes injected: " + std::to_string(Items(At(crashes, "injected")).size()) +
+               " (rate " + Fixed(NumberAt(crashes, "rate"), 3) + ", mean downtime " +
+               Fixed(NumberAt(crashes, "mean_downtime_s"), 1) + " s).";
+  }
   return Figure(BarChart({"Participation per round", "round", "schools"},
                          {{"answered", kAnswered}, {"asked, did not answer", kDropped}}, bars),
                 caption);

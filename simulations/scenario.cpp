@@ -334,6 +334,8 @@ StatusOr<FederationResult> RunFederation(
     options.dropout.seed = config.cohort.seed;
     options.stragglers = config.stragglers;
     options.stragglers.seed = config.cohort.seed;
+    options.crashes = config.crashes;
+    options.crashes.seed = config.cohort.seed;
     options.byzantine = config.byzantine;
     options.byzantine.seed = config.cohort.seed;
     options.byzantine.value_range = config.contribution.value_range;
@@ -343,6 +345,7 @@ StatusOr<FederationResult> RunFederation(
               std::move(outcome.model),
               std::move(outcome.dropouts),
               std::move(outcome.delays),
+              std::move(outcome.crashes),
               std::move(outcome.byzantine),
               outcome.tampered,
               outcome.joined};
@@ -369,16 +372,7 @@ nlohmann::json FederationReport(const ScenarioConfig& config, const models::Mode
   for (const auto& r : federation.records)
     report["rounds"].push_back(coordinator::RoundRecordJson(r));
   report["participation"] = Participation(schools, federation.records, federation.joined);
-  report["faults"] =
-      Faults(config.dropout, federation.dropouts, config.stragglers, federation.delays);
-  if (config.byzantine.fraction > 0) {
-    if (report["faults"].is_null())
-      report["faults"] = {{"dropout", nullptr}, {"stragglers", nullptr}};
-    report["faults"]["byzantine"] = {{"fraction", config.byzantine.fraction},
-                                     {"attack", AttackName(config.byzantine)},
-                                     {"schools", federation.byzantine},
-                                     {"tampered_updates", federation.tampered}};
-  }
+  report["faults"] = Faults(config, federation);
   // The last round's table by subgroup, small subgroups suppressed (null without --fairness, or
   // when the last round's evaluation failed).
   report["fairness"] = nullptr;
@@ -425,6 +419,20 @@ Status ValidateStragglers(const ScenarioConfig& c) {
   if (s.rate > 0 && c.mode != SimulationMode::kInProcess) {
     return InvalidArgumentError(
         "stragglers are injected in process only: add --mode inproc (or leave --mode auto)");
+  }
+  return Status::Ok();
+}
+
+Status ValidateCrashes(const ScenarioConfig& c) {
+  const CrashPlan& crashes = c.crashes;
+  if (!(crashes.rate >= 0 && crashes.rate <= 1))
+    return InvalidArgumentError("--crashes " + std::to_string(crashes.rate) +
+                                ": must be in [0, 1]");
+  if (crashes.mean_downtime < Duration::zero())
+    return InvalidArgumentError("--restart-after: a mean downtime cannot be negative");
+  if (crashes.rate > 0 && c.mode != SimulationMode::kInProcess) {
+    return InvalidArgumentError(
+        "crashes are injected in process only: add --mode inproc (or leave --mode auto)");
   }
   return Status::Ok();
 }
@@ -523,6 +531,7 @@ Status Validate(const ScenarioConfig& c) {
   if (c.min_group_pupils < 1) return InvalidArgumentError("min group pupils must be at least 1");
   CARTABLE_RETURN_IF_ERROR(ValidateDropout(c));
   CARTABLE_RETURN_IF_ERROR(ValidateStragglers(c));
+  CARTABLE_RETURN_IF_ERROR(ValidateCrashes(c));
   CARTABLE_RETURN_IF_ERROR(ValidateStrategy(c));
   if (c.mode == SimulationMode::kProcesses) {
     if (c.cohort.schools > kMaxProcessSchools) {

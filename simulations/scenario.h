@@ -88,6 +88,8 @@ struct ScenarioConfig {
   DropoutPlan dropout;
   // Slow schools (in process only; rate 0: none). Its seed is the cohort's.
   StragglerPlan stragglers;
+  // Schools that crash and restart (in process only; rate 0: none). Its seed is the cohort's.
+  CrashPlan crashes;
   // Byzantine schools (in process, without secure aggregation; fraction 0: none). Its seed is the
   // cohort's and its value range the contribution's.
   ByzantinePlan byzantine;

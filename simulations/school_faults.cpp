@@ -146,6 +146,66 @@ StatusOr<std::optional<protocol::Frame>> StragglerTransport::Receive(Duration ti
   return inner().Receive(timeout);
 }
 
+std::optional<std::pair<Stage, Duration>> CrashIn(const CrashPlan& plan, uint64_t school,
+                                                  uint32_t attempt,
+                                                  const std::vector<Stage>& stages) {
+  // The dropout draw, from a seed of its own: a school's crashes are not its dropouts.
+  const DropoutPlan when{plan.rate, std::nullopt, Mix(plan.seed ^ 0x6372617368ULL)};
+  const std::optional<Stage> stage = DropoutStage(when, school, attempt, stages);
+  if (!stage) return std::nullopt;
+  const double u = Uniform(plan.seed, school, attempt, 5);
+  const double seconds =
+      -std::log(1 - u) * std::chrono::duration<double>(plan.mean_downtime).count();
+  return std::pair{*stage,
+                   std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds))};
+}
+
+CrashingSchool::CrashingSchool(std::unique_ptr<protocol::ClientTransport> inner, CrashPlan plan,
+                               uint64_t school_index, std::string school, std::vector<Stage> stages,
+                               CrashLog& log,
+                               std::function<std::unique_ptr<node::NodeSession>()> restart,
+                               const Clock& clock)
+    : ForwardingTransport(std::move(inner)),
+      plan_(plan),
+      index_(school_index),
+      school_(std::move(school)),
+      stages_(std::move(stages)),
+      log_(log),
+      restart_(std::move(restart)),
+      clock_(clock) {}
+
+Status CrashingSchool::Send(std::string_view frame) {
+  if (down_until_) return Status::Ok();  // a dead process sends nothing
+  auto header = protocol::DecodeHeader(frame, protocol::kDefaultMaxPayloadBytes);
+  if (!header.ok() || header->type == protocol::MessageType::kHello ||
+      header->type == protocol::MessageType::kHeartbeat || header->round == 0 ||
+      crashed_in_ == header->round) {
+    return inner().Send(frame);
+  }
+  const auto crash = CrashIn(plan_, index_, header->round, stages_);
+  if (!crash || crash->first != header->stage) return inner().Send(frame);
+  crashed_in_ = header->round;
+  down_until_ = clock_.Now() + crash->second;
+  log_.Add({school_, header->round, 0, header->stage, crash->second});
+  return Status::Ok();
+}
+
+StatusOr<std::optional<protocol::Frame>> CrashingSchool::Receive(Duration timeout) {
+  if (down_until_) return std::optional<protocol::Frame>();
+  return inner().Receive(timeout);
+}
+
+std::unique_ptr<node::NodeSession> CrashingSchool::Restarted(TimePoint now) {
+  if (!down_until_ || now < *down_until_) return nullptr;
+  down_until_.reset();
+  // What reached the dead process is lost with it.
+  for (;;) {
+    auto lost = inner().Receive(Duration::zero());
+    if (!lost.ok() || !lost->has_value()) break;
+  }
+  return restart_();
+}
+
 Status ParseAttack(const std::string& text, ByzantinePlan& plan) {
   using Attack = ByzantinePlan::Attack;
   if (text == "sign_flip") {

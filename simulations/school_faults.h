@@ -16,6 +16,13 @@
 // mean `mean_delay`, as from a school whose machine or link is slow. Against the stage deadline, a
 // short delay costs time and a long one a dropped school.
 //
+// Crashes. In each attempt, each school crashes with probability `rate`, at its first message of
+// a stage drawn as for dropouts: its process dies, losing every secret of the round, sends nothing
+// (not even Heartbeats) and hears nothing until it restarts, after a downtime drawn from an
+// exponential law of mean `mean_downtime`. It then comes back as a node agent started again: a
+// fresh session on the same data and keys, which says Hello and, as the deployment's coordinator
+// lets a school that restarts, takes part from the next round on.
+//
 // Byzantine schools. A fixed share of the schools (the same in every round) tampers with the plain
 // update it sends (TrainResult): it flips the delta's sign, scales it, or adds Gaussian noise,
 // keeping every value within what the coordinator's checks admit (±r·ω, r the plan's value range),
@@ -31,6 +38,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -40,6 +48,7 @@
 
 #include "core/clock.h"
 #include "core/status.h"
+#include "node/node_pool.h"
 #include "protocol/messages.h"
 #include "protocol/transport.h"
 
@@ -153,6 +162,56 @@ struct InjectedDelay {
 };
 
 using DelayLog = FaultLog<InjectedDelay>;
+
+struct CrashPlan {
+  double rate = 0;  // probability that a school crashes in an attempt, in [0, 1]
+  Duration mean_downtime = std::chrono::seconds(10);
+  uint64_t seed = 1;
+};
+
+// One crash: who, in which attempt at which round, at which stage, and how long it stayed down.
+struct InjectedCrash {
+  std::string school;
+  uint32_t attempt = 0;
+  uint32_t round = 0;  // 0 until known
+  protocol::Stage stage = protocol::Stage::kTrain;
+  Duration downtime{};
+};
+
+using CrashLog = FaultLog<InjectedCrash>;
+
+// The stage at which `school` crashes in `attempt` under `plan` (nullopt: it does not), and how
+// long it then stays down.
+std::optional<std::pair<protocol::Stage, Duration>> CrashIn(
+    const CrashPlan& plan, uint64_t school, uint32_t attempt,
+    const std::vector<protocol::Stage>& stages);
+
+// A school's connection, and its life, under `plan`: frames pass unchanged until the school
+// crashes; then the frame it was sending and everything after are lost, and every frame sent to it
+// is thrown away, until its downtime has passed and the pool asks for it back (Restarted), which
+// `restart` makes: a fresh session on the school's data and keys. At most one crash per attempt.
+class CrashingSchool final : public ForwardingTransport, public node::Restartable {
+ public:
+  CrashingSchool(std::unique_ptr<protocol::ClientTransport> inner, CrashPlan plan,
+                 uint64_t school_index, std::string school, std::vector<protocol::Stage> stages,
+                 CrashLog& log, std::function<std::unique_ptr<node::NodeSession>()> restart,
+                 const Clock& clock = SystemClock::Get());
+  Status Send(std::string_view frame) override;
+  StatusOr<std::optional<protocol::Frame>> Receive(Duration timeout) override;
+  bool Down(TimePoint now) override { return down_until_ && now < *down_until_; }
+  std::unique_ptr<node::NodeSession> Restarted(TimePoint now) override;
+
+ private:
+  CrashPlan plan_;
+  uint64_t index_;
+  std::string school_;
+  std::vector<protocol::Stage> stages_;
+  CrashLog& log_;
+  std::function<std::unique_ptr<node::NodeSession>()> restart_;
+  const Clock& clock_;
+  std::optional<TimePoint> down_until_;  // set from a crash until the school is back
+  std::optional<uint32_t> crashed_in_;   // the last attempt it crashed in
+};
 
 struct ByzantinePlan {
   enum class Attack { kSignFlip, kScale, kNoise };

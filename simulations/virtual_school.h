@@ -40,6 +40,7 @@ struct FederationResult {
   std::vector<float> model;               // the final global parameters
   std::vector<InjectedDropout> dropouts;  // in process with a dropout plan: who dropped where
   std::vector<InjectedDelay> delays;      // in process with stragglers: who was slow, how much
+  std::vector<InjectedCrash> crashes;     // in process with crashes: who crashed, where, how long
   std::vector<std::string> byzantine;     // in process: the Byzantine schools
   size_t tampered = 0;                    // the updates they tampered with
   std::optional<size_t> joined;           // in process: the schools that joined at all

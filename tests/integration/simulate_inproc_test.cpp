@@ -112,6 +112,8 @@ TEST(SimulateInProcessTest, ChoicesThatCannotWorkAreRefusedBeforeAnythingRuns) {
            {{"--dropout", "0.2", "--mode", "processes"}, "in process only"},
            {{"--stragglers", "0.2", "--mode", "processes"}, "in process only"},
            {{"--stragglers", "1.5"}, "--stragglers"},
+           {{"--crashes", "0.2", "--mode", "processes"}, "in process only"},
+           {{"--crashes", "0.2", "--restart-after", "nan"}, "--restart-after: not a number"},
            {{"--byzantine", "0.2"}, "--secagg off"},
            {{"--strategy", "median"}, "--secagg off"},
            {{"--strategy", "best"}, "best"},
@@ -165,6 +167,51 @@ TEST(SimulateInProcessTest, SchoolsThatDropMidRoundAreRecordedWhereAndTheRunGoes
       << s.output;
   // The federated model still learnt.
   EXPECT_GT(s.report["federated"]["auc"].get<double>(), 0.6) << s.report["federated"];
+}
+
+// A crash study: a school that crashes loses its round (its secrets die with it) and, once
+// restarted, takes part again from a later round, as a node agent that restarts does. Every crash
+// made is in the report.
+TEST(SimulateInProcessTest, SchoolsThatCrashComeBackAfterRestartingAndTakePartAgain) {
+  testing::ScratchDir dir("cartable-simulate-crashes");
+  const Simulated s = Simulate(dir, "crashes",
+                               {"--schools", "8", "--rounds", "4", "--crashes", "0.25",
+                                "--restart-after", "0.5", "--round-timeout", "3"});
+  ASSERT_EQ(s.code, 0) << s.output;
+  EXPECT_EQ(s.report["config"]["mode"], "inproc") << "auto picks in process for --crashes";
+  EXPECT_EQ(s.report["outcome"]["rounds_completed"], 4);
+  const nlohmann::json& crashes = s.report["faults"]["crashes"];
+  ASSERT_TRUE(crashes.is_object()) << s.report.dump(2);
+  EXPECT_EQ(crashes["rate"], 0.25);
+  EXPECT_EQ(crashes["mean_downtime_s"], 0.5);
+  ASSERT_GE(crashes["injected"].size(), 2u) << "32 draws at 0.25";
+  const nlohmann::json& rounds = s.report["rounds"];
+  // The rounds after `round` in which `school` was asked and answered.
+  const auto answered_after = [&](const std::string& school, size_t round) {
+    int n = 0;
+    for (size_t r = round; r < rounds.size(); ++r) {
+      const auto& dropped = rounds[r]["dropped"];
+      if (rounds[r]["asked"] == 8 &&
+          std::find(dropped.begin(), dropped.end(), school) == dropped.end())
+        ++n;
+    }
+    return n;
+  };
+  int came_back = 0;
+  for (const auto& c : crashes["injected"]) {
+    const size_t r = c["round"].get<size_t>();
+    ASSERT_TRUE(r >= 1 && r <= 4) << c;
+    EXPECT_GT(c["downtime_s"].get<double>(), 0) << c;
+    if (r < 4) {
+      EXPECT_GE(answered_after(c["school"], r), 1) << c << "\n" << rounds.dump(2);
+      ++came_back;
+    }
+  }
+  EXPECT_GE(came_back, 1) << crashes.dump(2);
+  EXPECT_NE(s.output.find("crashes injected (rate 0.25, mean downtime 0.5 s)"), std::string::npos)
+      << s.output;
+  EXPECT_NE(testing::Slurp(dir.path() / "crashes" / "report.html").find("Crashes injected"),
+            std::string::npos);
 }
 
 // Half the schools dropping after sharing their keys is more than the threshold survives: round 1

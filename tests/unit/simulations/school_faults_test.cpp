@@ -172,6 +172,92 @@ TEST(StragglerTest, FramesHeldFromAnEarlierAttemptAreDiscardedOnceALaterOneBegin
   EXPECT_EQ(log.Sorted().size(), 2u);
 }
 
+TEST(CrashTest, SchoolsCrashAtTheRateWithExponentialDowntimesOfTheMeanAskedFor) {
+  const CrashPlan plan{0.2, std::chrono::seconds(8), 13};
+  int crashed = 0;
+  double total = 0;
+  const DropoutPlan dropouts{0.2, std::nullopt, 13};
+  int both = 0;
+  for (uint64_t school = 0; school < 200; ++school) {
+    for (uint32_t attempt = 1; attempt <= 100; ++attempt) {
+      const auto crash = CrashIn(plan, school, attempt, kSecureStages);
+      EXPECT_EQ(crash, CrashIn(plan, school, attempt, kSecureStages));
+      if (crash) {
+        ++crashed;
+        total += ToSeconds(crash->second);
+        if (DropoutStage(dropouts, school, attempt, kSecureStages)) ++both;
+      }
+    }
+  }
+  EXPECT_NEAR(crashed, 4000, 250);         // 0.2 of 20,000; a standard deviation of 57
+  EXPECT_NEAR(total / crashed, 8.0, 0.5);  // the mean of 4,000 exponentials: a deviation of 0.13
+  EXPECT_NEAR(both, 800, 120) << "crashes are drawn apart from dropouts of the same seed";
+}
+
+// A school that crashes loses what it was sending and everything after, heartbeats included, hears
+// nothing, and comes back once its downtime has passed: once, with a fresh session, and without
+// what was sent to it while it was down.
+TEST(CrashTest, ACrashedSchoolIsGoneUntilItsDowntimeThenComesBackOnceWithAFreshSession) {
+  protocol::InProcessNetwork network;
+  auto server = network.Serve().value();
+  ManualClock clock;
+  CrashLog log;
+  // Rate 1 with share the only stage: every attempt, the school crashes at its first ShareKeys.
+  const CrashPlan plan{1.0, std::chrono::seconds(4), 9};
+  const std::vector<Stage> share = {Stage::kShareKeys};
+  const Duration downtime = CrashIn(plan, 0, 1, share).value().second;
+  ASSERT_GT(downtime, Duration::zero());
+  int restarts = 0;
+  CrashingSchool school(
+      network.Connect(), plan, 0, "collège-3", share, log,
+      [&] {
+        ++restarts;
+        return std::make_unique<node::NodeSession>("collège-3", models::PupilSplit{});
+      },
+      clock);
+  ASSERT_TRUE(school.Send(FrameOf(0, protocol::Hello{"collège-3", {}})).ok());
+  const protocol::PeerId peer = server->Receive(std::chrono::seconds(1)).value()->peer;
+  for (const std::string& f :
+       {FrameOf(1, protocol::KeyAdvert{}), FrameOf(1, protocol::ShareKeys{}),
+        FrameOf(1, protocol::MaskedInput{}), FrameOf(1, protocol::Heartbeat{}),
+        FrameOf(0, protocol::Hello{"collège-3", {}})}) {
+    ASSERT_TRUE(school.Send(f).ok());
+  }
+  EXPECT_EQ(TypesArrived(*server),
+            (std::vector<protocol::MessageType>{protocol::MessageType::kKeyAdvert}));
+  const auto crashes = log.Sorted();
+  ASSERT_EQ(crashes.size(), 1u);
+  EXPECT_EQ(crashes[0].school, "collège-3");
+  EXPECT_EQ(crashes[0].attempt, 1u);
+  EXPECT_EQ(crashes[0].stage, Stage::kShareKeys);
+  EXPECT_EQ(crashes[0].downtime, downtime);
+
+  ASSERT_TRUE(server->Send(peer, FrameOf(1, protocol::Heartbeat{})).ok());
+  EXPECT_TRUE(school.Down(clock.Now()));
+  EXPECT_FALSE(school.Receive(Duration::zero()).value().has_value())
+      << "a dead process hears nothing";
+  clock.Advance(downtime - std::chrono::milliseconds(1));
+  EXPECT_TRUE(school.Down(clock.Now()));
+  EXPECT_EQ(school.Restarted(clock.Now()), nullptr);
+  EXPECT_EQ(restarts, 0);
+  clock.Advance(std::chrono::milliseconds(1));
+  EXPECT_FALSE(school.Down(clock.Now()));
+  const std::unique_ptr<node::NodeSession> fresh = school.Restarted(clock.Now());
+  ASSERT_NE(fresh, nullptr);
+  EXPECT_EQ(fresh->name(), "collège-3");
+  EXPECT_EQ(school.Restarted(clock.Now()), nullptr) << "once per crash";
+  EXPECT_EQ(restarts, 1);
+  EXPECT_FALSE(school.Receive(Duration::zero()).value().has_value())
+      << "what was sent to it while it was down is lost";
+
+  // Back: it talks again, and crashes at most once an attempt.
+  ASSERT_TRUE(school.Send(FrameOf(1, protocol::ShareKeys{})).ok());
+  ASSERT_TRUE(school.Send(FrameOf(2, protocol::ShareKeys{})).ok());
+  EXPECT_EQ(TypesArrived(*server),
+            (std::vector<protocol::MessageType>{protocol::MessageType::kShareKeys}));
+  EXPECT_EQ(log.Sorted().size(), 2u);
+}
+
 TEST(ByzantineTest, AttacksAreReadAndUnknownOnesRefusedSayingWhatThereIs) {
   ByzantinePlan plan;
   ASSERT_TRUE(ParseAttack("scale:-3", plan).ok());
