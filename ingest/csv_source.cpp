@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/files.h"
 #include "ingest/internal/text_reader.h"
 
 namespace cartable::ingest {
@@ -163,6 +164,27 @@ StatusOr<models::InteractionLog> LoadLongCsv(const std::filesystem::path& path,
     for (const Row& r : rows[p]) log.interactions.push_back({p, r.skill, r.correct, r.item});
   }
   return log;
+}
+
+Status WriteLongCsv(const models::InteractionLog& log, const std::filesystem::path& path) {
+  for (const std::string& key : log.pupil_keys) {
+    if (key.empty() || key.find_first_of(",\"\r\n") != std::string::npos) {
+      return InvalidArgumentError("pupil key '" + key + "' cannot be written to " + path.string() +
+                                  ": a csv pupil_id is non-empty, without commas, quotes or line "
+                                  "breaks");
+    }
+  }
+  std::string out = "pupil_id,timestamp,skill_id,correct\n";
+  std::vector<uint32_t> answered(log.num_pupils(), 0);
+  for (const models::Interaction& x : log.interactions) {
+    out.append(log.pupil_keys[x.pupil])
+        .append(",")
+        .append(std::to_string(answered[x.pupil]++))
+        .append(",")
+        .append(std::to_string(x.skill))
+        .append(x.correct != 0 ? ",1\n" : ",0\n");
+  }
+  return WriteFileAtomically(path, out);
 }
 
 }  // namespace cartable::ingest

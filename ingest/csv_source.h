@@ -27,4 +27,11 @@ bool IsCsvAttributeColumn(std::string_view column);
 StatusOr<models::InteractionLog> LoadLongCsv(const std::filesystem::path& path,
                                              const Pseudonymizer* pseudonymizer = nullptr);
 
+// Writes `log`'s answers in this format, pupil by pupil as the log holds them: pupil_id (the log's
+// pupil key, so pseudonyms stay pseudonyms), timestamp (each pupil's answers numbered in order),
+// skill_id and correct; items are left out. Read back, it gives the same answers in the same order.
+// Refuses a pupil key that is empty or holds a comma, a quote or a line break (the format has no
+// quoting), naming it; the file is written whole or not at all.
+Status WriteLongCsv(const models::InteractionLog& log, const std::filesystem::path& path);
+
 }  // namespace cartable::ingest

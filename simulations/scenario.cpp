@@ -56,6 +56,28 @@ StatusOr<Scores> OracleScores(const std::vector<SyntheticSchool>& cohort,
   return ScoresOf(p, y);
 }
 
+// A school's file read back through its node's own adapter, under its own key, and split as its
+// node splits it, so baselines see exactly what the node sees. The key is derived from the
+// scenario's seed, so that a simulation (whose split by pupil depends on the pseudonyms) is
+// reproducible; real nodes draw theirs at random.
+Status ReadBackAsItsNode(const ScenarioConfig& config, uint32_t num_skills,
+                         const std::string& advice, VirtualSchool& school) {
+  CARTABLE_RETURN_IF_ERROR(ingest::InsecureWriteSeededPseudonymKey(config.cohort.seed, school.name,
+                                                                   school.pseudonym_key));
+  CARTABLE_ASSIGN_OR_RETURN(ingest::Pseudonymizer pseudonymizer,
+                            ingest::Pseudonymizer::LoadOrCreate(school.pseudonym_key));
+  CARTABLE_ASSIGN_OR_RETURN(models::InteractionLog log,
+                            ingest::LoadLongCsv(school.csv, &pseudonymizer));
+  log.num_skills = num_skills;
+  log.num_items = 0;  // item ids are numbered per file: the federation's models use skills
+  school.split = models::SplitByPupil(log, config.test_fraction, config.cohort.seed);
+  if (school.split.train.size() == 0 || school.split.test.size() == 0) {
+    return FailedPreconditionError(school.name + " has no pupil on one side of the split; " +
+                                   advice);
+  }
+  return Status::Ok();
+}
+
 StatusOr<std::vector<VirtualSchool>> PrepareSchools(const ScenarioConfig& config,
                                                     const std::vector<SyntheticSchool>& cohort) {
   const auto data_dir = config.out_dir / "data";
@@ -66,24 +88,8 @@ StatusOr<std::vector<VirtualSchool>> PrepareSchools(const ScenarioConfig& config
   for (const SyntheticSchool& s : cohort) {
     VirtualSchool school{s.name, data_dir / (s.name + ".csv"), key_dir / (s.name + ".key"), {}};
     CARTABLE_RETURN_IF_ERROR(WriteLongCsv(s, school.csv));
-    // Derived from the scenario's seed, so that a simulation (whose split by pupil depends on the
-    // pseudonyms) is reproducible. Real nodes draw theirs at random.
-    CARTABLE_RETURN_IF_ERROR(
-        ingest::InsecureWriteSeededPseudonymKey(config.cohort.seed, s.name, school.pseudonym_key));
-    CARTABLE_ASSIGN_OR_RETURN(ingest::Pseudonymizer pseudonymizer,
-                              ingest::Pseudonymizer::LoadOrCreate(school.pseudonym_key));
-    // Read back through the node's own adapter and key, so baselines see exactly what the nodes
-    // see.
-    CARTABLE_ASSIGN_OR_RETURN(models::InteractionLog log,
-                              ingest::LoadLongCsv(school.csv, &pseudonymizer));
-    log.num_skills = static_cast<uint32_t>(config.cohort.skills);
-    log.num_items = 0;  // item ids are numbered per file: the federation's models use skills
-    school.split = models::SplitByPupil(log, config.test_fraction, config.cohort.seed);
-    if (school.split.train.size() == 0 || school.split.test.size() == 0) {
-      return FailedPreconditionError(s.name +
-                                     " has no pupil on one side of the split; raise "
-                                     "min_pupils or change test_fraction");
-    }
+    CARTABLE_RETURN_IF_ERROR(ReadBackAsItsNode(config, static_cast<uint32_t>(config.cohort.skills),
+                                               "raise min_pupils or change test_fraction", school));
     schools.push_back(std::move(school));
   }
   return schools;
@@ -226,6 +232,22 @@ StatusOr<std::vector<VirtualSchool>> PrepareDataSchools(const ScenarioConfig& co
                           attribute ? &*attribute : nullptr, key, attributes);
   }
   std::vector<VirtualSchool> schools;
+  if (config.mode != SimulationMode::kInProcess) {
+    // Node processes read their school's share from a file of its own, and split it themselves.
+    const auto data_dir = config.out_dir / "data";
+    CARTABLE_RETURN_IF_ERROR(EnsureDirectory(data_dir));
+    for (size_t s = 0; s < parts.size(); ++s) {
+      const std::string& name = partition.names[s];
+      VirtualSchool school{name, data_dir / (name + ".csv"), key_dir / (name + ".key"), {}};
+      CARTABLE_RETURN_IF_ERROR(ingest::WriteLongCsv(parts[s], school.csv));
+      CARTABLE_RETURN_IF_ERROR(ReadBackAsItsNode(
+          config, spec.num_skills, "change --test-fraction or the partition", school));
+      schools.push_back(std::move(school));
+    }
+    spdlog::info("{} pupils split {} into {} virtual schools, each in {}/SCHOOL.csv",
+                 log.num_pupils(), config.partition.text, schools.size(), data_dir.string());
+    return schools;
+  }
   for (size_t s = 0; s < parts.size(); ++s) {
     VirtualSchool school{partition.names[s], {}, key, {}, attributes};
     school.split = models::SplitByPupil(parts[s], config.test_fraction, config.cohort.seed);
@@ -504,8 +526,21 @@ Status Validate(const ScenarioConfig& c) {
     }
     CARTABLE_RETURN_IF_ERROR(models::CreateModel(ScenarioModel(c)).status());  // its options
   } else if (c.mode != SimulationMode::kInProcess) {
-    return InvalidArgumentError(
-        "a dataset split into virtual schools runs in process for now: add --mode inproc");
+    // Node processes read their share from an answer file of their own (ingest/csv_source.h).
+    if (input != models::ModelInput::kAnswers) {
+      return InvalidArgumentError("model '" + c.model.name +
+                                  "' reads pupil records, which node processes cannot be handed "
+                                  "one school's share of: add --mode inproc");
+    }
+    if (!c.test_data.empty()) {
+      return InvalidArgumentError(
+          "node processes hold out --test-fraction of their own pupils; a --test file is for "
+          "--mode inproc");
+    }
+    if (!c.fairness.empty()) {
+      return InvalidArgumentError(
+          "fairness by subgroup in a split dataset is computed in process: add --mode inproc");
+    }
   }
   if (c.mode == SimulationMode::kPools) {
     if (c.pools < 1) return InvalidArgumentError("pools must be at least 1");

@@ -423,6 +423,17 @@ TEST(SimulateRealDataTest, AnAnswerLogSplitsBySchoolColumnOrIidAndPupilsNeverStr
       {"--data", "csv:" + file.string(), "--partition", "iid", "--schools", "5", "--rounds", "2"});
   ASSERT_EQ(iid.code, 0) << iid.output;
   EXPECT_EQ(iid.report["participation"]["schools"], 5);
+  // In node processes, each school reads its share from a file of its own and splits it itself:
+  // what the nodes evaluate on is what the baselines are scored on.
+  const Simulated processes = Simulate(dir, "processes",
+                                       {"--data", "csv:" + file.string(), "--partition",
+                                        "by:school", "--rounds", "2", "--mode", "processes"});
+  ASSERT_EQ(processes.code, 0) << processes.output;
+  EXPECT_EQ(processes.report["config"]["mode"], "processes");
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "processes" / "data" / "school-north.csv"));
+  EXPECT_EQ(processes.report["rounds"][1]["evaluated_answers"],
+            processes.report["centralized"]["answers"])
+      << processes.report.dump(2);
   // Every pupil is in exactly one school: the held-out answers add up to the pooled ones.
   uint64_t held_out = 0;
   for (const auto& school : iid.report["local_only"]["per_school"])
@@ -434,7 +445,8 @@ TEST(SimulateRealDataTest, AnAnswerLogSplitsBySchoolColumnOrIidAndPupilsNeverStr
            {{"--partition", "dirichlet"}, "expected iid"},
            {{"--schools", "40"}, "fewer --schools"},
            {{"--model", "logistic"}, "no pupil records"},
-           {{"--mode", "processes"}, "--mode inproc"},
+           {{"--mode", "processes", "--test", "csv:" + file.string()}, "--mode inproc"},
+           {{"--mode", "processes", "--fairness", "group"}, "--mode inproc"},
            {{"--partition", "iid", "--schools", "2"}, "too small for secure aggregation"},
            {{"--partition", "iid", "--fairness", "favourite"}, "known: group, school"}}) {
     std::vector<std::string> argv = {"--data", "csv:" + file.string()};
@@ -486,6 +498,9 @@ TEST(SimulateRealDataTest, HeldOutPupilsFromTheirOwnFileAreTestedInTheSchoolOfTh
   int cases = 0;
   for (const auto& [args, expected] : std::vector<std::pair<std::vector<std::string>, std::string>>{
            {{"--test", "csv:" + test.string()}, "give it with --data"},
+           {{"--data", "oulad:" + kOuladSubset.string(), "--model", "logistic", "--mode",
+             "processes"},
+            "cannot be handed"},
            {{"--data", "csv:" + train.string(), "--test", "oulad:" + kOuladSubset.string(),
              "--partition", "iid", "--schools", "3"},
             "different kinds of data"},

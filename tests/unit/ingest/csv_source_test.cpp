@@ -198,3 +198,33 @@ TEST_F(CsvSourceTest, AByteOrderMarkBeforeTheHeaderIsIgnored) {
 }
 
 }  // namespace
+
+TEST_F(CsvSourceTest, AWrittenLogReadsBackAsTheSameAnswersInTheSameOrder) {
+  const fs::path path = Write("answers.csv",
+                              "correct,skill_id,timestamp,pupil_id\n"
+                              "1,3,20,bob\n"
+                              "0,1,5,alice\n"
+                              "0,2,10,bob\n"
+                              "1,0,2.5,alice\n");
+  const auto log = LoadLongCsv(path);
+  ASSERT_TRUE(log.ok()) << log.status();
+  const fs::path copy = path.parent_path() / "copy.csv";
+  ASSERT_TRUE(::cartable::ingest::WriteLongCsv(*log, copy).ok());
+  const auto again = LoadLongCsv(copy);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->pupil_keys, log->pupil_keys);
+  EXPECT_EQ(Answers(*again), Answers(*log));
+  EXPECT_EQ(again->num_skills, log->num_skills);
+}
+
+TEST_F(CsvSourceTest, APupilKeyTheFormatCannotHoldIsRefusedAndNothingWritten) {
+  InteractionLog log;
+  log.pupil_keys = {"ok", "a,b"};
+  log.num_skills = 1;
+  log.interactions = {{0, 0, 1, 0}, {1, 0, 0, 0}};
+  const fs::path path = Write("unused.csv", "").parent_path() / "refused.csv";
+  const auto written = ::cartable::ingest::WriteLongCsv(log, path);
+  ASSERT_FALSE(written.ok());
+  EXPECT_THAT(written.message(), AllOf(HasSubstr("'a,b'"), HasSubstr("refused.csv")));
+  EXPECT_FALSE(fs::exists(path));
+}
