@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -33,8 +34,9 @@ struct PoolOptions {
   int wait_s = 300;  // for pool.json, when a scheduler starts the pool before the simulation
 };
 
-// Most schools one pool hosts: each owns a ZeroMQ context (an I/O thread) and a connection.
-constexpr size_t kMaxSchoolsPerPool = 2000;
+// Most schools one pool hosts: each holds a connection (three sockets, four descriptors) in the
+// pool's one ZeroMQ context.
+constexpr size_t kMaxSchoolsPerPool = 4000;
 
 // pool.json in `from`, waited for up to `wait_s` seconds (the simulation writes it once it
 // listens).
@@ -62,7 +64,8 @@ struct Hosted {
 };
 
 StatusOr<Hosted> Host(const simulations::PoolManifest& m, const simulations::PoolSchool& school,
-                      const std::string& endpoint, const node::NodeSecurity& base) {
+                      const std::string& endpoint, const node::NodeSecurity& base,
+                      const std::shared_ptr<protocol::ZmqContext>& context) {
   CARTABLE_ASSIGN_OR_RETURN(ingest::Pseudonymizer pseudonymizer,
                             ingest::Pseudonymizer::LoadOrCreate(school.pseudonym_key));
   CARTABLE_ASSIGN_OR_RETURN(models::InteractionLog log,
@@ -75,9 +78,11 @@ StatusOr<Hosted> Host(const simulations::PoolManifest& m, const simulations::Poo
   Hosted hosted;
   hosted.session = std::make_unique<node::NodeSession>(
       school.name, models::SplitByPupil(log, m.test_fraction, m.split_seed), std::move(security));
-  CARTABLE_ASSIGN_OR_RETURN(
-      hosted.transport,
-      protocol::ZmqClientTransport::Open({endpoint, school.key, m.coordinator_key, !curve, {}}));
+  protocol::ZmqOptions options;
+  options.context = context;
+  CARTABLE_ASSIGN_OR_RETURN(hosted.transport,
+                            protocol::ZmqClientTransport::Open(
+                                {endpoint, school.key, m.coordinator_key, !curve, options}));
   return hosted;
 }
 
@@ -123,12 +128,17 @@ int RunPool(const PoolOptions& o) {
   if (manifest->coordinator_key.empty()) {
     spdlog::warn("the simulation runs without CURVE: nothing is encrypted or authenticated");
   }
-  RaiseFileLimit(share.size(), "cartable node pool");
+  RaiseFileLimit(4 * share.size(), "cartable node pool");
+  // One context for every school: an I/O thread per 500 schools (at most 4), not one each.
+  auto context = protocol::ZmqContext::Create(
+      static_cast<int>(std::clamp<size_t>((share.size() + 499) / 500, 1, 4)),
+      static_cast<int>(3 * share.size() + 16));
+  if (!context.ok()) return ReportFailure(context.status());
   std::vector<Hosted> hosted;
   hosted.reserve(share.size());
   for (size_t s : share) {
     const simulations::PoolSchool& school = manifest->schools[s];
-    auto one = Host(*manifest, school, endpoint, security);
+    auto one = Host(*manifest, school, endpoint, security, *context);
     if (!one.ok()) return ReportFailure(one.status().WithContext(school.name));
     hosted.push_back(std::move(one).value());
   }

@@ -123,14 +123,15 @@ struct ZmqServerTransport::Sockets {
 };
 
 struct ZmqClientTransport::Sockets {
-  explicit Sockets(const ZmqOptions& o)
+  Sockets(const ZmqOptions& o, std::shared_ptr<ZmqContext> shared)
       : options(o),
+        context(std::move(shared)),
         reassembler(o.max_frame_bytes,
                     std::make_shared<internal::FrameBufferPool>(o.max_frame_bytes)) {}
   ZmqOptions options;
   std::shared_ptr<internal::SendQueue> queue = std::make_shared<internal::SendQueue>();
-  zmq::context_t context{1};
-  zmq::socket_t dealer{context, zmq::socket_type::dealer};
+  std::shared_ptr<ZmqContext> context;  // outlives the sockets below, destroyed before it
+  zmq::socket_t dealer{context->get(), zmq::socket_type::dealer};
   std::optional<zmq::socket_t> monitor;  // handshake events, when CURVE is on
   std::optional<internal::HandshakeWatch> handshakes;
   internal::Reassembler reassembler;
@@ -310,9 +311,44 @@ StatusOr<std::optional<Delivery>> ZmqServerTransport::Receive(Duration timeout) 
   }
 }
 
+StatusOr<std::shared_ptr<ZmqContext>> ZmqContext::Create(int io_threads, int max_sockets) {
+  try {
+    auto context = std::make_unique<zmq::context_t>(io_threads);
+    context->set(zmq::ctxopt::max_sockets, max_sockets);
+    return std::shared_ptr<ZmqContext>(new ZmqContext(std::move(context)));
+  } catch (const zmq::error_t& e) {
+    return ZmqError("cannot make a context of " + std::to_string(io_threads) +
+                        " I/O thread(s) for " + std::to_string(max_sockets) + " sockets",
+                    e);
+  }
+}
+
+ZmqContext::ZmqContext(std::unique_ptr<zmq::context_t> context) : context_(std::move(context)) {}
+ZmqContext::~ZmqContext() = default;
+
+namespace {
+
+// The connection's context: the one its options share, or one of its own.
+StatusOr<std::shared_ptr<ZmqContext>> ContextFor(const ZmqOptions& options) {
+  if (options.context) return options.context;
+  return ZmqContext::Create(1, 1023);  // ZeroMQ's defaults
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<ZmqClientTransport::Sockets>> ZmqClientTransport::OpenSockets(
+    const ZmqOptions& options) {
+  CARTABLE_ASSIGN_OR_RETURN(std::shared_ptr<ZmqContext> context, ContextFor(options));
+  try {
+    return std::make_unique<Sockets>(options, std::move(context));
+  } catch (const zmq::error_t& e) {
+    return ZmqError("cannot open a node's socket (a shared context full?)", e);
+  }
+}
+
 StatusOr<std::unique_ptr<ZmqClientTransport>> ZmqClientTransport::Connect(
     const std::string& endpoint, const ZmqOptions& options) {
-  auto sockets = std::make_unique<Sockets>(options);
+  CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<Sockets> sockets, OpenSockets(options));
   try {
     ApplyClientOptions(sockets->dealer, options);
     sockets->dealer.connect(endpoint);
@@ -339,14 +375,15 @@ StatusOr<std::unique_ptr<ZmqClientTransport>> ZmqClientTransport::ConnectCurve(
   if (!IsZ85Key(server_public_key)) {
     return InvalidArgumentError("the coordinator's public key is not a 40-character Z85 key");
   }
-  auto sockets = std::make_unique<Sockets>(options);
+  CARTABLE_ASSIGN_OR_RETURN(std::unique_ptr<Sockets> sockets, OpenSockets(options));
   try {
     ApplyClientOptions(sockets->dealer, options);
     sockets->dealer.set(zmq::sockopt::curve_serverkey, server_public_key);
     sockets->dealer.set(zmq::sockopt::curve_publickey, client_keys.public_key);
     sockets->dealer.set(zmq::sockopt::curve_secretkey, client_keys.secret_key.z85());
-    const std::string monitor_endpoint =
-        "inproc://monitor-" + std::to_string(reinterpret_cast<uintptr_t>(sockets.get()));
+    // Unique in the process, hence in a context that many connections share.
+    static std::atomic<uint64_t> monitors{0};
+    const std::string monitor_endpoint = "inproc://monitor-" + std::to_string(++monitors);
     if (zmq_socket_monitor(sockets->dealer.handle(), monitor_endpoint.c_str(),
                            ZMQ_EVENT_CONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
                                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
@@ -355,7 +392,7 @@ StatusOr<std::unique_ptr<ZmqClientTransport>> ZmqClientTransport::ConnectCurve(
       return UnavailableError("cannot monitor the connection's handshake");
     }
     sockets->handshakes.emplace(endpoint);
-    sockets->monitor.emplace(sockets->context, zmq::socket_type::pair);
+    sockets->monitor.emplace(sockets->context->get(), zmq::socket_type::pair);
     sockets->monitor->set(zmq::sockopt::linger, 0);
     sockets->monitor->connect(monitor_endpoint);
     sockets->dealer.connect(endpoint);

@@ -2,7 +2,8 @@
 
 // ZeroMQ transports: a ROUTER socket bound by the coordinator, a DEALER socket per node. Frames
 // larger than `max_frame_bytes` are dropped by ZeroMQ itself (ZMQ_MAXMSGSIZE) before they reach any
-// decoder. Each object owns its context and socket; zmq errors never escape, they become Status.
+// decoder. Each object owns its socket and its context (or, for nodes, shares one: ZmqContext); zmq
+// errors never escape, they become Status.
 //
 // Security: BindCurve/ConnectCurve encrypt and authenticate every connection with CurveZMQ. The
 // server admits only clients whose public key is in its allow-list directory (reloaded on SIGHUP)
@@ -32,7 +33,31 @@
 #include "protocol/curve_keys.h"
 #include "protocol/transport.h"
 
+namespace zmq {
+class context_t;
+}
+
 namespace cartable::protocol {
+
+// A ZeroMQ context that many node connections of one process share (a node pool's schools): one
+// set of I/O threads and one socket table for all of them, where a connection of its own would
+// bring an I/O thread, a reaper thread and their descriptors each. It lives as long as the last
+// connection that holds it. Thread safe.
+class ZmqContext {
+ public:
+  // `io_threads` threads carry every connection's traffic (and, under CURVE, its encryption);
+  // `max_sockets` bounds the sockets open in it (a CURVE node connection takes three).
+  static StatusOr<std::shared_ptr<ZmqContext>> Create(int io_threads, int max_sockets);
+  ~ZmqContext();
+  ZmqContext(const ZmqContext&) = delete;
+  ZmqContext& operator=(const ZmqContext&) = delete;
+
+  zmq::context_t& get() { return *context_; }
+
+ private:
+  explicit ZmqContext(std::unique_ptr<zmq::context_t> context);
+  std::unique_ptr<zmq::context_t> context_;
+};
 
 struct ZmqOptions {
   // Largest frame accepted from a peer, whole or reassembled from chunks; larger ones are dropped.
@@ -59,6 +84,8 @@ struct ZmqOptions {
   // kQueueHeadroomBytes: one largest frame plus the small messages that follow it in a round. A
   // frame larger than the cap can never be sent.
   size_t max_queued_bytes_per_peer = 0;
+  // The context a node's connection opens its sockets in; null: a context of its own.
+  std::shared_ptr<ZmqContext> context;
   // How long a node's send may wait for room in its queue to the coordinator (ZMQ_SNDTIMEO); the
   // queue only fills when the coordinator stops reading.
   int send_timeout_ms = 5000;
@@ -156,6 +183,8 @@ class ZmqClientTransport final : public ClientTransport {
 
  private:
   struct Sockets;
+  // In the options' context, or one of its own; an error when the context has no room left.
+  static StatusOr<std::unique_ptr<Sockets>> OpenSockets(const ZmqOptions& options);
   explicit ZmqClientTransport(std::unique_ptr<Sockets> sockets);
   std::unique_ptr<Sockets> sockets_;
 };

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "core/subprocess.h"
 #include "protocol/allow_list.h"
@@ -233,6 +234,55 @@ TEST_F(CurveTransportTest, MalformedKeysAreRefusedWithTheFileName) {
   EXPECT_FALSE(IsZ85Key("short"));
   EXPECT_TRUE(IsZ85Key(node_->public_key));
   EXPECT_FALSE(ZmqClientTransport::ConnectCurve("tcp://127.0.0.1:1", *node_, "nope").ok());
+}
+
+// A node pool's schools share one context: each connection keeps its own key, handshake watch and
+// peer at the server, and the context outlives whichever of its holders goes first.
+TEST_F(CurveTransportTest, NodesSharingOneContextEachTalkUnderTheirOwnKey) {
+  const CurveKeyPair other = GenerateCurveKeyPair().value();
+  Allow("école-a", *node_);
+  Allow("école-b", other);
+  auto server =
+      ZmqServerTransport::BindCurve("tcp://127.0.0.1:*", *server_, dir_ / "allowed").value();
+  ZmqOptions options;
+  options.context = ZmqContext::Create(1, 16).value();
+  auto a =
+      ZmqClientTransport::ConnectCurve(server->endpoint(), *node_, server_->public_key, options)
+          .value();
+  auto b = ZmqClientTransport::ConnectCurve(server->endpoint(), other, server_->public_key, options)
+               .value();
+  options.context.reset();  // the connections hold it now
+  ASSERT_TRUE(a->Send("from a").ok());
+  ASSERT_TRUE(b->Send("from b").ok());
+  std::map<std::string, Delivery> by_identity;
+  for (int i = 0; i < 2; ++i) {
+    auto delivery = ServerReceives(*server, milliseconds(5000));
+    ASSERT_TRUE(delivery.has_value());
+    by_identity.emplace(delivery->identity, *delivery);
+  }
+  ASSERT_EQ(by_identity.size(), 2u);
+  EXPECT_EQ(by_identity.at("école-a").frame, "from a");
+  EXPECT_EQ(by_identity.at("école-b").frame, "from b");
+  ASSERT_TRUE(server->Send(by_identity.at("école-b").peer, "to b").ok());
+  a.reset();  // one school leaves; the other's connection, in the same context, goes on
+  auto reply = b->Receive(milliseconds(5000));
+  ASSERT_TRUE(reply.ok() && reply->has_value()) << reply.status();
+  EXPECT_EQ(**reply, "to b");
+}
+
+// A context too small for another connection refuses it with an error, not a crash.
+TEST_F(CurveTransportTest, AFullSharedContextRefusesAnotherConnection) {
+  Allow("node", *node_);
+  auto server =
+      ZmqServerTransport::BindCurve("tcp://127.0.0.1:*", *server_, dir_ / "allowed").value();
+  ZmqOptions options;
+  options.context = ZmqContext::Create(1, 4).value();
+  auto first =
+      ZmqClientTransport::ConnectCurve(server->endpoint(), *node_, server_->public_key, options);
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto second =
+      ZmqClientTransport::ConnectCurve(server->endpoint(), *node_, server_->public_key, options);
+  ASSERT_FALSE(second.ok());
 }
 
 }  // namespace
