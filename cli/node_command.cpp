@@ -255,7 +255,7 @@ key = "keys/NAME.key"            # send keys/NAME.pub to the coordinator's opera
 pseudonym_key = "state/pseudonym.key"  # keep it: pupils keep their pseudonyms across runs
 
 [data]
-source = "csv:data/answers.csv"  # FORMAT:PATH: csv, kt3, pykt, xapi, oulad (docs/data-formats.md)
+source = "csv:data/answers.csv"  # FORMAT:PATH: csv, kt3, pykt, xapi, oulad, records (docs/data-formats.md)
 test_fraction = 0.2              # pupils held out to evaluate each round's model
 split_seed = 0
 # attributes = ["gender", "age_band"]  # pupil attributes a run may break its evaluation down by
@@ -548,7 +548,7 @@ Runner AddNodeCommand(CLI::App& app) {
   cmd->add_option("--data", o->data,
                   "This establishment's data as FORMAT:PATH: csv "
                   "(pupil_id,timestamp,skill_id,item_id,correct),\n"
-                  "kt3, pykt, xapi (JSON lines) or oulad:DIR (see docs/data-formats.md)");
+                  "kt3, pykt, xapi (JSON lines), oulad:DIR or records (see docs/data-formats.md)");
   cmd->add_option("--attributes", o->attributes,
                   "Pupil attributes of --data a run may break its evaluation down by (fairness),\n"
                   "e.g. gender,age_band for oulad or group for csv and xapi; only securely\n"

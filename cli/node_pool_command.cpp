@@ -69,7 +69,7 @@ StatusOr<Hosted> Host(const simulations::PoolManifest& m, const simulations::Poo
   CARTABLE_ASSIGN_OR_RETURN(ingest::Pseudonymizer pseudonymizer,
                             ingest::Pseudonymizer::LoadOrCreate(school.pseudonym_key));
   CARTABLE_ASSIGN_OR_RETURN(models::InteractionLog log,
-                            ingest::LoadData("csv:" + school.csv.string(), &pseudonymizer));
+                            ingest::LoadData(school.data, &pseudonymizer));
   node::NodeSecurity security = base;
   const bool curve = !school.key.empty();
   if (curve) {

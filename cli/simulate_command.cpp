@@ -406,9 +406,10 @@ Runner AddSimulateCommand(CLI::App& app) {
   cmd->add_option("--model", o->scenario.model.name,
                   "Model every school trains (answers models: " + known + ")")
       ->default_val("pfa");
-  cmd->add_option("--data", o->scenario.data,
-                  "A real dataset FORMAT:PATH (csv, kt3, pykt, xapi, oulad) split into virtual\n"
-                  "schools by --partition, instead of the synthetic cohort")
+  cmd->add_option(
+         "--data", o->scenario.data,
+         "A real dataset FORMAT:PATH (csv, kt3, pykt, xapi, oulad, records) split into virtual\n"
+         "schools by --partition, instead of the synthetic cohort")
       ->group("Real data");
   cmd->add_option("--test", o->scenario.test_data,
                   "Held-out pupils from their own file FORMAT:PATH (same format and columns as\n"

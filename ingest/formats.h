@@ -8,6 +8,7 @@
 //   pykt   pyKT sequence files                                 ingest/pykt_source.h
 //   xapi   xAPI statements, one JSON object per line           ingest/xapi_source.h
 //   oulad  OULAD tables; PATH is DIR or DIR?cutoff=DAYS        ingest/oulad_source.h
+//   records  pupil records, one per line: pupil_id,outcome,…    ingest/records_csv_source.h
 // docs/data-formats.md describes each. Stateless; safe to call from several threads.
 
 #include <string>

@@ -30,7 +30,7 @@ Status WritePoolManifest(const PoolManifest& m, const std::filesystem::path& pat
   json schools = json::array();
   for (const PoolSchool& s : m.schools) {
     schools.push_back({{"name", s.name},
-                       {"csv", s.csv.string()},
+                       {"data", s.data},
                        {"pseudonym_key", s.pseudonym_key.string()},
                        {"key", s.key.string()}});
   }
@@ -81,17 +81,16 @@ StatusOr<PoolManifest> ReadPoolManifest(const std::filesystem::path& path) {
     const std::string at = where + ": schools[" + std::to_string(i) + "]";
     PoolSchool school;
     CARTABLE_ASSIGN_OR_RETURN(school.name, Field<std::string>(s, "name", at));
-    CARTABLE_ASSIGN_OR_RETURN(std::string csv, Field<std::string>(s, "csv", at));
+    CARTABLE_ASSIGN_OR_RETURN(school.data, Field<std::string>(s, "data", at));
     CARTABLE_ASSIGN_OR_RETURN(std::string pseudonym_key,
                               Field<std::string>(s, "pseudonym_key", at));
     CARTABLE_ASSIGN_OR_RETURN(std::string key, Field<std::string>(s, "key", at));
-    if (school.name.empty() || csv.empty() || pseudonym_key.empty()) {
-      return InvalidArgumentError(at + ": name, csv and pseudonym_key must not be empty");
+    if (school.name.empty() || school.data.empty() || pseudonym_key.empty()) {
+      return InvalidArgumentError(at + ": name, data and pseudonym_key must not be empty");
     }
     if (key.empty() != m.coordinator_key.empty()) {
       return InvalidArgumentError(at + ": a key for each school goes with the coordinator's");
     }
-    school.csv = csv;
     school.pseudonym_key = pseudonym_key;
     school.key = key;
     m.schools.push_back(std::move(school));

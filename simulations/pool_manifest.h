@@ -19,7 +19,7 @@ namespace cartable::simulations {
 
 struct PoolSchool {
   std::string name;
-  std::filesystem::path csv;            // its answers, long CSV
+  std::string data;  // its share, FORMAT:PATH (csv or records), as a node's --data
   std::filesystem::path pseudonym_key;  // as a node's --pseudonym-key
   std::filesystem::path key;            // its CURVE secret key (empty without CURVE)
 };

@@ -58,7 +58,7 @@ std::vector<std::string> NodeCommand(const coordinator::RunConfig& run,
                                       "--coordinator",
                                       endpoint,
                                       "--data",
-                                      "csv:" + school.csv.string(),
+                                      school.format + ":" + school.file.string(),
                                       "--name",
                                       school.name,
                                       "--test-fraction",
@@ -100,7 +100,7 @@ Status WriteManifest(const coordinator::RunConfig& run, const ProcessFederationO
   manifest.tolerate_corrupt = run.secagg.tolerate_corrupt;
   for (const VirtualSchool& school : schools) {
     manifest.schools.push_back(
-        {school.name, std::filesystem::absolute(school.csv),
+        {school.name, school.format + ":" + std::filesystem::absolute(school.file).string(),
          std::filesystem::absolute(school.pseudonym_key),
          keys ? std::filesystem::absolute(keys->node_key(school.name)) : std::filesystem::path()});
   }

@@ -24,6 +24,7 @@
 #include "ingest/formats.h"
 #include "ingest/pseudonymizer.h"
 #include "ingest/pupil_attributes.h"
+#include "ingest/records_csv_source.h"
 #include "models/fairness_json.h"
 #include "simulations/inprocess_federation.h"
 #include "simulations/partition.h"
@@ -66,12 +67,13 @@ Status ReadBackAsItsNode(const ScenarioConfig& config, uint32_t num_skills,
                                                                    school.pseudonym_key));
   CARTABLE_ASSIGN_OR_RETURN(ingest::Pseudonymizer pseudonymizer,
                             ingest::Pseudonymizer::LoadOrCreate(school.pseudonym_key));
-  CARTABLE_ASSIGN_OR_RETURN(models::InteractionLog log,
-                            ingest::LoadLongCsv(school.csv, &pseudonymizer));
+  CARTABLE_ASSIGN_OR_RETURN(
+      models::InteractionLog log,
+      ingest::LoadData(school.format + ":" + school.file.string(), &pseudonymizer));
   log.num_skills = num_skills;
   log.num_items = 0;  // item ids are numbered per file: the federation's models use skills
   school.split = models::SplitByPupil(log, config.test_fraction, config.cohort.seed);
-  if (school.split.train.size() == 0 || school.split.test.size() == 0) {
+  if (school.split.train.num_pupils() == 0 || school.split.test.num_pupils() == 0) {
     return FailedPreconditionError(school.name + " has no pupil on one side of the split; " +
                                    advice);
   }
@@ -87,7 +89,7 @@ StatusOr<std::vector<VirtualSchool>> PrepareSchools(const ScenarioConfig& config
   CARTABLE_RETURN_IF_ERROR(EnsureDirectory(key_dir));
   for (const SyntheticSchool& s : cohort) {
     VirtualSchool school{s.name, data_dir / (s.name + ".csv"), key_dir / (s.name + ".key"), {}};
-    CARTABLE_RETURN_IF_ERROR(WriteLongCsv(s, school.csv));
+    CARTABLE_RETURN_IF_ERROR(WriteLongCsv(s, school.file));
     CARTABLE_RETURN_IF_ERROR(ReadBackAsItsNode(config, static_cast<uint32_t>(config.cohort.skills),
                                                "raise min_pupils or change test_fraction", school));
     schools.push_back(std::move(school));
@@ -236,10 +238,13 @@ StatusOr<std::vector<VirtualSchool>> PrepareDataSchools(const ScenarioConfig& co
     // Node processes read their school's share from a file of its own, and split it themselves.
     const auto data_dir = config.out_dir / "data";
     CARTABLE_RETURN_IF_ERROR(EnsureDirectory(data_dir));
+    const bool records = input == models::ModelInput::kPupilRecords;
     for (size_t s = 0; s < parts.size(); ++s) {
       const std::string& name = partition.names[s];
       VirtualSchool school{name, data_dir / (name + ".csv"), key_dir / (name + ".key"), {}};
-      CARTABLE_RETURN_IF_ERROR(ingest::WriteLongCsv(parts[s], school.csv));
+      school.format = records ? "records" : "csv";
+      CARTABLE_RETURN_IF_ERROR(records ? ingest::WriteRecordsCsv(parts[s], school.file)
+                                       : ingest::WriteLongCsv(parts[s], school.file));
       CARTABLE_RETURN_IF_ERROR(ReadBackAsItsNode(
           config, spec.num_skills, "change --test-fraction or the partition", school));
       schools.push_back(std::move(school));
@@ -526,12 +531,8 @@ Status Validate(const ScenarioConfig& c) {
     }
     CARTABLE_RETURN_IF_ERROR(models::CreateModel(ScenarioModel(c)).status());  // its options
   } else if (c.mode != SimulationMode::kInProcess) {
-    // Node processes read their share from an answer file of their own (ingest/csv_source.h).
-    if (input != models::ModelInput::kAnswers) {
-      return InvalidArgumentError("model '" + c.model.name +
-                                  "' reads pupil records, which node processes cannot be handed "
-                                  "one school's share of: add --mode inproc");
-    }
+    // Node processes read their share from a file of their own (ingest/csv_source.h for answers,
+    // ingest/records_csv_source.h for pupil records).
     if (!c.test_data.empty()) {
       return InvalidArgumentError(
           "node processes hold out --test-fraction of their own pupils; a --test file is for "

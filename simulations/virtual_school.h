@@ -21,12 +21,13 @@ namespace cartable::simulations {
 
 struct VirtualSchool {
   std::string name;
-  std::filesystem::path csv;            // its answers, as its node process reads them
+  std::filesystem::path file;           // its data, as its node process reads them (`format`)
   std::filesystem::path pseudonym_key;  // the school's own; the simulation holds every school's
   models::PupilSplit split;
   // Its pupils' attributes for fairness by subgroup (null: none); shared by the schools of one
   // dataset, whose pupil keys never collide.
   std::shared_ptr<const models::PupilAttributes> attributes;
+  std::string format = "csv";  // of `file`: csv (answers) or records (pupil records)
 };
 
 // Hears each completed round with the global model it produced.

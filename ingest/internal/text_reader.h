@@ -1,7 +1,7 @@
 #pragma once
 
-// Pieces shared by the text adapters (csv, kt3, pykt, xapi, oulad): a line reader that refuses
-// over-long lines, quoted CSV records and tables with named columns, strict number parsing,
+// Pieces shared by the text adapters (csv, kt3, pykt, xapi, oulad, records): a line reader that
+// refuses over-long lines, quoted CSV records and tables with named columns, strict number parsing,
 // quoting of hostile bytes for error messages, ISO 8601 times, dense ids, and the builder that
 // groups answers by pupil and orders them in time. Only the adapters of ingest/ use it. Plain
 // values, not thread safe.

@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!read.ok()) return 0;
   if (read->schools.empty() || read->endpoint.empty()) std::abort();
   for (const auto& school : read->schools) {
-    if (school.name.empty() || school.csv.empty() || school.pseudonym_key.empty()) std::abort();
+    if (school.name.empty() || school.data.empty() || school.pseudonym_key.empty()) std::abort();
     if (school.key.empty() != read->coordinator_key.empty()) std::abort();
   }
   return 0;

@@ -397,6 +397,27 @@ TEST(SimulateRealDataTest, OuladByRegionFederatedLandsNearThePooledBaseline) {
 }
 
 // A knowledge-tracing answer log with a school column, split by it and IID.
+// Pupil records (OULAD) in node pools: each school's share goes to a records file of its own, which
+// its node reads and splits itself, and the nodes evaluate on exactly the baselines' pupils.
+TEST(SimulateRealDataTest, OuladRecordsRunInNodePoolsEachOnItsOwnShare) {
+  testing::ScratchDir dir("cartable-simulate-oulad-pools");
+  const Simulated s =
+      Simulate(dir, "pools",
+               {"--data", "oulad:" + kOuladSubset.string(), "--partition", "by:region", "--model",
+                "logistic", "--mode", "pools", "--pools", "2", "--rounds", "2"});
+  ASSERT_EQ(s.code, 0) << s.output;
+  EXPECT_EQ(s.report["config"]["mode"], "pools");
+  ASSERT_GE(s.report["local_only"]["per_school"].size(), 10u);
+  EXPECT_EQ(s.report["rounds"][1]["evaluated_answers"], s.report["centralized"]["answers"])
+      << s.report.dump(2);
+  const std::string share = testing::Slurp(dir.path() / "pools" / "data" / "region-Wales.csv");
+  EXPECT_EQ(share.rfind("pupil_id,outcome,gender_male,", 0), 0u) << share.substr(0, 200);
+  EXPECT_LT(std::abs(s.report["federated"]["auc"].get<double>() -
+                     s.report["centralized"]["auc"].get<double>()),
+            0.05)
+      << s.report.dump(2);
+}
+
 TEST(SimulateRealDataTest, AnAnswerLogSplitsBySchoolColumnOrIidAndPupilsNeverStraddle) {
   testing::ScratchDir dir("cartable-simulate-csv");
   std::string csv = "pupil_id,skill_id,correct,school\n";
@@ -499,8 +520,8 @@ TEST(SimulateRealDataTest, HeldOutPupilsFromTheirOwnFileAreTestedInTheSchoolOfTh
   for (const auto& [args, expected] : std::vector<std::pair<std::vector<std::string>, std::string>>{
            {{"--test", "csv:" + test.string()}, "give it with --data"},
            {{"--data", "oulad:" + kOuladSubset.string(), "--model", "logistic", "--mode",
-             "processes"},
-            "cannot be handed"},
+             "processes", "--test", "oulad:" + kOuladSubset.string()},
+            "--mode inproc"},
            {{"--data", "csv:" + train.string(), "--test", "oulad:" + kOuladSubset.string(),
              "--partition", "iid", "--schools", "3"},
             "different kinds of data"},

@@ -39,7 +39,7 @@ PoolManifest Example() {
   m.allow_plain_updates = true;
   m.tolerate_corrupt = 0.1;
   for (const char* name : {"ecole-01", "college-02", "lycee-03"}) {
-    m.schools.push_back({name, std::string("/run/data/") + name + ".csv",
+    m.schools.push_back({name, std::string("csv:/run/data/") + name + ".csv",
                          std::string("/run/pseudonym-keys/") + name + ".key",
                          std::string("/run/keys/nodes/") + name + ".key"});
   }
@@ -61,7 +61,7 @@ TEST(PoolManifestTest, ReadsBackWhatWasWritten) {
   EXPECT_EQ(read->tolerate_corrupt, 0.1);
   ASSERT_EQ(read->schools.size(), 3u);
   EXPECT_EQ(read->schools[1].name, "college-02");
-  EXPECT_EQ(read->schools[1].csv, "/run/data/college-02.csv");
+  EXPECT_EQ(read->schools[1].data, "csv:/run/data/college-02.csv");
   EXPECT_EQ(read->schools[2].key, "/run/keys/nodes/lycee-03.key");
 }
 
@@ -82,13 +82,13 @@ TEST(PoolManifestTest, ABrokenManifestIsRefusedNamingTheFileAndTheField) {
             "\"schools\" must be a non-empty array"},
            {R"({"endpoint": "tcp://h:1", "coordinator_key": "", "roster": "", "test_fraction": 0.2,
                 "split_seed": 1, "allow_plain_updates": false, "tolerate_corrupt": 0,
-                "schools": [{"name": "a", "csv": "a.csv", "pseudonym_key": "a.key",
+                "schools": [{"name": "a", "data": "csv:a.csv", "pseudonym_key": "a.key",
                              "key": "a.secret"}]})",
             "schools[0]: a key for each school goes with the coordinator's"},
            {R"({"endpoint": "tcp://h:1", "coordinator_key": "", "roster": "", "test_fraction": 0.2,
                 "split_seed": 1, "allow_plain_updates": false, "tolerate_corrupt": 0,
-                "schools": [{"name": "a", "csv": "", "pseudonym_key": "a.key", "key": ""}]})",
-            "schools[0]: name, csv and pseudonym_key must not be empty"}}) {
+                "schools": [{"name": "a", "data": "", "pseudonym_key": "a.key", "key": ""}]})",
+            "schools[0]: name, data and pseudonym_key must not be empty"}}) {
     ASSERT_TRUE(WriteFileAtomically(path, text).ok());
     const Status s = ReadPoolManifest(path).status();
     EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << text;
