@@ -175,13 +175,17 @@ StatusOr<node::NodeSecurity> Security(const NodeOptions& o) {
     auto ledger = node::PrivacyLedger::Open(o.privacy_ledger);
     if (!ledger.ok()) return ledger.status().WithContext("the node's privacy ledger");
     security.ledger = std::move(ledger).value();
-    spdlog::info("privacy ledger: {} (ε spent in {}: {})", o.privacy_ledger,
-                 security.ledger->CurrentSchoolYear(),
-                 NumberText(security.ledger->SpentIn(security.ledger->CurrentSchoolYear()), 3));
-  } else if (o.plan_policy.max_epsilon_per_year > 0) {
+    const std::string year = security.ledger->CurrentSchoolYear();
+    spdlog::info("privacy ledger: {} (ε spent in {}: {} per pupil, {} for the establishment)",
+                 o.privacy_ledger, year, NumberText(security.ledger->SpentIn(year), 3),
+                 NumberText(security.ledger->SpentIn(year, node::PrivacyUnit::kEstablishment), 3));
+  } else if (o.plan_policy.max_epsilon_per_year > 0 ||
+             o.plan_policy.max_establishment_epsilon_per_year > 0) {
     return InvalidArgumentError(
-        "[policy] max_epsilon_per_year needs a privacy ledger to keep it ([privacy] ledger or "
-        "--privacy-ledger)");
+        std::string("[policy] ") +
+        (o.plan_policy.max_epsilon_per_year > 0 ? "max_epsilon_per_year"
+                                                : "max_establishment_epsilon_per_year") +
+        " needs a privacy ledger to keep it ([privacy] ledger or --privacy-ledger)");
   }
   return security;
 }
@@ -278,6 +282,7 @@ allow_plain_updates = false      # never send an update or evaluation figures in
 # max_delta = 1e-5
 # max_dp_steps = 100000          # DP-SGD steps a round at most (the default)
 # max_establishment_epsilon = 8  # ε per run for the school itself; a cap requires DP per establishment
+# max_establishment_epsilon_per_year = 16  # the school's ε of a school year, by the privacy ledger
 # Whom this node may serve and what it may read, whatever [coordinator] key, [data] source or a
 # flag says: public keys as in the coordinator's .pub file; FORMAT:PATH, a PATH ending in / covering
 # the files under it.
@@ -384,7 +389,10 @@ int Check(const NodeOptions& o) {
       if (opened.ok()) {
         const std::string year = (*opened)->CurrentSchoolYear();
         ledger = o.privacy_ledger + ": " + std::to_string((*opened)->entries().size()) +
-                 " charge(s); ε spent in " + year + ": " + NumberText((*opened)->SpentIn(year), 3);
+                 " charge(s); ε spent in " + year + ": " + NumberText((*opened)->SpentIn(year), 3) +
+                 " per pupil, " +
+                 NumberText((*opened)->SpentIn(year, node::PrivacyUnit::kEstablishment), 3) +
+                 " for the establishment";
       } else if (opened.status().code() == StatusCode::kFailedPrecondition) {
         ledger = o.privacy_ledger + ": in use by the running agent";
       } else {

@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <optional>
 
 #include "core/check.h"
 #include "core/number_text.h"
 #include "core/printable.h"
 #include "exchange/contribution.h"
+#include "exchange/establishment_dp_wire.h"
 #include "exchange/evaluation_wire.h"
 #include "exchange/model_wire.h"
 #include "exchange/pupil_dp_wire.h"
@@ -231,63 +234,121 @@ Status NodeSession::Declines(const protocol::TrainRequest& request) const {
   return Status::Ok();
 }
 
+namespace {
+
+// What a run asks of one unit's budget before a training: `epsilon_of(n)`, the ε of its first n
+// trainings, for `trainings` of them, against a yearly cap (0: none).
+struct BudgetAsk {
+  PrivacyUnit unit;
+  uint32_t trainings;
+  double delta;
+  double yearly_cap;
+  std::function<StatusOr<double>(uint32_t)> epsilon_of;
+};
+
+// The ε to record for `ask` (nullopt: covered already), or PERMISSION_DENIED when it would break
+// the yearly cap or the run's parameters changed since they were charged.
+StatusOr<std::optional<double>> StillOwed(const PrivacyLedger& ledger, uint64_t run_id,
+                                          const std::string& plan, uint32_t attempt,
+                                          const BudgetAsk& ask) {
+  const char* who = ask.unit == PrivacyUnit::kPupil ? "each pupil" : "the establishment";
+  const PrivacyLedger::RunCharge charged = ledger.Charged(run_id, plan, ask.unit);
+  if (charged.trainings > 0) {
+    CARTABLE_ASSIGN_OR_RETURN(const double covered, ask.epsilon_of(charged.trainings));
+    if (covered > charged.epsilon * (1 + 1e-9)) {
+      return PermissionDeniedError(
+          "the run's privacy parameters changed since the node agreed to "
+          "it (ε " +
+          NumberText(charged.epsilon) + " charged to " + who + ", " + NumberText(covered) +
+          " now)");
+    }
+    if (attempt <= charged.trainings) return std::optional<double>();
+  }
+  CARTABLE_ASSIGN_OR_RETURN(const double total, ask.epsilon_of(ask.trainings));
+  const double more = std::max(0.0, total - charged.epsilon);
+  const std::string year = ledger.CurrentSchoolYear();
+  const double spent = ledger.SpentIn(year, ask.unit);
+  if (ask.yearly_cap > 0 && !(spent + more <= ask.yearly_cap)) {
+    return PermissionDeniedError(
+        "the policy of this establishment allows ε up to " + NumberText(ask.yearly_cap) +
+        " per school year for " + who + "; " + NumberText(spent, 3) + " of " + year +
+        " is spent, and this run would cost " + who + " ε = " + NumberText(more, 3) +
+        " more at δ = " + NumberText(ask.delta));
+  }
+  return std::optional<double>(more);
+}
+
+}  // namespace
+
 Status NodeSession::ChargePrivacy(const protocol::TrainRequest& request, uint64_t run_id,
                                   uint32_t attempt) {
-  if (request.dp.enabled == 0) return Status::Ok();
-  CARTABLE_RETURN_IF_ERROR(exchange::CheckPupilDp(request.dp));
-  const uint32_t epochs = request.config.local_epochs;
+  const PlanPolicy& policy = security_.plan_policy;
   // Trainings in a run are at most its attempt number (a node trains once an attempt), so charging
   // for max(rounds, attempt) never counts fewer trainings than took place, even across a restart.
-  const uint32_t trainings = std::max(request.dp.rounds, attempt);
-  CARTABLE_ASSIGN_OR_RETURN(const aggregation::privacy::Epsilon total,
-                            exchange::RunEpsilon(request.dp, epochs, trainings));
-  const PlanPolicy& policy = security_.plan_policy;
-  if (policy.max_epsilon_per_run > 0 && !(total.epsilon <= policy.max_epsilon_per_run)) {
-    return PermissionDeniedError(
-        "the policy of this establishment allows ε up to " +
-        NumberText(policy.max_epsilon_per_run) + " per run; " + std::to_string(trainings) +
-        " trainings would cost each pupil ε = " + NumberText(total.epsilon, 3) +
-        " at δ = " + NumberText(request.dp.delta));
+  std::vector<BudgetAsk> asks;
+  if (request.dp.enabled != 0) {
+    CARTABLE_RETURN_IF_ERROR(exchange::CheckPupilDp(request.dp));
+    const uint32_t epochs = request.config.local_epochs;
+    BudgetAsk pupil{PrivacyUnit::kPupil, std::max(request.dp.rounds, attempt), request.dp.delta,
+                    policy.max_epsilon_per_year, [&](uint32_t n) -> StatusOr<double> {
+                      CARTABLE_ASSIGN_OR_RETURN(const aggregation::privacy::Epsilon e,
+                                                exchange::RunEpsilon(request.dp, epochs, n));
+                      return e.epsilon;
+                    }};
+    CARTABLE_ASSIGN_OR_RETURN(const double total, pupil.epsilon_of(pupil.trainings));
+    if (policy.max_epsilon_per_run > 0 && !(total <= policy.max_epsilon_per_run)) {
+      return PermissionDeniedError("the policy of this establishment allows ε up to " +
+                                   NumberText(policy.max_epsilon_per_run) + " per run; " +
+                                   std::to_string(pupil.trainings) +
+                                   " trainings would cost each pupil ε = " + NumberText(total, 3) +
+                                   " at δ = " + NumberText(request.dp.delta));
+    }
+    asks.push_back(std::move(pupil));
   }
+  if (request.establishment_dp.enabled != 0 && request.secagg.enabled != 0) {
+    CARTABLE_ASSIGN_OR_RETURN(
+        const exchange::ContributionLayout layout,
+        exchange::ContributionLayout::For(request.global_parameters.size(), request.contribution));
+    const size_t cohort = request.secagg.cohort.size();
+    asks.push_back({PrivacyUnit::kEstablishment, std::max(request.establishment_dp.rounds, attempt),
+                    request.establishment_dp.delta, policy.max_establishment_epsilon_per_year,
+                    [&, layout, cohort](uint32_t n) -> StatusOr<double> {
+                      CARTABLE_ASSIGN_OR_RETURN(const aggregation::privacy::Epsilon e,
+                                                exchange::EstablishmentEpsilon(
+                                                    request.establishment_dp, layout, cohort, n));
+                      return e.epsilon;
+                    }});
+  }
+  if (asks.empty()) return Status::Ok();
   PrivacyLedger* ledger = security_.ledger.get();
   if (ledger == nullptr) {
-    if (policy.max_epsilon_per_year > 0) {
+    if (policy.max_epsilon_per_year > 0 || policy.max_establishment_epsilon_per_year > 0) {
       return PermissionDeniedError(
           "the policy of this establishment caps ε per school year, and this node keeps no "
           "privacy ledger");
     }
     return Status::Ok();
   }
+  // Every budget is checked before any is charged: a run declined for one is charged to none.
   const std::string plan = PlanHashHex(request.plan_hash);
-  const PrivacyLedger::RunCharge charged = ledger->Charged(run_id, plan);
-  if (charged.trainings > 0) {
-    CARTABLE_ASSIGN_OR_RETURN(const aggregation::privacy::Epsilon covered,
-                              exchange::RunEpsilon(request.dp, epochs, charged.trainings));
-    if (covered.epsilon > charged.epsilon * (1 + 1e-9)) {
-      return PermissionDeniedError(
-          "the run's privacy parameters changed since the node agreed to it (ε " +
-          NumberText(charged.epsilon) + " charged, " + NumberText(covered.epsilon) + " now)");
-    }
-    if (attempt <= charged.trainings) return Status::Ok();
+  std::vector<std::optional<double>> owed;
+  for (const BudgetAsk& ask : asks) {
+    CARTABLE_ASSIGN_OR_RETURN(std::optional<double> more,
+                              StillOwed(*ledger, run_id, plan, attempt, ask));
+    owed.push_back(more);
   }
-  const double more = std::max(0.0, total.epsilon - charged.epsilon);
-  const std::string year = ledger->CurrentSchoolYear();
-  const double spent = ledger->SpentIn(year);
-  const double cap = policy.max_epsilon_per_year;
-  if (cap > 0 && !(spent + more <= cap)) {
-    return PermissionDeniedError(
-        "the policy of this establishment allows ε up to " + NumberText(cap) +
-        " per school year; " + NumberText(spent, 3) + " of " + year +
-        " is spent, and this run would cost each pupil ε = " + NumberText(more, 3) +
-        " more at δ = " + NumberText(request.dp.delta));
+  for (size_t i = 0; i < asks.size(); ++i) {
+    if (!owed[i]) continue;
+    StatusOr<LedgerEntry> entry =
+        ledger->Record(run_id, plan, asks[i].trainings, *owed[i], asks[i].delta, asks[i].unit);
+    if (!entry.ok()) return entry.status().WithContext("charging the run to the privacy ledger");
+    spdlog::info(
+        "run {:016x}: charged ε = {} per {} at δ = {} for {} training(s) to school year {} ({} "
+        "spent now)",
+        run_id, NumberText(entry->epsilon), PrivacyUnitName(asks[i].unit), NumberText(entry->delta),
+        asks[i].trainings, entry->school_year,
+        NumberText(ledger->SpentIn(entry->school_year, asks[i].unit), 3));
   }
-  StatusOr<LedgerEntry> entry = ledger->Record(run_id, plan, trainings, more, request.dp.delta);
-  if (!entry.ok()) return entry.status().WithContext("charging the run to the privacy ledger");
-  spdlog::info(
-      "run {:016x}: charged ε = {} at δ = {} for {} training(s) to school year {} ({} "
-      "spent now)",
-      run_id, NumberText(entry->epsilon), NumberText(entry->delta), trainings, entry->school_year,
-      NumberText(ledger->SpentIn(year), 3));
   return Status::Ok();
 }
 

@@ -137,7 +137,7 @@ Status PlanPolicy::Check(const protocol::TrainRequest& request, size_t training_
           "coordinator would see this establishment's update");
     }
   }
-  if (max_establishment_epsilon > 0) CARTABLE_RETURN_IF_ERROR(CheckEstablishmentPrivacy(request));
+  if (NeedsEstablishmentDp()) CARTABLE_RETURN_IF_ERROR(CheckEstablishmentPrivacy(request));
   const auto rules = options.find(model);
   if (rules == options.end()) return Status::Ok();
   for (const protocol::ModelOption& option : request.model.options) {
@@ -184,6 +184,7 @@ Status PlanPolicy::CheckEstablishmentPrivacy(const protocol::TrainRequest& reque
         "establishment (noise added before secure aggregation); the run asks for none");
   }
   CARTABLE_RETURN_IF_ERROR(CheckDelta(dp.delta, max_delta));
+  if (max_establishment_epsilon <= 0) return Status::Ok();  // the yearly cap: by the ledger
   CARTABLE_ASSIGN_OR_RETURN(
       const exchange::ContributionLayout layout,
       exchange::ContributionLayout::For(request.global_parameters.size(), request.contribution));
@@ -225,11 +226,20 @@ std::string PlanPolicy::Explain() const {
     text += "All runs of a school year (from 1 September) may cost a pupil ε up to " +
             NumberText(max_epsilon_per_year) + " together, by the node's privacy ledger.\n";
   }
-  if (max_establishment_epsilon > 0) {
+  if (NeedsEstablishmentDp()) {
     text +=
         "Only runs with differential privacy per establishment (noise added before secure "
-        "aggregation), each costing the establishment ε up to " +
-        NumberText(max_establishment_epsilon) + " at δ up to " + NumberText(max_delta) + ".\n";
+        "aggregation), at δ up to " +
+        NumberText(max_delta) + ".\n";
+  }
+  if (max_establishment_epsilon > 0) {
+    text += "Each run may cost the establishment ε up to " + NumberText(max_establishment_epsilon) +
+            ".\n";
+  }
+  if (max_establishment_epsilon_per_year > 0) {
+    text += "All runs of a school year (from 1 September) may cost the establishment ε up to " +
+            NumberText(max_establishment_epsilon_per_year) +
+            " together, by the node's privacy ledger (a budget apart from the pupils').\n";
   }
   if (!coordinator_keys.empty()) {
     text +=
@@ -270,6 +280,8 @@ StatusOr<PlanPolicy> ReadPlanPolicy(ConfigTable& table) {
   policy.max_dp_steps = static_cast<uint64_t>(steps);
   CARTABLE_ASSIGN_OR_RETURN(policy.max_establishment_epsilon,
                             table.Real("max_establishment_epsilon", 0, 0, 1e6));
+  CARTABLE_ASSIGN_OR_RETURN(policy.max_establishment_epsilon_per_year,
+                            table.Real("max_establishment_epsilon_per_year", 0, 0, 1e6));
   CARTABLE_ASSIGN_OR_RETURN(std::vector<std::string> keys, table.Strings("coordinator_keys"));
   for (const std::string& key : keys) {
     if (!protocol::IsZ85Key(key)) {

@@ -15,9 +15,10 @@
 //   max_delta = 1e-5                 # the δ those ε are at, at most
 //   max_dp_steps = 100000            # DP-SGD steps a round at most (the default; 0: no limit)
 //   max_establishment_epsilon = 8    # DP per establishment required; ε of one run at most 8
-//   coordinator_keys = ["Z85…"]      # the only coordinators' public keys it may join; absent: any
-//   data_sources = ["oulad:data/", "csv:exports/answers.csv"]  # what it may read; absent: any
-//   [policy.options.dkt]             # per model: an option's allowed values
+//   max_establishment_epsilon_per_year = 16  # the establishment's ε of a school year, by the
+//   ledger coordinator_keys = ["Z85…"]      # the only coordinators' public keys it may join;
+//   absent: any data_sources = ["oulad:data/", "csv:exports/answers.csv"]  # what it may read;
+//   absent: any [policy.options.dkt]             # per model: an option's allowed values
 //   hidden_size = "8..128"           # a numeric range, bounds included
 //   cell = "gru"                     # or the one value allowed
 //
@@ -60,9 +61,14 @@ struct PlanPolicy {
   uint64_t max_dp_steps = kDefaultMaxDpSteps;
   // With a cap, only runs with DP per establishment (the distributed discrete Gaussian under secure
   // aggregation) are trained, at δ at most max_delta, costing the establishment at most this ε over
-  // the run, by the accountant for the round's cohort. 0: no cap.
+  // the run, by the accountant for the round's cohort, and at most the yearly cap over a school
+  // year's runs, by the node's privacy ledger (a budget apart from the pupils'). 0: no cap.
   double max_establishment_epsilon = 0;
+  double max_establishment_epsilon_per_year = 0;
   bool NeedsDp() const { return max_epsilon_per_run > 0 || max_epsilon_per_year > 0; }
+  bool NeedsEstablishmentDp() const {
+    return max_establishment_epsilon > 0 || max_establishment_epsilon_per_year > 0;
+  }
   // Whom the node may serve and what it may read, whatever its configuration or flags say: the
   // coordinators' CURVE public keys (Z85), and data sources FORMAT:PATH, the path absolute and
   // normalised, one ending in '/' allowing every file under that directory. Empty: any.
@@ -76,7 +82,7 @@ struct PlanPolicy {
   std::string Explain() const;
   // The differential-privacy rules (NeedsDp): DP-SGD asked for, δ, ε of the run.
   Status CheckPrivacy(const protocol::TrainRequest& request) const;
-  // The rules on DP per establishment (max_establishment_epsilon > 0).
+  // The rules on DP per establishment (NeedsEstablishmentDp): asked for, δ, ε of the run.
   Status CheckEstablishmentPrivacy(const protocol::TrainRequest& request) const;
   // PERMISSION_DENIED unless coordinator_keys is empty or holds `public_key` (Z85; empty: the node
   // authenticates no coordinator, as under --insecure).

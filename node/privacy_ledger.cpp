@@ -33,6 +33,12 @@ StatusOr<LedgerEntry> ParseEntry(const std::string& line) {
     e.delta = j.at("delta").get<double>();
     e.school_year = j.at("school_year").get<std::string>();
     e.unix_ms = j.at("unix_ms").get<int64_t>();
+    const std::string unit = j.value("unit", std::string("pupil"));
+    if (unit == "establishment") {
+      e.unit = PrivacyUnit::kEstablishment;
+    } else if (unit != "pupil") {
+      return DataLossError("unknown unit of privacy '" + unit + "'");
+    }
     if (!(e.epsilon >= 0) || !(e.delta >= 0)) return DataLossError("a negative ε or δ");
     return e;
   } catch (const nlohmann::json::exception& e) {
@@ -41,6 +47,10 @@ StatusOr<LedgerEntry> ParseEntry(const std::string& line) {
 }
 
 }  // namespace
+
+const char* PrivacyUnitName(PrivacyUnit unit) {
+  return unit == PrivacyUnit::kEstablishment ? "establishment" : "pupil";
+}
 
 std::string SchoolYearOf(int64_t unix_ms) {
   const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
@@ -110,27 +120,28 @@ PrivacyLedger::PrivacyLedger(std::filesystem::path path, int fd, WallClock now)
 
 PrivacyLedger::~PrivacyLedger() { ::close(fd_); }
 
-PrivacyLedger::RunCharge PrivacyLedger::Charged(uint64_t run_id,
-                                                const std::string& plan_hash) const {
+PrivacyLedger::RunCharge PrivacyLedger::Charged(uint64_t run_id, const std::string& plan_hash,
+                                                PrivacyUnit unit) const {
   RunCharge charge;
   for (const LedgerEntry& e : entries_) {
-    if (e.run_id != run_id || e.plan_hash != plan_hash) continue;
+    if (e.run_id != run_id || e.plan_hash != plan_hash || e.unit != unit) continue;
     charge.trainings = std::max(charge.trainings, e.trainings);
     charge.epsilon += e.epsilon;
   }
   return charge;
 }
 
-double PrivacyLedger::SpentIn(const std::string& school_year) const {
+double PrivacyLedger::SpentIn(const std::string& school_year, PrivacyUnit unit) const {
   double spent = 0;
   for (const LedgerEntry& e : entries_) {
-    if (e.school_year == school_year) spent += e.epsilon;
+    if (e.school_year == school_year && e.unit == unit) spent += e.epsilon;
   }
   return spent;
 }
 
 StatusOr<LedgerEntry> PrivacyLedger::Record(uint64_t run_id, const std::string& plan_hash,
-                                            uint32_t trainings, double epsilon, double delta) {
+                                            uint32_t trainings, double epsilon, double delta,
+                                            PrivacyUnit unit) {
   CARTABLE_RETURN_IF_ERROR(broken_);
   if (trainings == 0) return InvalidArgumentError("a ledger entry covers one training at least");
   if (!std::isfinite(epsilon) || epsilon < 0 || !std::isfinite(delta) || delta < 0) {
@@ -138,12 +149,12 @@ StatusOr<LedgerEntry> PrivacyLedger::Record(uint64_t run_id, const std::string& 
                                 std::to_string(epsilon) + ", δ = " + std::to_string(delta));
   }
   const int64_t now = now_();
-  LedgerEntry entry{run_id, plan_hash, trainings, epsilon, delta, SchoolYearOf(now), now};
+  LedgerEntry entry{run_id, plan_hash, trainings, epsilon, delta, SchoolYearOf(now), now, unit};
   const nlohmann::ordered_json j = {
-      {"run_id", entry.run_id},       {"plan_hash", entry.plan_hash},
-      {"trainings", entry.trainings}, {"epsilon", entry.epsilon},
-      {"delta", entry.delta},         {"school_year", entry.school_year},
-      {"unix_ms", entry.unix_ms}};
+      {"run_id", entry.run_id},           {"plan_hash", entry.plan_hash},
+      {"unit", PrivacyUnitName(unit)},    {"trainings", entry.trainings},
+      {"epsilon", entry.epsilon},         {"delta", entry.delta},
+      {"school_year", entry.school_year}, {"unix_ms", entry.unix_ms}};
   std::string line = j.dump() + "\n";
   std::string_view rest = line;
   while (!rest.empty()) {

@@ -157,6 +157,17 @@ TEST(PlanPolicyTest, AnEstablishmentEpsilonCapRequiresEnoughDistributedNoise) {
   request.establishment_dp = {1, 2.0, 4, 1e-3, 10};
   EXPECT_NE(policy.Check(request, 50).message().find("δ up to"), std::string::npos);
   EXPECT_TRUE(Read("[policy]\n").Check(request, 50).ok());  // no cap: any noise
+
+  // A yearly cap alone requires DP per establishment too; what a run costs is kept by the ledger.
+  const PlanPolicy yearly = Read("[policy]\nmax_establishment_epsilon_per_year = 16\n");
+  EXPECT_EQ(yearly.max_establishment_epsilon_per_year, 16);
+  EXPECT_NE(yearly.Explain().find("may cost the establishment ε up to 16 together"),
+            std::string::npos)
+      << yearly.Explain();
+  request.establishment_dp = {1, 1.0, 4, 1e-5, 10};  // ε = 19.1, beyond no per-run cap
+  EXPECT_TRUE(yearly.Check(request, 50).ok()) << yearly.Check(request, 50);
+  request.establishment_dp = {};
+  EXPECT_NE(yearly.Check(request, 50).message().find("the run asks for none"), std::string::npos);
 }
 
 // Two CURVE public keys (the examples of ZeroMQ's RFC 26).
@@ -224,6 +235,8 @@ TEST(PlanPolicyTest, ABadPolicyNamesTheKeyAndTheFile) {
            {"[policy]\nmax_epochs = 3\n", "max_epochs"},
            {"[policy]\nmax_dp_steps = -1\n", "[policy] max_dp_steps"},
            {"[policy]\nmax_establishment_epsilon = -1\n", "[policy] max_establishment_epsilon"},
+           {"[policy]\nmax_establishment_epsilon_per_year = -1\n",
+            "[policy] max_establishment_epsilon_per_year"},
            {"[policy.options.dkt]\nhidden_size = \"64..8\"\n", "hidden_size"},
            {"[policy.options.dkt]\nhidden_size = \"a..8\"\n", "not a range"},
            {"[policy]\ncoordinator_keys = [\"short\"]\n", "[policy] coordinator_keys"},

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <random>
 
+#include "exchange/contribution.h"
+#include "exchange/establishment_dp_wire.h"
 #include "exchange/pupil_dp_wire.h"
 #include "node/audit_trail.h"
 #include "node/node_session.h"
@@ -131,6 +133,54 @@ TEST_F(PrivacyChargeTest, ARunIsChargedOnceForItsRoundsBeforeTraining) {
   // A restarted node rejoining the run is not charged again.
   session = &Start(PlanPolicy{});
   EXPECT_EQ(Reply(*session, 7, 4, request).first, 0);
+  EXPECT_EQ(ledger_->entries().size(), 2U);
+}
+
+// A run with DP per establishment (noise added before secure aggregation) is charged to the
+// establishment's own budget, apart from its pupils'; one that would take a school year past the
+// policy's cap for the establishment is declined with the reason and charged to neither.
+TEST_F(PrivacyChargeTest, DpPerEstablishmentIsChargedToTheEstablishmentsOwnYearlyBudget) {
+  const auto request_for = [](uint8_t plan_byte) {
+    protocol::TrainRequest request = DpRequest(4, 1.0, plan_byte);
+    request.contribution = {1.0, 1.0, 1.0};
+    request.secagg.enabled = 1;
+    for (int i = 0; i < 8; ++i)
+      request.secagg.cohort.push_back({"school-" + std::to_string(i), {}});
+    request.establishment_dp = {1, 2.0, 4, 1e-5, 4};
+    return request;
+  };
+  const protocol::TrainRequest first = request_for(1);
+  auto layout =
+      exchange::ContributionLayout::For(first.global_parameters.size(), first.contribution);
+  ASSERT_TRUE(layout.ok()) << layout.status();
+  const double cost =
+      exchange::EstablishmentEpsilon(first.establishment_dp, *layout, 8).value().epsilon;
+  ASSERT_GT(cost, 0);
+  PlanPolicy policy;
+  policy.max_epsilon_per_year = 1000;  // the pupils' budget has room for many runs
+  policy.max_establishment_epsilon_per_year = cost * 1.5;
+  NodeSession* session = &Start(policy);
+  Reply(*session, 7, 1, first);  // secure aggregation cannot go on here; the charge comes first
+  ASSERT_EQ(ledger_->entries().size(), 2U);
+  EXPECT_EQ(ledger_->entries()[0].unit, PrivacyUnit::kPupil);
+  EXPECT_NEAR(ledger_->entries()[0].epsilon, Epsilon(first), 1e-12);
+  EXPECT_EQ(ledger_->entries()[1].unit, PrivacyUnit::kEstablishment);
+  EXPECT_EQ(ledger_->entries()[1].trainings, 4U);
+  EXPECT_NEAR(ledger_->entries()[1].epsilon, cost, 1e-12);
+  const std::string year = ledger_->CurrentSchoolYear();
+  EXPECT_NEAR(ledger_->SpentIn(year), Epsilon(first), 1e-12);
+  EXPECT_NEAR(ledger_->SpentIn(year, PrivacyUnit::kEstablishment), cost, 1e-12);
+
+  const auto [code, message] = Reply(*session, 8, 1, request_for(2));
+  EXPECT_EQ(code, protocol::kErrorDeclined);
+  EXPECT_THAT(message, HasSubstr("per school year for the establishment"));
+  EXPECT_THAT(message, HasSubstr("is spent"));
+  EXPECT_EQ(ledger_->entries().size(), 2U) << "declined for one budget, charged to neither";
+
+  // A run without DP per establishment is declined by such a policy before any charge.
+  protocol::TrainRequest plain = request_for(3);
+  plain.establishment_dp = {};
+  EXPECT_EQ(Reply(*session, 9, 1, plain).first, protocol::kErrorDeclined);
   EXPECT_EQ(ledger_->entries().size(), 2U);
 }
 

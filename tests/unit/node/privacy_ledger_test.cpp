@@ -89,6 +89,46 @@ TEST_F(PrivacyLedgerTest, KeepsEachRunsSpendPerSchoolYearAcrossReopening) {
   EXPECT_EQ(ledger->SpentIn("2027-2028"), 1.25);
 }
 
+// A pupil's ε and the establishment's are budgets apart; entries written before the unit existed
+// are per pupil, and a unit the node does not know is never guessed at.
+TEST_F(PrivacyLedgerTest, KeepsThePupilsAndTheEstablishmentsBudgetsApart) {
+  {
+    auto ledger = Open();
+    ASSERT_TRUE(ledger->Record(1, "aa", 3, 1.5, 1e-5).ok());
+    ASSERT_TRUE(ledger->Record(1, "aa", 3, 4.0, 1e-5, PrivacyUnit::kEstablishment).ok());
+    ASSERT_TRUE(ledger->Record(2, "bb", 2, 2.5, 1e-5, PrivacyUnit::kEstablishment).ok());
+  }
+  auto ledger = Open();
+  EXPECT_DOUBLE_EQ(ledger->SpentIn("2026-2027"), 1.5);
+  EXPECT_DOUBLE_EQ(ledger->SpentIn("2026-2027", PrivacyUnit::kEstablishment), 6.5);
+  EXPECT_DOUBLE_EQ(ledger->Charged(1, "aa").epsilon, 1.5);
+  EXPECT_DOUBLE_EQ(ledger->Charged(1, "aa", PrivacyUnit::kEstablishment).epsilon, 4.0);
+  EXPECT_EQ(ledger->Charged(2, "bb").trainings, 0u);
+  EXPECT_THAT(ReadFile(path_).value(), HasSubstr("\"unit\":\"establishment\""));
+  ledger.reset();
+
+  fs::remove(path_);
+  ASSERT_TRUE(WriteFileAtomically(path_,
+                                  R"({"run_id":3,"plan_hash":"cc","trainings":1,"epsilon":0.5,)"
+                                  R"("delta":1e-05,"school_year":"2026-2027","unix_ms":1})"
+                                  "\n")
+                  .ok());
+  ledger = Open();
+  ASSERT_EQ(ledger->entries().size(), 1u);
+  EXPECT_EQ(ledger->entries()[0].unit, PrivacyUnit::kPupil) << "an entry without a unit";
+  ledger.reset();
+  ASSERT_TRUE(WriteFileAtomically(path_,
+                                  R"({"run_id":3,"plan_hash":"cc","unit":"class","trainings":1,)"
+                                  R"("epsilon":0.5,"delta":1e-05,"school_year":"2026-2027",)"
+                                  R"("unix_ms":1})"
+                                  "\n")
+                  .ok());
+  const auto refused = PrivacyLedger::Open(path_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kDataLoss);
+  EXPECT_THAT(refused.status().message(), HasSubstr("unknown unit of privacy 'class'"));
+}
+
 TEST_F(PrivacyLedgerTest, ASecondProcessOnTheSameLedgerIsRefused) {
   auto first = Open();
   ASSERT_NE(first, nullptr);
