@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/files.h"
@@ -17,9 +18,16 @@ namespace {
 // Most feature columns a file may declare: each becomes a weight of every node's model.
 constexpr size_t kMaxFeatures = 4096;
 
-// A field as the format writes it: quoted when it holds a comma, a quote or a line break.
+// Whether the reader gives `text` back as it is: not empty, no line break, no space or tab at
+// either end (fields are trimmed).
+bool ReadsBack(std::string_view text) {
+  return !text.empty() && text.find_first_of("\r\n") == std::string_view::npos &&
+         internal::Trim(text) == text;
+}
+
+// A field as the format writes it: quoted when it holds a comma or a quote.
 std::string Field(std::string_view text) {
-  if (text.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(text);
+  if (text.find_first_of(",\"") == std::string_view::npos) return std::string(text);
   std::string quoted = "\"";
   for (char c : text) {
     if (c == '"') quoted.push_back('"');
@@ -48,24 +56,22 @@ StatusOr<models::InteractionLog> LoadRecordsCsv(const std::filesystem::path& pat
   }
   models::InteractionLog log;
   models::PupilRecords& records = log.records;
+  if (header->size() - 2 > kMaxFeatures) {
+    return InvalidArgumentError(path.string() + ":1: " + std::to_string(header->size() - 2) +
+                                " feature columns, more than " + std::to_string(kMaxFeatures));
+  }
+  std::unordered_set<std::string> seen;
   for (size_t i = 2; i < header->size(); ++i) {
     const std::string name(internal::Trim((*header)[i]));
     if (name.empty()) {
       return InvalidArgumentError(path.string() + ":1: column " + std::to_string(i + 1) +
                                   " has no name");
     }
-    for (const std::string& seen : records.feature_names) {
-      if (seen == name) {
-        return InvalidArgumentError(path.string() + ":1: column " + internal::Quote(name) +
-                                    " appears twice");
-      }
+    if (!seen.insert(name).second) {
+      return InvalidArgumentError(path.string() + ":1: column " + internal::Quote(name) +
+                                  " appears twice");
     }
     records.feature_names.push_back(name);
-  }
-  if (records.feature_names.size() > kMaxFeatures) {
-    return InvalidArgumentError(path.string() +
-                                ":1: " + std::to_string(records.feature_names.size()) +
-                                " feature columns, more than " + std::to_string(kMaxFeatures));
   }
   std::unordered_map<std::string, uint32_t> index_of;
   // Each pupil's records, in file order: the log holds a pupil's records together.
@@ -93,9 +99,10 @@ StatusOr<models::InteractionLog> LoadRecordsCsv(const std::filesystem::path& pat
       const std::optional<double> value = internal::ParseNumber(internal::Trim((*fields)[i]));
       const auto narrowed = static_cast<float>(value.value_or(0));
       if (!value || !std::isfinite(narrowed)) {
-        return InvalidArgumentError(where + ": field " +
-                                    internal::Quote(records.feature_names[i - 2]) + ": " +
-                                    internal::Quote((*fields)[i]) + " is not a finite number");
+        return InvalidArgumentError(
+            where + ": field " + internal::Quote(records.feature_names[i - 2]) + ": " +
+            internal::Quote((*fields)[i]) +
+            (value ? " is beyond what a 32-bit float holds" : " is not a finite number"));
       }
       row[i - 2] = narrowed;
     }
@@ -122,6 +129,26 @@ StatusOr<models::InteractionLog> LoadRecordsCsv(const std::filesystem::path& pat
 
 Status WriteRecordsCsv(const models::InteractionLog& log, const std::filesystem::path& path) {
   const models::PupilRecords& records = log.records;
+  CARTABLE_RETURN_IF_ERROR(models::Validate(log).WithContext(path.string() + " not written"));
+  if (records.num_features() == 0 || records.num_features() > kMaxFeatures) {
+    return InvalidArgumentError(
+        path.string() + " not written: " + std::to_string(records.num_features()) +
+        " feature columns, where the format holds 1 to " + std::to_string(kMaxFeatures));
+  }
+  std::unordered_set<std::string_view> names;
+  for (const std::string& name : records.feature_names) {
+    if (!ReadsBack(name) || !names.insert(name).second) {
+      return InvalidArgumentError(path.string() + " not written: feature " + internal::Quote(name) +
+                                  " is empty, repeated, or has a line break or spaces at an end");
+    }
+  }
+  for (const std::string& key : log.pupil_keys) {
+    if (!ReadsBack(key)) {
+      return InvalidArgumentError(path.string() + " not written: pupil key " +
+                                  internal::Quote(key) +
+                                  " is empty, or has a line break or spaces at an end");
+    }
+  }
   std::string out = "pupil_id,outcome";
   for (const std::string& name : records.feature_names) out.append(",").append(Field(name));
   out.push_back('\n');

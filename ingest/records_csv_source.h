@@ -25,7 +25,9 @@ StatusOr<models::InteractionLog> LoadRecordsCsv(const std::filesystem::path& pat
 
 // Writes `log`'s records in this format: pupil_id (the log's pupil key, so pseudonyms stay
 // pseudonyms), outcome and the features, each the shortest text that reads back as the same float.
-// Read back, it gives the same records in the same order. The file is written whole or not at all.
+// Read back, it gives the same records in the same order. Refuses, naming it, what would not read
+// back so (an invalid log, a key or a feature name that is empty, has a line break or spaces at an
+// end, a repeated name, no or too many features). The file is written whole or not at all.
 Status WriteRecordsCsv(const models::InteractionLog& log, const std::filesystem::path& path);
 
 }  // namespace cartable::ingest

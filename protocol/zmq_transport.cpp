@@ -389,7 +389,9 @@ StatusOr<std::unique_ptr<ZmqClientTransport>> ZmqClientTransport::ConnectCurve(
                                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
                                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                                ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0) {
-      return UnavailableError("cannot monitor the connection's handshake");
+      return UnavailableError(std::string("cannot monitor the connection's handshake: ") +
+                              zmq_strerror(zmq_errno()) +
+                              " (in a shared context: is it full, or the descriptors spent?)");
     }
     sockets->handshakes.emplace(endpoint);
     sockets->monitor.emplace(sockets->context->get(), zmq::socket_type::pair);

@@ -7,6 +7,7 @@
 #include <numeric>
 #include <optional>
 #include <random>
+#include <set>
 #include <string_view>
 #include <unordered_map>
 
@@ -151,10 +152,17 @@ StatusOr<Partition> PartitionPupilsIntoSchools(const models::InteractionLog& log
       auto it = attribute->find(log.pupil_keys[p]);
       by_value[it == attribute->end() ? "unknown" : it->second].push_back(p);
     }
+    std::set<std::string> taken;
     for (const auto& [value, members] : by_value) {
       for (uint32_t p : members)
         partition.school_of[p] = static_cast<uint32_t>(partition.names.size());
-      partition.names.push_back(NameOf(spec.column, value));
+      // Values that differ only where a name cannot hold their characters ("a b", "a-b") still
+      // make schools of different names.
+      std::string name = NameOf(spec.column, value);
+      for (int n = 2; !taken.insert(name).second; ++n)
+        name = NameOf(spec.column, value) + "-" + std::to_string(n);
+      partition.names.push_back(name);
+      partition.values.push_back(value);
     }
     CARTABLE_RETURN_IF_ERROR(
         CheckSizes(partition, "too few pupils share that value of " + spec.column));
@@ -237,13 +245,14 @@ StatusOr<std::vector<uint32_t>> PlaceHeldOutPupils(const models::InteractionLog&
   if (spec.kind == PartitionSpec::Kind::kBy) {
     if (attribute == nullptr)
       return InvalidArgumentError("by:" + spec.column + " needs its column");
-    std::unordered_map<std::string, uint32_t> by_name;
-    for (size_t s = 0; s < schools; ++s) by_name.emplace(partition.names[s], s);
+    if (partition.values.size() != schools)
+      return InvalidArgumentError("the partition was not made by:" + spec.column);
+    std::unordered_map<std::string, uint32_t> by_value;
+    for (size_t s = 0; s < schools; ++s) by_value.emplace(partition.values[s], s);
     for (size_t p = 0; p < test.num_pupils(); ++p) {
       auto it = attribute->find(test.pupil_keys[p]);
-      auto school =
-          by_name.find(NameOf(spec.column, it == attribute->end() ? "unknown" : it->second));
-      if (school != by_name.end()) school_of[p] = school->second;
+      auto school = by_value.find(it == attribute->end() ? "unknown" : it->second);
+      if (school != by_value.end()) school_of[p] = school->second;
     }
     if (auto empty = settle()) {
       return refuse(*empty, "no held-out pupil has its value of " + spec.column);

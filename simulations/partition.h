@@ -35,8 +35,9 @@ struct PartitionSpec {
 StatusOr<PartitionSpec> ParsePartition(const std::string& text);
 
 struct Partition {
-  std::vector<std::string> names;   // one per school
+  std::vector<std::string> names;   // one per school, all different
   std::vector<uint32_t> school_of;  // one per pupil of the log
+  std::vector<std::string> values;  // by:COLUMN: the value each school stands for; else empty
 };
 
 // Assigns each pupil of `log` to a school. `schools` is how many for iid, quantity and dirichlet;

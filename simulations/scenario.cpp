@@ -559,6 +559,12 @@ Status Validate(const ScenarioConfig& c) {
         "held-out pupils from a file (--test) go with a dataset to train "
         "on: give it with --data");
   }
+  if (!c.test_data.empty() &&
+      (c.test_data.rfind("xapi:", 0) == 0 || c.data.rfind("xapi:", 0) == 0)) {
+    return InvalidArgumentError(
+        "xapi numbers skills by their first appearance in each file, so a --test file's skills "
+        "would not be the training file's: split one xapi file instead (--test-fraction)");
+  }
   if (!c.fairness.empty() && c.data.empty()) {
     return InvalidArgumentError(
         "fairness by subgroup needs pupil attributes, and a synthetic cohort has none: give a "

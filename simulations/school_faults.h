@@ -21,7 +21,8 @@
 // (not even Heartbeats) and hears nothing until it restarts, after a downtime drawn from an
 // exponential law of mean `mean_downtime`. It then comes back as a node agent started again: a
 // fresh session on the same data and keys, which says Hello and, as the deployment's coordinator
-// lets a school that restarts, takes part from the next round on.
+// lets a school that restarts, takes part from the next round on. What it sent before it crashed
+// and a slow link still holds (a straggler's frames) still arrives, as frames in flight do.
 //
 // Byzantine schools. A fixed share of the schools (the same in every round) tampers with the plain
 // update it sends (TrainResult): it flips the delta's sign, scales it, or adds Gaussian noise,

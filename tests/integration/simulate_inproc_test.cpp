@@ -519,6 +519,8 @@ TEST(SimulateRealDataTest, HeldOutPupilsFromTheirOwnFileAreTestedInTheSchoolOfTh
   int cases = 0;
   for (const auto& [args, expected] : std::vector<std::pair<std::vector<std::string>, std::string>>{
            {{"--test", "csv:" + test.string()}, "give it with --data"},
+           {{"--data", "xapi:" + test.string(), "--test", "xapi:" + test.string()},
+            "xapi numbers skills"},
            {{"--data", "oulad:" + kOuladSubset.string(), "--model", "logistic", "--mode",
              "processes", "--test", "oulad:" + kOuladSubset.string()},
             "--mode inproc"},

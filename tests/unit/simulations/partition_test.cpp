@@ -106,7 +106,14 @@ TEST(PartitionTest, ByAColumnMakesOneSchoolPerValueAndPupilsWithoutOneGoToUnknow
   enough["k6"] = "Wales";
   auto p = PartitionPupilsIntoSchools(log, spec, 0, 1, &enough).value();
   EXPECT_EQ(p.names, (std::vector<std::string>{"region-North-East", "region-Wales"}));
+  EXPECT_EQ(p.values, (std::vector<std::string>{"North East", "Wales"}));
   EXPECT_EQ(Sizes(p), (std::vector<size_t>{2, 5}));
+  // Values a name cannot tell apart still make two schools of two names.
+  ingest::PupilAttribute alike = enough;
+  alike["k2"] = alike["k3"] = "North-East";
+  auto two = PartitionPupilsIntoSchools(log, spec, 0, 1, &alike).value();
+  EXPECT_EQ(two.names,
+            (std::vector<std::string>{"region-North-East", "region-North-East-2", "region-Wales"}));
 }
 
 TEST(PartitionTest, TooFewPupilsForTheSchoolsIsRefused) {
