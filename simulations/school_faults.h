@@ -30,10 +30,11 @@
 // so only the strategy can resist it. For studies of the robust strategies, which rank updates one
 // by one and so run without secure aggregation.
 //
-// Who drops or straggles, where and by how much, is a pure function of (seed, school, attempt), so
-// a simulation with the same seed draws the same faults whatever the threads. Whether a straggler's
-// delay beats its deadline depends on the clock, though, and with it who is dropped, which attempts
-// are retried and the metrics: runs with stragglers are not repeatable bit for bit.
+// Who drops, straggles or crashes, where and by how much, is a pure function of (seed, school,
+// attempt), so a simulation with the same seed draws the same faults whatever the threads. Whether
+// a straggler's delay beats its deadline, or a crashed school is back before the next round's
+// cohort is picked, depends on the clock, though, and with it who is dropped, which attempts are
+// retried and the metrics: runs with stragglers or crashes are not repeatable bit for bit.
 
 #include <algorithm>
 #include <atomic>
