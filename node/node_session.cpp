@@ -237,13 +237,14 @@ Status NodeSession::Declines(const protocol::TrainRequest& request) const {
 namespace {
 
 // What a run asks of one unit's budget before a training: `epsilon_of(n)`, the ε of its first n
-// trainings, for `trainings` of them, against a yearly cap (0: none).
+// trainings, for `trainings` of them (`total`, computed once), against a yearly cap (0: none).
 struct BudgetAsk {
   PrivacyUnit unit;
   uint32_t trainings;
   double delta;
   double yearly_cap;
   std::function<StatusOr<double>(uint32_t)> epsilon_of;
+  double total = 0;
 };
 
 // The ε to record for `ask` (nullopt: covered already), or PERMISSION_DENIED when it would break
@@ -264,8 +265,7 @@ StatusOr<std::optional<double>> StillOwed(const PrivacyLedger& ledger, uint64_t 
     }
     if (attempt <= charged.trainings) return std::optional<double>();
   }
-  CARTABLE_ASSIGN_OR_RETURN(const double total, ask.epsilon_of(ask.trainings));
-  const double more = std::max(0.0, total - charged.epsilon);
+  const double more = std::max(0.0, ask.total - charged.epsilon);
   const std::string year = ledger.CurrentSchoolYear();
   const double spent = ledger.SpentIn(year, ask.unit);
   if (ask.yearly_cap > 0 && !(spent + more <= ask.yearly_cap)) {
@@ -295,7 +295,8 @@ Status NodeSession::ChargePrivacy(const protocol::TrainRequest& request, uint64_
                                                 exchange::RunEpsilon(request.dp, epochs, n));
                       return e.epsilon;
                     }};
-    CARTABLE_ASSIGN_OR_RETURN(const double total, pupil.epsilon_of(pupil.trainings));
+    CARTABLE_ASSIGN_OR_RETURN(pupil.total, pupil.epsilon_of(pupil.trainings));
+    const double total = pupil.total;
     if (policy.max_epsilon_per_run > 0 && !(total <= policy.max_epsilon_per_run)) {
       return PermissionDeniedError("the policy of this establishment allows ε up to " +
                                    NumberText(policy.max_epsilon_per_run) + " per run; " +
@@ -310,14 +311,18 @@ Status NodeSession::ChargePrivacy(const protocol::TrainRequest& request, uint64_
         const exchange::ContributionLayout layout,
         exchange::ContributionLayout::For(request.global_parameters.size(), request.contribution));
     const size_t cohort = request.secagg.cohort.size();
-    asks.push_back({PrivacyUnit::kEstablishment, std::max(request.establishment_dp.rounds, attempt),
-                    request.establishment_dp.delta, policy.max_establishment_epsilon_per_year,
-                    [&, layout, cohort](uint32_t n) -> StatusOr<double> {
-                      CARTABLE_ASSIGN_OR_RETURN(const aggregation::privacy::Epsilon e,
-                                                exchange::EstablishmentEpsilon(
-                                                    request.establishment_dp, layout, cohort, n));
-                      return e.epsilon;
-                    }});
+    BudgetAsk establishment{
+        PrivacyUnit::kEstablishment, std::max(request.establishment_dp.rounds, attempt),
+        request.establishment_dp.delta, policy.max_establishment_epsilon_per_year,
+        [&, layout, cohort](uint32_t n) -> StatusOr<double> {
+          CARTABLE_ASSIGN_OR_RETURN(
+              const aggregation::privacy::Epsilon e,
+              exchange::EstablishmentEpsilon(request.establishment_dp, layout, cohort, n));
+          return e.epsilon;
+        }};
+    CARTABLE_ASSIGN_OR_RETURN(establishment.total,
+                              establishment.epsilon_of(establishment.trainings));
+    asks.push_back(std::move(establishment));
   }
   if (asks.empty()) return Status::Ok();
   PrivacyLedger* ledger = security_.ledger.get();
